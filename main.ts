@@ -1,0 +1,6 @@
+/** tm: orchestrates distributed peer-to-peer integration tests. */
+import { main } from "./src/cli.ts";
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,128 @@
+/**
+ * The zod schema of a tm test file: the single source of truth for the config types
+ * and for the JSON Schema that `tm schema` prints.
+ *
+ * Pure: no I/O. Shape checks live here; cross-field checks (unknown peers, duplicate
+ * names, port ranges per host) live in `validate.ts`.
+ */
+import { z } from "zod";
+
+/** Peer names become container names and Redis key prefixes (`<name>_status`). */
+export const PEER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+/** A tag is a plain word so that `runs_on` sets compare unambiguously. */
+export const TAG_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/;
+
+/** Environment variable names as POSIX shells accept them. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const port = z.number().int().min(1).max(65535);
+
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+/**
+ * Environment: a `KEY: VALUE` map or a `- KEY=VALUE` list; both become a map.
+ * In the list form everything after the first `=` is the value (it may contain `=`).
+ */
+export const EnvironmentSchema = z
+  .union([
+    z.record(z.string().regex(ENV_NAME_PATTERN, "not a valid variable name"), envValue),
+    z.array(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected KEY=VALUE"),
+    ),
+  ])
+  .transform((env): Record<string, string> =>
+    Array.isArray(env)
+      ? Object.fromEntries(env.map((entry) => {
+        const at = entry.indexOf("=");
+        return [entry.slice(0, at), entry.slice(at + 1)];
+      }))
+      : env
+  );
+
+export const TimeoutSchema = z.strictObject({
+  startup: z.number().positive().default(60).describe(
+    "seconds to wait for every peer to report started",
+  ),
+  shutdown: z.number().positive().default(30).describe(
+    "seconds to wait for every peer to report stopped",
+  ),
+});
+
+export const RedisSchema = z.strictObject({
+  port: port.describe("host port the Redis container publishes"),
+  image: z.string().min(1).describe("Redis image, e.g. redis:7-alpine"),
+  advertise: z.string().min(1).optional().describe(
+    "host or host:port peers use to reach Redis; default: the orchestrator's address as each host sees it",
+  ),
+});
+
+export const HostSchema = z.strictObject({
+  address: z.string().min(1).describe("DNS name or IP address reached over SSH"),
+  name: z.string().min(1).optional().describe("display name; defaults to address"),
+  ssh_user: z.string().min(1),
+  ssh_auth: z.string().min(1).describe(
+    '"agent" for the SSH agent, or a private key path (~ expanded)',
+  ),
+  ssh_port: port.default(22),
+  host_key_check: z.enum(["accept-new", "off"]).default("accept-new").describe(
+    "accept-new: unknown hosts are recorded in ~/.ssh/known_hosts, changed keys refused; off: no check",
+  ),
+  base_port: port.describe("first UDP port for this host's peers"),
+  tags: z.array(z.string().regex(TAG_PATTERN, "not a valid tag")).default([]),
+});
+
+export const PeerSchema = z.strictObject({
+  name: z.string().regex(
+    PEER_NAME_PATTERN,
+    "must start with a letter or digit and use only letters, digits, _ . - (at most 63)",
+  ),
+  image: z.string().min(1),
+  bootstrap: z.array(z.string()).default([]).describe("peers whose address this peer receives"),
+  environment: EnvironmentSchema.default({}),
+  runs_on: z
+    .union([
+      z.string().regex(TAG_PATTERN, "not a valid tag"),
+      z.array(z.string().regex(TAG_PATTERN)),
+    ])
+    .default([])
+    .transform((tags) => [...new Set(typeof tags === "string" ? [tags] : tags)].sort())
+    .describe("a tag or list of tags the host must all carry; empty means any host"),
+});
+
+export const CommandSchema = z.strictObject({
+  time: z.number().min(0).describe("seconds after the timeline starts"),
+  peer: z.string(),
+  command: z.string().min(1),
+});
+
+export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
+
+export const ConfigSchema = z.strictObject({
+  name: z.string().min(1).regex(/^[^/\\\0]+$/, "must not contain / or \\").describe(
+    "test name, used in the log file name, container names and the UI header",
+  ),
+  timeout: TimeoutSchema.default({ startup: 60, shutdown: 30 }),
+  redis: RedisSchema,
+  images: z.array(z.string().min(1)).default([]).describe(
+    "images pulled locally and shipped to hosts",
+  ),
+  remove_images: z.boolean().default(false),
+  peer_environment: EnvironmentSchema.default({}),
+  hosts: z.array(HostSchema).min(1),
+  peers: z.array(PeerSchema),
+  commands: z.array(CommandSchema),
+  log_level: z.enum(LOG_LEVELS).default("info"),
+});
+
+/** A validated config, defaults applied, environments as maps, `runs_on` as a sorted list. */
+export type Config = z.output<typeof ConfigSchema>;
+export type HostConfig = z.output<typeof HostSchema>;
+export type PeerConfig = z.output<typeof PeerSchema>;
+export type CommandConfig = z.output<typeof CommandSchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The display name of a host: its `name`, else its address. */
+export function hostName(host: HostConfig): string {
+  return host.name ?? host.address;
+}

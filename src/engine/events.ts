@@ -1,0 +1,146 @@
+/**
+ * The engine's event union: everything a run reports, for the console, the TUI and the log file.
+ *
+ * The engine never prints; it calls the `EventSink` it was given. Every event carries `t`,
+ * milliseconds since the run started on a monotonic clock, stamped by the engine.
+ */
+import type { PlacedPeer } from "../placement.ts";
+
+/** Phases of a run, in order (spec §6). */
+export type Phase =
+  | "redis" // starting Redis (or connecting to --redis-url), enabling notifications
+  | "hosts" // connecting to every host
+  | "images" // pulling and shipping images
+  | "starting" // starting containers, waiting for every `started`
+  | "bootstrap" // sending `peer|<address>` commands
+  | "timeline" // sending the timed commands
+  | "shutdown" // `shutdown` sent, waiting for every `stopped`
+  | "cleanup"; // removing containers, images, Redis
+
+/** Peer log levels as peers send them; anything else is kept verbatim as the level. */
+export type PeerLogLevel = "debug" | "info" | "warn" | "error" | (string & {});
+
+export type Verdict = "passed" | "failed" | "interrupted";
+
+/** One timeline entry, as the run will send it. */
+export interface TimelineCommand {
+  /** Index in the sorted timeline. */
+  index: number;
+  /** Seconds after the timeline starts. */
+  time: number;
+  peer: string;
+  command: string;
+}
+
+/** Final state of one peer, for summaries. */
+export interface PeerSummary {
+  peer: string;
+  host: string;
+  status: string | null;
+  restarts: number;
+  warnings: number;
+  errors: number;
+  /** Exit code if the peer's process/container exited on its own. */
+  exitCode?: number | null;
+}
+
+export type EngineEvent =
+  & { t: number }
+  & (
+    | {
+      type: "run-started";
+      test: string;
+      runId: string;
+      plan: PlacedPeer[];
+      timeline: TimelineCommand[];
+      /** Path of the log file, if one is written. */
+      logFile?: string;
+    }
+    | { type: "phase"; phase: Phase }
+    | { type: "redis-ready"; url: string }
+    | { type: "host-connecting"; host: string; address: string }
+    | { type: "host-connected"; host: string; address: string; ms: number }
+    | { type: "image-pull"; image: string; state: "started" | "done" | "failed"; detail?: string }
+    /** Shipping progress of one image to one host; emitted repeatedly, throttled. */
+    | {
+      type: "image-transfer";
+      image: string;
+      host: string;
+      bytes: number;
+      /** Uncompressed image size if known. */
+      total?: number;
+      state: "started" | "progress" | "done" | "failed";
+      detail?: string;
+    }
+    | { type: "image-skipped"; image: string; host: string; reason: string }
+    | { type: "peer-starting"; peer: string; host: string }
+    | { type: "peer-launched"; peer: string; host: string; id?: string }
+    /** A peer SET its status. `address` is everything after the first `|` of a `started|…`. */
+    | {
+      type: "peer-status";
+      peer: string;
+      status: string;
+      previous: string | null;
+      address?: string;
+    }
+    | { type: "peer-log"; peer: string; level: PeerLogLevel; message: string }
+    /** The peer's process/container ended. `expected` is true after `stopped` during shutdown. */
+    | {
+      type: "peer-exited";
+      peer: string;
+      code: number | null;
+      expected: boolean;
+      /** Last lines of its stdout/stderr (docker logs), oldest first. */
+      output?: string[];
+    }
+    | {
+      type: "command-sent";
+      peer: string;
+      command: string;
+      /** Timeline index, absent for bootstrap and shutdown commands. */
+      index?: number;
+      /** Due time in ms since the timeline started (timeline commands only). */
+      dueMs?: number;
+      /** Actual send time minus due time, ms (timeline commands only). */
+      lateMs?: number;
+    }
+    | { type: "command-undeliverable"; peer: string; command: string; reason: string }
+    | { type: "warning"; message: string; peer?: string; host?: string }
+    | { type: "error"; message: string; peer?: string; host?: string }
+    /** Orchestrator trace, shown with --verbose and always written to the log file. */
+    | { type: "trace"; message: string }
+    | {
+      type: "run-finished";
+      verdict: Verdict;
+      exitCode: 0 | 1 | 2 | 130;
+      /** Why the run failed or was interrupted; one line. */
+      reason?: string;
+      durationMs: number;
+      peers: PeerSummary[];
+    }
+  );
+
+export type EngineEventType = EngineEvent["type"];
+
+/** Narrow the union to one member by its `type`. */
+export type EventOf<K extends EngineEventType> = Extract<EngineEvent, { type: K }>;
+
+/** Distributes an event without its timestamp; the engine stamps `t`. */
+export type UnstampedEvent = EngineEvent extends infer E ? E extends unknown ? Omit<E, "t"> : never
+  : never;
+
+/** Receives engine events. Must not throw and must not block (do I/O asynchronously). */
+export type EventSink = (event: EngineEvent) => void;
+
+/** Sends each event to every sink, in order; a throwing sink does not stop the others. */
+export function fanout(...sinks: EventSink[]): EventSink {
+  return (event) => {
+    for (const sink of sinks) {
+      try {
+        sink(event);
+      } catch (error) {
+        console.error(`event sink failed on ${event.type}:`, error);
+      }
+    }
+  };
+}
