@@ -32,8 +32,13 @@ export interface RemoteProcess {
 export interface Remote {
   /** Host display name, for messages. */
   readonly name: string;
-  /** True when commands run on this machine (no SSH): containers reach us via host-gateway. */
-  readonly isLocal: boolean;
+  /**
+   * The orchestrator's address as this host sees it: over SSH the first field of the
+   * host's `$SSH_CONNECTION`; null for a local remote (commands run on this machine).
+   * A null or loopback answer means containers on this host reach the orchestrator
+   * through `host.docker.internal` (`--add-host=host.docker.internal:host-gateway`).
+   */
+  orchestratorAddress(): Promise<string | null>;
   /**
    * Run `argv` and collect its output. Each word is quoted by `shell.ts` before it reaches
    * a remote shell, so values arrive literally. Does not throw on a non-zero exit; rejects
