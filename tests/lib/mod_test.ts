@@ -1,0 +1,102 @@
+/** Tests of the peer client library lib/typescript/mod.ts against a real redis-server. */
+import { assertEquals, assertRejects } from "./assert.ts";
+import { Redis } from "ioredis";
+import { MuleClientBuilder, MuleClientError, parseLogLevel } from "../../lib/typescript/mod.ts";
+import { startRedisServer } from "../support/redis_server.ts";
+
+Deno.test("parseLogLevel() understands Python, Rust and plain spellings", () => {
+  assertEquals(parseLogLevel("INFO"), "info");
+  assertEquals(parseLogLevel("WARNING"), "warn");
+  assertEquals(parseLogLevel("critical"), "error");
+  assertEquals(parseLogLevel("trace"), "debug");
+  assertEquals(parseLogLevel("info,my_crate=debug"), "info");
+  assertEquals(parseLogLevel("loud"), undefined);
+});
+
+Deno.test("MuleClientBuilder.build() names the missing variable", async () => {
+  const saved = { url: Deno.env.get("REDIS_URL"), name: Deno.env.get("PEER_NAME") };
+  Deno.env.delete("REDIS_URL");
+  Deno.env.delete("PEER_NAME");
+  try {
+    const noUrl = await assertRejects(() => new MuleClientBuilder().build(), MuleClientError);
+    assertEquals((noUrl as MuleClientError).variable, "REDIS_URL");
+    const noName = await assertRejects(
+      () => new MuleClientBuilder().redisUrl("redis://127.0.0.1:1").build(),
+      MuleClientError,
+    );
+    assertEquals((noName as MuleClientError).variable, "PEER_NAME");
+  } finally {
+    if (saved.url !== undefined) Deno.env.set("REDIS_URL", saved.url);
+    if (saved.name !== undefined) Deno.env.set("PEER_NAME", saved.name);
+  }
+});
+
+Deno.test("MuleClientBuilder.build() fails clearly when Redis does not answer", async () => {
+  const error = await assertRejects(
+    () =>
+      new MuleClientBuilder().redisUrl("redis://127.0.0.1:1").peerName("alice")
+        .connectTimeout(300).build(),
+    MuleClientError,
+  );
+  assertEquals(error.message.startsWith("cannot connect to Redis at redis://127.0.0.1:1"), true);
+});
+
+Deno.test("MuleClient reads env, sets status, iterates commands FIFO and forwards logs [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const orchestrator = new Redis(redis.url);
+  const saved = ["REDIS_URL", "PEER_NAME", "LOG_LEVEL"].map((k) => [k, Deno.env.get(k)] as const);
+  Deno.env.set("REDIS_URL", redis.url);
+  Deno.env.set("PEER_NAME", "alice");
+  Deno.env.set("LOG_LEVEL", "WARNING");
+  const client = await new MuleClientBuilder().build();
+  try {
+    assertEquals(client.peerName, "alice");
+    await client.sendStatus("started|vlad|/ip4/1.2.3.4/udp/1/quic-v1");
+    assertEquals(await orchestrator.get("alice_status"), "started|vlad|/ip4/1.2.3.4/udp/1/quic-v1");
+
+    const burst = Array.from({ length: 20 }, (_, i) => `push|bob|${i}`);
+    await orchestrator.rpush("alice_command", ...burst, "shutdown");
+    const received: string[] = [];
+    for await (const command of client) {
+      if (command === "shutdown") break;
+      received.push(command);
+    }
+    assertEquals(received, burst);
+
+    client.log.debug("hidden");
+    client.log.info("hidden too");
+    client.log.warn("first", 1);
+    client.log.error("second|with bar");
+    await client.sendStatus("stopped"); // flushes queued lines first
+    // The orchestrator pops from the right: oldest first.
+    assertEquals(await orchestrator.rpop("alice_log", 10), [
+      "warn|first 1",
+      "error|second|with bar",
+    ]);
+  } finally {
+    await client.close();
+    await client.close(); // idempotent
+    orchestrator.disconnect();
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
+});
+
+Deno.test("MuleClient.close() ends a pending command iteration and flushes logs [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const orchestrator = new Redis(redis.url);
+  const client = await new MuleClientBuilder().redisUrl(redis.url).peerName("bob").logLevel("debug")
+    .build();
+  try {
+    await orchestrator.rpush("bob_command", "connect");
+    assertEquals(await client.nextCommand(), "connect");
+    for (let i = 0; i < 100; i++) client.log.debug(`line ${i}`);
+    const pending = client.nextCommand(); // blocks in BLPOP: nothing queued
+    await client.close();
+    assertEquals(await pending, undefined);
+    const lines = await orchestrator.lrange("bob_log", 0, -1);
+    assertEquals(lines.reverse(), Array.from({ length: 100 }, (_, i) => `debug|line ${i}`));
+  } finally {
+    await client.close();
+    orchestrator.disconnect();
+  }
+});

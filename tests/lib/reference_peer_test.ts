@@ -1,0 +1,177 @@
+/** The reference peer as a real subprocess against a real redis-server, and its entrypoint.sh. */
+import { assert, assertEquals } from "./assert.ts";
+import { Redis } from "ioredis";
+import { listenPort, vladFor } from "../../lib/typescript/reference_peer.ts";
+import { type LocalRedis, startRedisServer } from "../support/redis_server.ts";
+
+const LIB = new URL("../../lib/typescript/", import.meta.url).pathname;
+
+/** Waits for `<peer>_status` to equal `want` (keyspace notification, then GET: no polling). */
+async function waitStatus(redis: LocalRedis, peer: string, want: string): Promise<void> {
+  const sub = new Redis(redis.url);
+  const get = new Redis(redis.url);
+  try {
+    await get.config("SET", "notify-keyspace-events", "K$");
+    const changed = new EventTarget();
+    sub.on("message", () => changed.dispatchEvent(new Event("x")));
+    await sub.subscribe(`__keyspace@0__:${peer}_status`);
+    for (;;) {
+      const next = new Promise((r) => changed.addEventListener("x", r, { once: true }));
+      if (await get.get(`${peer}_status`) === want) return;
+      await next;
+    }
+  } finally {
+    sub.disconnect();
+    get.disconnect();
+  }
+}
+
+interface Peer {
+  child: Deno.ChildProcess;
+  output: Promise<string>;
+}
+
+function spawnPeer(
+  redis: LocalRedis,
+  name: string,
+  env: Record<string, string> = {},
+  viaEntrypoint = false,
+): Peer {
+  const peerArgs = ["run", "-A", `${LIB}reference_peer.ts`];
+  const child = new Deno.Command(viaEntrypoint ? "busybox" : Deno.execPath(), {
+    args: viaEntrypoint ? ["sh", `${LIB}entrypoint.sh`, Deno.execPath(), ...peerArgs] : peerArgs,
+    env: {
+      REDIS_URL: redis.url,
+      PEER_NAME: name,
+      LISTEN_ADDR: "/ip4/0.0.0.0/udp/11984/quic-v1",
+      ADVERTISE_IP: "10.1.2.3",
+      ...env,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]).then(([out, err]) => out + err);
+  return { child, output };
+}
+
+async function stopPeer(peer: Peer): Promise<void> {
+  try {
+    peer.child.kill("SIGKILL");
+  } catch { /* already exited */ }
+  await peer.child.status;
+  await peer.output;
+}
+
+Deno.test("listenPort() reads the UDP port of LISTEN_ADDR", () => {
+  assertEquals(listenPort("/ip4/0.0.0.0/udp/11984/quic-v1"), 11984);
+  assertEquals(listenPort("/ip4/0.0.0.0/tcp/1"), undefined);
+  assertEquals(listenPort(undefined), undefined);
+});
+
+Deno.test("reference peer reports started|vlad|multiaddr, connects and shuts down [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const peer = spawnPeer(redis, "alice");
+  try {
+    const vlad = await vladFor("alice");
+    await waitStatus(redis, "alice", `started|${vlad}|/ip4/10.1.2.3/udp/11984/quic-v1`);
+    await r.rpush("alice_command", "peer|vlad-b|/ip4/10.0.0.2/udp/1/quic-v1", "connect");
+    await waitStatus(redis, "alice", "connected");
+    await r.rpush("alice_command", "disconnect");
+    await waitStatus(redis, "alice", "disconnected");
+    await r.rpush("alice_command", "bogus", "shutdown");
+    const status = await peer.child.status;
+    assertEquals(status.code, 0);
+    assertEquals(await r.get("alice_status"), "stopped");
+    const logs = (await r.lrange("alice_log", 0, -1)).reverse();
+    assert(logs.includes("info|adding bootstrap peer: vlad-b at /ip4/10.0.0.2/udp/1/quic-v1"));
+    assert(logs.includes("warn|unknown command: bogus"), logs.join("\n"));
+    assertEquals(logs.at(-1), "info|shutting down");
+  } finally {
+    await stopPeer(peer);
+    r.disconnect();
+  }
+});
+
+Deno.test("reference peer exits 42 on restart and writes the delay file [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const dir = await Deno.makeTempDir({ prefix: "tm-refpeer-" });
+  const peer = spawnPeer(redis, "bob", { TM_DELAY_FILE: `${dir}/delay` });
+  try {
+    await r.rpush("bob_command", "restart|3");
+    assertEquals((await peer.child.status).code, 42);
+    assertEquals(await r.get("bob_status"), "restarting");
+    assertEquals(await Deno.readTextFile(`${dir}/delay`), "3");
+  } finally {
+    await stopPeer(peer);
+    r.disconnect();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reference peer exit|3 exits at once with code 3 [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const peer = spawnPeer(redis, "carol", { REF_PEER_NEVER_START: "1" });
+  try {
+    await r.rpush("carol_command", "exit|3");
+    assertEquals((await peer.child.status).code, 3);
+    assertEquals(await r.get("carol_status"), null);
+  } finally {
+    await stopPeer(peer);
+    r.disconnect();
+  }
+});
+
+Deno.test("reference peer exits promptly on SIGTERM, even ignoring shutdown [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const peer = spawnPeer(redis, "dave", { REF_PEER_IGNORE_SHUTDOWN: "1" });
+  try {
+    await waitStatus(
+      redis,
+      "dave",
+      `started|${await vladFor("dave")}|/ip4/10.1.2.3/udp/11984/quic-v1`,
+    );
+    await r.rpush("dave_command", "shutdown");
+    // Wait (BRPOP, oldest first) until the peer said it ignores the shutdown, then SIGTERM it.
+    for (;;) {
+      const [, line] = (await r.brpop("dave_log", 0))!;
+      if (line === "warn|ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)") break;
+    }
+    peer.child.kill("SIGTERM");
+    assertEquals((await peer.child.status).code, 143);
+    assertEquals(
+      await r.get("dave_status"),
+      `started|${await vladFor("dave")}|/ip4/10.1.2.3/udp/11984/quic-v1`,
+    );
+  } finally {
+    await stopPeer(peer);
+    r.disconnect();
+  }
+});
+
+Deno.test("entrypoint.sh restarts the peer after exit 42 and propagates other exit codes [integration: redis-server, busybox sh]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const dir = await Deno.makeTempDir({ prefix: "tm-entrypoint-" });
+  const peer = spawnPeer(redis, "erin", { TM_DELAY_FILE: `${dir}/delay` }, true);
+  try {
+    const started = `started|${await vladFor("erin")}|/ip4/10.1.2.3/udp/11984/quic-v1`;
+    await waitStatus(redis, "erin", started);
+    await r.rpush("erin_command", "restart|0");
+    await waitStatus(redis, "erin", "restarting");
+    await waitStatus(redis, "erin", started); // run again by the entrypoint
+    await r.rpush("erin_command", "exit|7");
+    assertEquals((await peer.child.status).code, 7);
+    assert((await peer.output).includes("entrypoint: restarting in 0s"));
+  } finally {
+    await stopPeer(peer);
+    r.disconnect();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
