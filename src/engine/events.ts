@@ -104,7 +104,14 @@ export type EngineEvent =
       /** Actual send time minus due time, ms (timeline commands only). */
       lateMs?: number;
     }
-    | { type: "command-undeliverable"; peer: string; command: string; reason: string }
+    | {
+      type: "command-undeliverable";
+      peer: string;
+      command: string;
+      reason: string;
+      /** Timeline index, absent for bootstrap and shutdown commands (lets the TUI mark the entry). */
+      index?: number;
+    }
     | { type: "warning"; message: string; peer?: string; host?: string }
     | { type: "error"; message: string; peer?: string; host?: string }
     /** Orchestrator trace, shown with --verbose and always written to the log file. */
