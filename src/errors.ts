@@ -9,3 +9,41 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/** The exit codes of tm (spec §2). */
+export const ExitCode = {
+  /** The test completed and every peer stopped cleanly; or a command succeeded. */
+  ok: 0,
+  /** The test failed: startup/shutdown timeout, a crashed peer, an SSH/Docker/Redis failure. */
+  failed: 1,
+  /** Bad usage or an invalid config. */
+  usage: 2,
+  /** Interrupted by the user (SIGINT/SIGTERM). */
+  interrupted: 130,
+} as const;
+
+/**
+ * What the CLI prints for an error that ends the program, and the exit code. A `UsageError`
+ * is `tm: <message>` (a config error: its `file:line:column: ...` lines) with no trace, even with
+ * `verbose` (the mistake is in the input, not in tm); anything else is `tm: <message>` on one line, plus the stack trace when `verbose`.
+ */
+export function describeError(
+  error: unknown,
+  options: { verbose?: boolean } = {},
+): { text: string; exitCode: number } {
+  if (error instanceof UsageError) {
+    // A ConfigError's lines already start with `file:line:column:`, as compilers print them.
+    const text = error.name === "ConfigError" ? error.message : `tm: ${error.message}`;
+    return { text, exitCode: ExitCode.usage };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const oneLine = `tm: ${message.split("\n")[0]}`;
+  if (!options.verbose || !(error instanceof Error) || !error.stack) {
+    return { text: oneLine, exitCode: ExitCode.failed };
+  }
+  let trace = error.stack;
+  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) {
+    trace += `\nCaused by: ${cause.stack ?? cause.message}`;
+  }
+  return { text: `${oneLine}\n${trace}`, exitCode: ExitCode.failed };
+}

@@ -60,7 +60,7 @@ export const RedisSchema = z.strictObject({
 export const HostSchema = z.strictObject({
   address: z.string().min(1).describe("DNS name or IP address reached over SSH"),
   name: z.string().min(1).optional().describe("display name; defaults to address"),
-  ssh_user: z.string().min(1),
+  ssh_user: z.string().min(1).describe("user tm logs in as over SSH"),
   ssh_auth: z.string().min(1).describe(
     '"agent" for the SSH agent, or a private key path (~ expanded)',
   ),
@@ -69,21 +69,25 @@ export const HostSchema = z.strictObject({
     "accept-new: unknown hosts are recorded in ~/.ssh/known_hosts, changed keys refused; off: no check",
   ),
   base_port: port.describe("first UDP port for this host's peers"),
-  tags: z.array(z.string().regex(TAG_PATTERN, "not a valid tag")).default([]),
+  tags: z.array(z.string().regex(TAG_PATTERN, "not a valid tag")).default([]).describe(
+    "labels that peers' runs_on select hosts by",
+  ),
 });
 
 export const PeerSchema = z.strictObject({
   name: z.string().regex(
     PEER_NAME_PATTERN,
     "must start with a letter or digit and use only letters, digits, _ . - (at most 63)",
-  ),
-  image: z.string().min(1),
+  ).describe("unique; used in container names and Redis keys (<name>_status)"),
+  image: z.string().min(1).describe("Docker image the peer's container runs"),
   bootstrap: z.array(z.string()).default([]).describe("peers whose address this peer receives"),
-  environment: EnvironmentSchema.default({}),
+  environment: EnvironmentSchema.default({}).describe(
+    "NAME: value map or - NAME=value list; overrides peer_environment",
+  ),
   runs_on: z
     .union([
       z.string().regex(TAG_PATTERN, "not a valid tag"),
-      z.array(z.string().regex(TAG_PATTERN)),
+      z.array(z.string().regex(TAG_PATTERN, "not a valid tag")),
     ])
     .default([])
     .transform((tags) => [...new Set(typeof tags === "string" ? [tags] : tags)].sort())
@@ -92,8 +96,10 @@ export const PeerSchema = z.strictObject({
 
 export const CommandSchema = z.strictObject({
   time: z.number().min(0).describe("seconds after the timeline starts"),
-  peer: z.string(),
-  command: z.string().min(1),
+  peer: z.string().describe("the peer the command is sent to"),
+  command: z.string().min(1).describe(
+    "connect, disconnect, shutdown, restart|<seconds>, or any string the peer understands",
+  ),
 });
 
 export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
@@ -107,12 +113,16 @@ export const ConfigSchema = z.strictObject({
   images: z.array(z.string().min(1)).default([]).describe(
     "images pulled locally and shipped to hosts",
   ),
-  remove_images: z.boolean().default(false),
-  peer_environment: EnvironmentSchema.default({}),
-  hosts: z.array(HostSchema).min(1),
-  peers: z.array(PeerSchema),
-  commands: z.array(CommandSchema),
-  log_level: z.enum(LOG_LEVELS).default("info"),
+  remove_images: z.boolean().default(false).describe(
+    "after the test, remove the images from every host",
+  ),
+  peer_environment: EnvironmentSchema.default({}).describe(
+    "environment of every peer: NAME: value map or - NAME=value list",
+  ),
+  hosts: z.array(HostSchema).min(1).describe("machines that run peers, reached over SSH"),
+  peers: z.array(PeerSchema).describe("one Docker container each; may be empty"),
+  commands: z.array(CommandSchema).describe("the timeline; sorted by time before the run"),
+  log_level: z.enum(LOG_LEVELS).default("info").describe("orchestrator log level"),
 });
 
 /** A validated config, defaults applied, environments as maps, `runs_on` as a sorted list. */

@@ -1,0 +1,431 @@
+/**
+ * Loading a tm config: YAML text → validated `Config`, or a `ConfigError` listing every
+ * problem with its YAML path and line:column. `parseConfig` is pure (yaml + zod only);
+ * `loadConfigFile` adds reading the file.
+ */
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from "yaml";
+import type { Document } from "yaml";
+import { z } from "zod";
+import { CommandSchema, type Config, ConfigSchema, HostSchema, PeerSchema } from "./schema.ts";
+import { ConfigError, type ConfigProblem } from "./config_error.ts";
+import { closestMatch, type PathProblem, type PathSegment, validateConfig } from "./validate.ts";
+
+/** Where a problem points: at the value of its path, or at the map key that ends it. */
+type Anchor = "value" | "key";
+
+interface LocatedProblem extends PathProblem {
+  anchor?: Anchor;
+}
+
+const SHAPE_HINT = "a tm config is a map with name, redis, hosts, peers and commands";
+
+/**
+ * Parses and validates a config: YAML syntax, the schema, then the cross-field checks.
+ * Commands come back sorted by time; commands due at the same time keep their file order.
+ *
+ * @param text the YAML source
+ * @param file the file name used in error messages
+ * @throws ConfigError listing every problem found
+ */
+export function parseConfig(text: string, file: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false });
+  const position = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((error) => ({
+        path: "",
+        ...position(error.pos[0]),
+        message: error.code === "MULTIPLE_DOCS"
+          ? "invalid YAML: the file holds more than one document (a second ---); a tm config is one document"
+          : error.code === "DUPLICATE_KEY"
+          ? `invalid YAML: duplicate key ${
+            JSON.stringify(/^[^:\n]*/.exec(text.slice(error.pos[0]))![0].trim())
+          } (each key may appear once per map)`
+          : `invalid YAML: ${error.message}`,
+      })),
+    );
+  }
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null)) {
+    throw new ConfigError(file, [{
+      path: "",
+      message: `the file is empty (nothing but blank lines or comments); ${SHAPE_HINT}`,
+    }]);
+  }
+  if (!isMap(root)) {
+    const found = isSeq(root) ? "a list" : `a single value (${describe(doc.toJS())})`;
+    throw new ConfigError(file, [{
+      path: "",
+      ...position(root.range?.[0] ?? 0),
+      message: `the top level is ${found}, but ${SHAPE_HINT}`,
+    }]);
+  }
+  const unresolved = unresolvedAliases(doc);
+  if (unresolved.length > 0) {
+    throw new ConfigError(
+      file,
+      unresolved.map(({ source, offset }) => ({
+        path: "",
+        ...position(offset),
+        message: `invalid YAML: alias *${source} refers to no anchor &${source}`,
+      })),
+    );
+  }
+
+  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const result = ConfigSchema.safeParse(data);
+  const problems: LocatedProblem[] = result.success ? validateConfig(result.data) : [
+    ...result.error.issues.flatMap((issue) => issueProblems(issue, data, [])),
+    ...validateConfig(partsOf(data)),
+  ];
+  if (problems.length > 0) {
+    const located = problems.map((problem): ConfigProblem => ({
+      path: formatPath(problem.path),
+      ...locate(doc, problem.path, problem.anchor ?? "value", position),
+      message: problem.message,
+    }));
+    throw new ConfigError(file, sortByPosition(dedupe(located)));
+  }
+  const config = result.data!;
+  // Array.prototype.sort is stable: commands due at the same second keep their order.
+  config.commands = [...config.commands].sort((a, b) => a.time - b.time);
+  return config;
+}
+
+/**
+ * Reads and parses a config file.
+ *
+ * @throws ConfigError for a missing, unreadable, empty or invalid file (each with its own message)
+ */
+export async function loadConfigFile(path: string): Promise<Config> {
+  let bytes: Uint8Array;
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) {
+      throw new ConfigError(path, [{ path: "", message: "is a directory, not a config file" }]);
+    }
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const message = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "cannot read the file: permission denied"
+      : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
+    throw new ConfigError(path, [{ path: "", message }], { cause: error });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new ConfigError(path, [{ path: "", message: "is not UTF-8 text" }], { cause: error });
+  }
+  return parseConfig(text, path);
+}
+
+/** `peers[2].runs_on`, `peer_environment["MY VAR"]`. */
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = "";
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment)) out += out ? `.${segment}` : segment;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+// ---- zod issues → problems ----------------------------------------------------------------
+
+type Issue = z.core.$ZodIssue;
+
+const EXPECTED: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  array: "a list",
+  object: "a map",
+  record: "a map",
+};
+
+function issueProblems(issue: Issue, data: unknown, base: PathSegment[]): LocatedProblem[] {
+  const path = [...base, ...issue.path.map((p) => typeof p === "number" ? p : String(p))];
+  const { exists, value } = valueAt(data, path);
+  switch (issue.code) {
+    case "invalid_type": {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (!exists) return [{ path, message: "is required but missing" }];
+      if (value === null) {
+        return [{
+          path,
+          message: `is empty; expected ${expected}` +
+            (issue.expected === "array" ? " (write [] for an empty list)" : ""),
+        }];
+      }
+      return [{ path, message: `expected ${expected}, got ${describe(value)}` }];
+    }
+    case "too_small": {
+      const min = Number(issue.minimum);
+      if (issue.origin === "string") {
+        return [{
+          path,
+          message: min === 1 ? "must not be empty" : `must be at least ${min} characters`,
+        }];
+      }
+      if (issue.origin === "array") {
+        return [{ path, message: `must list at least ${min} ${min === 1 ? "entry" : "entries"}` }];
+      }
+      return [{
+        path,
+        message: `must be ${issue.inclusive ? "at least" : "greater than"} ${min}, got ${
+          describe(value)
+        }`,
+      }];
+    }
+    case "too_big": {
+      const max = Number(issue.maximum);
+      if (issue.origin === "string") {
+        return [{ path, message: `must be at most ${max} characters` }];
+      }
+      if (issue.origin === "array") return [{ path, message: `must list at most ${max} entries` }];
+      return [{
+        path,
+        message: `must be ${issue.inclusive ? "at most" : "less than"} ${max}, got ${
+          describe(value)
+        }`,
+      }];
+    }
+    case "invalid_format":
+      return [{ path, message: `${issue.message}, got ${describe(value)}` }];
+    case "invalid_value": {
+      const options = issue.values.map(String);
+      const near = typeof value === "string" ? closestMatch(value, options) : undefined;
+      return [{
+        path,
+        message: `must be one of ${options.join(", ")}; got ${describe(value)}` +
+          (near ? ` (did you mean ${near}?)` : ""),
+      }];
+    }
+    case "unrecognized_keys": {
+      const known = knownKeys(ConfigSchema, path);
+      return issue.keys.map((key) => {
+        const near = closestMatch(key, known);
+        return {
+          path: [...path, key],
+          anchor: "key" as const,
+          message: `unknown field "${key}"` +
+            (near
+              ? ` (did you mean ${near}?)`
+              : known.length
+              ? ` (known fields: ${known.join(", ")})`
+              : ""),
+        };
+      });
+    }
+    case "invalid_key":
+      return [{
+        path,
+        anchor: "key",
+        message: `${issue.issues[0]?.message ?? "invalid key"}: ${describe(path.at(-1))}`,
+      }];
+    case "invalid_union":
+      return unionProblems(issue, data, path, value);
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+/**
+ * A union failed. If the value had the right type for exactly one branch, that branch's own
+ * problems are the useful ones; otherwise say which shapes are accepted.
+ */
+function unionProblems(
+  issue: Extract<Issue, { code: "invalid_union" }>,
+  data: unknown,
+  path: PathSegment[],
+  value: unknown,
+): LocatedProblem[] {
+  const typeMismatch = (issues: Issue[]) =>
+    issues.every((inner) => inner.code === "invalid_type" && inner.path.length === 0);
+  const matching = issue.errors.filter((issues) => !typeMismatch(issues));
+  if (matching.length === 1) {
+    return matching[0].flatMap((inner) => issueProblems(inner, data, path));
+  }
+  const last = path.at(-1);
+  const expected = last === "environment" || last === "peer_environment"
+    ? "a map of NAME: value or a list of NAME=value strings"
+    : last === "runs_on"
+    ? "a tag or a list of tags"
+    : path.at(-2) === "environment" || path.at(-2) === "peer_environment"
+    ? "a string, number or true/false"
+    : [
+      ...new Set(
+        issue.errors.flat().flatMap((inner) =>
+          inner.code === "invalid_type" ? [EXPECTED[inner.expected] ?? inner.expected] : []
+        ),
+      ),
+    ].join(" or ");
+  if (value === null) {
+    return [{ path, message: `is empty; expected ${expected} (write "" for an empty string)` }];
+  }
+  return [{ path, message: `expected ${expected}, got ${describe(value)}` }];
+}
+
+/** The field names the schema accepts for the map at `path` (for "did you mean"). */
+function knownKeys(schema: z.ZodType, path: readonly PathSegment[]): string[] {
+  const node = unwrap(schema);
+  if (path.length === 0) {
+    return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+  }
+  if (node instanceof z.ZodUnion) {
+    for (const option of node.options as z.ZodType[]) {
+      const keys = knownKeys(option, path);
+      if (keys.length) return keys;
+    }
+    return [];
+  }
+  const [head, ...rest] = path;
+  if (typeof head === "number" && node instanceof z.ZodArray) {
+    return knownKeys(node.element as z.ZodType, rest);
+  }
+  if (typeof head === "string" && node instanceof z.ZodObject) {
+    const child = node.shape[head] as z.ZodType | undefined;
+    return child ? knownKeys(child, rest) : [];
+  }
+  return [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let node = schema;
+  for (;;) {
+    if (node instanceof z.ZodDefault || node instanceof z.ZodOptional) {
+      node = node.unwrap() as z.ZodType;
+    } else if (node instanceof z.ZodPipe) node = node.in as z.ZodType;
+    else return node;
+  }
+}
+
+/**
+ * The hosts, peers and commands that pass the schema on their own, so the cross checks can
+ * still run while other parts of the file are broken. A list that is not a list counts as
+ * one broken entry (so "unknown peer" is never claimed against a list we could not read).
+ */
+function partsOf(data: unknown) {
+  const record = (data ?? {}) as Record<string, unknown>;
+  const each = <T>(list: unknown, schema: z.ZodType<T>): (T | undefined)[] =>
+    Array.isArray(list)
+      ? list.map((entry) => {
+        const parsed = schema.safeParse(entry);
+        return parsed.success ? parsed.data : undefined;
+      })
+      : [undefined];
+  return {
+    hosts: each(record.hosts, HostSchema),
+    peers: each(record.peers, PeerSchema),
+    commands: each(record.commands, CommandSchema),
+  };
+}
+
+// ---- positions -------------------------------------------------------------------------------
+
+function valueAt(data: unknown, path: readonly PathSegment[]): { exists: boolean; value: unknown } {
+  let value = data;
+  for (const segment of path) {
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, segment)) {
+      return { exists: false, value: undefined };
+    }
+    value = (value as Record<PathSegment, unknown>)[segment];
+  }
+  return { exists: true, value };
+}
+
+/**
+ * Line and column of the node at `path`: its value, or (anchor "key") the key naming it.
+ * Where the path runs out of the document (a missing field), the deepest existing node: the
+ * map that lacks the field.
+ */
+function locate(
+  doc: Document,
+  path: readonly PathSegment[],
+  anchor: Anchor,
+  position: (offset: number) => { line: number; column: number },
+): { line?: number; column?: number } {
+  let node: unknown = doc.contents;
+  let keyNode: unknown;
+  for (const segment of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    let next: unknown;
+    let nextKey: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => {
+        const key = isScalar(item.key) ? item.key.value : item.key;
+        return String(key) === String(segment);
+      });
+      if (pair) [next, nextKey] = [pair.value ?? pair.key, pair.key];
+    } else if (isSeq(node) && typeof segment === "number") {
+      next = node.items[segment];
+    }
+    if (next === undefined || next === null) break;
+    [node, keyNode] = [next, nextKey];
+  }
+  const target = (anchor === "key" && keyNode ? keyNode : node) as Node | null;
+  const offset = target?.range?.[0];
+  return offset === undefined ? {} : position(offset);
+}
+
+function unresolvedAliases(doc: Document): { source: string; offset: number }[] {
+  const found: { source: string; offset: number }[] = [];
+  visit(doc, {
+    Alias(_, alias) {
+      if (!alias.resolve(doc)) found.push({ source: alias.source, offset: alias.range?.[0] ?? 0 });
+    },
+  });
+  return found;
+}
+
+function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems
+    .map((problem, index) => ({ problem, index }))
+    .sort((a, b) =>
+      (a.problem.line ?? 0) - (b.problem.line ?? 0) ||
+      (a.problem.column ?? 0) - (b.problem.column ?? 0) || a.index - b.index
+    )
+    .map(({ problem }) => problem);
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.path}\0${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** A short description of a YAML value for messages: `"abc"`, `42`, `a list`, `a map`. */
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "an empty value";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
+  }
+  return String(value);
+}

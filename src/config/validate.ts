@@ -1,0 +1,222 @@
+/**
+ * Cross-field checks on a config whose entries passed the schema: duplicate names, references
+ * to unknown peers, runs_on sets no host satisfies, per-host port ranges. Pure; every problem
+ * carries the YAML path it is about so that `load.ts` can point at the line.
+ */
+import { type CommandConfig, type HostConfig, hostName, type PeerConfig } from "./schema.ts";
+import { place, PlacementError } from "../placement.ts";
+
+/** A path into the YAML document: map keys and sequence indexes. */
+export type PathSegment = string | number;
+
+/** A problem found by a check, located by its YAML path (positions are added by the loader). */
+export interface PathProblem {
+  path: PathSegment[];
+  message: string;
+}
+
+/**
+ * What the cross checks look at. Entries that failed the schema are `undefined` (the loader
+ * still cross-checks the rest, so one run reports as much as it can); checks that need every
+ * entry of a list are skipped while any entry is missing, so they never report false problems.
+ */
+export interface ConfigParts {
+  hosts: readonly (HostConfig | undefined)[];
+  peers: readonly (PeerConfig | undefined)[];
+  commands: readonly (CommandConfig | undefined)[];
+}
+
+/** The highest UDP port. */
+const MAX_PORT = 65535;
+
+/**
+ * Runs every cross-field check. A peer listing itself in `bootstrap` is an error (it would be
+ * sent its own address), and so is a machine listed twice (same address and SSH port).
+ *
+ * @returns the problems, in the order of the file's sections (hosts, peers, commands)
+ */
+export function validateConfig(config: ConfigParts): PathProblem[] {
+  return [
+    ...checkHosts(config.hosts),
+    ...checkPeers(config),
+    ...checkCommands(config),
+    ...checkPlacement(config),
+  ];
+}
+
+function checkHosts(hosts: ConfigParts["hosts"]): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const byAddress = new Map<string, number>();
+  const byName = new Map<string, number>();
+  hosts.forEach((host, index) => {
+    if (!host) return;
+    const machine = `${host.address.toLowerCase()}:${host.ssh_port}`;
+    const sameMachine = byAddress.get(machine);
+    if (sameMachine !== undefined) {
+      problems.push({
+        path: ["hosts", index, "address"],
+        message:
+          `${host.address} (ssh port ${host.ssh_port}) is already listed as hosts[${sameMachine}]; ` +
+          "list each machine once and steer peers with tags",
+      });
+      return;
+    }
+    byAddress.set(machine, index);
+    const name = hostName(host);
+    const sameName = byName.get(name);
+    if (sameName !== undefined) {
+      problems.push({
+        path: ["hosts", index, host.name === undefined ? "address" : "name"],
+        message:
+          `host name "${name}" is already used by hosts[${sameName}]; host names must be unique`,
+      });
+      return;
+    }
+    byName.set(name, index);
+  });
+  return problems;
+}
+
+function checkPeers({ peers }: ConfigParts): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const firstIndex = new Map<string, number>();
+  peers.forEach((peer, index) => {
+    if (!peer) return;
+    const first = firstIndex.get(peer.name);
+    if (first !== undefined) {
+      problems.push({
+        path: ["peers", index, "name"],
+        message: `duplicate peer name "${peer.name}" (first used by peers[${first}])`,
+      });
+    } else {
+      firstIndex.set(peer.name, index);
+    }
+  });
+  const complete = peers.every((peer) => peer !== undefined);
+  const names = [...firstIndex.keys()];
+  peers.forEach((peer, index) => {
+    if (!peer) return;
+    const seen = new Set<string>();
+    peer.bootstrap.forEach((target, position) => {
+      const path = ["peers", index, "bootstrap", position];
+      if (target === peer.name) {
+        problems.push({ path, message: `peer ${peer.name} cannot bootstrap from itself` });
+      } else if (seen.has(target)) {
+        problems.push({ path, message: `"${target}" is listed twice` });
+      } else if (complete && !firstIndex.has(target)) {
+        problems.push({ path, message: unknownPeer(target, names) });
+      }
+      seen.add(target);
+    });
+  });
+  return problems;
+}
+
+function checkCommands({ peers, commands }: ConfigParts): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const complete = peers.every((peer) => peer !== undefined);
+  const names = peers.flatMap((peer) => peer ? [peer.name] : []);
+  commands.forEach((command, index) => {
+    if (!command) return;
+    if (complete && !names.includes(command.peer)) {
+      problems.push({
+        path: ["commands", index, "peer"],
+        message: unknownPeer(command.peer, names),
+      });
+    }
+    const restart = /^restart(\|(.*))?$/.exec(command.command);
+    if (restart && !/^\d+(\.\d+)?$/.test(restart[2] ?? "")) {
+      problems.push({
+        path: ["commands", index, "command"],
+        message: `"${command.command}": restart takes a delay in seconds, e.g. restart|2`,
+      });
+    }
+  });
+  return problems;
+}
+
+function checkPlacement(config: ConfigParts): PathProblem[] {
+  if (!config.hosts.every((host) => host) || !config.peers.every((peer) => peer)) return [];
+  const hosts = config.hosts as HostConfig[];
+  const peers = (config.peers as PeerConfig[]).map((peer, index) => ({ peer, index }));
+  const problems: PathProblem[] = [];
+  const hostTags = [...new Set(hosts.flatMap((host) => host.tags))];
+  const groups = new Map<string, typeof peers>();
+  for (const entry of peers) {
+    const key = JSON.stringify(entry.peer.runs_on);
+    groups.set(key, [...groups.get(key) ?? [], entry]);
+  }
+  const placeable: PeerConfig[] = [];
+  for (const group of groups.values()) {
+    const tags = group[0].peer.runs_on;
+    if (hosts.some((host) => tags.every((tag) => host.tags.includes(tag)))) {
+      placeable.push(...group.map(({ peer }) => peer));
+      continue;
+    }
+    const names = group.map(({ peer }) => peer.name).sort();
+    const hints = tags.filter((tag) => !hostTags.includes(tag)).flatMap((tag) => {
+      const near = closestMatch(tag, hostTags);
+      return near ? [`"${tag}": did you mean "${near}"?`] : [];
+    });
+    const message = new PlacementError(tags, names).message +
+      (hints.length ? ` (${hints.join("; ")})` : "");
+    for (const { index } of group) problems.push({ path: ["peers", index, "runs_on"], message });
+  }
+  const perHost = new Map<number, number>();
+  for (const placed of place({ hosts, peers: placeable })) {
+    perHost.set(placed.hostIndex, (perHost.get(placed.hostIndex) ?? 0) + 1);
+  }
+  for (const [index, count] of [...perHost].sort(([a], [b]) => a - b)) {
+    const host = hosts[index];
+    const last = host.base_port + count - 1;
+    if (last > MAX_PORT) {
+      problems.push({
+        path: ["hosts", index, "base_port"],
+        message: `${count} peers are placed on ${hostName(host)}, needing UDP ports ` +
+          `${host.base_port}-${last}, past ${MAX_PORT}; lower base_port to at most ${
+            MAX_PORT - count + 1
+          }`,
+      });
+    }
+  }
+  return problems;
+}
+
+function unknownPeer(name: string, known: readonly string[]): string {
+  const near = closestMatch(name, known);
+  return `unknown peer "${name}"` + (near ? ` (did you mean "${near}"?)` : "");
+}
+
+/**
+ * The candidate closest to `word` by optimal-string-alignment distance (a swap of two
+ * neighbours counts as one edit), if it is within a third of the word's length (at least 1).
+ */
+export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return bestDistance <= limit ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => {
+    const row = new Array<number>(b.length + 1).fill(0);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
