@@ -1,0 +1,211 @@
+/**
+ * What the engine knows about each peer during a run (status, bootstrap address, restarts,
+ * warning and error counts, last log line, exit), and event-driven waits on it: `until()`
+ * re-checks its condition on every change instead of polling.
+ */
+import type { PeerSummary } from "./events.ts";
+import type { PeerExit } from "./runtime.ts";
+import type { PlacedPeer } from "../placement.ts";
+
+/** Statuses a peer only reports after `started`: seeing one proves it started even if the
+ * `started` itself was overwritten before tm could read it. */
+const AFTER_START = new Set([
+  "connecting",
+  "connected",
+  "disconnecting",
+  "disconnected",
+  "restarting",
+  "stopped",
+]);
+
+const WARNING_LEVELS = new Set(["warn", "warning"]);
+const ERROR_LEVELS = new Set(["error", "err", "fatal", "critical"]);
+
+export interface PeerState {
+  readonly peer: string;
+  readonly host: string;
+  /** Last status word reported, null before the first. */
+  status: string | null;
+  /** The last bootstrap address reported with `started|<address>`. */
+  address?: string;
+  /** Reported `started` (or a later status) at least once. */
+  started: boolean;
+  /** How many times it reported `restarting`. */
+  restarts: number;
+  /** Log lines at warn / error level. */
+  warnings: number;
+  errors: number;
+  lastLog?: { level: string; message: string };
+  /** The runtime launched it. */
+  launched: boolean;
+  /** `shutdown` was sent to it. */
+  shutdownSent: boolean;
+  /** Set once its process/container ended for good. */
+  exit?: PeerExit & ExitJudgement;
+}
+
+/** How the engine judged an exit. */
+export interface ExitJudgement {
+  /** After `stopped`, or during cleanup: not a failure. */
+  expected: boolean;
+  /** Ended by the runtime's teardown rather than on its own. */
+  killed: boolean;
+}
+
+/** What a status update changed. */
+export interface StatusChange {
+  previous: string | null;
+  /** It reported `started` after some other status (or none): a first start or a restart. */
+  newStart: boolean;
+}
+
+export class PeerStates {
+  readonly #states = new Map<string, PeerState>();
+  readonly #waiters = new Set<() => void>();
+
+  constructor(plan: readonly PlacedPeer[]) {
+    for (const placement of plan) {
+      this.#states.set(placement.peer, {
+        peer: placement.peer,
+        host: placement.host,
+        status: null,
+        started: false,
+        restarts: 0,
+        warnings: 0,
+        errors: 0,
+        launched: false,
+        shutdownSent: false,
+      });
+    }
+  }
+
+  /** Peer names in plan order. */
+  get names(): string[] {
+    return [...this.#states.keys()];
+  }
+
+  /** Every peer, in plan order. */
+  all(): PeerState[] {
+    return [...this.#states.values()];
+  }
+
+  get(peer: string): PeerState | undefined {
+    return this.#states.get(peer);
+  }
+
+  /** The state of a peer of the plan; throws for an unknown name (a programming error). */
+  of(peer: string): PeerState {
+    const state = this.#states.get(peer);
+    if (!state) throw new Error(`unknown peer ${JSON.stringify(peer)}`);
+    return state;
+  }
+
+  /** Whether the peer can still receive commands: not stopped, not exited. */
+  reachable(peer: string): boolean {
+    const state = this.of(peer);
+    return state.exit === undefined && state.status !== "stopped";
+  }
+
+  /** Why a command to the peer cannot be delivered, or undefined if it can. */
+  undeliverableReason(peer: string): string | undefined {
+    const state = this.#states.get(peer);
+    if (!state) return `${peer} is not a peer of this test`;
+    if (state.exit) {
+      return `${peer} exited${state.exit.code === null ? "" : ` with code ${state.exit.code}`}`;
+    }
+    if (state.status === "stopped") return `${peer} already stopped`;
+    return undefined;
+  }
+
+  applyStatus(peer: string, status: string, address: string | undefined): StatusChange {
+    const state = this.of(peer);
+    const previous = state.status;
+    state.status = status;
+    if (status === "started") {
+      if (address !== undefined) state.address = address;
+      state.started = true;
+    } else if (AFTER_START.has(status)) {
+      state.started = true;
+    }
+    if (status === "restarting" && previous !== "restarting") state.restarts++;
+    this.#changed();
+    return { previous, newStart: status === "started" && previous !== "started" };
+  }
+
+  applyLog(peer: string, level: string, message: string): void {
+    const state = this.of(peer);
+    const lower = level.toLowerCase();
+    if (WARNING_LEVELS.has(lower)) state.warnings++;
+    else if (ERROR_LEVELS.has(lower)) state.errors++;
+    state.lastLog = { level, message };
+  }
+
+  markLaunched(peer: string): void {
+    this.of(peer).launched = true;
+    this.#changed();
+  }
+
+  markShutdownSent(peer: string): void {
+    this.of(peer).shutdownSent = true;
+  }
+
+  markExited(peer: string, exit: PeerExit, judgement: ExitJudgement): void {
+    this.of(peer).exit = { ...exit, ...judgement };
+    this.#changed();
+  }
+
+  /**
+   * Resolves once `condition()` holds, checking it now and after every change; rejects with
+   * the signal's reason when it aborts first.
+   */
+  until(condition: () => boolean, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!condition()) return;
+        done();
+        resolve();
+      };
+      const onAbort = () => {
+        done();
+        reject(signal.reason);
+      };
+      const done = () => {
+        this.#waiters.delete(check);
+        signal.removeEventListener("abort", onAbort);
+      };
+      this.#waiters.add(check);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Final per-peer summaries, in plan order. */
+  summaries(): PeerSummary[] {
+    return this.all().map((state) => ({
+      peer: state.peer,
+      host: state.host,
+      status: state.status,
+      restarts: state.restarts,
+      warnings: state.warnings,
+      errors: state.errors,
+      ...(state.exit && !state.exit.killed ? { exitCode: state.exit.code } : {}),
+    }));
+  }
+
+  /** One line describing a peer for failure messages: `bob (last status: connecting)`. */
+  describe(peer: string): string {
+    const state = this.of(peer);
+    const parts = [`last status: ${state.status ?? "none"}`];
+    if (!state.launched) parts.push("not launched");
+    if (state.lastLog) {
+      const line = `${state.lastLog.level} ${state.lastLog.message}`;
+      parts.push(`last log: ${line.length > 120 ? `${line.slice(0, 119)}…` : line}`);
+    }
+    return `${peer} (${parts.join("; ")})`;
+  }
+
+  #changed(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+}

@@ -1,0 +1,147 @@
+import { assert, assertEquals } from "./lib/assert.ts";
+import { LineFormatter, logFileName, openLogFile } from "../src/log_file.ts";
+import type { EngineEvent } from "../src/engine/events.ts";
+import type { PlacedPeer } from "../src/placement.ts";
+
+const placement = (peer: string, port: number): PlacedPeer => ({
+  peer,
+  hostIndex: 0,
+  host: "host-0",
+  address: "10.0.0.1",
+  port,
+  image: "peer:latest",
+  listenAddr: `/ip4/0.0.0.0/udp/${port}/quic-v1`,
+});
+
+const started: EngineEvent = {
+  t: 0,
+  type: "run-started",
+  test: "demo",
+  runId: "abcd1234",
+  plan: [placement("alice", 11984), placement("charlotte", 11985)],
+  timeline: [{ index: 0, time: 1.5, peer: "alice", command: "connect" }],
+};
+
+Deno.test("logFileName() is <name>-YYYY-MM-DD-HH-MM-SS.log in local time", () => {
+  assertEquals(
+    logFileName("gossip", new Date(2025, 0, 2, 3, 4, 5)),
+    "gossip-2025-01-02-03-04-05.log",
+  );
+});
+
+Deno.test("logFileName() replaces characters unsafe in file names", () => {
+  assertEquals(
+    logFileName('a/b\\c:d*e?f"g<h>i|j\nk', new Date(2025, 11, 31, 23, 59, 59)),
+    "a_b_c_d_e_f_g_h_i_j_k-2025-12-31-23-59-59.log",
+  );
+  assertEquals(logFileName("..", new Date(2025, 0, 1)), "_-2025-01-01-00-00-00.log");
+});
+
+Deno.test("LineFormatter.format() stamps wall clock and run time and aligns peer names", () => {
+  const formatter = new LineFormatter();
+  const now = new Date(2025, 4, 1, 14, 3, 7, 112);
+  formatter.format(started, now);
+  const lines = [
+    formatter.format(
+      { t: 1204.4, type: "peer-log", peer: "alice", level: "info", message: "hi" },
+      now,
+    ),
+    formatter.format({ t: 1205, type: "phase", phase: "timeline" }, now),
+    formatter.format(
+      {
+        t: 61_000.5,
+        type: "peer-status",
+        peer: "charlotte",
+        status: "connected",
+        previous: "connecting",
+      },
+      now,
+    ),
+  ];
+  assertEquals(lines, [
+    "2025-05-01 14:03:07.112 [    1.204s] alice     info    hi\n",
+    "2025-05-01 14:03:07.112 [    1.205s] tm        PHASE   timeline\n",
+    "2025-05-01 14:03:07.112 [   61.001s] charlotte STATUS  connected (was connecting)\n",
+  ]);
+});
+
+Deno.test("LineFormatter.format() keeps unknown peer log levels verbatim and escapes newlines", () => {
+  const formatter = new LineFormatter();
+  formatter.format(started, new Date());
+  const line = formatter.format(
+    { t: 0, type: "peer-log", peer: "alice", level: "NOTICE", message: "two\nlines" },
+    new Date(2025, 0, 1),
+  );
+  assertEquals(line, "2025-01-01 00:00:00.000 [    0.000s] alice     NOTICE  two\\nlines\n");
+});
+
+Deno.test("LineFormatter.format() writes an unexpected exit with its output lines", () => {
+  const formatter = new LineFormatter();
+  formatter.format(started, new Date());
+  const text = formatter.format(
+    {
+      t: 2_000,
+      type: "peer-exited",
+      peer: "alice",
+      code: 3,
+      expected: false,
+      output: ["panic: boom", "at main"],
+    },
+    new Date(2025, 0, 1),
+  );
+  assertEquals(text.split("\n").filter(Boolean).map((l) => l.slice(37)), [
+    "alice     CRASH   exited with code 3 unexpectedly",
+    "alice     OUTPUT  panic: boom",
+    "alice     OUTPUT  at main",
+  ]);
+});
+
+Deno.test("openLogFile() writes each event as it arrives and stops after close()", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-log-file-test-" });
+  try {
+    const path = `${dir}/demo.log`;
+    const log = openLogFile(path);
+    log.sink(started);
+    const afterStart = await Deno.readTextFile(path);
+    assert(afterStart.includes('run abcd1234 of "demo" started: 2 peers, 1 command'), afterStart);
+    assert(afterStart.includes("alice     PLANNED #0 at 1.5s: connect"), afterStart);
+    log.sink({ t: 10, type: "warning", peer: "alice", message: "slow" });
+    log.sink({
+      t: 20,
+      type: "command-sent",
+      peer: "alice",
+      command: "connect",
+      index: 0,
+      dueMs: 1_500,
+      lateMs: 0.42,
+    });
+    log.sink({
+      t: 30,
+      type: "run-finished",
+      verdict: "passed",
+      exitCode: 0,
+      durationMs: 30,
+      peers: [{
+        peer: "alice",
+        host: "host-0",
+        status: "stopped",
+        restarts: 1,
+        warnings: 2,
+        errors: 0,
+      }],
+    });
+    await log.close();
+    log.sink({ t: 40, type: "trace", message: "after close" });
+    await log.close();
+    const lines = (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) => l.slice(37));
+    assertEquals(lines.length, 8);
+    assertEquals(lines.slice(-4), [
+      "alice     WARN    slow",
+      "alice     SENT    connect (#0 due 1.500s late 0.42 ms)",
+      "tm        RESULT  passed (exit 0) after 0.030s",
+      "alice     SUMMARY on host-0: status stopped, 1 restart, 2 warnings, 0 errors",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
