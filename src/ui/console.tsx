@@ -1,0 +1,192 @@
+/**
+ * Console mode: permanent lines for what happened, a live area for what is happening (ink, on an
+ * interactive terminal), and a summary at the end. Not interactive (CI, a pipe, NO_COLOR): the
+ * same lines as plain text, one line per progress milestone, no spinners.
+ */
+import { Box, render, Static } from "ink";
+import process from "node:process";
+import { EventEmitter } from "node:events";
+import type { EngineEvent, EventSink } from "../engine/events.ts";
+import { LiveArea, liveItems } from "./live_area.tsx";
+import { formatLine, isShown, type LineFilter } from "./plain_lines.ts";
+import { applyEvent, createRunState, type RunState } from "./run_state.ts";
+import { RunStore } from "./run_store.ts";
+import { renderStyled, type Styled } from "./styled_text.ts";
+import { StyledLine } from "./styled_view.tsx";
+import { summarize } from "./summary.ts";
+import { useRunState } from "./use_run_state.ts";
+
+export interface ConsoleOptions {
+  /** A TTY and not NO_COLOR/CI: show the live area (ink). */
+  interactive: boolean;
+  /** ANSI colours. */
+  color: boolean;
+  /** Also every peer log line and orchestrator trace. */
+  verbose: boolean;
+  /** Where output goes (default: stdout). */
+  write?: (text: string) => void;
+  /** Terminal width (default: the terminal's, else 80). */
+  columns?: number;
+}
+
+export interface ConsoleView {
+  sink: EventSink;
+  /** Prints what is pending, removes the live area, leaves the terminal clean. Idempotent. */
+  close(): Promise<void>;
+}
+
+export function createConsole(options: ConsoleOptions): ConsoleView {
+  return options.interactive ? createLiveConsole(options) : createPlainConsole(options);
+}
+
+/** Writes a string to stdout completely, synchronously. */
+function writeStdout(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+}
+
+/** Line-by-line console: every shown line is written as soon as its event arrives. */
+function createPlainConsole(options: ConsoleOptions): ConsoleView {
+  const write = options.write ?? writeStdout;
+  const state = createRunState({ lineCapacity: 1000 });
+  const filter: LineFilter = { verbose: options.verbose, milestones: true };
+  let printed = 0;
+  let summarized = false;
+  let closed = false;
+  const printSummary = () => {
+    if (summarized || !state.finished) return;
+    summarized = true;
+    write([[], ...summarize(state)].map((l) => renderStyled(l, options.color)).join("\n") + "\n");
+  };
+  const sink: EventSink = (event: EngineEvent) => {
+    if (closed) return;
+    applyEvent(state, event);
+    const fresh = state.lines.since(printed).filter((line) => isShown(line, filter));
+    printed = state.lines.nextSeq;
+    if (fresh.length > 0) {
+      write(
+        fresh.map((line) =>
+          renderStyled(formatLine(line, { nameWidth: state.nameWidth }), options.color)
+        ).join("\n") + "\n",
+      );
+    }
+    if (event.type === "run-finished") printSummary();
+  };
+  return {
+    sink,
+    close() {
+      closed = true;
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * Feeds `<Static>` one batch of new lines per store version. Each batch is a new `<Static>`
+ * (keyed by `id`), so ink prints it once and does not keep every line ever printed.
+ */
+class StaticFeed {
+  id = 0;
+  items: Styled[] = [];
+  #cursor = 0;
+  #version = -1;
+  #summarized = false;
+
+  constructor(private readonly filter: LineFilter) {}
+
+  update(state: RunState, version: number, closing: boolean): void {
+    if (version === this.#version && !closing) return;
+    this.#version = version;
+    const fresh = state.lines.since(this.#cursor).filter((line) => isShown(line, this.filter));
+    this.#cursor = state.lines.nextSeq;
+    const items = fresh.map((line) => formatLine(line, { nameWidth: state.nameWidth }));
+    if (state.finished && !this.#summarized) {
+      this.#summarized = true;
+      items.push([{ text: "" }], ...summarize(state));
+    }
+    if (items.length > 0) {
+      this.id++;
+      this.items = items;
+    }
+  }
+}
+
+interface ConsoleAppProps {
+  store: RunStore;
+  feed: StaticFeed;
+  color: boolean;
+  columns: () => number;
+  closing: boolean;
+}
+
+function ConsoleApp({ store, feed, color, columns, closing }: ConsoleAppProps) {
+  const { state, now, version } = useRunState(store, 100);
+  feed.update(state, version, closing);
+  const items = closing ? [] : liveItems(state, now, { columns: columns() });
+  return (
+    <Box flexDirection="column">
+      <Static key={feed.id} items={feed.items}>
+        {(line, i) => <StyledLine key={i} line={line} color={color} />}
+      </Static>
+      <LiveArea items={items} color={color} />
+    </Box>
+  );
+}
+
+/** A minimal stream for ink over a write function. */
+class WriteStream extends EventEmitter {
+  constructor(
+    private readonly sink: (text: string) => void,
+    readonly columns: number,
+    readonly isTTY: boolean,
+  ) {
+    super();
+  }
+  readonly rows = 24;
+  write(chunk: string | Uint8Array, callback?: () => void): boolean {
+    this.sink(typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk));
+    callback?.();
+    return true;
+  }
+}
+
+/** ink console: `<Static>` lines above a live area. */
+function createLiveConsole(options: ConsoleOptions): ConsoleView {
+  const store = new RunStore();
+  const feed = new StaticFeed({ verbose: options.verbose, milestones: false });
+  const stdout = options.write
+    ? new WriteStream(options.write, options.columns ?? 80, true)
+    : process.stdout;
+  const columns = () => options.columns ?? (stdout.columns || 80);
+  const app = (closing: boolean) => (
+    <ConsoleApp
+      store={store}
+      feed={feed}
+      color={options.color}
+      columns={columns}
+      closing={closing}
+    />
+  );
+  const instance = render(app(false), {
+    stdout: stdout as NodeJS.WriteStream,
+    exitOnCtrlC: false,
+    patchConsole: false,
+    interactive: true,
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    sink: store.sink,
+    close() {
+      closed ??= (async () => {
+        store.flush();
+        instance.rerender(app(true));
+        await instance.waitUntilRenderFlush();
+        instance.unmount();
+        await instance.waitUntilExit();
+        store.dispose();
+      })();
+      return closed;
+    },
+  };
+}

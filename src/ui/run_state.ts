@@ -1,0 +1,635 @@
+/**
+ * The view model of a run, folded from engine events: what the console and the TUI show.
+ *
+ * `applyEvent(state, event)` is deterministic and does no I/O; it updates `state` in place (and
+ * returns it) so that 50,000 log lines per second do not copy buffers. Views re-render from the
+ * state on a throttled schedule (see `run_store.ts`).
+ */
+import type {
+  EngineEvent,
+  EventOf,
+  PeerSummary,
+  Phase,
+  TimelineCommand,
+  Verdict,
+} from "../engine/events.ts";
+import type { PlacedPeer } from "../placement.ts";
+import { LineBuffer } from "./line_buffer.ts";
+import { formatBytes, formatDuration, rate } from "./quantities.ts";
+
+/** What a permanent line is about; views pick colours and markers from it. */
+export type LineKind =
+  | "run"
+  | "phase"
+  | "redis"
+  | "host"
+  | "image"
+  | "peer" // peer lifecycle seen by the orchestrator: starting, launched, exited
+  | "status"
+  | "command"
+  | "log"
+  | "warning"
+  | "error"
+  | "trace"
+  | "output"; // a line of a crashed peer's stdout/stderr
+
+/**
+ * Who sees a line: `always` everywhere; `verbose` only with --verbose in the console (the TUI
+ * shows everything); `progress` is a milestone the interactive console shows as a live bar instead.
+ */
+export type LineAudience = "always" | "verbose" | "progress";
+
+/** One permanent line of what happened. */
+export interface RunLine {
+  seq: number;
+  /** Run time, ms. */
+  t: number;
+  kind: LineKind;
+  /** The peer the line is about; absent for orchestrator lines. */
+  peer?: string;
+  /** `debug`, `info`, `warn`, `error`, or a peer's own level verbatim. */
+  level: string;
+  /** The line without time and peer name, e.g. `< connected`, `> push|bob|hi`, a log message. */
+  text: string;
+  audience: LineAudience;
+}
+
+/** Where a peer is in its life, as far as the orchestrator knows. */
+export type PeerState = "pending" | "starting" | "running" | "exited";
+
+export interface PeerView {
+  name: string;
+  host: string;
+  port: number;
+  image: string;
+  state: PeerState;
+  /** Last status the peer SET (`started`, `connected`, …), null before the first. */
+  status: string | null;
+  /** Bootstrap address from `started|<address>`. */
+  address?: string;
+  /** Run time of the last state or status change, ms. */
+  since: number;
+  restarts: number;
+  warnings: number;
+  errors: number;
+  lastLog?: { t: number; level: string; message: string };
+  /** Set once the container exited. */
+  exit?: { code: number | null; expected: boolean };
+}
+
+export interface HostView {
+  name: string;
+  address: string;
+  state: "connecting" | "connected";
+  since: number;
+  /** Connection time once connected. */
+  ms?: number;
+}
+
+export interface PullView {
+  image: string;
+  state: "started" | "done" | "failed";
+  since: number;
+  detail?: string;
+}
+
+export interface TransferView {
+  image: string;
+  host: string;
+  state: "started" | "progress" | "done" | "failed" | "skipped";
+  bytes: number;
+  total?: number;
+  startedAt: number;
+  updatedAt: number;
+  /** Average rate since the start, bytes/s. */
+  rate: number;
+  detail?: string;
+  /** Quarter milestones already reported (0..3 for 25/50/75 %). */
+  quarters: number;
+}
+
+export interface TimelineEntryView extends TimelineCommand {
+  /** Run time it was sent, ms. */
+  sentAt?: number;
+  /** Send time minus due time, ms. */
+  lateMs?: number;
+  /** Why it could not be delivered. */
+  undeliverable?: string;
+}
+
+/** Timeline commands due at the same time. */
+export interface TimelineBatch {
+  /** Seconds after the timeline starts. */
+  time: number;
+  entries: TimelineEntryView[];
+}
+
+export interface RunFinished {
+  verdict: Verdict;
+  exitCode: number;
+  reason?: string;
+  durationMs: number;
+  peers: PeerSummary[];
+  /** Run time of the event. */
+  t: number;
+}
+
+export interface RunState {
+  test: string;
+  runId: string;
+  logFile?: string;
+  plan: PlacedPeer[];
+  /** Width of the longest peer name in the plan, for alignment. */
+  nameWidth: number;
+  phase: Phase | null;
+  phaseSince: number;
+  redisUrl?: string;
+  hosts: HostView[];
+  pulls: PullView[];
+  transfers: TransferView[];
+  /** In plan order (sorted by name). */
+  peers: PeerView[];
+  /** The same peers by name. */
+  peersByName: Map<string, PeerView>;
+  batches: TimelineBatch[];
+  /** Run time the timeline started (phase `timeline`, refined by the first send), ms. */
+  timelineStart?: number;
+  /** Index of the first batch not completely sent (== batches.length when all are). */
+  nextBatch: number;
+  lines: LineBuffer<RunLine>;
+  /** Run time of the newest event, ms. */
+  lastT: number;
+  /** Warnings and errors, orchestrator and peers together. */
+  warnings: number;
+  errors: number;
+  /** Set by `run-finished`. */
+  finished?: RunFinished;
+}
+
+/** Options of `createRunState`. */
+export interface RunStateOptions {
+  /** How many lines are kept (default 10,000). */
+  lineCapacity?: number;
+}
+
+export function createRunState(options: RunStateOptions = {}): RunState {
+  return {
+    test: "",
+    runId: "",
+    plan: [],
+    nameWidth: 0,
+    phase: null,
+    phaseSince: 0,
+    hosts: [],
+    pulls: [],
+    transfers: [],
+    peers: [],
+    peersByName: new Map(),
+    batches: [],
+    nextBatch: 0,
+    lines: new LineBuffer<RunLine>(options.lineCapacity ?? 10_000),
+    lastT: 0,
+    warnings: 0,
+    errors: 0,
+  };
+}
+
+/** Folds a list of events into a fresh state (tests and replays). */
+export function foldEvents(events: Iterable<EngineEvent>, options?: RunStateOptions): RunState {
+  const state = createRunState(options);
+  for (const event of events) applyEvent(state, event);
+  return state;
+}
+
+/** One-line descriptions of the phases, as the console announces them. */
+export const PHASE_TITLES: Record<Phase, string> = {
+  redis: "starting Redis",
+  hosts: "connecting to hosts",
+  images: "pulling and shipping images",
+  starting: "starting peers",
+  bootstrap: "bootstrapping peers",
+  timeline: "running the timeline",
+  shutdown: "shutting down peers",
+  cleanup: "cleaning up",
+};
+
+/** Applies one event to `state` (in place) and returns it. */
+export function applyEvent(state: RunState, event: EngineEvent): RunState {
+  state.lastT = Math.max(state.lastT, event.t);
+  const line = (
+    kind: LineKind,
+    level: string,
+    text: string,
+    extra: { peer?: string; audience?: LineAudience } = {},
+  ) =>
+    state.lines.push({
+      t: event.t,
+      kind,
+      level,
+      text,
+      peer: extra.peer,
+      audience: extra.audience ?? "always",
+    });
+
+  switch (event.type) {
+    case "run-started": {
+      state.test = event.test;
+      state.runId = event.runId;
+      state.logFile = event.logFile;
+      state.plan = event.plan;
+      state.nameWidth = Math.max(0, ...event.plan.map((p) => p.peer.length));
+      state.peers = event.plan.map((p) => ({
+        name: p.peer,
+        host: p.host,
+        port: p.port,
+        image: p.image,
+        state: "pending",
+        status: null,
+        since: event.t,
+        restarts: 0,
+        warnings: 0,
+        errors: 0,
+      }));
+      state.peersByName = new Map(state.peers.map((p) => [p.name, p]));
+      state.batches = batchTimeline(event.timeline);
+      state.nextBatch = 0;
+      const hostCount = new Set(event.plan.map((p) => p.host)).size;
+      line(
+        "run",
+        "info",
+        `test ${event.test}: ${plural(event.plan.length, "peer")} on ${
+          plural(hostCount, "host")
+        }, ${plural(event.timeline.length, "timeline command")}`,
+      );
+      break;
+    }
+    case "phase":
+      state.phase = event.phase;
+      state.phaseSince = event.t;
+      if (event.phase === "timeline" && state.timelineStart === undefined) {
+        state.timelineStart = event.t;
+      }
+      line("phase", "info", `${event.phase}: ${PHASE_TITLES[event.phase]}`);
+      break;
+    case "redis-ready":
+      state.redisUrl = event.url;
+      line("redis", "info", `redis ready at ${event.url}`);
+      break;
+    case "host-connecting": {
+      const host = findOrAdd(state.hosts, (h) => h.name === event.host, () => ({
+        name: event.host,
+        address: event.address,
+        state: "connecting" as const,
+        since: event.t,
+      }));
+      host.state = "connecting";
+      host.since = event.t;
+      line("host", "info", `host ${event.host}: connecting to ${event.address}`, {
+        audience: "verbose",
+      });
+      break;
+    }
+    case "host-connected": {
+      const host = findOrAdd(state.hosts, (h) => h.name === event.host, () => ({
+        name: event.host,
+        address: event.address,
+        state: "connected" as const,
+        since: event.t,
+      }));
+      host.state = "connected";
+      host.since = event.t;
+      host.ms = event.ms;
+      line("host", "info", `host ${event.host} connected (${event.address}, ${event.ms} ms)`);
+      break;
+    }
+    case "image-pull": {
+      const pull = findOrAdd(state.pulls, (p) => p.image === event.image, () => ({
+        image: event.image,
+        state: event.state,
+        since: event.t,
+      } as PullView));
+      const startedAt = pull.since;
+      pull.state = event.state;
+      pull.detail = event.detail;
+      if (event.state === "started") {
+        pull.since = event.t;
+        line("image", "info", `pull ${event.image}: started`, { audience: "progress" });
+      } else if (event.state === "done") {
+        line(
+          "image",
+          "info",
+          `pull ${event.image}: done in ${formatDuration(event.t - startedAt)}${
+            suffix(event.detail)
+          }`,
+        );
+      } else {
+        line("image", "error", `pull ${event.image}: failed${suffix(event.detail)}`);
+      }
+      break;
+    }
+    case "image-transfer":
+      applyTransfer(state, event, line);
+      break;
+    case "image-skipped": {
+      const transfer = findOrAdd(
+        state.transfers,
+        (x) => x.image === event.image && x.host === event.host,
+        () => newTransfer(event.image, event.host, event.t),
+      );
+      transfer.state = "skipped";
+      transfer.detail = event.reason;
+      line("image", "info", `ship ${event.image} → ${event.host}: skipped (${event.reason})`, {
+        audience: "verbose",
+      });
+      break;
+    }
+    case "peer-starting": {
+      const peer = peerOf(state, event.peer, event.host);
+      peer.state = "starting";
+      peer.since = event.t;
+      line("peer", "info", `starting on ${event.host}`, { peer: event.peer, audience: "verbose" });
+      break;
+    }
+    case "peer-launched": {
+      const peer = peerOf(state, event.peer, event.host);
+      if (peer.state === "pending") peer.state = "starting";
+      line(
+        "peer",
+        "info",
+        `container launched on ${event.host}${event.id ? ` (${event.id.slice(0, 12)})` : ""}`,
+        { peer: event.peer, audience: "verbose" },
+      );
+      break;
+    }
+    case "peer-status": {
+      const peer = peerOf(state, event.peer);
+      peer.state = "running";
+      peer.status = event.status;
+      peer.since = event.t;
+      if (event.address !== undefined) peer.address = event.address;
+      if (event.status === "restarting") peer.restarts++;
+      peer.exit = undefined;
+      line(
+        "status",
+        event.status === "restarting" ? "warn" : "info",
+        `< ${event.status}${event.address ? ` ${event.address}` : ""}`,
+        { peer: event.peer },
+      );
+      break;
+    }
+    case "peer-log": {
+      const peer = peerOf(state, event.peer);
+      peer.lastLog = { t: event.t, level: event.level, message: event.message };
+      const severity = levelSeverity(event.level);
+      if (severity === "warn") {
+        peer.warnings++;
+        state.warnings++;
+      } else if (severity === "error") {
+        peer.errors++;
+        state.errors++;
+      }
+      line("log", event.level, event.message, {
+        peer: event.peer,
+        audience: severity === "warn" || severity === "error" ? "always" : "verbose",
+      });
+      break;
+    }
+    case "peer-exited": {
+      const peer = peerOf(state, event.peer);
+      peer.state = "exited";
+      peer.since = event.t;
+      peer.exit = { code: event.code, expected: event.expected };
+      const code = event.code === null ? "unknown code" : `code ${event.code}`;
+      if (event.expected) {
+        line("peer", "info", `exited (${code})`, { peer: event.peer, audience: "verbose" });
+      } else {
+        line("peer", "error", `exited unexpectedly (${code})`, { peer: event.peer });
+        for (const output of event.output ?? []) {
+          line("output", "error", output, { peer: event.peer });
+        }
+      }
+      break;
+    }
+    case "command-sent": {
+      if (event.index !== undefined) markSent(state, event);
+      const bulkShutdown = event.index === undefined && event.command === "shutdown";
+      line("command", "info", `> ${event.command}`, {
+        peer: event.peer,
+        audience: bulkShutdown ? "verbose" : "always",
+      });
+      break;
+    }
+    case "command-undeliverable": {
+      markUndeliverable(state, event);
+      state.warnings++;
+      peerOf(state, event.peer).warnings++;
+      line("command", "warn", `✗ ${event.command}: not delivered (${event.reason})`, {
+        peer: event.peer,
+      });
+      break;
+    }
+    case "warning":
+      state.warnings++;
+      if (event.peer !== undefined) peerOf(state, event.peer).warnings++;
+      line("warning", "warn", withHost(event.message, event.host), { peer: event.peer });
+      break;
+    case "error":
+      state.errors++;
+      if (event.peer !== undefined) peerOf(state, event.peer).errors++;
+      line("error", "error", withHost(event.message, event.host), { peer: event.peer });
+      break;
+    case "trace":
+      line("trace", "debug", event.message, { audience: "verbose" });
+      break;
+    case "run-finished":
+      state.finished = {
+        verdict: event.verdict,
+        exitCode: event.exitCode,
+        reason: event.reason,
+        durationMs: event.durationMs,
+        peers: event.peers,
+        t: event.t,
+      };
+      break;
+  }
+  return state;
+}
+
+/** Run time, ms, a timeline batch is due; undefined before the timeline started. */
+export function batchDueAt(state: RunState, batch: TimelineBatch): number | undefined {
+  return state.timelineStart === undefined ? undefined : state.timelineStart + batch.time * 1000;
+}
+
+/** `warn`/`error` for the levels peers use for them (`warning`, `err`, `fatal`, …), else the level. */
+export function levelSeverity(level: string): string {
+  const lower = level.toLowerCase();
+  if (lower === "warn" || lower === "warning") return "warn";
+  if (lower === "error" || lower === "err" || lower === "fatal" || lower === "critical") {
+    return "error";
+  }
+  return lower;
+}
+
+function batchTimeline(timeline: TimelineCommand[]): TimelineBatch[] {
+  const sorted = [...timeline].sort((a, b) => a.time - b.time || a.index - b.index);
+  const batches: TimelineBatch[] = [];
+  for (const command of sorted) {
+    const last = batches.at(-1);
+    if (last && last.time === command.time) last.entries.push({ ...command });
+    else batches.push({ time: command.time, entries: [{ ...command }] });
+  }
+  return batches;
+}
+
+function findEntry(state: RunState, predicate: (entry: TimelineEntryView) => boolean) {
+  for (let b = state.nextBatch; b < state.batches.length; b++) {
+    const entry = state.batches[b].entries.find(predicate);
+    if (entry) return entry;
+  }
+  for (let b = 0; b < Math.min(state.nextBatch, state.batches.length); b++) {
+    const entry = state.batches[b].entries.find(predicate);
+    if (entry) return entry;
+  }
+  return undefined;
+}
+
+function markSent(state: RunState, event: EventOf<"command-sent">) {
+  const entry = findEntry(state, (e) => e.index === event.index);
+  if (!entry) return;
+  entry.sentAt = event.t;
+  entry.lateMs = event.lateMs;
+  if (event.dueMs !== undefined && state.timelineStart === undefined) {
+    state.timelineStart = event.t - event.dueMs - (event.lateMs ?? 0);
+  }
+  advance(state);
+}
+
+function markUndeliverable(state: RunState, event: EventOf<"command-undeliverable">) {
+  const entry = event.index !== undefined
+    ? findEntry(state, (e) => e.index === event.index)
+    : findEntry(
+      state,
+      (e) =>
+        e.peer === event.peer && e.command === event.command && e.sentAt === undefined &&
+        e.undeliverable === undefined,
+    );
+  if (!entry) return;
+  entry.undeliverable = event.reason;
+  advance(state);
+}
+
+function advance(state: RunState) {
+  while (
+    state.nextBatch < state.batches.length &&
+    state.batches[state.nextBatch].entries.every((e) =>
+      e.sentAt !== undefined || e.undeliverable !== undefined
+    )
+  ) {
+    state.nextBatch++;
+  }
+}
+
+function newTransfer(image: string, host: string, t: number): TransferView {
+  return {
+    image,
+    host,
+    state: "started",
+    bytes: 0,
+    startedAt: t,
+    updatedAt: t,
+    rate: 0,
+    quarters: 0,
+  };
+}
+
+function applyTransfer(
+  state: RunState,
+  event: EventOf<"image-transfer">,
+  line: (kind: LineKind, level: string, text: string, extra?: { audience?: LineAudience }) => void,
+) {
+  const transfer = findOrAdd(
+    state.transfers,
+    (x) => x.image === event.image && x.host === event.host,
+    () => newTransfer(event.image, event.host, event.t),
+  );
+  const label = `ship ${event.image} → ${event.host}`;
+  if (event.state === "started") {
+    Object.assign(transfer, newTransfer(event.image, event.host, event.t));
+  }
+  transfer.state = event.state;
+  transfer.bytes = event.bytes;
+  if (event.total !== undefined) transfer.total = event.total;
+  transfer.updatedAt = event.t;
+  transfer.rate = rate(transfer.bytes, event.t - transfer.startedAt);
+  transfer.detail = event.detail;
+  const size = transfer.total !== undefined ? ` (${formatBytes(transfer.total)})` : "";
+  switch (event.state) {
+    case "started":
+      line("image", "info", `${label}: started${size}`, { audience: "progress" });
+      break;
+    case "progress": {
+      if (!transfer.total) break;
+      const quarters = Math.min(3, Math.floor((4 * transfer.bytes) / transfer.total));
+      while (transfer.quarters < quarters) {
+        transfer.quarters++;
+        line("image", "info", `${label}: ${transfer.quarters * 25}%`, { audience: "progress" });
+      }
+      break;
+    }
+    case "done":
+      line(
+        "image",
+        "info",
+        `${label}: done, ${formatBytes(transfer.bytes)} in ${
+          formatDuration(event.t - transfer.startedAt)
+        }${transfer.rate > 0 ? ` (${formatBytes(transfer.rate)}/s)` : ""}`,
+      );
+      break;
+    case "failed":
+      line("image", "error", `${label}: failed${suffix(event.detail)}`);
+      break;
+  }
+}
+
+/** The peer's view; a peer missing from the plan (should not happen) is added at the end. */
+function peerOf(state: RunState, name: string, host = "?"): PeerView {
+  let peer = state.peersByName.get(name);
+  if (!peer) {
+    state.nameWidth = Math.max(state.nameWidth, name.length);
+    peer = {
+      name,
+      host,
+      port: 0,
+      image: "",
+      state: "pending" as const,
+      status: null,
+      since: state.lastT,
+      restarts: 0,
+      warnings: 0,
+      errors: 0,
+    };
+    state.peers.push(peer);
+    state.peersByName.set(name, peer);
+  }
+  return peer;
+}
+
+function findOrAdd<T>(items: T[], predicate: (item: T) => boolean, create: () => T): T {
+  const found = items.find(predicate);
+  if (found) return found;
+  const item = create();
+  items.push(item);
+  return item;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+function suffix(detail: string | undefined): string {
+  return detail ? `: ${detail}` : "";
+}
+
+function withHost(message: string, host: string | undefined): string {
+  return host ? `${host}: ${message}` : message;
+}
