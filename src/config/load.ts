@@ -90,7 +90,7 @@ export function parseConfig(text: string, file: string): Config {
   const data: unknown = doc.toJS({ maxAliasCount: 1000 });
   const result = ConfigSchema.safeParse(data);
   const problems: LocatedProblem[] = result.success ? validateConfig(result.data) : [
-    ...result.error.issues.flatMap((issue) => issueProblems(issue, data, [])),
+    ...firstPerPath(result.error.issues.flatMap((issue) => issueProblems(issue, data, []))),
     ...validateConfig(partsOf(data)),
   ];
   if (problems.length > 0) {
@@ -383,7 +383,9 @@ function locate(
     if (next === undefined || next === null) break;
     [node, keyNode] = [next, nextKey];
   }
-  const target = (anchor === "key" && keyNode ? keyNode : node) as Node | null;
+  // An empty value (`image:`) has a zero-width node after the colon: point at its key instead.
+  const empty = isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1];
+  const target = ((anchor === "key" || empty) && keyNode ? keyNode : node) as Node | null;
   const offset = target?.range?.[0];
   return offset === undefined ? {} : position(offset);
 }
@@ -406,6 +408,17 @@ function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {
       (a.problem.column ?? 0) - (b.problem.column ?? 0) || a.index - b.index
     )
     .map(({ problem }) => problem);
+}
+
+/** Several failed checks on one value (empty and malformed, say): the first says enough. */
+function firstPerPath(problems: LocatedProblem[]): LocatedProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = JSON.stringify(problem.path);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {

@@ -136,6 +136,8 @@ function checkCommands({ peers, commands }: ConfigParts): PathProblem[] {
 }
 
 function checkPlacement(config: ConfigParts): PathProblem[] {
+  // With no hosts (a schema error already) every peer would be "unplaceable": say nothing.
+  if (config.hosts.length === 0) return [];
   if (!config.hosts.every((host) => host) || !config.peers.every((peer) => peer)) return [];
   const hosts = config.hosts as HostConfig[];
   const peers = (config.peers as PeerConfig[]).map((peer, index) => ({ peer, index }));
@@ -189,10 +191,11 @@ function unknownPeer(name: string, known: readonly string[]): string {
 
 /**
  * The candidate closest to `word` by optimal-string-alignment distance (a swap of two
- * neighbours counts as one edit), if it is within a third of the word's length (at least 1).
+ * neighbours counts as one edit), if it is within a third of the word's length (at least 1;
+ * words of three letters or fewer only match when they differ in case alone).
  */
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = Math.max(1, Math.floor(word.length / 3));
+  const limit = word.length <= 3 ? 0 : Math.max(1, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

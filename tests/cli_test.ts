@@ -1,0 +1,224 @@
+import { assert, assertEquals } from "./lib/assert.ts";
+import denoJson from "../deno.json" with { type: "json" };
+import { describeError, UsageError } from "../src/errors.ts";
+import { ConfigError } from "../src/config/config_error.ts";
+import { formatPlanTable, planRecords } from "../src/plan_table.ts";
+import { place } from "../src/placement.ts";
+import { loadConfigFile } from "../src/config/load.ts";
+
+const FIXTURES = "tests/fixtures/config/broken";
+const SMOKE = "examples/smoke-test-5peer.yaml";
+
+/** Runs `deno run -A main.ts <args>` from the repository root. */
+async function tm(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+function assertNoStackTrace(text: string) {
+  assert(!text.includes("    at "), `a stack trace was printed:\n${text}`);
+}
+
+/** The spec's tagged assignment (§4) for the 5-peer example. */
+const SPEC_ASSIGNMENT = [
+  ["alice", "host-0", "192.168.1.10", 11986],
+  ["bob", "host-1", "192.168.1.11", 11985],
+  ["charlie", "host-0", "192.168.1.10", 11984],
+  ["dave", "host-1", "192.168.1.11", 11984],
+  ["eve", "host-0", "192.168.1.10", 11985],
+].map(([peer, host, address, port]) => ({
+  peer,
+  host,
+  address,
+  port,
+  image: "tm-ref-peer:latest",
+  listen_addr: `/ip4/0.0.0.0/udp/${port}/quic-v1`,
+}));
+
+Deno.test("tm validate --json prints exactly the spec's assignment and nothing else", async () => {
+  const { code, stdout, stderr } = await tm("validate", SMOKE, "--json");
+  assertEquals(code, 0);
+  assertEquals(stderr, "");
+  const records = JSON.parse(stdout);
+  assertEquals(records, SPEC_ASSIGNMENT);
+  for (const record of records) {
+    assertEquals(Object.keys(record), ["peer", "host", "address", "port", "image", "listen_addr"]);
+  }
+});
+
+Deno.test("tm validate prints a summary and an aligned plan table", async () => {
+  const { code, stdout, stderr } = await tm("validate", SMOKE);
+  assertEquals(code, 0);
+  assertEquals(stderr, "");
+  assertEquals(stdout.split("\n"), [
+    `${SMOKE}: valid. 5 peers on 2 hosts, 12 commands over 26 s`,
+    "",
+    "PEER     HOST    ADDRESS        PORT  IMAGE               LISTEN ADDRESS",
+    "alice    host-0  192.168.1.10  11986  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11986/quic-v1",
+    "bob      host-1  192.168.1.11  11985  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11985/quic-v1",
+    "charlie  host-0  192.168.1.10  11984  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11984/quic-v1",
+    "dave     host-1  192.168.1.11  11984  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11984/quic-v1",
+    "eve      host-0  192.168.1.10  11985  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11985/quic-v1",
+    "",
+  ]);
+});
+
+Deno.test("tm validate accepts the one-peer example", async () => {
+  const { code, stdout } = await tm("validate", "examples/one-peer.yaml", "--json");
+  assertEquals(code, 0);
+  assertEquals(JSON.parse(stdout), [{
+    peer: "solo",
+    host: "localhost",
+    address: "127.0.0.1",
+    port: 11984,
+    image: "tm-ref-peer:latest",
+    listen_addr: "/ip4/0.0.0.0/udp/11984/quic-v1",
+  }]);
+});
+
+Deno.test("tm schema prints a JSON Schema that forbids unknown keys", async () => {
+  const { code, stdout } = await tm("schema");
+  assertEquals(code, 0);
+  const schema = JSON.parse(stdout);
+  assertEquals(schema.type, "object");
+  assertEquals(schema.additionalProperties, false);
+  assertEquals(schema.properties.peers.items.additionalProperties, false);
+  assertEquals(schema.title, "tm test configuration");
+});
+
+Deno.test("tm --version prints the version from deno.json", async () => {
+  const { code, stdout } = await tm("--version");
+  assertEquals(code, 0);
+  assertEquals(stdout, `${denoJson.version}\n`);
+});
+
+Deno.test("tm --help documents every flag, the subcommands and the exit codes", async () => {
+  const { code, stdout } = await tm("--help");
+  assertEquals(code, 0);
+  for (
+    const text of [
+      "--tui",
+      "--verbose",
+      "--redis-url <url>",
+      "--reset-hosts ",
+      "--reset-hosts-all",
+      "--yes",
+      "--version",
+      "validate",
+      "schema",
+      "Exit codes:",
+      "130",
+    ]
+  ) {
+    assert(stdout.includes(text), `--help lacks ${text}`);
+  }
+  const validate = await tm("validate", "--help");
+  assertEquals(validate.code, 0);
+  assert(validate.stdout.includes("--json"));
+});
+
+Deno.test("tm exits 2 with file:line:column and the YAML path for each kind of broken config", async () => {
+  const files = [...Deno.readDirSync(FIXTURES)].map((entry) => entry.name).sort();
+  assert(files.length >= 12, `only ${files.length} broken fixtures`);
+  for (const name of files) {
+    const file = `${FIXTURES}/${name}`;
+    const expected = Deno.readTextFileSync(file).split("\n")[0].replace(/^# expect: FILE/, file);
+    const { code, stdout, stderr } = await tm("validate", file);
+    assertEquals(code, 2, `${name}: exit code`);
+    assertEquals(stdout, "", `${name}: stdout`);
+    assertEquals(stderr.split("\n")[0], expected, `${name}: first problem`);
+    assertNoStackTrace(stderr);
+  }
+});
+
+Deno.test("tm reports a config error the same way when running a test", async () => {
+  const file = `${FIXTURES}/unknown-key-typo.yaml`;
+  const { code, stderr } = await tm(file);
+  assertEquals(code, 2);
+  assert(stderr.startsWith(`${file}:18:5: peers[1].bootstarp: unknown field "bootstarp"`));
+  assertNoStackTrace(stderr);
+});
+
+Deno.test("tm exits 2 for a missing file and a directory, without a stack trace", async () => {
+  const missing = await tm("validate", "does-not-exist.yaml");
+  assertEquals(missing.code, 2);
+  assertEquals(missing.stderr, "does-not-exist.yaml: no such file\n");
+  const directory = await tm("validate", "examples", "--verbose");
+  assertEquals(directory.code, 2);
+  assertEquals(directory.stderr, "examples: is a directory, not a config file\n");
+});
+
+Deno.test("tm exits 2 on bad usage, naming the mistake", async () => {
+  const cases: [string[], string][] = [
+    [[], "tm: no config file given"],
+    [["--bogus", SMOKE], "tm: unknown option '--bogus'"],
+    [[SMOKE, "--redis-url", "http://localhost:6379"], "expected a redis:// or rediss:// URL"],
+    [[SMOKE, "--redis-url", "not a url"], "expected a URL such as redis://host:6379"],
+    [[SMOKE, "--reset-hosts", "--reset-hosts-all"], "tm: --reset-hosts and --reset-hosts-all"],
+    [[SMOKE, "--yes"], "tm: --yes only applies to --reset-hosts-all"],
+    [[SMOKE, "--reset-hosts", "--tui"], "tm: --tui cannot be used with --reset-hosts"],
+    [["validate"], "tm: missing required argument 'config'"],
+    [["validate", SMOKE, "extra.yaml"], "tm: too many arguments"],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stdout, stderr } = await tm(...args);
+    assertEquals(code, 2, `tm ${args.join(" ")}`);
+    assertEquals(stdout, "");
+    assert(stderr.includes(message), `tm ${args.join(" ")}: ${stderr}`);
+    assertNoStackTrace(stderr);
+  }
+});
+
+Deno.test("tm prints one line for a runtime failure, and the stack trace with --verbose", async () => {
+  // Port 1 has no Redis: whatever the run does, it fails at runtime (exit 1), not as usage.
+  const args = ["examples/one-peer.yaml", "--redis-url", "redis://127.0.0.1:1"];
+  const quiet = await tm(...args);
+  assertEquals(quiet.code, 1);
+  assert(quiet.stderr.startsWith("tm: "), quiet.stderr);
+  assertNoStackTrace(quiet.stderr);
+  const verbose = await tm(...args, "--verbose");
+  assertEquals(verbose.code, 1);
+  assert(verbose.stderr.includes("    at "), verbose.stderr);
+});
+
+Deno.test("describeError() maps usage errors to 2 without a trace and others to 1", () => {
+  assertEquals(describeError(new UsageError("bad flag")), { text: "tm: bad flag", exitCode: 2 });
+  assertEquals(
+    describeError(new ConfigError("c.yaml", [{ path: "name", line: 1, column: 7, message: "x" }]), {
+      verbose: true,
+    }),
+    { text: "c.yaml:1:7: name: x", exitCode: 2 },
+  );
+  assertEquals(describeError(new Error("ssh failed\nmore")), {
+    text: "tm: ssh failed",
+    exitCode: 1,
+  });
+  assertEquals(describeError("a string"), { text: "tm: a string", exitCode: 1 });
+  const traced = describeError(new Error("outer", { cause: new Error("inner") }), {
+    verbose: true,
+  });
+  assertEquals(traced.exitCode, 1);
+  assert(traced.text.startsWith("tm: outer\nError: outer\n    at "));
+  assert(traced.text.includes("Caused by: Error: inner"));
+});
+
+Deno.test("formatPlanTable() aligns columns and right-aligns ports", async () => {
+  const placed = place(await loadConfigFile("examples/one-peer.yaml"));
+  assertEquals(formatPlanTable(placed).split("\n"), [
+    "PEER  HOST       ADDRESS     PORT  IMAGE               LISTEN ADDRESS",
+    "solo  localhost  127.0.0.1  11984  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11984/quic-v1",
+  ]);
+  assertEquals(formatPlanTable([]), "PEER  HOST  ADDRESS  PORT  IMAGE  LISTEN ADDRESS");
+  assertEquals(planRecords(placed)[0].listen_addr, "/ip4/0.0.0.0/udp/11984/quic-v1");
+});

@@ -1,0 +1,52 @@
+import { assert, assertEquals } from "../lib/assert.ts";
+import { configJsonSchema } from "../../src/config/json_schema.ts";
+
+type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema };
+
+Deno.test("configJsonSchema() is draft-07 with an $id, a title and every top-level field", () => {
+  const schema = configJsonSchema() as Schema;
+  assertEquals(schema.$schema, "http://json-schema.org/draft-07/schema#");
+  assertEquals(schema.$id, "urn:tm:config");
+  assertEquals(schema.title, "tm test configuration");
+  assertEquals(Object.keys(schema.properties!), [
+    "name",
+    "timeout",
+    "redis",
+    "images",
+    "remove_images",
+    "peer_environment",
+    "hosts",
+    "peers",
+    "commands",
+    "log_level",
+  ]);
+  assertEquals(schema.required, ["name", "redis", "hosts", "peers", "commands"]);
+});
+
+Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
+  const schema = configJsonSchema() as Schema;
+  const objects: Schema[] = [];
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== "object") return;
+    const record = node as Schema;
+    if (record.type === "object" && record.properties) objects.push(record);
+    Object.values(record).forEach(walk);
+  };
+  walk(schema);
+  // the config, timeout, redis, host, peer and command objects
+  assertEquals(objects.length, 6);
+  for (const object of objects) assertEquals(object.additionalProperties, false);
+});
+
+Deno.test("configJsonSchema() describes the input: defaults optional, both runs_on forms", () => {
+  const schema = configJsonSchema() as Schema;
+  const host = schema.properties!.hosts.items!;
+  assertEquals(host.required, ["address", "ssh_user", "ssh_auth", "base_port"]);
+  const peer = schema.properties!.peers.items!;
+  assertEquals(peer.required, ["name", "image"]);
+  const runsOn = JSON.stringify(peer.properties!.runs_on);
+  assert(runsOn.includes('"type":"string"') && runsOn.includes('"type":"array"'));
+  assertEquals(schema.properties!.log_level.enum, ["error", "warn", "info", "debug", "trace"]);
+  assertEquals(schema.properties!.timeout.properties!.startup.default, 60);
+});
