@@ -14,6 +14,7 @@ import { RunStore } from "./run_store.ts";
 import { renderStyled, type Styled } from "./styled_text.ts";
 import { StyledLine } from "./styled_view.tsx";
 import { summarize } from "./summary.ts";
+import { guardTerminal } from "./terminal_guard.ts";
 import { useRunState } from "./use_run_state.ts";
 
 export interface ConsoleOptions {
@@ -168,6 +169,7 @@ function createLiveConsole(options: ConsoleOptions): ConsoleView {
       closing={closing}
     />
   );
+  const guard = options.write ? undefined : guardTerminal();
   const instance = render(app(false), {
     stdout: stdout as NodeJS.WriteStream,
     exitOnCtrlC: false,
@@ -185,6 +187,7 @@ function createLiveConsole(options: ConsoleOptions): ConsoleView {
         instance.unmount();
         await instance.waitUntilExit();
         store.dispose();
+        guard?.release();
       })();
       return closed;
     },

@@ -95,7 +95,8 @@ export function liveItems(state: RunState, now: number, options: LiveOptions = {
         const stats = `  ${amount}  ${formatRate(speed)}${
           left !== undefined ? `  ETA ${formatDuration(left)}` : ""
         }`;
-        const barWidth = Math.max(10, Math.min(30, columns - 4 - label.length - stats.length - 8));
+        // spinner 2 + "ship " 5 + label + " " + bar + " 100%" 5 + stats, one column to spare
+        const barWidth = Math.max(8, Math.min(30, columns - 14 - label.length - stats.length));
         const fraction = transfer.total ? transfer.bytes / transfer.total : 0;
         items.push({
           key: `ship-${transfer.image}-${transfer.host}`,
@@ -180,9 +181,10 @@ export function LiveArea({ items, color }: LiveAreaProps) {
   return (
     <Box flexDirection="column">
       {items.map((item) => (
-        <Box key={item.key} columnGap={1}>
+        <Box key={item.key}>
           <Text color={color ? "cyan" : undefined}>
             <Spinner type="dots" />
+            {" "}
           </Text>
           <StyledLine line={item.line} color={color} wrap="truncate-end" />
         </Box>

@@ -64,3 +64,40 @@ export function renderStyled(line: Styled, color: boolean): string {
 export function plainText(line: Styled): string {
   return line.map((s) => s.text).join("");
 }
+
+/** Cuts `line` to `width` columns (ending with `…` when cut) and pads it to exactly `width`. */
+export function fitStyled(line: Styled, width: number): Styled {
+  const out: Styled = [];
+  let used = 0;
+  const total = line.reduce((n, s) => n + s.text.length, 0);
+  const limit = total > width ? width - 1 : width;
+  for (const segment of line) {
+    if (used >= limit) break;
+    const text = segment.text.slice(0, limit - used);
+    out.push({ ...segment, text });
+    used += text.length;
+  }
+  if (total > width && width > 0) out.push({ text: "…" });
+  else if (used < width) out.push({ text: " ".repeat(width - used) });
+  return out;
+}
+
+/** Marks case-insensitive occurrences of `needle` in `line` as inverse. */
+export function highlight(line: Styled, needle: string): Styled {
+  if (needle === "") return line;
+  const lowerNeedle = needle.toLowerCase();
+  const out: Styled = [];
+  for (const segment of line) {
+    const lower = segment.text.toLowerCase();
+    let from = 0;
+    let at = lower.indexOf(lowerNeedle);
+    while (at >= 0) {
+      if (at > from) out.push({ ...segment, text: segment.text.slice(from, at) });
+      out.push({ ...segment, text: segment.text.slice(at, at + needle.length), inverse: true });
+      from = at + needle.length;
+      at = lower.indexOf(lowerNeedle, from);
+    }
+    if (from < segment.text.length) out.push({ ...segment, text: segment.text.slice(from) });
+  }
+  return out;
+}

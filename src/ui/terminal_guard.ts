@@ -1,0 +1,79 @@
+/**
+ * Keeps the terminal sane while an ink view owns it, on every way out.
+ *
+ * Two Deno-specific problems with ink's own cleanup (its `signal-exit` hook):
+ * - On SIGINT/SIGTERM, `signal-exit` sees no other `process` listener (the CLI listens through
+ *   `Deno.addSignalListener`, which it cannot see), tears the view down and re-raises the signal,
+ *   so the CLI receives it twice (a graceful stop turns into a forced one). The guard adds its own
+ *   no-op `process` listeners so `signal-exit` leaves the signals to the CLI, which must handle
+ *   SIGINT and SIGTERM itself (spec §6) and close the view.
+ * - `Deno.exit()` and uncaught errors do not run `signal-exit`'s exit hook, leaving the alternate
+ *   screen on, the cursor hidden and the terminal raw. The guard restores them synchronously on
+ *   `unload`, `error` and `unhandledrejection`.
+ */
+import process from "node:process";
+
+/** Options of `guardTerminal`. */
+export interface GuardOptions {
+  /** The view uses the alternate screen (default false). */
+  alternateScreen?: boolean;
+  /** Writes to the terminal synchronously (default: `Deno.stdout.writeSync`). */
+  writeSync?: (text: string) => void;
+  /** Turns raw mode off synchronously (default: `Deno.stdin.setRaw(false)` when a TTY). */
+  cookInput?: () => void;
+}
+
+export interface TerminalGuard {
+  /** Puts the terminal back now: alternate screen off, cursor shown, raw mode off. Idempotent. */
+  restore(): void;
+  /** Removes the listeners (after the view closed normally). */
+  release(): void;
+}
+
+const GUARDED_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+function defaultWriteSync(text: string) {
+  const bytes = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+}
+
+function defaultCookInput() {
+  if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(false);
+}
+
+export function guardTerminal(options: GuardOptions = {}): TerminalGuard {
+  const writeSync = options.writeSync ?? defaultWriteSync;
+  const cookInput = options.cookInput ?? defaultCookInput;
+  let restored = false;
+  let released = false;
+  const ignoreSignal = () => {};
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    try {
+      writeSync((options.alternateScreen ? "\x1b[?1049l" : "") + "\x1b[?25h");
+    } catch { /* the terminal is gone */ }
+    try {
+      cookInput();
+    } catch { /* stdin is closed or not a terminal */ }
+  };
+  const onFatal = (event: Event) => {
+    if (!event.defaultPrevented) restore();
+  };
+  for (const signal of GUARDED_SIGNALS) process.on(signal, ignoreSignal);
+  globalThis.addEventListener("unload", restore);
+  globalThis.addEventListener("error", onFatal);
+  globalThis.addEventListener("unhandledrejection", onFatal);
+  return {
+    restore,
+    release() {
+      if (released) return;
+      released = true;
+      for (const signal of GUARDED_SIGNALS) process.off(signal, ignoreSignal);
+      globalThis.removeEventListener("unload", restore);
+      globalThis.removeEventListener("error", onFatal);
+      globalThis.removeEventListener("unhandledrejection", onFatal);
+    },
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * The full-screen TUI: header, peers, timeline (the summary once finished), logs and a footer,
+ * laid out for the terminal size, and the keys (see `help_panel.tsx`).
+ */
+import { Box, type Key, Text, useInput } from "ink";
+import { useState } from "react";
+import { truncate } from "../quantities.ts";
+import type { RunStore } from "../run_store.ts";
+import { useRunState } from "../use_run_state.ts";
+import { HeaderPanel } from "./header_panel.tsx";
+import { HelpPanel } from "./help_panel.tsx";
+import { tuiLayout } from "./layout.ts";
+import { type LogQuery, LogsPanel, scrollAnchor } from "./logs_panel.tsx";
+import { PeersPanel } from "./peers_panel.tsx";
+import { SummaryPanel, summaryRows } from "./summary_panel.tsx";
+import { TimelinePanel } from "./timeline_panel.tsx";
+
+export interface TuiAppProps {
+  store: RunStore;
+  /** q/Ctrl+C while running: false the first time, true the second. */
+  onStop: (force: boolean) => void;
+  /** q/Ctrl+C after the run finished. */
+  onQuit: () => void;
+  columns: number;
+  rows: number;
+  /** Colours and emphasis (default true). */
+  color?: boolean;
+  /** Clock refresh period, ms; 0 disables it (tests) (default 250). */
+  tickMs?: number;
+}
+
+export function TuiApp(props: TuiAppProps) {
+  const { store, onStop, onQuit, columns, rows } = props;
+  const color = props.color ?? true;
+  const { state, now } = useRunState(store, props.tickMs ?? 250);
+  const [selected, setSelected] = useState(0);
+  const [filterPeer, setFilterPeer] = useState<string | undefined>(undefined);
+  const [search, setSearch] = useState<string | undefined>(undefined);
+  const [draft, setDraft] = useState<string | undefined>(undefined);
+  const [anchor, setAnchor] = useState<number | undefined>(undefined);
+  const [help, setHelp] = useState(false);
+  const [stops, setStops] = useState(0);
+
+  const finished = state.finished !== undefined;
+  const layout = tuiLayout(
+    columns,
+    rows,
+    state.peers.length,
+    finished ? summaryRows(state) : state.batches.length,
+    finished,
+  );
+  const logRows = Math.max(0, layout.logsHeight - 1);
+  const query: LogQuery = { peer: filterPeer, search, anchor, rows: logRows };
+  const peerCount = state.peers.length;
+  const current = Math.min(selected, Math.max(0, peerCount - 1));
+
+  const stop = () => {
+    if (finished) {
+      onQuit();
+      return;
+    }
+    if (stops >= 2) return;
+    onStop(stops === 1);
+    setStops(stops + 1);
+  };
+
+  const command = (input: string, key: Key) => {
+    if (help) {
+      setHelp(false);
+      return;
+    }
+    if (key.upArrow || input === "k") setSelected(Math.max(0, current - 1));
+    else if (key.downArrow || input === "j") {
+      setSelected(Math.min(Math.max(0, peerCount - 1), current + 1));
+    } else if (key.return) {
+      const name = state.peers[current]?.name;
+      setFilterPeer(filterPeer === undefined || filterPeer !== name ? name : undefined);
+      setAnchor(undefined);
+    } else if (key.pageUp) setAnchor(scrollAnchor(state, query, -Math.max(1, logRows - 1)));
+    else if (key.pageDown) setAnchor(scrollAnchor(state, query, Math.max(1, logRows - 1)));
+    else if (key.end || input === "G") setAnchor(undefined);
+    else if (key.escape) {
+      setSearch(undefined);
+      setFilterPeer(undefined);
+      setAnchor(undefined);
+    } else if (input === "/") setDraft("");
+    else if (input === "?") setHelp(true);
+  };
+
+  useInput((input, key) => {
+    if (key.ctrl && input === "c") {
+      stop();
+      return;
+    }
+    if (draft !== undefined) {
+      if (key.escape) setDraft(undefined);
+      else if (key.return) {
+        setSearch(draft === "" ? undefined : draft);
+        setDraft(undefined);
+        setAnchor(undefined);
+      } else if (key.backspace || key.delete) setDraft(draft.slice(0, -1));
+      else if (!key.ctrl && !key.meta && input.length > 0) {
+        setDraft(draft + [...input].filter((c) => c >= " ").join(""));
+      }
+      return;
+    }
+    // Keys typed faster than a frame arrive together ("qq"): take them one by one.
+    if (input.length > 1 && !key.ctrl && !key.meta) {
+      for (const char of input) if (char === "q") stop();
+      return;
+    }
+    if (input === "q") stop();
+    else command(input, key);
+  });
+
+  const footer = draft !== undefined
+    ? `/${draft}█  (Enter search · Esc cancel)`
+    : finished
+    ? "run finished · q quit · ↑↓ select · Enter filter · PgUp/PgDn scroll · / search · ? help"
+    : stops === 1
+    ? "stopping gracefully… press q again to force"
+    : stops >= 2
+    ? "forcing stop… cleaning up"
+    : "q stop · ↑↓ select · Enter filter · PgUp/PgDn scroll · / search · ? help";
+  const footerColor = stops > 0 && !finished ? "yellow" : undefined;
+
+  const middle = finished
+    ? (
+      <SummaryPanel
+        state={state}
+        width={layout.timelineWidth}
+        height={layout.timelineHeight}
+        color={color}
+      />
+    )
+    : (
+      <TimelinePanel
+        state={state}
+        now={now}
+        width={layout.timelineWidth}
+        height={layout.timelineHeight}
+        color={color}
+      />
+    );
+  const peers = (
+    <PeersPanel
+      state={state}
+      now={now}
+      selected={current}
+      filtering={filterPeer !== undefined && filterPeer === state.peers[current]?.name}
+      width={layout.peersWidth}
+      height={layout.peersHeight}
+      color={color}
+    />
+  );
+  return (
+    <Box flexDirection="column" width={columns} height={rows} overflow="hidden">
+      <HeaderPanel state={state} now={now} width={columns} color={color} />
+      {layout.wide
+        ? (
+          <Box flexDirection="row" columnGap={1} height={layout.peersHeight}>
+            {peers}
+            {middle}
+          </Box>
+        )
+        : (
+          <>
+            {peers}
+            {middle}
+          </>
+        )}
+      {help ? <HelpPanel width={columns} height={layout.logsHeight} color={color} /> : (
+        <LogsPanel
+          state={state}
+          query={query}
+          width={columns}
+          height={layout.logsHeight}
+          color={color}
+        />
+      )}
+      <Text
+        wrap="truncate-end"
+        color={color ? footerColor : undefined}
+        dimColor={color && !footerColor}
+      >
+        {truncate(" " + footer, columns)}
+      </Text>
+    </Box>
+  );
+}
