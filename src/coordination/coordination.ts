@@ -42,3 +42,17 @@ export interface Coordination {
   /** Close every connection; idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * Redis could not be reached, or stayed unreachable mid-run for longer than the coordination
+ * tolerates; the `statuses()`/`logs()` generators throw it and the run fails with its message.
+ */
+export class CoordinationError extends Error {
+  /** The Redis URL (password removed). */
+  readonly url: string;
+  constructor(message: string, options: { url: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = "CoordinationError";
+    this.url = options.url;
+  }
+}

@@ -1,0 +1,632 @@
+/**
+ * RedisCoordination: the Coordination interface over ioredis, with a constant number of
+ * connections whatever the number of peers (named in `CLIENT LIST`):
+ *
+ * - `tm:main` — RPUSH of commands (one pipeline per `send()`), GET/MGET, DEL, CONFIG, INFO;
+ * - `tm:status` — one subscriber for every `__keyspace@<db>__:<peer>_status` channel
+ *   (explicit channels, no pattern, so a shared Redis's other keys cost nothing);
+ * - `tm:logs` — one blocking connection draining every `<peer>_log` list from the right with
+ *   `BLMPOP 0 <n> <keys…> RIGHT COUNT <k>` (Redis ≥ 7; key order rotated after each pop so no
+ *   peer starves) or `BRPOP` over all keys (+ `RPOP key count` on ≥ 6.2) on older servers.
+ *
+ * Statuses: subscribe first, then one MGET, then an MGET per burst of notifications; each
+ * peer's values are yielded in the order read, consecutive duplicates dropped. A value a peer
+ * overwrites before tm's GET reaches Redis is not seen (keyspace notifications carry no
+ * value); the latest value always is. When keyspace notifications cannot be enabled (an
+ * external Redis refusing CONFIG), statuses fall back to one MGET of all peers every
+ * `pollIntervalMs` (and say so through `trace`).
+ *
+ * Faults: every connection reconnects by itself. After a reconnect the notification setting is
+ * re-applied (a restarted Redis forgot it), channels are re-subscribed, every status is read
+ * again (changes missed meanwhile are yielded) and the blocking pop is re-issued; log entries
+ * wait in Redis meanwhile (only a batch popped in the very instant the link broke can be lost).
+ * If any connection stays down longer than `outageLimitMs`, the coordination fails for good:
+ * the generators throw a CoordinationError and `send()` rejects with it.
+ */
+import { Redis } from "ioredis";
+import {
+  type Coordination,
+  CoordinationError,
+  type LogEntry,
+  type StatusUpdate,
+} from "./coordination.ts";
+import { parseLogEntry, parseStatus } from "./protocol.ts";
+
+export interface RedisCoordinationOptions {
+  /** Aborts `open()`. */
+  signal?: AbortSignal;
+  /** Receives the coordination's own trace lines (fallbacks, reconnects). Default: dropped. */
+  trace?: (message: string) => void;
+  /** How long `open()` tries to reach Redis before it rejects. Default 5,000 ms. */
+  connectTimeoutMs?: number;
+  /** How long a connection may stay down mid-run before the coordination fails. Default 10,000 ms. */
+  outageLimitMs?: number;
+  /** Status poll interval when keyspace notifications are unavailable. Default 100 ms. */
+  pollIntervalMs?: number;
+  /** Most log entries taken from one list per pop. Default 1,000. */
+  logBatch?: number;
+  /** Drain logs with BRPOP even on Redis ≥ 7 (for tests and benchmarks). Default false. */
+  forceBrpop?: boolean;
+}
+
+/** The URL with its password replaced, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+}
+
+/** Unbounded FIFO behind an async generator: never drops, ends or fails once. */
+class EventQueue<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+  #wake: (() => void) | undefined;
+  #ended = false;
+  #error: Error | undefined;
+
+  push(item: T): void {
+    if (this.#ended) return;
+    this.#items.push(item);
+    this.#wake?.();
+  }
+
+  /** Ends the queue; with an error, `next()` throws it once the queued items were taken. */
+  end(error?: Error): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = error;
+    this.#wake?.();
+  }
+
+  /** The next item; undefined once ended (or `signal` aborted). */
+  async next(signal: AbortSignal): Promise<T | undefined> {
+    for (;;) {
+      if (signal.aborted) return undefined;
+      if (this.#head < this.#items.length) {
+        const item = this.#items[this.#head] as T;
+        this.#items[this.#head++] = undefined;
+        if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+          this.#items = this.#items.slice(this.#head);
+          this.#head = 0;
+        }
+        return item;
+      }
+      if (this.#error) throw this.#error;
+      if (this.#ended) return undefined;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.#wake = undefined;
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        this.#wake = done;
+        signal.addEventListener("abort", done);
+      });
+    }
+  }
+}
+
+/** One `statuses()` consumer: its peers, the last value it saw of each, its queue. */
+interface StatusSession {
+  peers: readonly string[];
+  peerSet: Set<string>;
+  last: Map<string, string | null>;
+  queue: EventQueue<StatusUpdate>;
+  poll?: ReturnType<typeof setInterval>;
+}
+
+type Role = "main" | "status" | "logs";
+
+/** Merges the flags `K$` into a notify-keyspace-events value, keeping the others. */
+export function withKeyspaceFlags(current: string): string {
+  let flags = current;
+  if (!flags.includes("K")) flags += "K";
+  if (!flags.includes("$") && !flags.includes("A")) flags += "$";
+  return flags;
+}
+
+export class RedisCoordination implements Coordination {
+  readonly url: string;
+  /** Redis server version, from INFO at open. */
+  serverVersion = "";
+  /** How logs are drained: BLMPOP (Redis ≥ 7) or BRPOP. */
+  logMode: "blmpop" | "brpop" = "blmpop";
+
+  #options: Required<Omit<RedisCoordinationOptions, "signal">>;
+  #main: Redis;
+  #subscriber: Redis;
+  #connections = new Set<Redis>();
+  #db: number;
+  #rpopCount = false;
+  #opened = false;
+  #closing = false;
+  #failure: CoordinationError | undefined;
+  #down = new Set<Role>();
+  #outageTimer: ReturnType<typeof setTimeout> | undefined;
+  #notifications: "unknown" | "on" | "off" = "unknown";
+  #wantNotifications = false;
+  #sessions = new Set<StatusSession>();
+  #channelRefs = new Map<string, number>();
+  #channelPeer = new Map<string, string>();
+  #dirty = new Set<string>();
+  #flushScheduled = false;
+  #logQueues = new Set<EventQueue<LogEntry>>();
+  #logsActive = false;
+  #rawUrl: string;
+
+  private constructor(url: string, options: RedisCoordinationOptions) {
+    this.url = redactUrl(url);
+    this.#options = {
+      trace: options.trace ?? (() => {}),
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      outageLimitMs: options.outageLimitMs ?? 10_000,
+      pollIntervalMs: options.pollIntervalMs ?? 100,
+      logBatch: options.logBatch ?? 1_000,
+      forceBrpop: options.forceBrpop ?? false,
+    };
+    this.#main = this.#connect(url, "main");
+    this.#subscriber = this.#connect(url, "status");
+    this.#db = this.#main.options.db ?? 0;
+    this.#subscriber.on("message", (channel: string) => {
+      const peer = this.#channelPeer.get(channel);
+      if (peer !== undefined) this.#markDirty(peer);
+    });
+    this.#rawUrl = url;
+  }
+
+  /**
+   * Connects (`tm:main` and `tm:status`; `tm:logs` once `logs()` runs) and reads the server
+   * version. Rejects with a CoordinationError naming the URL if Redis does not answer within
+   * `connectTimeoutMs`.
+   */
+  static async open(
+    url: string,
+    options: RedisCoordinationOptions = {},
+  ): Promise<RedisCoordination> {
+    const coordination = new RedisCoordination(url, options);
+    try {
+      await coordination.#start(options.signal);
+      return coordination;
+    } catch (error) {
+      await coordination.close();
+      throw error;
+    }
+  }
+
+  async #start(signal: AbortSignal | undefined): Promise<void> {
+    await Promise.all([
+      this.#waitReady(this.#main, signal),
+      this.#waitReady(this.#subscriber, signal),
+    ]);
+    const info = await this.#main.info("server");
+    this.serverVersion = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? "0";
+    const [major, minor] = this.serverVersion.split(".").map(Number);
+    this.#rpopCount = major > 6 || (major === 6 && minor >= 2);
+    this.logMode = major >= 7 && !this.#options.forceBrpop ? "blmpop" : "brpop";
+    this.#opened = true;
+    this.#trace(
+      `connected to Redis ${this.serverVersion} at ${this.url} (db ${this.#db}); logs drained with ${this.logMode.toUpperCase()}`,
+    );
+  }
+
+  #connect(url: string, role: Role): Redis {
+    const redis: Redis = new Redis(url, {
+      lazyConnect: true,
+      connectionName: `tm:${role}`,
+      disableClientInfo: true,
+      // Requests wait through a reconnect; the outage limit bounds how long.
+      maxRetriesPerRequest: null,
+      // The log loop re-issues its own pop after a reconnect.
+      autoResendUnfulfilledCommands: role !== "logs",
+      retryStrategy: (times): number | null =>
+        this.#closing || this.#failure || !this.#connections.has(redis)
+          ? null
+          : Math.min(25 * 2 ** Math.min(times, 6), 1_000),
+    });
+    this.#connections.add(redis);
+    redis.on("error", (error: Error) => {
+      if (this.#opened && !this.#closing) this.#trace(`tm:${role}: ${error.message}`);
+    });
+    redis.on("close", () => {
+      if (this.#connections.has(redis)) this.#markDown(role);
+    });
+    redis.on("ready", () => {
+      if (this.#connections.has(redis)) this.#markUp(role);
+    });
+    return redis;
+  }
+
+  async #waitReady(redis: Redis, signal: AbortSignal | undefined): Promise<void> {
+    let lastError: Error | undefined;
+    const onError = (error: Error) => (lastError = error);
+    redis.on("error", onError);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        redis.once("ready", resolve);
+        timer = setTimeout(() => {
+          const why = lastError?.message ?? `no answer within ${this.#options.connectTimeoutMs} ms`;
+          reject(
+            new CoordinationError(`cannot connect to Redis at ${this.url}: ${why}`, {
+              url: this.url,
+              cause: lastError,
+            }),
+          );
+        }, this.#options.connectTimeoutMs);
+        onAbort = () =>
+          reject(
+            new CoordinationError(`connecting to Redis at ${this.url} was aborted`, {
+              url: this.url,
+              cause: signal?.reason,
+            }),
+          );
+        if (signal?.aborted) onAbort();
+        signal?.addEventListener("abort", onAbort);
+        redis.connect().catch(() => {/* retried by retryStrategy until the timeout */});
+      });
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      redis.off("error", onError);
+    }
+  }
+
+  #trace(message: string): void {
+    try {
+      this.#options.trace(message);
+    } catch {
+      // a tracer must not break coordination
+    }
+  }
+
+  #markDown(role: Role): void {
+    if (!this.#opened || this.#closing || this.#failure) return;
+    if (!this.#down.has(role)) this.#trace(`lost the Redis connection tm:${role}; reconnecting`);
+    this.#down.add(role);
+    this.#outageTimer ??= setTimeout(() => {
+      const roles = [...this.#down].map((r) => `tm:${r}`).join(", ");
+      this.#fail(
+        new CoordinationError(
+          `Redis at ${this.url} unreachable for ${this.#options.outageLimitMs / 1000} s (${roles})`,
+          { url: this.url },
+        ),
+      );
+    }, this.#options.outageLimitMs);
+  }
+
+  #markUp(role: Role): void {
+    if (!this.#down.delete(role)) return;
+    if (this.#closing || this.#failure) return;
+    this.#trace(`Redis connection tm:${role} is back`);
+    if (this.#down.size === 0) {
+      clearTimeout(this.#outageTimer);
+      this.#outageTimer = undefined;
+    }
+    if (role === "main") {
+      // A restarted Redis forgot notify-keyspace-events; re-apply it, then re-read.
+      const reapply = this.#wantNotifications
+        ? this.enableKeyspaceNotifications()
+        : Promise.resolve();
+      reapply.then(() => this.#resync(), () => {});
+    } else if (role === "status") {
+      this.#resync();
+    }
+  }
+
+  /** After a reconnect: make sure every channel is subscribed, then read every status. */
+  async #resync(): Promise<void> {
+    if (this.#sessions.size === 0) return;
+    try {
+      const channels = [...this.#channelRefs.keys()];
+      if (channels.length > 0) await this.#subscriber.subscribe(...channels);
+      const peers = new Set<string>();
+      for (const session of this.#sessions) for (const peer of session.peers) peers.add(peer);
+      await this.#readStatuses([...peers]);
+      this.#trace(`re-read ${peers.size} statuses after reconnecting`);
+    } catch (error) {
+      if (!this.#closing) this.#trace(`re-reading statuses failed: ${(error as Error).message}`);
+    }
+  }
+
+  #fail(error: CoordinationError): void {
+    if (this.#failure || this.#closing) return;
+    this.#failure = error;
+    this.#trace(error.message);
+    for (const session of this.#sessions) session.queue.end(error);
+    for (const queue of this.#logQueues) queue.end(error);
+    for (const redis of this.#connections) redis.disconnect();
+  }
+
+  #assertUsable(): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#closing) {
+      throw new CoordinationError(`coordination with ${this.url} is closed`, { url: this.url });
+    }
+  }
+
+  /** Wraps a failed Redis request: the coordination's failure if it has one. */
+  #requestError(what: string, error: unknown): CoordinationError {
+    if (this.#failure) return this.#failure;
+    if (error instanceof CoordinationError) return error;
+    return new CoordinationError(
+      `${what} on Redis at ${this.url} failed: ${(error as Error).message}`,
+      {
+        url: this.url,
+        cause: error,
+      },
+    );
+  }
+
+  async enableKeyspaceNotifications(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    this.#assertUsable();
+    this.#wantNotifications = true;
+    try {
+      const reply = await this.#main.config("GET", "notify-keyspace-events") as string[];
+      const current = reply[1] ?? "";
+      const wanted = withKeyspaceFlags(current);
+      if (wanted !== current) await this.#main.config("SET", "notify-keyspace-events", wanted);
+      this.#notifications = "on";
+      return { ok: true };
+    } catch (error) {
+      if (this.#failure) throw this.#failure;
+      this.#notifications = "off";
+      return { ok: false, reason: (error as Error).message };
+    }
+  }
+
+  async clearPeerKeys(peers: readonly string[]): Promise<void> {
+    this.#assertUsable();
+    const keys = peers.flatMap((p) => [`${p}_command`, `${p}_log`, `${p}_status`]);
+    try {
+      for (let i = 0; i < keys.length; i += 1_000) {
+        await this.#main.del(...keys.slice(i, i + 1_000));
+      }
+    } catch (error) {
+      throw this.#requestError("clearing peer keys", error);
+    }
+  }
+
+  async send(commands: readonly { peer: string; command: string }[]): Promise<void> {
+    this.#assertUsable();
+    if (commands.length === 0) return;
+    const pipeline = this.#main.pipeline();
+    // Consecutive commands to one peer share an RPUSH; order is kept either way.
+    for (let i = 0; i < commands.length;) {
+      const peer = commands[i].peer;
+      const values: string[] = [];
+      for (; i < commands.length && commands[i].peer === peer; i++) {
+        values.push(commands[i].command);
+      }
+      pipeline.rpush(`${peer}_command`, ...values);
+    }
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (error) {
+      throw this.#requestError("sending commands", error);
+    }
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) {
+      throw this.#requestError("RPUSH of commands", failed?.[0] ?? new Error("pipeline discarded"));
+    }
+  }
+
+  async *statuses(peers: readonly string[], signal: AbortSignal): AsyncGenerator<StatusUpdate> {
+    this.#assertUsable();
+    const session: StatusSession = {
+      peers,
+      peerSet: new Set(peers),
+      last: new Map(),
+      queue: new EventQueue(),
+    };
+    this.#sessions.add(session);
+    const channels = peers.map((peer) => `__keyspace@${this.#db}__:${peer}_status`);
+    try {
+      // 1. Subscribe, 2. make sure notifications are on (else poll), 3. read every value.
+      const fresh: string[] = [];
+      channels.forEach((channel, i) => {
+        const refs = this.#channelRefs.get(channel) ?? 0;
+        if (refs === 0) fresh.push(channel);
+        this.#channelRefs.set(channel, refs + 1);
+        this.#channelPeer.set(channel, peers[i]);
+      });
+      try {
+        if (fresh.length > 0) await this.#subscriber.subscribe(...fresh);
+      } catch (error) {
+        throw this.#requestError("subscribing to status notifications", error);
+      }
+      if (this.#notifications !== "on") {
+        const result = await this.enableKeyspaceNotifications();
+        if (!result.ok) {
+          this.#trace(
+            `keyspace notifications unavailable (${result.reason}): polling ${peers.length} statuses every ${this.#options.pollIntervalMs} ms`,
+          );
+          this.#startPolling(session);
+        }
+      }
+      await this.#readStatuses(peers).catch((error) => {
+        throw this.#requestError("reading statuses", error);
+      });
+      for (;;) {
+        const update = await session.queue.next(signal);
+        if (update === undefined) return;
+        yield update;
+      }
+    } finally {
+      clearInterval(session.poll);
+      this.#sessions.delete(session);
+      const unused: string[] = [];
+      for (const channel of channels) {
+        const refs = (this.#channelRefs.get(channel) ?? 1) - 1;
+        if (refs > 0) this.#channelRefs.set(channel, refs);
+        else {
+          this.#channelRefs.delete(channel);
+          this.#channelPeer.delete(channel);
+          unused.push(channel);
+        }
+      }
+      if (unused.length > 0 && !this.#closing && !this.#failure) {
+        await this.#subscriber.unsubscribe(...unused).catch(() => {});
+      }
+    }
+  }
+
+  #startPolling(session: StatusSession): void {
+    let busy = false;
+    session.poll = setInterval(() => {
+      if (busy || this.#down.has("main")) return;
+      busy = true;
+      this.#readStatuses(session.peers)
+        .catch((error) => this.#trace(`polling statuses failed: ${(error as Error).message}`))
+        .finally(() => (busy = false));
+    }, this.#options.pollIntervalMs);
+  }
+
+  #markDirty(peer: string): void {
+    this.#dirty.add(peer);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Notifications parsed from one socket read arrive together: one MGET for all of them.
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      const peers = [...this.#dirty];
+      this.#dirty.clear();
+      this.#readStatuses(peers).catch((error) => {
+        if (!this.#closing && !this.#failure) {
+          this.#trace(`reading statuses failed: ${(error as Error).message}`);
+        }
+      });
+    });
+  }
+
+  /** One MGET; replies on one connection arrive in order, so values are delivered in order. */
+  async #readStatuses(peers: readonly string[]): Promise<void> {
+    if (peers.length === 0) return;
+    const values = await this.#main.mget(peers.map((peer) => `${peer}_status`));
+    peers.forEach((peer, i) => this.#deliverStatus(peer, values[i]));
+  }
+
+  #deliverStatus(peer: string, raw: string | null): void {
+    for (const session of this.#sessions) {
+      if (!session.peerSet.has(peer)) continue;
+      const previous = session.last.get(peer) ?? null;
+      if (previous === raw) continue;
+      session.last.set(peer, raw);
+      if (raw !== null) session.queue.push(parseStatus(peer, raw));
+    }
+  }
+
+  async *logs(peers: readonly string[], signal: AbortSignal): AsyncGenerator<LogEntry> {
+    this.#assertUsable();
+    if (this.#logsActive) {
+      throw new CoordinationError("logs() is already running; consume it once", { url: this.url });
+    }
+    this.#logsActive = true;
+    const queue = new EventQueue<LogEntry>();
+    this.#logQueues.add(queue);
+    const redis = this.#connect(this.#rawUrl, "logs");
+    const state = { stopped: false };
+    const drain = this.#drain(redis, peers, queue, state);
+    try {
+      for (;;) {
+        const entry = await queue.next(signal);
+        if (entry === undefined) return;
+        yield entry;
+      }
+    } finally {
+      state.stopped = true;
+      this.#connections.delete(redis);
+      this.#down.delete("logs");
+      await disconnect(redis);
+      await drain;
+      this.#logQueues.delete(queue);
+      this.#logsActive = false;
+    }
+  }
+
+  /** The blocking pop loop: every entry of every peer, each peer's oldest first. */
+  async #drain(
+    redis: Redis,
+    peers: readonly string[],
+    queue: EventQueue<LogEntry>,
+    state: { stopped: boolean },
+  ): Promise<void> {
+    if (peers.length === 0) return;
+    redis.connect().catch(() => {/* reconnects by itself; the outage limit applies */});
+    const keys = peers.map((peer) => `${peer}_log`);
+    const index = new Map(keys.map((key, i) => [key, i]));
+    const batch = this.#options.logBatch;
+    let start = 0;
+    while (!state.stopped) {
+      const order = start === 0 ? keys : keys.slice(start).concat(keys.slice(0, start));
+      let key: string;
+      let items: Uint8Array[];
+      try {
+        if (this.logMode === "blmpop") {
+          const reply = await redis.blmpopBuffer(0, order.length, order, "RIGHT", "COUNT", batch);
+          if (!reply) continue;
+          key = reply[0].toString();
+          items = reply[1];
+        } else {
+          const reply = await redis.brpopBuffer(order, 0);
+          if (!reply) continue;
+          key = reply[0].toString();
+          items = [reply[1]];
+          if (this.#rpopCount && batch > 1) {
+            const more = await redis.rpopBuffer(key, batch - 1) as unknown as Uint8Array[] | null;
+            if (more) items.push(...more);
+          }
+        }
+      } catch (error) {
+        if (state.stopped || this.#closing || this.#failure) return;
+        const message = (error as Error).message;
+        if (!/Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED/.test(message)) {
+          // A reply error (say, a log key of the wrong type): report it, don't spin.
+          this.#trace(`draining logs: ${message}`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        continue;
+      }
+      const i = index.get(key);
+      if (i === undefined) continue;
+      const peer = peers[i];
+      for (const item of items) queue.push(parseLogEntry(peer, item));
+      start = (i + 1) % keys.length;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearTimeout(this.#outageTimer);
+    for (const session of this.#sessions) {
+      clearInterval(session.poll);
+      session.queue.end();
+    }
+    for (const queue of this.#logQueues) queue.end();
+    const connections = [...this.#connections];
+    this.#connections.clear();
+    await Promise.all(connections.map(disconnect));
+  }
+}
+
+/** Drops a connection at once (a blocking pop may be pending) and waits until it is closed. */
+async function disconnect(redis: Redis): Promise<void> {
+  if (redis.status === "end" || redis.status === "wait") {
+    redis.disconnect();
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ended = new Promise<void>((resolve) => {
+    redis.once("end", resolve);
+    timer = setTimeout(resolve, 1_000);
+  });
+  redis.disconnect();
+  await ended;
+  clearTimeout(timer);
+}

@@ -1,0 +1,354 @@
+/** RedisCoordination against a real redis-server, with simulated peers on plain connections. */
+import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { Redis } from "ioredis";
+import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
+import { CoordinationError, type StatusUpdate } from "../../src/coordination/coordination.ts";
+import { freePort, startRedisServer } from "../support/redis_server.ts";
+
+/** Takes the next `n` items of a generator (leaving it open). */
+async function take<T>(iterator: AsyncIterator<T>, n: number): Promise<T[]> {
+  const items: T[] = [];
+  while (items.length < n) {
+    const next = await iterator.next();
+    if (next.done) throw new Error(`generator ended after ${items.length} of ${n} items`);
+    items.push(next.value);
+  }
+  return items;
+}
+
+/** Waits until `trace` received a line matching `pattern`. */
+function traced(pattern: RegExp): { trace: (m: string) => void; seen: Promise<string> } {
+  let resolve!: (m: string) => void;
+  const seen = new Promise<string>((r) => (resolve = r));
+  return { trace: (m) => pattern.test(m) && resolve(m), seen };
+}
+
+Deno.test("RedisCoordination.open() rejects naming the URL when Redis is unreachable", async () => {
+  const url = `redis://127.0.0.1:${freePort()}`;
+  const error = await assertRejects(
+    () => RedisCoordination.open(url, { connectTimeoutMs: 300 }),
+    CoordinationError,
+  );
+  assert(error.message.includes(url), error.message);
+  assertEquals(error.url, url);
+});
+
+Deno.test("RedisCoordination.statuses() sees values set before it subscribed [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peer = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  try {
+    assertEquals(await coordination.enableKeyspaceNotifications(), { ok: true });
+    await peer.set("alice_status", "started|vlad-a|/ip4/10.0.0.1/udp/1/quic-v1");
+    const statuses = coordination.statuses(["alice", "bob"], controller.signal);
+    const [first] = await take(statuses, 1);
+    assertEquals(first, {
+      peer: "alice",
+      status: "started",
+      address: "vlad-a|/ip4/10.0.0.1/udp/1/quic-v1",
+      raw: "started|vlad-a|/ip4/10.0.0.1/udp/1/quic-v1",
+    });
+    await peer.set("bob_status", "started");
+    assertEquals((await take(statuses, 1))[0].peer, "bob");
+    controller.abort();
+    assertEquals((await statuses.next()).done, true);
+  } finally {
+    controller.abort();
+    await coordination.close();
+    peer.disconnect();
+  }
+});
+
+Deno.test("RedisCoordination.statuses() yields each change in order, latest value last [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peer = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  try {
+    await coordination.enableKeyspaceNotifications();
+    const statuses = coordination.statuses(["alice"], controller.signal);
+    await peer.set("alice_status", "started");
+    const lifecycle = ["connecting", "connected", "disconnecting", "disconnected", "stopped"];
+    const seen: StatusUpdate[] = await take(statuses, 1);
+    for (const status of lifecycle) {
+      await peer.set("alice_status", status);
+      seen.push(...await take(statuses, 1)); // a peer that waits between changes
+    }
+    assertEquals(seen.map((s) => s.status), ["started", ...lifecycle]);
+
+    // A burst: values overwritten before tm's GET may be skipped, never reordered or repeated.
+    const burst = Array.from({ length: 50 }, (_, i) => `s${i}`);
+    await Promise.all(burst.map((value) => peer.set("alice_status", value)));
+    const observed: string[] = [];
+    while (observed.at(-1) !== "s49") observed.push((await take(statuses, 1))[0].status);
+    const positions = observed.map((value) => burst.indexOf(value));
+    assert(positions.every((p, i) => i === 0 || p > positions[i - 1]), observed.join(","));
+  } finally {
+    controller.abort();
+    await coordination.close();
+    peer.disconnect();
+  }
+});
+
+Deno.test("RedisCoordination.send() delivers a 20-command burst FIFO to a BLPOP peer [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peer = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  try {
+    const burst = Array.from({ length: 20 }, (_, i) => ({
+      peer: i % 3 === 0 ? "bob" : "alice",
+      command: `push|x|${i}`,
+    }));
+    await coordination.send(burst);
+    for (const name of ["alice", "bob"]) {
+      const received: string[] = [];
+      for (;;) {
+        const reply = await peer.blpop(`${name}_command`, 0.05);
+        if (!reply) break;
+        received.push(reply[1]);
+      }
+      assertEquals(received, burst.filter((c) => c.peer === name).map((c) => c.command));
+    }
+  } finally {
+    await coordination.close();
+    peer.disconnect();
+  }
+});
+
+Deno.test("RedisCoordination.clearPeerKeys() deletes command, log and status keys [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  try {
+    await r.rpush("alice_command", "stale");
+    await r.lpush("alice_log", "info|stale");
+    await r.set("alice_status", "stopped");
+    await r.set("other", "kept");
+    await coordination.clearPeerKeys(["alice", "bob"]);
+    assertEquals(await r.keys("*"), ["other"]);
+  } finally {
+    await coordination.close();
+    r.disconnect();
+  }
+});
+
+async function checkLogDrain(options: { forceBrpop: boolean }): Promise<void> {
+  await using redis = await startRedisServer();
+  const peers = Array.from({ length: 20 }, (_, i) => `peer${i}`);
+  const perPeer = 300;
+  const writers = peers.map(() => new Redis(redis.url));
+  const coordination = await RedisCoordination.open(redis.url, options);
+  const controller = new AbortController();
+  try {
+    assertEquals(coordination.logMode, options.forceBrpop ? "brpop" : "blmpop");
+    const logs = coordination.logs(peers, controller.signal);
+    const reading = take(logs, peers.length * perPeer);
+    // Every peer pushes at once, in chunks of varying size (LPUSH of several values).
+    await Promise.all(peers.map(async (peer, p) => {
+      for (let i = 0; i < perPeer;) {
+        const chunk = Array.from({ length: Math.min(1 + ((i + p) % 7), perPeer - i) }, () => i++);
+        await writers[p].lpush(`${peer}_log`, ...chunk.map((n) => `info|${peer} line ${n}`));
+      }
+    }));
+    const entries = await reading;
+    for (const peer of peers) {
+      const mine = entries.filter((e) => e.peer === peer).map((e) => e.message);
+      assertEquals(mine, Array.from({ length: perPeer }, (_, n) => `${peer} line ${n}`));
+    }
+    const admin = writers[0];
+    const list = await admin.client("LIST") as string;
+    const cmd = /name=tm:logs .*cmd=(\w+)/.exec(list)?.[1];
+    assertEquals(cmd, options.forceBrpop ? "brpop" : "blmpop");
+  } finally {
+    controller.abort();
+    await coordination.close();
+    for (const w of writers) w.disconnect();
+  }
+}
+
+Deno.test("RedisCoordination.logs() keeps each peer's order and loses nothing, BLMPOP [integration: redis-server]", () =>
+  checkLogDrain({ forceBrpop: false }));
+
+Deno.test("RedisCoordination.logs() keeps each peer's order and loses nothing, BRPOP fallback [integration: redis-server]", () =>
+  checkLogDrain({ forceBrpop: true }));
+
+Deno.test("RedisCoordination.logs() flags malformed entries and never stops [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peer = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  try {
+    const logs = coordination.logs(["alice"], controller.signal);
+    await peer.lpush(
+      "alice_log",
+      "no bar",
+      "",
+      Buffer.from([0x77, 0x61, 0x72, 0x6e, 0x7c, 0xc3, 0x28]),
+      "debug|" + "x".repeat(100_000),
+      "weird-level|kept",
+      "info|fine",
+    );
+    const entries = await take(logs, 6);
+    assertEquals(entries.map((e) => [e.level, e.malformed]), [
+      ["info", true],
+      ["info", true],
+      ["warn", true],
+      ["debug", true],
+      ["weird-level", false],
+      ["info", false],
+    ]);
+    assertEquals(entries[0].message, "no bar");
+    assertEquals(entries[2].message, "\uFFFD(");
+    assert(entries[3].message.endsWith("…[truncated 34470 bytes]"));
+  } finally {
+    controller.abort();
+    await coordination.close();
+    peer.disconnect();
+  }
+});
+
+Deno.test("RedisCoordination holds at most four named connections for 500 peers [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const admin = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  try {
+    const peers = Array.from({ length: 500 }, (_, i) => `p${i}`);
+    await coordination.enableKeyspaceNotifications();
+    const statuses = coordination.statuses(peers, controller.signal);
+    const logs = coordination.logs(peers, controller.signal);
+    await admin.set("p499_status", "started");
+    await admin.lpush("p250_log", "info|hello");
+    assertEquals((await take(statuses, 1))[0].peer, "p499");
+    assertEquals((await take(logs, 1))[0].message, "hello");
+    const list = (await admin.client("LIST") as string).trim().split("\n");
+    const names = list.map((line) => /name=(\S*)/.exec(line)?.[1] ?? "").filter((n) =>
+      n.startsWith("tm:")
+    ).sort();
+    assertEquals(names, ["tm:logs", "tm:main", "tm:status"]);
+    assertEquals(list.length, 4); // ours and the admin connection
+  } finally {
+    controller.abort();
+    await coordination.close();
+    admin.disconnect();
+  }
+});
+
+Deno.test("RedisCoordination.statuses() polls when CONFIG is refused [integration: redis-server]", async () => {
+  await using redis = await startRedisServer({ extraArgs: ["--rename-command", "CONFIG", ""] });
+  const peer = new Redis(redis.url);
+  const { trace, seen } = traced(/polling 2 statuses every 20 ms/);
+  const coordination = await RedisCoordination.open(redis.url, { trace, pollIntervalMs: 20 });
+  const controller = new AbortController();
+  try {
+    const result = await coordination.enableKeyspaceNotifications();
+    assertEquals(result.ok, false);
+    const statuses = coordination.statuses(["alice", "bob"], controller.signal);
+    const first = statuses.next();
+    await seen;
+    await peer.set("bob_status", "started");
+    assertEquals((await first).value?.status, "started");
+    await peer.set("bob_status", "connected");
+    assertEquals((await take(statuses, 1))[0].status, "connected");
+  } finally {
+    controller.abort();
+    await coordination.close();
+    peer.disconnect();
+  }
+});
+
+Deno.test("RedisCoordination.close() ends pending generators at once [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const coordination = await RedisCoordination.open(redis.url);
+  const never = new AbortController();
+  const statuses = coordination.statuses(["alice"], never.signal).next();
+  const logs = coordination.logs(["alice"], never.signal).next();
+  // Let both reach their wait (subscribed, blocking pop issued) before closing.
+  const admin = new Redis(redis.url);
+  try {
+    while (!/name=tm:logs .*cmd=blmpop/.test(await admin.client("LIST") as string)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await coordination.close();
+    assertEquals((await statuses).done, true);
+    assertEquals((await logs).done, true);
+    await coordination.close(); // idempotent
+    await assertRejects(() => coordination.send([{ peer: "a", command: "x" }]), CoordinationError);
+  } finally {
+    admin.disconnect();
+  }
+});
+
+/** redis-server on a fixed port (to restart it in place). */
+async function redisOnPort(port: number) {
+  const child = new Deno.Command("redis-server", {
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 20 });
+  probe.on("error", () => {});
+  await probe.connect().catch(() => {});
+  await probe.ping();
+  probe.disconnect();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+}
+
+Deno.test("RedisCoordination reconnects after a Redis restart and sees new statuses and logs [integration: redis-server]", async () => {
+  const port = freePort();
+  let server = await redisOnPort(port);
+  const peer = new Redis(server.url, { retryStrategy: () => 20 });
+  peer.on("error", () => {});
+  const back = traced(/re-read 1 statuses/);
+  const coordination = await RedisCoordination.open(server.url, { trace: back.trace });
+  const controller = new AbortController();
+  try {
+    await coordination.enableKeyspaceNotifications();
+    const statuses = coordination.statuses(["alice"], controller.signal);
+    const logs = coordination.logs(["alice"], controller.signal);
+    await peer.set("alice_status", "started");
+    await peer.lpush("alice_log", "info|before");
+    assertEquals((await take(statuses, 1))[0].status, "started");
+    assertEquals((await take(logs, 1))[0].message, "before");
+
+    await server.stop();
+    server = await redisOnPort(port);
+    await back.seen; // notifications re-enabled, channels re-subscribed, statuses re-read
+    await peer.set("alice_status", "connected");
+    await peer.lpush("alice_log", "info|after");
+    assertEquals((await take(statuses, 1))[0].status, "connected");
+    assertEquals((await take(logs, 1))[0].message, "after");
+  } finally {
+    controller.abort();
+    await coordination.close();
+    peer.disconnect();
+    await server.stop();
+  }
+});
+
+Deno.test("RedisCoordination generators throw CoordinationError when Redis is gone for good [integration: redis-server]", async () => {
+  const redis = await startRedisServer();
+  const coordination = await RedisCoordination.open(redis.url, { outageLimitMs: 300 });
+  const controller = new AbortController();
+  try {
+    const statuses = coordination.statuses(["alice"], controller.signal);
+    const pending = statuses.next();
+    await redis.stop();
+    const error = await assertRejects(() => pending, CoordinationError);
+    assert(error.message.includes("unreachable for 0.3 s"), error.message);
+    await assertRejects(() => coordination.send([{ peer: "a", command: "x" }]), CoordinationError);
+  } finally {
+    controller.abort();
+    await coordination.close();
+    await redis.stop();
+  }
+});
