@@ -1,0 +1,843 @@
+/**
+ * One run of a test, step by step (spec §6): Redis, hosts and images, peers started and
+ * watched, bootstrap, the timeline, shutdown, cleanup. The engine never prints: it emits
+ * `EngineEvent`s to the sink it was given, and reports the outcome as a `RunResult`.
+ *
+ * Every wait is event-driven (status changes, process exits, timers), never a polling loop.
+ * Whatever happens, cleanup runs: the runtime's teardown, the Redis connections, Redis.
+ */
+import type { Config } from "../config/schema.ts";
+import type { Coordination, LogEntry, StatusUpdate } from "../coordination/coordination.ts";
+import { RedisCoordination } from "../coordination/redis_coordination.ts";
+import { peerEnvironment } from "../environment.ts";
+import type { PlacedPeer } from "../placement.ts";
+import type {
+  EngineEvent,
+  EventSink,
+  Phase,
+  TimelineCommand,
+  UnstampedEvent,
+  Verdict,
+} from "./events.ts";
+import { PeerStates } from "./peer_states.ts";
+import type { RedisProvider, RedisServer } from "./redis_provider.ts";
+import type { PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
+import { batchTimeline, buildTimeline, runTimeline } from "./timeline.ts";
+
+export interface RunOptions {
+  config: Config;
+  plan: PlacedPeer[];
+  runtime: PeerRuntime;
+  redis: RedisProvider;
+  emit: EventSink;
+  /** Graceful stop requested (first Ctrl-C, the TUI's `q`): shut peers down, then clean up. */
+  stop?: AbortSignal;
+  /** Clean up at once (second Ctrl-C): no more waiting for peers, forced teardown. */
+  kill?: AbortSignal;
+  /** Default: a new short random id (`newRunId()`). */
+  runId?: string;
+  /** Only reported in the run-started event. */
+  logFile?: string;
+  /** Default: `RedisCoordination.open`. */
+  openCoordination?: (url: string, signal: AbortSignal) => Promise<Coordination>;
+}
+
+export interface RunResult {
+  verdict: Verdict;
+  exitCode: 0 | 1 | 130;
+  reason?: string;
+}
+
+/** Peers launched at the same time (runtime.start calls in flight). */
+export const LAUNCH_CONCURRENCY = 8;
+/** How long bootstrap waits for a bootstrap peer's address once everybody started. */
+export const BOOTSTRAP_ADDRESS_WAIT_MS = 1_000;
+/** How long an exit waits for a `stopped` status already on its way before it is judged. */
+export const EXIT_STATUS_GRACE_MS = 500;
+/** Before closing Redis, peer logs are drained until none came for this long... */
+export const LOG_QUIET_MS = 100;
+/** ...or for at most this long. */
+export const LOG_DRAIN_MAX_MS = 2_000;
+/** How long a peer that reported `stopped` gets to exit on its own before the teardown. */
+export const STOPPED_EXIT_WAIT_MS = 5_000;
+/** How long cleanup waits for the Redis monitors to end once the coordination closed. */
+export const MONITOR_END_WAIT_MS = 2_000;
+/** How long cleanup waits for exits after the runtime's teardown returned. */
+export const EXIT_AFTER_TEARDOWN_MS = 5_000;
+
+/** A short id, unique enough to tell runs apart in names and logs: 8 lowercase hex digits. */
+export function newRunId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Runs the test. Never throws for a failed run: it emits `run-finished` and returns the result.
+ */
+export function run(options: RunOptions): Promise<RunResult> {
+  return new Run(options).execute();
+}
+
+/** Why the run stops early: the halt signal's reason. */
+class RunHalt extends Error {
+  constructor(readonly verdict: "failed" | "interrupted", message: string) {
+    super(message);
+    this.name = "RunHalt";
+  }
+}
+
+/** A step that failed, with what the engine was doing. */
+class StepError extends Error {
+  constructor(readonly step: string, cause: unknown) {
+    super(`${step}: ${messageOf(cause)}`, { cause });
+    this.name = "StepError";
+  }
+}
+
+interface Outgoing {
+  peer: string;
+  command: string;
+  index?: number;
+  dueMs?: number;
+}
+
+class Run {
+  readonly #options: RunOptions;
+  readonly #config: Config;
+  readonly #plan: PlacedPeer[];
+  readonly #runtime: PeerRuntime;
+  readonly #states: PeerStates;
+  readonly #timeline: TimelineCommand[];
+  readonly #bootstrapOf: Map<string, string[]>;
+  readonly #t0 = performance.now();
+
+  /** Aborted with a RunHalt when the run must stop early (failure, stop, kill). */
+  readonly #halt = new AbortController();
+  /** Aborted by the kill signal: waits in shutdown and cleanup end at once. */
+  readonly #killed = new AbortController();
+  /** Aborted at the end of cleanup to end the monitors. */
+  readonly #monitors = new AbortController();
+  /** Aborted when the coordination failed for good: no status will come any more. */
+  readonly #redisDown = new AbortController();
+
+  #phase: Phase | undefined;
+  #redisStart: Promise<RedisServer> | undefined;
+  #coordinationOpen: Promise<Coordination> | undefined;
+  #coordination: Coordination | undefined;
+  #redisLost = false;
+  #setup: Promise<void> | undefined;
+  readonly #launches: Promise<unknown>[] = [];
+  readonly #exitTasks: Promise<void>[] = [];
+  readonly #monitorTasks: Promise<void>[] = [];
+  readonly #sends = new Set<Promise<void>>();
+  #bootstrapped = false;
+  #cleaning = false;
+  #tearingDown = false;
+  #teardown: Promise<void> | undefined;
+  #lastLogAt = performance.now();
+  readonly #malformedWarned = new Set<string>();
+
+  constructor(options: RunOptions) {
+    this.#options = options;
+    this.#config = options.config;
+    this.#plan = options.plan;
+    this.#runtime = options.runtime;
+    this.#states = new PeerStates(options.plan);
+    this.#timeline = buildTimeline(options.config.commands);
+    this.#bootstrapOf = new Map(options.config.peers.map((peer) => [peer.name, peer.bootstrap]));
+  }
+
+  async execute(): Promise<RunResult> {
+    const runId = this.#options.runId ?? newRunId();
+    this.#emit({
+      type: "run-started",
+      test: this.#config.name,
+      runId,
+      plan: this.#plan,
+      timeline: this.#timeline,
+      ...(this.#options.logFile ? { logFile: this.#options.logFile } : {}),
+    });
+    const { stop, kill } = this.#options;
+    const onStop = () => this.#interrupt(false);
+    const onKill = () => this.#interrupt(true);
+    stop?.addEventListener("abort", onStop, { once: true });
+    kill?.addEventListener("abort", onKill, { once: true });
+    try {
+      if (kill?.aborted) onKill();
+      else if (stop?.aborted) onStop();
+      try {
+        try {
+          await this.#steps();
+        } catch (error) {
+          this.#failed(error);
+        }
+        if (this.#halt.signal.aborted) await this.#windDown();
+      } catch (error) {
+        this.#failed(error);
+      } finally {
+        await this.#cleanup();
+      }
+    } finally {
+      stop?.removeEventListener("abort", onStop);
+      kill?.removeEventListener("abort", onKill);
+    }
+    const halt = this.#halt.signal.reason as RunHalt | undefined;
+    const verdict: Verdict = halt?.verdict ?? "passed";
+    const exitCode = verdict === "passed" ? 0 : verdict === "failed" ? 1 : 130;
+    this.#emit({
+      type: "run-finished",
+      verdict,
+      exitCode,
+      ...(halt ? { reason: halt.message } : {}),
+      durationMs: this.#now(),
+      peers: this.#states.summaries(),
+    });
+    return { verdict, exitCode, ...(halt ? { reason: halt.message } : {}) };
+  }
+
+  // ---- the steps of a run ------------------------------------------------------------------
+
+  async #steps(): Promise<void> {
+    const signal = this.#halt.signal;
+    signal.throwIfAborted();
+
+    this.#enter("redis");
+    this.#redisStart = this.#options.redis.start(signal);
+    const server = await this.#step("starting Redis", this.#redisStart);
+    const open = this.#options.openCoordination ??
+      ((url, signal) =>
+        RedisCoordination.open(url, {
+          signal,
+          trace: (message: string) => this.#emit({ type: "trace", message }),
+        }));
+    const opening = open(server.url, signal);
+    this.#coordinationOpen = opening;
+    const coordination = await this.#step(`connecting to Redis at ${server.url}`, opening);
+    this.#coordination = coordination;
+    const notifications = await this.#step(
+      "enabling keyspace notifications",
+      coordination.enableKeyspaceNotifications(),
+    );
+    if (!notifications.ok) {
+      this.#emit({
+        type: "warning",
+        message: `Redis refused CONFIG SET notify-keyspace-events K$ (${notifications.reason}): ` +
+          "status changes are seen only if the server already has notify-keyspace-events with K and $",
+      });
+    }
+    this.#emit({ type: "redis-ready", url: server.url });
+
+    this.#enter("hosts");
+    this.#setup = this.#runtime.setup({ emit: this.#runtimeSink, signal });
+    await this.#step(`setting up the ${this.#runtime.kind} runtime`, this.#setup);
+
+    this.#enter("starting");
+    const names = this.#states.names;
+    await this.#step("clearing stale peer keys", coordination.clearPeerKeys(names));
+    this.#startMonitors(coordination, names);
+    await this.#startPeers(server.url);
+
+    this.#enter("bootstrap");
+    await this.#bootstrap();
+
+    this.#enter("timeline");
+    await this.#runTimeline();
+
+    this.#enter("shutdown");
+    await this.#shutdown();
+  }
+
+  /** Launches every peer (a few at a time) and waits until each reported `started`. */
+  async #startPeers(redisUrl: string): Promise<void> {
+    const signal = this.#halt.signal;
+    const launchAll = forEachConcurrently(this.#plan, LAUNCH_CONCURRENCY, signal, (placement) => {
+      const launch = this.#launch(placement, redisUrl, signal);
+      this.#launches.push(launch);
+      return launch;
+    });
+    await this.#abortable(launchAll);
+    this.#emit({
+      type: "trace",
+      message:
+        `all ${this.#plan.length} peers launched; waiting up to ${this.#config.timeout.startup}s for started`,
+    });
+    const allStarted = () => this.#states.all().every((state) => state.started);
+    if (await this.#waitFor(allStarted, this.#config.timeout.startup * 1_000, signal)) return;
+    const missing = this.#states.all().filter((state) => !state.started);
+    throw this.#haltWith(
+      "failed",
+      `startup timeout: ${missing.length} of ${this.#plan.length} peers did not report started within ${this.#config.timeout.startup}s: ${
+        missing.map((state) => this.#states.describe(state.peer)).join(", ")
+      }`,
+    );
+  }
+
+  async #launch(placement: PlacedPeer, redisUrl: string, signal: AbortSignal): Promise<void> {
+    const { peer, host } = placement;
+    this.#emit({ type: "peer-starting", peer, host });
+    const env = peerEnvironment(
+      this.#config,
+      placement,
+      this.#runtime.redisUrlFor(placement, redisUrl),
+    );
+    let running: RunningPeer;
+    try {
+      running = await this.#runtime.start({ placement, env }, signal);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw new StepError(`starting peer ${peer} on ${host}`, error);
+    }
+    this.#states.markLaunched(peer);
+    const id = (running as { id?: unknown }).id;
+    this.#emit({ type: "peer-launched", peer, host, ...(typeof id === "string" ? { id } : {}) });
+    this.#exitTasks.push(running.exited.then(
+      (exit) => this.#onExit(peer, exit),
+      (error) =>
+        this.#onExit(peer, { code: null, output: [`(exit unknown: ${messageOf(error)})`] }),
+    ));
+  }
+
+  /** Sends every peer the addresses of its bootstrap peers, all in one pipeline. */
+  async #bootstrap(): Promise<void> {
+    const needed = new Set([...this.#bootstrapOf.values()].flat());
+    const unknown = () =>
+      [...needed].filter((peer) => this.#states.get(peer)?.address === undefined);
+    if (unknown().length > 0) {
+      this.#emit({
+        type: "trace",
+        message: `waiting up to ${BOOTSTRAP_ADDRESS_WAIT_MS} ms for the address of ${
+          unknown().join(", ")
+        }`,
+      });
+      await this.#waitFor(
+        () => unknown().length === 0,
+        BOOTSTRAP_ADDRESS_WAIT_MS,
+        this.#halt.signal,
+      );
+    }
+    for (const peer of unknown()) {
+      const dependents = this.#plan
+        .filter((p) => this.#bootstrapOf.get(p.peer)?.includes(peer))
+        .map((p) => p.peer);
+      this.#emit({
+        type: "warning",
+        peer,
+        message: `${peer} reported no bootstrap address (status "started" without "|<address>"): ${
+          dependents.join(", ")
+        } will not receive it`,
+      });
+    }
+    this.#bootstrapped = true;
+    const commands = this.#plan.flatMap((placement) => this.#bootstrapCommands(placement.peer));
+    if (commands.length === 0) return;
+    await this.#abortable(this.#send(commands));
+  }
+
+  #bootstrapCommands(peer: string): Outgoing[] {
+    return (this.#bootstrapOf.get(peer) ?? []).flatMap((other) => {
+      const address = this.#states.get(other)?.address;
+      return address === undefined ? [] : [{ peer, command: `peer|${address}` }];
+    });
+  }
+
+  /** Sends the timed commands at their due times, then waits for the last sends to land. */
+  async #runTimeline(): Promise<void> {
+    const batches = batchTimeline(this.#timeline);
+    if (batches.length > 0) {
+      this.#emit({
+        type: "trace",
+        message: `timeline: ${this.#timeline.length} commands in ${batches.length} batches over ${
+          batches.at(-1)!.dueMs / 1_000
+        }s`,
+      });
+    }
+    await runTimeline({
+      batches,
+      signal: this.#halt.signal,
+      dispatch: (batch, lateMs) => {
+        void this.#send(
+          batch.commands.map((c) => ({
+            peer: c.peer,
+            command: c.command,
+            index: c.index,
+            dueMs: batch.dueMs,
+          })),
+          lateMs,
+        );
+      },
+    });
+    await this.#abortable(Promise.all(this.#sends));
+  }
+
+  /** Sends `shutdown` to every peer still running and waits until each stopped. */
+  async #shutdown(): Promise<void> {
+    const targets = await this.#sendShutdown();
+    const missing = await this.#awaitStopped(targets, this.#halt.signal);
+    if (missing.length === 0) return;
+    throw this.#haltWith(
+      "failed",
+      `shutdown timeout: ${missing.length} of ${targets.length} peers did not stop within ${this.#config.timeout.shutdown}s: ${
+        missing.map((peer) => this.#states.describe(peer)).join(", ")
+      }`,
+    );
+  }
+
+  /**
+   * Waits up to the shutdown timeout until every target stopped (or exited), then a little
+   * longer (at most STOPPED_EXIT_WAIT_MS, within the timeout) for the stopped ones to exit on
+   * their own, so their exits are reported as they happened rather than as kills.
+   * @returns the targets that did not stop in time
+   */
+  async #awaitStopped(targets: string[], signal: AbortSignal): Promise<string[]> {
+    const timeoutMs = this.#config.timeout.shutdown * 1_000;
+    const started = performance.now();
+    const allStopped = () =>
+      targets.every((peer) => {
+        const state = this.#states.of(peer);
+        return state.status === "stopped" || state.exit !== undefined;
+      });
+    if (!await this.#waitFor(allStopped, timeoutMs, signal)) {
+      return targets.filter((peer) => this.#states.reachable(peer));
+    }
+    const remaining = Math.min(
+      STOPPED_EXIT_WAIT_MS,
+      Math.max(0, timeoutMs - (performance.now() - started)),
+    );
+    const allExited = () => targets.every((peer) => this.#states.of(peer).exit !== undefined);
+    if (!await this.#waitFor(allExited, remaining, signal)) {
+      this.#emit({
+        type: "trace",
+        message: `stopped but still running: ${
+          targets.filter((peer) => !this.#states.of(peer).exit).join(", ")
+        }; the teardown ends them`,
+      });
+    }
+    return [];
+  }
+
+  /** Sends `shutdown` to every peer that started and can still receive it; returns them. */
+  async #sendShutdown(): Promise<string[]> {
+    const targets = this.#states.all()
+      .filter((state) => state.started && this.#states.reachable(state.peer))
+      .map((state) => state.peer);
+    for (const peer of targets) this.#states.markShutdownSent(peer);
+    if (targets.length > 0) {
+      await this.#send(targets.map((peer) => ({ peer, command: "shutdown" })));
+    }
+    return targets;
+  }
+
+  /**
+   * After a failure or a stop: the graceful part of stopping early. Peers that started get
+   * `shutdown` and up to the shutdown timeout to stop; the kill signal cuts this short.
+   */
+  async #windDown(): Promise<void> {
+    const halt = this.#halt.signal.reason as RunHalt;
+    if (this.#killed.signal.aborted || !this.#coordination || this.#redisLost) return;
+    if (this.#phase === "shutdown" || this.#monitorTasks.length === 0) return;
+    this.#enter("shutdown");
+    this.#emit({ type: "trace", message: `${halt.message}: shutting the peers down` });
+    // A failed send is reported as a Redis failure and ends the wait below through #redisDown.
+    const targets = await this.#sendShutdown();
+    if (targets.length === 0 || this.#redisLost) return;
+    try {
+      const missing = await this.#awaitStopped(
+        targets,
+        AbortSignal.any([this.#killed.signal, this.#redisDown.signal]),
+      );
+      if (missing.length > 0) {
+        this.#emit({
+          type: "warning",
+          message:
+            `${missing.length} peers did not stop within ${this.#config.timeout.shutdown}s: ${
+              missing.join(", ")
+            }; the teardown ends them`,
+        });
+      }
+    } catch {
+      // killed, or Redis is gone: clean up at once
+    }
+  }
+
+  async #cleanup(): Promise<void> {
+    this.#cleaning = true;
+    this.#enter("cleanup");
+    // Whatever is still being acquired is released once it settles (the halt aborted it).
+    await Promise.allSettled([this.#setup, ...this.#launches]);
+    this.#tearingDown = true;
+    this.#teardown = this.#runtime.teardown({
+      force: this.#killed.signal.aborted,
+      emit: this.#runtimeSink,
+    });
+    await this.#guard("tearing down the runtime", this.#teardown);
+    await this.#settleWithin(
+      Promise.all(this.#exitTasks),
+      EXIT_AFTER_TEARDOWN_MS,
+      () =>
+        this.#emit({
+          type: "warning",
+          message:
+            `the ${this.#runtime.kind} runtime's teardown returned but some peers did not report their exit`,
+        }),
+    );
+    if (this.#coordination && !this.#redisLost && this.#monitorTasks.length > 0) {
+      await this.#drainLogs();
+    }
+    this.#monitors.abort();
+    const coordination = this.#coordination ??
+      await this.#coordinationOpen?.catch(() => undefined);
+    if (coordination) await this.#guard("closing the Redis connections", coordination.close());
+    // After a Redis failure the monitors have ended (or cannot end cleanly): don't wait.
+    await this.#settleWithin(
+      Promise.all(this.#monitorTasks),
+      this.#redisLost ? 0 : MONITOR_END_WAIT_MS,
+      () => this.#emit({ type: "trace", message: "the Redis monitors did not end after close" }),
+    );
+    const server = await this.#redisStart?.catch(() => undefined);
+    if (server) await this.#guard("stopping Redis", server.stop());
+  }
+
+  // ---- monitors ----------------------------------------------------------------------------
+
+  /** Subscribes to statuses and starts draining logs; both run until cleanup. */
+  #startMonitors(coordination: Coordination, names: string[]): void {
+    const signal = this.#monitors.signal;
+    this.#monitorTasks.push(
+      this.#watch(
+        "status",
+        coordination.statuses(names, signal),
+        (update) => this.#onStatus(update),
+      ),
+      this.#watch("log", coordination.logs(names, signal), (entry) => this.#onLog(entry)),
+    );
+  }
+
+  async #watch<T>(what: string, source: AsyncGenerator<T>, handle: (item: T) => void) {
+    try {
+      for await (const item of source) handle(item);
+      if (!this.#monitors.signal.aborted) throw new Error(`the ${what} monitor ended`);
+    } catch (error) {
+      if (this.#monitors.signal.aborted) return;
+      this.#lostRedis(`${what} monitor: ${messageOf(error)}`);
+    }
+  }
+
+  #onStatus(update: StatusUpdate): void {
+    const { peer, status, address } = update;
+    if (!this.#states.get(peer)) {
+      this.#emit({ type: "trace", message: `status of a peer not in the plan: ${peer}` });
+      return;
+    }
+    const change = this.#states.applyStatus(peer, status, address);
+    this.#emit({
+      type: "peer-status",
+      peer,
+      status,
+      previous: change.previous,
+      ...(address !== undefined ? { address } : {}),
+    });
+    const state = this.#states.of(peer);
+    if (change.newStart && this.#bootstrapped && !state.shutdownSent && !this.#cleaning) {
+      const commands = this.#bootstrapCommands(peer);
+      if (commands.length > 0) {
+        this.#emit({
+          type: "trace",
+          message: `${peer} started again: re-sending its ${commands.length} bootstrap commands`,
+        });
+        void this.#send(commands);
+      }
+    }
+  }
+
+  #onLog(entry: LogEntry): void {
+    const { peer, level, message } = entry;
+    this.#lastLogAt = performance.now();
+    if (!this.#states.get(peer)) return;
+    if (entry.malformed && !this.#malformedWarned.has(peer)) {
+      this.#malformedWarned.add(peer);
+      this.#emit({
+        type: "warning",
+        peer,
+        message: `${peer} pushed a log entry that is not "level|message" (kept as ${level}; ` +
+          "further ones are kept without this warning)",
+      });
+    }
+    this.#states.applyLog(peer, level, message);
+    this.#emit({ type: "peer-log", peer, level, message });
+  }
+
+  async #onExit(peer: string, exit: PeerExit): Promise<void> {
+    const state = this.#states.of(peer);
+    let expected = this.#tearingDown;
+    if (!expected) {
+      // The `stopped` a peer set just before exiting may still be on its way.
+      if (state.status !== "stopped") {
+        await this.#waitFor(() => state.status === "stopped", EXIT_STATUS_GRACE_MS, neverAborted);
+      }
+      expected = state.status === "stopped" || (state.shutdownSent && exit.code === 0) ||
+        this.#tearingDown;
+    }
+    this.#states.markExited(peer, exit, { expected, killed: this.#tearingDown });
+    this.#emit({
+      type: "peer-exited",
+      peer,
+      code: exit.code,
+      expected,
+      ...(exit.output.length > 0 ? { output: exit.output } : {}),
+    });
+    if (expected) {
+      if (state.status !== "stopped" && !this.#tearingDown) {
+        this.#emit({
+          type: "warning",
+          peer,
+          message: `${peer} exited after shutdown without reporting stopped`,
+        });
+      }
+      return;
+    }
+    const how = exit.code === null ? "was killed by a signal" : `exited with code ${exit.code}`;
+    const last = exit.output.at(-1);
+    this.#emit({
+      type: "error",
+      peer,
+      message: `${peer} ${how} unexpectedly (last status: ${state.status ?? "none"})${
+        last ? `; last output: ${last}` : ""
+      }`,
+    });
+    this.#haltWith("failed", `peer ${peer} ${how} unexpectedly`);
+  }
+
+  #lostRedis(message: string): void {
+    if (this.#redisLost || this.#cleaning) return;
+    this.#redisLost = true;
+    this.#redisDown.abort();
+    this.#emit({ type: "error", message: `Redis failed: ${message}` });
+    this.#haltWith("failed", `lost Redis: ${message}`);
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  /**
+   * Sends commands in one pipeline, in order. Commands to peers that stopped or exited are
+   * reported undeliverable instead. The pipeline is issued before any event is emitted, so
+   * slow sinks do not delay it. A failed send is a Redis failure (the run halts).
+   */
+  #send(commands: Outgoing[], lateMs?: number): Promise<void> {
+    const deliverable: Outgoing[] = [];
+    const undeliverable: (Outgoing & { reason: string })[] = [];
+    for (const command of commands) {
+      const reason = this.#states.undeliverableReason(command.peer);
+      if (reason === undefined) deliverable.push(command);
+      else undeliverable.push({ ...command, reason });
+    }
+    let sending = Promise.resolve();
+    if (deliverable.length > 0) {
+      const coordination = this.#coordination!;
+      sending = coordination
+        .send(deliverable.map(({ peer, command }) => ({ peer, command })))
+        .catch((error) => this.#lostRedis(`sending commands: ${messageOf(error)}`));
+      this.#sends.add(sending);
+      sending.finally(() => this.#sends.delete(sending));
+    }
+    for (const { peer, command, index, dueMs } of deliverable) {
+      this.#emit({
+        type: "command-sent",
+        peer,
+        command,
+        ...(index !== undefined ? { index } : {}),
+        ...(dueMs !== undefined ? { dueMs } : {}),
+        ...(lateMs !== undefined && index !== undefined ? { lateMs } : {}),
+      });
+    }
+    for (const { peer, command, index, reason } of undeliverable) {
+      this.#emit({
+        type: "command-undeliverable",
+        peer,
+        command,
+        reason,
+        ...(index !== undefined ? { index } : {}),
+      });
+    }
+    return sending;
+  }
+
+  // ---- stopping ----------------------------------------------------------------------------
+
+  #interrupt(force: boolean): void {
+    if (this.#cleaning && !force) {
+      this.#emit({ type: "trace", message: "interrupted during cleanup: cleanup goes on" });
+      return;
+    }
+    if (force) {
+      this.#killed.abort();
+      // A teardown already under way is escalated: kill at once.
+      if (this.#teardown) {
+        void this.#runtime.teardown({ force: true, emit: this.#runtimeSink }).catch(() => {});
+      }
+    }
+    this.#emit({
+      type: "trace",
+      message: force ? "second interrupt: cleaning up at once" : "interrupted: stopping gracefully",
+    });
+    this.#haltWith("interrupted", "interrupted by the user");
+  }
+
+  /** Halts the run (the first halt decides the verdict); returns the deciding halt. */
+  #haltWith(verdict: RunHalt["verdict"], message: string): RunHalt {
+    if (!this.#halt.signal.aborted && !this.#cleaning) {
+      this.#halt.abort(new RunHalt(verdict, message));
+    }
+    return (this.#halt.signal.reason as RunHalt | undefined) ?? new RunHalt(verdict, message);
+  }
+
+  /** Records an error thrown by a step: a halt is already recorded, anything else fails. */
+  #failed(error: unknown): void {
+    if (error instanceof RunHalt) return;
+    const message = messageOf(error);
+    this.#emit({ type: "error", message });
+    this.#haltWith("failed", message);
+  }
+
+  // ---- waiting -----------------------------------------------------------------------------
+
+  /** Awaits a step, cut short by a halt; its errors say what the engine was doing. */
+  async #step<T>(what: string, promise: Promise<T>): Promise<T> {
+    try {
+      return await this.#abortable(promise);
+    } catch (error) {
+      if (error instanceof RunHalt) throw error;
+      throw new StepError(what, error);
+    }
+  }
+
+  /** Rejects with the halt as soon as the run halts. */
+  #abortable<T>(promise: Promise<T>): Promise<T> {
+    const signal = this.#halt.signal;
+    if (signal.aborted) {
+      promise.catch(() => {});
+      return Promise.reject(signal.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
+        (error) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Waits until `condition()` holds (re-checked on every peer change). True if it did, false
+   * after `timeoutMs`; rejects with the signal's reason if it aborts first.
+   */
+  async #waitFor(condition: () => boolean, timeoutMs: number, signal: AbortSignal) {
+    const timer = new AbortController();
+    const id = setTimeout(() => timer.abort(), timeoutMs);
+    try {
+      await this.#states.until(condition, AbortSignal.any([signal, timer.signal]));
+      return true;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (timer.signal.aborted) return false;
+      throw error;
+    } finally {
+      clearTimeout(id);
+    }
+  }
+
+  /** Drains peer logs still in Redis: until none came for LOG_QUIET_MS, at most LOG_DRAIN_MAX_MS. */
+  async #drainLogs(): Promise<void> {
+    const deadline = performance.now() + LOG_DRAIN_MAX_MS;
+    for (;;) {
+      const now = performance.now();
+      const quietFor = now - this.#lastLogAt;
+      if (quietFor >= LOG_QUIET_MS || now >= deadline || this.#killed.signal.aborted) return;
+      await delay(Math.min(LOG_QUIET_MS - quietFor, deadline - now) + 1, this.#killed.signal);
+    }
+  }
+
+  async #guard(what: string, promise: Promise<unknown>): Promise<void> {
+    try {
+      await promise;
+    } catch (error) {
+      this.#emit({ type: "warning", message: `${what} failed: ${messageOf(error)}` });
+    }
+  }
+
+  async #settleWithin(promise: Promise<unknown>, ms: number, onTimeout: () => void) {
+    const settled = promise.then(() => true, () => true);
+    let id: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<false>((resolve) => id = setTimeout(() => resolve(false), ms));
+    if (!await Promise.race([settled, timedOut])) onTimeout();
+    clearTimeout(id);
+  }
+
+  // ---- events ------------------------------------------------------------------------------
+
+  #enter(phase: Phase): void {
+    this.#phase = phase;
+    this.#emit({ type: "phase", phase });
+  }
+
+  /** The sink handed to the runtime: restamps `t`, and enters the images phase on the first
+   * image event. */
+  readonly #runtimeSink: EventSink = (event) => {
+    if (this.#phase === "hosts" && event.type.startsWith("image-")) this.#enter("images");
+    const { t: _t, ...rest } = event;
+    this.#emit(rest as UnstampedEvent);
+  };
+
+  #emit(event: UnstampedEvent): void {
+    try {
+      this.#options.emit({ ...event, t: this.#now() } as EngineEvent);
+    } catch (error) {
+      console.error(`tm: an event sink failed on ${event.type}:`, error);
+    }
+  }
+
+  #now(): number {
+    return performance.now() - this.#t0;
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; the first failure rejects. */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      signal.throwIfAborted();
+      await task(items[next++]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const neverAborted = new AbortController().signal;
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(id);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const id = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,527 @@
+/**
+ * The run engine end to end: a real redis-server, reference peers as real processes
+ * (ProcessRuntime), the real RedisCoordination.
+ */
+import { assert, assertEquals } from "../lib/assert.ts";
+import { run, type RunResult } from "../../src/engine/run.ts";
+import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
+import { type EngineEvent, type EventOf, fanout } from "../../src/engine/events.ts";
+import { ConfigSchema } from "../../src/config/schema.ts";
+import { place } from "../../src/placement.ts";
+import { openLogFile } from "../../src/log_file.ts";
+import { localRedisProvider, startRedisServer } from "../support/redis_server.ts";
+import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
+import type { RedisProvider, RedisServer } from "../../src/engine/redis_provider.ts";
+import { vladFor } from "../../lib/typescript/reference_peer.ts";
+
+const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
+
+interface PeerSpec {
+  name: string;
+  bootstrap?: string[];
+  environment?: Record<string, string>;
+}
+
+/** A config of reference peers on one local host; peers log at debug to show what they got. */
+function scenario(options: {
+  peers: PeerSpec[];
+  commands: { time: number; peer: string; command: string }[];
+  startup?: number;
+  shutdown?: number;
+}) {
+  return ConfigSchema.parse({
+    name: "engine-test",
+    timeout: { startup: options.startup ?? 30, shutdown: options.shutdown ?? 10 },
+    redis: { port: 6399, image: "redis:7-alpine" },
+    peer_environment: { LOG_LEVEL: "debug", ADVERTISE_IP: "127.0.0.1" },
+    hosts: [{
+      address: "127.0.0.1",
+      name: "local",
+      ssh_user: "me",
+      ssh_auth: "agent",
+      base_port: 21000,
+    }],
+    peers: options.peers.map((peer) => ({ image: "reference-peer", ...peer })),
+    commands: options.commands,
+  });
+}
+
+interface Outcome {
+  result: RunResult;
+  events: EngineEvent[];
+  /** Every peer pid the runtime ever reported. */
+  pids: Set<number>;
+}
+
+async function runScenario(
+  config: ReturnType<typeof scenario>,
+  options: {
+    stop?: AbortSignal;
+    kill?: AbortSignal;
+    onEvent?: (event: EngineEvent) => void;
+    extraSink?: (event: EngineEvent) => void;
+    redis?: RedisProvider;
+    outageLimitMs?: number;
+  } = {},
+): Promise<Outcome> {
+  const events: EngineEvent[] = [];
+  const pids = new Set<number>();
+  const runtime = new ProcessRuntime({
+    command: () => [Deno.execPath(), "run", "-A", "--no-check", REFERENCE_PEER],
+    onOutput: () => runtime.pids.forEach((pid) => pids.add(pid)),
+  });
+  const collect = (event: EngineEvent) => {
+    events.push(event);
+    runtime.pids.forEach((pid) => pids.add(pid));
+    options.onEvent?.(event);
+  };
+  try {
+    const result = await run({
+      config,
+      plan: place(config),
+      runtime,
+      redis: options.redis ?? localRedisProvider(),
+      openCoordination: (url, signal) =>
+        RedisCoordination.open(url, { signal, outageLimitMs: options.outageLimitMs }),
+      emit: options.extraSink ? fanout(collect, options.extraSink) : collect,
+      stop: options.stop,
+      kill: options.kill,
+    });
+    return { result, events, pids };
+  } finally {
+    await runtime.teardown({ force: true }); // idempotent; run() already did it
+  }
+}
+
+const ofType = <K extends EngineEvent["type"]>(events: EngineEvent[], type: K) =>
+  events.filter((event): event is EventOf<K> => event.type === type);
+
+const logsOf = (events: EngineEvent[], peer: string) =>
+  ofType(events, "peer-log").filter((event) => event.peer === peer).map((event) => event.message);
+
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function assertNoProcessLeft(outcome: Outcome): void {
+  assert(outcome.pids.size > 0, "no peer pid was observed");
+  for (const pid of outcome.pids) assert(!alive(pid), `peer process ${pid} outlived the run`);
+}
+
+Deno.test("run() takes a 3-peer scenario through every phase, every peer stopping cleanly, and the log file records it [integration: redis-server, processes]", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-run-test-" });
+  try {
+    const log = openLogFile(`${dir}/run.log`);
+    const config = scenario({
+      peers: [
+        { name: "alice" },
+        { name: "bob", bootstrap: ["alice"] },
+        { name: "carol", bootstrap: ["alice", "bob"] },
+      ],
+      commands: [
+        { time: 0, peer: "alice", command: "connect" },
+        { time: 0, peer: "bob", command: "connect" },
+        { time: 0.1, peer: "carol", command: "connect" },
+        { time: 0.3, peer: "alice", command: "push|bob|hello" },
+        { time: 0.3, peer: "bob", command: "pull" },
+      ],
+    });
+    let outcome: Outcome;
+    try {
+      outcome = await runScenario(config, { extraSink: log.sink });
+    } finally {
+      await log.close();
+    }
+    const { result, events } = outcome;
+    assertEquals(
+      result,
+      { verdict: "passed", exitCode: 0 },
+      JSON.stringify(ofType(events, "error")),
+    );
+
+    assertEquals(events[0].type, "run-started");
+    assertEquals(events.at(-1)?.type, "run-finished");
+    assertEquals(ofType(events, "phase").map((e) => e.phase), [
+      "redis",
+      "hosts",
+      "starting",
+      "bootstrap",
+      "timeline",
+      "shutdown",
+      "cleanup",
+    ]);
+    assert(events.every((e, i) => i === 0 || e.t >= events[i - 1].t), "timestamps go backwards");
+    assertEquals(ofType(events, "error"), []);
+    assertEquals(ofType(events, "redis-ready").length, 1);
+
+    const phaseAt = (phase: string) =>
+      events.findIndex((e) => e.type === "phase" && e.phase === phase);
+    for (const peer of ["alice", "bob", "carol"]) {
+      const statuses = ofType(events, "peer-status").filter((e) => e.peer === peer);
+      const started = events.findIndex((e) =>
+        e.type === "peer-status" && e.peer === peer && e.status === "started"
+      );
+      assert(started > 0 && started < phaseAt("bootstrap"), `${peer} started after bootstrap`);
+      assertEquals(statuses[0].previous, null);
+      assertEquals(statuses.at(-1)?.status, "stopped");
+      for (let i = 1; i < statuses.length; i++) {
+        assertEquals(statuses[i].previous, statuses[i - 1].status);
+      }
+      const launched = events.findIndex((e) => e.type === "peer-launched" && e.peer === peer);
+      const starting = events.findIndex((e) => e.type === "peer-starting" && e.peer === peer);
+      assert(starting > phaseAt("starting") && launched > starting);
+      const exits = ofType(events, "peer-exited").filter((e) => e.peer === peer);
+      assertEquals(exits.map((e) => [e.code, e.expected]), [[0, true]]);
+    }
+
+    const timed = ofType(events, "command-sent").filter((e) => e.index !== undefined);
+    assertEquals(timed.map((e) => [e.index, e.peer, e.command]), [
+      [0, "alice", "connect"],
+      [1, "bob", "connect"],
+      [2, "carol", "connect"],
+      [3, "alice", "push|bob|hello"],
+      [4, "bob", "pull"],
+    ]);
+    for (const e of timed) assert(e.lateMs !== undefined && e.lateMs >= 0 && e.dueMs !== undefined);
+    const shutdowns = ofType(events, "command-sent").filter((e) => e.command === "shutdown");
+    assertEquals(shutdowns.map((e) => e.peer).sort(), ["alice", "bob", "carol"]);
+    assert(logsOf(events, "bob").includes("pulled messages (pull #1; 0 pushed by this peer)"));
+    assert(logsOf(events, "alice").includes("push to bob: hello"));
+
+    const finished = ofType(events, "run-finished")[0];
+    assertEquals(finished.verdict, "passed");
+    assertEquals(
+      finished.peers.map((p) => [p.peer, p.host, p.status, p.restarts, p.errors, p.exitCode]),
+      [
+        ["alice", "local", "stopped", 0, 0, 0],
+        ["bob", "local", "stopped", 0, 0, 0],
+        ["carol", "local", "stopped", 0, 0, 0],
+      ],
+    );
+    assertNoProcessLeft(outcome);
+
+    const text = await Deno.readTextFile(`${dir}/run.log`);
+    const lines = text.trimEnd().split("\n");
+    // One line per event, plus run-started's plan (3) and timeline (5), the summaries (3), exit output.
+    assertEquals(lines.length, events.length + 3 + 5 + 3 + countOutputLines(events));
+    assert(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[ +0\.\d{3}s\] tm +RUN +run /.test(lines[0]));
+    assert(lines.some((l) => / alice +STATUS +started \(was none\), address vlad-/.test(l)));
+    assert(lines.some((l) => / carol +info +connected as vlad-/.test(l)));
+    assert(lines.some((l) => / bob +SENT +pull \(#4 due 0\.300s late /.test(l)));
+    assert(/ tm +RESULT +passed \(exit 0\)/.test(lines.at(-4)!), lines.at(-4));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Extra log-file lines beyond one per event: run-started's plan and timeline, exit output. */
+function countOutputLines(events: EngineEvent[]): number {
+  return ofType(events, "peer-exited").reduce((n, e) => n + (e.output?.length ?? 0), 0);
+}
+
+Deno.test("run() bootstraps each peer with peer|<address> of each of its bootstrap peers, in one pipeline [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [
+      { name: "alice" },
+      { name: "bob", bootstrap: ["alice"] },
+      { name: "carol", bootstrap: ["alice", "bob"] },
+    ],
+    commands: [{ time: 0, peer: "carol", command: "connect" }],
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals(result.exitCode, 0, result.reason);
+  const address = (peer: string) =>
+    ofType(events, "peer-status").find((e) => e.peer === peer && e.status === "started")
+      ?.address;
+  const alice = address("alice")!;
+  const bob = address("bob")!;
+  assertEquals(alice, `${await vladFor("alice")}|/ip4/127.0.0.1/udp/21000/quic-v1`);
+  assertEquals(bob, `${await vladFor("bob")}|/ip4/127.0.0.1/udp/21001/quic-v1`);
+
+  const bootstrapStart = events.findIndex((e) => e.type === "phase" && e.phase === "bootstrap");
+  const timelineStart = events.findIndex((e) => e.type === "phase" && e.phase === "timeline");
+  const sent = events.slice(bootstrapStart, timelineStart).filter((e) =>
+    e.type === "command-sent"
+  ) as EventOf<"command-sent">[];
+  assertEquals(sent.map((e) => [e.peer, e.command, e.index, e.lateMs]), [
+    ["bob", `peer|${alice}`, undefined, undefined],
+    ["carol", `peer|${alice}`, undefined, undefined],
+    ["carol", `peer|${bob}`, undefined, undefined],
+  ]);
+  const adding = (peer: string) =>
+    logsOf(events, peer).filter((m) => m.startsWith("adding bootstrap peer: "));
+  assertEquals(adding("alice"), []);
+  assertEquals(adding("bob"), [`adding bootstrap peer: ${alice.replace("|", " at ")}`]);
+  assertEquals(adding("carol"), [
+    `adding bootstrap peer: ${alice.replace("|", " at ")}`,
+    `adding bootstrap peer: ${bob.replace("|", " at ")}`,
+  ]);
+  assert(logsOf(events, "carol").includes("connecting to the network via 2 bootstrap peer(s)"));
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() re-sends a restarted peer its bootstrap commands when it reports started again [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
+    commands: [
+      { time: 0, peer: "bob", command: "restart|0.1" },
+      // Late enough for bob to be back (a deno process start) before the shutdown.
+      { time: 6, peer: "bob", command: "connect" },
+    ],
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals(result.exitCode, 0, result.reason);
+  const bobStatuses = ofType(events, "peer-status").filter((e) => e.peer === "bob")
+    .map((e) => e.status);
+  // (A status overwritten before tm reads it is not seen, so only these are certain.)
+  assertEquals(bobStatuses.slice(0, 3), ["started", "restarting", "started"]);
+  assertEquals(bobStatuses.at(-1), "stopped");
+  const toBob = ofType(events, "command-sent").filter((e) => e.peer === "bob")
+    .map((e) => e.command.split("|")[0]);
+  assertEquals(toBob, ["peer", "restart", "peer", "connect", "shutdown"]);
+  assertEquals(
+    logsOf(events, "bob").filter((m) => m.startsWith("adding bootstrap peer: vlad-")).length,
+    2,
+  );
+  assert(logsOf(events, "bob").includes("connecting to the network via 1 bootstrap peer(s)"));
+  const bob = ofType(events, "run-finished")[0].peers.find((p) => p.peer === "bob")!;
+  assertEquals([bob.restarts, bob.status, bob.exitCode], [1, "stopped", 0]);
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() delivers a burst of 20 commands due at the same instant in file order [integration: redis-server, processes]", async () => {
+  const burst = Array.from({ length: 20 }, (_, i) => ({
+    time: 0.2,
+    peer: "bob",
+    command: `push|alice|message ${i}`,
+  }));
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      // Interleave another peer's commands: each peer's own order must hold.
+      ...burst.slice(0, 10),
+      { time: 0.2, peer: "alice", command: "pull" },
+      ...burst.slice(10),
+    ],
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals(result.exitCode, 0, result.reason);
+  const expected = burst.map((c) => c.command);
+  assertEquals(
+    ofType(events, "command-sent").filter((e) => e.peer === "bob" && e.index !== undefined)
+      .map((e) => e.command),
+    expected,
+  );
+  // One batch: every command of the burst carries the same due time and lateness.
+  const burstSent = ofType(events, "command-sent").filter((e) => e.index !== undefined);
+  assertEquals(new Set(burstSent.map((e) => `${e.dueMs}/${e.lateMs}`)).size, 1);
+  // The peer received (and logged, its log read back in order) them in file order.
+  assertEquals(
+    logsOf(events, "bob").filter((m) => m.startsWith("received command: push|"))
+      .map((m) => m.slice("received command: ".length)),
+    expected,
+  );
+  assertEquals(
+    logsOf(events, "bob").filter((m) => m.startsWith("push to alice: ")),
+    burst.map((_, i) => `push to alice: message ${i}`),
+  );
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() fails on the startup timeout, naming each missing peer with its last status [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [
+      { name: "alice" },
+      { name: "bob", environment: { REF_PEER_NEVER_START: "1" } },
+    ],
+    commands: [{ time: 0, peer: "alice", command: "connect" }],
+    startup: 6,
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals([result.verdict, result.exitCode], ["failed", 1]);
+  assert(
+    result.reason?.startsWith(
+      "startup timeout: 1 of 2 peers did not report started within 6s: bob (last status: none; last log: ",
+    ),
+    result.reason,
+  );
+  assert(result.reason?.includes("never reporting started"), result.reason);
+  const phases = ofType(events, "phase").map((e) => e.phase);
+  assertEquals(phases, ["redis", "hosts", "starting", "shutdown", "cleanup"]);
+  // alice started, so she was shut down gracefully; bob was ended by the teardown.
+  assertEquals(ofType(events, "command-sent").map((e) => [e.peer, e.command]), [[
+    "alice",
+    "shutdown",
+  ]]);
+  const exits = Object.fromEntries(ofType(events, "peer-exited").map((e) => [e.peer, e]));
+  assertEquals([exits.alice.code, exits.alice.expected], [0, true]);
+  assertEquals(exits.bob.expected, true);
+  const finished = ofType(events, "run-finished")[0];
+  assertEquals([finished.verdict, finished.exitCode, finished.reason], [
+    "failed",
+    1,
+    result.reason,
+  ]);
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() fails at once when a peer crashes, with its exit code, not after a timeout [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      { time: 0, peer: "alice", command: "exit|3" },
+      // Never reached: the crash ends the run first.
+      { time: 120, peer: "bob", command: "connect" },
+    ],
+    startup: 60,
+    shutdown: 60,
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals(result, {
+    verdict: "failed",
+    exitCode: 1,
+    reason: "peer alice exited with code 3 unexpectedly",
+  });
+  const crash = ofType(events, "peer-exited").find((e) => e.peer === "alice")!;
+  assertEquals([crash.code, crash.expected], [3, false]);
+  assert(crash.output && crash.output.length > 0, "the crash carries the peer's last output");
+  const error = ofType(events, "error").find((e) => e.peer === "alice")!;
+  assert(error.message.startsWith("alice exited with code 3 unexpectedly (last status: started)"));
+  assertEquals(
+    ofType(events, "command-sent").filter((e) => e.index !== undefined).map((e) => e.index),
+    [0],
+  );
+  // bob is shut down gracefully; alice is not sent anything more.
+  assertEquals(
+    ofType(events, "command-sent").filter((e) => e.command === "shutdown").map((e) => e.peer),
+    ["bob"],
+  );
+  const summary = ofType(events, "run-finished")[0].peers;
+  assertEquals(summary.find((p) => p.peer === "alice")?.exitCode, 3);
+  assertEquals(summary.find((p) => p.peer === "bob")?.status, "stopped");
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() fails on the shutdown timeout, naming the peer that did not stop [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [
+      { name: "alice" },
+      { name: "bob", environment: { REF_PEER_IGNORE_SHUTDOWN: "1" } },
+    ],
+    commands: [{ time: 0, peer: "alice", command: "connect" }],
+    shutdown: 2,
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals([result.verdict, result.exitCode], ["failed", 1]);
+  assert(
+    result.reason?.startsWith(
+      "shutdown timeout: 1 of 2 peers did not stop within 2s: bob (last status: started; last log: warn ignoring shutdown",
+    ),
+    result.reason,
+  );
+  assertEquals(ofType(events, "phase").map((e) => e.phase).slice(-2), ["shutdown", "cleanup"]);
+  const exits = Object.fromEntries(ofType(events, "peer-exited").map((e) => [e.peer, e]));
+  assertEquals([exits.alice.code, exits.alice.expected], [0, true]);
+  assertEquals(exits.bob.expected, true); // ended by the teardown
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() stopped mid-timeline shuts peers down gracefully, exits 130 and leaves no process [integration: redis-server, processes]", async () => {
+  const stop = new AbortController();
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      { time: 0, peer: "alice", command: "connect" },
+      { time: 120, peer: "bob", command: "connect" },
+    ],
+  });
+  const outcome = await runScenario(config, {
+    onEvent: (event) => {
+      if (event.type === "peer-status" && event.peer === "alice" && event.status === "connected") {
+        stop.abort();
+      }
+    },
+    stop: stop.signal,
+  });
+  const { result, events } = outcome;
+  assertEquals(result, {
+    verdict: "interrupted",
+    exitCode: 130,
+    reason: "interrupted by the user",
+  });
+  assertEquals(ofType(events, "phase").map((e) => e.phase).slice(-3), [
+    "timeline",
+    "shutdown",
+    "cleanup",
+  ]);
+  assertEquals(
+    ofType(events, "command-sent").filter((e) => e.command === "shutdown").map((e) => e.peer),
+    ["alice", "bob"],
+  );
+  const finished = ofType(events, "run-finished")[0];
+  assertEquals(finished.peers.map((p) => p.status), ["stopped", "stopped"]);
+  assertEquals(ofType(events, "peer-exited").map((e) => e.expected), [true, true]);
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() killed after a stop skips the graceful shutdown and still cleans up [integration: redis-server, processes]", async () => {
+  const stop = new AbortController();
+  const kill = new AbortController();
+  const config = scenario({
+    peers: [{ name: "alice", environment: { REF_PEER_IGNORE_SHUTDOWN: "1" } }],
+    commands: [{ time: 120, peer: "alice", command: "connect" }],
+    shutdown: 600,
+  });
+  const outcome = await runScenario(config, {
+    onEvent: (event) => {
+      if (event.type === "phase" && event.phase === "timeline") stop.abort();
+      if (event.type === "peer-log" && event.message.startsWith("ignoring shutdown")) kill.abort();
+    },
+    stop: stop.signal,
+    kill: kill.signal,
+  });
+  const { result, events } = outcome;
+  assertEquals([result.verdict, result.exitCode], ["interrupted", 130]);
+  assertEquals(ofType(events, "run-finished")[0].exitCode, 130);
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() fails clearly when Redis goes away mid-run, and still cleans up [integration: redis-server, processes]", async () => {
+  let server: RedisServer | undefined;
+  const redis: RedisProvider = {
+    start: async () => server = await startRedisServer(),
+  };
+  const config = scenario({
+    peers: [{ name: "alice" }],
+    commands: [
+      { time: 0, peer: "alice", command: "connect" },
+      { time: 120, peer: "alice", command: "pull" },
+    ],
+  });
+  const outcome = await runScenario(config, {
+    redis,
+    outageLimitMs: 500,
+    onEvent: (event) => {
+      if (event.type === "peer-status" && event.status === "connected") void server?.stop();
+    },
+  });
+  const { result, events } = outcome;
+  assertEquals([result.verdict, result.exitCode], ["failed", 1]);
+  assert(result.reason?.startsWith("lost Redis: "), result.reason);
+  assert(result.reason?.includes("unreachable"), result.reason);
+  assert(ofType(events, "error").some((e) => e.message.startsWith("Redis failed: ")));
+  assertEquals(ofType(events, "phase").at(-1)?.phase, "cleanup");
+  assertEquals(events.at(-1)?.type, "run-finished");
+  assertNoProcessLeft(outcome);
+});
