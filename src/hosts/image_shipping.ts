@@ -1,0 +1,357 @@
+/**
+ * Image shipping: `docker pull` of the config's `images` on this machine, then for each image
+ * ONE `docker save` streamed (teed) into `docker load` on every host that lacks it or has a
+ * different image ID — no temp files, hosts fed at once, the slowest setting the pace, a failing
+ * host dropped without stalling the others. Progress goes out as `image-transfer` events.
+ */
+import type { UnstampedEvent } from "../engine/events.ts";
+import type { Docker, ImageInfo } from "./docker.ts";
+import type { RemoteProcess } from "./remote.ts";
+
+/** Images the run needs that this machine does not have and could not pull. */
+export class ImageMissingError extends Error {
+  constructor(
+    /** The missing image references. */
+    readonly images: string[],
+    /** Why each pull failed, by image. */
+    readonly pullErrors: Map<string, string>,
+  ) {
+    super(
+      images.map((image) =>
+        `image ${image} is not on this machine and \`docker pull\` failed ` +
+        `(${pullErrors.get(image) ?? "unknown error"}); build it first: docker build -t ${image} .`
+      ).join("\n"),
+    );
+    this.name = "ImageMissingError";
+  }
+}
+
+/** Shipping failed for some (image, host) pairs; the others may have succeeded. */
+export class ImageShippingError extends Error {
+  constructor(readonly failures: { image: string; host: string; message: string }[]) {
+    super(
+      failures.map((f) => `${f.host}: shipping ${f.image} failed: ${f.message}`).join("\n"),
+    );
+    this.name = "ImageShippingError";
+  }
+}
+
+/** A host images are shipped to. */
+export interface ShipTarget {
+  /** Display name (events, messages). */
+  name: string;
+  docker: Docker;
+}
+
+/** On-the-wire compression: `gzip -1` on this machine; `docker load` detects gzip itself. */
+export type Compression = "none" | "gzip";
+
+/**
+ * Default: none. Measured (docs/benchmarks.md, image_shipping): on loopback and fast links the
+ * single-threaded `gzip -1` (~100-150 MB/s on our machines) is slower than the wire, and
+ * compressed image layers barely shrink; choose gzip for slow links and compressible images.
+ */
+export const DEFAULT_COMPRESSION: Compression = "none";
+
+export interface PullOptions {
+  images: string[];
+  /** The local engine. */
+  local: Docker;
+  emit: (event: UnstampedEvent) => void;
+  signal: AbortSignal;
+}
+
+/**
+ * `docker pull` of every image on this machine, in parallel. A failed pull of an image that is
+ * here anyway is a warning (offline, or built locally).
+ * @returns every image's local ID and size
+ * @throws ImageMissingError naming every image that is neither here nor pullable
+ */
+export async function pullImages(options: PullOptions): Promise<Map<string, ImageInfo>> {
+  const { images, local, emit, signal } = options;
+  const pullErrors = new Map<string, string>();
+  await Promise.all(images.map(async (image) => {
+    emit({ type: "image-pull", image, state: "started" });
+    try {
+      await local.pull(image, signal);
+      emit({ type: "image-pull", image, state: "done" });
+    } catch (error) {
+      signal.throwIfAborted();
+      const detail = errorDetail(error);
+      pullErrors.set(image, detail);
+      emit({ type: "image-pull", image, state: "failed", detail });
+    }
+  }));
+  const found = await local.images(images, signal);
+  const missing = images.filter((image) => found.get(image) == null);
+  if (missing.length > 0) throw new ImageMissingError(missing, pullErrors);
+  for (const image of pullErrors.keys()) {
+    emit({
+      type: "warning",
+      message: `could not pull ${image} (${pullErrors.get(image)}); using the local image`,
+    });
+  }
+  return new Map(images.map((image) => [image, found.get(image)!]));
+}
+
+export interface ShipOptions {
+  /** Images to ship, with their local ID and size (from `pullImages`). */
+  images: Map<string, ImageInfo>;
+  /** The local engine (`docker save`, and `gzip` on its remote). */
+  local: Docker;
+  targets: ShipTarget[];
+  emit: (event: UnstampedEvent) => void;
+  /** Aborting kills every save/load; nothing partial is left (docker load discards it). */
+  signal: AbortSignal;
+  /** Default: DEFAULT_COMPRESSION. */
+  compression?: Compression;
+  /** Minimum ms between two progress events of one (image, host). Default: 100. */
+  progressIntervalMs?: number;
+  /** A host that accepts no data for this long is dropped, ms. Default: 60 000. */
+  stallTimeoutMs?: number;
+}
+
+/** What shipping did, per image: hosts that received it and hosts that already had it. */
+export interface ShipReport {
+  shipped: { image: string; host: string; bytes: number; ms: number }[];
+  skipped: { image: string; host: string }[];
+}
+
+/**
+ * Ships every image to every target lacking it (missing or different ID). Images one after
+ * the other, hosts of one image at once.
+ * @throws ImageShippingError after trying everything, if any (image, host) failed
+ */
+export async function shipImages(options: ShipOptions): Promise<ShipReport> {
+  const { images, targets, emit, signal } = options;
+  const report: ShipReport = { shipped: [], skipped: [] };
+  const names = [...images.keys()];
+  if (names.length === 0 || targets.length === 0) return report;
+  const remote = await Promise.all(targets.map((t) => t.docker.images(names, signal)));
+  const failures: { image: string; host: string; message: string }[] = [];
+  for (const [image, info] of images) {
+    const needy: ShipTarget[] = [];
+    targets.forEach((target, i) => {
+      const there = remote[i].get(image);
+      if (there?.id === info.id) {
+        report.skipped.push({ image, host: target.name });
+        emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
+      } else needy.push(target);
+    });
+    if (needy.length === 0) continue;
+    const results = await teeImage(image, info, needy, options);
+    for (const result of results) {
+      if (result.error === undefined) {
+        report.shipped.push({ image, host: result.host, bytes: result.bytes, ms: result.ms });
+      } else failures.push({ image, host: result.host, message: result.error });
+    }
+  }
+  signal.throwIfAborted();
+  if (failures.length > 0) throw new ImageShippingError(failures);
+  return report;
+}
+
+interface Sink {
+  target: ShipTarget;
+  load: RemoteProcess;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  output: Promise<string>;
+  bytes: number;
+  lastEmit: number;
+  error?: string;
+}
+
+/** One `docker save` of `image` teed into a `docker load` per target. */
+async function teeImage(
+  image: string,
+  info: ImageInfo,
+  targets: ShipTarget[],
+  options: ShipOptions,
+): Promise<{ host: string; bytes: number; ms: number; error?: string }[]> {
+  const { local, emit, signal } = options;
+  const interval = options.progressIntervalMs ?? 100;
+  const stallMs = options.stallTimeoutMs ?? 60_000;
+  const started = performance.now();
+  const processes: RemoteProcess[] = [];
+  const killAll = () => processes.forEach((p) => p.kill());
+  signal.addEventListener("abort", killAll, { once: true });
+  try {
+    signal.throwIfAborted();
+    const save = local.save([image]);
+    processes.push(save);
+    const saveErrors = new Response(save.stderr).text();
+    let rawBytes = 0;
+    const counted = save.stdout.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          rawBytes += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    let source: ReadableStream<Uint8Array> = counted;
+    let gzip: RemoteProcess | undefined;
+    let gzipErrors: Promise<string> = Promise.resolve("");
+    if ((options.compression ?? DEFAULT_COMPRESSION) === "gzip") {
+      gzip = local.remote.spawn(["gzip", "-1", "-c"]);
+      processes.push(gzip);
+      gzipErrors = new Response(gzip.stderr).text();
+      counted.pipeTo(gzip.stdin).catch(() => {});
+      source = gzip.stdout;
+    }
+
+    const sinks: Sink[] = targets.map((target) => {
+      const load = target.docker.load();
+      processes.push(load);
+      const output = Promise.all([
+        new Response(load.stdout).text(),
+        new Response(load.stderr).text(),
+      ])
+        .then(([out, err]) => `${err.trim()}${err.trim() && out.trim() ? "\n" : ""}${out.trim()}`)
+        .catch(() => "");
+      emit({
+        type: "image-transfer",
+        image,
+        host: target.name,
+        bytes: 0,
+        total: info.size,
+        state: "started",
+      });
+      return { target, load, writer: load.stdin.getWriter(), output, bytes: 0, lastEmit: 0 };
+    });
+    const fail = (sink: Sink, message: string) => {
+      if (sink.error !== undefined) return;
+      sink.error = message;
+      sink.load.kill();
+    };
+
+    for await (const chunk of source) {
+      const live = sinks.filter((sink) => sink.error === undefined);
+      if (live.length === 0) break;
+      await Promise.all(live.map((sink) =>
+        write(sink, chunk, stallMs, signal).catch((error) => {
+          signal.throwIfAborted();
+          fail(sink, `the transfer broke off (${errorDetail(error)})`);
+        })
+      ));
+      const now = performance.now();
+      for (const sink of live) {
+        if (sink.error !== undefined) continue;
+        sink.bytes = rawBytes;
+        if (now - sink.lastEmit >= interval) {
+          sink.lastEmit = now;
+          emit({
+            type: "image-transfer",
+            image,
+            host: sink.target.name,
+            bytes: sink.bytes,
+            total: info.size,
+            state: "progress",
+          });
+        }
+      }
+    }
+    signal.throwIfAborted();
+
+    const [saveStatus, gzipStatus] = await Promise.all([save.status, gzip?.status]);
+    if (saveStatus.code !== 0 || (gzip && gzipStatus?.code !== 0)) {
+      const why = saveStatus.code !== 0
+        ? `docker save failed (exit ${saveStatus.code ?? "killed"}): ${(await saveErrors).trim()}`
+        : `gzip failed: ${(await gzipErrors).trim()}`;
+      for (const sink of sinks) fail(sink, why);
+    }
+    // Finish every live load: close its input, wait for its verdict.
+    await Promise.all(sinks.map(async (sink) => {
+      if (sink.error === undefined) {
+        await sink.writer.close().catch((error) => fail(sink, errorDetail(error)));
+      }
+      const status = await sink.load.status;
+      const output = await sink.output;
+      if (sink.error === undefined && status.code !== 0) {
+        fail(sink, `docker load failed (exit ${status.code ?? "killed"}): ${output}`);
+      } else if (sink.error !== undefined && output !== "") sink.error += `: ${output}`;
+    }));
+    signal.throwIfAborted();
+    // The loaded image must be the one we have.
+    await Promise.all(
+      sinks.filter((s) => s.error === undefined).map(async (sink) => {
+        try {
+          const id = await sink.target.docker.imageId(image, signal);
+          if (id !== info.id) {
+            fail(sink, `after docker load the host has ${id ?? "no image"}, expected ${info.id}`);
+          }
+        } catch (error) {
+          fail(sink, errorDetail(error));
+        }
+      }),
+    );
+    signal.throwIfAborted();
+    const ms = Math.round(performance.now() - started);
+    return sinks.map((sink) => {
+      emit(
+        sink.error === undefined
+          ? {
+            type: "image-transfer",
+            image,
+            host: sink.target.name,
+            bytes: rawBytes,
+            total: info.size,
+            state: "done",
+          }
+          : {
+            type: "image-transfer",
+            image,
+            host: sink.target.name,
+            bytes: sink.bytes,
+            total: info.size,
+            state: "failed",
+            detail: sink.error,
+          },
+      );
+      return {
+        host: sink.target.name,
+        bytes: sink.error === undefined ? rawBytes : sink.bytes,
+        ms,
+        error: sink.error,
+      };
+    });
+  } finally {
+    signal.removeEventListener("abort", killAll);
+    if (signal.aborted) killAll();
+    // Nothing may outlive shipping; on success every process has already ended.
+    await Promise.all(processes.map((p) => p.status));
+  }
+}
+
+/** Writes a chunk, failing if the host accepts nothing for `stallMs` or on abort. */
+async function write(
+  sink: Sink,
+  chunk: Uint8Array,
+  stallMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      sink.writer.write(chunk),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the host accepted no data for ${stallMs / 1000} s`)),
+          stallMs,
+        );
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
+  if (sink.error !== undefined) throw new Error(sink.error);
+}
+
+function errorDetail(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
