@@ -3,6 +3,7 @@
  * unique tags the caller removes: busybox (sh, env, sleep, ...), redis-server, and busybox plus a
  * file of random bytes for image-shipping tests and benchmarks.
  */
+import { quote } from "../../src/hosts/shell.ts";
 
 /** Runs a command and returns its stdout; throws with its stderr on failure. */
 export async function sh(script: string, stdin?: Uint8Array): Promise<string> {
@@ -60,7 +61,7 @@ async function importRoot(
     );
     for (const applet of applets) await Deno.symlink("busybox", `${root}/bin/${applet}`);
     await fill(root);
-    const changeArgs = changes.map((c) => `--change '${c}'`).join(" ");
+    const changeArgs = changes.map((c) => `--change ${quote(c)}`).join(" ");
     await sh(
       `tar -C ${root} --numeric-owner --owner=0 --group=0 -c . | docker import ${changeArgs} - ${tag}`,
     );
@@ -70,9 +71,12 @@ async function importRoot(
   }
 }
 
-/** busybox in a FROM-scratch image; default command `sh`. */
-export function buildBusyboxImage(tag: string): Promise<string> {
-  return importRoot(tag, async () => {}, ["ENV PATH=/bin", 'CMD ["sh"]']);
+/**
+ * busybox in a FROM-scratch image; default command `sh`, or `cmd` (a Dockerfile CMD JSON array,
+ * e.g. `["sh", "-c", "eval \"$SCRIPT\""]` to take the script from the environment).
+ */
+export function buildBusyboxImage(tag: string, cmd: string[] = ["sh"]): Promise<string> {
+  return importRoot(tag, async () => {}, ["ENV PATH=/bin", `CMD ${JSON.stringify(cmd)}`]);
 }
 
 /** busybox plus `/filler`, `bytes` of random data (incompressible). */

@@ -1,7 +1,9 @@
 /**
- * Test support: a second, private Docker engine on this machine (its own data root, exec root
- * and socket, no networking), for image shipping between two engines when the two-host testbed
- * is not set up. Started per test in ~0.2 s; `stop()` ends it and removes its directory.
+ * Test support: a second, private Docker engine on this machine (its own data root, exec root,
+ * socket and network namespace, no bridge), for image shipping between two engines without the
+ * two-host testbed. Started per test in ~0.2 s; `stop()` ends it and removes its directory.
+ * It must run in its own network namespace: `dockerd --bridge none` deletes `docker0`, and
+ * with it the main engine's bridge, in the namespace it starts in.
  */
 import { LocalRemote } from "../../src/hosts/local.ts";
 
@@ -19,8 +21,10 @@ export async function startSecondEngine(): Promise<SecondEngine> {
   const dir = await Deno.makeTempDir({ prefix: "tm-test-engine-" });
   const dockerHost = `unix://${dir}/docker.sock`;
   const dataRoot = `${dir}/data`;
-  const child = new Deno.Command("dockerd", {
+  const child = new Deno.Command("unshare", {
     args: [
+      "--net",
+      "dockerd",
       "--data-root",
       dataRoot,
       "--exec-root",

@@ -1,0 +1,499 @@
+/**
+ * DockerRuntime: the PeerRuntime that runs each peer as a Docker container on the config's
+ * hosts, reached through a `Remote` per host (SSH in the CLI, local in tests).
+ *
+ * setup: connect every host at once (any failure stops the run before a container starts),
+ * check Docker, learn how each host sees us (for REDIS_URL), pull and ship images, check every
+ * peer image is on its host, clear leftovers of an earlier run of the same test, create the
+ * config dirs, and start one `docker events` watcher per host. start: `docker run -d` (at most
+ * `startsPerHost` at once per host). An exit reaches the engine through `RunningPeer.exited` as
+ * soon as docker reports it, with the last lines of `docker logs`. teardown: remove exactly
+ * this run's containers (by label), `remove_images` if set, close the connections.
+ */
+import type { Config, HostConfig } from "../config/schema.ts";
+import { hostName } from "../config/schema.ts";
+import type { EngineEvent, EventSink, UnstampedEvent } from "../engine/events.ts";
+import type {
+  PeerExit,
+  PeerLaunch,
+  PeerRuntime,
+  RunningPeer,
+  RuntimeContext,
+} from "../engine/runtime.ts";
+import type { PlacedPeer } from "../placement.ts";
+import { containerName, LABELS, peerLabels, testSlug } from "./container_names.ts";
+import { Docker, type DockerEvent } from "./docker.ts";
+import { type Compression, pullImages, shipImages } from "./image_shipping.ts";
+import { LocalRemote } from "./local.ts";
+import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_address.ts";
+import type { Remote } from "./remote.ts";
+
+/** Setup failed on one or more hosts; each problem names its host. */
+export class HostSetupError extends Error {
+  constructor(readonly problems: { host: string; message: string }[]) {
+    super(
+      problems.length === 1
+        ? problems[0].message
+        : `${problems.length} hosts failed:\n${problems.map((p) => `  ${p.message}`).join("\n")}`,
+    );
+    this.name = "HostSetupError";
+  }
+}
+
+export interface DockerRuntimeOptions {
+  config: Config;
+  plan: PlacedPeer[];
+  /** Unique per run: containers carry it as the `tm.run` label. */
+  runId: string;
+  /** Opens the connection to a host (the CLI passes SshRemote.connect). */
+  connect: (host: HostConfig, index: number, signal: AbortSignal) => Promise<Remote>;
+  /** The engine on this machine (pull, save). Default: the docker CLI here. */
+  localDocker?: Docker;
+  /** Image shipping compression. Default: image_shipping's DEFAULT_COMPRESSION. */
+  compression?: Compression;
+  /** `docker run -d` in flight per host. Default: 8. */
+  startsPerHost?: number;
+  /** Lines of `docker logs` kept in an exit report. Default: 50. */
+  logLines?: number;
+}
+
+/** One connected host. */
+interface Host {
+  name: string;
+  config: HostConfig;
+  remote: Remote;
+  docker: Docker;
+  /** How the host sees the orchestrator (`$SSH_CONNECTION`); null for this machine. */
+  orchestratorAddress: string | null;
+  /** `$HOME` on the host, for the peer config dirs. */
+  home: string;
+  limiter: Limiter;
+  watcher?: ExitWatcher;
+}
+
+/** A started container, as the engine sees it (`id` is read for the peer-launched event). */
+interface DockerPeer extends RunningPeer {
+  readonly id: string;
+  readonly container: string;
+}
+
+export class DockerRuntime implements PeerRuntime {
+  readonly kind = "docker";
+  readonly #options: DockerRuntimeOptions;
+  readonly #local: Docker;
+  /** By host index; holes for hosts that failed to connect. */
+  readonly #hosts: (Host | undefined)[] = [];
+  readonly #starts = new Set<Promise<unknown>>();
+  #emit: EventSink = () => {};
+  #tearingDown = false;
+  #teardown: Promise<void> | undefined;
+
+  constructor(options: DockerRuntimeOptions) {
+    this.#options = options;
+    this.#local = options.localDocker ?? new Docker(new LocalRemote());
+  }
+
+  /** The container name of a peer in this test. */
+  containerName(peer: string): string {
+    return containerName(this.#options.config.name, peer);
+  }
+
+  async setup(context: RuntimeContext): Promise<void> {
+    this.#emit = context.emit;
+    const emit = (event: UnstampedEvent) => this.#send(event);
+    const { config } = this.#options;
+    // Everything setup starts stops with it when one part fails.
+    const failed = new AbortController();
+    const signal = AbortSignal.any([context.signal, failed.signal]);
+
+    const pulling = pullImages({ images: config.images, local: this.#local, emit, signal });
+    pulling.catch(() => {}); // awaited below; a connect failure may come first
+    try {
+      await this.#connectAll(signal);
+      await this.#inspectHosts(signal);
+      const images = await pulling;
+      await shipImages({
+        images,
+        local: this.#local,
+        targets: this.#connected().map((host) => ({ name: host.name, docker: host.docker })),
+        emit,
+        signal,
+        compression: this.#options.compression,
+      });
+      await Promise.all(this.#connected().map((host) => this.#prepareHost(host, signal)));
+    } catch (error) {
+      failed.abort(error);
+      await pulling.catch(() => {});
+      throw error;
+    }
+  }
+
+  redisUrlFor(placement: PlacedPeer, orchestratorUrl: string): string {
+    const host = this.#hosts[placement.hostIndex];
+    if (!host) throw new Error(`host ${placement.host} is not connected (setup not done?)`);
+    return peerRedisUrl(orchestratorUrl, {
+      orchestratorAddress: host.orchestratorAddress,
+      advertise: this.#options.config.redis.advertise,
+    }).url;
+  }
+
+  start(launch: PeerLaunch, signal: AbortSignal): Promise<RunningPeer> {
+    const task = this.#start(launch, signal);
+    this.#starts.add(task);
+    task.catch(() => {}).finally(() => this.#starts.delete(task));
+    return task;
+  }
+
+  async #start(launch: PeerLaunch, signal: AbortSignal): Promise<DockerPeer> {
+    const { placement, env } = launch;
+    const { config, runId } = this.#options;
+    const host = this.#hosts[placement.hostIndex];
+    if (!host?.watcher) throw new Error(`host ${placement.host} is not set up`);
+    if (this.#tearingDown) throw new Error("the docker runtime is tearing down");
+    const container = this.containerName(placement.peer);
+    const watcher = host.watcher;
+    const exited = watcher.expect(container);
+    try {
+      const usesGateway = hostnameOf(env.REDIS_URL) === HOST_GATEWAY_NAME;
+      const id = await host.limiter.run(() =>
+        host.docker.run({
+          image: placement.image,
+          name: container,
+          labels: peerLabels(runId, config.name, placement.peer),
+          ports: [{ host: placement.port, container: placement.port, protocol: "udp" }],
+          env,
+          volumes: [{ source: configDir(host.home, container), target: "/config" }],
+          addHosts: usesGateway ? [HOST_GATEWAY_MAPPING] : [],
+        }, signal)
+      );
+      return { name: placement.peer, id, container, exited };
+    } catch (error) {
+      watcher.forget(container);
+      throw error;
+    }
+  }
+
+  teardown(options: { force?: boolean; emit?: EventSink } = {}): Promise<void> {
+    this.#teardown ??= this.#teardownOnce(options.emit ?? this.#emit);
+    return this.#teardown;
+  }
+
+  async #teardownOnce(sink: EventSink): Promise<void> {
+    this.#tearingDown = true;
+    const warn = (message: string, host?: string) =>
+      sink({ type: "warning", message, ...(host ? { host } : {}), t: 0 });
+    try {
+      // A `docker run` in flight may still create a container: let it finish first.
+      await Promise.allSettled([...this.#starts]);
+      const { config, runId } = this.#options;
+      await Promise.all(
+        this.#connected().map(async (host) => {
+          // Exits from here on are ours (rm -f): pending peers resolve with code null.
+          host.watcher?.stop();
+          try {
+            const mine = await host.docker.containers({ labels: [`${LABELS.run}=${runId}`] });
+            await host.docker.rm(mine.map((c) => c.id), { force: true });
+          } catch (error) {
+            warn(
+              `${host.name}: could not remove this run's containers: ${messageOf(error)}`,
+              host.name,
+            );
+          }
+          if (config.remove_images && config.images.length > 0) {
+            try {
+              const { failed } = await host.docker.rmi(config.images);
+              for (const [image, why] of failed) {
+                warn(`${host.name}: could not remove image ${image}: ${why}`, host.name);
+              }
+            } catch (error) {
+              warn(`${host.name}: could not remove images: ${messageOf(error)}`, host.name);
+            }
+          }
+        }),
+      );
+    } catch (error) {
+      warn(`docker teardown: ${messageOf(error)}`);
+    } finally {
+      await Promise.all(this.#hosts.map(async (host) => {
+        host?.watcher?.stop();
+        await host?.remote.close().catch(() => {});
+      }));
+    }
+  }
+
+  /** Stamps and sends an event; the engine's sink restamps `t` on its clock. */
+  #send(event: UnstampedEvent): void {
+    this.#emit({ ...event, t: 0 } as EngineEvent);
+  }
+
+  #connected(): Host[] {
+    return this.#hosts.filter((host): host is Host => host !== undefined);
+  }
+
+  /** Connects every host at once; fails naming every host that could not be reached. */
+  async #connectAll(signal: AbortSignal): Promise<void> {
+    const { config, connect } = this.#options;
+    const perHost = this.#options.startsPerHost ?? 8;
+    const results = await Promise.allSettled(config.hosts.map(async (hostConfig, index) => {
+      const name = hostName(hostConfig);
+      const address = `${hostConfig.address}:${hostConfig.ssh_port}`;
+      this.#send({ type: "host-connecting", host: name, address });
+      const started = performance.now();
+      const remote = await connect(hostConfig, index, signal);
+      if (this.#tearingDown) {
+        await remote.close();
+        throw new Error(`${name}: connected after teardown began`);
+      }
+      this.#hosts[index] = {
+        name,
+        config: hostConfig,
+        remote,
+        docker: new Docker(remote),
+        orchestratorAddress: null,
+        home: "",
+        limiter: new Limiter(perHost),
+      };
+      this.#send({
+        type: "host-connected",
+        host: name,
+        address,
+        ms: Math.round(performance.now() - started),
+      });
+    }));
+    signal.throwIfAborted();
+    const problems = results.flatMap((result, index) => {
+      if (result.status === "fulfilled") return [];
+      const name = hostName(config.hosts[index]);
+      const message = messageOf(result.reason);
+      return [{
+        host: name,
+        message: message.startsWith(`${name}:`) ? message : `${name}: ${message}`,
+      }];
+    });
+    if (problems.length > 0) throw new HostSetupError(problems);
+  }
+
+  /** Per host: Docker works, how it sees us, its home directory. */
+  async #inspectHosts(signal: AbortSignal): Promise<void> {
+    const results = await Promise.allSettled(
+      this.#connected().map(async (host) => {
+        const [, address, home] = await Promise.all([
+          host.docker.version(signal),
+          host.remote.orchestratorAddress(),
+          host.remote.execute(["printenv", "HOME"], { signal }),
+        ]);
+        host.orchestratorAddress = address;
+        host.home = home.stdout.trim();
+        if (home.code !== 0 || !host.home.startsWith("/")) {
+          throw new Error(`${host.name}: could not read $HOME (${home.stderr.trim() || "empty"})`);
+        }
+      }),
+    );
+    signal.throwIfAborted();
+    const problems = results.flatMap((result, i) =>
+      result.status === "rejected"
+        ? [{ host: this.#connected()[i].name, message: messageOf(result.reason) }]
+        : []
+    );
+    if (problems.length > 0) throw new HostSetupError(problems);
+  }
+
+  /**
+   * Checks the peer images are there, removes leftover containers with this test's names,
+   * creates the config dirs and starts the exit watcher. One host.
+   */
+  async #prepareHost(host: Host, signal: AbortSignal): Promise<void> {
+    const { config, plan, runId } = this.#options;
+    const index = this.#hosts.indexOf(host);
+    const peers = plan.filter((p) => p.hostIndex === index);
+    const images = [...new Set(peers.map((p) => p.image))];
+    const present = await host.docker.images(images, signal);
+    const absent = images.filter((image) => present.get(image) == null);
+    if (absent.length > 0) {
+      throw new HostSetupError([{
+        host: host.name,
+        message: `${host.name}: image${absent.length > 1 ? "s" : ""} ${absent.join(", ")} ` +
+          `not on the host; list ${
+            absent.length > 1 ? "them" : "it"
+          } under \`images\` so tm ships ` +
+          `${absent.length > 1 ? "them" : "it"}, or build ${
+            absent.length > 1 ? "them" : "it"
+          } there`,
+      }]);
+    }
+    if (peers.length === 0) return;
+
+    // Leftovers: containers named like ours from an earlier run of this test (a crash, a
+    // kill -9). tm-labelled ones are removed with a warning; anything else is not ours to touch.
+    const names = new Set(peers.map((p) => this.containerName(p.peer)));
+    const prefix = `^/?tm-${escapeRegExp(testSlug(config.name))}-`;
+    const similar = await host.docker.containers({ names: [prefix] }, {
+      labelKeys: [LABELS.run],
+      signal,
+    });
+    const clashing = similar.filter((c) => names.has(c.name));
+    const foreign = clashing.filter((c) => c.labels[LABELS.run] === undefined);
+    if (foreign.length > 0) {
+      throw new HostSetupError([{
+        host: host.name,
+        message: `${host.name}: container${foreign.length > 1 ? "s" : ""} ${
+          foreign.map((c) => c.name).join(", ")
+        } exist${foreign.length > 1 ? "" : "s"} and tm did not start ${
+          foreign.length > 1 ? "them" : "it"
+        }; remove ${foreign.length > 1 ? "them" : "it"} or rename the test`,
+      }]);
+    }
+    if (clashing.length > 0) {
+      const runs = [...new Set(clashing.map((c) => c.labels[LABELS.run]))].join(", ");
+      this.#send({
+        type: "warning",
+        host: host.name,
+        message: `${host.name}: removing ${clashing.length} leftover container${
+          clashing.length > 1 ? "s" : ""
+        } of an earlier run of this test (run ${runs})`,
+      });
+      await host.docker.rm(clashing.map((c) => c.id), { force: true, signal });
+    }
+
+    const dirs = peers.map((p) => configDir(host.home, this.containerName(p.peer)));
+    const mkdir = await host.remote.execute(["mkdir", "-p", ...dirs], { signal });
+    if (mkdir.code !== 0) {
+      throw new HostSetupError([{
+        host: host.name,
+        message: `${host.name}: could not create the peer config dirs: ${mkdir.stderr.trim()}`,
+      }]);
+    }
+    host.watcher = new ExitWatcher(host, runId, {
+      logLines: this.#options.logLines ?? 50,
+      warn: (message) => this.#send({ type: "warning", host: host.name, message }),
+    });
+    host.watcher.start();
+  }
+}
+
+/** `~/peer-config/<container>-config` on the host (spec §6.8). */
+export function configDir(home: string, container: string): string {
+  return `${home.replace(/\/+$/, "")}/peer-config/${container}-config`;
+}
+
+/**
+ * One `docker events` stream per host for this run's `die` events: each resolves the exit
+ * promise of its container with the exit code and the last lines of `docker logs`. A broken
+ * stream is resubscribed from the last event it saw (docker replays buffered events).
+ */
+class ExitWatcher {
+  readonly #pending = new Map<string, (exit: PeerExit) => void>();
+  readonly #stopped = new AbortController();
+  #since = "1"; // this run's label is unique: replaying from the start only returns ours
+  #restarts = 0;
+
+  constructor(
+    readonly host: Host,
+    readonly runId: string,
+    readonly options: { logLines: number; warn: (message: string) => void },
+  ) {}
+
+  /** A promise resolved when `container` dies (or with code null when the watcher stops). */
+  expect(container: string): Promise<PeerExit> {
+    return new Promise((resolve) => this.#pending.set(container, resolve));
+  }
+
+  /** The container never started: stop expecting it. */
+  forget(container: string): void {
+    this.#pending.get(container)?.({ code: null, output: [] });
+    this.#pending.delete(container);
+  }
+
+  start(): void {
+    void this.#watch();
+  }
+
+  /** Stops watching; pending exits resolve with code null (the runtime removed them). */
+  stop(): void {
+    this.#stopped.abort();
+    for (const resolve of this.#pending.values()) resolve({ code: null, output: [] });
+    this.#pending.clear();
+  }
+
+  async #watch(): Promise<void> {
+    const signal = this.#stopped.signal;
+    while (!signal.aborted) {
+      let stream;
+      try {
+        stream = this.host.docker.events([
+          `label=${LABELS.run}=${this.runId}`,
+          "type=container",
+          "event=die",
+        ], { since: this.#since, signal });
+      } catch (error) {
+        this.options.warn(`cannot watch containers: ${messageOf(error)}`);
+        return;
+      }
+      try {
+        for await (const event of stream.events) this.#onDie(event);
+      } catch {
+        // the stream broke; resubscribe below
+      } finally {
+        stream.process.kill();
+      }
+      if (signal.aborted) return;
+      if (++this.#restarts > 5) {
+        this.options.warn("lost the `docker events` stream; container exits are not watched");
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 * this.#restarts));
+    }
+  }
+
+  #onDie(event: DockerEvent): void {
+    if (event.timeNano > 0) {
+      const seconds = Math.floor(event.timeNano / 1e9);
+      this.#since = `${seconds}.${String(event.timeNano % 1e9).padStart(9, "0")}`;
+    }
+    const container = event.attributes.name;
+    const resolve = this.#pending.get(container);
+    if (!resolve) return;
+    this.#pending.delete(container);
+    const raw = Number(event.attributes.exitCode);
+    const code = Number.isInteger(raw) ? raw : null;
+    this.host.docker.logs(event.id || container, this.options.logLines)
+      .catch((error) => [`(docker logs failed: ${messageOf(error)})`])
+      .then((output) => resolve({ code, output }));
+  }
+}
+
+/** At most `limit` tasks at once, the rest queued in order. */
+class Limiter {
+  #active = 0;
+  readonly #queue: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.limit) await new Promise<void>((r) => this.#queue.push(r));
+    this.#active++;
+    try {
+      return await task();
+    } finally {
+      this.#active--;
+      this.#queue.shift()?.();
+    }
+  }
+}
+
+function hostnameOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,261 @@
+import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { type Config, ConfigSchema } from "../../src/config/schema.ts";
+import type { EngineEvent } from "../../src/engine/events.ts";
+import { peerEnvironment } from "../../src/environment.ts";
+import { place } from "../../src/placement.ts";
+import { Docker } from "../../src/hosts/docker.ts";
+import { DockerRuntime, HostSetupError } from "../../src/hosts/docker_runtime.ts";
+import { LocalRemote } from "../../src/hosts/local.ts";
+import {
+  buildBusyboxImage,
+  removeImages,
+  removeLabelled,
+  uniqueId,
+} from "../support/scratch_images.ts";
+import { startSecondEngine } from "../support/second_engine.ts";
+
+const docker = new Docker(new LocalRemote());
+
+/** A config whose peers run `$SCRIPT` (from their environment) in the test image. */
+function testConfig(
+  name: string,
+  image: string,
+  peers: { name: string; script: string; runs_on?: string }[],
+  extra: Record<string, unknown> = {},
+): Config {
+  const basePort = 20_000 + Math.floor(Math.random() * 30_000);
+  return ConfigSchema.parse({
+    name,
+    redis: { port: 6399, image: "unused" },
+    hosts: [{
+      address: "127.0.0.1",
+      name: "host-a",
+      ssh_user: "root",
+      ssh_auth: "agent",
+      base_port: basePort,
+      tags: ["a"],
+    }],
+    peers: peers.map((p) => ({
+      name: p.name,
+      image,
+      environment: { SCRIPT: p.script },
+      ...(p.runs_on ? { runs_on: p.runs_on } : {}),
+    })),
+    commands: [],
+    ...extra,
+  });
+}
+
+function sink() {
+  const events: EngineEvent[] = [];
+  return { events, emit: (event: EngineEvent) => events.push(event) };
+}
+
+const localConnect = (host: { name?: string; address: string }) =>
+  Promise.resolve(new LocalRemote({ name: host.name ?? host.address }));
+
+async function startAll(runtime: DockerRuntime, config: Config, redisUrl: string) {
+  const plan = place(config);
+  const signal = new AbortController().signal;
+  return await Promise.all(plan.map((placement) =>
+    runtime.start({
+      placement,
+      env: peerEnvironment(config, placement, runtime.redisUrlFor(placement, redisUrl)),
+    }, signal)
+  ));
+}
+
+Deno.test("DockerRuntime starts containers, reports an exit with its code and logs, removes only its run's containers [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  const test = `${id} test`;
+  const config = testConfig(test, image, [
+    { name: "alice", script: 'echo "url=$REDIS_URL name=$PEER_NAME"; ls -d /config; sleep 600' },
+    { name: "crasher", script: "echo starting; echo boom >&2; exit 3" },
+  ]);
+  const runId = `${id}-run`;
+  const runtime = new DockerRuntime({ config, plan: place(config), runId, connect: localConnect });
+  const { events, emit } = sink();
+  // Another run's container (same test, other run id): teardown must leave it alone.
+  let other = "";
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    other = await docker.run({
+      image,
+      name: `${id}-other-run`,
+      labels: { "tm.run": `${id}-other`, "tm.test": test },
+      env: { SCRIPT: "sleep 600" },
+    });
+    await runtime.setup({ emit, signal: new AbortController().signal });
+    assertEquals(
+      events.filter((e) => e.type.startsWith("host-")).map((e) => e.type),
+      ["host-connecting", "host-connected"],
+    );
+    const [alice, crasher] = await startAll(runtime, config, "redis://127.0.0.1:6399");
+    assertEquals([alice.name, crasher.name], ["alice", "crasher"]);
+
+    const exit = await crasher.exited;
+    assertEquals(exit.code, 3);
+    assertEquals([...exit.output].sort(), ["boom", "starting"]);
+
+    const aliceName = runtime.containerName("alice");
+    const [row] = await docker.containers({ names: [`^${aliceName}$`] }, {
+      labelKeys: ["tm.run", "tm.test", "tm.peer"],
+    });
+    assertEquals(row.state, "running");
+    assertEquals(row.labels, { "tm.run": runId, "tm.test": test, "tm.peer": "alice" });
+    // This machine: Redis through host.docker.internal, which the container can resolve.
+    const logs = await waitForLogs(aliceName, 2);
+    assertEquals(logs, ["url=redis://host.docker.internal:6399 name=alice", "/config"]);
+    const hosts = await docker.call(["exec", aliceName, "cat", "/etc/hosts"]);
+    assert(/host\.docker\.internal/.test(hosts), hosts);
+
+    await runtime.teardown();
+    await runtime.teardown(); // idempotent
+    assertEquals((await alice.exited).code, null);
+    assertEquals(await docker.containers({ labels: [`tm.run=${runId}`] }), []);
+    const survivors = await docker.containers({ labels: [`tm.run=${id}-other`] });
+    assertEquals(survivors.map((c) => c.id), [other]);
+  } finally {
+    await runtime.teardown();
+    await removeLabelled(`tm.run=${runId}`);
+    await removeLabelled(`tm.run=${id}-other`);
+    await removeImages(image);
+  }
+});
+
+Deno.test("DockerRuntime.setup() fails naming the unreachable host before any container starts [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const config = testConfig(`${id}`, "unused:1", [{ name: "alice", script: "true" }]);
+  config.hosts.push({ ...config.hosts[0], address: "10.255.255.1", name: "host-down" });
+  const runtime = new DockerRuntime({
+    config,
+    plan: place(config),
+    runId: id,
+    connect: (host, index) =>
+      index === 1 ? Promise.reject(new Error("host-down: connection refused")) : localConnect(host),
+  });
+  try {
+    const error = await assertRejects(
+      () => runtime.setup({ emit: () => {}, signal: new AbortController().signal }),
+      HostSetupError,
+    );
+    assertEquals(error.message, "host-down: connection refused");
+    assertEquals(error.problems.map((p) => p.host), ["host-down"]);
+  } finally {
+    await runtime.teardown();
+  }
+  assertEquals(await docker.containers({ labels: [`tm.run=${id}`] }), []);
+});
+
+Deno.test("DockerRuntime.setup() replaces a tm leftover of the same name and refuses a foreign one [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  const config = testConfig(id, image, [{ name: "alice", script: "sleep 600" }]);
+  const name = `tm-${id}-alice`;
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    // A leftover of an earlier run of this test.
+    await docker.run({
+      image,
+      name,
+      labels: { "tm.run": `${id}-old`, "tm.test": id },
+      env: { SCRIPT: "sleep 600" },
+    });
+    const runtime = new DockerRuntime({
+      config,
+      plan: place(config),
+      runId: `${id}-new`,
+      connect: localConnect,
+    });
+    const { events, emit } = sink();
+    try {
+      await runtime.setup({ emit, signal: new AbortController().signal });
+      assert(events.some((e) => e.type === "warning" && e.message.includes(`run ${id}-old`)));
+      assertEquals(await docker.containers({ names: [`^${name}$`] }), []);
+      await startAll(runtime, config, "redis://127.0.0.1:6399");
+    } finally {
+      await runtime.teardown();
+    }
+    // A container of that name tm did not start is not ours to remove.
+    await docker.run({ image, name, env: { SCRIPT: "sleep 600" } });
+    const again = new DockerRuntime({
+      config,
+      plan: place(config),
+      runId: `${id}-3`,
+      connect: localConnect,
+    });
+    try {
+      const error = await assertRejects(
+        () => again.setup({ emit: () => {}, signal: new AbortController().signal }),
+        HostSetupError,
+      );
+      assert(error.message.includes(`${name} exists and tm did not start it`), error.message);
+    } finally {
+      await again.teardown();
+    }
+    assertEquals((await docker.containers({ names: [`^${name}$`] })).length, 1);
+  } finally {
+    await docker.rm([name], { force: true });
+    await removeImages(image);
+  }
+});
+
+Deno.test("DockerRuntime ships images to a second engine, refuses a peer image a host lacks, removes images on teardown [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  await using engine = await startSecondEngine();
+  const config = testConfig(id, image, [{ name: "alice", script: "sleep 600", runs_on: "b" }], {
+    images: [image],
+    remove_images: true,
+  });
+  config.hosts[0].tags = ["b"];
+  config.hosts.push({ ...config.hosts[0], address: "10.0.0.2", name: "host-b", tags: [] });
+  const connect = (_host: unknown, index: number) =>
+    Promise.resolve(index === 0 ? new LocalRemote({ name: "host-a" }) : engine.remote("host-b"));
+  const remoteDocker = new Docker(engine.remote());
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    const runtime = new DockerRuntime({ config, plan: place(config), runId: id, connect });
+    const { events, emit } = sink();
+    try {
+      await runtime.setup({ emit, signal: new AbortController().signal });
+      assertEquals(await remoteDocker.imageId(image), await docker.imageId(image));
+      const types = events.map((e) => `${e.type}:${"host" in e ? e.host : ""}`);
+      assert(types.includes("image-skipped:host-a"), types.join());
+      assert(types.includes("image-transfer:host-b"), types.join());
+    } finally {
+      await runtime.teardown();
+    }
+    assertEquals(await remoteDocker.imageId(image), null); // remove_images
+    // A peer image that is not in `images` and not on its host fails setup, naming both.
+    const lacking = testConfig(id, `${id}:absent`, [{ name: "bob", script: "true" }]);
+    const failing = new DockerRuntime({
+      config: lacking,
+      plan: place(lacking),
+      runId: `${id}-2`,
+      connect: localConnect,
+    });
+    try {
+      const error = await assertRejects(
+        () => failing.setup({ emit: () => {}, signal: new AbortController().signal }),
+        HostSetupError,
+      );
+      assert(error.message.startsWith(`host-a: image ${id}:absent not on the host`), error.message);
+    } finally {
+      await failing.teardown();
+    }
+  } finally {
+    await removeImages(image);
+  }
+});
+
+/** Polls `docker logs` until the container printed `count` lines (it starts asynchronously). */
+async function waitForLogs(container: string, count: number): Promise<string[]> {
+  for (let i = 0; i < 200; i++) {
+    const logs = await docker.logs(container, 50);
+    if (logs.length >= count) return logs;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${container} did not print ${count} lines`);
+}
