@@ -85,23 +85,25 @@ export function liveItems(state: RunState, now: number, options: LiveOptions = {
       }
       const active = state.transfers.filter((x) => x.state === "started" || x.state === "progress");
       const labelWidth = Math.max(0, ...active.map((x) => `${x.image} → ${x.host}`.length));
-      for (const transfer of active) {
-        const label = `${transfer.image} → ${transfer.host}`.padEnd(labelWidth);
-        const speed = transfer.rate;
-        const left = eta(transfer.bytes, transfer.total, speed);
+      const rows = active.map((transfer) => {
+        const left = eta(transfer.bytes, transfer.total, transfer.rate);
         const amount = transfer.total
           ? `${formatBytes(transfer.bytes)} / ${formatBytes(transfer.total)}`
           : formatBytes(transfer.bytes);
-        const stats = `  ${amount}  ${formatRate(speed)}${
+        const stats = `  ${amount}  ${formatRate(transfer.rate)}${
           left !== undefined ? `  ETA ${formatDuration(left)}` : ""
         }`;
-        // spinner 2 + "ship " 5 + label + " " + bar + " 100%" 5 + stats, one column to spare
-        const barWidth = Math.max(8, Math.min(30, columns - 14 - label.length - stats.length));
+        return { transfer, stats };
+      });
+      const statsWidth = Math.max(0, ...rows.map((r) => r.stats.length));
+      // spinner 2 + "ship " 5 + label + " " + bar + " 100%" 5 + stats, one column to spare
+      const barWidth = Math.max(8, Math.min(30, columns - 14 - labelWidth - statsWidth));
+      for (const { transfer, stats } of rows) {
         const fraction = transfer.total ? transfer.bytes / transfer.total : 0;
         items.push({
           key: `ship-${transfer.image}-${transfer.host}`,
           line: [
-            { text: `ship ${label} ` },
+            { text: `ship ${`${transfer.image} → ${transfer.host}`.padEnd(labelWidth)} ` },
             { text: progressBar(fraction, barWidth), color: "cyan" },
             { text: ` ${Math.floor(fraction * 100)}%`.padStart(5) },
             { text: stats, dim: true },

@@ -1,0 +1,128 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { applyEvent, createRunState, foldEvents } from "../../src/ui/run_state.ts";
+import {
+  IMAGE_BYTES,
+  LOG_FILE,
+  REDIS_URL,
+  scriptedRun,
+  TIMELINE_START,
+} from "../support/scripted_events.ts";
+
+const upTo = (t: number, outcome: "passed" | "crash" = "passed") =>
+  foldEvents(scriptedRun({ outcome }).filter((e) => e.t <= t));
+
+Deno.test("applyEvent() run-started lays out peers in plan order and batches the timeline", () => {
+  const state = upTo(0);
+  assertEquals(state.test, "gossip-demo");
+  assertEquals(state.logFile, LOG_FILE);
+  assertEquals(state.peers.map((p) => [p.name, p.host, p.port, p.state]), [
+    ["alice", "host-0", 11984, "pending"],
+    ["bob", "host-1", 11984, "pending"],
+    ["carol", "host-0", 11985, "pending"],
+    ["dave", "host-1", 11985, "pending"],
+  ]);
+  assertEquals(state.nameWidth, 5);
+  assertEquals(state.batches.map((b) => [b.time, b.entries.map((e) => e.peer)]), [
+    [0, ["alice", "bob"]],
+    [2, ["alice"]],
+    [4, ["bob"]],
+    [6, ["carol"]],
+    [8, ["dave"]],
+    [10, ["alice"]],
+  ]);
+});
+
+Deno.test("applyEvent() tracks phase, Redis URL and host connections", () => {
+  const state = upTo(540);
+  assertEquals(state.phase, "hosts");
+  assertEquals(state.redisUrl, REDIS_URL);
+  assertEquals(state.hosts.map((h) => [h.name, h.state, h.ms]), [
+    ["host-0", "connected", 110],
+    ["host-1", "connecting", undefined],
+  ]);
+});
+
+Deno.test("applyEvent() computes transfer rate and reports quarter milestones once", () => {
+  const state = upTo(3000);
+  const fast = state.transfers.find((x) => x.host === "host-0")!;
+  assertEquals(fast.state, "progress");
+  assertEquals(fast.total, IMAGE_BYTES);
+  assertEquals(Math.round(fast.rate / 1000), 12_000); // 12 MB/s
+  const milestones = state.lines.toArray().filter((l) => l.audience === "progress").map((l) =>
+    l.text
+  );
+  assertEquals(milestones, [
+    "pull tm-peer:latest: started",
+    "ship tm-peer:latest → host-0: started (24.0 MB)",
+    "ship tm-peer:latest → host-1: started (24.0 MB)",
+    "ship tm-peer:latest → host-0: 25%",
+    "ship tm-peer:latest → host-1: 25%",
+    "ship tm-peer:latest → host-0: 50%",
+  ]);
+});
+
+Deno.test("applyEvent() follows statuses, restarts and time in state", () => {
+  const state = upTo(10650);
+  const bob = state.peersByName.get("bob")!;
+  assertEquals(bob.status, "started");
+  assertEquals(bob.restarts, 1);
+  assertEquals(bob.since, 10600);
+  assertEquals(bob.address, "vlad-bob|/ip4/10.0.0.11/udp/11984/quic-v1");
+  assertEquals(state.peersByName.get("alice")!.status, "connected");
+});
+
+Deno.test("applyEvent() marks sent timeline entries and advances the next batch", () => {
+  const state = upTo(TIMELINE_START + 4500);
+  assertEquals(state.timelineStart, TIMELINE_START);
+  assertEquals(state.nextBatch, 3);
+  const first = state.batches[0].entries.map((e) => [e.sentAt, e.lateMs]);
+  assertEquals(first, [[TIMELINE_START + 2, 2], [TIMELINE_START + 3, 3]]);
+  assertEquals(state.batches[3].entries[0].sentAt, undefined);
+});
+
+Deno.test("applyEvent() counts warnings and errors per peer and keeps the last log", () => {
+  const state = upTo(12000);
+  const carol = state.peersByName.get("carol")!;
+  assertEquals([carol.warnings, carol.errors], [1, 1]);
+  assertEquals(carol.lastLog?.message, "failed to dial dave: timeout after 3000 ms");
+  assertEquals([state.warnings, state.errors], [1, 1]);
+});
+
+Deno.test("applyEvent() records an unexpected exit with its output and an undeliverable command", () => {
+  const state = upTo(14000, "crash");
+  const dave = state.peersByName.get("dave")!;
+  assertEquals(dave.state, "exited");
+  assertEquals(dave.exit, { code: 137, expected: false });
+  assertEquals(state.batches[4].entries[0].undeliverable, "peer exited");
+  const output = state.lines.toArray().filter((l) => l.kind === "output").map((l) => l.text);
+  assertEquals(output, ["thread 'main' panicked at src/swarm.rs:88:9:", "out of memory"]);
+});
+
+Deno.test("applyEvent() sets the verdict from run-finished", () => {
+  const state = foldEvents(scriptedRun({ outcome: "crash" }));
+  assertEquals(state.finished?.verdict, "failed");
+  assertEquals(state.finished?.reason, "peer dave crashed (exit code 137)");
+  assertEquals(state.finished?.exitCode, 1);
+});
+
+Deno.test("applyEvent() sorts lines by audience: peer info and traces are verbose-only", () => {
+  const state = foldEvents(scriptedRun());
+  const audience = (text: string) => state.lines.toArray().find((l) => l.text === text)?.audience;
+  assertEquals(audience("gossip mesh: 1 peer"), "verbose");
+  assertEquals(audience("slow handshake with bob (1.2 s)"), "always");
+  assertEquals(audience("< connected"), "always");
+  assertEquals(audience("> shutdown"), "verbose");
+  assertEquals(audience("> push|bob|hello"), "always");
+});
+
+Deno.test("applyEvent() keeps only the newest lines beyond the capacity", () => {
+  const state = createRunState({ lineCapacity: 100 });
+  for (let i = 0; i < 1000; i++) {
+    applyEvent(state, { t: i, type: "peer-log", peer: "alice", level: "info", message: `m${i}` });
+  }
+  const lines = state.lines.toArray();
+  assertEquals(lines.length, 100);
+  assertEquals(lines[0].text, "m900");
+  assertEquals(lines.at(-1)!.seq, 999);
+  assert(state.peersByName.has("alice"), "an unplanned peer is added");
+});
