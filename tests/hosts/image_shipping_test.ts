@@ -176,8 +176,14 @@ Deno.test("shipImages() aborted mid-transfer leaves no image, process or temp fi
       await dockerProcesses((args, env) => args.includes(" load") && env.includes(b.dockerHost)),
       [],
     );
-    // docker load stages the upload under <data-root>/tmp; the daemon must have discarded it.
-    const leftovers = await sh(`find ${b.dataRoot}/tmp -mindepth 1 2>/dev/null || true`);
+    // docker load stages the upload under <data-root>/tmp; the daemon discards it once it sees
+    // the client gone (asynchronously, ~0.1 s later): poll for that, with a generous deadline.
+    let leftovers = "";
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      leftovers = await sh(`find ${b.dataRoot}/tmp -mindepth 1 -maxdepth 1 2>/dev/null || true`);
+      if (leftovers === "") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     assertEquals(leftovers, "");
   } finally {
     await removeImages(image);
