@@ -220,8 +220,7 @@ export class RedisCoordination implements Coordination {
       disableClientInfo: true,
       // Requests wait through a reconnect; the outage limit bounds how long.
       maxRetriesPerRequest: null,
-      // The log loop re-issues its own pop after a reconnect.
-      autoResendUnfulfilledCommands: role !== "logs",
+      // A pending BLMPOP/BRPOP is re-issued after a reconnect (ioredis's default, kept).
       retryStrategy: (times): number | null =>
         this.#closing || this.#failure || !this.#connections.has(redis)
           ? null
@@ -617,16 +616,14 @@ export class RedisCoordination implements Coordination {
 
 /** Drops a connection at once (a blocking pop may be pending) and waits until it is closed. */
 async function disconnect(redis: Redis): Promise<void> {
-  if (redis.status === "end" || redis.status === "wait") {
-    redis.disconnect();
-    return;
-  }
+  const before = redis.status;
+  redis.disconnect();
+  // Between two attempts there is no socket: disconnect() just cancels the next attempt.
+  if (before === "reconnecting" || redis.status === "end" || redis.status === "wait") return;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const ended = new Promise<void>((resolve) => {
+  await new Promise<void>((resolve) => {
     redis.once("end", resolve);
     timer = setTimeout(resolve, 1_000);
   });
-  redis.disconnect();
-  await ended;
   clearTimeout(timer);
 }
