@@ -121,6 +121,7 @@ Deno.test("DockerRuntime starts containers, reports an exit with its code and lo
     await removeLabelled(`tm.run=${runId}`);
     await removeLabelled(`tm.run=${id}-other`);
     await removeImages(image);
+    await removeConfigDirs(id);
   }
 });
 
@@ -198,6 +199,7 @@ Deno.test("DockerRuntime.setup() replaces a tm leftover of the same name and ref
   } finally {
     await docker.rm([name], { force: true });
     await removeImages(image);
+    await removeConfigDirs(id);
   }
 });
 
@@ -247,6 +249,7 @@ Deno.test("DockerRuntime ships images to a second engine, refuses a peer image a
     }
   } finally {
     await removeImages(image);
+    await removeConfigDirs(id);
   }
 });
 
@@ -258,4 +261,9 @@ async function waitForLogs(container: string, count: number): Promise<string[]> 
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`${container} did not print ${count} lines`);
+}
+
+/** The peer config dirs (`~/peer-config/tm-<test>-<peer>-config`) of tests named after `id`. */
+async function removeConfigDirs(id: string): Promise<void> {
+  await sh(`rm -rf "$HOME"/peer-config/tm-${id}*`);
 }
