@@ -540,7 +540,10 @@ export class RedisCoordination implements Coordination {
     } finally {
       state.stopped = true;
       this.#connections.delete(redis);
-      this.#down.delete("logs");
+      if (this.#down.delete("logs") && this.#down.size === 0) {
+        clearTimeout(this.#outageTimer);
+        this.#outageTimer = undefined;
+      }
       await disconnect(redis);
       await drain;
       this.#logQueues.delete(queue);

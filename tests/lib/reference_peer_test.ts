@@ -57,11 +57,19 @@ function spawnPeer(
   return { child, output };
 }
 
+/** Stops a peer still running: SIGTERM (entrypoint.sh forwards it), SIGKILL after 2 s. */
 async function stopPeer(peer: Peer): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    peer.child.kill("SIGKILL");
+    peer.child.kill("SIGTERM");
+    timer = setTimeout(() => {
+      try {
+        peer.child.kill("SIGKILL");
+      } catch { /* exited meanwhile */ }
+    }, 2_000);
   } catch { /* already exited */ }
   await peer.child.status;
+  clearTimeout(timer);
   await peer.output;
 }
 
@@ -169,6 +177,27 @@ Deno.test("entrypoint.sh restarts the peer after exit 42 and propagates other ex
     await r.rpush("erin_command", "exit|7");
     assertEquals((await peer.child.status).code, 7);
     assert((await peer.output).includes("entrypoint: restarting in 0s"));
+  } finally {
+    await stopPeer(peer);
+    r.disconnect();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("entrypoint.sh forwards SIGTERM to the peer and exits 143 [integration: redis-server, busybox sh]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const dir = await Deno.makeTempDir({ prefix: "tm-entrypoint-" });
+  const peer = spawnPeer(redis, "frank", { TM_DELAY_FILE: `${dir}/delay` }, true);
+  try {
+    await waitStatus(
+      redis,
+      "frank",
+      `started|${await vladFor("frank")}|/ip4/10.1.2.3/udp/11984/quic-v1`,
+    );
+    peer.child.kill("SIGTERM");
+    assertEquals((await peer.child.status).code, 143);
+    assert((await peer.output).includes("received SIGTERM, exiting"));
   } finally {
     await stopPeer(peer);
     r.disconnect();
