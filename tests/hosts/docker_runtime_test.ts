@@ -10,6 +10,7 @@ import {
   buildBusyboxImage,
   removeImages,
   removeLabelled,
+  sh,
   uniqueId,
 } from "../support/scratch_images.ts";
 import { startSecondEngine } from "../support/second_engine.ts";
