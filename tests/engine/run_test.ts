@@ -525,3 +525,84 @@ Deno.test("run() fails clearly when Redis goes away mid-run, and still cleans up
   assertEquals(events.at(-1)?.type, "run-finished");
   assertNoProcessLeft(outcome);
 });
+
+/** tm in miniature for the SIGINT test: interrupt handlers, run(), events as JSON lines. */
+const INTERRUPTIBLE_RUN = (config: unknown) => `
+import { run } from ${JSON.stringify(new URL("../../src/engine/run.ts", import.meta.url).href)};
+import { ProcessRuntime } from ${
+  JSON.stringify(new URL("../../src/engine/process_runtime.ts", import.meta.url).href)
+};
+import { installInterruptHandlers } from ${
+  JSON.stringify(new URL("../../src/engine/interrupt.ts", import.meta.url).href)
+};
+import { place } from ${JSON.stringify(new URL("../../src/placement.ts", import.meta.url).href)};
+import { localRedisProvider } from ${
+  JSON.stringify(new URL("../support/redis_server.ts", import.meta.url).href)
+};
+const config = ${JSON.stringify(config)};
+const runtime = new ProcessRuntime({
+  command: () => [Deno.execPath(), "run", "-A", "--no-check", ${JSON.stringify(REFERENCE_PEER)}],
+});
+using interrupts = installInterruptHandlers();
+const result = await run({
+  config, plan: place(config), runtime, redis: localRedisProvider(),
+  stop: interrupts.stop, kill: interrupts.kill,
+  emit: (event) => console.log(JSON.stringify({ ...event, pids: runtime.pids })),
+});
+Deno.exit(result.exitCode);
+`;
+
+Deno.test("run() under SIGINT mid-timeline shuts down, exits 130 and leaves no process or Redis behind [integration: redis-server, processes, signals]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      { time: 0, peer: "alice", command: "connect" },
+      { time: 120, peer: "bob", command: "connect" },
+    ],
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", INTERRUPTIBLE_RUN(config)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const events: (EngineEvent & { pids: number[] })[] = [];
+  const pids = new Set<number>();
+  try {
+    let buffer = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        const event = JSON.parse(line);
+        events.push(event);
+        event.pids.forEach((pid: number) => pids.add(pid));
+        if (
+          event.type === "peer-status" && event.peer === "alice" && event.status === "connected"
+        ) {
+          child.kill("SIGINT");
+        }
+      }
+    }
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+  }
+  const status = await child.status;
+  assertEquals(status.code, 130);
+  const finished = events.at(-1) as EventOf<"run-finished">;
+  assertEquals([finished.type, finished.verdict], ["run-finished", "interrupted"]);
+  assertEquals(finished.peers.map((p) => p.status), ["stopped", "stopped"]);
+  assert(pids.size === 2, `expected 2 peer pids, saw ${[...pids]}`);
+  for (const pid of pids) assert(!alive(pid), `peer process ${pid} outlived the run`);
+  const url = (events.find((e) => e.type === "redis-ready") as EventOf<"redis-ready">).url;
+  const port = Number(new URL(url).port);
+  let refused = false;
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+  } catch {
+    refused = true;
+  }
+  assert(refused, `Redis on port ${port} outlived the run`);
+});
