@@ -1,0 +1,93 @@
+import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { PeerStates } from "../../src/engine/peer_states.ts";
+import type { PlacedPeer } from "../../src/placement.ts";
+
+const plan: PlacedPeer[] = ["alice", "bob"].map((peer, i) => ({
+  peer,
+  hostIndex: 0,
+  host: "host-0",
+  address: "10.0.0.1",
+  port: 11984 + i,
+  image: "peer",
+  listenAddr: `/ip4/0.0.0.0/udp/${11984 + i}/quic-v1`,
+}));
+
+Deno.test("PeerStates.applyStatus() reports the previous status and whether it is a (re)start", () => {
+  const states = new PeerStates(plan);
+  assertEquals(states.applyStatus("alice", "started", "v|/ip4/1"), {
+    previous: null,
+    newStart: true,
+  });
+  assertEquals(states.applyStatus("alice", "started", "v|/ip4/1"), {
+    previous: "started",
+    newStart: false,
+  });
+  states.applyStatus("alice", "restarting", undefined);
+  assertEquals(states.applyStatus("alice", "started", "v|/ip4/2"), {
+    previous: "restarting",
+    newStart: true,
+  });
+  const alice = states.of("alice");
+  assertEquals([alice.address, alice.restarts, alice.started], ["v|/ip4/2", 1, true]);
+});
+
+Deno.test("PeerStates counts a peer as started when a later status shows it, even if `started` was missed", () => {
+  const states = new PeerStates(plan);
+  states.applyStatus("alice", "connecting", undefined);
+  states.applyStatus("bob", "booting", undefined);
+  assertEquals([states.of("alice").started, states.of("bob").started], [true, false]);
+  assertEquals(states.of("alice").address, undefined);
+});
+
+Deno.test("PeerStates.until() resolves on the change that makes the condition true and rejects on abort", async () => {
+  const states = new PeerStates(plan);
+  const allStarted = () => states.all().every((s) => s.started);
+  const waiting = states.until(allStarted, new AbortController().signal);
+  states.applyStatus("alice", "started", undefined);
+  let done = false;
+  waiting.then(() => done = true);
+  await Promise.resolve();
+  assert(!done);
+  states.applyStatus("bob", "started", undefined);
+  await waiting;
+
+  const controller = new AbortController();
+  const never = states.until(() => false, controller.signal);
+  controller.abort(new TypeError("stop"));
+  await assertRejects(() => never, TypeError);
+});
+
+Deno.test("PeerStates.undeliverableReason() names stopped and exited peers", () => {
+  const states = new PeerStates(plan);
+  assertEquals(states.undeliverableReason("alice"), undefined);
+  states.applyStatus("alice", "stopped", undefined);
+  assertEquals(states.undeliverableReason("alice"), "alice already stopped");
+  states.markExited("bob", { code: 3, output: [] }, { expected: false, killed: false });
+  assertEquals(states.undeliverableReason("bob"), "bob exited with code 3");
+  assertEquals(states.undeliverableReason("carol"), "carol is not a peer of this test");
+});
+
+Deno.test("PeerStates.summaries() counts warnings and errors and reports exit codes of exits not caused by teardown", () => {
+  const states = new PeerStates(plan);
+  for (const level of ["warn", "WARNING", "error", "fatal", "info", "notice"]) {
+    states.applyLog("alice", level, "x");
+  }
+  states.markExited("alice", { code: 0, output: [] }, { expected: true, killed: false });
+  states.markExited("bob", { code: null, output: [] }, { expected: true, killed: true });
+  assertEquals(states.summaries(), [
+    {
+      peer: "alice",
+      host: "host-0",
+      status: null,
+      restarts: 0,
+      warnings: 2,
+      errors: 2,
+      exitCode: 0,
+    },
+    { peer: "bob", host: "host-0", status: null, restarts: 0, warnings: 0, errors: 0 },
+  ]);
+  assertEquals(
+    states.describe("alice"),
+    "alice (last status: none; not launched; last log: notice x)",
+  );
+});
