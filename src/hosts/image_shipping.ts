@@ -53,6 +53,9 @@ export type Compression = "none" | "gzip";
  */
 export const DEFAULT_COMPRESSION: Compression = "none";
 
+/** Bytes buffered per host between `docker save` and the host's `docker load`. */
+const BUFFER_BYTES = 4 << 20;
+
 export interface PullOptions {
   images: string[];
   /** The local engine. */
@@ -154,7 +157,10 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
 interface Sink {
   target: ShipTarget;
   load: RemoteProcess;
+  /** Writes into a per-host buffer that feeds the load's stdin (reading and sending overlap). */
   writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The buffer draining into the load's stdin; settles when stdin is closed or broke. */
+  piping: Promise<void>;
   output: Promise<string>;
   bytes: number;
   lastEmit: number;
@@ -200,6 +206,12 @@ async function teeImage(
       source = gzip.stdout;
     }
 
+    const fail = (sink: Sink, message: string) => {
+      if (sink.error !== undefined) return;
+      sink.error = message;
+      sink.load.kill();
+      sink.writer.abort(new Error(message)).catch(() => {});
+    };
     const sinks: Sink[] = targets.map((target) => {
       const load = target.docker.load();
       processes.push(load);
@@ -217,13 +229,26 @@ async function teeImage(
         total: info.size,
         state: "started",
       });
-      return { target, load, writer: load.stdin.getWriter(), output, bytes: 0, lastEmit: 0 };
+      // Without a buffer each chunk would wait for the host to take the previous one before the
+      // next is read from docker save; BUFFER_BYTES per host lets both sides run at once.
+      const buffer = new TransformStream<Uint8Array, Uint8Array>(
+        undefined,
+        new ByteLengthQueuingStrategy({ highWaterMark: BUFFER_BYTES }),
+      );
+      const sink: Sink = {
+        target,
+        load,
+        writer: buffer.writable.getWriter(),
+        piping: Promise.resolve(),
+        output,
+        bytes: 0,
+        lastEmit: 0,
+      };
+      sink.piping = buffer.readable.pipeTo(load.stdin).catch((error) => {
+        fail(sink, `the transfer broke off (${errorDetail(error)})`);
+      });
+      return sink;
     });
-    const fail = (sink: Sink, message: string) => {
-      if (sink.error !== undefined) return;
-      sink.error = message;
-      sink.load.kill();
-    };
 
     for await (const chunk of source) {
       const live = sinks.filter((sink) => sink.error === undefined);
@@ -265,6 +290,7 @@ async function teeImage(
       if (sink.error === undefined) {
         await sink.writer.close().catch((error) => fail(sink, errorDetail(error)));
       }
+      await sink.piping;
       const status = await sink.load.status;
       const output = await sink.output;
       if (sink.error === undefined && status.code !== 0) {
