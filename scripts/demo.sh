@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `deno task demo`: builds the TypeScript reference peer image on this machine and runs
+# examples/one-peer.yaml against it, with this machine as the only host (reached over SSH).
+# Needs: Docker, and `ssh $USER@127.0.0.1` working (an agent key, or ~/.ssh/id_ed25519 / id_rsa).
+# Images are built FROM scratch out of this machine's deno, busybox and redis-server (no registry
+# needed) by scripts/testbed/images.sh; with registry access, `docker build -t tm-ref-peer:latest
+# lib/typescript` works too.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+peer_image=tm-ref-peer:latest
+redis_image=redis:7-alpine
+if [[ -f scripts/testbed/images.sh ]] && command -v busybox >/dev/null &&
+  command -v redis-server >/dev/null; then
+  TM_TESTBED_PEER_IMAGE=$peer_image TM_TESTBED_REDIS_IMAGE=tm-redis:latest \
+    bash scripts/testbed/images.sh
+  docker image inspect "$redis_image" >/dev/null 2>&1 || redis_image=tm-redis:latest
+else
+  docker build -t "$peer_image" lib/typescript
+fi
+
+auth=agent
+if [[ -z ${SSH_AUTH_SOCK:-} ]]; then
+  for key in ~/.ssh/id_ed25519 ~/.ssh/id_ecdsa ~/.ssh/id_rsa; do
+    if [[ -f $key ]]; then auth=$key && break; fi
+  done
+fi
+
+config=$(mktemp "${TMPDIR:-/tmp}/tm-demo.XXXXXX.yaml")
+trap 'rm -f "$config"' EXIT
+sed -e "s|image: redis:7-alpine|image: $redis_image|" \
+  -e "s|ssh_user: root|ssh_user: ${USER:-$(id -un)}|" \
+  -e "s|ssh_auth: agent|ssh_auth: $auth|" \
+  examples/one-peer.yaml >"$config"
+echo "demo: running examples/one-peer.yaml (redis image $redis_image, ssh_auth $auth)" >&2
+deno run --allow-all main.ts "$config" "$@"
