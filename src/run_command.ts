@@ -1,21 +1,150 @@
 /**
- * The actions that touch hosts: a test run and the host resets. Placeholder until the run
- * engine is wired in; it loads the config so that config errors already surface.
+ * The actions that touch hosts: `tm <config>` (one test run) and `--reset-hosts[-all]`.
+ * Here the pieces meet: the config and its placement, Docker over SSH as the peer runtime,
+ * Redis in a container (or `--redis-url`), the engine, the log file and the chosen view.
  */
 import { loadConfigFile } from "./config/load.ts";
+import { type HostConfig, hostName } from "./config/schema.ts";
+import { type EventSink, fanout } from "./engine/events.ts";
+import { installInterruptHandlers } from "./engine/interrupt.ts";
+import { ExternalRedis, type RedisProvider } from "./engine/redis_provider.ts";
+import { newRunId, run } from "./engine/run.ts";
+import { ExitCode, UsageError } from "./errors.ts";
+import { DockerRedis } from "./hosts/docker_redis.ts";
+import { DockerRuntime } from "./hosts/docker_runtime.ts";
+import type { Remote } from "./hosts/remote.ts";
+import { resetHosts as resetEveryHost } from "./hosts/reset.ts";
+import { SshRemote } from "./hosts/ssh.ts";
+import { logFileName, openLogFile } from "./log_file.ts";
+import { place } from "./placement.ts";
 
-export async function runTest(
-  configPath: string,
-  _options: { tui: boolean; verbose: boolean; redisUrl?: string },
-): Promise<number> {
-  await loadConfigFile(configPath);
-  throw new Error("test runs are wired up by the lead");
+export interface RunTestOptions {
+  /** Full-screen terminal UI instead of console lines. */
+  tui: boolean;
+  /** Console: also every peer log line and the orchestrator's trace. */
+  verbose: boolean;
+  /** An existing Redis instead of a container. */
+  redisUrl?: string;
 }
 
+/** Opens the SSH connection to one host of the config. */
+function connectHost(host: HostConfig, _index: number, signal: AbortSignal): Promise<Remote> {
+  return SshRemote.connect({
+    name: hostName(host),
+    address: host.address,
+    port: host.ssh_port,
+    user: host.ssh_user,
+    auth: host.ssh_auth,
+    hostKeyCheck: host.host_key_check,
+    signal,
+  });
+}
+
+/** What the user sees: console lines or the TUI. */
+interface View {
+  sink: EventSink;
+  close(): Promise<void>;
+  /** TUI only: resolves when the user quits after the run finished. */
+  quit?: Promise<void>;
+}
+
+async function openView(
+  options: RunTestOptions,
+  onStop: (force: boolean) => void,
+): Promise<View> {
+  if (options.tui) {
+    const { startTui } = await import("./ui/tui/mod.ts");
+    return startTui({ onStop });
+  }
+  const { createConsole } = await import("./ui/console.tsx");
+  const noColor = (Deno.env.get("NO_COLOR") ?? "") !== "";
+  const tty = Deno.stdout.isTerminal();
+  return createConsole({
+    interactive: tty && !noColor && !Deno.env.get("CI"),
+    color: tty && !noColor,
+    verbose: options.verbose,
+  });
+}
+
+/**
+ * Runs the test described by `configPath`.
+ * @returns the exit code: 0 passed, 1 failed, 130 interrupted
+ * @throws UsageError for an invalid config or a TUI without a terminal
+ */
+export async function runTest(configPath: string, options: RunTestOptions): Promise<number> {
+  const config = await loadConfigFile(configPath);
+  const plan = place(config);
+  if (options.tui && !(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {
+    throw new UsageError("--tui needs an interactive terminal; leave it out to get console lines");
+  }
+  const runId = newRunId();
+  const logPath = logFileName(config.name, new Date());
+  const logFile = openLogFile(logPath);
+  using interrupts = installInterruptHandlers();
+  const viewStop = new AbortController();
+  const viewKill = new AbortController();
+  let view: View | undefined;
+  try {
+    view = await openView(options, (force) => (force ? viewKill : viewStop).abort());
+    const redis: RedisProvider = options.redisUrl
+      ? new ExternalRedis(options.redisUrl)
+      : new DockerRedis({ redis: config.redis, runId, test: config.name });
+    const kill = AbortSignal.any([interrupts.kill, viewKill.signal]);
+    const result = await run({
+      config,
+      plan,
+      runtime: new DockerRuntime({ config, plan, runId, connect: connectHost }),
+      redis,
+      emit: fanout(logFile.sink, view.sink),
+      stop: AbortSignal.any([interrupts.stop, viewStop.signal]),
+      kill,
+      runId,
+      logFile: logPath,
+    });
+    if (view.quit && !kill.aborted) {
+      // The TUI keeps the verdict on screen until the user quits (or interrupts again).
+      const { promise: killed, resolve } = Promise.withResolvers<void>();
+      kill.addEventListener("abort", () => resolve(), { once: true });
+      await Promise.race([view.quit, killed]);
+    }
+    return result.exitCode;
+  } finally {
+    await view?.close();
+    await logFile.close();
+  }
+}
+
+/**
+ * `--reset-hosts` (remove the config's `images` from every host) or `--reset-hosts-all`
+ * (`docker system prune -af` on every host, after confirmation unless `yes` or no terminal).
+ * @returns 0 when every host was reset, 1 otherwise, 130 if the user declined
+ */
 export async function resetHosts(
   configPath: string,
-  _options: { all: boolean; yes: boolean; verbose: boolean },
+  options: { all: boolean; yes: boolean; verbose: boolean },
 ): Promise<number> {
-  await loadConfigFile(configPath);
-  throw new Error("test runs are wired up by the lead");
+  const config = await loadConfigFile(configPath);
+  const print = (line: string) => console.log(line);
+  if (options.all && !options.yes && Deno.stdin.isTerminal()) {
+    const hosts = config.hosts.map(hostName).join(", ");
+    const answer = prompt(
+      `docker system prune -af removes every unused image, container, network and build cache ` +
+        `on ${hosts}. Continue? [y/N]`,
+    );
+    if (!/^y(es)?$/i.test(answer?.trim() ?? "")) {
+      print("Nothing was changed.");
+      return ExitCode.interrupted;
+    }
+  }
+  if (!options.all && config.images.length === 0) {
+    print("The config lists no images: nothing to remove.");
+    return ExitCode.ok;
+  }
+  try {
+    await resetEveryHost({ config, connect: connectHost, all: options.all, print });
+    return ExitCode.ok;
+  } catch (error) {
+    console.error(`tm: ${error instanceof Error ? error.message : String(error)}`);
+    return ExitCode.failed;
+  }
 }
