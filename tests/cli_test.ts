@@ -10,9 +10,17 @@ const FIXTURES = "tests/fixtures/config/broken";
 const SMOKE = "examples/smoke-test-5peer.yaml";
 
 /** Runs `deno run -A main.ts <args>` from the repository root. */
+const root = new URL("..", import.meta.url).pathname;
+
 async function tm(...args: string[]) {
+  return await tmIn(root, ...args);
+}
+
+/** Runs tm in `cwd` (where a test run writes its log file). */
+async function tmIn(cwd: string, ...args: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
+    args: ["run", "-A", `${root}main.ts`, ...args],
+    cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -180,16 +188,24 @@ Deno.test("tm exits 2 on bad usage, naming the mistake", async () => {
   }
 });
 
-Deno.test("tm prints one line for a runtime failure, and the stack trace with --verbose", async () => {
-  // Port 1 has no Redis: whatever the run does, it fails at runtime (exit 1), not as usage.
-  const args = ["examples/one-peer.yaml", "--redis-url", "redis://127.0.0.1:1"];
-  const quiet = await tm(...args);
-  assertEquals(quiet.code, 1);
-  assert(quiet.stderr.startsWith("tm: "), quiet.stderr);
-  assertNoStackTrace(quiet.stderr);
-  const verbose = await tm(...args, "--verbose");
-  assertEquals(verbose.code, 1);
-  assert(verbose.stderr.includes("    at "), verbose.stderr);
+Deno.test("tm reports a failed run in its summary, exit 1, and the trace only with --verbose", async () => {
+  // Port 1 has no Redis: the run fails at runtime (exit 1), not as a usage error.
+  const args = [`${root}examples/one-peer.yaml`, "--redis-url", "redis://127.0.0.1:1"];
+  const cwd = await Deno.makeTempDir({ prefix: "tm-cli-" });
+  try {
+    const quiet = await tmIn(cwd, ...args);
+    assertEquals(quiet.code, 1);
+    assert(/^FAILED: .*127\.0\.0\.1:1/m.test(quiet.stdout), quiet.stdout);
+    assertNoStackTrace(quiet.stdout + quiet.stderr);
+    const verbose = await tmIn(cwd, ...args, "--verbose");
+    assertEquals(verbose.code, 1);
+    assert(verbose.stdout.includes("    at "), verbose.stdout);
+    const logs = [...Deno.readDirSync(cwd)].map((entry) => entry.name);
+    assertEquals(logs.length, 2, "one log file per run");
+    assert(logs.every((name) => /^one-peer-\d{4}(-\d\d){5}\.log$/.test(name)), logs.join());
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
 });
 
 Deno.test("describeError() maps usage errors to 2 without a trace and others to 1", () => {

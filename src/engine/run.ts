@@ -212,7 +212,7 @@ class Run {
         }));
     const opening = open(server.url, signal);
     this.#coordinationOpen = opening;
-    const coordination = await this.#step(`connecting to Redis at ${server.url}`, opening);
+    const coordination = await this.#step("connecting to Redis", opening);
     this.#coordination = coordination;
     const notifications = await this.#step(
       "enabling keyspace notifications",
@@ -695,6 +695,7 @@ class Run {
     if (error instanceof RunHalt) return;
     const message = messageOf(error);
     this.#emit({ type: "error", message });
+    this.#emit({ type: "trace", message: stackOf(error) });
     this.#haltWith("failed", message);
   }
 
@@ -840,4 +841,13 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The stack of an error and of each of its causes, for --verbose and the log file. */
+function stackOf(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.stack ?? e.message : String(e));
+  }
+  return parts.join("\nCaused by: ");
 }
