@@ -18,7 +18,7 @@ export type Phase =
   | "cleanup"; // removing containers, images, Redis
 
 /** Peer log levels as peers send them; anything else is kept verbatim as the level. */
-export type PeerLogLevel = "debug" | "info" | "warn" | "error" | (string & {});
+export type PeerLogLevel = "debug" | "info" | "warn" | "error" | (string & Record<never, never>);
 
 export type Verdict = "passed" | "failed" | "interrupted";
 
