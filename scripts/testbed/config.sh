@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # (variables used by the scripts that source this file)
 # Testbed names, addresses and paths shared by setup.sh, teardown.sh and images.sh (sourced).
 # Override any TM_TESTBED_* variable in the environment; the defaults avoid common subnets/ports.
 

@@ -7,7 +7,7 @@
 # Each image carries a label with the hash of its inputs and is rebuilt only when they change.
 # Option --force rebuilds both.
 set -euo pipefail
-# shellcheck source=config.sh
+# shellcheck source-path=SCRIPTDIR source=config.sh
 source "$(dirname "${BASH_SOURCE[0]}")/config.sh"
 
 force=false

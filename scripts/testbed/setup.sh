@@ -6,7 +6,7 @@
 # .testbed/env). Options: --fresh-hostb removes every container and image from host B's engine;
 # --no-images skips building images. See README.md.
 set -euo pipefail
-# shellcheck source=config.sh
+# shellcheck source-path=SCRIPTDIR source=config.sh
 source "$(dirname "${BASH_SOURCE[0]}")/config.sh"
 
 fresh_hostb=false

@@ -4,7 +4,7 @@
 # and veth; host A's testbed sshd; .testbed/. Host A's Docker engine keeps running (it is the
 # machine's). Option --keep-images keeps the testbed images on host A (faster next setup).
 set -euo pipefail
-# shellcheck source=config.sh
+# shellcheck source-path=SCRIPTDIR source=config.sh
 source "$(dirname "${BASH_SOURCE[0]}")/config.sh"
 
 keep_images=false
