@@ -87,6 +87,9 @@ const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
   "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
 };
 
+/** Preferred cipher (the server may not offer it; the rest of ssh2's list follows). */
+const FAST_CIPHER = "chacha20-poly1305@openssh.com";
+
 /** Bytes of stdout a spawned process buffers before the channel stops granting window. */
 const STDOUT_HIGH_WATER_MARK = 1024 * 1024;
 /** Bytes a spawned process's stdin accepts before `write()` waits for the channel to drain. */
@@ -141,6 +144,11 @@ export class SshRemote implements Remote {
       keepaliveCountMax: 3,
       ...credentials,
     };
+    // Under Deno, ssh2's chacha20-poly1305 moves ~1.5-2× the bytes per second of its default
+    // AES-GCM (measured on a 100 MB upload); image shipping is bound by it.
+    config.algorithms = {
+      cipher: { remove: [FAST_CIPHER], prepend: [FAST_CIPHER], append: [] },
+    };
     // Prefer the key types known_hosts already records for this host, as OpenSSH does, so a
     // host that also offers other types is not mistaken for a new one.
     const preferred = knownKeyTypes(entries, address, port).flatMap((t) =>
@@ -148,7 +156,7 @@ export class SshRemote implements Remote {
     );
     if (preferred.length > 0) {
       // Removed then prepended: ssh2's `prepend` alone leaves algorithms already listed in place.
-      config.algorithms = { serverHostKey: { remove: preferred, prepend: preferred, append: [] } };
+      config.algorithms.serverHostKey = { remove: preferred, prepend: preferred, append: [] };
     }
     if (check === "accept-new") {
       config.hostVerifier = (key: Buffer, verify: (valid: boolean) => void) => {
