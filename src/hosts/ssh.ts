@@ -125,6 +125,10 @@ export class SshRemote implements Remote {
     const port = options.port ?? 22;
     const timeoutMs = options.timeoutMs ?? 10_000;
     const signal = options.signal;
+    const maxChannels = options.maxChannels ?? 8;
+    if (!Number.isInteger(maxChannels) || maxChannels < 1) {
+      throw new RangeError(`maxChannels must be a positive integer, got ${maxChannels}`);
+    }
     signal?.throwIfAborted();
     const credentials = await loadCredentials(name, options.auth);
     const check = options.hostKeyCheck ?? "accept-new";
@@ -134,6 +138,9 @@ export class SshRemote implements Remote {
     const entries = check === "off" ? [] : await readKnownHosts(name, knownHostsPath);
 
     const client = new Client();
+    // An 'error' without a listener would throw; the handlers below and the instance's own
+    // listener report errors, this one only covers the moments between them.
+    client.on("error", () => {});
     let hostKeyFailure: RemoteError | null = null;
     const config: ConnectConfig = {
       host: address,
@@ -194,7 +201,6 @@ export class SshRemote implements Remote {
         client.removeListener("error", onError);
         client.removeListener("close", onClose);
         if (error === undefined) return resolve();
-        client.on("error", () => {}); // late socket errors after we gave up
         client.destroy();
         reject(error);
       };
@@ -233,7 +239,7 @@ export class SshRemote implements Remote {
         );
       }
     });
-    return new SshRemote(name, client, options.maxChannels ?? 8);
+    return new SshRemote(name, client, maxChannels);
   }
 
   /** The first field of `$SSH_CONNECTION` on the host (cached after the first success). */
@@ -488,9 +494,6 @@ class ChannelSlots {
   #failure: unknown = null;
 
   constructor(size: number) {
-    if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(`maxChannels must be ≥ 1, got ${size}`);
-    }
     this.#free = size;
   }
 
