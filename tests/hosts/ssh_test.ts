@@ -523,3 +523,21 @@ Deno.test("SshRemote.close() kills the commands still running on the host [integ
     await eventually("no sleep is left", async () => !(await running(observer, marker)));
   });
 });
+
+Deno.test("SshRemote reports a dropped connection as a RemoteError on every command [integration: testbed]", async () => {
+  const bed = await testbed();
+  const remote = await SshRemote.connect(sshOptions(bed, bed.hostB));
+  try {
+    const sleeping = remote.execute(["sleep", "5"]).then(() => null, (e) => e);
+    // The shell's parent is the sshd process serving this connection (root sessions have no
+    // privilege-separated child): killing it drops the connection as a network failure would.
+    const killer = await remote.execute(["sh", "-c", "kill -9 $PPID"]).then(() => null, (e) => e);
+    assert(killer === null || killer instanceof RemoteError, `${killer}`);
+    const error = await sleeping;
+    assert(error instanceof RemoteError && error.host === "hostb", `${error}`);
+    const later = await assertRejects(() => remote.execute(["true"]), RemoteError);
+    assertEquals(later.reason, "unreachable");
+  } finally {
+    await remote.close();
+  }
+});
