@@ -50,6 +50,15 @@ export function testbed(): Promise<Testbed> {
   return ready;
 }
 
+/**
+ * Removes every container and image from host B's engine (for tests that need it empty, e.g.
+ * image shipping). Host B is shared: only call this from tests that own it for their duration.
+ */
+export async function emptyHostB(): Promise<void> {
+  await testbed();
+  await run("setup.sh", ["--fresh-hostb", "--no-images"]);
+}
+
 /** Tears the whole testbed down now (processes, namespace, state; images unless kept). */
 export async function teardownTestbed(options: { keepImages?: boolean } = {}): Promise<void> {
   ready = null;
