@@ -8,7 +8,7 @@
 import { ConfigSchema } from "../src/config/schema.ts";
 import { peerEnvironment } from "../src/environment.ts";
 import { place } from "../src/placement.ts";
-import { Docker, runArgs } from "../src/hosts/docker.ts";
+import { runArgs } from "../src/hosts/docker.ts";
 import { configDir, DockerRuntime } from "../src/hosts/docker_runtime.ts";
 import { LocalRemote } from "../src/hosts/local.ts";
 import { containerName, peerLabels } from "../src/hosts/container_names.ts";
@@ -45,7 +45,6 @@ const config = ConfigSchema.parse({
   commands: [],
 });
 const plan = place(config);
-const docker = new Docker(new LocalRemote());
 const home = Deno.env.get("HOME") ?? "/root";
 const redisUrl = "redis://host.docker.internal:6399";
 
