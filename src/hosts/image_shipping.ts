@@ -5,7 +5,7 @@
  * host dropped without stalling the others. Progress goes out as `image-transfer` events.
  */
 import type { UnstampedEvent } from "../engine/events.ts";
-import type { Docker, ImageInfo } from "./docker.ts";
+import { type Docker, DockerError, type ImageInfo } from "./docker.ts";
 import type { RemoteProcess } from "./remote.ts";
 
 /** Images the run needs that this machine does not have and could not pull. */
@@ -80,20 +80,28 @@ export async function pullImages(options: PullOptions): Promise<Map<string, Imag
       emit({ type: "image-pull", image, state: "done" });
     } catch (error) {
       signal.throwIfAborted();
-      const detail = errorDetail(error);
-      pullErrors.set(image, detail);
-      emit({ type: "image-pull", image, state: "failed", detail });
+      pullErrors.set(image, pullFailure(error));
     }
   }));
   const found = await local.images(images, signal);
   const missing = images.filter((image) => found.get(image) == null);
-  if (missing.length > 0) throw new ImageMissingError(missing, pullErrors);
-  for (const image of pullErrors.keys()) {
-    emit({
-      type: "warning",
-      message: `could not pull ${image} (${pullErrors.get(image)}); using the local image`,
-    });
+  for (const [image, detail] of pullErrors) {
+    // An image built on this machine is the common case: its pull fails, the local copy serves.
+    if (found.get(image) == null) emit({ type: "image-pull", image, state: "failed", detail });
+    else {
+      emit({
+        type: "image-pull",
+        image,
+        state: "done",
+        detail: "not pulled, using the local image",
+      });
+      emit({
+        type: "warning",
+        message: `could not pull ${image} (${detail}); using the local image`,
+      });
+    }
   }
+  if (missing.length > 0) throw new ImageMissingError(missing, pullErrors);
   return new Map(images.map((image) => [image, found.get(image)!]));
 }
 
@@ -375,6 +383,14 @@ async function write(
     if (onAbort) signal.removeEventListener("abort", onAbort);
   }
   if (sink.error !== undefined) throw new Error(sink.error);
+}
+
+/** Why a pull failed, in docker's words: the last line of its stderr. */
+function pullFailure(error: unknown): string {
+  if (error instanceof DockerError && error.stderr) {
+    return error.stderr.trim().split("\n").at(-1)!.replace(/^Error response from daemon: /, "");
+  }
+  return errorDetail(error);
 }
 
 function errorDetail(error: unknown): string {
