@@ -16,6 +16,7 @@ import { ConfigSchema } from "../src/config/schema.ts";
 import { place } from "../src/placement.ts";
 import { openLogFile } from "../src/log_file.ts";
 import { startRedisServer } from "../tests/support/redis_server.ts";
+import { lines } from "../tests/support/process_output.ts";
 
 const PEERS = 100;
 const COMMANDS = 1_000;
@@ -74,17 +75,11 @@ class SimulatedPeers implements PeerRuntime {
       stderr: "inherit",
     }).spawn();
     (async () => {
-      let buffer = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        const lines = buffer.split("\n");
-        buffer = lines.pop() ?? "";
-        for (const line of lines) {
-          const match = /^done (\S+) (.*)$/.exec(line);
-          if (!match) continue;
-          this.received.set(match[1], JSON.parse(match[2]));
-          this.#exits.get(match[1])?.resolve({ code: 0, output: [] });
-        }
+      for await (const line of lines(child.stdout)) {
+        const match = /^done (\S+) (.*)$/.exec(line);
+        if (!match) continue;
+        this.received.set(match[1], JSON.parse(match[2]));
+        this.#exits.get(match[1])?.resolve({ code: 0, output: [] });
       }
       const status = await child.status;
       for (const exit of this.#exits.values()) exit.resolve({ code: status.code, output: [] });

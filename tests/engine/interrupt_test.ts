@@ -2,6 +2,7 @@
  * installInterruptHandlers() in a child process (the test runner itself handles SIGINT).
  */
 import { assertEquals } from "../lib/assert.ts";
+import { lines } from "../support/process_output.ts";
 
 const MODULE = new URL("../../src/engine/interrupt.ts", import.meta.url).href;
 
@@ -38,16 +39,10 @@ async function interrupt(steps: { after: string; send: Deno.Signal }[]): Promise
   }).spawn();
   const reports: string[] = [];
   try {
-    let buffer = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const line of lines) {
-        if (line.startsWith("stop ") || line.startsWith("kill ")) reports.push(line);
-        const step = steps.find((s) => s.after === line);
-        if (step) child.kill(step.send);
-      }
+    for await (const line of lines(child.stdout)) {
+      if (line.startsWith("stop ") || line.startsWith("kill ")) reports.push(line);
+      const step = steps.find((s) => s.after === line);
+      if (step) child.kill(step.send);
     }
   } finally {
     try {

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../lib/assert.ts";
 import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
 import type { EngineEvent } from "../../src/engine/events.ts";
 import type { PlacedPeer } from "../../src/placement.ts";
+import { alive } from "../support/process_output.ts";
 
 const placement = (peer: string): PlacedPeer => ({
   peer,
@@ -12,16 +13,6 @@ const placement = (peer: string): PlacedPeer => ({
   image: "none",
   listenAddr: "/ip4/0.0.0.0/udp/11984/quic-v1",
 });
-
-/** True while a process with this pid exists (zombies included). */
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const context = (events: EngineEvent[] = []) => ({
   emit: (event: EngineEvent) => events.push(event),

@@ -13,6 +13,7 @@ import { localRedisProvider, startRedisServer } from "../support/redis_server.ts
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import type { RedisProvider, RedisServer } from "../../src/engine/redis_provider.ts";
 import { vladFor } from "../../lib/typescript/reference_peer.ts";
+import { alive, lines } from "../support/process_output.ts";
 
 const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
 
@@ -98,15 +99,6 @@ const ofType = <K extends EngineEvent["type"]>(events: EngineEvent[], type: K) =
 
 const logsOf = (events: EngineEvent[], peer: string) =>
   ofType(events, "peer-log").filter((event) => event.peer === peer).map((event) => event.message);
-
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function assertNoProcessLeft(outcome: Outcome): void {
   assert(outcome.pids.size > 0, "no peer pid was observed");
@@ -568,20 +560,14 @@ Deno.test("run() under SIGINT mid-timeline shuts down, exits 130 and leaves no p
   const events: (EngineEvent & { pids: number[] })[] = [];
   const pids = new Set<number>();
   try {
-    let buffer = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const line of lines) {
-        const event = JSON.parse(line);
-        events.push(event);
-        event.pids.forEach((pid: number) => pids.add(pid));
-        if (
-          event.type === "peer-status" && event.peer === "alice" && event.status === "connected"
-        ) {
-          child.kill("SIGINT");
-        }
+    for await (const line of lines(child.stdout)) {
+      const event = JSON.parse(line);
+      events.push(event);
+      event.pids.forEach((pid: number) => pids.add(pid));
+      if (
+        event.type === "peer-status" && event.peer === "alice" && event.status === "connected"
+      ) {
+        child.kill("SIGINT");
       }
     }
   } finally {
