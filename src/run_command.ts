@@ -21,7 +21,7 @@ import { place } from "./placement.ts";
 export interface RunTestOptions {
   /** Full-screen terminal UI instead of console lines. */
   tui: boolean;
-  /** Console: also every peer log line and the orchestrator's trace. */
+  /** Console: also every peer log line, and the orchestrator's trace on stderr. */
   verbose: boolean;
   /** An existing Redis instead of a container. */
   redisUrl?: string;
@@ -59,12 +59,26 @@ async function openView(
   const { createConsole } = await import("./ui/console.tsx");
   const noColor = (Deno.env.get("NO_COLOR") ?? "") !== "";
   const tty = Deno.stdout.isTerminal();
-  return createConsole({
+  const view = createConsole({
     interactive: tty && !noColor && !Deno.env.get("CI"),
     color: tty && !noColor,
     verbose: options.verbose,
+    traces: false,
   });
+  if (!options.verbose) return view;
+  return { ...view, sink: fanout(view.sink, traceToStderr) };
 }
+
+/** --verbose: the orchestrator's own trace, on stderr (spec §2), one stamped line per event. */
+const traceToStderr: EventSink = (event) => {
+  if (event.type !== "trace") return;
+  const stamp = `[${(event.t / 1000).toFixed(1).padStart(7)}s]`;
+  const text = event.message.replaceAll("\n", "\n" + " ".repeat(stamp.length + 1));
+  const bytes = new TextEncoder().encode(`${stamp} ${text}\n`);
+  for (let written = 0; written < bytes.length;) {
+    written += Deno.stderr.writeSync(bytes.subarray(written));
+  }
+};
 
 /**
  * Runs the test described by `configPath`.

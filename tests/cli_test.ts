@@ -199,7 +199,8 @@ Deno.test("tm reports a failed run in its summary, exit 1, and the trace only wi
     assertNoStackTrace(quiet.stdout + quiet.stderr);
     const verbose = await tmIn(cwd, ...args, "--verbose");
     assertEquals(verbose.code, 1);
-    assert(verbose.stdout.includes("    at "), verbose.stdout);
+    assert(verbose.stderr.includes("    at "), verbose.stderr);
+    assertNoStackTrace(verbose.stdout);
     const logs = [...Deno.readDirSync(cwd)].map((entry) => entry.name);
     assertEquals(logs.length, 2, "one log file per run");
     assert(logs.every((name) => /^one-peer-\d{4}(-\d\d){5}\.log$/.test(name)), logs.join());

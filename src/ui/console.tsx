@@ -24,6 +24,8 @@ export interface ConsoleOptions {
   color: boolean;
   /** Also every peer log line and orchestrator trace. */
   verbose: boolean;
+  /** Show orchestrator traces among the lines. Default: `verbose`. */
+  traces?: boolean;
   /** Where output goes (default: stdout). */
   write?: (text: string) => void;
   /** Terminal width (default: the terminal's, else 80). */
@@ -51,7 +53,7 @@ function writeStdout(text: string): void {
 function createPlainConsole(options: ConsoleOptions): ConsoleView {
   const write = options.write ?? writeStdout;
   const state = createRunState({ lineCapacity: 1000 });
-  const filter: LineFilter = { verbose: options.verbose, milestones: true };
+  const filter: LineFilter = { verbose: options.verbose, milestones: true, traces: options.traces };
   let printed = 0;
   let summarized = false;
   let closed = false;
@@ -155,7 +157,11 @@ class WriteStream extends EventEmitter {
 /** ink console: `<Static>` lines above a live area. */
 function createLiveConsole(options: ConsoleOptions): ConsoleView {
   const store = new RunStore();
-  const feed = new StaticFeed({ verbose: options.verbose, milestones: false });
+  const feed = new StaticFeed({
+    verbose: options.verbose,
+    milestones: false,
+    traces: options.traces,
+  });
   const stdout = options.write
     ? new WriteStream(options.write, options.columns ?? 80, true)
     : process.stdout;

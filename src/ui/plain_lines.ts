@@ -14,9 +14,12 @@ export interface LineFilter {
   verbose: boolean;
   /** Progress milestones are shown as lines (plain console) rather than live bars (default false). */
   milestones: boolean;
+  /** Orchestrator traces (default: `verbose`); the CLI sends them to stderr instead. */
+  traces?: boolean;
 }
 
 export function isShown(line: RunLine, filter: LineFilter): boolean {
+  if (line.kind === "trace") return filter.traces ?? filter.verbose;
   switch (line.audience) {
     case "always":
       return true;
