@@ -6,7 +6,7 @@
  * goes into the advertised multiaddr), `ADVERTISE_IP` (default: the first non-loopback IPv4),
  * `TM_DELAY_FILE` (where `restart|<secs>` writes the delay; default `/tmp/delay`).
  * Test hooks (reference peer only): `REF_PEER_START_DELAY_MS`, `REF_PEER_NEVER_START=1`,
- * `REF_PEER_IGNORE_SHUTDOWN=1`, and the command `exit|<code>`.
+ * `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the command `exit|<code>`.
  */
 import { type MuleClient, MuleClientBuilder } from "./mod.ts";
 
@@ -51,6 +51,17 @@ function envFlag(name: string): boolean {
 function envMs(name: string): number {
   const value = Number(Deno.env.get(name) ?? "0");
   return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/**
+ * Test hook: one `env <NAME>=<JSON string>` line per variable named in `REF_PEER_ECHO_ENV`
+ * (comma-separated), `null` for an unset one. JSON keeps any value on one line, exactly.
+ */
+export function echoedEnvironment(
+  env: { get(key: string): string | undefined } = Deno.env,
+): string[] {
+  const names = (env.get("REF_PEER_ECHO_ENV") ?? "").split(",").map((n) => n.trim());
+  return names.filter((n) => n !== "").map((n) => `env ${n}=${JSON.stringify(env.get(n) ?? null)}`);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -217,6 +228,7 @@ export async function main(): Promise<number> {
 
   try {
     client.log.info(`${name} starting: ${state.vlad} on ${state.multiaddr}`);
+    for (const line of echoedEnvironment()) client.log.info(line);
     const startDelay = envMs("REF_PEER_START_DELAY_MS");
     if (startDelay) {
       client.log.info(`delaying start by ${startDelay} ms (REF_PEER_START_DELAY_MS)`);
