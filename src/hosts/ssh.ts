@@ -227,8 +227,11 @@ export class SshRemote implements Remote {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
       client.on("ready", onReady).on("error", onError).on("close", onClose);
-      // Without TCP_NODELAY every channel request waits ~40 ms for a delayed ACK.
-      client.once("connect", () => client.setNoDelay(true));
+      client.once("connect", () => {
+        // Without TCP_NODELAY every channel request waits ~40 ms for a delayed ACK.
+        client.setNoDelay(true);
+        coalesceWrites(client);
+      });
       try {
         client.connect(config);
       } catch (error) {
@@ -479,6 +482,37 @@ function splitPidLine(source: Readable): { stderr: PassThrough; pid: Promise<num
     stderr.end();
   });
   return { stderr, pid };
+}
+
+/**
+ * ssh2 writes each packet to the socket in pieces (chacha20-poly1305: length, payload, MAC), and
+ * with TCP_NODELAY each piece became its own write and segment. Corking the socket until the
+ * current task ends sends everything ssh2 wrote meanwhile in one writev (measured: about half the
+ * system time of a 100 MB upload, ~0.1 s less per 100 MB image shipped). ssh2 keeps the socket
+ * in `_sock`; if a future version does not, writes stay as they are.
+ */
+function coalesceWrites(client: Client): void {
+  const sock = (client as unknown as { _sock?: CorkableSocket })._sock;
+  if (!sock || typeof sock.cork !== "function" || typeof sock.uncork !== "function") return;
+  const write = sock.write.bind(sock);
+  let corked = false;
+  sock.write = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      queueMicrotask(() => {
+        corked = false;
+        sock.uncork();
+      });
+    }
+    return write(...args);
+  };
+}
+
+interface CorkableSocket {
+  write(...args: unknown[]): boolean;
+  cork(): void;
+  uncork(): void;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
