@@ -1,0 +1,50 @@
+/**
+ * End to end: `tm` ships an image to a host that lacks it (docker save | ssh | docker load) and
+ * skips it on the next run, when the host has the same image ID.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { hasImage, workspace } from "../support/e2e.ts";
+import { hostDocker } from "../support/testbed.ts";
+
+Deno.test("tm ships an image to the host that lacks it, then skips it on the next run [integration: testbed]", async () => {
+  await using ws = await workspace("images");
+  const { bed } = ws;
+  // A tag of the peer image that exists only here: host B lacks it whatever other tests shipped.
+  const image = `tm-${ws.name}:ship`;
+  const tagged = await hostDocker(bed.hostA, ["tag", bed.peerImage, image]);
+  assertEquals(tagged.code, 0, tagged.stderr);
+  try {
+    assert(!(await hasImage(bed.hostB, image)));
+    const config = await ws.writeConfig({
+      timeout: { startup: 30, shutdown: 10 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      images: [image],
+      hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
+      peers: [{ name: "here", image, runs_on: "a" }, { name: "there", image, runs_on: "b" }],
+      commands: [{ time: 0, peer: "there", command: "pull" }],
+    });
+
+    const first = await ws.run([config]);
+    const firstOutput = `${first.stdout}\n${first.stderr}`;
+    assertEquals(first.code, 0, firstOutput);
+    assert(first.stdout.includes(`ship ${image} → hostb: started`), firstOutput);
+    assert(new RegExp(`ship ${image} → hostb: done, \\d`).test(first.stdout), firstOutput);
+    assert(!first.stdout.includes(`ship ${image} → hosta`), firstOutput);
+    // Skips are shown with --verbose only; the log file has them.
+    assert((await ws.logText()).includes(`IMAGE   skip ${image} on hosta: same image ID`));
+    assert(await hasImage(bed.hostB, image), "the image is on host B after the first run");
+
+    const second = await ws.run([config]);
+    const secondOutput = `${second.stdout}\n${second.stderr}`;
+    assertEquals(second.code, 0, secondOutput);
+    assert(!second.stdout.includes(`ship ${image} →`), secondOutput);
+    const log = await ws.logText();
+    assert(log.includes(`IMAGE   skip ${image} on hostb: same image ID`), log);
+    assert(log.includes(`IMAGE   skip ${image} on hosta: same image ID`), log);
+    assert(!log.includes(`IMAGE   ship ${image}`), log);
+    assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+  } finally {
+    await hostDocker(bed.hostA, ["rmi", image]);
+    await hostDocker(bed.hostB, ["rmi", image]);
+  }
+});

@@ -1,0 +1,344 @@
+/**
+ * Test support for end-to-end tests of the `tm` command on the two-host testbed: a workspace per
+ * test (a unique test name, a temp dir that is tm's cwd and holds the config, a private copy of
+ * the testbed's known_hosts and a private TMPDIR), tm as a subprocess whose output can be awaited
+ * line by line, the containers a test left on either host, the run's log file parsed, and a
+ * cleanup (`await using`) that removes this test's containers, config dirs and temp dir even when
+ * the test failed.
+ */
+import { stringify } from "yaml";
+import { alive, lines } from "./process_output.ts";
+import { freePort } from "./redis_server.ts";
+import { hostDocker, type Testbed, testbed, type TestbedHost } from "./testbed.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** How tm exited, with everything it printed. */
+export interface TmResult {
+  code: number;
+  signal: Deno.Signal | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running `tm`; its output is collected as it arrives. */
+export interface TmProcess {
+  readonly pid: number;
+  /** stdout and stderr lines so far, in arrival order per stream. */
+  readonly stdout: readonly string[];
+  readonly stderr: readonly string[];
+  /**
+   * The first line (stdout or stderr, already printed or to come) matching `pattern`.
+   * Rejects when tm exits without printing one, or after `ms` (default 60 s).
+   */
+  waitFor(pattern: RegExp, ms?: number): Promise<string>;
+  kill(signal: Deno.Signal): void;
+  /** Settles when tm exited and both streams were read to the end. */
+  readonly done: Promise<TmResult>;
+}
+
+/** A container found by label on a testbed host. */
+export interface FoundContainer {
+  id: string;
+  name: string;
+  state: string;
+  labels: Record<string, string>;
+}
+
+/** One line of the run's log file. */
+export interface LogLine {
+  /** Seconds since the run started. */
+  t: number;
+  /** Peer name, or `tm`. */
+  source: string;
+  /** Upper-case tag of tm's own events (`STATUS`, `SENT`, ...) or the peer's log level. */
+  tag: string;
+  text: string;
+}
+
+/** Options of a host entry in a test config. */
+export interface HostEntryOptions {
+  /** First UDP port of the host's peers. Default: a random port in 20000-59999. */
+  basePort?: number;
+  /** Default: none. */
+  tags?: string[];
+}
+
+/** One end-to-end test's private corner of the testbed; `await using` cleans it up. */
+export interface Workspace extends AsyncDisposable {
+  readonly bed: Testbed;
+  /** The test's unique name (config `name`, `tm.test` label, container name prefix). */
+  readonly name: string;
+  /** tm's cwd: the config, the log file. */
+  readonly dir: string;
+  /** TMPDIR given to tm: anything left in it is a temp file tm did not remove. */
+  readonly tmpDir: string;
+  /** A private copy of the testbed's known_hosts (TM_KNOWN_HOSTS). */
+  readonly knownHosts: string;
+  /** A free TCP port on this machine for the Redis container. */
+  readonly redisPort: number;
+  /** Config entry of a testbed host (key auth, the testbed's SSH port). */
+  host(host: TestbedHost, options?: HostEntryOptions): Record<string, unknown>;
+  /** Writes `config` (with `name` set to the test's name) as YAML; returns its path. */
+  writeConfig(config: Record<string, unknown>, file?: string): Promise<string>;
+  /** Starts `deno run -A main.ts ...args` in `dir`. */
+  start(args: string[], options?: { env?: Record<string, string> }): TmProcess;
+  /** Runs tm to the end. */
+  run(args: string[], options?: { env?: Record<string, string> }): Promise<TmResult>;
+  /** This test's containers (any state) on both hosts, by the `tm.test` label. */
+  containers(): Promise<{ hosta: FoundContainer[]; hostb: FoundContainer[] }>;
+  /** The run's log file (the newest `*.log` in `dir`), as text. */
+  logText(): Promise<string>;
+  /** The run's log file parsed line by line. */
+  logLines(): Promise<LogLine[]>;
+  /** Peer config dirs of this test left under the hosts' home (`~/peer-config`). */
+  leftoverConfigDirs(): Promise<string[]>;
+  /** Entries left in `tmpDir`. */
+  leftoverTempFiles(): Promise<string[]>;
+}
+
+/** A random base port for a host's peers (UDP), unlikely to clash with concurrent tests. */
+export function randomBasePort(): number {
+  return 20_000 + Math.floor(Math.random() * 40_000);
+}
+
+/** A unique lower-case test name `e2e-<label>-<random>`. */
+export function uniqueTestName(label: string): string {
+  return `e2e-${label}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Creates a workspace for one end-to-end test (sets the testbed up on first use). */
+export async function workspace(label: string): Promise<Workspace> {
+  const bed = await testbed();
+  const name = uniqueTestName(label);
+  const dir = await Deno.makeTempDir({ prefix: `tm-${name}-` });
+  const tmpDir = `${dir}/.tmp`;
+  await Deno.mkdir(tmpDir);
+  const knownHosts = `${dir}/.known_hosts`;
+  await Deno.copyFile(bed.knownHostsPath, knownHosts);
+  const redisPort = freePort();
+  const containerPrefix = `tm-${name}-`;
+
+  const env = (extra: Record<string, string> = {}) => ({
+    TM_KNOWN_HOSTS: knownHosts,
+    TMPDIR: tmpDir,
+    ...extra,
+  });
+
+  const ws: Workspace = {
+    bed,
+    name,
+    dir,
+    tmpDir,
+    knownHosts,
+    redisPort,
+    host(host, options = {}) {
+      return {
+        name: host.name,
+        address: host.address,
+        ssh_port: host.port,
+        ssh_user: host.user,
+        ssh_auth: host.key,
+        base_port: options.basePort ?? randomBasePort(),
+        ...(options.tags ? { tags: options.tags } : {}),
+      };
+    },
+    async writeConfig(config, file = "test.yaml") {
+      const path = `${dir}/${file}`;
+      await Deno.writeTextFile(path, stringify({ name, ...config }, { lineWidth: 0 }));
+      return path;
+    },
+    start(args, options = {}) {
+      return startTm(args, dir, env(options.env));
+    },
+    run(args, options = {}) {
+      return startTm(args, dir, env(options.env)).done;
+    },
+    async containers() {
+      const [hosta, hostb] = await Promise.all([
+        labelled(bed.hostA, `tm.test=${name}`),
+        labelled(bed.hostB, `tm.test=${name}`),
+      ]);
+      return { hosta, hostb };
+    },
+    async logText() {
+      const logs = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".log"))
+        .map((e) => e.name).sort();
+      if (logs.length === 0) throw new Error(`no log file in ${dir}`);
+      return await Deno.readTextFile(`${dir}/${logs.at(-1)}`);
+    },
+    async logLines() {
+      return parseLogFile(await ws.logText());
+    },
+    async leftoverConfigDirs() {
+      // Both testbed hosts log in as root on this machine's filesystem: one home.
+      const found: string[] = [];
+      try {
+        for await (const entry of Deno.readDir("/root/peer-config")) {
+          if (entry.name.startsWith(containerPrefix)) found.push(`/root/peer-config/${entry.name}`);
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      return found;
+    },
+    async leftoverTempFiles() {
+      const found: string[] = [];
+      for await (const entry of Deno.readDir(tmpDir)) found.push(`${tmpDir}/${entry.name}`);
+      return found;
+    },
+    async [Symbol.asyncDispose]() {
+      await removeTestContainers(bed, name);
+      for (const path of await ws.leftoverConfigDirs()) {
+        await Deno.remove(path, { recursive: true }).catch(() => {});
+      }
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+  return ws;
+}
+
+/** Removes every container labelled `tm.test=<test>` on both hosts; never throws. */
+export async function removeTestContainers(bed: Testbed, test: string): Promise<void> {
+  await Promise.all([bed.hostA, bed.hostB].map(async (host) => {
+    const found = await labelled(host, `tm.test=${test}`).catch(() => []);
+    if (found.length > 0) {
+      await hostDocker(host, ["rm", "-f", "-v", ...found.map((c) => c.id)]).catch(() => {});
+    }
+  }));
+}
+
+/** Containers (any state) carrying `label` (`key=value`) on a testbed host. */
+export async function labelled(host: TestbedHost, label: string): Promise<FoundContainer[]> {
+  const { code, stdout, stderr } = await hostDocker(host, [
+    "ps",
+    "-a",
+    "--no-trunc",
+    "--filter",
+    `label=${label}`,
+    "--format",
+    "{{json .}}",
+  ]);
+  if (code !== 0) throw new Error(`docker ps on ${host.name}: ${stderr.trim()}`);
+  return stdout.split("\n").filter((l) => l.trim() !== "").map((line) => {
+    const raw = JSON.parse(line) as { ID: string; Names: string; State: string; Labels: string };
+    const labels: Record<string, string> = {};
+    for (const pair of raw.Labels.split(",")) {
+      const at = pair.indexOf("=");
+      if (at > 0) labels[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    return { id: raw.ID, name: raw.Names, state: raw.State, labels };
+  });
+}
+
+/** Whether `image` exists on a testbed host's engine. */
+export async function hasImage(host: TestbedHost, image: string): Promise<boolean> {
+  return (await hostDocker(host, ["image", "inspect", image])).code === 0;
+}
+
+/**
+ * Parses the log file's lines (`<date> <time> [  <t>s] <source> <TAG> <text>`); lines of other
+ * shapes (continuations) are skipped.
+ */
+export function parseLogFile(text: string): LogLine[] {
+  const parsed: LogLine[] = [];
+  for (const line of text.split("\n")) {
+    const match = /^\S+ \S+ \[\s*([\d.]+)s\] (\S+)\s+(\S+) ?(.*)$/.exec(line);
+    if (!match) continue;
+    parsed.push({
+      t: Number(match[1]),
+      source: match[2],
+      tag: match[3],
+      text: match[4].trimStart(),
+    });
+  }
+  return parsed;
+}
+
+/** Pids of live processes whose command line matches `pattern` (pgrep -f), tm's own excluded. */
+export async function processesMatching(pattern: string): Promise<number[]> {
+  const output = await new Deno.Command("pgrep", { args: ["-f", pattern], stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(output.stdout).split("\n").filter((l) => l !== "")
+    .map(Number).filter((pid) => pid !== Deno.pid);
+}
+
+/** Polls until none of `pids` exists; returns those still alive after `ms`. */
+export async function awaitGone(pids: number[], ms = 5_000): Promise<number[]> {
+  const deadline = performance.now() + ms;
+  let left = pids.filter(alive);
+  while (left.length > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = left.filter(alive);
+  }
+  return left;
+}
+
+function startTm(args: string[], cwd: string, env: Record<string, string>): TmProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}main.ts`, ...args],
+    cwd,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let ended = false;
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((wake) => wake());
+  const collect = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
+    for await (const line of lines(stream)) {
+      into.push(line);
+      notify();
+    }
+  };
+  const done = Promise.all([
+    child.status,
+    collect(child.stdout, stdout),
+    collect(child.stderr, stderr),
+  ]).then(([status]) => ({
+    code: status.code,
+    signal: status.signal,
+    stdout: stdout.join("\n"),
+    stderr: stderr.join("\n"),
+  })).finally(() => {
+    ended = true;
+    notify();
+  });
+
+  return {
+    pid: child.pid,
+    stdout,
+    stderr,
+    done,
+    kill: (signal) => child.kill(signal),
+    waitFor(pattern, ms = 60_000) {
+      return new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const found = stdout.find((l) => pattern.test(l)) ?? stderr.find((l) => pattern.test(l));
+          if (found === undefined && !ended) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          if (found !== undefined) resolve(found);
+          else {
+            reject(
+              new Error(
+                `tm exited without printing ${pattern}:\n${stdout.join("\n")}\n${
+                  stderr.join("\n")
+                }`,
+              ),
+            );
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no line matched ${pattern} in ${ms} ms:\n${stdout.join("\n")}`));
+        }, ms);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
