@@ -274,6 +274,70 @@ export async function awaitGone(pids: number[], ms = 5_000): Promise<number[]> {
   return left;
 }
 
+/** A process and its command line. */
+export interface ProcessInfo {
+  pid: number;
+  command: string;
+}
+
+/**
+ * The local `address port` pairs of `pid`'s established TCP connections to the testbed hosts'
+ * sshds, as the hosts see them in `$SSH_CONNECTION` (read while tm is connected).
+ */
+export async function sshClientEnds(pid: number, bed: Testbed): Promise<string[]> {
+  const servers = new Set(
+    [bed.hostA, bed.hostB].map((h) => `${h.address}:${h.port}`),
+  );
+  const output = await new Deno.Command("ss", {
+    args: ["-tnpH", "state", "established"],
+    stdout: "piped",
+  }).output();
+  const ends: string[] = [];
+  for (const line of new TextDecoder().decode(output.stdout).split("\n")) {
+    const match = /(\S+):(\d+)\s+(\S+:\d+)\s+users:.*\bpid=(\d+),/.exec(line);
+    if (match && Number(match[4]) === pid && servers.has(match[3])) {
+      ends.push(`${match[1]} ${match[2]}`);
+    }
+  }
+  return ends;
+}
+
+/**
+ * Live processes a tm run started: locally (they inherit tm's private `TMPDIR`) and on the
+ * hosts over its SSH connections (`$SSH_CONNECTION` starts with one of `sshEnds`). Both testbed
+ * hosts share this machine's process table.
+ */
+export async function processesOfRun(tmpDir: string, sshEnds: string[]): Promise<ProcessInfo[]> {
+  const marks = [
+    `TMPDIR=${tmpDir} `,
+    ...sshEnds.map((end) => `SSH_CONNECTION=${end} `),
+  ];
+  const found: ProcessInfo[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid) || pid === Deno.pid) continue;
+    try {
+      const environ = (await Deno.readTextFile(`/proc/${pid}/environ`)).split("\0");
+      if (!environ.some((v) => marks.some((mark) => (v + " ").startsWith(mark)))) continue;
+      const command = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).replaceAll("\0", " ");
+      found.push({ pid, command: command.trim() });
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return found;
+}
+
+/** The names in a directory (none if it does not exist). */
+export function entries(dir: string): Set<string> {
+  try {
+    return new Set([...Deno.readDirSync(dir)].map((e) => e.name));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return new Set();
+    throw error;
+  }
+}
+
 function startTm(args: string[], cwd: string, env: Record<string, string>): TmProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}main.ts`, ...args],

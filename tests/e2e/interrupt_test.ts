@@ -1,0 +1,171 @@
+/**
+ * End to end: SIGINT to `tm` while it ships an image, during the timeline, and twice (the second
+ * one skips the graceful wait) — exit 130 and nothing left behind: no container or Redis
+ * container on either host, no partial image, no process tm started (locally or over SSH), no
+ * temp file (tm's TMPDIR, the hosts' home, host B's Docker temp dir).
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import {
+  awaitGone,
+  entries,
+  hasImage,
+  processesOfRun,
+  sshClientEnds,
+  type TmProcess,
+  type Workspace,
+  workspace,
+} from "../support/e2e.ts";
+import { hostDocker } from "../support/testbed.ts";
+
+/** Host B's Docker temp dir (docker load stages there); both hosts log in as root (one home). */
+const HOSTB_DOCKER_TMP = "/var/lib/tm-testbed/hostb/docker/tmp";
+const HOME = "/root";
+
+/** What exists before a run, to compare with what exists after it. */
+function snapshot() {
+  return { home: entries(HOME), dockerTmp: entries(HOSTB_DOCKER_TMP) };
+}
+
+/** New entries in `after` that were not in `before`. */
+function added(before: Set<string>, after: Set<string>): string[] {
+  return [...after].filter((name) => !before.has(name));
+}
+
+/**
+ * Sends SIGINT once `ready` is printed; returns the result and the SSH connection ends tm had
+ * open at that moment, with the processes it had started then.
+ */
+async function interruptWhen(ws: Workspace, tm: TmProcess, ready: RegExp) {
+  await tm.waitFor(ready);
+  const ends = await sshClientEnds(tm.pid, ws.bed);
+  const running = await processesOfRun(ws.tmpDir, ends);
+  tm.kill("SIGINT");
+  const result = await tm.done;
+  return { result, ends, running };
+}
+
+/** Asserts that a finished run left nothing behind. */
+async function assertNothingLeft(
+  ws: Workspace,
+  ends: string[],
+  before: ReturnType<typeof snapshot>,
+) {
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+  // A process tm started over SSH may take a moment to see its channel closed.
+  const left = await processesOfRun(ws.tmpDir, ends);
+  const stuck = await awaitGone(left.map((p) => p.pid));
+  assertEquals(left.filter((p) => stuck.includes(p.pid)), [], "processes tm started outlived it");
+  assertEquals(await ws.leftoverTempFiles(), []);
+  const after = snapshot();
+  assertEquals(added(before.home, after.home), [], `new entries in ${HOME}`);
+  assertEquals(added(before.dockerTmp, after.dockerTmp), [], `new entries in ${HOSTB_DOCKER_TMP}`);
+}
+
+Deno.test("tm on SIGINT while shipping an image exits 130 and leaves no container, partial image, process or temp file [integration: testbed]", async () => {
+  await using ws = await workspace("sigint-ship");
+  const { bed } = ws;
+  // A tag of the 100 MB peer image that only this machine has: host B must receive it.
+  const image = `tm-${ws.name}:ship`;
+  assertEquals((await hostDocker(bed.hostA, ["tag", bed.peerImage, image])).code, 0);
+  try {
+    const config = await ws.writeConfig({
+      timeout: { startup: 30, shutdown: 10 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      images: [image],
+      hosts: [ws.host(bed.hostA), ws.host(bed.hostB, { tags: ["b"] })],
+      peers: [{ name: "far", image, runs_on: "b" }],
+      commands: [{ time: 0, peer: "far", command: "connect" }],
+    });
+    const before = snapshot();
+    const tm = ws.start([config]);
+    const { result, ends, running } = await interruptWhen(ws, tm, /→ hostb: started/);
+    const output = `${result.stdout}\n${result.stderr}`;
+
+    // The SIGINT landed mid-transfer: tm's docker save and host B's docker load were running.
+    assertEquals(ends.length, 2, `one SSH connection per host: ${ends}`);
+    assert(running.some((p) => /docker save\b/.test(p.command)), JSON.stringify(running));
+    assert(running.some((p) => /docker load\b/.test(p.command)), JSON.stringify(running));
+
+    assertEquals(result.code, 130, output);
+    assert(/^INTERRUPTED/m.test(result.stdout), output);
+    assert(!result.stdout.includes("→ hostb: done"), output);
+    assert(!result.stdout.includes("── starting"), `no peer was started:\n${output}`);
+    assert(!(await hasImage(bed.hostB, image)), "no partial image on host B");
+    await assertNothingLeft(ws, ends, before);
+  } finally {
+    await hostDocker(bed.hostA, ["rmi", image]);
+    await hostDocker(bed.hostB, ["rmi", image]);
+  }
+});
+
+Deno.test("tm on SIGINT during the timeline shuts the peers down, exits 130 and leaves nothing behind [integration: testbed]", async () => {
+  await using ws = await workspace("sigint-timeline");
+  const { bed } = ws;
+  const image = bed.peerImage;
+  const config = await ws.writeConfig({
+    timeout: { startup: 30, shutdown: 10 },
+    redis: { port: ws.redisPort, image: bed.redisImage },
+    images: [image],
+    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
+    peers: [
+      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
+      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
+    ],
+    commands: [
+      { time: 0, peer: "near", command: "connect" },
+      { time: 0, peer: "far", command: "connect" },
+      { time: 60, peer: "near", command: "pull" },
+    ],
+  });
+  const before = snapshot();
+  const tm = ws.start([config]);
+  const { result, ends, running } = await interruptWhen(ws, tm, /^\[.*\] far\s+< connected/);
+  const output = `${result.stdout}\n${result.stderr}`;
+  assertEquals(ends.length, 2, `one SSH connection per host: ${ends}`);
+  assert(running.length > 1, "tm's own process and what it started were found");
+
+  assertEquals(result.code, 130, output);
+  assert(/^INTERRUPTED/m.test(result.stdout), output);
+  // Graceful: both peers were sent shutdown and stopped before the containers were removed.
+  for (const peer of ["near", "far"]) {
+    assert(new RegExp(`^\\[.*\\] ${peer}\\s+< stopped`, "m").test(result.stdout), output);
+    assert(new RegExp(`^\\s+${peer}\\s+host[ab]\\s+stopped\\b`, "m").test(result.stdout), output);
+  }
+  assert(!result.stdout.includes("near > pull"), "the timeline stopped");
+  await assertNothingLeft(ws, ends, before);
+});
+
+Deno.test("tm on a second SIGINT stops waiting for peers that ignore shutdown and cleans up at once [integration: testbed]", async () => {
+  await using ws = await workspace("sigint-twice");
+  const { bed } = ws;
+  const image = bed.peerImage;
+  const shutdownTimeout = 120;
+  const config = await ws.writeConfig({
+    timeout: { startup: 30, shutdown: shutdownTimeout },
+    redis: { port: ws.redisPort, image: bed.redisImage },
+    images: [image],
+    peer_environment: { REF_PEER_IGNORE_SHUTDOWN: "1" },
+    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
+    peers: [{ name: "near", image, runs_on: "a" }, { name: "far", image, runs_on: "b" }],
+    commands: [{ time: 60, peer: "near", command: "pull" }],
+  });
+  const before = snapshot();
+  const tm = ws.start([config]);
+  await tm.waitFor(/── timeline/);
+  const ends = await sshClientEnds(tm.pid, bed);
+  tm.kill("SIGINT");
+  await tm.waitFor(/ignoring shutdown/);
+  tm.kill("SIGINT");
+  const result = await tm.done;
+  const output = `${result.stdout}\n${result.stderr}`;
+
+  assertEquals(result.code, 130, output);
+  assert(/^INTERRUPTED/m.test(result.stdout), output);
+  const log = await ws.logLines();
+  const finished = log.find((l) => l.tag === "RESULT");
+  assert(finished, "the log file has the result");
+  assert(finished.text.startsWith("interrupted (exit 130)"), JSON.stringify(finished));
+  // The run's own clock: it ended without waiting out the shutdown timeout.
+  assert(finished.t < shutdownTimeout / 4, `ended at ${finished.t}s`);
+  await assertNothingLeft(ws, ends, before);
+});
