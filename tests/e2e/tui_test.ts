@@ -1,0 +1,178 @@
+/**
+ * End to end on a real terminal: the whole `tm` command under tmux (a private tmux server), on a
+ * short test on host A — the full-screen TUI shows the run, `q` stops it gracefully, a second
+ * `q` quits, the terminal is given back; and console mode on a TTY (spinners in a live area)
+ * ends with a clean screen and the summary.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { type Workspace, workspace } from "../support/e2e.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+/** ink-spinner's frames: none may stay on screen once the run ended. */
+const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
+
+const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+
+/** A private tmux server running one shell command in a 100×30 window. */
+async function terminal(ws: Workspace, command: string) {
+  const socket = `${ws.name}-tmux`;
+  const tmux = async (...args: string[]): Promise<string> => {
+    const out = await new Deno.Command("tmux", { args: ["-L", socket, ...args], stderr: "piped" })
+      .output();
+    if (!out.success) {
+      throw new Error(`tmux ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    return new TextDecoder().decode(out.stdout);
+  };
+  await tmux("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command);
+  return {
+    screen: () => tmux("capture-pane", "-p", "-t", "e2e"),
+    /** The screen and everything that scrolled off it. */
+    history: () => tmux("capture-pane", "-p", "-S", "-", "-t", "e2e"),
+    display: async (format: string) =>
+      (await tmux("display-message", "-p", "-t", "e2e", format)).trim(),
+    keys: (...keys: string[]) => tmux("send-keys", "-t", "e2e", ...keys),
+    async [Symbol.asyncDispose]() {
+      await tmux("kill-server").catch(() => {});
+    },
+  };
+}
+
+/** The shell command running tm in the workspace; its exit code goes to `<dir>/exit`. */
+function tmCommand(ws: Workspace, args: string[]): string {
+  const tm = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--config",
+    `${ROOT}deno.json`,
+    `${ROOT}main.ts`,
+    ...args,
+  ];
+  return [
+    `cd ${quote(ws.dir)}`,
+    `env -u CI -u NO_COLOR TM_KNOWN_HOSTS=${quote(ws.knownHosts)} TMPDIR=${quote(ws.tmpDir)} ` +
+    `${tm.map(quote).join(" ")} 2>${quote(`${ws.dir}/stderr`)}`,
+    `echo $? > ${quote(`${ws.dir}/exit`)}`,
+    "exec sleep 600",
+  ].join("; ");
+}
+
+/** Polls `probe` until it returns a value (a terminal has no events to await). */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
+  const deadline = performance.now() + ms;
+  let last: unknown;
+  while (performance.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** tm's exit code once it exited (the shell wrote it), else undefined. */
+async function exitCode(ws: Workspace): Promise<number | undefined> {
+  try {
+    const text = (await Deno.readTextFile(`${ws.dir}/exit`)).trim();
+    return text === "" ? undefined : Number(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A two-peer test on host A whose timeline lasts `last` seconds. */
+function shortTest(ws: Workspace, last: number) {
+  const { bed } = ws;
+  const image = bed.peerImage;
+  return ws.writeConfig({
+    timeout: { startup: 30, shutdown: 10 },
+    redis: { port: ws.redisPort, image: bed.redisImage },
+    images: [image],
+    hosts: [ws.host(bed.hostA)],
+    peers: [
+      { name: "alice", image, bootstrap: ["bob"] },
+      { name: "bob", image, bootstrap: ["alice"] },
+    ],
+    commands: [
+      { time: 0, peer: "alice", command: "connect" },
+      { time: 0, peer: "bob", command: "connect" },
+      { time: 0.5, peer: "alice", command: "push|bob|hello" },
+      { time: last, peer: "bob", command: "pull" },
+    ],
+  });
+}
+
+Deno.test("tm --tui on a real terminal shows the run, stops on q, quits on q and restores the terminal [integration: testbed, tmux]", async () => {
+  await using ws = await workspace("tui");
+  await shortTest(ws, 60);
+  await using term = await terminal(ws, tmCommand(ws, ["--tui", "test.yaml"]));
+
+  // The timeline is running: every panel shows the test, on the alternate screen.
+  const running = await until("the timeline with both peers connected", async () => {
+    const text = await term.screen();
+    return text.split("\n")[0].includes("  timeline  ") &&
+        /^[ >] alice\s+hosta\s+\d+\s+connected/m.test(text) &&
+        /^[ >] bob\s+hosta\s+\d+\s+connected/m.test(text) && text.includes("push to bob: hello")
+      ? text
+      : undefined;
+  });
+  assertEquals(await term.display("#{alternate_on}"), "1");
+  const lines = running.split("\n");
+  assert(lines[0].startsWith(` tm · ${ws.name}  timeline  00:0`), running);
+  assert(lines[0].includes(`redis://127.0.0.1:${ws.redisPort}`), running);
+  assert(lines.some((l) => l.startsWith("── Peers (2)")), running);
+  assert(lines.some((l) => l.startsWith("── Timeline")), running);
+  assert(lines.some((l) => /^▶ \+60\.0s\s+bob > pull\s+in \d/.test(l)), running);
+  assert(lines.some((l) => l.startsWith("── Logs")), running);
+  assert(lines.some((l) => /^\s+\+0\.5s\s+alice > push\|bob\|hello\s+sent /.test(l)), running);
+  assert(lines.some((l) => l.includes("push to bob: hello")), `a peer log line:\n${running}`);
+
+  // q: graceful stop — shutdown, the verdict stays on screen until q again.
+  await term.keys("q");
+  const finished = await until("the verdict", async () => {
+    const text = await term.screen();
+    return text.includes("INTERRUPTED") && text.includes("press q to quit") ? text : undefined;
+  });
+  assert(/alice\s+hosta\s+stopped/.test(finished), finished);
+  assertEquals(await exitCode(ws), undefined, "tm waits for the second q");
+  await term.keys("q");
+  const code = await until("tm's exit", () => exitCode(ws));
+  assertEquals(code, 130);
+  assertEquals(await term.display("#{alternate_on}"), "0", "back on the main screen");
+  assertEquals(await term.display("#{cursor_flag}"), "1", "the cursor is shown");
+  assert(!(await term.screen()).includes("── Peers"), "the TUI is gone");
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+  const result = (await ws.logLines()).find((l) => l.tag === "RESULT");
+  assert(result?.text.startsWith("interrupted (exit 130)"), JSON.stringify(result));
+});
+
+Deno.test("tm in console mode on a real terminal ends with a clean screen and the summary [integration: testbed, tmux]", async () => {
+  await using ws = await workspace("console");
+  await shortTest(ws, 1);
+  await using term = await terminal(ws, tmCommand(ws, ["test.yaml"]));
+  // While it runs: a live area with spinners (this is a TTY, not plain lines).
+  const live = await until("a spinner in the live area", async () => {
+    const text = await term.screen();
+    return SPINNER.test(text) || await exitCode(ws) !== undefined ? text : undefined;
+  });
+  assert(SPINNER.test(live), `no spinner seen while running:\n${live}`);
+  const code = await until("tm's exit", () => exitCode(ws));
+  const screen = await term.history();
+  if (Deno.env.get("TM_E2E_SHOW")) console.log(screen);
+  assertEquals(code, 0, screen);
+  const lines = screen.trimEnd().split("\n");
+  assert(!SPINNER.test(screen), `no spinner left:\n${screen}`);
+  // Permanent lines above, the summary at the end.
+  assert(lines.some((l) => /\] alice\s+< connected/.test(l)), screen);
+  assert(lines.some((l) => /\] alice\s+> push\|bob\|hello/.test(l)), screen);
+  const verdict = lines.findIndex((l) => l.startsWith("PASSED"));
+  assert(verdict >= 0, screen);
+  assert(/^\s+log file: e2e-console-.*\.log$/.test(lines.at(-1)!), screen);
+  assert(lines.slice(verdict).some((l) => /^\s+alice\s+hosta\s+stopped/.test(l)), screen);
+  assertEquals(await term.display("#{cursor_flag}"), "1", "the cursor is shown");
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+});
