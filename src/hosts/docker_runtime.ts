@@ -191,7 +191,11 @@ export class DockerRuntime implements PeerRuntime {
           // Exits from here on are ours (rm -f): pending peers resolve with code null.
           host.watcher?.stop();
           try {
-            const mine = await host.docker.containers({ labels: [`${LABELS.run}=${runId}`] });
+            // Peers only: the run's Redis container (same run label) may be on this engine,
+            // and the engine stops it last, after closing its connections.
+            const mine = await host.docker.containers({
+              labels: [`${LABELS.run}=${runId}`, `${LABELS.role}=peer`],
+            });
             await host.docker.rm(mine.map((c) => c.id), { force: true });
           } catch (error) {
             warn(
