@@ -127,3 +127,55 @@ Deno.test("tm fails before starting any container when a host accepts TCP but ne
     for (const conn of held) conn.close();
   }
 });
+
+Deno.test("tm fails on the startup timeout, listing the peer that never started and its last status [integration: testbed]", async () => {
+  await using ws = await workspace("startup");
+  const { bed } = ws;
+  const image = bed.peerImage;
+  const config = await ws.writeConfig({
+    timeout: { startup: 4, shutdown: 10 },
+    redis: { port: ws.redisPort, image: bed.redisImage },
+    images: [image],
+    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
+    peers: [
+      { name: "near", image, runs_on: "a" },
+      { name: "far", image, runs_on: "b", environment: { REF_PEER_NEVER_START: "1" } },
+    ],
+    commands: [{ time: 0, peer: "near", command: "connect" }],
+  });
+  const result = await ws.run([config]);
+  const output = `${result.stdout}\n${result.stderr}`;
+
+  assertEquals(result.code, 1, output);
+  const verdict = result.stdout.split("\n").find((l) => l.startsWith("FAILED"));
+  assert(verdict && /startup/i.test(verdict) && verdict.includes("far"), output);
+  assert(!verdict.includes("near"), `only the missing peer is listed: ${verdict}`);
+  assert(!result.stdout.includes("near > connect"), "the timeline never ran");
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+});
+
+Deno.test("tm fails on the shutdown timeout, naming the peer that did not stop, and still removes every container [integration: testbed]", async () => {
+  await using ws = await workspace("shutdown");
+  const { bed } = ws;
+  const image = bed.peerImage;
+  const config = await ws.writeConfig({
+    timeout: { startup: 30, shutdown: 2 },
+    redis: { port: ws.redisPort, image: bed.redisImage },
+    images: [image],
+    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
+    peers: [
+      { name: "near", image, runs_on: "a" },
+      { name: "far", image, runs_on: "b", environment: { REF_PEER_IGNORE_SHUTDOWN: "1" } },
+    ],
+    commands: [{ time: 0, peer: "near", command: "connect" }],
+  });
+  const result = await ws.run([config]);
+  const output = `${result.stdout}\n${result.stderr}`;
+
+  assertEquals(result.code, 1, output);
+  const verdict = result.stdout.split("\n").find((l) => l.startsWith("FAILED"));
+  assert(verdict && /shutdown/i.test(verdict) && verdict.includes("far"), output);
+  assert(!verdict.includes("near"), `only the peer that did not stop is listed: ${verdict}`);
+  assert(/^\s+near\s+hosta\s+stopped\b/m.test(result.stdout), output);
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+});

@@ -111,6 +111,11 @@ Deno.test("tm runs a 4-peer test across two hosts: tags, bootstrap, FIFO burst, 
     );
   }
   assert(log.some((l) => l.tag === "RESULT" && l.text.startsWith("passed (exit 0)")), text);
+  // Redis outlives the peers' teardown: tm closes its connections first, then stops Redis.
+  const lost = log.filter((l) =>
+    l.tag === "TRACE" && /lost the Redis|ECONNREFUSED|did not end/.test(l.text)
+  );
+  assertEquals(lost, [], "Redis was gone before tm closed its connections");
 
   // Nothing left: no peer or Redis container on either host, no temp file. The per-peer config
   // dirs (spec §6.8, mounted at /config) are kept for what peers wrote there; they are empty.
@@ -152,7 +157,13 @@ Deno.test("tm passes environment values with hostile characters to the peer proc
     hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
     peers: [
       { name: "alice", image, runs_on: "a" },
-      { name: "bob", image, runs_on: "b", environment: overrides },
+      // The list form (`KEY=VALUE`): the value is everything after the first `=`.
+      {
+        name: "bob",
+        image,
+        runs_on: "b",
+        environment: Object.entries(overrides).map(([k, v]) => `${k}=${v}`),
+      },
     ],
     commands: [{ time: 0, peer: "alice", command: "pull" }],
   });
