@@ -169,3 +169,30 @@ Deno.test("tm on a second SIGINT stops waiting for peers that ignore shutdown an
   assert(finished.t < shutdownTimeout / 4, `ended at ${finished.t}s`);
   await assertNothingLeft(ws, ends, before);
 });
+
+Deno.test("tm on SIGTERM while containers are being started exits 130 and leaves no container behind [integration: testbed]", async () => {
+  await using ws = await workspace("sigterm-start");
+  const { bed } = ws;
+  const image = bed.peerImage;
+  const peers = ["p1", "p2", "p3", "p4", "p5", "p6"];
+  const config = await ws.writeConfig({
+    timeout: { startup: 30, shutdown: 10 },
+    redis: { port: ws.redisPort, image: bed.redisImage },
+    images: [image],
+    hosts: [ws.host(bed.hostA), ws.host(bed.hostB)],
+    peers: peers.map((name) => ({ name, image })),
+    commands: [{ time: 30, peer: "p1", command: "pull" }],
+  });
+  const before = snapshot();
+  const tm = ws.start([config]);
+  await tm.waitFor(/── starting/);
+  const ends = await sshClientEnds(tm.pid, bed);
+  tm.kill("SIGTERM");
+  const result = await tm.done;
+  const output = `${result.stdout}\n${result.stderr}`;
+
+  assertEquals(result.code, 130, output);
+  assert(/^INTERRUPTED/m.test(result.stdout), output);
+  assert(!result.stdout.includes("── timeline"), output);
+  await assertNothingLeft(ws, ends, before);
+});
