@@ -6,6 +6,8 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type LogLine, workspace } from "../support/e2e.ts";
+import { startRedisServer } from "../support/redis_server.ts";
+import { hostDocker } from "../support/testbed.ts";
 
 const PEERS = ["alice", "bob", "carol", "dave"];
 
@@ -193,5 +195,60 @@ Deno.test("tm passes environment values with hostile characters to the peer proc
     pwned = false;
   }
   assert(!pwned, "a $() in a value was executed by a shell");
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+});
+
+Deno.test("tm --redis-url uses that Redis, starts none, and gives each host's peers an address they can reach [integration: testbed]", async () => {
+  await using ws = await workspace("redis-url");
+  const { bed } = ws;
+  const image = bed.peerImage;
+  // Listening on every address: host A's containers come through the docker bridge, host B's
+  // through the veth.
+  await using redis = await startRedisServer({
+    extraArgs: ["--bind", "0.0.0.0", "--protected-mode", "no"],
+  });
+  const config = await ws.writeConfig({
+    timeout: { startup: 30, shutdown: 10 },
+    redis: { port: ws.redisPort, image: bed.redisImage },
+    images: [image],
+    peer_environment: { REF_PEER_ECHO_ENV: "REDIS_URL" },
+    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
+    peers: [
+      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
+      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
+    ],
+    commands: [
+      { time: 0, peer: "near", command: "connect" },
+      { time: 0, peer: "far", command: "connect" },
+    ],
+  });
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const result = await ws.run([config, "--redis-url", redis.url]);
+  assertEquals(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  assert(result.stdout.includes(`redis ready at ${redis.url}`), result.stdout);
+  // The containers this test created on host A (where a Redis container would run): peers only.
+  const events = await hostDocker(bed.hostA, [
+    "events",
+    "--since",
+    String(since),
+    "--until",
+    String(Math.ceil(Date.now() / 1000)),
+    "--filter",
+    `label=tm.test=${ws.name}`,
+    "--filter",
+    "event=create",
+    "--format",
+    '{{index .Actor.Attributes "tm.role"}}',
+  ]);
+  assertEquals(events.stdout.trim().split("\n"), ["peer"], events.stderr);
+
+  const log = await ws.logLines();
+  const url = (peer: string) =>
+    log.find((l) => l.source === peer && l.text.startsWith("env REDIS_URL="))?.text.slice(14);
+  assertEquals(url("near"), JSON.stringify(`redis://host.docker.internal:${redis.port}`));
+  assertEquals(
+    url("far"),
+    JSON.stringify(`redis://${bed.hostB.orchestratorAddress}:${redis.port}`),
+  );
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
 });
