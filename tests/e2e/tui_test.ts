@@ -176,3 +176,22 @@ Deno.test("tm in console mode on a real terminal ends with a clean screen and th
   assertEquals(await term.display("#{cursor_flag}"), "1", "the cursor is shown");
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
 });
+
+Deno.test("tm in console mode on a real terminal stops on Ctrl+C, shows the summary and gives the cursor back [integration: testbed, tmux]", async () => {
+  await using ws = await workspace("console-int");
+  await shortTest(ws, 60);
+  await using term = await terminal(ws, tmCommand(ws, ["test.yaml"]));
+  await until("the push", async () => {
+    const text = await term.screen();
+    return /\] alice\s+> push\|bob\|hello/.test(text) ? text : undefined;
+  });
+  await term.keys("C-c");
+  const code = await until("tm's exit", () => exitCode(ws));
+  const screen = await term.history();
+  assertEquals(code, 130, screen);
+  assert(!SPINNER.test(screen), `no spinner left:\n${screen}`);
+  assert(screen.split("\n").some((l) => l.startsWith("INTERRUPTED")), screen);
+  assert(/^\s+bob\s+hosta\s+stopped/m.test(screen), screen);
+  assertEquals(await term.display("#{cursor_flag}"), "1", "the cursor is shown");
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+});
