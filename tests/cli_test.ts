@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./lib/assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { describeError, UsageError } from "../src/errors.ts";
 import { ConfigError } from "../src/config/config_error.ts";

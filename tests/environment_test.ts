@@ -1,4 +1,4 @@
-import { assertEquals } from "./lib/assert.ts";
+import { assertEquals } from "./support/assert.ts";
 import { peerEnvironment, SYSTEM_VARIABLES } from "../src/environment.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { place } from "../src/placement.ts";

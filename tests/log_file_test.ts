@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./lib/assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { LineFormatter, logFileName, openLogFile } from "../src/log_file.ts";
 import type { EngineEvent } from "../src/engine/events.ts";
 import type { PlacedPeer } from "../src/placement.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./lib/assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { compareTagLists, listenAddr, place, PlacementError } from "../src/placement.ts";
 import type { HostConfig, PeerConfig } from "../src/config/schema.ts";
 

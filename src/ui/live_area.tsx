@@ -65,7 +65,10 @@ export function liveItems(state: RunState, now: number, options: LiveOptions = {
   switch (state.phase) {
     case "redis":
       if (!state.redisUrl) {
-        items.push({ key: "redis", line: [{ text: "starting Redis" }, since(state.phaseSince)] });
+        items.push({
+          key: "redis",
+          line: [{ text: "getting Redis ready" }, since(state.phaseSince)],
+        });
       }
       break;
     case "hosts":

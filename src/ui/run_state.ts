@@ -203,7 +203,7 @@ export function foldEvents(events: Iterable<EngineEvent>, options?: RunStateOpti
 
 /** One-line descriptions of the phases, as the console announces them. */
 export const PHASE_TITLES: Record<Phase, string> = {
-  redis: "starting Redis",
+  redis: "getting Redis ready",
   hosts: "connecting to hosts",
   images: "pulling and shipping images",
   starting: "starting peers",

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../lib/assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { configJsonSchema } from "../../src/config/json_schema.ts";
 
 type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema };

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { formatPath, loadConfigFile, parseConfig } from "../../src/config/load.ts";
 import { ConfigError, type ConfigProblem } from "../../src/config/config_error.ts";
 import { UsageError } from "../../src/errors.ts";

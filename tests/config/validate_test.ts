@@ -1,4 +1,4 @@
-import { assertEquals } from "../lib/assert.ts";
+import { assertEquals } from "../support/assert.ts";
 import { closestMatch, type ConfigParts, validateConfig } from "../../src/config/validate.ts";
 import type { CommandConfig, HostConfig, PeerConfig } from "../../src/config/schema.ts";
 

@@ -1,5 +1,5 @@
 /** Unit tests of the pure status/log parsing in src/coordination/protocol.ts. */
-import { assert, assertEquals } from "../lib/assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { MAX_VALUE_BYTES, parseLogEntry, parseStatus } from "../../src/coordination/protocol.ts";
 
 Deno.test("parseStatus() splits the word from the address at the first bar", () => {

@@ -1,5 +1,5 @@
 /** RedisCoordination against a real redis-server, with simulated peers on plain connections. */
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { Redis } from "ioredis";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import { CoordinationError, type StatusUpdate } from "../../src/coordination/coordination.ts";

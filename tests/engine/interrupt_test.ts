@@ -1,7 +1,7 @@
 /**
  * installInterruptHandlers() in a child process (the test runner itself handles SIGINT).
  */
-import { assertEquals } from "../lib/assert.ts";
+import { assertEquals } from "../support/assert.ts";
 import { lines } from "../support/process_output.ts";
 
 const MODULE = new URL("../../src/engine/interrupt.ts", import.meta.url).href;

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { PeerStates } from "../../src/engine/peer_states.ts";
 import type { PlacedPeer } from "../../src/placement.ts";
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../lib/assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
 import type { EngineEvent } from "../../src/engine/events.ts";
 import type { PlacedPeer } from "../../src/placement.ts";

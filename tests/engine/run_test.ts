@@ -2,7 +2,7 @@
  * The run engine end to end: a real redis-server, reference peers as real processes
  * (ProcessRuntime), the real RedisCoordination.
  */
-import { assert, assertEquals } from "../lib/assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { run, type RunResult } from "../../src/engine/run.ts";
 import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
 import { type EngineEvent, type EventOf, fanout } from "../../src/engine/events.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../lib/assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import {
   containerName,
   peerLabels,

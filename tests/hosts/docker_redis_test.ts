@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { Docker } from "../../src/hosts/docker.ts";
 import { DockerRedis, RedisStartError } from "../../src/hosts/docker_redis.ts";
 import { LocalRemote } from "../../src/hosts/local.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { type Config, ConfigSchema } from "../../src/config/schema.ts";
 import type { EngineEvent } from "../../src/engine/events.ts";
 import { peerEnvironment } from "../../src/environment.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { Docker, DockerError, mergeTimestamped, runArgs } from "../../src/hosts/docker.ts";
 import { LocalRemote } from "../../src/hosts/local.ts";
 import type { ExecOptions, ExecResult, RemoteProcess } from "../../src/hosts/remote.ts";

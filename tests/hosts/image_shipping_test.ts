@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import type { UnstampedEvent } from "../../src/engine/events.ts";
 import { Docker } from "../../src/hosts/docker.ts";
 import {

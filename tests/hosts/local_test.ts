@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { COMMAND_NOT_FOUND, LocalRemote } from "../../src/hosts/local.ts";
 
 Deno.test("LocalRemote.execute() passes argv words literally, without a shell", async () => {

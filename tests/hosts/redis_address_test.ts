@@ -1,4 +1,4 @@
-import { assertEquals } from "../lib/assert.ts";
+import { assertEquals } from "../support/assert.ts";
 import { isLoopback, peerRedisUrl, splitHostPort } from "../../src/hosts/redis_address.ts";
 
 const gateway = (url: string) => ({ url, needsHostGateway: true });

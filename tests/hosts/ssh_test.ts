@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { HostKeyError, PASSPHRASE_ENV, type SshOptions, SshRemote } from "../../src/hosts/ssh.ts";

@@ -1,5 +1,5 @@
 /** Tests of the peer client library lib/typescript/mod.ts against a real redis-server. */
-import { assertEquals, assertRejects } from "./assert.ts";
+import { assertEquals, assertRejects } from "../support/assert.ts";
 import { Redis } from "ioredis";
 import { MuleClientBuilder, MuleClientError, parseLogLevel } from "../../lib/typescript/mod.ts";
 import { startRedisServer } from "../support/redis_server.ts";

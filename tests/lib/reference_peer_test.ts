@@ -1,5 +1,5 @@
 /** The reference peer as a real subprocess against a real redis-server, and its entrypoint.sh. */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { Redis } from "ioredis";
 import { listenPort, vladFor } from "../../lib/typescript/reference_peer.ts";
 import { type LocalRedis, startRedisServer } from "../support/redis_server.ts";

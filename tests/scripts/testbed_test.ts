@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../lib/assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { hostDocker, parseFacts, testbed } from "../support/testbed.ts";
 
 const SETUP = new URL("../../scripts/testbed/setup.sh", import.meta.url).pathname;

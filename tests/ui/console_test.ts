@@ -34,7 +34,7 @@ Deno.test("createConsole() plain mode prints the run line by line, aligned, with
   const lines = out.split("\n");
   assertEquals(lines.slice(0, 22), [
     "[   0.0s] test gossip-demo: 4 peers on 2 hosts, 7 timeline commands",
-    "[   0.0s] ── redis: starting Redis",
+    "[   0.0s] ── redis: getting Redis ready",
     "[   0.4s] redis ready at redis://10.0.0.1:6390",
     "[   0.4s] ── hosts: connecting to hosts",
     "[   0.5s] host host-0 connected (10.0.0.10, 110 ms)",

@@ -1,4 +1,4 @@
-/** The assertions the lib and coordination tests use (JSR, so @std/assert, is unreachable). */
+/** Test assertions shared by every suite (JSR, so @std/assert, is unreachable: node:assert underneath). */
 import { deepStrictEqual, ok } from "node:assert";
 
 /** Deep strict equality, with a diff on failure. */
