@@ -62,6 +62,8 @@ export function startTui(options: TuiOptions): TuiView {
         stdout,
         stdin,
         alternateScreen: true,
+        // We only start on a terminal; ink would otherwise turn live updates off when CI is set.
+        interactive: true,
         exitOnCtrlC: false,
         patchConsole: true,
         maxFps: 30,
