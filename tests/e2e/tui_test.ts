@@ -6,6 +6,11 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type Workspace, workspace } from "../support/e2e.ts";
+import { until } from "../support/until.ts";
+
+/** Real runs start containers and ship images: allow a minute for each awaited state. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
+  until(what, probe, 60_000);
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** ink-spinner's frames: none may stay on screen once the run ended. */
@@ -58,22 +63,6 @@ function tmCommand(ws: Workspace, args: string[]): string {
   ].join("; ");
 }
 
-/** Polls `probe` until it returns a value (a terminal has no events to await). */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
-  const deadline = performance.now() + ms;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-}
-
 /** tm's exit code once it exited (the shell wrote it), else undefined. */
 async function exitCode(ws: Workspace): Promise<number | undefined> {
   try {
@@ -112,7 +101,7 @@ Deno.test("tm --tui on a real terminal shows the run, stops on q, quits on q and
   await using term = await terminal(ws, tmCommand(ws, ["--tui", "test.yaml"]));
 
   // The timeline is running: every panel shows the test, on the alternate screen.
-  const running = await until("the timeline with both peers connected", async () => {
+  const running = await waitFor("the timeline with both peers connected", async () => {
     const text = await term.screen();
     return text.split("\n")[0].includes("  timeline  ") &&
         /^[ >] alice\s+hosta\s+\d+\s+connected/m.test(text) &&
@@ -133,14 +122,14 @@ Deno.test("tm --tui on a real terminal shows the run, stops on q, quits on q and
 
   // q: graceful stop — shutdown, the verdict stays on screen until q again.
   await term.keys("q");
-  const finished = await until("the verdict", async () => {
+  const finished = await waitFor("the verdict", async () => {
     const text = await term.screen();
     return text.includes("INTERRUPTED") && text.includes("press q to quit") ? text : undefined;
   });
   assert(/alice\s+hosta\s+stopped/.test(finished), finished);
   assertEquals(await exitCode(ws), undefined, "tm waits for the second q");
   await term.keys("q");
-  const code = await until("tm's exit", () => exitCode(ws));
+  const code = await waitFor("tm's exit", () => exitCode(ws));
   assertEquals(code, 130);
   assertEquals(await term.display("#{alternate_on}"), "0", "back on the main screen");
   assertEquals(await term.display("#{cursor_flag}"), "1", "the cursor is shown");
@@ -155,12 +144,12 @@ Deno.test("tm in console mode on a real terminal ends with a clean screen and th
   await shortTest(ws, 1);
   await using term = await terminal(ws, tmCommand(ws, ["test.yaml"]));
   // While it runs: a live area with spinners (this is a TTY, not plain lines).
-  const live = await until("a spinner in the live area", async () => {
+  const live = await waitFor("a spinner in the live area", async () => {
     const text = await term.screen();
     return SPINNER.test(text) || await exitCode(ws) !== undefined ? text : undefined;
   });
   assert(SPINNER.test(live), `no spinner seen while running:\n${live}`);
-  const code = await until("tm's exit", () => exitCode(ws));
+  const code = await waitFor("tm's exit", () => exitCode(ws));
   const screen = await term.history();
   if (Deno.env.get("TM_E2E_SHOW")) console.log(screen);
   assertEquals(code, 0, screen);
@@ -181,12 +170,12 @@ Deno.test("tm in console mode on a real terminal stops on Ctrl+C, shows the summ
   await using ws = await workspace("console-int");
   await shortTest(ws, 60);
   await using term = await terminal(ws, tmCommand(ws, ["test.yaml"]));
-  await until("the push", async () => {
+  await waitFor("the push", async () => {
     const text = await term.screen();
     return /\] alice\s+> push\|bob\|hello/.test(text) ? text : undefined;
   });
   await term.keys("C-c");
-  const code = await until("tm's exit", () => exitCode(ws));
+  const code = await waitFor("tm's exit", () => exitCode(ws));
   const screen = await term.history();
   assertEquals(code, 130, screen);
   assert(!SPINNER.test(screen), `no spinner left:\n${screen}`);

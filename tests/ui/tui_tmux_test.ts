@@ -4,6 +4,7 @@
  * terminal is given back (main screen, cursor shown, cooked mode).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { until } from "../support/until.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -12,22 +13,6 @@ async function tmux(...args: string[]): Promise<string> {
     .output();
   if (code !== 0) throw new Error(`tmux ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
   return new TextDecoder().decode(stdout);
-}
-
-/** Polls `probe` until it returns a value (the terminal has no events to await). */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000) {
-  const deadline = performance.now() + ms;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
 Deno.test("startTui() on a real terminal shows the panels, stops on q and restores the terminal [integration: tmux]", async () => {
