@@ -9,6 +9,7 @@
 import type { EventSink } from "./events.ts";
 import type { PeerExit, PeerLaunch, PeerRuntime, RunningPeer, RuntimeContext } from "./runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** Exit code of the restart protocol (spec §5). */
 export const RESTART_EXIT_CODE = 42;
@@ -122,7 +123,8 @@ export class ProcessRuntime implements PeerRuntime {
       signalGroup(child, "SIGTERM");
       const timedOut = await Promise.race([
         peer.exited.then(() => false),
-        abortableDelay(this.#options.graceMs, this.#forced.signal).then(() => true),
+        sleep(this.#options.graceMs, undefined, { signal: this.#forced.signal }).catch(() => {})
+          .then(() => true),
       ]);
       if (timedOut && peer.child && !this.#forced.signal.aborted) {
         emit?.({
@@ -161,7 +163,7 @@ export class ProcessRuntime implements PeerRuntime {
       const delay = Number(text.trim());
       const seconds = Number.isFinite(delay) && delay >= 0 ? delay : 0;
       this.#remember(peer, `process runtime: restarting ${peer.name} in ${seconds}s`);
-      await abortableDelay(seconds * 1_000, this.#tearingDown.signal);
+      await sleep(seconds * 1_000, undefined, { signal: this.#tearingDown.signal }).catch(() => {});
       if (this.#tearingDown.signal.aborted) return { code: null, output: [...peer.output] };
       try {
         child = this.#spawn(peer, argv, env);
@@ -247,18 +249,4 @@ function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
       // already exited
     }
   }
-}
-
-/** Resolves after `ms`, or as soon as `signal` aborts (never rejects). */
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

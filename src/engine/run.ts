@@ -23,6 +23,7 @@ import { PeerStates } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
 import type { PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
 import { batchTimeline, buildTimeline, runTimeline } from "./timeline.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface RunOptions {
   config: Config;
@@ -760,7 +761,8 @@ class Run {
       const now = performance.now();
       const quietFor = now - this.#lastLogAt;
       if (quietFor >= LOG_QUIET_MS || now >= deadline || this.#killed.signal.aborted) return;
-      await delay(Math.min(LOG_QUIET_MS - quietFor, deadline - now) + 1, this.#killed.signal);
+      const wait = Math.min(LOG_QUIET_MS - quietFor, deadline - now) + 1;
+      await sleep(wait, undefined, { signal: this.#killed.signal }).catch(() => {});
     }
   }
 
@@ -826,18 +828,6 @@ async function forEachConcurrently<T>(
 }
 
 const neverAborted = new AbortController().signal;
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(id);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const id = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -6,6 +6,7 @@ import type { RedisProvider, RedisServer } from "../engine/redis_provider.ts";
 import { LABELS, redisContainerName } from "./container_names.ts";
 import { Docker, DockerError } from "./docker.ts";
 import { LocalRemote } from "./local.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** Redis did not come up: port taken, image missing, crashed, or no PONG in time. */
 export class RedisStartError extends Error {
@@ -75,7 +76,7 @@ export class DockerRedis implements RedisProvider {
       await this.#waitForPong(name, signal);
     } catch (error) {
       await stop();
-      throw error;
+      throw signal.aborted ? signal.reason : error;
     }
     return { url: `redis://127.0.0.1:${redis.port}`, stop };
   }
@@ -146,7 +147,7 @@ export class DockerRedis implements RedisProvider {
           port,
         );
       }
-      await delay(25, signal);
+      await sleep(25, undefined, { signal });
     }
   }
 }
@@ -171,18 +172,4 @@ async function ping(port: number, signal: AbortSignal): Promise<string> {
       // already closed by the timer
     }
   }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

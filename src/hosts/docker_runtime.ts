@@ -27,6 +27,7 @@ import { type Compression, pullImages, shipImages } from "./image_shipping.ts";
 import { LocalRemote } from "./local.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_address.ts";
 import type { Remote } from "./remote.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** Setup failed on one or more hosts; each problem names its host. */
 export class HostSetupError extends Error {
@@ -445,7 +446,8 @@ class ExitWatcher {
         this.options.warn("lost the `docker events` stream; container exits are not watched");
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 200 * this.#restarts));
+      // Back off, but never past the end of the run.
+      await sleep(200 * this.#restarts, undefined, { signal }).catch(() => {});
     }
   }
 
