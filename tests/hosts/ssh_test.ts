@@ -5,6 +5,7 @@ import { HostKeyError, PASSPHRASE_ENV, type SshOptions, SshRemote } from "../../
 import { RemoteError } from "../../src/hosts/remote.ts";
 import { freePort } from "../support/redis_server.ts";
 import { sshOptions, type Testbed, testbed, type TestbedHost } from "../support/testbed.ts";
+import { eventually as eventuallyWithin } from "../support/until.ts";
 
 /** Connects to a testbed host, runs `fn`, and closes the connection even when `fn` fails. */
 async function withRemote<T>(
@@ -20,6 +21,10 @@ async function withRemote<T>(
     await remote.close();
   }
 }
+
+/** Remote effects (a process starting or ending over SSH) settle within seconds. */
+const eventually = (what: string, check: () => Promise<boolean>) =>
+  eventuallyWithin(what, check, 10_000);
 
 const hostA = (bed: Testbed) => bed.hostA;
 const hostB = (bed: Testbed) => bed.hostB;
@@ -40,15 +45,6 @@ async function run(command: string, args: string[], env?: Record<string, string>
     throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
   }
   return stdout;
-}
-
-/** Polls `check` every 50 ms until it holds (10 s deadline): waits for remote effects. */
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Whether a process whose command line is exactly `commandLine` runs on the host. */

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { hostDocker, parseFacts, testbed } from "../support/testbed.ts";
+import { eventually } from "../support/until.ts";
 
 const SETUP = new URL("../../scripts/testbed/setup.sh", import.meta.url).pathname;
 
@@ -105,12 +106,3 @@ Deno.test("the reference peer image reports started and stops on shutdown [integ
     await sh(`docker rm -f ${peer} ${redis} >/dev/null 2>&1 || true`);
   }
 });
-
-/** Polls `check` every 50 ms until it holds (20 s deadline). */
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

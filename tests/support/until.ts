@@ -26,3 +26,12 @@ export async function until<T>(
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
+
+/** Like `until`, for a yes/no `check`: resolves once it returns true. */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean>,
+  ms = 20_000,
+): Promise<void> {
+  await until(what, async () => (await check()) || undefined, ms);
+}
