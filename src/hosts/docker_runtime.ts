@@ -22,7 +22,7 @@ import type {
 } from "../engine/runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { containerName, LABELS, peerLabels, testSlug } from "./container_names.ts";
-import { Docker, type DockerEvent } from "./docker.ts";
+import { Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
 import { type Compression, pullImages, shipImages } from "./image_shipping.ts";
 import { LocalRemote } from "./local.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_address.ts";
@@ -112,9 +112,10 @@ export class DockerRuntime implements PeerRuntime {
     try {
       await this.#connectAll(signal);
       await this.#inspectHosts(signal);
-      const images = await pulling;
+      const { images, destinations } = await this.#shipments(await pulling, signal);
       await shipImages({
         images,
+        destinations,
         local: this.#local,
         targets: this.#connected().map((host) => ({ name: host.name, docker: host.docker })),
         emit,
@@ -127,6 +128,33 @@ export class DockerRuntime implements PeerRuntime {
       await pulling.catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * What to ship where, by placement: each peer image goes to the hosts its peers are placed on,
+   * whether or not `images` lists it (`images` is what is pulled first). A peer image that is not
+   * on this machine is not shipped: `#prepareHost` then names it if a host lacks it.
+   */
+  async #shipments(
+    pulled: Map<string, ImageInfo>,
+    signal: AbortSignal,
+  ): Promise<{ images: Map<string, ImageInfo>; destinations: Map<string, string[]> }> {
+    const destinations = new Map<string, string[]>();
+    for (const peer of this.#options.plan) {
+      const host = this.#hosts[peer.hostIndex];
+      if (!host) continue;
+      const hosts = destinations.get(peer.image) ?? [];
+      if (!hosts.includes(host.name)) hosts.push(host.name);
+      destinations.set(peer.image, hosts);
+    }
+    const unlisted = [...destinations.keys()].filter((image) => !pulled.has(image));
+    const local = unlisted.length > 0 ? await this.#local.images(unlisted, signal) : new Map();
+    const images = new Map<string, ImageInfo>();
+    for (const image of destinations.keys()) {
+      const info = pulled.get(image) ?? local.get(image);
+      if (info) images.set(image, info);
+    }
+    return { images, destinations };
   }
 
   redisUrlFor(placement: PlacedPeer, orchestratorUrl: string): string {
@@ -315,15 +343,12 @@ export class DockerRuntime implements PeerRuntime {
     const present = await host.docker.images(images, signal);
     const absent = images.filter((image) => present.get(image) == null);
     if (absent.length > 0) {
+      const them = absent.length > 1 ? "them" : "it";
       throw new HostSetupError([{
         host: host.name,
         message: `${host.name}: image${absent.length > 1 ? "s" : ""} ${absent.join(", ")} ` +
-          `not on the host; list ${
-            absent.length > 1 ? "them" : "it"
-          } under \`images\` so tm ships ` +
-          `${absent.length > 1 ? "them" : "it"}, or build ${
-            absent.length > 1 ? "them" : "it"
-          } there`,
+          `on neither this machine nor the host; build ${them} here (tm ships ${them}), ` +
+          `list ${them} under \`images\` so tm pulls ${them}, or build ${them} on the host`,
       }]);
     }
     if (peers.length === 0) return;

@@ -1,8 +1,9 @@
 /**
  * Image shipping: `docker pull` of the config's `images` on this machine, then for each image
- * ONE `docker save` streamed (teed) into `docker load` on every host that lacks it or has a
- * different image ID — no temp files, hosts fed at once, the slowest setting the pace, a failing
- * host dropped without stalling the others. Progress goes out as `image-transfer` events.
+ * ONE `docker save` streamed (teed) into `docker load` on every host that needs it (a peer placed
+ * there runs it) and lacks it or has a different image ID — no temp files, hosts fed at once, the
+ * slowest setting the pace, a failing host dropped without stalling the others. Progress goes
+ * out as `image-transfer` events.
  */
 import type { UnstampedEvent } from "../engine/events.ts";
 import { type Docker, DockerError, type ImageInfo } from "./docker.ts";
@@ -111,6 +112,11 @@ export interface ShipOptions {
   /** The local engine (`docker save`, and `gzip` on its remote). */
   local: Docker;
   targets: ShipTarget[];
+  /**
+   * Which targets need each image, by target name (the hosts its peers are placed on).
+   * Default: every target needs every image.
+   */
+  destinations?: Map<string, string[]>;
   emit: (event: UnstampedEvent) => void;
   /** Aborting kills every save/load; nothing partial is left (docker load discards it). */
   signal: AbortSignal;
@@ -129,12 +135,12 @@ export interface ShipReport {
 }
 
 /**
- * Ships every image to every target lacking it (missing or different ID). Images one after
- * the other, hosts of one image at once.
+ * Ships every image to every target that needs it (`destinations`) and lacks it (missing or
+ * different ID). Images one after the other, hosts of one image at once.
  * @throws ImageShippingError after trying everything, if any (image, host) failed
  */
 export async function shipImages(options: ShipOptions): Promise<ShipReport> {
-  const { images, targets, emit, signal } = options;
+  const { images, targets, destinations, emit, signal } = options;
   const report: ShipReport = { shipped: [], skipped: [] };
   const names = [...images.keys()];
   if (names.length === 0 || targets.length === 0) return report;
@@ -142,7 +148,9 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
   const failures: { image: string; host: string; message: string }[] = [];
   for (const [image, info] of images) {
     const needy: ShipTarget[] = [];
+    const wanted = destinations?.get(image);
     targets.forEach((target, i) => {
+      if (wanted && !wanted.includes(target.name)) return;
       const there = remote[i].get(image);
       if (there?.id === info.id) {
         report.skipped.push({ image, host: target.name });

@@ -48,3 +48,47 @@ Deno.test("tm ships an image to the host that lacks it, then skips it on the nex
     await hostDocker(bed.hostB, ["rmi", image]);
   }
 });
+
+Deno.test("tm ships each peer image to the hosts its peers are placed on, with no images list [integration: testbed]", async () => {
+  await using ws = await workspace("byplace");
+  const { bed } = ws;
+  // Two tags of the peer image that exist only here, one per host's peers.
+  const forB = `tm-${ws.name}:b`;
+  const forA = `tm-${ws.name}:a`;
+  for (const image of [forA, forB]) {
+    const tagged = await hostDocker(bed.hostA, ["tag", bed.peerImage, image]);
+    assertEquals(tagged.code, 0, tagged.stderr);
+  }
+  try {
+    assert(!(await hasImage(bed.hostB, forB)));
+    const config = await ws.writeConfig({
+      timeout: { startup: 30, shutdown: 10 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
+      peers: [{ name: "here", image: forA, runs_on: "a" }, {
+        name: "there",
+        image: forB,
+        runs_on: "b",
+      }],
+      commands: [{ time: 0, peer: "there", command: "pull" }],
+    });
+
+    const result = await ws.run([config]);
+    const output = `${result.stdout}\n${result.stderr}`;
+    assertEquals(result.code, 0, output);
+    assert(new RegExp(`ship ${forB} → hostb: done, \\d`).test(result.stdout), output);
+    // Host A already holds both (it is this machine); host B gets only its own peer's image.
+    assert(!result.stdout.includes(`ship ${forA} →`), output);
+    assert(await hasImage(bed.hostB, forB), "host B has its peer's image after the run");
+    assert(
+      !(await hasImage(bed.hostB, forA)),
+      "host B never receives an image none of its peers runs",
+    );
+    assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+  } finally {
+    for (const image of [forA, forB]) {
+      await hostDocker(bed.hostA, ["rmi", image]);
+      await hostDocker(bed.hostB, ["rmi", image]);
+    }
+  }
+});
