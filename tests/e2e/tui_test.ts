@@ -111,7 +111,8 @@ Deno.test("tm --tui on a real terminal shows the run, stops on q, quits on q and
   });
   assertEquals(await term.display("#{alternate_on}"), "1");
   const lines = running.split("\n");
-  assert(lines[0].startsWith(` tm · ${ws.name}  timeline  00:0`), running);
+  // The clock's value depends on how fast this machine started the run: only its shape counts.
+  assert(new RegExp(`^ tm · ${ws.name}  timeline  \\d\\d:\\d\\d`).test(lines[0]), running);
   assert(lines[0].includes(`redis://127.0.0.1:${ws.redisPort}`), running);
   assert(lines.some((l) => l.startsWith("── Peers (2)")), running);
   assert(lines.some((l) => l.startsWith("── Timeline")), running);

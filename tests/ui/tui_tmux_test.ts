@@ -46,7 +46,8 @@ Deno.test("startTui() on a real terminal shows the panels, stops on q and restor
     });
     assertEquals(await display("#{alternate_on}"), "1");
     const lines = running.split("\n");
-    assert(lines[0].startsWith(" tm · gossip-demo  timeline  00:0"), running);
+    // The clock runs at real speed here: only its shape is stable on a slow machine.
+    assert(/^ tm · gossip-demo {2}timeline {2}\d\d:\d\d/.test(lines[0]), running);
     assert(lines[0].includes("redis://10.0.0.1:6390"), running);
     assert(lines.some((l) => l.startsWith("── Peers (4)")), running);
     assert(lines.some((l) => /^> alice\s+host-0 11984 connected/.test(l)), running);
