@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `deno task demo`: builds the TypeScript reference peer image on this machine and runs
-# examples/one-peer.yaml against it, with this machine as the only host (reached over SSH).
-# Needs: Docker, and `ssh $USER@127.0.0.1` working (an agent key, or ~/.ssh/id_ed25519 / id_rsa).
+# examples/one-peer.yaml against it, with this machine as the only host (`connection: local`:
+# its own Docker engine, no SSH). Needs: Docker.
 # Images are built FROM scratch out of this machine's deno, busybox and redis-server (no registry
 # needed) by scripts/testbed/images.sh; with registry access, `docker build -t tm-ref-peer:latest
 # lib/typescript` works too.
@@ -20,18 +20,8 @@ else
   docker build -t "$peer_image" lib/typescript
 fi
 
-auth=agent
-if [[ -z ${SSH_AUTH_SOCK:-} ]]; then
-  for key in ~/.ssh/id_ed25519 ~/.ssh/id_ecdsa ~/.ssh/id_rsa; do
-    if [[ -f $key ]]; then auth=$key && break; fi
-  done
-fi
-
 config=$(mktemp "${TMPDIR:-/tmp}/tm-demo.XXXXXX.yaml")
 trap 'rm -f "$config"' EXIT
-sed -e "s|image: redis:7-alpine|image: $redis_image|" \
-  -e "s|ssh_user: root|ssh_user: ${USER:-$(id -un)}|" \
-  -e "s|ssh_auth: agent|ssh_auth: $auth|" \
-  examples/one-peer.yaml >"$config"
-echo "demo: running examples/one-peer.yaml (redis image $redis_image, ssh_auth $auth)" >&2
+sed -e "s|image: redis:7-alpine|image: $redis_image|" examples/one-peer.yaml >"$config"
+echo "demo: running examples/one-peer.yaml (redis image $redis_image, this machine's Docker)" >&2
 deno run --allow-all main.ts "$config" "$@"

@@ -4,7 +4,7 @@
  * Redis in a container (or `--redis-url`), the engine, the log file and the chosen view.
  */
 import { loadConfigFile } from "./config/load.ts";
-import { type HostConfig, hostName } from "./config/schema.ts";
+import { hostName } from "./config/schema.ts";
 import { type EventSink, fanout } from "./engine/events.ts";
 import { installInterruptHandlers } from "./engine/interrupt.ts";
 import { ExternalRedis, type RedisProvider } from "./engine/redis_provider.ts";
@@ -12,9 +12,8 @@ import { newRunId, run } from "./engine/run.ts";
 import { ExitCode, UsageError } from "./errors.ts";
 import { DockerRedis } from "./hosts/docker_redis.ts";
 import { DockerRuntime } from "./hosts/docker_runtime.ts";
-import type { Remote } from "./hosts/remote.ts";
+import { connectHost } from "./hosts/connect.ts";
 import { resetHosts as resetEveryHost } from "./hosts/reset.ts";
-import { SshRemote } from "./hosts/ssh.ts";
 import { logFileName, openLogFile } from "./log_file.ts";
 import { place } from "./placement.ts";
 
@@ -25,19 +24,6 @@ export interface RunTestOptions {
   verbose: boolean;
   /** An existing Redis instead of a container. */
   redisUrl?: string;
-}
-
-/** Opens the SSH connection to one host of the config. */
-function connectHost(host: HostConfig, _index: number, signal: AbortSignal): Promise<Remote> {
-  return SshRemote.connect({
-    name: hostName(host),
-    address: host.address,
-    port: host.ssh_port,
-    user: host.ssh_user,
-    auth: host.ssh_auth,
-    hostKeyCheck: host.host_key_check,
-    signal,
-  });
 }
 
 /** What the user sees: console lines or the TUI. */

@@ -1,9 +1,10 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { compareTagLists, listenAddr, place, PlacementError } from "../src/placement.ts";
-import type { HostConfig, PeerConfig } from "../src/config/schema.ts";
+import type { HostConfig, PeerConfig, SshHostConfig } from "../src/config/schema.ts";
 
-function host(name: string, fields: Partial<HostConfig> = {}): HostConfig {
+function host(name: string, fields: Partial<SshHostConfig> = {}): HostConfig {
   return {
+    connection: "ssh",
     name,
     address: `${name}.test`,
     ssh_user: "tm",

@@ -15,7 +15,14 @@ import {
 } from "yaml";
 import type { Document } from "yaml";
 import { z } from "zod";
-import { CommandSchema, type Config, ConfigSchema, HostSchema, PeerSchema } from "./schema.ts";
+import {
+  CommandSchema,
+  type Config,
+  ConfigSchema,
+  HostSchema,
+  PeerSchema,
+  SshHostSchema,
+} from "./schema.ts";
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
 import { closestMatch, type PathProblem, type PathSegment, validateConfig } from "./validate.ts";
 
@@ -222,8 +229,17 @@ function issueProblems(issue: Issue, data: unknown, base: PathSegment[]): Locate
       }];
     }
     case "unrecognized_keys": {
-      const known = knownKeys(ConfigSchema, path);
+      const known = knownKeys(ConfigSchema, path, data);
+      const localHost = path[0] === "hosts" && path.length === 2 &&
+        (value as { connection?: unknown } | null)?.connection === "local";
       return issue.keys.map((key) => {
+        if (localHost && key in SshHostSchema.shape) {
+          return {
+            path: [...path, key],
+            anchor: "key" as const,
+            message: `"${key}" is for SSH hosts; a host with connection: local needs none`,
+          };
+        }
         const near = closestMatch(key, known);
         return {
           path: [...path, key],
@@ -243,8 +259,20 @@ function issueProblems(issue: Issue, data: unknown, base: PathSegment[]): Locate
         anchor: "key",
         message: `${issue.issues[0]?.message ?? "invalid key"}: ${describe(path.at(-1))}`,
       }];
-    case "invalid_union":
+    case "invalid_union": {
+      // A discriminated union (hosts by `connection`) whose field names no branch.
+      const { discriminator, options } = issue as { discriminator?: string; options?: unknown[] };
+      if (discriminator !== undefined && options) {
+        const names = options.filter((o): o is string => typeof o === "string");
+        const near = typeof value === "string" ? closestMatch(value, names) : undefined;
+        return [{
+          path,
+          message: `must be one of ${names.join(", ")}; got ${describe(value)}` +
+            (near ? ` (did you mean ${near}?)` : ""),
+        }];
+      }
       return unionProblems(issue, data, path, value);
+    }
     default:
       return [{ path, message: issue.message }];
   }
@@ -286,28 +314,49 @@ function unionProblems(
   return [{ path, message: `expected ${expected}, got ${describe(value)}` }];
 }
 
-/** The field names the schema accepts for the map at `path` (for "did you mean"). */
-function knownKeys(schema: z.ZodType, path: readonly PathSegment[]): string[] {
+/**
+ * The field names the schema accepts for the map at `path` (for "did you mean"). `data` is the
+ * document, so a union whose branches are told apart by a field (hosts by `connection`) answers
+ * with the branch the map at `path` selects.
+ */
+function knownKeys(schema: z.ZodType, path: readonly PathSegment[], data: unknown): string[] {
   const node = unwrap(schema);
+  if (node instanceof z.ZodDiscriminatedUnion) {
+    const options = node.options as z.ZodType[];
+    const chosen = options.find((option) =>
+      discriminatorMatches(option, node.def.discriminator, data)
+    );
+    return chosen ? knownKeys(chosen, path, data) : [];
+  }
   if (path.length === 0) {
     return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
   }
   if (node instanceof z.ZodUnion) {
     for (const option of node.options as z.ZodType[]) {
-      const keys = knownKeys(option, path);
+      const keys = knownKeys(option, path, data);
       if (keys.length) return keys;
     }
     return [];
   }
   const [head, ...rest] = path;
+  const child = (data ?? {}) as Record<string | number, unknown>;
   if (typeof head === "number" && node instanceof z.ZodArray) {
-    return knownKeys(node.element as z.ZodType, rest);
+    return knownKeys(node.element as z.ZodType, rest, child[head]);
   }
   if (typeof head === "string" && node instanceof z.ZodObject) {
-    const child = node.shape[head] as z.ZodType | undefined;
-    return child ? knownKeys(child, rest) : [];
+    const field = node.shape[head] as z.ZodType | undefined;
+    return field ? knownKeys(field, rest, child[head]) : [];
   }
   return [];
+}
+
+/** Whether `data`'s discriminator field (or its absence, where the branch has a default) picks `option`. */
+function discriminatorMatches(option: z.ZodType, discriminator: string, data: unknown): boolean {
+  const node = unwrap(option);
+  if (!(node instanceof z.ZodObject)) return false;
+  const field = node.shape[discriminator] as z.ZodType | undefined;
+  const value = (data ?? {}) as Record<string, unknown>;
+  return field?.safeParse(value[discriminator]).success ?? false;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

@@ -57,9 +57,19 @@ export const RedisSchema = z.strictObject({
   ),
 });
 
-export const HostSchema = z.strictObject({
+const hostName_ = z.string().min(1).optional().describe("display name; defaults to address");
+const basePort = port.describe("first UDP port for this host's peers");
+const tags = z.array(z.string().regex(TAG_PATTERN, "not a valid tag")).default([]).describe(
+  "labels that peers' runs_on select hosts by",
+);
+
+/** A host reached over SSH (the default `connection`). */
+export const SshHostSchema = z.strictObject({
+  connection: z.literal("ssh").default("ssh").describe(
+    "ssh: reach the host over SSH (default); local: drive this machine's Docker directly",
+  ),
   address: z.string().min(1).describe("DNS name or IP address reached over SSH"),
-  name: z.string().min(1).optional().describe("display name; defaults to address"),
+  name: hostName_,
   ssh_user: z.string().min(1).describe("user tm logs in as over SSH"),
   ssh_auth: z.string().min(1).describe(
     '"agent" for the SSH agent, or a private key path (~ expanded)',
@@ -68,11 +78,27 @@ export const HostSchema = z.strictObject({
   host_key_check: z.enum(["accept-new", "off"]).default("accept-new").describe(
     "accept-new: unknown hosts are recorded in ~/.ssh/known_hosts, changed keys refused; off: no check",
   ),
-  base_port: port.describe("first UDP port for this host's peers"),
-  tags: z.array(z.string().regex(TAG_PATTERN, "not a valid tag")).default([]).describe(
-    "labels that peers' runs_on select hosts by",
-  ),
+  base_port: basePort,
+  tags,
 });
+
+/** This machine, driven through its own Docker CLI: no SSH, no keys (`connection: local`). */
+export const LocalHostSchema = z.strictObject({
+  connection: z.literal("local").describe(
+    "ssh: reach the host over SSH (default); local: drive this machine's Docker directly",
+  ),
+  address: z.string().min(1).default("localhost").describe(
+    "this machine's name, for display only; default localhost",
+  ),
+  name: hostName_,
+  base_port: basePort,
+  tags,
+});
+
+/** The host kinds, told apart by `connection` (default `ssh`, so older configs stay valid). */
+export const CONNECTIONS = ["ssh", "local"] as const;
+
+export const HostSchema = z.discriminatedUnion("connection", [SshHostSchema, LocalHostSchema]);
 
 export const PeerSchema = z.strictObject({
   name: z.string().regex(
@@ -119,7 +145,9 @@ export const ConfigSchema = z.strictObject({
   peer_environment: EnvironmentSchema.default({}).describe(
     "environment of every peer: NAME: value map or - NAME=value list",
   ),
-  hosts: z.array(HostSchema).min(1).describe("machines that run peers, reached over SSH"),
+  hosts: z.array(HostSchema).min(1).describe(
+    "machines that run peers, reached over SSH or (connection: local) this machine",
+  ),
   peers: z.array(PeerSchema).describe("one Docker container each; may be empty"),
   commands: z.array(CommandSchema).describe("the timeline; sorted by time before the run"),
   log_level: z.enum(LOG_LEVELS).default("info").describe("orchestrator log level"),
@@ -128,9 +156,19 @@ export const ConfigSchema = z.strictObject({
 /** A validated config, defaults applied, environments as maps, `runs_on` as a sorted list. */
 export type Config = z.output<typeof ConfigSchema>;
 export type HostConfig = z.output<typeof HostSchema>;
+export type SshHostConfig = z.output<typeof SshHostSchema>;
+export type LocalHostConfig = z.output<typeof LocalHostSchema>;
 export type PeerConfig = z.output<typeof PeerSchema>;
 export type CommandConfig = z.output<typeof CommandSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Where a host is reached, for messages and duplicate checks: `address:ssh_port` over SSH,
+ * `local` for this machine's own engine.
+ */
+export function hostEndpoint(host: HostConfig): string {
+  return host.connection === "local" ? "local" : `${host.address}:${host.ssh_port}`;
+}
 
 /** The display name of a host: its `name`, else its address. */
 export function hostName(host: HostConfig): string {

@@ -3,7 +3,13 @@
  * to unknown peers, runs_on sets no host satisfies, per-host port ranges. Pure; every problem
  * carries the YAML path it is about so that `load.ts` can point at the line.
  */
-import { type CommandConfig, type HostConfig, hostName, type PeerConfig } from "./schema.ts";
+import {
+  type CommandConfig,
+  type HostConfig,
+  hostEndpoint,
+  hostName,
+  type PeerConfig,
+} from "./schema.ts";
 import { place, PlacementError } from "../placement.ts";
 
 /** A path into the YAML document: map keys and sequence indexes. */
@@ -50,13 +56,15 @@ function checkHosts(hosts: ConfigParts["hosts"]): PathProblem[] {
   const byName = new Map<string, number>();
   hosts.forEach((host, index) => {
     if (!host) return;
-    const machine = `${host.address.toLowerCase()}:${host.ssh_port}`;
+    const machine = hostEndpoint(host).toLowerCase();
     const sameMachine = byAddress.get(machine);
     if (sameMachine !== undefined) {
       problems.push({
-        path: ["hosts", index, "address"],
-        message:
-          `${host.address} (ssh port ${host.ssh_port}) is already listed as hosts[${sameMachine}]; ` +
+        path: ["hosts", index, host.connection === "local" ? "connection" : "address"],
+        message: (host.connection === "local"
+          ? "this machine (connection: local)"
+          : `${host.address} (ssh port ${host.ssh_port})`) +
+          ` is already listed as hosts[${sameMachine}]; ` +
           "list each machine once and steer peers with tags",
       });
       return;

@@ -11,7 +11,7 @@
  * this run's containers (by label), `remove_images` if set, close the connections.
  */
 import type { Config, HostConfig } from "../config/schema.ts";
-import { hostName } from "../config/schema.ts";
+import { hostEndpoint, hostName } from "../config/schema.ts";
 import type { EngineEvent, EventSink, UnstampedEvent } from "../engine/events.ts";
 import type {
   PeerExit,
@@ -269,7 +269,7 @@ export class DockerRuntime implements PeerRuntime {
     const perHost = this.#options.startsPerHost ?? 8;
     const results = await Promise.allSettled(config.hosts.map(async (hostConfig, index) => {
       const name = hostName(hostConfig);
-      const address = `${hostConfig.address}:${hostConfig.ssh_port}`;
+      const address = hostEndpoint(hostConfig);
       this.#send({ type: "host-connecting", host: name, address });
       const started = performance.now();
       const remote = await connect(hostConfig, index, signal);

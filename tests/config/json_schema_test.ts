@@ -1,7 +1,11 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { configJsonSchema } from "../../src/config/json_schema.ts";
 
-type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema };
+type Schema = Record<string, unknown> & {
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  oneOf?: Schema[];
+};
 
 Deno.test("configJsonSchema() is draft-07 with an $id, a title and every top-level field", () => {
   const schema = configJsonSchema() as Schema;
@@ -34,15 +38,17 @@ Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
     Object.values(record).forEach(walk);
   };
   walk(schema);
-  // the config, timeout, redis, host, peer and command objects
-  assertEquals(objects.length, 6);
+  // the config, timeout, redis, SSH host, local host, peer and command objects
+  assertEquals(objects.length, 7);
   for (const object of objects) assertEquals(object.additionalProperties, false);
 });
 
 Deno.test("configJsonSchema() describes the input: defaults optional, both runs_on forms", () => {
   const schema = configJsonSchema() as Schema;
-  const host = schema.properties!.hosts.items!;
-  assertEquals(host.required, ["address", "ssh_user", "ssh_auth", "base_port"]);
+  const [sshHost, localHost] = schema.properties!.hosts.items!.oneOf!;
+  assertEquals(sshHost.required, ["address", "ssh_user", "ssh_auth", "base_port"]);
+  assertEquals(sshHost.properties!.connection.default, "ssh");
+  assertEquals(localHost.required, ["connection", "base_port"]);
   const peer = schema.properties!.peers.items!;
   assertEquals(peer.required, ["name", "image"]);
   const runsOn = JSON.stringify(peer.properties!.runs_on);

@@ -81,6 +81,7 @@ log_level: debug
     remove_images: true,
     peer_environment: { A: "1" },
     hosts: [{
+      connection: "ssh",
       name: "h0",
       address: "10.0.0.1",
       ssh_user: "tm",
@@ -114,12 +115,28 @@ Deno.test("parseConfig() applies every default when the optional fields are miss
   assertEquals(config.log_level, "info");
   assertEquals(config.redis.advertise, undefined);
   assertEquals(config.hosts[0].name, undefined);
-  assertEquals(config.hosts[0].ssh_port, 22);
-  assertEquals(config.hosts[0].host_key_check, "accept-new");
+  const [host] = config.hosts;
+  assert(host.connection === "ssh", "a host without connection is an SSH host");
+  assertEquals(host.ssh_port, 22);
+  assertEquals(host.host_key_check, "accept-new");
   assertEquals(config.hosts[0].tags, []);
   assertEquals(config.peers[0].bootstrap, []);
   assertEquals(config.peers[0].environment, {});
   assertEquals(config.peers[0].runs_on, []);
+});
+
+Deno.test("parseConfig() takes a connection: local host with no SSH fields, address localhost", () => {
+  const config = parseConfig(
+    "name: t\nredis: {port: 6399, image: r}\n" +
+      "hosts:\n  - {connection: local, base_port: 12000}\npeers: []\ncommands: []\n",
+    "t.yaml",
+  );
+  assertEquals(config.hosts, [{
+    connection: "local",
+    address: "localhost",
+    base_port: 12000,
+    tags: [],
+  }]);
 });
 
 Deno.test("parseConfig() defaults the other timeout when only one is given", () => {

@@ -1,9 +1,15 @@
 import { assertEquals } from "../support/assert.ts";
 import { closestMatch, type ConfigParts, validateConfig } from "../../src/config/validate.ts";
-import type { CommandConfig, HostConfig, PeerConfig } from "../../src/config/schema.ts";
+import type {
+  CommandConfig,
+  HostConfig,
+  PeerConfig,
+  SshHostConfig,
+} from "../../src/config/schema.ts";
 
-function host(address: string, fields: Partial<HostConfig> = {}): HostConfig {
+function host(address: string, fields: Partial<SshHostConfig> = {}): HostConfig {
   return {
+    connection: "ssh",
     address,
     ssh_user: "tm",
     ssh_auth: "agent",

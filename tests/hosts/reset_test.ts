@@ -6,6 +6,7 @@ import { buildBusyboxImage, removeImages, sh, uniqueId } from "../support/scratc
 import { startSecondEngine } from "../support/second_engine.ts";
 
 const host = (name: string) => ({
+  connection: "ssh" as const,
   address: name,
   name,
   ssh_user: "root",
