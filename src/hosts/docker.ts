@@ -64,6 +64,8 @@ export interface ImageInfo {
   id: string;
   /** Uncompressed size in bytes. */
   size: number;
+  /** Diff IDs of its layers, bottom first (`.RootFS.Layers`). */
+  layers: string[];
 }
 
 /** A `docker events` line (container events). */
@@ -133,7 +135,13 @@ export class Docker {
     const found = new Map<string, ImageInfo | null>(images.map((image) => [image, null]));
     if (images.length === 0) return found;
     const result = await this.raw(
-      ["image", "inspect", "--format", "{{json .Id}} {{json .Size}}", ...images],
+      [
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Id}} {{json .Size}} {{json .RootFS.Layers}}",
+        ...images,
+      ],
       { signal },
     );
     const lines = result.stdout.split("\n").filter((line) => line !== "");
@@ -155,10 +163,28 @@ export class Docker {
     }
     // Output lines come in argument order, skipping the missing images.
     present.forEach((image, i) => {
-      const [id, size] = lines[i].split(" ").map((field) => JSON.parse(field));
-      found.set(image, { id: String(id), size: Number(size) });
+      const [id, size, layers] = lines[i].split(" ").map((field) => JSON.parse(field));
+      found.set(image, { id: String(id), size: Number(size), layers: layers ?? [] });
     });
     return found;
+  }
+
+  /**
+   * Diff IDs of the layers of every image the engine holds (`.RootFS.Layers`), one list per
+   * image, so a caller can tell which layer chains are already there.
+   */
+  async imageLayers(signal?: AbortSignal): Promise<string[][]> {
+    const ids = (await this.call(["image", "ls", "-aq", "--no-trunc"], { signal }))
+      .split("\n").filter((line) => line !== "");
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    const result = await this.raw(
+      ["image", "inspect", "--format", "{{json .RootFS.Layers}}", ...unique],
+      { signal },
+    );
+    // An image removed between the two commands is only missing from the answer.
+    return result.stdout.split("\n").filter((line) => line !== "")
+      .map((line) => (JSON.parse(line) as string[] | null) ?? []);
   }
 
   /** `docker pull`; throws DockerError on failure. */

@@ -8,6 +8,13 @@
 import type { UnstampedEvent } from "../engine/events.ts";
 import { type Docker, DockerError, type ImageInfo } from "./docker.ts";
 import type { RemoteProcess } from "./remote.ts";
+import {
+  type ArchiveEntry,
+  ArchiveIndex,
+  type ArchivePiece,
+  chainIds,
+  TarSplitter,
+} from "./image_archive.ts";
 
 /** Images the run needs that this machine does not have and could not pull. */
 export class ImageMissingError extends Error {
@@ -130,13 +137,22 @@ export interface ShipOptions {
 
 /** What shipping did, per image: hosts that received it and hosts that already had it. */
 export interface ShipReport {
+  /** `bytes`: what was sent to the host (less than the archive when it held some layers). */
   shipped: { image: string; host: string; bytes: number; ms: number }[];
   skipped: { image: string; host: string }[];
 }
 
+/** What a host holds: the images asked about, and the chain IDs of every layer it has. */
+interface HostHoldings {
+  images: Map<string, ImageInfo | null>;
+  chains: Set<string>;
+}
+
 /**
  * Ships every image to every target that needs it (`destinations`) and lacks it (missing or
- * different ID). Images one after the other, hosts of one image at once.
+ * different ID). Images one after the other, hosts of one image at once. A host is sent the
+ * archive without the layers it already holds (see image_archive.ts); if its engine refuses
+ * that, it is sent the whole image.
  * @throws ImageShippingError after trying everything, if any (image, host) failed
  */
 export async function shipImages(options: ShipOptions): Promise<ShipReport> {
@@ -144,20 +160,23 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
   const report: ShipReport = { shipped: [], skipped: [] };
   const names = [...images.keys()];
   if (names.length === 0 || targets.length === 0) return report;
-  const remote = await Promise.all(targets.map((t) => t.docker.images(names, signal)));
+  // Asked once per host, while the first `docker save` already runs (it takes longer).
+  const holdings = Promise.all(targets.map((target) => holdingsOf(target, names, signal)));
+  holdings.catch(() => {}); // awaited in teeImage
   const failures: { image: string; host: string; message: string }[] = [];
   for (const [image, info] of images) {
-    const needy: ShipTarget[] = [];
     const wanted = destinations?.get(image);
-    targets.forEach((target, i) => {
-      if (wanted && !wanted.includes(target.name)) return;
-      const there = remote[i].get(image);
-      if (there?.id === info.id) {
-        report.skipped.push({ image, host: target.name });
-        emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
-      } else needy.push(target);
-    });
-    if (needy.length === 0) continue;
+    const needy = holdings.then((held) =>
+      targets.flatMap((target, i) => {
+        if (wanted && !wanted.includes(target.name)) return [];
+        if (held[i].images.get(image)?.id === info.id) {
+          report.skipped.push({ image, host: target.name });
+          emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
+          return [];
+        }
+        return [{ target, chains: held[i].chains }];
+      })
+    );
     const results = await teeImage(image, info, needy, options);
     for (const result of results) {
       if (result.error === undefined) {
@@ -170,26 +189,63 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
   return report;
 }
 
+/** The images `names` and the layer chains a host holds (none known if it cannot say). */
+async function holdingsOf(
+  target: ShipTarget,
+  names: string[],
+  signal: AbortSignal,
+): Promise<HostHoldings> {
+  const [images, layers] = await Promise.all([
+    target.docker.images(names, signal),
+    target.docker.imageLayers(signal).catch(() => [] as string[][]),
+  ]);
+  const chains = new Set<string>();
+  for (const diffIds of layers) for (const chain of await chainIds(diffIds)) chains.add(chain);
+  return { images, chains };
+}
+
+/** A host an image goes to, with the layer chains it holds (empty: send every layer). */
+interface Destination {
+  target: ShipTarget;
+  chains: ReadonlySet<string>;
+}
+
 interface Sink {
   target: ShipTarget;
+  chains: ReadonlySet<string>;
   load: RemoteProcess;
   /** Writes into a per-host buffer that feeds the load's stdin (reading and sending overlap). */
   writer: WritableStreamDefaultWriter<Uint8Array>;
   /** The buffer draining into the load's stdin; settles when stdin is closed or broke. */
   piping: Promise<void>;
   output: Promise<string>;
+  /** Archive bytes read so far when this host was last written to (progress). */
   bytes: number;
+  /** Bytes actually sent. */
+  sent: number;
   lastEmit: number;
+  /** The entry the last piece belonged to, and whether it is left out for this host. */
+  entry: ArchiveEntry | null | undefined;
+  leaving: boolean;
+  /** Layers left out because the host holds them, and their bytes. */
+  leftOut: number;
+  leftOutBytes: number;
   error?: string;
 }
 
-/** One `docker save` of `image` teed into a `docker load` per target. */
+type TeeResult = { host: string; bytes: number; ms: number; error?: string };
+
+/**
+ * One `docker save` of `image` teed into a `docker load` per destination, each without the
+ * layers that destination holds. The save starts before the destinations are known (they come
+ * from asking the hosts) and is stopped if none needs the image.
+ */
 async function teeImage(
   image: string,
   info: ImageInfo,
-  targets: ShipTarget[],
+  destinations: Promise<Destination[]>,
   options: ShipOptions,
-): Promise<{ host: string; bytes: number; ms: number; error?: string }[]> {
+): Promise<TeeResult[]> {
   const { local, emit, signal } = options;
   const interval = options.progressIntervalMs ?? 100;
   const stallMs = options.stallTimeoutMs ?? 60_000;
@@ -197,11 +253,26 @@ async function teeImage(
   const processes: RemoteProcess[] = [];
   const killAll = () => processes.forEach((p) => p.kill());
   signal.addEventListener("abort", killAll, { once: true });
+  let finished = false;
   try {
     signal.throwIfAborted();
     const save = local.save([image]);
     processes.push(save);
     const saveErrors = new Response(save.stderr).text();
+    const targets = await destinations;
+    if (targets.length === 0) {
+      save.kill();
+      await save.stdout.cancel().catch(() => {});
+      finished = true;
+      return [];
+    }
+    const index = new ArchiveIndex(info.layers, await chainIds(info.layers));
+    const splitter = new TarSplitter({
+      collect: (name) => index.wants(name),
+      onContent: (entry, content) => index.learn(entry, content),
+    });
+    // Compression hides the archive's entries from the filter: every layer is sent.
+    const gzipped = (options.compression ?? DEFAULT_COMPRESSION) === "gzip";
     let rawBytes = 0;
     const counted = save.stdout.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
@@ -214,7 +285,7 @@ async function teeImage(
     let source: ReadableStream<Uint8Array> = counted;
     let gzip: RemoteProcess | undefined;
     let gzipErrors: Promise<string> = Promise.resolve("");
-    if ((options.compression ?? DEFAULT_COMPRESSION) === "gzip") {
+    if (gzipped) {
       gzip = local.remote.spawn(["gzip", "-1", "-c"]);
       processes.push(gzip);
       gzipErrors = new Response(gzip.stderr).text();
@@ -228,7 +299,7 @@ async function teeImage(
       sink.load.kill();
       sink.writer.abort(new Error(message)).catch(() => {});
     };
-    const sinks: Sink[] = targets.map((target) => {
+    const sinks: Sink[] = targets.map(({ target, chains }) => {
       const load = target.docker.load();
       processes.push(load);
       const output = Promise.all([
@@ -253,12 +324,18 @@ async function teeImage(
       );
       const sink: Sink = {
         target,
+        chains: gzipped ? new Set() : chains,
         load,
         writer: buffer.writable.getWriter(),
         piping: Promise.resolve(),
         output,
         bytes: 0,
+        sent: 0,
         lastEmit: 0,
+        entry: undefined,
+        leaving: false,
+        leftOut: 0,
+        leftOutBytes: 0,
       };
       sink.piping = buffer.readable.pipeTo(load.stdin).catch((error) => {
         fail(sink, `the transfer broke off (${errorDetail(error)})`);
@@ -269,12 +346,16 @@ async function teeImage(
     for await (const chunk of source) {
       const live = sinks.filter((sink) => sink.error === undefined);
       if (live.length === 0) break;
-      await Promise.all(live.map((sink) =>
-        write(sink, chunk, stallMs, signal).catch((error) => {
-          signal.throwIfAborted();
-          fail(sink, `the transfer broke off (${errorDetail(error)})`);
-        })
-      ));
+      const pieces = gzipped ? [] : await splitter.push(chunk);
+      await Promise.all(
+        live.map((sink) =>
+          send(sink, gzipped ? [chunk] : keptParts(sink, chunk, pieces, index), stallMs, signal)
+            .catch((error) => {
+              signal.throwIfAborted();
+              fail(sink, `the transfer broke off (${errorDetail(error)})`);
+            })
+        ),
+      );
       const now = performance.now();
       for (const sink of live) {
         if (sink.error !== undefined) continue;
@@ -314,9 +395,12 @@ async function teeImage(
       } else if (sink.error !== undefined && output !== "") sink.error += `: ${output}`;
     }));
     signal.throwIfAborted();
-    // The loaded image must be the one we have.
+    // The loaded image must be the one we have: the archive's manifest says which image it
+    // carried and under which name, and docker load accepted it whole. Without a manifest we
+    // could read (gzip on the wire, an unknown layout), the host is asked.
+    const carried = index.configDigest === info.id && index.repoTags.includes(tagged(image));
     await Promise.all(
-      sinks.filter((s) => s.error === undefined).map(async (sink) => {
+      sinks.filter((s) => s.error === undefined && !carried).map(async (sink) => {
         try {
           const id = await sink.target.docker.imageId(image, signal);
           if (id !== info.id) {
@@ -329,13 +413,32 @@ async function teeImage(
     );
     signal.throwIfAborted();
     const ms = Math.round(performance.now() - started);
-    return sinks.map((sink) => {
+    const results: TeeResult[] = [];
+    const resend: Destination[] = [];
+    for (const sink of sinks) {
+      const host = sink.target.name;
+      if (sink.error !== undefined && sink.leftOut > 0) {
+        emit({
+          type: "trace",
+          message: `ship ${image} → ${host}: docker load refused the archive without the ` +
+            `${sink.leftOut} layer(s) the host holds (${sink.error}); sending the whole image`,
+        });
+        resend.push({ target: sink.target, chains: new Set() });
+        continue;
+      }
+      if (sink.leftOut > 0) {
+        emit({
+          type: "trace",
+          message: `ship ${image} → ${host}: left out ${sink.leftOut} of ${info.layers.length} ` +
+            `layer(s) the host holds (${sink.leftOutBytes} bytes); sent ${sink.sent} bytes`,
+        });
+      }
       emit(
         sink.error === undefined
           ? {
             type: "image-transfer",
             image,
-            host: sink.target.name,
+            host,
             bytes: rawBytes,
             total: info.size,
             state: "done",
@@ -343,25 +446,73 @@ async function teeImage(
           : {
             type: "image-transfer",
             image,
-            host: sink.target.name,
+            host,
             bytes: sink.bytes,
             total: info.size,
             state: "failed",
             detail: sink.error,
           },
       );
-      return {
-        host: sink.target.name,
-        bytes: sink.error === undefined ? rawBytes : sink.bytes,
-        ms,
-        error: sink.error,
-      };
-    });
+      results.push({ host, bytes: sink.sent, ms, error: sink.error });
+    }
+    finished = true;
+    if (resend.length > 0) {
+      results.push(...await teeImage(image, info, Promise.resolve(resend), options));
+    }
+    return results;
   } finally {
     signal.removeEventListener("abort", killAll);
-    if (signal.aborted) killAll();
+    // Aborted, or failed before the end (e.g. a host could not say what it holds).
+    if (!finished) killAll();
     // Nothing may outlive shipping; on success every process has already ended.
     await Promise.all(processes.map((p) => p.status));
+  }
+}
+
+/** `image` as docker save's manifest names it: a reference without a tag means `:latest`. */
+function tagged(image: string): string {
+  const name = image.slice(image.lastIndexOf("/") + 1);
+  return name.includes(":") || name.includes("@") ? image : `${image}:latest`;
+}
+
+/**
+ * The parts of `chunk` a host is sent: every piece but those of layers it holds. The whole
+ * chunk when nothing is left out (the common case: no copy, one write).
+ */
+function keptParts(
+  sink: Sink,
+  chunk: Uint8Array,
+  pieces: ArchivePiece[],
+  index: ArchiveIndex,
+): Uint8Array[] {
+  const kept: Uint8Array[] = [];
+  let whole = true;
+  for (const piece of pieces) {
+    if (piece.entry !== sink.entry) {
+      sink.entry = piece.entry;
+      sink.leaving = piece.entry !== null && index.canSkip(piece.entry, sink.chains);
+      if (piece.entry !== null && sink.leaving) {
+        sink.leftOut++;
+        sink.leftOutBytes += piece.entry.size;
+      }
+    }
+    if (sink.leaving) whole = false;
+    else kept.push(piece.bytes);
+  }
+  return whole ? [chunk] : kept;
+}
+
+/** Sends parts of the archive to one host. */
+async function send(
+  sink: Sink,
+  parts: Uint8Array[],
+  stallMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  for (const part of parts) {
+    if (part.length === 0) continue;
+    await write(sink, part, stallMs, signal);
+    sink.sent += part.length;
   }
 }
 
