@@ -2,9 +2,11 @@
  * Runs every `bench/*_bench.ts` as its own process and writes docs/benchmarks.md.
  *
  * Convention: a benchmark prints one Markdown section on stdout (a `## title` line, what
- * was measured, a table of figures with each target and whether it was met) and exits 0
- * when it could measure, whatever the figures; diagnostics go to stderr.
- * `deno task bench [name-filter]` runs the ones whose file name contains the filter.
+ * was measured, a table of figures beside a baseline measured in the same run, each target and
+ * whether it was met) and exits 0 when it could measure, whatever the figures; diagnostics go to
+ * stderr. `deno task bench [name-filter]` runs the ones whose file name contains the filter and
+ * replaces only their sections: each section is stamped with the date and machine of the run
+ * that wrote it, so every figure in the file says where it comes from.
  */
 const filter = Deno.args[0] ?? "";
 const root = new URL("..", import.meta.url).pathname;
@@ -23,40 +25,66 @@ async function text(cmd: string, args: string[]): Promise<string> {
 }
 
 const cpu = (await text("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])).trim();
-const machine = [
-  `- Date: ${new Date().toISOString()}`,
-  `- Machine: ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores (${cpu}), ${
-    Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
-  } GiB`,
-  `- Deno ${Deno.version.deno}, ${await text("redis-server", ["--version"])}`,
-  `- Docker: ${await text("docker", [
+const machine = (date: Date) =>
+  [
+    `- Date: ${date.toISOString()}`,
+    `- Machine: ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores (${cpu}), ${
+      Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
+    } GiB`,
+    `- Deno ${Deno.version.deno}, ${facts.redis}`,
+    `- Docker: ${facts.docker}`,
+  ].join("\n");
+const facts = {
+  redis: await text("redis-server", ["--version"]),
+  docker: await text("docker", [
     "version",
     "--format",
     "client {{.Client.Version}}, engine {{.Server.Version}}",
-  ])}`,
-].join("\n");
+  ]),
+};
 
-const sections: string[] = [];
+/** docs/benchmarks.md's sections by bench file, from the markers this script writes. */
+function sectionsOf(doc: string): Map<string, string> {
+  const found = new Map<string, string>();
+  const marker = /<!-- bench:(\S+) -->\n([\s\S]*?)<!-- \/bench:\1 -->/g;
+  for (const match of doc.matchAll(marker)) found.set(match[1], match[2].trim());
+  return found;
+}
+
+const docPath = `${root}docs/benchmarks.md`;
+const previous = sectionsOf(await Deno.readTextFile(docPath).catch(() => ""));
+const sections = new Map<string, string>();
 let failed = 0;
 for (const file of files) {
   console.error(`running bench/${file} ...`);
+  const started = new Date();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", `${root}bench/${file}`],
     stdout: "piped",
     stderr: "inherit",
   }).output();
   const body = new TextDecoder().decode(out.stdout).trim();
-  if (!out.success) {
-    failed++;
-    sections.push(`## ${file}\n\nFailed to run (exit ${out.code}).\n\n${body}`);
-  } else sections.push(body);
+  const [title, ...rest] =
+    (out.success ? body : `## ${file}\n\nFailed to run (exit ${out.code}).\n\n${body}`)
+      .split("\n");
+  if (!out.success) failed++;
+  sections.set(file, [title, "", machine(started), ...rest].join("\n"));
   console.log(body + "\n");
 }
 
-const doc =
-  `# Benchmarks\n\nWritten by \`deno task bench\` (bench/all.ts); do not edit by hand.\n\n${machine}\n\n${
-    sections.join("\n\n")
-  }\n`;
-if (filter === "") await Deno.writeTextFile(`${root}docs/benchmarks.md`, doc);
-else console.error("(a filtered run does not rewrite docs/benchmarks.md)");
+// Sections of benches that were not run this time stay as their own runs wrote them.
+const every = [...Deno.readDirSync(`${root}bench`)]
+  .map((entry) => entry.name)
+  .filter((name) => name.endsWith("_bench.ts"))
+  .sort();
+const body = every.flatMap((file) => {
+  const section = sections.get(file) ?? previous.get(file);
+  return section ? [`<!-- bench:${file} -->\n${section}\n<!-- /bench:${file} -->`] : [];
+});
+await Deno.writeTextFile(
+  docPath,
+  `# Benchmarks\n\nWritten by \`deno task bench\` (bench/all.ts); do not edit by hand. Each section ` +
+    `was measured in one run, stamped with its date and machine, beside its baseline from that ` +
+    `same run.\n\n${body.join("\n\n")}\n`,
+);
 Deno.exit(failed ? 1 : 0);

@@ -171,20 +171,20 @@ export class Docker {
 
   /**
    * Diff IDs of the layers of every image the engine holds (`.RootFS.Layers`), one list per
-   * image, so a caller can tell which layer chains are already there.
+   * image, so a caller can tell which layer chains are already there. One command (a shell
+   * lists the images and inspects them): a round trip to a host costs more than the work.
    */
   async imageLayers(signal?: AbortSignal): Promise<string[][]> {
-    const ids = (await this.call(["image", "ls", "-aq", "--no-trunc"], { signal }))
-      .split("\n").filter((line) => line !== "");
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return [];
-    const result = await this.raw(
-      ["image", "inspect", "--format", "{{json .RootFS.Layers}}", ...unique],
-      { signal },
-    );
+    const docker = commandLine(this.#docker);
+    const script = `ids=$(${docker} image ls -aq --no-trunc) || exit; [ -z "$ids" ] || ` +
+      `${docker} image inspect --format '{{json .RootFS.Layers}}' $ids`;
+    const result = await this.remote.execute(["sh", "-c", script], { signal });
     // An image removed between the two commands is only missing from the answer.
-    return result.stdout.split("\n").filter((line) => line !== "")
-      .map((line) => (JSON.parse(line) as string[] | null) ?? []);
+    if (result.code !== 0 && result.stdout === "") {
+      throw this.#error({ ...result, argv: ["sh", "-c", script] });
+    }
+    return result.stdout.split("\n").filter((line) => line.startsWith("["))
+      .map((line) => JSON.parse(line) as string[]);
   }
 
   /** `docker pull`; throws DockerError on failure. */
