@@ -72,6 +72,10 @@ for (const file of files) {
   console.log(body + "\n");
 }
 
+if (filter !== "" && previous.size === 0) {
+  console.error("docs/benchmarks.md has no stamped sections yet: run `deno task bench` once whole");
+  Deno.exit(failed ? 1 : 0);
+}
 // Sections of benches that were not run this time stay as their own runs wrote them.
 const every = [...Deno.readDirSync(`${root}bench`)]
   .map((entry) => entry.name)
