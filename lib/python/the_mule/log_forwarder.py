@@ -51,11 +51,18 @@ class RedisLogHandler(logging.Handler):
         self._thread = threading.Thread(target=self._run, name=f"mule-log-{key}", daemon=True)
         self._thread.start()
 
-    def emit(self, record: logging.LogRecord) -> None:
-        """Queues one entry; records logged by the forwarding thread itself are dropped, so a
-        Redis client that logs cannot feed back into itself."""
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drops redis-py's own records (`redis`, `redis.*`: notes about the connections that
+        carry the logs, not the peer's) and anything the forwarding thread logs, which would
+        feed back into itself; then applies the handler's filters."""
+        if record.name == "redis" or record.name.startswith("redis."):
+            return False
         if threading.current_thread() is self._thread:
-            return
+            return False
+        return bool(super().filter(record))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queues one entry (and echoes it, if asked)."""
         try:
             entry = f"{wire_level(record.levelno)}|{self.format(record)}"
         except Exception:
