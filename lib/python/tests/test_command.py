@@ -28,9 +28,10 @@ from the_mule.restart import delay_text
         ("connect", Connect()),
         ("disconnect", Disconnect()),
         ("shutdown", Shutdown()),
-        ("restart|5", Restart(5.0)),
-        ("restart|0", Restart(0.0)),
-        ("restart|0.5", Restart(0.5)),
+        ("restart|5", Restart(5.0, "5")),
+        ("restart|0", Restart(0.0, "0")),
+        ("restart|0.5", Restart(0.5, "0.5")),
+        ("restart|05", Restart(5.0, "05")),
         (
             "peer|vlad-1|/ip4/10.0.0.1/udp/11984/quic-v1",
             Peer("vlad-1|/ip4/10.0.0.1/udp/11984/quic-v1"),
@@ -57,8 +58,8 @@ def test_command_parse_maps_raw_commands_to_values(raw: str, expected: Command) 
 
 def test_command_parse_values_work_with_match() -> None:
     match Command.parse("restart|2"):
-        case Restart(secs):
-            assert secs == 2.0
+        case Restart(secs, delay):
+            assert (secs, delay) == (2.0, "2")
         case _:
             pytest.fail("restart|2 did not match Restart")
 

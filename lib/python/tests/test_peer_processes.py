@@ -147,6 +147,34 @@ def test_reference_peer_burst_of_50_commands_is_handled_in_order(
     assert tracked == [f"info|tracking p{i} ({i + 1} tracked)" for i in range(50)]
 
 
+def test_reference_peer_log_burst_loses_no_line_when_it_exits_right_after(
+    run_peer: RunPeer, store: redis.Redis, peer_name: str
+) -> None:
+    peer = run_peer(*REFERENCE, LISTEN_ADDR="/ip4/0.0.0.0/udp/1/quic-v1")
+    until(status_of(store, peer_name), "started")
+    store.rpush(f"{peer_name}_command", "log-burst|1000")
+    assert peer.wait() == 0, peer.stderr
+    assert store.get(f"{peer_name}_status") == "stopped"
+    assert log_entries(store, peer_name)[1:] == [
+        *(f"info|burst {i}" for i in range(1, 1001)),
+        "info|shutting down",
+    ]
+
+
+def test_reference_peer_warns_about_standard_verbs_with_a_stray_argument(
+    run_peer: RunPeer, store: redis.Redis, peer_name: str
+) -> None:
+    peer = run_peer(*REFERENCE, LOG_LEVEL="warn", LISTEN_ADDR="/ip4/0.0.0.0/udp/1/quic-v1")
+    until(status_of(store, peer_name), "started")
+    store.rpush(f"{peer_name}_command", "connect|now", "peer|", "log-burst|x", "shutdown")
+    assert peer.wait() == 0, peer.stderr
+    assert log_entries(store, peer_name) == [
+        "warn|unknown command: connect|now",
+        'warn|peer: expected peer|<address info>, got "peer|"',
+        "warn|unknown command: log-burst|x",
+    ]
+
+
 def test_reference_peer_restart_writes_the_delay_file_and_exits_42(
     run_peer: RunPeer, store: redis.Redis, peer_name: str, tmp_path: Path
 ) -> None:

@@ -34,7 +34,8 @@ class Command:
         """Parses a raw command.
 
         `connect`, `disconnect`, `shutdown` → Connect(), Disconnect(), Shutdown();
-        `restart|<secs>` with a non-negative decimal → Restart(secs); `peer|<addr>` with a
+        `restart|<secs>` with a non-negative decimal → Restart(secs, delay) (`delay` is the text
+        as sent, what `client.restart(delay)` writes to the delay file); `peer|<addr>` with a
         non-empty addr (everything after the first `|`, which may contain `|`) → Peer(addr);
         anything else (`restart|abc`, `restart|`, `peer|`, `connect|x`, `push|bob|hi`) → Other(raw).
         """
@@ -44,7 +45,7 @@ class Command:
             if simple is not None:
                 return simple
         elif verb == "restart" and is_delay(arg):
-            return Restart(float(arg))
+            return Restart(float(arg), arg)
         elif verb == "peer" and arg:
             return Peer(arg)
         return Other(raw)
@@ -67,9 +68,13 @@ class Shutdown(Command):
 
 @dataclass(frozen=True)
 class Restart(Command):
-    """`restart|<secs>`: exit 42 and be started again after `secs` seconds."""
+    """`restart|<secs>`: exit 42 and be started again after `secs` seconds.
+
+    `delay` is `secs` as sent (`"0.5"`, `"05"`): pass it to `client.restart()` to write it as is.
+    """
 
     secs: float
+    delay: str
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import signal
 import socket
 import struct
 import sys
@@ -31,7 +32,8 @@ from dataclasses import dataclass, field
 
 from .builder import MuleClientBuilder
 from .client import MuleClient
-from .command import is_delay
+from .command import Command, Connect, Disconnect, Peer, Restart, Shutdown
+from .errors import MuleClientError
 
 log = logging.getLogger("reference_peer")
 
@@ -142,30 +144,59 @@ class PeerState:
 
 async def handle_command(client: MuleClient, state: PeerState, command: str) -> int | None:
     """Handles one command; returns an exit code when the peer must exit, else None."""
+    log.debug("received command: %s", command)
+    match Command.parse(command):
+        case Connect():
+            if state.connected:
+                log.warning("connect: already connected")
+                await client.send_status("connected")
+                return None
+            await client.send_status("connecting")
+            log.info("connecting to the network via %d bootstrap peer(s)", len(state.bootstrap))
+            for vlad, addr in state.bootstrap.items():
+                log.debug("dialing %s at %s", vlad, addr)
+            await asyncio.sleep(TRANSITION_SECONDS)
+            state.connected = True
+            await client.send_status("connected")
+            log.info("connected as %s on %s", state.vlad, state.multiaddr)
+        case Disconnect():
+            await client.send_status("disconnecting")
+            log.info("disconnecting from the network")
+            await asyncio.sleep(TRANSITION_SECONDS)
+            state.connected = False
+            await client.send_status("disconnected")
+            log.info("disconnected")
+        case Shutdown():
+            return await shutdown(client)
+        case Restart(_, delay):
+            await client.restart(delay)  # status restarting, delay file, info line, exit 42
+        case Peer(address):
+            vlad, _, addr = address.partition("|")
+            if not vlad:
+                log.warning("peer: expected peer|<address info>, got %s", js_string(command))
+                return None
+            state.bootstrap[vlad] = addr
+            log.info("adding bootstrap peer: %s at %s", vlad, addr or "(no address)")
+        case _:
+            return await handle_other(client, state, command)
+    return None
+
+
+async def shutdown(client: MuleClient) -> int | None:
+    """Sets `stopped` and asks for exit 0, unless `REF_PEER_IGNORE_SHUTDOWN` is set."""
+    if env_flag("REF_PEER_IGNORE_SHUTDOWN"):
+        log.warning("ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)")
+        return None
+    log.info("shutting down")
+    await client.send_status("stopped")
+    return 0
+
+
+async def handle_other(client: MuleClient, state: PeerState, command: str) -> int | None:
+    """The commands `Command.parse` leaves as Other: the peer's own verbs, test hooks, mistakes."""
     verb, *rest = command.split("|")
     arg = "|".join(rest)
-    log.debug("received command: %s", command)
-    if verb == "connect":
-        if state.connected:
-            log.warning("connect: already connected")
-            await client.send_status("connected")
-            return None
-        await client.send_status("connecting")
-        log.info("connecting to the network via %d bootstrap peer(s)", len(state.bootstrap))
-        for vlad, addr in state.bootstrap.items():
-            log.debug("dialing %s at %s", vlad, addr)
-        await asyncio.sleep(TRANSITION_SECONDS)
-        state.connected = True
-        await client.send_status("connected")
-        log.info("connected as %s on %s", state.vlad, state.multiaddr)
-    elif verb == "disconnect":
-        await client.send_status("disconnecting")
-        log.info("disconnecting from the network")
-        await asyncio.sleep(TRANSITION_SECONDS)
-        state.connected = False
-        await client.send_status("disconnected")
-        log.info("disconnected")
-    elif verb == "push":
+    if verb == "push":
         if not rest or not rest[0]:
             log.warning("push: expected push|<peer>|<message>, got %s", js_string(command))
             return None
@@ -174,51 +205,59 @@ async def handle_command(client: MuleClient, state: PeerState, command: str) -> 
             log.warning("push to %s while not connected", to)
         state.pushed += 1
         log.info("push to %s: %s", to, "|".join(words))
-    elif verb == "pull":
+        return None
+    if verb == "pull":
         if not state.connected:
             log.warning("pull while not connected")
         state.pulled += 1
         log.info("pulled messages (pull #%d; %d pushed by this peer)", state.pulled, state.pushed)
-    elif verb == "rotate-key":
+        return None
+    if verb == "rotate-key":
         state.key_generation += 1
         log.info("rotated key: now at generation %d", state.key_generation)
-    elif verb == "track":
+        return None
+    if verb == "track":
         if not arg:
             log.warning("track: expected track|<peer>, got %s", js_string(command))
             return None
         state.tracked.add(arg)
         log.info("tracking %s (%d tracked)", arg, len(state.tracked))
-    elif verb == "peer":
-        if not rest or not rest[0]:
-            log.warning("peer: expected peer|<address info>, got %s", js_string(command))
-            return None
-        vlad, addr = rest[0], "|".join(rest[1:])
-        state.bootstrap[vlad] = addr
-        log.info("adding bootstrap peer: %s at %s", vlad, addr or "(no address)")
-    elif verb == "restart":
-        if not is_delay(arg):
-            log.warning("restart: expected restart|<seconds>, got %s", js_string(command))
-            return None
-        await client.restart(arg)  # status restarting, delay file, the info line, exit 42
-    elif verb == "shutdown":
-        if env_flag("REF_PEER_IGNORE_SHUTDOWN"):
-            log.warning("ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)")
-            return None
-        log.info("shutting down")
-        await client.send_status("stopped")
-        return 0
-    elif verb == "exit":
+        return None
+    if verb == "peer":
+        log.warning("peer: expected peer|<address info>, got %s", js_string(command))
+        return None
+    if verb == "restart":
+        log.warning("restart: expected restart|<seconds>, got %s", js_string(command))
+        return None
+    if verb == "log-burst" and re.fullmatch(r"[0-9]+", arg):
+        # Conformance hook: n lines, then shutdown; none may be lost when the peer exits.
+        for i in range(1, int(arg) + 1):
+            log.info("burst %d", i)
+        return await shutdown(client)
+    if verb == "exit":
         # Test hook: die at once, like a crash (nothing flushed, no status).
         sys.stdout.flush()
         os._exit(exit_code(arg))
-    else:
-        log.warning("unknown command: %s", command)
+    log.warning("unknown command: %s", command)
     return None
 
 
 async def main() -> int:
     """Runs the peer until shutdown, restart or SIGTERM; returns its exit code."""
     client = await MuleClientBuilder().echo_logs().build()
+    # SIGTERM is the library's (status stopped, exit 0); SIGINT (Ctrl-C) exits 130 like the TS
+    # peer: the close ends the command iteration below.
+    interrupted = False
+    closing: asyncio.Future[None] | None = None
+
+    def on_interrupt() -> None:
+        nonlocal interrupted, closing
+        interrupted = True
+        log.info("received SIGINT, exiting")
+        closing = asyncio.ensure_future(client.close())
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
     try:
         name = client.peer_name
         listen_addr = os.environ.get("LISTEN_ADDR")
@@ -242,8 +281,14 @@ async def main() -> int:
             code = await handle_command(client, state, command)
             if code is not None:
                 return code
-        return 0  # the client was closed (SIGTERM: it exits 0 itself)
+        return 130 if interrupted else 0  # closed by a signal (SIGTERM exits 0 by itself)
+    except MuleClientError:
+        # SIGINT closed the client under a command in progress: that is the signal's exit.
+        if interrupted:
+            return 130
+        raise
     finally:
+        loop.remove_signal_handler(signal.SIGINT)
         await client.close()
 
 
