@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the Python client library: lint, format, tests. Idempotent; for CI on a fresh machine.
+# Checks the Python client library: lint, format, types (mypy --strict), tests. Idempotent; for CI on a fresh machine.
 # Needs python3 (>= 3.10) with pip, PyPI and redis-server (the tests start their own servers).
 # Creates lib/python/.venv on first use and reinstalls into it only when pyproject.toml changed
 # (the package is installed editable, so source changes need no reinstall).
@@ -33,4 +33,5 @@ fi
 
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .
+"$venv/bin/mypy"
 "$venv/bin/python" -m pytest -q "$@"

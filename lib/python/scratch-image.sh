@@ -8,15 +8,21 @@
 #   /entrypoint.sh (lib/entrypoint.sh, the restart loop)
 #   ENTRYPOINT /bin/sh /entrypoint.sh /usr/local/bin/python3 -m the_mule.reference_peer
 # Needs: python3 >= 3.10 with pip (PyPI reachable, or redis in pip's cache), busybox
-# (busybox-static), docker. Uses lib/python/.venv's interpreter when lib/python/check.sh made it.
+# (busybox-static), docker. The interpreter: $PYTHON, else lib/python/.venv's (lib/python/check.sh
+# makes it), else python3.
 # Usage: lib/python/scratch-image.sh <tag>
 set -euo pipefail
 
 tag=${1:?usage: scratch-image.sh <tag>}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib=$(dirname "$here")
-python=${PYTHON:-python3}
-[[ -x $here/.venv/bin/python ]] && python=$here/.venv/bin/python
+if [[ -n ${PYTHON:-} ]]; then
+  python=$PYTHON
+elif [[ -x $here/.venv/bin/python ]]; then
+  python=$here/.venv/bin/python
+else
+  python=python3
+fi
 root=$(mktemp -d /tmp/mule-python-image.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 
@@ -75,7 +81,7 @@ done
 
 # the_mule and its dependencies (redis), as pip installs them for this interpreter, compiled:
 # without .pyc files every start would compile redis-py again.
-"$python" -m pip install --quiet --disable-pip-version-check \
+"$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
   --target "$root/app/lib" "$here"
 rm -rf "$root"/app/lib/bin
 

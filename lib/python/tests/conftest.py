@@ -62,7 +62,7 @@ async def client(redis_server: RedisServer, peer_name: str) -> AsyncIterator[Mul
 
 def log_entries(store: redis.Redis, peer: str) -> list[str]:
     """`<peer>_log` oldest first (the peer LPUSHes, so the list is newest first)."""
-    return list(reversed(store.lrange(f"{peer}_log", 0, -1)))
+    return [str(entry) for entry in reversed(store.lrange(f"{peer}_log", 0, -1))]
 
 
 @pytest.fixture

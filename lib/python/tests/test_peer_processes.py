@@ -19,7 +19,7 @@ MY_PEER = (str(EXAMPLES / "my_peer.py"),)
 RunPeer = Callable[..., PeerProcess]
 
 
-def status_of(store: redis.Redis, peer: str) -> Callable[[], str | None]:
+def status_of(store: redis.Redis, peer: str) -> Callable[[], object]:
     return lambda: store.get(f"{peer}_status")
 
 

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 from types import TracebackType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import redis.asyncio as aioredis
 
@@ -49,7 +49,7 @@ class MuleClient:
         self._closed = False
         self._closing = asyncio.Event()
         self._close_task: asyncio.Task[None] | None = None
-        self._blpop: asyncio.Future[list[str] | None] | None = None
+        self._blpop: asyncio.Future[Any] | None = None
         self._stop_task: asyncio.Task[None] | None = None
         self._signal_loop: asyncio.AbstractEventLoop | None = None
 
@@ -126,7 +126,8 @@ class MuleClient:
         reply = blpop.result()
         if reply is None:  # only with a timeout, which BLPOP ... 0 has not
             raise MuleClientError("BLPOP returned no command")
-        return reply[1]
+        _, command = reply
+        return command if isinstance(command, str) else bytes(command).decode(errors="replace")
 
     async def close(self) -> None:
         """Flushes every queued log line to Redis, then closes the connections and stops
