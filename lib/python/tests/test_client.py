@@ -44,6 +44,20 @@ async def test_iteration_waits_for_a_command_pushed_later(
     assert await asyncio.wait_for(waiting, 10) == "connect"
 
 
+async def test_iteration_fails_with_a_clear_error_when_redis_goes_away(peer_name: str) -> None:
+    server = RedisServer().start()
+    try:
+        client = await MuleClientBuilder().redis_url(server.url()).peer_name(peer_name).build()
+        waiting = asyncio.ensure_future(client.__anext__())
+        await asyncio.sleep(0.05)
+        server.stop()
+        with pytest.raises(MuleClientError, match=r"^waiting for a command failed: "):
+            await asyncio.wait_for(waiting, 60)
+    finally:
+        server.stop()
+    await client.close()
+
+
 async def test_close_ends_a_pending_iteration(client: MuleClient) -> None:
     async def drain() -> list[str]:
         return [command async for command in client]
@@ -86,6 +100,7 @@ async def test_log_records_are_forwarded_with_wire_levels_in_order(
     logging.error("four")
     logging.critical("five")
     logging.log(5, "below debug")  # TRACE-like: under the debug threshold, dropped
+    logging.getLogger("redis.connection").debug("redis-py's own record: not the peer's")
     await client.close()
     assert log_entries(store, peer_name) == [
         "debug|one",

@@ -48,6 +48,7 @@ def test_my_peer_connects_and_shuts_down(
         "info|push to bob: hello",
         "info|received: shutdown",
     ]
+    assert peer.stderr == ""
 
 
 def test_my_peer_restart_writes_tmp_delay_and_exits_42(
@@ -62,6 +63,7 @@ def test_my_peer_restart_writes_tmp_delay_and_exits_42(
     assert Path("/tmp/delay").read_text() == "0"
     # Logged just before sys.exit(42): flushed by logging.shutdown() at exit.
     assert log_entries(store, peer_name) == ["info|received: restart|0"]
+    assert peer.stderr == ""  # no traceback from clients left open at exit
 
 
 def test_my_peer_reports_stopped_and_exits_0_on_sigterm(

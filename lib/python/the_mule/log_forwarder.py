@@ -49,17 +49,16 @@ class RedisLogHandler(logging.Handler):
         self._stopping = False
         self._said = ""  # the last push error reported on stderr
         self._thread = threading.Thread(target=self._run, name=f"mule-log-{key}", daemon=True)
+        self.addFilter(self._own_record)
         self._thread.start()
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Drops redis-py's own records (`redis`, `redis.*`: notes about the connections that
-        carry the logs, not the peer's) and anything the forwarding thread logs, which would
-        feed back into itself; then applies the handler's filters."""
+    def _own_record(self, record: logging.LogRecord) -> bool:
+        """A filter: False for redis-py's records (`redis`, `redis.*`: notes about the
+        connections that carry the logs, not the peer's) and for anything the forwarding thread
+        logs, which would feed back into itself."""
         if record.name == "redis" or record.name.startswith("redis."):
             return False
-        if threading.current_thread() is self._thread:
-            return False
-        return bool(super().filter(record))
+        return threading.current_thread() is not self._thread
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queues one entry (and echoes it, if asked)."""

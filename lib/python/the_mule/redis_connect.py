@@ -26,8 +26,10 @@ _CONNECT_TIMEOUT = 2.0
 def open_client(url: str, *, blocking: bool) -> aioredis.Redis:
     """An asyncio client for `url` (database and password included) that decodes replies.
 
-    A `blocking` client serves `BLPOP ... 0` only: no read timeout, one connection. Both retry a
-    dropped connection a few times with back-off before a command fails.
+    A `blocking` client serves `BLPOP ... 0` only: no read timeout. Both retry a dropped
+    connection a few times with back-off before a command fails. Neither is a
+    `single_connection_client`: such a client left open at exit (a peer calling `sys.exit(42)`
+    without `close()`) prints a traceback from its `__del__` once the event loop is closed.
     """
     return aioredis.Redis.from_url(
         url,
@@ -35,7 +37,6 @@ def open_client(url: str, *, blocking: bool) -> aioredis.Redis:
         encoding_errors="replace",
         socket_timeout=None if blocking else _SOCKET_TIMEOUT,
         socket_connect_timeout=_CONNECT_TIMEOUT,
-        single_connection_client=blocking,
         retry=Retry(ExponentialBackoff(cap=_MAX_PAUSE, base=_FIRST_PAUSE), 5),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )

@@ -248,13 +248,13 @@ async def main() -> int:
     # SIGTERM is the library's (status stopped, exit 0); SIGINT (Ctrl-C) exits 130 like the TS
     # peer: the close ends the command iteration below.
     interrupted = False
-    closing: asyncio.Future[None] | None = None
+    close_task: asyncio.Future[None] | None = None  # held so it is not collected mid-run
 
     def on_interrupt() -> None:
-        nonlocal interrupted, closing
+        nonlocal interrupted, close_task
         interrupted = True
         log.info("received SIGINT, exiting")
-        closing = asyncio.ensure_future(client.close())
+        close_task = asyncio.ensure_future(client.close())
 
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, on_interrupt)
