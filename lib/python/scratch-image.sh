@@ -26,7 +26,8 @@ fi
 root=$(mktemp -d /tmp/mule-python-image.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 
-# The shared entrypoint; lib/typescript/entrypoint.sh is where it lived before lib/entrypoint.sh.
+# The shared lib/entrypoint.sh is preferred; lib/typescript/entrypoint.sh (where it lived before
+# it was shared) serves in a tree that predates the move.
 entrypoint=$lib/entrypoint.sh
 [[ -f $entrypoint ]] || entrypoint=$lib/typescript/entrypoint.sh
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+import the_mule.client as client_module
 from the_mule import (
     MuleClient,
     MuleClientBuilder,
@@ -16,6 +17,7 @@ from the_mule import (
     MuleConfigError,
     RedisUnreachableError,
 )
+from the_mule.restart import write_delay_file
 
 from .conftest import log_entries
 from .redis_server import RedisServer, free_port
@@ -301,6 +303,27 @@ async def test_restart_reports_writes_the_delay_and_exits_42(
         f"info|restarting in 0.5s (delay written to {delay_file})"
     ]
     assert client.closed
+
+
+async def test_restart_keeps_restarting_last_when_other_code_sends_a_status(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    client: MuleClient,
+    store: redis.Redis,
+    peer_name: str,
+) -> None:
+    monkeypatch.setenv("TM_DELAY_FILE", str(tmp_path / "delay"))
+    loop = asyncio.get_running_loop()
+
+    def write_after_a_late_status(path: str, text: str) -> None:
+        # Runs in a worker thread once `restarting` is set: other code reports meanwhile.
+        asyncio.run_coroutine_threadsafe(client.send_status("connected"), loop).result(30)
+        write_delay_file(path, text)
+
+    monkeypatch.setattr(client_module, "write_delay_file", write_after_a_late_status)
+    with pytest.raises(SystemExit):
+        await client.restart(1)
+    assert store.get(f"{peer_name}_status") == "restarting"
 
 
 async def test_restart_rejects_a_negative_delay_before_reporting(

@@ -51,6 +51,7 @@ class MuleClient:
         self._close_task: asyncio.Task[None] | None = None
         self._blpop: asyncio.Future[Any] | None = None
         self._stop_task: asyncio.Task[None] | None = None
+        self._restarting = False
         self._signal_loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -72,8 +73,11 @@ class MuleClient:
         """Sets `<peer>_status` (`started`, `started|<vlad>|<multiaddr>`, `connected`, ...).
 
         Log lines logged before the call are pushed first, so the orchestrator sees them first.
+        Once restart() began, statuses are dropped: `restarting` stays the last one.
         """
         await self._wait_if_stopping()
+        if self._restarting:
+            return
         self._check_open("send_status")
         await self._set_status(status)
 
@@ -87,10 +91,14 @@ class MuleClient:
         SystemExit(42): the image's entrypoint runs the peer again after `delay` seconds.
 
         `delay` is seconds, a number or a decimal string written as given (`2`, `"0.5"`).
-        Raises ValueError for a negative or non-numeric delay, before anything is sent.
+        Raises ValueError for a negative or non-numeric delay, before anything is sent. From
+        here on SIGTERM is ignored (the entrypoint, which got it too, does not restart the peer).
         """
         text = delay_text(delay)
-        await self.send_status("restarting")
+        await self._wait_if_stopping()
+        self._check_open("restart")
+        self._restarting = True
+        await self._set_status("restarting")
         path = delay_file()
         try:
             await asyncio.to_thread(write_delay_file, path, text)
@@ -158,7 +166,7 @@ class MuleClient:
         self._signal_loop = loop
 
     def _on_sigterm(self) -> None:
-        if self._stop_task is None and not self._closed:
+        if self._stop_task is None and not self._closed and not self._restarting:
             self._stop_task = asyncio.ensure_future(self._stop())
 
     async def _stop(self) -> None:
