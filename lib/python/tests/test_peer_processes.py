@@ -60,7 +60,11 @@ def test_my_peer_restart_writes_tmp_delay_and_exits_42(
     store.rpush(f"{peer_name}_command", "restart|0")
     assert peer.wait() == 42, peer.stderr
     assert store.get(f"{peer_name}_status") == "restarting"
-    assert Path("/tmp/delay").read_text() == "0"
+    delay = Path("/tmp/delay")
+    try:
+        assert delay.read_text() == "0"
+    finally:
+        delay.unlink(missing_ok=True)
     # Logged just before sys.exit(42): flushed by logging.shutdown() at exit.
     assert log_entries(store, peer_name) == ["info|received: restart|0"]
     assert peer.stderr == ""  # no traceback from clients left open at exit
