@@ -186,8 +186,7 @@ impl MuleClientBuilder {
         )
         .await?;
 
-        let forwarder =
-            Forwarder::spawn(main, format!("{peer_name}_log"), log_level, self.echo_logs);
+        let forwarder = Forwarder::spawn(main, &peer_name, log_level, self.echo_logs);
         let client = MuleClient::new(peer_name, delay_file, forwarder.clone(), commands);
         if self.install_tracing {
             let subscriber = tracing_subscriber::registry().with(client.tracing_layer());
@@ -195,7 +194,7 @@ impl MuleClientBuilder {
                 .map_err(|_| Error::TracingAlreadyInstalled)?;
         }
         if self.handle_sigterm {
-            sigterm::install(forwarder, client.status_key().to_owned())?;
+            sigterm::install(forwarder)?;
         }
         Ok(client)
     }

@@ -40,7 +40,6 @@ type PendingPop =
 /// - Restart: [`restart`](Self::restart) runs the whole restart protocol and exits.
 pub struct MuleClient {
     peer_name: String,
-    status_key: String,
     command_key: String,
     delay_file: PathBuf,
     forwarder: Forwarder,
@@ -58,7 +57,6 @@ impl MuleClient {
         commands: MultiplexedConnection,
     ) -> MuleClient {
         MuleClient {
-            status_key: format!("{peer_name}_status"),
             command_key: format!("{peer_name}_command"),
             peer_name,
             delay_file,
@@ -74,11 +72,6 @@ impl MuleClient {
         &self.peer_name
     }
 
-    /// The key this peer's status is stored under (`<peer>_status`).
-    pub fn status_key(&self) -> &str {
-        &self.status_key
-    }
-
     /// The most verbose level forwarded.
     pub fn log_level(&self) -> LevelFilter {
         self.forwarder.max_level()
@@ -91,14 +84,14 @@ impl MuleClient {
     }
 
     /// Sets `<peer>_status`: `started` (or `started|<address info>`), `connected`, `stopped`, ...
-    /// Log lines logged before the call reach Redis first.
+    /// Log lines logged before the call reach Redis first. Once SIGTERM handling or
+    /// [`restart`](Self::restart) has set the final status, the call does nothing, so that
+    /// `stopped` / `restarting` stays the last status the orchestrator sees.
     ///
     /// # Errors
     /// [`Error::Redis`] if Redis failed the `SET`; [`Error::Closed`] after [`close`](Self::close).
     pub async fn send_status(&self, status: &str) -> Result<()> {
-        self.forwarder
-            .set(self.status_key.clone(), status.to_owned())
-            .await
+        self.forwarder.send_status(status).await
     }
 
     /// Reports a failure the peer detected itself: status `failed|<reason>`.
@@ -126,7 +119,8 @@ impl MuleClient {
     /// [`Error::Redis`] or [`Error::Closed`] setting the status, [`Error::DelayFile`].
     pub async fn restart(&mut self, delay: impl Into<RestartDelay>) -> Result<Infallible> {
         let delay = delay.into();
-        self.send_status("restarting").await?;
+        self.forwarder.begin_finishing();
+        self.forwarder.set_status("restarting").await?;
         tokio::fs::write(&self.delay_file, delay.as_str())
             .await
             .map_err(|source| Error::DelayFile {

@@ -4,9 +4,13 @@
 //! - logging never blocks or awaits (the tracing layer only sends on the channel),
 //! - a status set after a log line reaches Redis after it (the orchestrator sees them in order),
 //! - a flush is acknowledged only once every line queued before it was pushed.
+//!
+//! It also keeps the final status final: once SIGTERM handling or `restart()` has begun,
+//! statuses that code still running sends are dropped, so `stopped` / `restarting` stays last.
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{mpsc, oneshot};
@@ -41,26 +45,34 @@ pub(crate) struct Forwarder {
 
 struct Inner {
     jobs: mpsc::UnboundedSender<Job>,
+    status_key: String,
     max_level: LevelFilter,
     echo: bool,
+    /// Set once a final status is on its way.
+    finishing: AtomicBool,
 }
 
 impl Forwarder {
-    /// Spawns the writer task on the current tokio runtime.
+    /// Spawns the writer task of peer `peer_name` on the current tokio runtime.
     pub(crate) fn spawn(
         connection: MultiplexedConnection,
-        log_key: String,
+        peer_name: &str,
         max_level: LevelFilter,
         echo: bool,
     ) -> Forwarder {
         let (jobs, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(run_writer(connection, log_key, receiver));
+        tokio::spawn(run_writer(connection, format!("{peer_name}_log"), receiver));
+        let status_key = format!("{peer_name}_status");
+        let finishing = AtomicBool::new(false);
+        let inner = Inner {
+            jobs,
+            status_key,
+            max_level,
+            echo,
+            finishing,
+        };
         Forwarder {
-            inner: Arc::new(Inner {
-                jobs,
-                max_level,
-                echo,
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -83,13 +95,29 @@ impl Forwarder {
         let _ = self.inner.jobs.send(Job::Line(line));
     }
 
-    /// `SET key value`, after every line queued so far.
-    pub(crate) async fn set(&self, key: String, value: String) -> Result<()> {
+    /// Sets `<peer>_status` after every line queued so far; does nothing once a final status
+    /// is on its way.
+    pub(crate) async fn send_status(&self, status: &str) -> Result<()> {
+        if self.inner.finishing.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.set_status(status).await
+    }
+
+    /// Marks the start of the end (SIGTERM, restart): later [`send_status`](Self::send_status)
+    /// calls are dropped. Returns false if it was marked already.
+    pub(crate) fn begin_finishing(&self) -> bool {
+        !self.inner.finishing.swap(true, Ordering::SeqCst)
+    }
+
+    /// `SET <peer>_status <status>` after every line queued so far, finishing or not.
+    pub(crate) async fn set_status(&self, status: &str) -> Result<()> {
         let (done, result) = oneshot::channel();
+        let key = self.inner.status_key.clone();
         let action = format!("setting {key}");
         self.inner
             .jobs
-            .send(Job::Set(key, value, done))
+            .send(Job::Set(key, status.to_owned(), done))
             .map_err(|_| Error::Closed)?;
         match result.await {
             Ok(Ok(())) => Ok(()),

@@ -13,14 +13,15 @@ pub(crate) const SIGTERM_LINE: &str = "received SIGTERM, stopping";
 /// Registers for SIGTERM now (so a signal right after `build()` is not lost) and spawns the
 /// task that handles it. The task outlives `close()`: once tokio listens for SIGTERM the default
 /// action (terminate) is gone for good, so somebody must still exit on it.
-pub(crate) fn install(forwarder: Forwarder, status_key: String) -> Result<()> {
+pub(crate) fn install(forwarder: Forwarder) -> Result<()> {
     let mut terminate = signal(SignalKind::terminate()).map_err(Error::Signal)?;
     tokio::spawn(async move {
-        if terminate.recv().await.is_none() {
+        if terminate.recv().await.is_none() || !forwarder.begin_finishing() {
+            // No signal driver any more, or restart() is already ending the process.
             return;
         }
         forwarder.emit(Level::INFO, SIGTERM_LINE);
-        match forwarder.set(status_key, "stopped".to_owned()).await {
+        match forwarder.set_status("stopped").await {
             Ok(()) | Err(Error::Closed) => {}
             Err(error) => eprintln!("mule: {error}"),
         }

@@ -279,6 +279,29 @@ async fn build_honours_the_database_and_the_password_of_the_url() {
 }
 
 #[tokio::test]
+async fn build_authenticates_as_the_acl_user_of_the_url() {
+    let server = RedisServer::start();
+    let mut admin = redis(&server.url(0)).await;
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "peer", "on", ">peer-pw", "~*", "&*", "+@all"][..])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("redis://peer:peer-pw@127.0.0.1:{}/3", server.port());
+    let client = builder(&url, "alice")
+        .build()
+        .await
+        .expect("build as ACL user");
+    client.send_status("started").await.unwrap();
+
+    let mut db3 = redis(&server.url(3)).await;
+    assert_eq!(
+        get(&mut db3, "alice_status").await.as_deref(),
+        Some("started")
+    );
+}
+
+#[tokio::test]
 async fn build_fails_at_once_on_a_wrong_password_without_showing_it() {
     let server = RedisServer::start_with_password("right");
     let url = format!("redis://:wrong-pw@127.0.0.1:{}/0", server.port());

@@ -6,7 +6,8 @@
 //! `TM_DELAY_FILE` (see the_mule), `LISTEN_ADDR` (its UDP port goes into the advertised
 //! multiaddr), `ADVERTISE_IP` (default: the first non-loopback IPv4).
 //! Test hooks (reference peer only): `REF_PEER_START_DELAY_MS`, `REF_PEER_NEVER_START=1`,
-//! `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the command `exit|<code>`.
+//! `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the commands `exit|<code>`
+//! and `log-burst|<n>` (n info lines `burst <i>`, then what `shutdown` does).
 //!
 //! Exit codes: 0 after `shutdown` or SIGTERM, 42 for a restart, 1 when the client cannot be
 //! built (one line on stderr: `rust reference peer: <message>`).
@@ -17,7 +18,7 @@ mod network;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use the_mule::{MuleClient, MuleClientBuilder, RestartDelay};
+use the_mule::{Command, MuleClient, MuleClientBuilder};
 use tracing::{debug, info, warn};
 
 /// Delay between `connecting` and `connected` (and `disconnecting` and `disconnected`).
@@ -105,7 +106,7 @@ async fn run() -> the_mule::Result<i32> {
 /// Handles commands until one ends the peer or the stream ends.
 async fn command_loop(client: &mut MuleClient, state: &mut PeerState) -> the_mule::Result<i32> {
     while let Some(command) = client.next_command().await {
-        if let Next::Exit(code) = handle_command(client, state, &command.to_string()).await? {
+        if let Next::Exit(code) = handle_command(client, state, command).await? {
             return Ok(code);
         }
     }
@@ -116,20 +117,16 @@ async fn command_loop(client: &mut MuleClient, state: &mut PeerState) -> the_mul
     }
 }
 
-/// Handles one raw command, dispatching on the text before the first `|` exactly as the
-/// TypeScript reference peer does (so `connect|x` is a connect there and here).
+/// Handles one command: the standard ones by their typed parse, the rest by the word before
+/// the first `|` (as the TypeScript reference peer does, so `connect|now` is unknown in both).
 async fn handle_command(
     client: &mut MuleClient,
     state: &mut PeerState,
-    command: &str,
+    command: Command,
 ) -> the_mule::Result<Next> {
-    let mut parts = command.split('|');
-    let verb = parts.next().unwrap_or_default();
-    let rest: Vec<&str> = parts.collect();
-    let arg = rest.join("|");
     debug!("received command: {command}");
-    match verb {
-        "connect" => {
+    match command {
+        Command::Connect => {
             if state.connected {
                 warn!("connect: already connected");
                 client.send_status("connected").await?;
@@ -148,7 +145,7 @@ async fn handle_command(
             client.send_status("connected").await?;
             info!("connected as {} on {}", state.vlad, state.multiaddr);
         }
-        "disconnect" => {
+        Command::Disconnect => {
             client.send_status("disconnecting").await?;
             info!("disconnecting from the network");
             tokio::time::sleep(TRANSITION).await;
@@ -156,6 +153,58 @@ async fn handle_command(
             client.send_status("disconnected").await?;
             info!("disconnected");
         }
+        Command::Shutdown => return shutdown(client).await,
+        // Status restarting, delay file, info line, flush, close, exit 42: never returns.
+        Command::Restart(delay) => match client.restart(delay).await? {},
+        Command::Peer(address) => {
+            let (vlad, addr) = address.split_once('|').unwrap_or((&address, ""));
+            if vlad.is_empty() {
+                warn!(
+                    "peer: expected peer|<address info>, got {}",
+                    json::quote(&format!("peer|{address}"))
+                );
+                return Ok(Next::Continue);
+            }
+            match state.bootstrap.iter_mut().find(|(known, _)| known == vlad) {
+                Some(entry) => entry.1 = addr.to_owned(),
+                None => state.bootstrap.push((vlad.to_owned(), addr.to_owned())),
+            }
+            let shown = if addr.is_empty() {
+                "(no address)"
+            } else {
+                addr
+            };
+            info!("adding bootstrap peer: {vlad} at {shown}");
+        }
+        Command::Other(raw) => return handle_other(client, state, &raw).await,
+    }
+    Ok(Next::Continue)
+}
+
+/// Sets `stopped` and asks for exit 0, unless `REF_PEER_IGNORE_SHUTDOWN` is set.
+async fn shutdown(client: &MuleClient) -> the_mule::Result<Next> {
+    if env_flag("REF_PEER_IGNORE_SHUTDOWN") {
+        warn!("ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)");
+        return Ok(Next::Continue);
+    }
+    info!("shutting down");
+    client.send_status("stopped").await?;
+    Ok(Next::Exit(0))
+}
+
+/// The commands the typed parse leaves as `Other`: the peer's own verbs, test hooks, mistakes.
+async fn handle_other(
+    client: &mut MuleClient,
+    state: &mut PeerState,
+    command: &str,
+) -> the_mule::Result<Next> {
+    let (verb, arg) = command.split_once('|').unwrap_or((command, ""));
+    let rest: Vec<&str> = if command.contains('|') {
+        arg.split('|').collect()
+    } else {
+        Vec::new()
+    };
+    match verb {
         "push" => {
             let to = rest.first().copied().unwrap_or_default();
             if to.is_empty() {
@@ -190,56 +239,32 @@ async fn handle_command(
                 warn!("track: expected track|<peer>, got {}", json::quote(command));
                 return Ok(Next::Continue);
             }
-            if !state.tracked.contains(&arg) {
-                state.tracked.push(arg.clone());
+            if !state.tracked.iter().any(|tracked| tracked == arg) {
+                state.tracked.push(arg.to_owned());
             }
             info!("tracking {arg} ({} tracked)", state.tracked.len());
         }
-        "peer" => {
-            let vlad = rest.first().copied().unwrap_or_default();
-            if vlad.is_empty() {
-                warn!(
-                    "peer: expected peer|<address info>, got {}",
-                    json::quote(command)
-                );
-                return Ok(Next::Continue);
+        // Only malformed ones get here: `peer|`, `restart|abc`, `restart|-1`, `restart|`.
+        "peer" => warn!(
+            "peer: expected peer|<address info>, got {}",
+            json::quote(command)
+        ),
+        "restart" => warn!(
+            "restart: expected restart|<seconds>, got {}",
+            json::quote(command)
+        ),
+        "log-burst" if !arg.is_empty() && arg.bytes().all(|b| b.is_ascii_digit()) => {
+            // Conformance hook: n lines, then shutdown; none may be lost when the peer exits.
+            if let Ok(count) = arg.parse::<u64>() {
+                for i in 1..=count {
+                    info!("burst {i}");
+                }
+                return shutdown(client).await;
             }
-            let addr = rest[1..].join("|");
-            match state.bootstrap.iter_mut().find(|(known, _)| known == vlad) {
-                Some(entry) => entry.1 = addr.clone(),
-                None => state.bootstrap.push((vlad.to_owned(), addr.clone())),
-            }
-            let shown = if addr.is_empty() {
-                "(no address)"
-            } else {
-                &addr
-            };
-            info!("adding bootstrap peer: {vlad} at {shown}");
+            warn!("unknown command: {command}");
         }
-        "restart" => {
-            let Some(delay) = RestartDelay::parse(&arg) else {
-                warn!(
-                    "restart: expected restart|<seconds>, got {}",
-                    json::quote(command)
-                );
-                return Ok(Next::Continue);
-            };
-            // Status restarting, delay file, the info line, flush, exit 42.
-            client.restart(delay).await?;
-        }
-        "shutdown" => {
-            if env_flag("REF_PEER_IGNORE_SHUTDOWN") {
-                warn!("ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)");
-                return Ok(Next::Continue);
-            }
-            info!("shutting down");
-            client.send_status("stopped").await?;
-            return Ok(Next::Exit(0));
-        }
-        "exit" => {
-            // Test hook: die at once, like a crash (nothing flushed, no status).
-            std::process::exit(exit_code(&arg));
-        }
+        // Test hook: die at once, like a crash (nothing flushed, no status).
+        "exit" => std::process::exit(exit_code(arg)),
         _ => warn!("unknown command: {command}"),
     }
     Ok(Next::Continue)

@@ -85,7 +85,7 @@ fn stderr(output: &Output) -> String {
 }
 
 #[test]
-fn reference_peer_reports_started_with_its_address_and_answers_like_the_typescript_peer() {
+fn reference_peer_answers_every_command_with_the_lines_of_the_typescript_peer() {
     let server = RedisServer::start();
     let mut redis = connect(&server, 1);
     let mut env = orchestrated(&server, 1);
@@ -108,8 +108,10 @@ fn reference_peer_reports_started_with_its_address_and_answers_like_the_typescri
             "rotate-key",
             "disconnect",
             "restart|soon",
+            "connect|now",
+            "log-burst|x",
             "bogus",
-            "shutdown",
+            "log-burst|3",
         ],
     );
     let output = finish(child);
@@ -138,9 +140,16 @@ fn reference_peer_reports_started_with_its_address_and_answers_like_the_typescri
         "info|disconnected".to_owned(),
         "debug|received command: restart|soon".to_owned(),
         "warn|restart: expected restart|<seconds>, got \"restart|soon\"".to_owned(),
+        "debug|received command: connect|now".to_owned(),
+        "warn|unknown command: connect|now".to_owned(),
+        "debug|received command: log-burst|x".to_owned(),
+        "warn|unknown command: log-burst|x".to_owned(),
         "debug|received command: bogus".to_owned(),
         "warn|unknown command: bogus".to_owned(),
-        "debug|received command: shutdown".to_owned(),
+        "debug|received command: log-burst|3".to_owned(),
+        "info|burst 1".to_owned(),
+        "info|burst 2".to_owned(),
+        "info|burst 3".to_owned(),
         "info|shutting down".to_owned(),
     ];
     assert_eq!(log_lines(&mut redis), expected);
@@ -204,6 +213,24 @@ fn reference_peer_reports_each_status_of_connect_and_disconnect() {
             "stopped"
         ]
     );
+}
+
+#[test]
+fn reference_peer_log_burst_of_1000_loses_no_line_when_it_exits() {
+    let server = RedisServer::start();
+    let mut redis = connect(&server, 0);
+    let child = start(&orchestrated(&server, 0));
+
+    await_status(&mut redis, "started");
+    send(&mut redis, &["log-burst|1000"]);
+    let output = finish(child);
+
+    assert_eq!(code(output.status), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(status(&mut redis).as_deref(), Some("stopped"));
+    let lines = log_lines(&mut redis);
+    let burst: Vec<String> = (1..=1000).map(|i| format!("info|burst {i}")).collect();
+    assert_eq!(lines[1..1001], burst);
+    assert_eq!(lines[1001..], ["info|shutting down"]);
 }
 
 #[test]
