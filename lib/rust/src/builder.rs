@@ -1,5 +1,6 @@
 //! `MuleClientBuilder`: settings from the builder or the environment, then the connections.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,7 +54,7 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(50), Duration::from
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use = "a builder does nothing until build() is awaited"]
 pub struct MuleClientBuilder {
     redis_url: Option<String>,
@@ -76,6 +77,21 @@ impl Default for MuleClientBuilder {
             install_tracing: true,
             handle_sigterm: true,
         }
+    }
+}
+
+impl fmt::Debug for MuleClientBuilder {
+    /// Shows the settings, the Redis URL with its password masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MuleClientBuilder")
+            .field("redis_url", &self.redis_url.as_deref().map(mask_password))
+            .field("peer_name", &self.peer_name)
+            .field("log_level", &self.log_level)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("echo_logs", &self.echo_logs)
+            .field("install_tracing", &self.install_tracing)
+            .field("handle_sigterm", &self.handle_sigterm)
+            .finish()
     }
 }
 
@@ -286,4 +302,23 @@ fn is_connection_failure(error: &redis::RedisError) -> bool {
         || error.is_connection_refusal()
         || error.is_timeout()
         || error.is_connection_dropped()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_debug_masks_the_password() {
+        let builder = MuleClientBuilder::new().redis_url("redis://:hunter2@127.0.0.1:6379/1");
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("redis://:***@127.0.0.1:6379/1"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn mule_client_can_move_into_a_spawned_task() {
+        fn assert_send<T: Send + 'static>() {}
+        assert_send::<MuleClient>();
+    }
 }

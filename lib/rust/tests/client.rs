@@ -18,10 +18,12 @@ async fn client(server: &RedisServer, db: u32, name: &str, level: LevelFilter) -
         .expect("build")
 }
 
+/// Everything the environment could set is set here, so that the tests do not depend on it.
 fn builder(url: &str, name: &str) -> MuleClientBuilder {
     MuleClientBuilder::new()
         .redis_url(url)
         .peer_name(name)
+        .log_level(LevelFilter::INFO)
         .install_tracing(false)
         .handle_sigterm(false)
 }
