@@ -85,9 +85,10 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "{name}={value:?} is not {expected}")
             }
-            Error::InvalidUrl { url, source } => {
-                write!(f, "REDIS_URL {url:?} is not a Redis URL: {source}")
-            }
+            Error::InvalidUrl { url, source } => write!(
+                f,
+                "{url:?} is not a Redis URL (redis://[user:password@]host:port[/db]): {source}"
+            ),
             Error::Unreachable {
                 url,
                 waited,

@@ -37,25 +37,30 @@ async fn redis(url: &str) -> redis::aio::MultiplexedConnection {
         .expect("connect")
 }
 
+/// A blocking connection to look at what the client wrote. Blocking on purpose: while it
+/// runs, the client's writer task (on this test's single-threaded runtime) cannot, so a test
+/// sees what the call it awaited guaranteed, not what the writer happened to do afterwards.
+fn inspect(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .expect("url")
+        .get_connection()
+        .expect("connect")
+}
+
 /// The entries of `<peer>_log` in the order `tm` reads them (it pops from the right).
-async fn log_lines(connection: &mut redis::aio::MultiplexedConnection, key: &str) -> Vec<String> {
+fn log_lines(connection: &mut redis::Connection, key: &str) -> Vec<String> {
     let mut lines: Vec<String> = redis::cmd("LRANGE")
         .arg(key)
         .arg(0)
         .arg(-1)
-        .query_async(connection)
-        .await
+        .query(connection)
         .unwrap();
     lines.reverse();
     lines
 }
 
-async fn get(connection: &mut redis::aio::MultiplexedConnection, key: &str) -> Option<String> {
-    redis::cmd("GET")
-        .arg(key)
-        .query_async(connection)
-        .await
-        .unwrap()
+fn get(connection: &mut redis::Connection, key: &str) -> Option<String> {
+    redis::cmd("GET").arg(key).query(connection).unwrap()
 }
 
 #[tokio::test]
@@ -103,19 +108,19 @@ async fn stream_yields_a_burst_of_50_commands_in_order() {
 async fn send_status_sets_the_status_and_fail_reports_the_reason() {
     let server = RedisServer::start();
     let client = client(&server, 0, "alice", LevelFilter::INFO).await;
-    let mut redis = redis(&server.url(0)).await;
+    let mut redis = inspect(&server.url(0));
 
     client
         .send_status("started|vlad-1|/ip4/10.0.0.1/udp/4001/quic-v1")
         .await
         .unwrap();
     assert_eq!(
-        get(&mut redis, "alice_status").await.as_deref(),
+        get(&mut redis, "alice_status").as_deref(),
         Some("started|vlad-1|/ip4/10.0.0.1/udp/4001/quic-v1")
     );
     client.fail("disk full").await.unwrap();
     assert_eq!(
-        get(&mut redis, "alice_status").await.as_deref(),
+        get(&mut redis, "alice_status").as_deref(),
         Some("failed|disk full")
     );
 }
@@ -136,9 +141,9 @@ async fn tracing_layer_forwards_every_level_in_order_with_fields() {
     tracing::trace!("five");
     client.close().await;
 
-    let mut redis = redis(&server.url(0)).await;
+    let mut redis = inspect(&server.url(0));
     assert_eq!(
-        log_lines(&mut redis, "alice_log").await,
+        log_lines(&mut redis, "alice_log"),
         [
             "error|one",
             "warn|two 2",
@@ -165,9 +170,9 @@ async fn tracing_layer_drops_lines_below_the_level() {
     tracing::error!("kept too");
     client.close().await;
 
-    let mut redis = redis(&server.url(0)).await;
+    let mut redis = inspect(&server.url(0));
     assert_eq!(
-        log_lines(&mut redis, "alice_log").await,
+        log_lines(&mut redis, "alice_log"),
         ["warn|kept", "error|kept too"]
     );
 }
@@ -187,9 +192,9 @@ async fn close_pushes_all_1000_lines_logged_right_before_it() {
     }
     client.close().await;
 
-    let mut redis = redis(&server.url(0)).await;
+    let mut redis = inspect(&server.url(0));
     let expected: Vec<String> = (0..1000).map(|i| format!("info|line {i}")).collect();
-    assert_eq!(log_lines(&mut redis, "alice_log").await, expected);
+    assert_eq!(log_lines(&mut redis, "alice_log"), expected);
 }
 
 #[tokio::test]
@@ -207,8 +212,8 @@ async fn send_status_reaches_redis_after_the_lines_logged_before_it() {
     }
     client.send_status("connected").await.unwrap();
 
-    let mut redis = redis(&server.url(0)).await;
-    assert_eq!(log_lines(&mut redis, "alice_log").await.len(), 100);
+    let mut redis = inspect(&server.url(0));
+    assert_eq!(log_lines(&mut redis, "alice_log").len(), 100);
 }
 
 #[tokio::test]
@@ -271,13 +276,10 @@ async fn build_honours_the_database_and_the_password_of_the_url() {
     let client = client(&server, 3, "alice", LevelFilter::INFO).await;
     client.send_status("started").await.unwrap();
 
-    let mut db3 = redis(&server.url(3)).await;
-    assert_eq!(
-        get(&mut db3, "alice_status").await.as_deref(),
-        Some("started")
-    );
-    let mut db0 = redis(&server.url(0)).await;
-    assert_eq!(get(&mut db0, "alice_status").await, None);
+    let mut db3 = inspect(&server.url(3));
+    assert_eq!(get(&mut db3, "alice_status").as_deref(), Some("started"));
+    let mut db0 = inspect(&server.url(0));
+    assert_eq!(get(&mut db0, "alice_status"), None);
 }
 
 #[tokio::test]
@@ -296,11 +298,8 @@ async fn build_authenticates_as_the_acl_user_of_the_url() {
         .expect("build as ACL user");
     client.send_status("started").await.unwrap();
 
-    let mut db3 = redis(&server.url(3)).await;
-    assert_eq!(
-        get(&mut db3, "alice_status").await.as_deref(),
-        Some("started")
-    );
+    let mut db3 = inspect(&server.url(3));
+    assert_eq!(get(&mut db3, "alice_status").as_deref(), Some("started"));
 }
 
 #[tokio::test]
