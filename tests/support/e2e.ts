@@ -56,6 +56,14 @@ export interface LogLine {
   text: string;
 }
 
+/** Options of a tm run in a workspace. */
+export interface TmOptions {
+  /** Extra environment variables. Default: none. */
+  env?: Record<string, string>;
+  /** tm's working directory, where it writes its log file. Default: the workspace's `dir`. */
+  cwd?: string;
+}
+
 /** Options of a host entry in a test config. */
 export interface HostEntryOptions {
   /** First UDP port of the host's peers. Default: a random port in 20000-59999. */
@@ -81,10 +89,15 @@ export interface Workspace extends AsyncDisposable {
   host(host: TestbedHost, options?: HostEntryOptions): Record<string, unknown>;
   /** Writes `config` (with `name` set to the test's name) as YAML; returns its path. */
   writeConfig(config: Record<string, unknown>, file?: string): Promise<string>;
+  /** The argv, extra environment and working directory `start` runs tm with. */
+  command(
+    args: string[],
+    options?: TmOptions,
+  ): { argv: string[]; env: Record<string, string>; cwd: string };
   /** Starts `deno run -A main.ts ...args` in `dir`. */
-  start(args: string[], options?: { env?: Record<string, string> }): TmProcess;
+  start(args: string[], options?: TmOptions): TmProcess;
   /** Runs tm to the end. */
-  run(args: string[], options?: { env?: Record<string, string> }): Promise<TmResult>;
+  run(args: string[], options?: TmOptions): Promise<TmResult>;
   /** This test's containers (any state) on both hosts, by the `tm.test` label. */
   containers(): Promise<{ hosta: FoundContainer[]; hostb: FoundContainer[] }>;
   /** The run's log file (the newest `*.log` in `dir`), as text. */
@@ -148,11 +161,26 @@ export async function workspace(label: string): Promise<Workspace> {
       await Deno.writeTextFile(path, stringify({ name, ...config }, { lineWidth: 0 }));
       return path;
     },
+    command(args, options = {}) {
+      return {
+        argv: [
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--config",
+          `${ROOT}deno.json`,
+          `${ROOT}main.ts`,
+          ...args,
+        ],
+        env: env(options.env),
+        cwd: options.cwd ?? dir,
+      };
+    },
     start(args, options = {}) {
-      return startTm(args, dir, env(options.env));
+      return startTm(ws.command(args, options));
     },
     run(args, options = {}) {
-      return startTm(args, dir, env(options.env)).done;
+      return startTm(ws.command(args, options)).done;
     },
     async containers() {
       const [hosta, hostb] = await Promise.all([
@@ -338,9 +366,11 @@ export function entries(dir: string): Set<string> {
   }
 }
 
-function startTm(args: string[], cwd: string, env: Record<string, string>): TmProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}main.ts`, ...args],
+function startTm(
+  { argv, env, cwd }: { argv: string[]; env: Record<string, string>; cwd: string },
+): TmProcess {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     cwd,
     env,
     stdin: "null",
