@@ -7,28 +7,20 @@ import { Command, CommanderError, InvalidArgumentError } from "@commander-js/ext
 import { loadConfigFile } from "./config/load.ts";
 import { configJsonSchema } from "./config/json_schema.ts";
 import { describeError, ExitCode, UsageError } from "./errors.ts";
+import * as output from "./output_stream.ts";
 import { place } from "./placement.ts";
 import { formatPlanTable, planRecords } from "./plan_table.ts";
 import { VERSION } from "./version.ts";
 
-const encoder = new TextEncoder();
-
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  for (let written = 0; written < bytes.length;) {
-    written += file.writeSync(bytes.subarray(written));
-  }
-}
-
-const out = (text: string) => writeAll(Deno.stdout, text);
-const err = (text: string) => writeAll(Deno.stderr, text);
+const out = (text: string) => void output.stdout.write(text);
+const err = (text: string) => void output.stderr.write(text);
 
 const HELP_FOOTER = `
 Exit codes:
   0    the test completed and every peer stopped cleanly (or the command succeeded)
   1    the test failed: startup or shutdown timeout, a peer crashed, an SSH/Docker/Redis failure
   2    bad usage or an invalid config (every problem is listed with file:line:column)
-  130  interrupted (Ctrl+C or SIGTERM); everything tm started is cleaned up first
+  130  interrupted (Ctrl+C, SIGTERM, SIGHUP, SIGQUIT); everything tm started is cleaned up first
 
 Examples:
   tm validate examples/smoke-test-5peer.yaml   check a config and show where each peer runs

@@ -18,7 +18,7 @@ export const ExitCode = {
   failed: 1,
   /** Bad usage or an invalid config. */
   usage: 2,
-  /** Interrupted by the user (SIGINT/SIGTERM). */
+  /** Interrupted: SIGINT, SIGTERM, SIGHUP or SIGQUIT (`src/engine/interrupt.ts`). */
   interrupted: 130,
 } as const;
 

@@ -15,6 +15,7 @@ import { DockerRuntime } from "./hosts/docker_runtime.ts";
 import { connectHost } from "./hosts/connect.ts";
 import { resetHosts as resetEveryHost } from "./hosts/reset.ts";
 import { logFileName, openLogFile } from "./log_file.ts";
+import * as output from "./output_stream.ts";
 import { place } from "./placement.ts";
 
 export interface RunTestOptions {
@@ -60,10 +61,7 @@ const traceToStderr: EventSink = (event) => {
   if (event.type !== "trace") return;
   const stamp = `[${(event.t / 1000).toFixed(1).padStart(7)}s]`;
   const text = event.message.replaceAll("\n", "\n" + " ".repeat(stamp.length + 1));
-  const bytes = new TextEncoder().encode(`${stamp} ${text}\n`);
-  for (let written = 0; written < bytes.length;) {
-    written += Deno.stderr.writeSync(bytes.subarray(written));
-  }
+  output.stderr.write(`${stamp} ${text}\n`);
 };
 
 /**
@@ -101,16 +99,21 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       runId,
       logFile: logPath,
     });
-    if (view.quit && !kill.aborted) {
-      // The TUI keeps the verdict on screen until the user quits (or interrupts again).
-      const { promise: killed, resolve } = Promise.withResolvers<void>();
-      kill.addEventListener("abort", () => resolve(), { once: true });
-      await Promise.race([view.quit, killed]);
+    const leaveAtOnce = AbortSignal.any([kill, interrupts.hangUp]);
+    if (view.quit && !leaveAtOnce.aborted) {
+      // The TUI keeps the verdict on screen until the user quits (or interrupts again); not
+      // when its terminal closed: nobody is left to press q.
+      const { promise: ended, resolve } = Promise.withResolvers<void>();
+      leaveAtOnce.addEventListener("abort", () => resolve(), { once: true });
+      await Promise.race([view.quit, ended]);
     }
     return result.exitCode;
   } finally {
-    await view?.close();
-    await logFile.close();
+    try {
+      await view?.close();
+    } finally {
+      await logFile.close();
+    }
   }
 }
 

@@ -146,7 +146,11 @@ export function fanout(...sinks: EventSink[]): EventSink {
       try {
         sink(event);
       } catch (error) {
-        console.error(`event sink failed on ${event.type}:`, error);
+        try {
+          console.error(`event sink failed on ${event.type}:`, error);
+        } catch {
+          // stderr is gone too (the terminal closed): the other sinks must still get the event.
+        }
       }
     }
   };

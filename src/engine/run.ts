@@ -19,6 +19,7 @@ import type {
   UnstampedEvent,
   Verdict,
 } from "./events.ts";
+import { InterruptedError } from "./interrupt.ts";
 import { PeerStates } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
 import type { PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
@@ -159,8 +160,8 @@ class Run {
       ...(this.#options.logFile ? { logFile: this.#options.logFile } : {}),
     });
     const { stop, kill } = this.#options;
-    const onStop = () => this.#interrupt(false);
-    const onKill = () => this.#interrupt(true);
+    const onStop = () => this.#interrupt(false, stop?.reason);
+    const onKill = () => this.#interrupt(true, kill?.reason);
     stop?.addEventListener("abort", onStop, { once: true });
     kill?.addEventListener("abort", onKill, { once: true });
     try {
@@ -664,7 +665,10 @@ class Run {
 
   // ---- stopping ----------------------------------------------------------------------------
 
-  #interrupt(force: boolean): void {
+  /** A stop (`force` false) or kill request; `reason` is its signal's reason. */
+  #interrupt(force: boolean, reason: unknown): void {
+    // Already cleaning up at once (SIGQUIT aborts kill, then stop): nothing more to do.
+    if (!force && this.#killed.signal.aborted) return;
     if (this.#cleaning && !force) {
       this.#emit({ type: "trace", message: "interrupted during cleanup: cleanup goes on" });
       return;
@@ -678,7 +682,11 @@ class Run {
     }
     this.#emit({
       type: "trace",
-      message: force ? "second interrupt: cleaning up at once" : "interrupted: stopping gracefully",
+      message: reason instanceof InterruptedError
+        ? `interrupted by ${reason.message}`
+        : force
+        ? "second interrupt: cleaning up at once"
+        : "interrupted: stopping gracefully",
     });
     this.#haltWith("interrupted", "interrupted by the user");
   }
@@ -801,7 +809,11 @@ class Run {
     try {
       this.#options.emit({ ...event, t: this.#now() } as EngineEvent);
     } catch (error) {
-      console.error(`tm: an event sink failed on ${event.type}:`, error);
+      try {
+        console.error(`tm: an event sink failed on ${event.type}:`, error);
+      } catch {
+        // stderr is gone too (the terminal closed): the run must go on regardless.
+      }
     }
   }
 

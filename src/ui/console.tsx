@@ -7,6 +7,7 @@ import { Box, render, Static } from "ink";
 import process from "node:process";
 import { EventEmitter } from "node:events";
 import type { EngineEvent, EventSink } from "../engine/events.ts";
+import * as output from "../output_stream.ts";
 import { LiveArea, liveItems } from "./live_area.tsx";
 import { formatLine, isShown, type LineFilter } from "./plain_lines.ts";
 import { applyEvent, createRunState, type RunState } from "./run_state.ts";
@@ -26,7 +27,7 @@ export interface ConsoleOptions {
   verbose: boolean;
   /** Show orchestrator traces among the lines. Default: `verbose`. */
   traces?: boolean;
-  /** Where output goes (default: stdout). */
+  /** Where output goes (default: stdout; nothing more once it is gone, see output_stream.ts). */
   write?: (text: string) => void;
   /** Terminal width (default: the terminal's, else 80). */
   columns?: number;
@@ -42,16 +43,9 @@ export function createConsole(options: ConsoleOptions): ConsoleView {
   return options.interactive ? createLiveConsole(options) : createPlainConsole(options);
 }
 
-/** Writes a string to stdout completely, synchronously. */
-function writeStdout(text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
-}
-
 /** Line-by-line console: every shown line is written as soon as its event arrives. */
 function createPlainConsole(options: ConsoleOptions): ConsoleView {
-  const write = options.write ?? writeStdout;
+  const write = options.write ?? ((text: string) => void output.stdout.write(text));
   const state = createRunState({ lineCapacity: 1000 });
   const filter: LineFilter = { verbose: options.verbose, milestones: true, traces: options.traces };
   let printed = 0;

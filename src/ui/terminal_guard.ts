@@ -2,16 +2,24 @@
  * Keeps the terminal sane while an ink view owns it, on every way out.
  *
  * Two Deno-specific problems with ink's own cleanup (its `signal-exit` hook):
- * - On SIGINT/SIGTERM, `signal-exit` sees no other `process` listener (the CLI listens through
- *   `Deno.addSignalListener`, which it cannot see), tears the view down and re-raises the signal,
- *   so the CLI receives it twice (a graceful stop turns into a forced one). The guard adds its own
- *   no-op `process` listeners so `signal-exit` leaves the signals to the CLI, which must handle
- *   SIGINT and SIGTERM itself (spec §6) and close the view.
+ * - On SIGINT, SIGTERM, SIGHUP or SIGQUIT, `signal-exit` sees no other `process` listener (the
+ *   CLI listens through `Deno.addSignalListener`, which it cannot see), tears the view down and
+ *   re-raises the signal, so the CLI receives it twice (a graceful stop turns into a forced one).
+ *   The guard adds its own no-op `process` listeners so `signal-exit` leaves the signals to the
+ *   CLI, which handles them itself (`src/engine/interrupt.ts`) and closes the view.
  * - `Deno.exit()` and uncaught errors do not run `signal-exit`'s exit hook, leaving the alternate
  *   screen on, the cursor hidden and the terminal raw. The guard restores them synchronously on
  *   `unload`, `error` and `unhandledrejection`.
+ *
+ * And the terminal may go away mid-run (SIGHUP: it closed, every write fails with EIO). Node's
+ * `process.stdout` reports a failed write as an `error` event, which without a listener is an
+ * uncaught exception that would end tm before it cleaned up. The guard listens on stdin, stdout
+ * and stderr, so ink's writes fail quietly (their callbacks still run, its render flushes still
+ * resolve) and the run goes on.
  */
 import process from "node:process";
+import { INTERRUPT_SIGNALS } from "../engine/interrupt.ts";
+import * as output from "../output_stream.ts";
 
 /** Options of `guardTerminal`. */
 export interface GuardOptions {
@@ -30,12 +38,8 @@ export interface TerminalGuard {
   release(): void;
 }
 
-const GUARDED_SIGNALS = ["SIGINT", "SIGTERM"] as const;
-
 function defaultWriteSync(text: string) {
-  const bytes = new TextEncoder().encode(text);
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  output.stdout.write(text);
 }
 
 function defaultCookInput() {
@@ -61,7 +65,10 @@ export function guardTerminal(options: GuardOptions = {}): TerminalGuard {
   const onFatal = (event: Event) => {
     if (!event.defaultPrevented) restore();
   };
-  for (const signal of GUARDED_SIGNALS) process.on(signal, ignoreSignal);
+  const ignoreStreamError = () => {};
+  const streams = [process.stdin, process.stdout, process.stderr];
+  for (const signal of INTERRUPT_SIGNALS) process.on(signal, ignoreSignal);
+  for (const stream of streams) stream.on("error", ignoreStreamError);
   globalThis.addEventListener("unload", restore);
   globalThis.addEventListener("error", onFatal);
   globalThis.addEventListener("unhandledrejection", onFatal);
@@ -70,7 +77,8 @@ export function guardTerminal(options: GuardOptions = {}): TerminalGuard {
     release() {
       if (released) return;
       released = true;
-      for (const signal of GUARDED_SIGNALS) process.off(signal, ignoreSignal);
+      for (const signal of INTERRUPT_SIGNALS) process.off(signal, ignoreSignal);
+      for (const stream of streams) stream.off("error", ignoreStreamError);
       globalThis.removeEventListener("unload", restore);
       globalThis.removeEventListener("error", onFatal);
       globalThis.removeEventListener("unhandledrejection", onFatal);

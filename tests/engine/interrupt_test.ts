@@ -3,6 +3,11 @@
  */
 import { assertEquals } from "../support/assert.ts";
 import { lines } from "../support/process_output.ts";
+import {
+  INTERRUPT_SIGNALS,
+  interruptAction,
+  InterruptedError,
+} from "../../src/engine/interrupt.ts";
 
 const MODULE = new URL("../../src/engine/interrupt.ts", import.meta.url).href;
 
@@ -17,10 +22,11 @@ const report = (name, signal) => signal.addEventListener("abort", () => {
   console.log(name + " " + signal.reason.signal + " force=" + signal.reason.force);
   if (name === "kill") { interrupts[Symbol.dispose](); Deno.exit(0); }
 });
+report("hangUp", interrupts.hangUp);
 report("stop", interrupts.stop);
 report("kill", interrupts.kill);
-const counts = { SIGINT: 0, SIGTERM: 0 };
-for (const name of ["SIGINT", "SIGTERM"]) {
+const counts = { SIGINT: 0, SIGTERM: 0, SIGHUP: 0, SIGQUIT: 0 };
+for (const name of Object.keys(counts)) {
   Deno.addSignalListener(name, () => console.log(name + " #" + ++counts[name]));
 }
 console.log("ready");
@@ -40,7 +46,7 @@ async function interrupt(steps: { after: string; send: Deno.Signal }[]): Promise
   const reports: string[] = [];
   try {
     for await (const line of lines(child.stdout)) {
-      if (line.startsWith("stop ") || line.startsWith("kill ")) reports.push(line);
+      if (/^(stop|kill|hangUp) /.test(line)) reports.push(line);
       const step = steps.find((s) => s.after === line);
       if (step) child.kill(step.send);
     }
@@ -68,4 +74,54 @@ Deno.test("installInterruptHandlers(): SIGTERM stops gracefully, only a SIGINT f
     { after: "SIGTERM #2", send: "SIGINT" },
   ]);
   assertEquals(reports, ["stop SIGTERM force=false", "kill SIGINT force=true"]);
+});
+
+Deno.test("installInterruptHandlers(): SIGHUP stops gracefully and aborts hangUp, a second one does not force [integration: process signals]", async () => {
+  const reports = await interrupt([
+    { after: "ready", send: "SIGHUP" },
+    { after: "SIGHUP #1", send: "SIGHUP" },
+    { after: "SIGHUP #2", send: "SIGINT" },
+  ]);
+  assertEquals(reports, [
+    "hangUp SIGHUP force=false",
+    "stop SIGHUP force=false",
+    "kill SIGINT force=true",
+  ]);
+});
+
+Deno.test("installInterruptHandlers(): SIGQUIT aborts kill at once, with no second signal needed [integration: process signals]", async () => {
+  const reports = await interrupt([{ after: "ready", send: "SIGQUIT" }]);
+  assertEquals(reports, ["kill SIGQUIT force=true"]);
+});
+
+Deno.test("interruptAction() maps each signal to stop and kill, before and after a stop", () => {
+  const table = INTERRUPT_SIGNALS.map((signal) => [
+    signal,
+    interruptAction(signal, { stopped: false }),
+    interruptAction(signal, { stopped: true }),
+  ]);
+  const action = (stop: boolean, kill: boolean) => ({ stop, kill });
+  assertEquals(table, [
+    ["SIGINT", action(true, false), action(false, true)],
+    ["SIGTERM", action(true, false), action(false, false)],
+    ["SIGHUP", action(true, false), action(false, false)],
+    ["SIGQUIT", action(true, true), action(false, true)],
+  ]);
+});
+
+Deno.test("InterruptedError says which signal and what happens next", () => {
+  assertEquals(
+    [
+      new InterruptedError("SIGINT", false),
+      new InterruptedError("SIGINT", true),
+      new InterruptedError("SIGHUP", false),
+      new InterruptedError("SIGQUIT", true),
+    ].map((e) => e.message),
+    [
+      "SIGINT (Ctrl-C): stopping gracefully",
+      "SIGINT again: cleaning up at once",
+      "SIGHUP (the terminal or session running tm closed): stopping gracefully",
+      "SIGQUIT: cleaning up at once",
+    ],
+  );
 });
