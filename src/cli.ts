@@ -18,7 +18,8 @@ const err = (text: string) => void output.stderr.write(text);
 const HELP_FOOTER = `
 Exit codes:
   0    the test completed and every peer stopped cleanly (or the command succeeded)
-  1    the test failed: startup or shutdown timeout, a peer crashed, an SSH/Docker/Redis failure
+  1    the test failed: startup or shutdown timeout, a peer crashed, an SSH/Docker/Redis failure,
+       the log file could not be written
   2    bad usage or an invalid config (every problem is listed with file:line:column)
   130  interrupted (Ctrl+C, SIGTERM, SIGHUP, SIGQUIT); everything tm started is cleaned up first
 

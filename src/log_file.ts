@@ -26,10 +26,32 @@ export function logFileName(testName: string, date: Date): string {
 }
 
 export interface LogFile {
-  /** Writes each event as it arrives; ignores events after `close()`. */
+  /** Writes each event as it arrives; ignores events after `close()` or a failed write. */
   sink: EventSink;
+  /**
+   * Why the log file is incomplete: the write that failed (disk full, I/O error), set during the
+   * `sink` call that failed; undefined while every event went in.
+   */
+  readonly lost: LogFileWriteError | undefined;
   /** Closes the file; idempotent. */
   close(): Promise<void>;
+}
+
+/** A write to the log file failed: the run's evidence is lost. */
+export class LogFileWriteError extends Error {
+  /**
+   * @param path the log file
+   * @param cause the operating system's error
+   */
+  constructor(readonly path: string, cause: unknown) {
+    super(
+      `the log file ${path} could not be written: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }; evidence lost`,
+      { cause },
+    );
+    this.name = "LogFileWriteError";
+  }
 }
 
 /** Width of the tag / level column. */
@@ -37,7 +59,8 @@ const TAG_WIDTH = 7;
 
 /**
  * Creates (or appends to) the log file at `path`. Throws if it cannot be opened; a write that
- * fails later is reported once on stderr and logging stops, the run goes on.
+ * fails later sets `lost`, and logging stops (a log with a gap in it would pass for a complete
+ * one); the run goes on.
  */
 export function openLogFile(path: string): LogFile {
   let file: Deno.FsFile | undefined = Deno.openSync(path, {
@@ -47,6 +70,7 @@ export function openLogFile(path: string): LogFile {
   });
   const encoder = new TextEncoder();
   const formatter = new LineFormatter();
+  let lost: LogFileWriteError | undefined;
   const write = (text: string) => {
     if (!file) return;
     try {
@@ -54,13 +78,16 @@ export function openLogFile(path: string): LogFile {
       let written = 0;
       while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
     } catch (error) {
-      console.error(`tm: cannot write the log file ${path}: ${(error as Error).message}`);
+      lost = new LogFileWriteError(path, error);
       file.close();
       file = undefined;
     }
   };
   return {
     sink: (event) => write(formatter.format(event, new Date())),
+    get lost() {
+      return lost;
+    },
     close() {
       file?.close();
       file = undefined;

@@ -7,6 +7,7 @@ import { loadConfigFile } from "./config/load.ts";
 import { hostName } from "./config/schema.ts";
 import { type EventSink, fanout } from "./engine/events.ts";
 import { installInterruptHandlers } from "./engine/interrupt.ts";
+import { failedForLostEvidence } from "./engine/lost_evidence.ts";
 import { ExternalRedis, type RedisProvider } from "./engine/redis_provider.ts";
 import { newRunId, run } from "./engine/run.ts";
 import { ExitCode, UsageError } from "./errors.ts";
@@ -14,7 +15,7 @@ import { DockerRedis } from "./hosts/docker_redis.ts";
 import { DockerRuntime } from "./hosts/docker_runtime.ts";
 import { connectHost } from "./hosts/connect.ts";
 import { resetHosts as resetEveryHost } from "./hosts/reset.ts";
-import { logFileName, openLogFile } from "./log_file.ts";
+import { type LogFile, logFileName, openLogFile } from "./log_file.ts";
 import * as output from "./output_stream.ts";
 import { place } from "./placement.ts";
 
@@ -65,8 +66,36 @@ const traceToStderr: EventSink = (event) => {
 };
 
 /**
+ * The run's events to the log file, then to the view. The log file is the run's evidence: once
+ * a write to it fails, the view shows a warning at once (stamped like the event that could not
+ * be written), and the `run-finished` it shows says failed, as the run's exit code will
+ * (`failedForLostEvidence`).
+ */
+function recordThenShow(logFile: LogFile, view: EventSink): EventSink {
+  let warned = false;
+  return (event) => {
+    logFile.sink(event);
+    const lost = logFile.lost;
+    if (lost && !warned) {
+      warned = true;
+      view({
+        type: "warning",
+        t: event.t,
+        message: `${lost.message}: the run goes on and cleans up, but it will end failed`,
+      });
+    }
+    view(
+      lost && event.type === "run-finished"
+        ? { ...event, ...failedForLostEvidence(event, lost.message) }
+        : event,
+    );
+  };
+}
+
+/**
  * Runs the test described by `configPath`.
- * @returns the exit code: 0 passed, 1 failed, 130 interrupted
+ * @returns the exit code: 0 passed, 1 failed (or the log file could not be written), 130
+ *   interrupted
  * @throws UsageError for an invalid config or a TUI without a terminal
  */
 export async function runTest(configPath: string, options: RunTestOptions): Promise<number> {
@@ -93,7 +122,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       plan,
       runtime: new DockerRuntime({ config, plan, runId, connect: connectHost }),
       redis,
-      emit: fanout(logFile.sink, view.sink),
+      emit: recordThenShow(logFile, view.sink),
       stop: AbortSignal.any([interrupts.stop, viewStop.signal]),
       kill,
       runId,
@@ -107,7 +136,9 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       leaveAtOnce.addEventListener("abort", () => resolve(), { once: true });
       await Promise.race([view.quit, ended]);
     }
-    return result.exitCode;
+    return logFile.lost
+      ? failedForLostEvidence(result, logFile.lost.message).exitCode
+      : result.exitCode;
   } finally {
     try {
       await view?.close();

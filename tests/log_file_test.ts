@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./support/assert.ts";
-import { LineFormatter, logFileName, openLogFile } from "../src/log_file.ts";
+import { LineFormatter, logFileName, LogFileWriteError, openLogFile } from "../src/log_file.ts";
 import type { EngineEvent } from "../src/engine/events.ts";
 import type { PlacedPeer } from "../src/placement.ts";
 
@@ -144,4 +144,21 @@ Deno.test("openLogFile() writes each event as it arrives and stops after close()
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("openLogFile() on a full disk (/dev/full) records the failed write in lost and writes no more", async () => {
+  const log = openLogFile("/dev/full");
+  assertEquals(log.lost, undefined);
+  log.sink(started);
+  const lost = log.lost;
+  assert(lost instanceof LogFileWriteError, String(lost));
+  assertEquals(lost.path, "/dev/full");
+  assertEquals(
+    lost.message,
+    "the log file /dev/full could not be written: No space left on device (os error 28); " +
+      "evidence lost",
+  );
+  log.sink({ t: 10, type: "trace", message: "after the failure" });
+  assertEquals(log.lost, lost, "the first failure is kept");
+  await log.close();
 });
