@@ -12,6 +12,10 @@
  * everything at once. Only a person at the keyboard escalates: a repeated SIGTERM or SIGHUP
  * (a shell forwarding the hangup to its jobs, then the kernel) must not turn a graceful stop
  * into a forced one.
+ *
+ * A SIGHUP that tm was started ignoring (`nohup tm …`, `trap '' HUP`) stays ignored: the user
+ * asked for the run to outlive the terminal. (Shells also start background jobs ignoring SIGINT
+ * and SIGQUIT, but as a convention, not a request; those are always handled.)
  */
 
 /** The signals `installInterruptHandlers` handles. */
@@ -23,7 +27,7 @@ export interface InterruptHandlers extends Disposable {
   readonly stop: AbortSignal;
   /** Aborted by a SIGINT after `stop` (a second Ctrl-C), and by SIGQUIT. */
   readonly kill: AbortSignal;
-  /** Aborted by SIGHUP: the terminal is gone, nobody can answer a prompt any more. */
+  /** Aborted by SIGHUP (unless ignored): the terminal is gone, nobody can answer any more. */
   readonly hangUp: AbortSignal;
 }
 
@@ -64,10 +68,34 @@ export function interruptAction(
   }
 }
 
+/** Signal numbers of the `SigIgn` mask in a `/proc/<pid>/status` text; none if it has none. */
+export function ignoredSignals(status: string): Set<number> {
+  const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  const ignored = new Set<number>();
+  if (mask === undefined) return ignored;
+  const bits = BigInt(`0x${mask}`);
+  for (let signal = 1; signal <= mask.length * 4; signal++) {
+    if ((bits >> BigInt(signal - 1)) & 1n) ignored.add(signal);
+  }
+  return ignored;
+}
+
+/** SIGHUP's number (the same on Linux and macOS). */
+const SIGHUP_NUMBER = 1;
+
+/** Whether this process ignores SIGHUP (read before tm listens to it; Linux only). */
+function hangUpIgnored(): boolean {
+  try {
+    return ignoredSignals(Deno.readTextFileSync("/proc/self/status")).has(SIGHUP_NUMBER);
+  } catch {
+    return false; // no /proc: assume the default disposition
+  }
+}
+
 /**
- * Installs listeners for SIGINT, SIGTERM, SIGHUP and SIGQUIT until disposed
- * (`using interrupts = ...`). While they are installed the process does not die on those
- * signals; the run decides what to do.
+ * Installs listeners for SIGINT, SIGTERM, SIGHUP (unless ignored when tm started) and SIGQUIT
+ * until disposed (`using interrupts = ...`). While they are installed the process does not die
+ * on those signals; the run decides what to do.
  */
 export function installInterruptHandlers(): InterruptHandlers {
   const stop = new AbortController();
@@ -81,7 +109,8 @@ export function installInterruptHandlers(): InterruptHandlers {
     if (action.stop) stop.abort(new InterruptedError(signal, action.kill));
   };
   const installed: [Deno.Signal, () => void][] = [];
-  for (const signal of INTERRUPT_SIGNALS) {
+  const nohup = hangUpIgnored();
+  for (const signal of INTERRUPT_SIGNALS.filter((s) => !(s === "SIGHUP" && nohup))) {
     const listener = onSignal(signal);
     try {
       Deno.addSignalListener(signal, listener);

@@ -13,9 +13,10 @@
  *
  * And the terminal may go away mid-run (SIGHUP: it closed, every write fails with EIO). Node's
  * `process.stdout` reports a failed write as an `error` event, which without a listener is an
- * uncaught exception that would end tm before it cleaned up. The guard listens on stdin, stdout
- * and stderr, so ink's writes fail quietly (their callbacks still run, its render flushes still
- * resolve) and the run goes on.
+ * uncaught exception that would end tm before it cleaned up. The first guard listens on stdin,
+ * stdout and stderr for the rest of the process (an event can come a tick after a view closed),
+ * so ink's writes fail quietly (their callbacks still run, its render flushes still resolve)
+ * and the run goes on.
  */
 import process from "node:process";
 import { INTERRUPT_SIGNALS } from "../engine/interrupt.ts";
@@ -25,7 +26,7 @@ import * as output from "../output_stream.ts";
 export interface GuardOptions {
   /** The view uses the alternate screen (default false). */
   alternateScreen?: boolean;
-  /** Writes to the terminal synchronously (default: `Deno.stdout.writeSync`). */
+  /** Writes to the terminal synchronously (default: stdout, nothing once it is gone). */
   writeSync?: (text: string) => void;
   /** Turns raw mode off synchronously (default: `Deno.stdin.setRaw(false)` when a TTY). */
   cookInput?: () => void;
@@ -44,6 +45,17 @@ function defaultWriteSync(text: string) {
 
 function defaultCookInput() {
   if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(false);
+}
+
+let streamErrorsTolerated = false;
+
+/** Makes failed writes to (and reads from) the process's standard streams non-fatal; once. */
+function tolerateStreamErrors(): void {
+  if (streamErrorsTolerated) return;
+  streamErrorsTolerated = true;
+  for (const stream of [process.stdin, process.stdout, process.stderr]) {
+    stream.on("error", () => {/* the terminal or the pipe's reader is gone */});
+  }
 }
 
 export function guardTerminal(options: GuardOptions = {}): TerminalGuard {
@@ -65,10 +77,8 @@ export function guardTerminal(options: GuardOptions = {}): TerminalGuard {
   const onFatal = (event: Event) => {
     if (!event.defaultPrevented) restore();
   };
-  const ignoreStreamError = () => {};
-  const streams = [process.stdin, process.stdout, process.stderr];
+  tolerateStreamErrors();
   for (const signal of INTERRUPT_SIGNALS) process.on(signal, ignoreSignal);
-  for (const stream of streams) stream.on("error", ignoreStreamError);
   globalThis.addEventListener("unload", restore);
   globalThis.addEventListener("error", onFatal);
   globalThis.addEventListener("unhandledrejection", onFatal);
@@ -78,7 +88,6 @@ export function guardTerminal(options: GuardOptions = {}): TerminalGuard {
       if (released) return;
       released = true;
       for (const signal of INTERRUPT_SIGNALS) process.off(signal, ignoreSignal);
-      for (const stream of streams) stream.off("error", ignoreStreamError);
       globalThis.removeEventListener("unload", restore);
       globalThis.removeEventListener("error", onFatal);
       globalThis.removeEventListener("unhandledrejection", onFatal);

@@ -4,6 +4,7 @@
 import { assertEquals } from "../support/assert.ts";
 import { lines } from "../support/process_output.ts";
 import {
+  ignoredSignals,
   INTERRUPT_SIGNALS,
   interruptAction,
   InterruptedError,
@@ -37,9 +38,14 @@ setTimeout(() => {}, 60_000);
  * Runs the child; each time it prints `step.after`, sends `step.send`. Returns the lines
  * reporting aborts, in order.
  */
-async function interrupt(steps: { after: string; send: Deno.Signal }[]): Promise<string[]> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=js", SCRIPT],
+async function interrupt(
+  steps: { after: string; send: Deno.Signal }[],
+  options: { nohup?: boolean } = {},
+): Promise<string[]> {
+  const argv = [Deno.execPath(), "eval", "--ext=js", SCRIPT];
+  if (options.nohup) argv.unshift("nohup");
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -87,6 +93,23 @@ Deno.test("installInterruptHandlers(): SIGHUP stops gracefully and aborts hangUp
     "stop SIGHUP force=false",
     "kill SIGINT force=true",
   ]);
+});
+
+Deno.test("installInterruptHandlers() under nohup leaves SIGHUP ignored; SIGINT still stops [integration: process signals]", async () => {
+  const reports = await interrupt([
+    { after: "ready", send: "SIGHUP" },
+    { after: "SIGHUP #1", send: "SIGINT" },
+    { after: "SIGINT #1", send: "SIGINT" },
+  ], { nohup: true });
+  assertEquals(reports, ["stop SIGINT force=false", "kill SIGINT force=true"]);
+});
+
+Deno.test("ignoredSignals() reads the signal numbers of /proc/<pid>/status's SigIgn mask", () => {
+  const status = (mask: string) => `Name:\tdeno\nSigPnd:\t0000000000000000\nSigIgn:\t${mask}\n`;
+  assertEquals([...ignoredSignals(status("0000000000001001"))], [1, 13]);
+  assertEquals([...ignoredSignals(status("0000000180000004"))], [3, 32, 33]);
+  assertEquals([...ignoredSignals(status("0000000000000000"))], []);
+  assertEquals([...ignoredSignals("Name:\tdeno\n")], []);
 });
 
 Deno.test("installInterruptHandlers(): SIGQUIT aborts kill at once, with no second signal needed [integration: process signals]", async () => {
