@@ -5,14 +5,14 @@
  * tmpfs, tm's working directory, filled up to a few pages before the run.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { processesOfRun, sshClientEnds, workspace } from "../support/e2e.ts";
-import { awaitGone } from "../support/e2e.ts";
+import { awaitGone, processesOfRun, sshClientEnds, workspace } from "../support/e2e.ts";
 
 /** Size of the tmpfs; what the filler leaves free of it (two pages: a few dozen log lines). */
 const DISK_SIZE = "256k";
 const LEFT_FREE = 8192;
 
-async function run(command: string, args: string[]): Promise<void> {
+/** Runs a command to the end; throws with its stderr if it fails. */
+async function exec(command: string, args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command(command, { args, stderr: "piped" }).output();
   if (code !== 0) {
     throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(stderr).trim()}`);
@@ -60,7 +60,7 @@ Deno.test("tm whose log file's disk fills up mid-run warns at once, cleans up an
   });
   const disk = `${ws.dir}/disk`;
   await Deno.mkdir(disk);
-  await run("mount", ["-t", "tmpfs", "-o", `size=${DISK_SIZE}`, "tmpfs", disk]);
+  await exec("mount", ["-t", "tmpfs", "-o", `size=${DISK_SIZE}`, "tmpfs", disk]);
   try {
     await fill(disk, LEFT_FREE);
     const tm = ws.start([config], { cwd: disk });
@@ -92,6 +92,6 @@ Deno.test("tm whose log file's disk fills up mid-run warns at once, cleans up an
     const stuck = await awaitGone(left.map((p) => p.pid));
     assertEquals(left.filter((p) => stuck.includes(p.pid)), [], "processes tm started outlived it");
   } finally {
-    await run("umount", [disk]);
+    await exec("umount", [disk]);
   }
 });

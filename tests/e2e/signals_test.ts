@@ -38,7 +38,7 @@ function twoPeerConfig(ws: Workspace, extra: Record<string, unknown> = {}) {
   });
 }
 
-/** The log file's lines once it has one matching `found` (the file is written as events come). */
+/** The first line of the log file matching `found`, once written (lines come as events do). */
 function logLineWhen(ws: Workspace, found: (line: LogLine) => boolean): Promise<LogLine> {
   return until("a line in the log file", async () => (await ws.logLines()).find(found), 60_000);
 }
