@@ -158,7 +158,7 @@ export async function resetHosts(
   options: { all: boolean; yes: boolean; verbose: boolean },
 ): Promise<number> {
   const config = await loadConfigFile(configPath);
-  const print = (line: string) => console.log(line);
+  const print = (line: string) => void output.stdout.write(`${line}\n`);
   if (options.all && !options.yes && Deno.stdin.isTerminal()) {
     const hosts = config.hosts.map(hostName).join(", ");
     const answer = prompt(
@@ -178,7 +178,7 @@ export async function resetHosts(
     await resetEveryHost({ config, connect: connectHost, all: options.all, print });
     return ExitCode.ok;
   } catch (error) {
-    console.error(`tm: ${error instanceof Error ? error.message : String(error)}`);
+    output.stderr.write(`tm: ${error instanceof Error ? error.message : String(error)}\n`);
     return ExitCode.failed;
   }
 }
