@@ -43,8 +43,9 @@ export async function runInTerminal(
   command: TerminalCommand,
   options: TerminalOptions = {},
 ): Promise<TerminalRun> {
-  const socket = `tm-term-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const dir = await Deno.makeTempDir({ prefix: "tm-terminal-" });
+  // The server's socket lives in `dir`, so removing `dir` leaves nothing in tmux's own dir.
+  const socket = `${dir}/tmux.sock`;
   const pidFile = `${dir}/pid`;
   const codeFile = `${dir}/code`;
   const env = Object.entries(command.env).map(([name, value]) => quote(`${name}=${value}`));
@@ -60,7 +61,7 @@ export async function runInTerminal(
   await Deno.writeTextFile(`${dir}/run.sh`, script + "\n");
   const tmux = async (...args: string[]) => {
     const { code, stdout, stderr } = await new Deno.Command("tmux", {
-      args: ["-L", socket, ...args],
+      args: ["-S", socket, ...args],
       stdout: "piped",
       stderr: "piped",
     }).output();
