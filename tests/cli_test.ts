@@ -88,7 +88,7 @@ Deno.test("tm validate accepts the one-peer example", async () => {
   assertEquals(JSON.parse(stdout), [{
     peer: "solo",
     host: "localhost",
-    address: "127.0.0.1",
+    address: "localhost",
     port: 11984,
     image: "tm-ref-peer:latest",
     listen_addr: "/ip4/0.0.0.0/udp/11984/quic-v1",
@@ -234,7 +234,7 @@ Deno.test("formatPlanTable() aligns columns and right-aligns ports", async () =>
   const placed = place(await loadConfigFile("examples/one-peer.yaml"));
   assertEquals(formatPlanTable(placed).split("\n"), [
     "PEER  HOST       ADDRESS     PORT  IMAGE               LISTEN ADDRESS",
-    "solo  localhost  127.0.0.1  11984  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11984/quic-v1",
+    "solo  localhost  localhost  11984  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11984/quic-v1",
   ]);
   assertEquals(formatPlanTable([]), "PEER  HOST  ADDRESS  PORT  IMAGE  LISTEN ADDRESS");
   assertEquals(planRecords(placed)[0].listen_addr, "/ip4/0.0.0.0/udp/11984/quic-v1");
