@@ -296,7 +296,9 @@ export class DockerRuntime implements PeerRuntime {
       }
     }
     const reachable = !(failure instanceof HostLostError) && !signal.aborted;
-    const reason = signal.aborted ? "cleanup was cut short (second interrupt)" : messageOf(failure);
+    const reason = signal.aborted
+      ? "cleanup was cut short (second interrupt)"
+      : messageOf(failure).replace(`${host.name}: `, "");
     if (host.started.size === 0) {
       sink({
         type: "warning",
