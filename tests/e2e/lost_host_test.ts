@@ -6,7 +6,13 @@
  * it is reached through a private sshd the test takes down (`tests/support/host_b_sshd.ts`).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { sshClientEnds, type TmProcess, type Workspace, workspace } from "../support/e2e.ts";
+import {
+  processesOfRun,
+  sshClientEnds,
+  type TmProcess,
+  type Workspace,
+  workspace,
+} from "../support/e2e.ts";
 import { killSessions, privateSshd } from "../support/host_b_sshd.ts";
 import { eventually } from "../support/until.ts";
 
@@ -53,10 +59,12 @@ Deno.test("tm reconnects to a host whose SSH session was killed mid-timeline, pa
   });
   const tm = ws.start([config]);
   await tm.waitFor(/── timeline/);
-  const ports = (await sshClientEnds(tm.pid, bed))
-    .filter((end) => end.startsWith(`${bed.hostB.orchestratorAddress} `))
-    .map((end) => Number(end.split(" ")[1]));
+  const ends = (await sshClientEnds(tm.pid, bed))
+    .filter((end) => end.startsWith(`${bed.hostB.orchestratorAddress} `));
+  const ports = ends.map((end) => Number(end.split(" ")[1]));
   assert(ports.length > 0, `tm's connection to host B:\n${printed(tm)}`);
+  const stranded = await processesOfRun("/nonexistent", ends);
+  assert(stranded.length > 0, "the lost session runs commands (docker events) on host B");
   const killed = await killSessions(bed, ports);
   assert(killed.length > 0, "the sshd serving tm on host B was killed");
 
@@ -73,6 +81,8 @@ Deno.test("tm reconnects to a host whose SSH session was killed mid-timeline, pa
   assert(log.some((l) => l.source === "far" && l.tag === "SENT" && l.text.startsWith("pull")));
   assert(!log.some((l) => l.tag === "LEFT"), "nothing left behind");
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+  // Killing the session does not end its commands on the host: the new connection did.
+  assertEquals(await processesOfRun("/nonexistent", ends), [], "commands of the lost session");
 });
 
 Deno.test("tm reports a peer's exit during a host outage once the host is back [integration: testbed]", async () => {
