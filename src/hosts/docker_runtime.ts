@@ -32,7 +32,7 @@ import { type Compression, pullImages, shipImages } from "./image_shipping.ts";
 import { LocalRemote } from "./local.ts";
 import { type ConnectionEvent, HostLostError, ReconnectingRemote } from "./reconnecting_remote.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_address.ts";
-import type { Remote } from "./remote.ts";
+import { type Remote, RemoteError } from "./remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Setup failed on one or more hosts; each problem names its host. */
@@ -257,20 +257,22 @@ export class DockerRuntime implements PeerRuntime {
   }
 
   /**
-   * Removes the run's peer containers on one host; a host lost for good is tried once more, for
-   * up to `timeout.shutdown`. What cannot be removed is reported as `left-behind`.
+   * Removes the run's peer containers on one host; a host that cannot be reached is reconnected
+   * and tried once more, for up to `timeout.shutdown`. What cannot be removed is reported as `left-behind`.
    * @returns whether the host could be reached
    */
   async #removeContainers(host: Host, sink: EventSink): Promise<boolean> {
     const { config, runId } = this.#options;
-    const signal = this.#forced.signal;
+    const forced = this.#forced.signal;
     const remove = async () => {
+      // A second interrupt cuts short the wait for a lost host, never a `docker rm` under way.
+      const signal = host.remote.connected ? undefined : forced;
       // Peers only: the run's Redis container (same run label) may be on this engine, and the
       // engine stops it last, after closing its connections.
       const mine = await host.docker.containers({
         labels: [`${LABELS.run}=${runId}`, `${LABELS.role}=peer`],
       }, { signal });
-      await host.docker.rm(mine.map((c) => c.id), { force: true, signal });
+      await host.docker.rm(mine.map((c) => c.id), { force: true });
     };
     let failure: unknown;
     try {
@@ -279,7 +281,9 @@ export class DockerRuntime implements PeerRuntime {
     } catch (error) {
       failure = error;
     }
-    if (failure instanceof HostLostError && !signal.aborted) {
+    // A transport failure (the host lost for good, or the connection dropped during cleanup):
+    // reconnect and try once more.
+    if (failure instanceof RemoteError && !forced.aborted) {
       const withinMs = config.timeout.shutdown * 1_000;
       sink({
         type: "warning",
@@ -288,15 +292,15 @@ export class DockerRuntime implements PeerRuntime {
         t: 0,
       });
       try {
-        await host.remote.reconnect(withinMs, signal);
+        await host.remote.reconnect(withinMs, forced);
         await remove();
         return true;
       } catch (error) {
         failure = error;
       }
     }
-    const reachable = !(failure instanceof HostLostError) && !signal.aborted;
-    const reason = signal.aborted
+    const reachable = !(failure instanceof HostLostError) && !forced.aborted;
+    const reason = forced.aborted
       ? "cleanup was cut short (second interrupt)"
       : messageOf(failure).replace(`${host.name}: `, "");
     if (host.started.size === 0) {
@@ -574,18 +578,19 @@ class ExitWatcher {
       const resumed = remote.generation !== generation;
       generation = remote.generation;
       if (resumed) failures = 0;
-      const stream = this.host.docker.events([
-        `label=${LABELS.run}=${this.runId}`,
-        "type=container",
-        "event=die",
-      ], { since: this.#since, signal });
-      if (resumed) void this.#recheck(signal);
+      let stream: ReturnType<Docker["events"]> | undefined;
       try {
+        stream = this.host.docker.events([
+          `label=${LABELS.run}=${this.runId}`,
+          "type=container",
+          "event=die",
+        ], { since: this.#since, signal });
+        if (resumed) void this.#recheck(signal);
         for await (const event of stream.events) this.#onDie(event);
       } catch {
-        // the stream broke; resubscribe below
+        // the stream broke (or could not start); resubscribe below
       } finally {
-        stream.process.kill();
+        stream?.process.kill();
       }
       if (signal.aborted) return;
       if (!remote.connected || remote.generation !== generation) continue;
