@@ -152,6 +152,24 @@ function describe(event: EngineEvent): Entry[] {
       return tm("HOST", `connecting to ${event.host} (${event.address})`);
     case "host-connected":
       return tm("HOST", `connected to ${event.host} (${event.address}) in ${event.ms} ms`);
+    case "host-lost":
+      return tm(
+        "LOST",
+        `${event.host}: ${event.reason}; reconnecting for up to ${event.giveUpMs / 1_000}s`,
+      );
+    case "host-reconnected":
+      return tm(
+        "HOST",
+        `reconnected to ${event.host} after ${(event.outageMs / 1_000).toFixed(3)}s (${
+          count(event.attempts, "attempt")
+        })`,
+      );
+    case "left-behind":
+      return tm(
+        "LEFT",
+        `${event.host}: ${event.containers.join(", ")} not removed (${event.reason}); ` +
+          `remove with: docker rm -f ${event.containers.join(" ")}`,
+      );
     case "image-pull":
       return tm("IMAGE", `pull ${event.image}: ${event.state}${detail(event.detail)}`);
     case "image-transfer":

@@ -60,6 +60,10 @@ export type EngineEvent =
     | { type: "redis-ready"; url: string }
     | { type: "host-connecting"; host: string; address: string }
     | { type: "host-connected"; host: string; address: string; ms: number }
+    /** The connection to a host dropped mid-run; tm reconnects for up to `giveUpMs`. */
+    | { type: "host-lost"; host: string; reason: string; giveUpMs: number }
+    /** Connected again after an outage of `outageMs`; watching resumes where it stopped. */
+    | { type: "host-reconnected"; host: string; outageMs: number; attempts: number }
     | { type: "image-pull"; image: string; state: "started" | "done" | "failed"; detail?: string }
     /** Shipping progress of one image to one host; emitted repeatedly, throttled. */
     | {
@@ -112,6 +116,8 @@ export type EngineEvent =
       /** Timeline index, absent for bootstrap and shutdown commands (lets the TUI mark the entry). */
       index?: number;
     }
+    /** Cleanup could not remove these containers of the run: they are still on the host. */
+    | { type: "left-behind"; host: string; containers: string[]; reason: string }
     | { type: "warning"; message: string; peer?: string; host?: string }
     | { type: "error"; message: string; peer?: string; host?: string }
     /** Orchestrator trace, shown with --verbose and always written to the log file. */

@@ -137,6 +137,8 @@ class Run {
   #tearingDown = false;
   #teardown: Promise<void> | undefined;
   #lastLogAt = performance.now();
+  /** Containers cleanup could not remove, per host (from the runtime's `left-behind`). */
+  readonly #leftBehind = new Map<string, number>();
   readonly #malformedWarned = new Set<string>();
 
   constructor(options: RunOptions) {
@@ -183,7 +185,8 @@ class Run {
       stop?.removeEventListener("abort", onStop);
       kill?.removeEventListener("abort", onKill);
     }
-    const halt = this.#halt.signal.reason as RunHalt | undefined;
+    // Nothing tm started may outlive it: a run that passed but left containers behind failed.
+    const halt = (this.#halt.signal.reason as RunHalt | undefined) ?? this.#leftBehindHalt();
     const verdict: Verdict = halt?.verdict ?? "passed";
     const exitCode = verdict === "passed" ? 0 : verdict === "failed" ? 1 : 130;
     this.#emit({
@@ -230,7 +233,11 @@ class Run {
     this.#emit({ type: "redis-ready", url: server.url });
 
     this.#enter("hosts");
-    this.#setup = this.#runtime.setup({ emit: this.#runtimeSink, signal });
+    this.#setup = this.#runtime.setup({
+      emit: this.#runtimeSink,
+      signal,
+      fail: (reason) => this.#runtimeFailed(reason),
+    });
     await this.#step(`setting up the ${this.#runtime.kind} runtime`, this.#setup);
 
     this.#enter("starting");
@@ -609,6 +616,20 @@ class Run {
     this.#haltWith("failed", `peer ${peer} ${how} unexpectedly`);
   }
 
+  /** The runtime cannot go on (a host lost for good): the run fails, then winds down. */
+  #runtimeFailed(reason: string): void {
+    if (this.#cleaning) return;
+    this.#emit({ type: "error", message: reason });
+    this.#haltWith("failed", reason);
+  }
+
+  /** The failure of a run that otherwise passed but left containers behind, if it did. */
+  #leftBehindHalt(): RunHalt | undefined {
+    if (this.#leftBehind.size === 0) return undefined;
+    const where = [...this.#leftBehind].map(([host, n]) => `${n} on ${host}`).join(", ");
+    return new RunHalt("failed", `cleanup could not remove every container (${where})`);
+  }
+
   #lostRedis(message: string): void {
     if (this.#redisLost || this.#cleaning) return;
     this.#redisLost = true;
@@ -801,6 +822,10 @@ class Run {
    * image event. */
   readonly #runtimeSink: EventSink = (event) => {
     if (this.#phase === "hosts" && event.type.startsWith("image-")) this.#enter("images");
+    if (event.type === "left-behind") {
+      const count = this.#leftBehind.get(event.host) ?? 0;
+      this.#leftBehind.set(event.host, count + event.containers.length);
+    }
     const { t: _t, ...rest } = event;
     this.#emit(rest as UnstampedEvent);
   };

@@ -36,6 +36,11 @@ export interface RunningPeer {
 export interface RuntimeContext {
   emit: EventSink;
   signal: AbortSignal;
+  /**
+   * The runtime can no longer run the test faithfully (a host lost for good): the run fails with
+   * `reason` (one line naming the host) and winds down. Default: none (the runtime only emits).
+   */
+  fail?: (reason: string) => void;
 }
 
 export interface PeerRuntime {
@@ -55,7 +60,8 @@ export interface PeerRuntime {
   start(launch: PeerLaunch, signal: AbortSignal): Promise<RunningPeer>;
   /**
    * Stop and remove everything this runtime started (containers, processes, images if
-   * configured), close connections. Idempotent, never throws: problems become warnings.
+   * configured), close connections. Idempotent, never throws: problems become warnings, and
+   * whatever could not be removed is reported as a `left-behind` event (the run then fails).
    * @param options.force skip waiting: kill at once (second Ctrl-C)
    */
   teardown(options?: { force?: boolean; emit?: EventSink }): Promise<void>;

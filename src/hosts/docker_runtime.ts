@@ -9,6 +9,11 @@
  * `startsPerHost` at once per host). An exit reaches the engine through `RunningPeer.exited` as
  * soon as docker reports it, with the last lines of `docker logs`. teardown: remove exactly
  * this run's containers (by label), `remove_images` if set, close the connections.
+ *
+ * A host whose connection drops mid-run is reconnected (`ReconnectingRemote`); its watcher
+ * resumes from the last event it saw, so an exit during the outage is not missed. A host not
+ * back within `timeout.startup` fails the run; cleanup tries it once more (for up to
+ * `timeout.shutdown`) and reports the containers it could not remove as `left-behind`.
  */
 import type { Config, HostConfig } from "../config/schema.ts";
 import { hostEndpoint, hostName } from "../config/schema.ts";
@@ -25,8 +30,9 @@ import { containerName, LABELS, peerLabels, testSlug } from "./container_names.t
 import { Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
 import { type Compression, pullImages, shipImages } from "./image_shipping.ts";
 import { LocalRemote } from "./local.ts";
+import { type ConnectionEvent, HostLostError, ReconnectingRemote } from "./reconnecting_remote.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_address.ts";
-import type { Remote } from "./remote.ts";
+import { type Remote, RemoteError } from "./remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Setup failed on one or more hosts; each problem names its host. */
@@ -62,8 +68,10 @@ export interface DockerRuntimeOptions {
 interface Host {
   name: string;
   config: HostConfig;
-  remote: Remote;
+  remote: ReconnectingRemote;
   docker: Docker;
+  /** Containers started on the host, for the report when cleanup cannot reach it. */
+  started: Set<string>;
   /** How the host sees the orchestrator (`$SSH_CONNECTION`); null for this machine. */
   orchestratorAddress: string | null;
   /** `$HOME` on the host, for the peer config dirs. */
@@ -86,6 +94,9 @@ export class DockerRuntime implements PeerRuntime {
   readonly #hosts: (Host | undefined)[] = [];
   readonly #starts = new Set<Promise<unknown>>();
   #emit: EventSink = () => {};
+  #fail: (reason: string) => void = () => {};
+  /** Aborted by a forced teardown: cleanup's waits for a lost host end at once. */
+  readonly #forced = new AbortController();
   #tearingDown = false;
   #teardown: Promise<void> | undefined;
 
@@ -101,6 +112,7 @@ export class DockerRuntime implements PeerRuntime {
 
   async setup(context: RuntimeContext): Promise<void> {
     this.#emit = context.emit;
+    this.#fail = context.fail ?? (() => {});
     const emit = (event: UnstampedEvent) => this.#send(event);
     const { config } = this.#options;
     // Everything setup starts stops with it when one part fails.
@@ -195,6 +207,7 @@ export class DockerRuntime implements PeerRuntime {
           addHosts: usesGateway ? [HOST_GATEWAY_MAPPING] : [],
         }, signal)
       );
+      host.started.add(container);
       return { name: placement.peer, id, container, exited };
     } catch (error) {
       watcher.forget(container);
@@ -203,6 +216,7 @@ export class DockerRuntime implements PeerRuntime {
   }
 
   teardown(options: { force?: boolean; emit?: EventSink } = {}): Promise<void> {
+    if (options.force) this.#forced.abort();
     this.#teardown ??= this.#teardownOnce(options.emit ?? this.#emit);
     return this.#teardown;
   }
@@ -214,24 +228,12 @@ export class DockerRuntime implements PeerRuntime {
     try {
       // A `docker run` in flight may still create a container: let it finish first.
       await Promise.allSettled([...this.#starts]);
-      const { config, runId } = this.#options;
+      const { config } = this.#options;
       await Promise.all(
         this.#connected().map(async (host) => {
           // Exits from here on are ours (rm -f): pending peers resolve with code null.
           host.watcher?.stop();
-          try {
-            // Peers only: the run's Redis container (same run label) may be on this engine,
-            // and the engine stops it last, after closing its connections.
-            const mine = await host.docker.containers({
-              labels: [`${LABELS.run}=${runId}`, `${LABELS.role}=peer`],
-            });
-            await host.docker.rm(mine.map((c) => c.id), { force: true });
-          } catch (error) {
-            warn(
-              `${host.name}: could not remove this run's containers: ${messageOf(error)}`,
-              host.name,
-            );
-          }
+          if (!await this.#removeContainers(host, sink)) return;
           if (config.remove_images && config.images.length > 0) {
             try {
               const { failed } = await host.docker.rmi(config.images);
@@ -254,6 +256,108 @@ export class DockerRuntime implements PeerRuntime {
     }
   }
 
+  /**
+   * Removes the run's peer containers on one host; a host that cannot be reached is reconnected
+   * and tried once more, for up to `timeout.shutdown`. What cannot be removed is reported as `left-behind`.
+   * @returns whether the host could be reached
+   */
+  async #removeContainers(host: Host, sink: EventSink): Promise<boolean> {
+    const { config, runId } = this.#options;
+    const forced = this.#forced.signal;
+    const remove = async () => {
+      // A second interrupt cuts short the wait for a lost host, never a `docker rm` under way.
+      const signal = host.remote.connected ? undefined : forced;
+      // Peers only: the run's Redis container (same run label) may be on this engine, and the
+      // engine stops it last, after closing its connections.
+      const mine = await host.docker.containers({
+        labels: [`${LABELS.run}=${runId}`, `${LABELS.role}=peer`],
+      }, { signal });
+      await host.docker.rm(mine.map((c) => c.id), { force: true });
+    };
+    let failure: unknown;
+    try {
+      await remove();
+      return true;
+    } catch (error) {
+      failure = error;
+    }
+    // A transport failure (the host lost for good, or the connection dropped during cleanup):
+    // reconnect and try once more.
+    if (failure instanceof RemoteError && !forced.aborted) {
+      const withinMs = config.timeout.shutdown * 1_000;
+      sink({
+        type: "warning",
+        host: host.name,
+        message: `reconnecting to remove this run's containers (for up to ${withinMs / 1_000} s)`,
+        t: 0,
+      });
+      try {
+        await host.remote.reconnect(withinMs, forced);
+        await remove();
+        return true;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    const reachable = !(failure instanceof HostLostError) && !forced.aborted;
+    const reason = forced.aborted
+      ? "cleanup was cut short (second interrupt)"
+      : messageOf(failure).replace(`${host.name}: `, "");
+    if (host.started.size === 0) {
+      sink({
+        type: "warning",
+        host: host.name,
+        message: `could not check for this run's containers: ${reason}`,
+        t: 0,
+      });
+    } else {
+      sink({
+        type: "left-behind",
+        host: host.name,
+        containers: [...host.started].sort(),
+        reason,
+        t: 0,
+      });
+    }
+    return reachable;
+  }
+
+  /** Reports what happens to a host's connection; a host lost for good fails the run. */
+  #onConnectionEvent(name: string, event: ConnectionEvent): void {
+    switch (event.type) {
+      case "lost":
+        this.#send({
+          type: "host-lost",
+          host: name,
+          reason: event.error.message.replace(`${name}: `, ""),
+          giveUpMs: event.giveUpAfterMs,
+        });
+        break;
+      case "attempt-failed":
+        this.#send({
+          type: "trace",
+          message: `${name}: reconnection attempt ${event.attempt} failed: ${
+            messageOf(event.error)
+          }; next in ${event.nextDelayMs} ms`,
+        });
+        break;
+      case "restored":
+        this.#send({
+          type: "host-reconnected",
+          host: name,
+          outageMs: Math.round(event.outageMs),
+          attempts: event.attempts,
+        });
+        break;
+      case "gave-up":
+        // During cleanup, #removeContainers reports what this leaves behind.
+        if (!this.#tearingDown) {
+          this.#fail(`host ${name} lost: ${event.error.message.replace(`${name}: `, "")}`);
+        }
+        break;
+    }
+  }
+
   /** Stamps and sends an event; the engine's sink restamps `t` on its clock. */
   #send(event: UnstampedEvent): void {
     this.#emit({ ...event, t: 0 } as EngineEvent);
@@ -272,15 +376,22 @@ export class DockerRuntime implements PeerRuntime {
       const address = hostEndpoint(hostConfig);
       this.#send({ type: "host-connecting", host: name, address });
       const started = performance.now();
-      const remote = await connect(hostConfig, index, signal);
+      const first = await connect(hostConfig, index, signal);
       if (this.#tearingDown) {
-        await remote.close();
+        await first.close();
         throw new Error(`${name}: connected after teardown began`);
       }
+      // Reconnections outlive setup's signal: cleanup needs the host too.
+      const remote = new ReconnectingRemote(first, {
+        connect: (attempt) => connect(hostConfig, index, attempt),
+        giveUpAfterMs: config.timeout.startup * 1_000,
+        onEvent: (event) => this.#onConnectionEvent(name, event),
+      });
       this.#hosts[index] = {
         name,
         config: hostConfig,
         remote,
+        started: new Set(),
         docker: new Docker(remote),
         orchestratorAddress: null,
         home: "",
@@ -395,7 +506,9 @@ export class DockerRuntime implements PeerRuntime {
     }
     host.watcher = new ExitWatcher(host, runId, {
       logLines: this.#options.logLines ?? 50,
-      warn: (message) => this.#send({ type: "warning", host: host.name, message }),
+      fail: (message) => {
+        if (!this.#tearingDown) this.#fail(`${host.name}: ${message}`);
+      },
     });
     host.watcher.start();
   }
@@ -409,18 +522,23 @@ export function configDir(home: string, container: string): string {
 /**
  * One `docker events` stream per host for this run's `die` events: each resolves the exit
  * promise of its container with the exit code and the last lines of `docker logs`. A broken
- * stream is resubscribed from the last event it saw (docker replays buffered events).
+ * stream is resubscribed from the last event it saw (docker replays buffered events); after a
+ * lost connection it waits for the reconnection, then also re-checks the run's containers, so an
+ * exit during the outage is reported even if docker's event buffer no longer holds it.
  */
 class ExitWatcher {
   readonly #pending = new Map<string, (exit: PeerExit) => void>();
   readonly #stopped = new AbortController();
   #since = "1"; // this run's label is unique: replaying from the start only returns ours
-  #restarts = 0;
 
   constructor(
     readonly host: Host,
     readonly runId: string,
-    readonly options: { logLines: number; warn: (message: string) => void },
+    readonly options: {
+      logLines: number;
+      /** Exits can no longer be watched (the stream keeps failing on a live connection). */
+      fail: (message: string) => void;
+    },
   ) {}
 
   /** A promise resolved when `container` dies (or with code null when the watcher stops). */
@@ -447,33 +565,73 @@ class ExitWatcher {
 
   async #watch(): Promise<void> {
     const signal = this.#stopped.signal;
+    const remote = this.host.remote;
+    let generation = remote.generation;
+    let failures = 0; // consecutive broken streams on the same, live connection
     while (!signal.aborted) {
-      let stream;
+      try {
+        // During an outage: wait for the reconnection. Given up: the runtime fails the run.
+        await remote.ready(signal);
+      } catch {
+        return;
+      }
+      const resumed = remote.generation !== generation;
+      generation = remote.generation;
+      if (resumed) failures = 0;
+      let stream: ReturnType<Docker["events"]> | undefined;
       try {
         stream = this.host.docker.events([
           `label=${LABELS.run}=${this.runId}`,
           "type=container",
           "event=die",
         ], { since: this.#since, signal });
-      } catch (error) {
-        this.options.warn(`cannot watch containers: ${messageOf(error)}`);
-        return;
-      }
-      try {
+        if (resumed) void this.#recheck(signal);
         for await (const event of stream.events) this.#onDie(event);
       } catch {
-        // the stream broke; resubscribe below
+        // the stream broke (or could not start); resubscribe below
       } finally {
-        stream.process.kill();
+        stream?.process.kill();
       }
       if (signal.aborted) return;
-      if (++this.#restarts > 5) {
-        this.options.warn("lost the `docker events` stream; container exits are not watched");
+      if (!remote.connected || remote.generation !== generation) continue;
+      if (++failures > 5) {
+        this.options.fail(
+          "the `docker events` stream keeps failing: container exits are not watched",
+        );
         return;
       }
       // Back off, but never past the end of the run.
-      await sleep(200 * this.#restarts, undefined, { signal }).catch(() => {});
+      await sleep(200 * failures, undefined, { signal }).catch(() => {});
     }
+  }
+
+  /** After a reconnection: resolves pending containers that are no longer running. */
+  async #recheck(signal: AbortSignal): Promise<void> {
+    if (this.#pending.size === 0) return;
+    try {
+      const found = await this.host.docker.containers(
+        { labels: [`${LABELS.run}=${this.runId}`, `${LABELS.role}=peer`] },
+        { signal },
+      );
+      const byName = new Map(found.map((c) => [c.name, c]));
+      for (const container of [...this.#pending.keys()]) {
+        const state = byName.get(container)?.state;
+        if (state === "running" || state === "restarting" || state === "created") continue;
+        const code = state === undefined ? null : await this.#exitCode(container, signal);
+        this.#resolve(container, container, code);
+      }
+    } catch {
+      // the stream's replay still reports what docker buffered
+    }
+  }
+
+  async #exitCode(container: string, signal: AbortSignal): Promise<number | null> {
+    const result = await this.host.docker.raw(
+      ["inspect", "--format", "{{.State.ExitCode}}", container],
+      { signal },
+    );
+    const code = Number(result.stdout.trim());
+    return result.code === 0 && Number.isInteger(code) ? code : null;
   }
 
   #onDie(event: DockerEvent): void {
@@ -481,13 +639,20 @@ class ExitWatcher {
       const seconds = Math.floor(event.timeNano / 1e9);
       this.#since = `${seconds}.${String(event.timeNano % 1e9).padStart(9, "0")}`;
     }
-    const container = event.attributes.name;
+    const raw = Number(event.attributes.exitCode);
+    this.#resolve(
+      event.attributes.name,
+      event.id || event.attributes.name,
+      Number.isInteger(raw) ? raw : null,
+    );
+  }
+
+  /** Reports a pending container's exit once, with the last lines of its logs. */
+  #resolve(container: string, ref: string, code: number | null): void {
     const resolve = this.#pending.get(container);
     if (!resolve) return;
     this.#pending.delete(container);
-    const raw = Number(event.attributes.exitCode);
-    const code = Number.isInteger(raw) ? raw : null;
-    this.host.docker.logs(event.id || container, this.options.logLines)
+    this.host.docker.logs(ref, this.options.logLines)
       .catch((error) => [`(docker logs failed: ${messageOf(error)})`])
       .then((output) => resolve({ code, output }));
   }

@@ -3,6 +3,7 @@
  * no shell), so the Docker code drives the local engine exactly as it drives a host over SSH.
  */
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
+import { RemoteError } from "./remote.ts";
 
 /** Exit code a shell reports for a command it cannot find; used when `argv[0]` is missing. */
 export const COMMAND_NOT_FOUND = 127;
@@ -18,11 +19,17 @@ export class LocalRemote implements Remote {
   readonly name: string;
   readonly #env: Record<string, string> | undefined;
   readonly #children = new Set<RemoteProcess>();
+  readonly #disconnected = new AbortController();
   #closed = false;
 
   constructor(options: LocalRemoteOptions = {}) {
     this.name = options.name ?? "local";
     this.#env = options.env;
+  }
+
+  /** Aborted by `close()` only: this machine cannot be lost. */
+  get disconnected(): AbortSignal {
+    return this.#disconnected.signal;
   }
 
   /** Always null: commands run on this machine, which reaches itself through loopback. */
@@ -103,6 +110,7 @@ export class LocalRemote implements Remote {
   /** Kills every command still running; idempotent. */
   close(): Promise<void> {
     this.#closed = true;
+    this.#disconnected.abort(new RemoteError(this.name, "channel", "the remote was closed"));
     const waits = [...this.#children].map((child) => {
       child.kill();
       return child.status;

@@ -47,6 +47,11 @@ export interface Remote {
   execute(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /** Start `argv` with streaming stdio (for `docker save | docker load`, `docker events`). */
   spawn(argv: string[], options?: { signal?: AbortSignal }): RemoteProcess;
+  /**
+   * Aborted, with a RemoteError as its reason, once the connection is gone: lost (the host or
+   * the network dropped it) or closed by `close()`. Never aborted otherwise.
+   */
+  readonly disconnected: AbortSignal;
   /** Close the connection; idempotent. */
   close(): Promise<void>;
 }

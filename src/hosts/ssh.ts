@@ -101,6 +101,7 @@ export class SshRemote implements Remote {
   readonly #slots: ChannelSlots;
   readonly #commands = new Set<Command>();
   #lost: RemoteError | null = null;
+  readonly #disconnected = new AbortController();
   #closing: Promise<void> | null = null;
   #address: Promise<string | null> | null = null;
 
@@ -116,7 +117,12 @@ export class SshRemote implements Remote {
     client.on("close", () => {
       this.#lost ??= new RemoteError(name, "unreachable", "connection closed by the host");
       this.#slots.fail(this.#lost);
+      this.#disconnected.abort(this.#lost);
     });
+  }
+
+  get disconnected(): AbortSignal {
+    return this.#disconnected.signal;
   }
 
   /** Connects and authenticates; rejects with a RemoteError naming the host and the cause. */
@@ -337,6 +343,7 @@ export class SshRemote implements Remote {
     this.#closing ??= (async () => {
       this.#lost ??= new RemoteError(this.name, "channel", "the connection was closed");
       this.#slots.fail(this.#lost);
+      this.#disconnected.abort(this.#lost);
       const running = [...this.#commands];
       if (running.length > 0) {
         const pids = await withTimeout(Promise.all(running.map((c) => c.pid)), 1_000, []);

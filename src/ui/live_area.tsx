@@ -172,6 +172,15 @@ export function liveItems(state: RunState, now: number, options: LiveOptions = {
       items.push({ key: "cleanup", line: [{ text: "cleaning up" }, since(state.phaseSince)] });
       break;
   }
+  for (const host of state.hosts.filter((h) => h.state === "lost")) {
+    items.push({
+      key: `lost-${host.name}`,
+      line: [
+        { text: `reconnecting to ${host.name} (${host.address})`, color: "yellow" },
+        since(host.since),
+      ],
+    });
+  }
   return items;
 }
 

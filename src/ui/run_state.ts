@@ -80,7 +80,8 @@ export interface PeerView {
 export interface HostView {
   name: string;
   address: string;
-  state: "connecting" | "connected";
+  /** `lost`: the connection dropped mid-run and tm is reconnecting (or gave up). */
+  state: "connecting" | "connected" | "lost";
   since: number;
   /** Connection time once connected. */
   ms?: number;
@@ -162,6 +163,8 @@ export interface RunState {
   /** Warnings and errors, orchestrator and peers together. */
   warnings: number;
   errors: number;
+  /** Containers cleanup could not remove, per host, with why (`left-behind` events). */
+  leftBehind: { host: string; containers: string[]; reason: string }[];
   /** Set by `run-finished`. */
   finished?: RunFinished;
 }
@@ -191,6 +194,7 @@ export function createRunState(options: RunStateOptions = {}): RunState {
     lastT: 0,
     warnings: 0,
     errors: 0,
+    leftBehind: [],
   };
 }
 
@@ -302,6 +306,50 @@ export function applyEvent(state: RunState, event: EngineEvent): RunState {
       line("host", "info", `host ${event.host} connected (${event.address}, ${event.ms} ms)`);
       break;
     }
+    case "host-lost": {
+      const host = state.hosts.find((h) => h.name === event.host);
+      if (host) {
+        host.state = "lost";
+        host.since = event.t;
+      }
+      state.warnings++;
+      line(
+        "warning",
+        "warn",
+        `host ${event.host} lost: ${event.reason}; reconnecting (for up to ${
+          formatDuration(event.giveUpMs)
+        })`,
+      );
+      break;
+    }
+    case "host-reconnected": {
+      const host = state.hosts.find((h) => h.name === event.host);
+      if (host) {
+        host.state = "connected";
+        host.since = event.t;
+      }
+      line(
+        "host",
+        "info",
+        `host ${event.host} reconnected after ${formatDuration(event.outageMs)} (${
+          plural(event.attempts, "attempt")
+        })`,
+      );
+      break;
+    }
+    case "left-behind":
+      state.errors++;
+      state.leftBehind.push({
+        host: event.host,
+        containers: event.containers,
+        reason: event.reason,
+      });
+      line(
+        "error",
+        "error",
+        `left on ${event.host}: ${event.containers.join(", ")} (${event.reason})`,
+      );
+      break;
     case "image-pull": {
       const pull = findOrAdd(state.pulls, (p) => p.image === event.image, () => ({
         image: event.image,

@@ -1,6 +1,6 @@
 /**
  * The end-of-run summary: verdict, duration, each peer's final status, restarts, warnings and
- * errors, and the log file path. Shared by the console and the TUI.
+ * errors, the containers cleanup could not remove, and the log file path. Shared by the console and the TUI.
  */
 import type { PeerSummary } from "../engine/events.ts";
 import { peerColor, statusColor } from "./peer_colors.ts";
@@ -147,6 +147,12 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
     { text: ", errors " },
     { text: String(errors), color: errors > 0 ? "red" : undefined },
   ]);
+  for (const { host, containers } of state.leftBehind) {
+    lines.push([
+      { text: `  left on ${host}: `, color: "red", bold: true },
+      { text: `${containers.join(", ")} (remove: docker rm -f ${containers.join(" ")})` },
+    ]);
+  }
   if (state.logFile) lines.push([{ text: `  log file: ${state.logFile}` }]);
   return lines;
 }

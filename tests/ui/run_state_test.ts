@@ -126,3 +126,49 @@ Deno.test("applyEvent() keeps only the newest lines beyond the capacity", () => 
   assertEquals(lines.at(-1)!.seq, 999);
   assert(state.peersByName.has("alice"), "an unplanned peer is added");
 });
+
+Deno.test("applyEvent() marks a lost host, counts the warning, and shows its reconnection", () => {
+  const state = upTo(3000);
+  applyEvent(state, {
+    type: "host-lost",
+    host: "host-1",
+    reason: "connection closed by the host",
+    giveUpMs: 60_000,
+    t: 3_100,
+  });
+  const host = () => state.hosts.find((h) => h.name === "host-1")!;
+  assertEquals([host().state, host().since], ["lost", 3_100]);
+  assertEquals(state.warnings, 1);
+  const lost = state.lines.toArray().at(-1)!;
+  assertEquals([lost.kind, lost.audience], ["warning", "always"]);
+  assert(lost.text.startsWith("host host-1 lost: connection closed by the host"), lost.text);
+
+  applyEvent(state, {
+    type: "host-reconnected",
+    host: "host-1",
+    outageMs: 1_200,
+    attempts: 2,
+    t: 4_300,
+  });
+  assertEquals(host().state, "connected");
+  const back = state.lines.toArray().at(-1)!;
+  assertEquals([back.kind, back.text.startsWith("host host-1 reconnected after")], ["host", true]);
+});
+
+Deno.test("applyEvent() keeps what cleanup left behind as an error", () => {
+  const state = upTo(3000);
+  applyEvent(state, {
+    type: "left-behind",
+    host: "host-1",
+    containers: ["tm-gossip-demo-bob", "tm-gossip-demo-dave"],
+    reason: "host-1: connection lost and not restored within 30 s",
+    t: 9_000,
+  });
+  assertEquals(state.errors, 1);
+  assertEquals(state.leftBehind, [{
+    host: "host-1",
+    containers: ["tm-gossip-demo-bob", "tm-gossip-demo-dave"],
+    reason: "host-1: connection lost and not restored within 30 s",
+  }]);
+  assert(state.lines.toArray().at(-1)!.text.startsWith("left on host-1: tm-gossip-demo-bob, "));
+});
