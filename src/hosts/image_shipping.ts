@@ -156,9 +156,13 @@ interface HostHoldings {
  * @throws ImageShippingError after trying everything, if any (image, host) failed
  */
 export async function shipImages(options: ShipOptions): Promise<ShipReport> {
-  const { images, targets, destinations, emit, signal } = options;
+  const { images, destinations, emit, signal } = options;
   const report: ShipReport = { shipped: [], skipped: [] };
   const names = [...images.keys()];
+  // A host no image is destined for is not even asked.
+  const targets = destinations
+    ? options.targets.filter((t) => names.some((n) => destinations.get(n)?.includes(t.name)))
+    : options.targets;
   if (names.length === 0 || targets.length === 0) return report;
   // Asked once per host, while the first `docker save` already runs (it takes longer).
   const holdings = Promise.all(targets.map((target) => holdingsOf(target, names, signal)));
