@@ -120,8 +120,8 @@ export interface ShipOptions {
   local: Docker;
   targets: ShipTarget[];
   /**
-   * Which targets need each image, by target name (the hosts its peers are placed on).
-   * Default: every target needs every image.
+   * Which targets need each image, by target name (the hosts its peers are placed on); an
+   * image it does not list goes nowhere. Default: every target needs every image.
    */
   destinations?: Map<string, string[]>;
   emit: (event: UnstampedEvent) => void;
@@ -172,7 +172,7 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
     const wanted = destinations?.get(image);
     const needy = holdings.then((held) =>
       targets.flatMap((target, i) => {
-        if (wanted && !wanted.includes(target.name)) return [];
+        if (destinations && !wanted?.includes(target.name)) return [];
         if (held[i].images.get(image)?.id === info.id) {
           report.skipped.push({ image, host: target.name });
           emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
