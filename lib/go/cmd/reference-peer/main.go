@@ -1,0 +1,96 @@
+// Command reference-peer answers every standard tm command with realistic statuses and log
+// lines, byte for byte like the TypeScript reference peer (lib/typescript/reference_peer.ts);
+// the conformance suite runs it as `lib/go/bin/reference-peer` after
+// `go build -o bin/reference-peer ./cmd/reference-peer` in lib/go.
+//
+// Environment: REDIS_URL, PEER_NAME, LOG_LEVEL, MULE_CONNECT_TIMEOUT, TM_DELAY_FILE (see the
+// themule package), LISTEN_ADDR (its UDP port goes into the advertised multiaddr), ADVERTISE_IP
+// (default: the first non-loopback IPv4). Test hooks: REF_PEER_START_DELAY_MS,
+// REF_PEER_NEVER_START=1, REF_PEER_IGNORE_SHUTDOWN=1, REF_PEER_ECHO_ENV=<NAME,...>, and the
+// command `exit|<code>`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"tm/themule"
+)
+
+func main() {
+	os.Exit(run(context.Background()))
+}
+
+// run runs the peer until shutdown, restart, SIGTERM or a lost Redis; it returns the exit code.
+func run(ctx context.Context) int {
+	client, err := themule.NewBuilder().EchoLogs(os.Stdout).Build(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer client.Close()
+	stop := client.HandleSIGTERM(ctx)
+	defer stop()
+	log := client.Logger()
+
+	name := client.PeerName()
+	listenAddr := os.Getenv("LISTEN_ADDR")
+	port, ok := listenPort(listenAddr)
+	if !ok {
+		log.Warn(fmt.Sprintf("LISTEN_ADDR %s has no UDP port; using 0", jsonString(listenAddr)))
+	}
+	p := newPeer(client, vladFor(name), fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", advertiseIP(os.Getenv("ADVERTISE_IP")), port))
+
+	log.Info(fmt.Sprintf("%s starting: %s on %s", name, p.vlad, p.multiaddr))
+	for _, line := range echoedEnvironment() {
+		log.Info(line)
+	}
+	if delay := envMs(os.Getenv("REF_PEER_START_DELAY_MS")); delay > 0 {
+		log.Info(fmt.Sprintf("delaying start by %s ms (REF_PEER_START_DELAY_MS)", jsNumberText(delay)))
+		time.Sleep(time.Duration(delay * float64(time.Millisecond)))
+	}
+	if envFlag(os.Getenv("REF_PEER_NEVER_START")) {
+		log.Warn("never reporting started (REF_PEER_NEVER_START is set)")
+	} else if err := client.SendStatus(ctx, fmt.Sprintf("started|%s|%s", p.vlad, p.multiaddr)); err != nil {
+		return fail(err)
+	}
+	for command := range client.Commands() {
+		code, exit, err := p.handle(ctx, command)
+		if err != nil {
+			return fail(err)
+		}
+		if exit {
+			return code
+		}
+	}
+	if err := client.Err(); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+// echoedEnvironment is the test hook REF_PEER_ECHO_ENV: one `env <NAME>=<JSON string or null>`
+// line per comma-separated name (JSON keeps any value on one line, exactly).
+func echoedEnvironment() []string {
+	var lines []string
+	for _, name := range strings.Split(os.Getenv("REF_PEER_ECHO_ENV"), ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		value := "null"
+		if v, set := os.LookupEnv(name); set {
+			value = jsonString(v)
+		}
+		lines = append(lines, fmt.Sprintf("env %s=%s", name, value))
+	}
+	return lines
+}
+
+// fail prints err as the one line the conformance suite expects and returns exit code 1.
+func fail(err error) int {
+	fmt.Fprintf(os.Stderr, "go reference peer: %v\n", err)
+	return 1
+}
