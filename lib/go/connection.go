@@ -40,6 +40,8 @@ func dial(ctx context.Context, s settings) (connections, error) {
 	// Plain Redis has no maintenance notifications; asking for them costs a round trip per connection.
 	opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	opts.DialTimeout = min(s.connectTimeout, 5*time.Second)
+	// One dial per attempt: ping and the command pump retry with their own back-off and deadline.
+	opts.DialerRetries = 1
 
 	mainOpts := *opts
 	mainOpts.ClientName = "mule:" + s.peerName + ":main"

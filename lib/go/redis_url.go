@@ -3,6 +3,7 @@ package themule
 import (
 	"net/url"
 	"regexp"
+	"strings"
 )
 
 // userinfoPassword finds the password of a URL that net/url cannot parse.
@@ -15,8 +16,11 @@ func maskURL(raw string) string {
 	if err != nil {
 		return userinfoPassword.ReplaceAllString(raw, "${1}***@")
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
+	if _, has := u.User.Password(); !has {
+		return raw
 	}
-	return u.String()
+	// net/url would escape "***" as %2A%2A%2A: put a placeholder in, then the stars.
+	const placeholder = "themule-masked-password"
+	u.User = url.UserPassword(u.User.Username(), placeholder)
+	return strings.Replace(u.String(), ":"+placeholder+"@", ":***@", 1)
 }

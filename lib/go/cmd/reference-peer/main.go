@@ -17,10 +17,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9/logging"
+
 	"tm/themule"
 )
 
 func main() {
+	// go-redis prints its own dial failures to stderr; the client reports every failure itself,
+	// and a failing peer must print exactly one line.
+	logging.Disable()
 	os.Exit(run(context.Background()))
 }
 
