@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Client is a connected peer: it receives commands (Commands), reports statuses (SendStatus,
@@ -139,19 +141,49 @@ func (c *Client) close(finalStatus func() error) error {
 	c.statusMu.Unlock()
 
 	close(c.closing)
-	// Interrupt a pending BLPOP: closing its connection is the only way to cancel it.
-	errs = append(errs, c.conns.commands.Close())
 	c.pumpMu.Lock()
 	started := c.pumpStarted
 	c.pumpStarted = true // a Commands() call from now on gets the closed channel
 	c.pumpMu.Unlock()
 	if started {
-		<-c.pumpDone
+		c.stopPump()
 	} else {
 		close(c.commands)
 		close(c.pumpDone)
 	}
+	if err := c.conns.commands.Close(); !errors.Is(err, redis.ErrClosed) { // stopPump may have closed it
+		errs = append(errs, err)
+	}
 	c.logs.close()
 	errs = append(errs, c.conns.main.Close())
 	return errors.Join(errs...)
+}
+
+// Unblocking the BLPOP: how long to wait for the pump after each CLIENT UNBLOCK, and how many
+// times to try before closing the connection under it.
+const (
+	unblockWait     = 50 * time.Millisecond
+	unblockAttempts = 20
+)
+
+// stopPump ends a pending BLPOP with CLIENT UNBLOCK and waits for the pump to exit. Unblocking
+// rather than closing the connection means a command Redis already popped still arrives (and
+// is put back); it is repeated because the pump may send its BLPOP just after an unblock. If
+// Redis does not answer, closing the connection ends the BLPOP.
+func (c *Client) stopPump() {
+	for range unblockAttempts {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.conns.main.ClientUnblock(ctx, c.conns.commandsID.Load()).Err()
+		cancel()
+		if err != nil {
+			break
+		}
+		select {
+		case <-c.pumpDone:
+			return
+		case <-time.After(unblockWait):
+		}
+	}
+	_ = c.conns.commands.Close()
+	<-c.pumpDone
 }

@@ -2,7 +2,6 @@ package themule
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -46,12 +45,13 @@ func (c *Client) pump() {
 			if failingSince.IsZero() {
 				failingSince = time.Now()
 			}
-			if time.Since(failingSince)+delay > c.timeout {
+			remaining := c.timeout - time.Since(failingSince)
+			if remaining <= 0 {
 				c.stop(&ConnectError{URL: c.maskedURL, Timeout: c.timeout, Err: err})
 				return
 			}
 			select {
-			case <-time.After(delay):
+			case <-time.After(min(delay, remaining)):
 			case <-c.closing:
 				return
 			}
@@ -88,7 +88,7 @@ func (c *Client) stop(err error) {
 func (c *Client) requeue(command string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.conns.main.LPush(ctx, c.commandKey, command).Err(); err != nil && !errors.Is(err, context.Canceled) {
+	if err := c.conns.main.LPush(ctx, c.commandKey, command).Err(); err != nil {
 		fmt.Fprintf(os.Stderr, "themule: command %q was received but not handled, and could not be put back: %v\n", command, err)
 	}
 }

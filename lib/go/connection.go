@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,6 +17,9 @@ import (
 type connections struct {
 	main     *redis.Client
 	commands *redis.Client
+	// commandsID is the Redis CLIENT ID of the commands connection (it changes on reconnect),
+	// for CLIENT UNBLOCK.
+	commandsID *atomic.Int64
 }
 
 // Back-off between connection attempts: doubles from first to last.
@@ -50,8 +54,14 @@ func dial(ctx context.Context, s settings) (connections, error) {
 	cmdOpts.ClientName = "mule:" + s.peerName + ":commands"
 	cmdOpts.PoolSize = 1
 	cmdOpts.MaxRetries = -1 // the command pump retries by itself, for the connect timeout
+	commandsID := new(atomic.Int64)
+	cmdOpts.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+		id, err := cn.ClientID(ctx).Result()
+		commandsID.Store(id)
+		return err
+	}
 
-	conns := connections{main: redis.NewClient(&mainOpts), commands: redis.NewClient(&cmdOpts)}
+	conns := connections{main: redis.NewClient(&mainOpts), commands: redis.NewClient(&cmdOpts), commandsID: commandsID}
 	masked := maskURL(s.redisURL)
 	for _, rdb := range []*redis.Client{conns.main, conns.commands} {
 		if err := ping(ctx, rdb, s.connectTimeout, masked); err != nil {
@@ -78,10 +88,11 @@ func ping(ctx context.Context, rdb *redis.Client, timeout time.Duration, maskedU
 		if ctx.Err() != nil {
 			return &ConnectError{URL: maskedURL, Timeout: timeout, Err: ctx.Err()}
 		}
-		if time.Now().Add(delay).After(deadline) {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
 			return &ConnectError{URL: maskedURL, Timeout: timeout, Err: err}
 		}
-		if !sleep(ctx, delay) {
+		if !sleep(ctx, min(delay, remaining)) {
 			return &ConnectError{URL: maskedURL, Timeout: timeout, Err: ctx.Err()}
 		}
 		delay = min(2*delay, lastRetryDelay)
