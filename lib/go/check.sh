@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Checks the Go client library as CI does, on a fresh machine that reaches only the Go module
+# proxy: downloads the modules, runs go vet and the gofmt check, the tests with the race
+# detector (they start their own redis-server: it must be on PATH; -race needs cgo and gcc), and
+# builds the reference peer into lib/go/bin/reference-peer (the conformance runner's
+# --peer-cmd). Idempotent; exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+step() { printf '== %s\n' "$*" >&2; }
+
+step "go mod download"
+go mod download
+
+step "go vet"
+go vet ./...
+
+step "gofmt"
+unformatted=$(gofmt -l .)
+if [[ -n $unformatted ]]; then
+  printf 'gofmt: these files need `gofmt -w`:\n%s\n' "$unformatted" >&2
+  exit 1
+fi
+
+step "go test -race"
+command -v redis-server >/dev/null || { echo "redis-server is not on PATH (apt-get install redis-server)" >&2; exit 1; }
+CGO_ENABLED=1 go test -race -count=1 ./...
+
+step "go build reference-peer"
+go build -o bin/reference-peer ./cmd/reference-peer
+step "ok: lib/go/bin/reference-peer"
