@@ -56,9 +56,9 @@ func (Restart) isCommand()    {}
 func (Peer) isCommand()       {}
 func (Other) isCommand()      {}
 
-// decimalSeconds is a non-negative decimal number: "5", "0.5", "5.", ".5" (what the restart
-// entrypoint accepts); no sign, exponent or spaces.
-var decimalSeconds = regexp.MustCompile(`^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$`)
+// decimalSeconds is a non-negative decimal number of seconds: "5", "0.5"; no sign, exponent,
+// spaces, or bare dot ("5.", ".5"), as in every tm client library.
+var decimalSeconds = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)?$`)
 
 // ParseCommand parses a raw command. Anything malformed (`restart|abc`, `restart|-1`, `peer|`,
 // `connect|x`) is Other, never an error: the orchestrator forwards what a test author wrote.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,15 +57,13 @@ func newPeer(client *themule.Client, vlad, multiaddr string) *peer {
 	}
 }
 
-// handle answers one command as the TypeScript reference peer's handleCommand does. It returns
-// an exit code and true when the peer must exit; an error when Redis failed under it.
+// handle answers one command as the TypeScript reference peer's handleCommand does: the typed
+// parse first (so `connect|now` is an unknown command), then the peer's own verbs. It returns an
+// exit code and true when the peer must exit; an error when Redis failed under it.
 func (p *peer) handle(ctx context.Context, command string) (int, bool, error) {
-	parts := strings.Split(command, "|")
-	verb, rest := parts[0], parts[1:]
-	arg := strings.Join(rest, "|")
 	p.log.Debug("received command: " + command)
-	switch verb {
-	case "connect":
+	switch cmd := themule.ParseCommand(command).(type) {
+	case themule.Connect:
 		if p.connected {
 			p.log.Warn("connect: already connected")
 			return 0, false, p.client.SendStatus(ctx, "connected")
@@ -81,7 +81,7 @@ func (p *peer) handle(ctx context.Context, command string) (int, bool, error) {
 			return 0, false, err
 		}
 		p.log.Info(fmt.Sprintf("connected as %s on %s", p.vlad, p.multiaddr))
-	case "disconnect":
+	case themule.Disconnect:
 		if err := p.client.SendStatus(ctx, "disconnecting"); err != nil {
 			return 0, false, err
 		}
@@ -92,6 +92,49 @@ func (p *peer) handle(ctx context.Context, command string) (int, bool, error) {
 			return 0, false, err
 		}
 		p.log.Info("disconnected")
+	case themule.Shutdown:
+		return p.shutdown(ctx)
+	case themule.Restart:
+		// Status restarting, delay file, info line, flush, close, exit 42: all the library's.
+		return 0, false, p.client.Restart(ctx, cmd.Delay())
+	case themule.Peer:
+		vlad, addr, _ := strings.Cut(cmd.Addr, "|")
+		if vlad == "" {
+			p.log.Warn("peer: expected peer|<address info>, got " + jsonString(command))
+			return 0, false, nil
+		}
+		p.bootstrap.set(vlad, addr)
+		shown := addr
+		if shown == "" {
+			shown = "(no address)"
+		}
+		p.log.Info(fmt.Sprintf("adding bootstrap peer: %s at %s", vlad, shown))
+	case themule.Other:
+		return p.handleOther(ctx, cmd.Raw)
+	}
+	return 0, false, nil
+}
+
+// shutdown sets `stopped` and asks for exit 0, unless REF_PEER_IGNORE_SHUTDOWN is set.
+func (p *peer) shutdown(ctx context.Context) (int, bool, error) {
+	if p.ignoreShutdown {
+		p.log.Warn("ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)")
+		return 0, false, nil
+	}
+	p.log.Info("shutting down")
+	return 0, true, p.client.SendStatus(ctx, "stopped")
+}
+
+// logBurstCount is the count of `log-burst|<n>`: digits only.
+var logBurstCount = regexp.MustCompile(`^[0-9]+$`)
+
+// handleOther answers what ParseCommand leaves as Other: the peer's own verbs, test hooks and
+// malformed standard commands.
+func (p *peer) handleOther(ctx context.Context, command string) (int, bool, error) {
+	parts := strings.Split(command, "|")
+	verb, rest := parts[0], parts[1:]
+	arg := strings.Join(rest, "|")
+	switch verb {
 	case "push":
 		if len(rest) == 0 || rest[0] == "" {
 			p.log.Warn("push: expected push|<peer>|<message>, got " + jsonString(command))
@@ -103,15 +146,18 @@ func (p *peer) handle(ctx context.Context, command string) (int, bool, error) {
 		}
 		p.pushed++
 		p.log.Info(fmt.Sprintf("push to %s: %s", to, strings.Join(rest[1:], "|")))
+		return 0, false, nil
 	case "pull":
 		if !p.connected {
 			p.log.Warn("pull while not connected")
 		}
 		p.pulled++
 		p.log.Info(fmt.Sprintf("pulled messages (pull #%d; %d pushed by this peer)", p.pulled, p.pushed))
+		return 0, false, nil
 	case "rotate-key":
 		p.keyGen++
 		p.log.Info(fmt.Sprintf("rotated key: now at generation %d", p.keyGen))
+		return 0, false, nil
 	case "track":
 		if arg == "" {
 			p.log.Warn("track: expected track|<peer>, got " + jsonString(command))
@@ -119,33 +165,21 @@ func (p *peer) handle(ctx context.Context, command string) (int, bool, error) {
 		}
 		p.tracked[arg] = true
 		p.log.Info(fmt.Sprintf("tracking %s (%d tracked)", arg, len(p.tracked)))
+		return 0, false, nil
 	case "peer":
-		if len(rest) == 0 || rest[0] == "" {
-			p.log.Warn("peer: expected peer|<address info>, got " + jsonString(command))
-			return 0, false, nil
-		}
-		vlad, addr := rest[0], strings.Join(rest[1:], "|")
-		p.bootstrap.set(vlad, addr)
-		shown := addr
-		if shown == "" {
-			shown = "(no address)"
-		}
-		p.log.Info(fmt.Sprintf("adding bootstrap peer: %s at %s", vlad, shown))
+		p.log.Warn("peer: expected peer|<address info>, got " + jsonString(command))
+		return 0, false, nil
 	case "restart":
-		restart, ok := themule.ParseCommand(command).(themule.Restart)
-		if !ok {
-			p.log.Warn("restart: expected restart|<seconds>, got " + jsonString(command))
-			return 0, false, nil
+		p.log.Warn("restart: expected restart|<seconds>, got " + jsonString(command))
+		return 0, false, nil
+	case "log-burst":
+		// Conformance hook: n lines, then shutdown; none may be lost when the peer exits.
+		if count, err := strconv.Atoi(arg); err == nil && logBurstCount.MatchString(arg) {
+			for i := 1; i <= count; i++ {
+				p.log.Info(fmt.Sprintf("burst %d", i))
+			}
+			return p.shutdown(ctx)
 		}
-		// Status restarting, delay file, info line, flush, exit 42: all done by the library.
-		return 0, false, p.client.Restart(ctx, restart.Delay())
-	case "shutdown":
-		if p.ignoreShutdown {
-			p.log.Warn("ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)")
-			return 0, false, nil
-		}
-		p.log.Info("shutting down")
-		return 0, true, p.client.SendStatus(ctx, "stopped")
 	case "exit":
 		// Test hook: die at once, like a crash (nothing flushed, no status).
 		code, ok := jsNumber(arg)
@@ -153,8 +187,7 @@ func (p *peer) handle(ctx context.Context, command string) (int, bool, error) {
 			code = 1
 		}
 		os.Exit(int(code))
-	default:
-		p.log.Warn("unknown command: " + command)
 	}
+	p.log.Warn("unknown command: " + command)
 	return 0, false, nil
 }

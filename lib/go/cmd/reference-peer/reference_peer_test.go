@@ -122,6 +122,7 @@ func TestReferencePeerAnswersEveryStandardCommand(t *testing.T) {
 		{[]string{"peer|vlad-b|/ip4/10.0.0.2/udp/1/quic-v1", "peer|vlad-c", "peer", "connect"}, "connected"},
 		{[]string{"connect"}, "connected"},
 		{[]string{"push|bob|hi|there", "push", "pull", "rotate-key", "track|bob", "track", "restart|abc", "restart|-1", "bogus|1"}, "connected"},
+		{[]string{"connect|now", "peer|", "restart|", "log-burst|x"}, "connected"},
 		{[]string{"disconnect"}, "disconnected"},
 		{[]string{"push|bob|late", "pull", "shutdown"}, "stopped"},
 	}
@@ -167,6 +168,14 @@ func TestReferencePeerAnswersEveryStandardCommand(t *testing.T) {
 		`warn|restart: expected restart|<seconds>, got "restart|-1"`,
 		"debug|received command: bogus|1",
 		"warn|unknown command: bogus|1",
+		"debug|received command: connect|now",
+		"warn|unknown command: connect|now",
+		"debug|received command: peer|",
+		`warn|peer: expected peer|<address info>, got "peer|"`,
+		"debug|received command: restart|",
+		`warn|restart: expected restart|<seconds>, got "restart|"`,
+		"debug|received command: log-burst|x",
+		"warn|unknown command: log-burst|x",
 		"debug|received command: disconnect",
 		"info|disconnecting from the network",
 		"info|disconnected",
@@ -313,4 +322,27 @@ func TestReferencePeerTestHooks(t *testing.T) {
 			t.Errorf("logs %q, want %q", got, want)
 		}
 	})
+}
+
+func TestReferencePeerLogBurstLosesNoLineAndStops(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	rdb := srv.Client(0)
+	defer rdb.Close()
+	p := startPeer(t, srv.URL(0), "alice", "LOG_LEVEL=info")
+	waitForStatus(t, rdb, "alice", aliceStarted)
+	rdb.RPush(context.Background(), "alice_command", "log-burst|1000")
+	if code := p.exitCode(t); code != 0 {
+		t.Fatalf("exit code %d, want 0 (stderr %q)", code, p.stderr.String())
+	}
+	want := []string{"info|alice starting: vlad-2bd806c97f0e00af1a1fc3328fa763a9 on /ip4/10.1.2.3/udp/11984/quic-v1"}
+	for i := 1; i <= 1000; i++ {
+		want = append(want, fmt.Sprintf("info|burst %d", i))
+	}
+	want = append(want, "info|shutting down")
+	if got := logLines(rdb, "alice"); !slices.Equal(got, want) {
+		t.Errorf("alice_log has %d lines, want the %d expected in order", len(got), len(want))
+	}
+	if got := rdb.Get(context.Background(), "alice_status").Val(); got != "stopped" {
+		t.Errorf("status %q, want stopped", got)
+	}
 }
