@@ -16,7 +16,7 @@ import (
 // configure, if given, adjusts the builder first.
 func build(t *testing.T, srv *redistest.Server, peer string, configure ...func(*themule.Builder)) *themule.Client {
 	t.Helper()
-	b := themule.NewBuilder().RedisURL(srv.URL(0)).PeerName(peer).LogLevel(-8)
+	b := themule.NewBuilder().RedisURL(srv.URL(0)).PeerName(peer).LogLevel(themule.LevelTrace)
 	for _, c := range configure {
 		c(b)
 	}

@@ -14,7 +14,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9/logging"
@@ -39,6 +41,11 @@ func run(ctx context.Context) int {
 	stop := client.HandleSIGTERM(ctx)
 	defer stop()
 	log := client.Logger()
+	interrupted := onSIGINT(func() {
+		// As the TypeScript peer: no status; closing ends the command loop below.
+		log.Info("received SIGINT, exiting")
+		_ = client.Close()
+	})
 
 	name := client.PeerName()
 	listenAddr := os.Getenv("LISTEN_ADDR")
@@ -63,6 +70,10 @@ func run(ctx context.Context) int {
 	}
 	for command := range client.Commands() {
 		code, exit, err := p.handle(ctx, command)
+		if interrupted.Load() {
+			// SIGINT closed the client, maybe under this command: that is the signal's exit.
+			return sigintExitCode
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -70,10 +81,29 @@ func run(ctx context.Context) int {
 			return code
 		}
 	}
+	if interrupted.Load() {
+		return sigintExitCode
+	}
 	if err := client.Err(); err != nil {
 		return fail(err)
 	}
 	return 0
+}
+
+// sigintExitCode is the shell's code for a process ended by SIGINT (128 + 2).
+const sigintExitCode = 130
+
+// onSIGINT runs stop (once) when SIGINT arrives; the flag it returns is set before stop runs.
+func onSIGINT(stop func()) *atomic.Bool {
+	var interrupted atomic.Bool
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt)
+	go func() {
+		<-signals
+		interrupted.Store(true)
+		stop()
+	}()
+	return &interrupted
 }
 
 // echoedEnvironment is the test hook REF_PEER_ECHO_ENV: one `env <NAME>=<JSON string or null>`

@@ -217,6 +217,27 @@ func TestReferencePeerStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
+func TestReferencePeerExits130OnSIGINTWithoutAStatus(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	rdb := srv.Client(0)
+	defer rdb.Close()
+	p := startPeer(t, srv.URL(0), "alice")
+	waitForStatus(t, rdb, "alice", aliceStarted)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.exitCode(t); code != 130 {
+		t.Fatalf("exit code %d, want 130 (stderr %q)", code, p.stderr.String())
+	}
+	if got := rdb.Get(context.Background(), "alice_status").Val(); got != aliceStarted {
+		t.Errorf("status %q, want it left at started", got)
+	}
+	lines := logLines(rdb, "alice")
+	if last := lines[len(lines)-1]; last != "info|received SIGINT, exiting" {
+		t.Errorf("last log line %q, want info|received SIGINT, exiting", last)
+	}
+}
+
 func TestReferencePeerRestartWritesTheDelayAndExits42(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	rdb := srv.Client(0)
