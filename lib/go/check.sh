@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks the Go client library as CI does, on a fresh machine that reaches only the Go module
-# proxy: downloads the modules, runs go vet and the gofmt check, the tests with the race
-# detector (they start their own redis-server: it must be on PATH; -race needs cgo and gcc), and
-# builds the reference peer into lib/go/bin/reference-peer (the conformance runner's
+# proxy: downloads the modules, runs go vet, the gofmt check and staticcheck, the tests with the
+# race detector (they start their own redis-server: it must be on PATH; -race needs cgo and gcc),
+# and builds the reference peer into lib/go/bin/reference-peer (the conformance runner's
 # --peer-cmd). Idempotent; exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -21,6 +21,10 @@ if [[ -n $unformatted ]]; then
   printf 'gofmt: these files need `gofmt -w`:\n%s\n' "$unformatted" >&2
   exit 1
 fi
+
+# Pinned, run from the module proxy: not a dependency of the module.
+step "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 step "go test -race"
 command -v redis-server >/dev/null || { echo "redis-server is not on PATH (apt-get install redis-server)" >&2; exit 1; }

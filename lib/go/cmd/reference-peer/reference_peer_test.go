@@ -309,10 +309,7 @@ func TestReferencePeerTestHooks(t *testing.T) {
 	})
 	t.Run("REF_PEER_IGNORE_SHUTDOWN and REF_PEER_NEVER_START", func(t *testing.T) {
 		p := startPeer(t, srv.URL(0), "stubborn", "REF_PEER_IGNORE_SHUTDOWN=1", "REF_PEER_NEVER_START=1", "LISTEN_ADDR=")
-		rdb.RPush(ctx, "stubborn_command", "shutdown", "exit|3")
-		if code := p.exitCode(t); code != 3 {
-			t.Fatalf("exit code %d, want 3", code)
-		}
+		rdb.RPush(ctx, "stubborn_command", "shutdown")
 		want := []string{
 			`warn|LISTEN_ADDR "" has no UDP port; using 0`,
 			"info|stubborn starting: " + vladFor("stubborn") + " on /ip4/10.1.2.3/udp/0/quic-v1",
@@ -326,6 +323,11 @@ func TestReferencePeerTestHooks(t *testing.T) {
 		}
 		if n := rdb.Exists(ctx, "stubborn_status").Val(); n != 0 {
 			t.Errorf("a status was set despite REF_PEER_NEVER_START")
+		}
+		// exit|<code> dies at once, flushing nothing: sent only once the lines above are in.
+		rdb.RPush(ctx, "stubborn_command", "exit|3")
+		if code := p.exitCode(t); code != 3 {
+			t.Fatalf("exit code %d, want 3", code)
 		}
 	})
 	t.Run("REF_PEER_ECHO_ENV and REF_PEER_START_DELAY_MS", func(t *testing.T) {
