@@ -30,8 +30,9 @@ type Client struct {
 
 	// statusMu orders status writes with Close: no status is set once Close has begun, so a
 	// SIGTERM's `stopped` is the last word even while a command is being handled.
-	statusMu sync.Mutex
-	closed   bool
+	statusMu  sync.Mutex
+	closed    bool
+	signalled bool // SIGTERM handling began: later statuses are dropped quietly
 
 	pumpMu      sync.Mutex
 	pumpStarted bool
@@ -87,14 +88,26 @@ func (c *Client) Logger() *slog.Logger { return c.logger }
 
 // SendStatus sets <peer>_status (`started`, `started|<vlad>|<multiaddr>`, `connected`,
 // `stopped`, ...). Log records handled before the call are pushed first, so the orchestrator
-// sees them before the status. After Close it returns ErrClosed.
+// sees them before the status. After Close it returns ErrClosed; once SIGTERM handling has
+// closed the client it drops the status and returns nil, so code still running ends quietly
+// while the process exits with `stopped` as the last status.
 func (c *Client) SendStatus(ctx context.Context, status string) error {
 	c.statusMu.Lock()
 	defer c.statusMu.Unlock()
 	if c.closed {
+		if c.signalled {
+			return nil
+		}
 		return ErrClosed
 	}
 	return c.setStatus(ctx, status)
+}
+
+// isClosed tells whether Close has begun.
+func (c *Client) isClosed() bool {
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	return c.closed
 }
 
 // setStatus flushes the logs, then SETs the status; the caller holds statusMu.

@@ -21,6 +21,9 @@ func (c *Client) Restart(ctx context.Context, delay time.Duration) error {
 	if delay < 0 {
 		return fmt.Errorf("restart: negative delay %v", delay)
 	}
+	if c.isClosed() {
+		return fmt.Errorf("restart: %w", ErrClosed)
+	}
 	secs := formatSeconds(delay)
 	if err := c.SendStatus(ctx, "restarting"); err != nil {
 		return fmt.Errorf("restart: %w", err)

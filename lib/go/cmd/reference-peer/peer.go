@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -183,7 +184,7 @@ func (p *peer) handleOther(ctx context.Context, command string) (int, bool, erro
 	case "exit":
 		// Test hook: die at once, like a crash (nothing flushed, no status).
 		code, ok := jsNumber(arg)
-		if !ok || code != float64(int(code)) || code < 0 || code > 255 {
+		if !ok || code < 0 || code > 255 || code != math.Trunc(code) {
 			code = 1
 		}
 		os.Exit(int(code))
