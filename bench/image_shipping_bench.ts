@@ -14,7 +14,13 @@ import { Docker, type ImageInfo } from "../src/hosts/docker.ts";
 import { type Compression, shipImages, type ShipReport } from "../src/hosts/image_shipping.ts";
 import { LocalRemote } from "../src/hosts/local.ts";
 import { SshRemote } from "../src/hosts/ssh.ts";
-import { buildFillerImage, removeImages, sh, uniqueId } from "../tests/support/scratch_images.ts";
+import {
+  buildFillerImage,
+  buildOnTop,
+  removeImages,
+  sh,
+  uniqueId,
+} from "../tests/support/scratch_images.ts";
 import { sshOptions, testbed } from "../tests/support/testbed.ts";
 
 const BYTES = 100 << 20;
@@ -41,18 +47,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await fn();
   return performance.now() - started;
-}
-
-/** `base` plus one layer of `bytes` random bytes, built by the local engine (no registry). */
-async function buildOnTop(base: string, tag: string, bytes: number): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "tm-bench-ontop-" });
-  try {
-    await sh(`head -c ${bytes} /dev/urandom > ${dir}/top.bin`);
-    await Deno.writeTextFile(`${dir}/Dockerfile`, `FROM ${base}\nCOPY top.bin /top.bin\n`);
-    await sh(`DOCKER_BUILDKIT=0 docker build -q -t ${tag} ${dir} >/dev/null 2>&1`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function ship(

@@ -9,23 +9,17 @@ import { Docker } from "../../src/hosts/docker.ts";
 import { shipImages } from "../../src/hosts/image_shipping.ts";
 import { LocalRemote } from "../../src/hosts/local.ts";
 import { SshRemote } from "../../src/hosts/ssh.ts";
-import { buildFillerImage, removeImages, sh, uniqueId } from "../support/scratch_images.ts";
+import {
+  buildFillerImage,
+  buildOnTop,
+  removeImages,
+  sh,
+  uniqueId,
+} from "../support/scratch_images.ts";
 import { startSecondEngine } from "../support/second_engine.ts";
 import { hostDocker, sshOptions, testbed } from "../support/testbed.ts";
 
 const never = new AbortController().signal;
-
-/** `base` plus one layer of `bytes` random bytes, built by the local engine (no registry). */
-async function buildOnTop(base: string, tag: string, bytes: number): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "tm-ontop-" });
-  try {
-    await sh(`head -c ${bytes} /dev/urandom > ${dir}/top.bin`);
-    await Deno.writeTextFile(`${dir}/Dockerfile`, `FROM ${base}\nCOPY top.bin /top.bin\n`);
-    await sh(`DOCKER_BUILDKIT=0 docker build -q -t ${tag} ${dir} >/dev/null 2>&1`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("shipImages() sends each testbed host only the layers it lacks, and the whole image when its engine refuses that [integration: testbed]", async (t) => {
   const bed = await testbed();

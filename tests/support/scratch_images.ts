@@ -86,6 +86,19 @@ export function buildFillerImage(tag: string, bytes: number): Promise<string> {
   }, ["ENV PATH=/bin", 'CMD ["sh"]']);
 }
 
+/** `base` plus one layer of `bytes` random bytes at /top.bin, built by the local engine. */
+export async function buildOnTop(base: string, tag: string, bytes: number): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "tm-ontop-" });
+  try {
+    await sh(`head -c ${bytes} /dev/urandom > ${dir}/top.bin`);
+    await Deno.writeTextFile(`${dir}/Dockerfile`, `FROM ${base}\nCOPY top.bin /top.bin\n`);
+    // The legacy builder: BuildKit needs the buildx plugin, which a fresh machine lacks.
+    await sh(`DOCKER_BUILDKIT=0 docker build -q -t ${tag} ${dir} >/dev/null 2>&1`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** The host's redis-server with its libraries; listens on 6379, protected mode off. */
 export function buildRedisImage(tag: string): Promise<string> {
   return importRoot(tag, async (root) => {
