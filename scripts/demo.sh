@@ -4,7 +4,7 @@
 # its own Docker engine, no SSH). Needs: Docker.
 # Images are built FROM scratch out of this machine's deno, busybox and redis-server (no registry
 # needed) by scripts/testbed/images.sh; with registry access, `docker build -t tm-ref-peer:latest
-# lib/typescript` works too.
+# -f lib/typescript/Dockerfile lib` works too.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -17,7 +17,7 @@ if [[ -f scripts/testbed/images.sh ]] && command -v busybox >/dev/null &&
     bash scripts/testbed/images.sh
   docker image inspect "$redis_image" >/dev/null 2>&1 || redis_image=tm-redis:latest
 else
-  docker build -t "$peer_image" lib/typescript
+  docker build -t "$peer_image" -f lib/typescript/Dockerfile lib
 fi
 
 config=$(mktemp "${TMPDIR:-/tmp}/tm-demo.XXXXXX.yaml")

@@ -3,7 +3,7 @@
 # libraries `ldd` lists (no registry, no Dockerfile: a root filesystem tarball into `docker import`):
 #   $TM_TESTBED_REDIS_IMAGE (tm-redis:test)    /usr/bin/redis-server --protected-mode no
 #   $TM_TESTBED_PEER_IMAGE  (tm-ref-peer:test) deno + busybox + the bundled reference peer,
-#                                              lib/typescript/entrypoint.sh as ENTRYPOINT
+#                                              lib/entrypoint.sh as ENTRYPOINT
 # Each image carries a label with the hash of its inputs and is rebuilt only when they change.
 # Option --force rebuilds both.
 set -euo pipefail
@@ -84,15 +84,16 @@ fi
 
 # --- Reference peer -----------------------------------------------------------------------------
 peer_src="$TESTBED_REPO/lib/typescript"
-[[ -f $peer_src/reference_peer.ts && -f $peer_src/entrypoint.sh ]] ||
-  die "$peer_src/reference_peer.ts and entrypoint.sh are needed for $PEER_IMAGE"
+entrypoint="$TESTBED_REPO/lib/entrypoint.sh"
+[[ -f $peer_src/reference_peer.ts && -f $entrypoint ]] ||
+  die "$peer_src/reference_peer.ts and $entrypoint are needed for $PEER_IMAGE"
 deno_bin=$(command -v deno)
 busybox_bin=$(command -v busybox)
 peer_hash=$({
   echo "recipe $RECIPE"
   binary_identity "$deno_bin"
   binary_identity "$busybox_bin"
-  cd "$TESTBED_REPO" && find lib/typescript deno.json deno.lock -type f -print0 | sort -z |
+  cd "$TESTBED_REPO" && find lib/typescript lib/entrypoint.sh deno.json deno.lock -type f -print0 | sort -z |
     xargs -0 sha256sum
 } | sha256sum | cut -c1-32)
 if $force || [[ $(image_label "$PEER_IMAGE") != "$peer_hash" ]]; then
@@ -106,7 +107,7 @@ if $force || [[ $(image_label "$PEER_IMAGE") != "$peer_hash" ]]; then
   (cd "$TESTBED_REPO" && deno bundle --quiet --platform=deno \
     -o "$root/app/reference_peer.js" lib/typescript/reference_peer.ts) ||
     die "deno bundle of lib/typescript/reference_peer.ts failed"
-  install -m 0755 "$peer_src/entrypoint.sh" "$root/app/entrypoint.sh"
+  install -m 0755 "$entrypoint" "$root/app/entrypoint.sh"
   import_root "$PEER_IMAGE" "$peer_hash" \
     'ENV PATH=/bin:/usr/bin' 'ENV DENO_DIR=/tmp/deno' 'ENV DENO_NO_UPDATE_CHECK=1' \
     'ENV HOME=/tmp' 'WORKDIR /app' \
