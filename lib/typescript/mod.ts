@@ -21,8 +21,53 @@
  * bundled (`deno bundle --platform=node lib/typescript/mod.ts -o mule.mjs`).
  */
 import { Redis } from "npm:ioredis@^6.0.0";
+import { writeFile } from "node:fs/promises";
 import process from "node:process";
 import { format } from "node:util";
+
+/** Exit code asking the image's entrypoint.sh to run the peer again after the delay. */
+export const RESTART_EXIT_CODE = 42;
+
+/** A command from the orchestrator, parsed; see `parseCommand`. */
+export type Command =
+  | { kind: "connect" }
+  | { kind: "disconnect" }
+  | { kind: "shutdown" }
+  /** `seconds` as a number; `delay` exactly as sent (what `restart()` writes to the delay file). */
+  | { kind: "restart"; seconds: number; delay: string }
+  /** A bootstrap peer's address info: everything after the first `|` (may contain `|`). */
+  | { kind: "peer"; address: string }
+  /** Anything else, verbatim: `push|bob|hi`, `pull`, but also `restart|abc`, `peer|`, `connect|x`. */
+  | { kind: "other"; raw: string };
+
+/** A restart delay: a non-negative decimal number of seconds (`5`, `0.5`). */
+const DELAY = /^\d+(\.\d+)?$/;
+
+/**
+ * Parses a raw command: `connect`, `disconnect`, `shutdown`, `restart|<secs>` and `peer|<addr>`
+ * become their own kinds; everything else (including malformed standard ones) is `other`.
+ */
+export function parseCommand(raw: string): Command {
+  switch (raw) {
+    case "connect":
+    case "disconnect":
+    case "shutdown":
+      return { kind: raw };
+  }
+  const bar = raw.indexOf("|");
+  const verb = bar < 0 ? raw : raw.slice(0, bar);
+  const arg = bar < 0 ? "" : raw.slice(bar + 1);
+  if (verb === "restart" && DELAY.test(arg)) {
+    return { kind: "restart", seconds: Number(arg), delay: arg };
+  }
+  if (verb === "peer" && arg !== "") return { kind: "peer", address: arg };
+  return { kind: "other", raw };
+}
+
+/** `url` with its password replaced by `***`, for messages (`redis://:***@host:6379/2`). */
+export function maskRedisUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, "$1***@");
+}
 
 /** Log levels a peer forwards, most severe first. */
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -110,7 +155,7 @@ export class PeerLogger {
   write(level: LogLevel, args: unknown[]): void {
     if (!this.enabled(level)) return;
     const message = format(...args);
-    if (this.#echo) process.stderr.write(`${level} ${message}\n`);
+    if (this.#echo) process.stdout.write(`${level}|${message}\n`);
     if (this.#closed) return;
     this.#queue.push(`${level}|${message}`);
     this.#flushing ??= this.#drain();
@@ -159,14 +204,15 @@ interface ClientSettings {
 
 /**
  * Builds a MuleClient. Values not set here come from the environment: `REDIS_URL` and
- * `PEER_NAME` (required), `LOG_LEVEL` (default `info`).
+ * `PEER_NAME` (required), `LOG_LEVEL` (default `info`), `MULE_CONNECT_TIMEOUT` (seconds,
+ * default 10).
  */
 export class MuleClientBuilder {
   #redisUrl?: string;
   #peerName?: string;
   #logLevel?: LogLevel;
   #echoLogs = false;
-  #connectTimeoutMs = 10_000;
+  #connectTimeoutMs?: number;
 
   /** Redis URL, instead of `REDIS_URL`. */
   redisUrl(url: string): this {
@@ -186,13 +232,16 @@ export class MuleClientBuilder {
     return this;
   }
 
-  /** Also print forwarded log lines on stderr (default false). */
+  /** Also print forwarded log lines on stdout as `level|message` (default false). */
   echoLogs(echo = true): this {
     this.#echoLogs = echo;
     return this;
   }
 
-  /** How long `build()` waits for Redis to answer before it fails (default 10 s). */
+  /**
+   * How long `build()` keeps retrying an unreachable Redis before it fails, instead of
+   * `MULE_CONNECT_TIMEOUT` (default 10 s).
+   */
   connectTimeout(ms: number): this {
     this.#connectTimeoutMs = ms;
     return this;
@@ -226,12 +275,24 @@ export class MuleClientBuilder {
         );
       }
     }
+    let connectTimeoutMs = this.#connectTimeoutMs;
+    if (connectTimeoutMs === undefined) {
+      const raw = env.MULE_CONNECT_TIMEOUT;
+      const seconds = raw === undefined || raw.trim() === "" ? 10 : Number(raw);
+      if (!Number.isFinite(seconds) || seconds <= 0) {
+        throw new MuleClientError(
+          `MULE_CONNECT_TIMEOUT=${JSON.stringify(raw)} is not a positive number of seconds`,
+          { variable: "MULE_CONNECT_TIMEOUT" },
+        );
+      }
+      connectTimeoutMs = seconds * 1_000;
+    }
     const settings: ClientSettings = {
       redisUrl,
       peerName,
       logLevel,
       echoLogs: this.#echoLogs,
-      connectTimeoutMs: this.#connectTimeoutMs,
+      connectTimeoutMs,
     };
     const main = await connect(settings, "main");
     try {
@@ -273,9 +334,12 @@ async function connect(settings: ClientSettings, role: string): Promise<Redis> {
     ]);
   } catch (error) {
     redis.disconnect();
+    const seconds = settings.connectTimeoutMs / 1_000;
     throw new MuleClientError(
-      `cannot connect to Redis at ${settings.redisUrl}: ${(error as Error).message}`,
-      { cause: error },
+      `cannot reach Redis at ${maskRedisUrl(settings.redisUrl)} after ${seconds}s: ${
+        (error as Error).message
+      }`,
+      { variable: "REDIS_URL", cause: error },
     );
   } finally {
     clearTimeout(timer);
@@ -306,8 +370,11 @@ export class MuleClient implements AsyncIterable<string> {
   #main: Redis;
   #commands: Redis;
   #closed = false;
+  /** Set once a final status (`stopped` on SIGTERM, `restarting`) is on its way. */
+  #finishing = false;
   #statusKey: string;
   #commandKey: string;
+  #removeSigtermListener?: () => void;
 
   /** @internal Use MuleClientBuilder. */
   constructor(settings: ClientSettings, main: Redis, commands: Redis) {
@@ -334,6 +401,60 @@ export class MuleClient implements AsyncIterable<string> {
    * Log lines queued before the call are pushed first, so the orchestrator sees them first.
    */
   async sendStatus(status: string): Promise<void> {
+    // Once SIGTERM handling or restart() set the final status, a command still in progress
+    // must not overwrite it: its late status is dropped.
+    if (this.#finishing) return;
+    await this.#setStatus(status);
+  }
+
+  /** Reports a peer-side failure: status `failed|<reason>`. */
+  async fail(reason: string): Promise<void> {
+    await this.sendStatus(`failed|${reason}`);
+  }
+
+  /**
+   * The whole restart protocol: status `restarting`, `delay` written to `TM_DELAY_FILE`
+   * (default `/tmp/delay`) exactly as given, an info line, every log line flushed, the client
+   * closed, and the process exits with code 42 (entrypoint.sh sleeps, then runs it again).
+   * @param delay non-negative seconds, e.g. `5` or `"0.5"`
+   */
+  async restart(delay: number | string): Promise<never> {
+    const text = String(delay);
+    if (!DELAY.test(text)) {
+      throw new MuleClientError(`restart(${JSON.stringify(delay)}): not a number of seconds >= 0`);
+    }
+    this.#finishing = true;
+    await this.#setStatus("restarting");
+    const file = process.env.TM_DELAY_FILE || "/tmp/delay";
+    await writeFile(file, text);
+    this.log.info(`restarting in ${text}s (delay written to ${file})`);
+    await this.close();
+    process.exit(RESTART_EXIT_CODE);
+  }
+
+  /**
+   * Installs SIGTERM handling (once; removed by `close()`): log `received SIGTERM, stopping`,
+   * status `stopped`, every log line flushed, the client closed, and the process exits 0.
+   * Statuses sent after the signal by code still running are dropped, so `stopped` stays last.
+   */
+  stopOnSigterm(): void {
+    if (this.#removeSigtermListener || this.#closed) return;
+    const onTerm = () => {
+      if (this.#finishing || this.#closed) return;
+      this.#finishing = true;
+      this.log.info("received SIGTERM, stopping");
+      this.#setStatus("stopped")
+        .catch((error) => {
+          process.stderr.write(`mule: could not report stopped: ${(error as Error).message}\n`);
+        })
+        .finally(() => this.close())
+        .finally(() => process.exit(0));
+    };
+    process.on("SIGTERM", onTerm);
+    this.#removeSigtermListener = () => process.off("SIGTERM", onTerm);
+  }
+
+  async #setStatus(status: string): Promise<void> {
     this.#assertOpen("sendStatus");
     await this.log.flush();
     await this.#main.set(this.#statusKey, status);
@@ -369,6 +490,7 @@ export class MuleClient implements AsyncIterable<string> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#removeSigtermListener?.();
     // A BLPOP may be pending: drop that connection rather than wait for it.
     this.#commands.disconnect();
     try {

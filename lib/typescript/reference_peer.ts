@@ -4,14 +4,16 @@
  *
  * Environment: `REDIS_URL`, `PEER_NAME`, `LOG_LEVEL` (see mod.ts), `LISTEN_ADDR` (its UDP port
  * goes into the advertised multiaddr), `ADVERTISE_IP` (default: the first non-loopback IPv4),
- * `TM_DELAY_FILE` (where `restart|<secs>` writes the delay; default `/tmp/delay`).
- * Test hooks (reference peer only): `REF_PEER_START_DELAY_MS`, `REF_PEER_NEVER_START=1`,
- * `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the command `exit|<code>`.
+ * `TM_DELAY_FILE` (where `restart|<secs>` writes the delay; default `/tmp/delay`),
+ * `MULE_CONNECT_TIMEOUT`. Test hooks (reference peer only): `REF_PEER_START_DELAY_MS`,
+ * `REF_PEER_NEVER_START=1`, `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the
+ * commands `exit|<code>` and `log-burst|<n>`.
+ * Every reference peer (TypeScript, Python, Go, Rust) answers with the same statuses and log
+ * lines, byte for byte: lib/conformance/ checks it.
  */
-import { type MuleClient, MuleClientBuilder } from "./mod.ts";
+import { type MuleClient, MuleClientBuilder, parseCommand } from "./mod.ts";
 
-/** Exit code asking the entrypoint to run the peer again after the delay (spec §5). */
-export const RESTART_EXIT_CODE = 42;
+export { RESTART_EXIT_CODE } from "./mod.ts";
 
 /** A deterministic identifier derived from the peer's name (stands in for a real VLAD). */
 export async function vladFor(name: string): Promise<string> {
@@ -90,10 +92,9 @@ export async function handleCommand(
   command: string,
 ): Promise<number | undefined> {
   const log = client.log;
-  const [verb, ...rest] = command.split("|");
-  const arg = rest.join("|");
   log.debug(`received command: ${command}`);
-  switch (verb) {
+  const parsed = parseCommand(command);
+  switch (parsed.kind) {
     case "connect": {
       if (state.connected) {
         log.warn("connect: already connected");
@@ -118,6 +119,47 @@ export async function handleCommand(
       log.info("disconnected");
       return;
     }
+    case "shutdown":
+      return await shutdown(client);
+    case "restart":
+      // Status restarting, delay file, info line, flush, close, exit 42: never returns.
+      return await client.restart(parsed.delay);
+    case "peer": {
+      const [vlad, ...addr] = parsed.address.split("|");
+      if (!vlad) {
+        log.warn(`peer: expected peer|<address info>, got ${JSON.stringify(command)}`);
+        return;
+      }
+      state.bootstrap.set(vlad, addr.join("|"));
+      log.info(`adding bootstrap peer: ${vlad} at ${addr.join("|") || "(no address)"}`);
+      return;
+    }
+    case "other":
+      return await handleOther(client, state, command);
+  }
+}
+
+/** Sets `stopped` and asks for exit 0, unless `REF_PEER_IGNORE_SHUTDOWN` is set. */
+async function shutdown(client: MuleClient): Promise<number | undefined> {
+  if (envFlag("REF_PEER_IGNORE_SHUTDOWN")) {
+    client.log.warn("ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)");
+    return;
+  }
+  client.log.info("shutting down");
+  await client.sendStatus("stopped");
+  return 0;
+}
+
+/** The commands `parseCommand` leaves as `other`: the peer's own verbs, test hooks, mistakes. */
+async function handleOther(
+  client: MuleClient,
+  state: PeerState,
+  command: string,
+): Promise<number | undefined> {
+  const log = client.log;
+  const [verb, ...rest] = command.split("|");
+  const arg = rest.join("|");
+  switch (verb) {
     case "push": {
       const [to, ...words] = rest;
       if (!to) {
@@ -149,36 +191,18 @@ export async function handleCommand(
       log.info(`tracking ${arg} (${state.tracked.size} tracked)`);
       return;
     }
-    case "peer": {
-      const [vlad, ...addr] = rest;
-      if (!vlad) {
-        log.warn(`peer: expected peer|<address info>, got ${JSON.stringify(command)}`);
-        return;
-      }
-      state.bootstrap.set(vlad, addr.join("|"));
-      log.info(`adding bootstrap peer: ${vlad} at ${addr.join("|") || "(no address)"}`);
+    case "peer":
+      log.warn(`peer: expected peer|<address info>, got ${JSON.stringify(command)}`);
       return;
-    }
-    case "restart": {
-      const delay = Number(arg);
-      if (arg === "" || !Number.isFinite(delay) || delay < 0) {
-        log.warn(`restart: expected restart|<seconds>, got ${JSON.stringify(command)}`);
-        return;
-      }
-      await client.sendStatus("restarting");
-      const file = Deno.env.get("TM_DELAY_FILE") || "/tmp/delay";
-      await Deno.writeTextFile(file, arg);
-      log.info(`restarting in ${arg}s (delay written to ${file})`);
-      return RESTART_EXIT_CODE;
-    }
-    case "shutdown": {
-      if (envFlag("REF_PEER_IGNORE_SHUTDOWN")) {
-        log.warn("ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)");
-        return;
-      }
-      log.info("shutting down");
-      await client.sendStatus("stopped");
-      return 0;
+    case "restart":
+      log.warn(`restart: expected restart|<seconds>, got ${JSON.stringify(command)}`);
+      return;
+    case "log-burst": {
+      // Conformance hook: n lines, then shutdown; none may be lost when the peer exits.
+      if (!/^\d+$/.test(arg)) break;
+      const count = Number(arg);
+      for (let i = 1; i <= count; i++) log.info(`burst ${i}`);
+      return await shutdown(client);
     }
     case "exit": {
       // Test hook: die at once, like a crash (nothing flushed, no status).
@@ -186,10 +210,8 @@ export async function handleCommand(
       Deno.exit(Number.isInteger(code) && code >= 0 && code <= 255 ? code : 1);
       return;
     }
-    default:
-      log.warn(`unknown command: ${command}`);
-      return;
   }
+  log.warn(`unknown command: ${command}`);
 }
 
 /** Runs the peer until shutdown, restart or a signal; returns its exit code. */
@@ -213,17 +235,16 @@ export async function main(): Promise<number> {
     pulled: 0,
   };
 
+  // SIGTERM (docker stop, tm's teardown): status stopped, logs flushed, exit 0.
+  client.stopOnSigterm();
   let stopping: number | undefined;
-  const onSignal = (signal: Deno.Signal, code: number) => () => {
-    client.log.info(`received ${signal}, exiting`);
-    stopping = code;
+  const onInt = () => {
+    client.log.info("received SIGINT, exiting");
+    stopping = 130;
     // Closing ends the command iteration below; cap the wait so the exit stays prompt.
-    const forced = setTimeout(() => Deno.exit(code), 1_000);
+    const forced = setTimeout(() => Deno.exit(130), 1_000);
     client.close().finally(() => clearTimeout(forced));
   };
-  const onTerm = onSignal("SIGTERM", 143);
-  const onInt = onSignal("SIGINT", 130);
-  Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
 
   try {
@@ -249,7 +270,6 @@ export async function main(): Promise<number> {
     if (stopping !== undefined) return stopping;
     throw error;
   } finally {
-    Deno.removeSignalListener("SIGTERM", onTerm);
     Deno.removeSignalListener("SIGINT", onInt);
     await client.close();
   }
@@ -259,7 +279,8 @@ if (import.meta.main) {
   try {
     Deno.exit(await main());
   } catch (error) {
-    console.error(`reference peer: ${(error as Error).message}`);
+    // One line naming the problem (a missing variable, an unreachable Redis): no stack trace.
+    console.error(`typescript reference peer: ${(error as Error).message}`);
     Deno.exit(1);
   }
 }

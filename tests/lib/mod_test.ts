@@ -1,7 +1,14 @@
 /** Tests of the peer client library lib/typescript/mod.ts against a real redis-server. */
 import { assertEquals, assertRejects } from "../support/assert.ts";
 import { Redis } from "ioredis";
-import { MuleClientBuilder, MuleClientError, parseLogLevel } from "../../lib/typescript/mod.ts";
+import {
+  type Command,
+  maskRedisUrl,
+  MuleClientBuilder,
+  MuleClientError,
+  parseCommand,
+  parseLogLevel,
+} from "../../lib/typescript/mod.ts";
 import { startRedisServer } from "../support/redis_server.ts";
 
 Deno.test("parseLogLevel() understands Python, Rust and plain spellings", () => {
@@ -31,14 +38,91 @@ Deno.test("MuleClientBuilder.build() names the missing variable", async () => {
   }
 });
 
-Deno.test("MuleClientBuilder.build() fails clearly when Redis does not answer", async () => {
-  const error = await assertRejects(
-    () =>
-      new MuleClientBuilder().redisUrl("redis://127.0.0.1:1").peerName("alice")
-        .connectTimeout(300).build(),
-    MuleClientError,
-  );
-  assertEquals(error.message.startsWith("cannot connect to Redis at redis://127.0.0.1:1"), true);
+Deno.test("parseCommand() maps standard commands to their kinds and the rest to other", () => {
+  const cases: [string, Command][] = [
+    ["connect", { kind: "connect" }],
+    ["disconnect", { kind: "disconnect" }],
+    ["shutdown", { kind: "shutdown" }],
+    ["restart|5", { kind: "restart", seconds: 5, delay: "5" }],
+    ["restart|0.5", { kind: "restart", seconds: 0.5, delay: "0.5" }],
+    ["peer|vlad-1|/ip4/1.2.3.4/udp/1/quic-v1", {
+      kind: "peer",
+      address: "vlad-1|/ip4/1.2.3.4/udp/1/quic-v1",
+    }],
+    ["restart|abc", { kind: "other", raw: "restart|abc" }],
+    ["restart|", { kind: "other", raw: "restart|" }],
+    ["restart|-1", { kind: "other", raw: "restart|-1" }],
+    ["restart|1e3", { kind: "other", raw: "restart|1e3" }],
+    ["peer|", { kind: "other", raw: "peer|" }],
+    ["connect|x", { kind: "other", raw: "connect|x" }],
+    ["push|bob|hi", { kind: "other", raw: "push|bob|hi" }],
+  ];
+  for (const [raw, want] of cases) assertEquals(parseCommand(raw), want, raw);
+});
+
+Deno.test("maskRedisUrl() hides the password and nothing else", () => {
+  assertEquals(maskRedisUrl("redis://:pw@h:6379/2"), "redis://:***@h:6379/2");
+  assertEquals(maskRedisUrl("redis://user:p%40w@h:1"), "redis://user:***@h:1");
+  assertEquals(maskRedisUrl("redis://user@h:1"), "redis://user@h:1");
+  assertEquals(maskRedisUrl("redis://h:6379/0"), "redis://h:6379/0");
+});
+
+Deno.test("MuleClientBuilder.build() gives up on an unreachable Redis after MULE_CONNECT_TIMEOUT, password masked", async () => {
+  const saved = Deno.env.get("MULE_CONNECT_TIMEOUT");
+  Deno.env.set("MULE_CONNECT_TIMEOUT", "0.3");
+  try {
+    const error = await assertRejects(
+      () => new MuleClientBuilder().redisUrl("redis://:s3cret@127.0.0.1:1/0").peerName("a").build(),
+      MuleClientError,
+    );
+    assertEquals(
+      error.message.startsWith("cannot reach Redis at redis://:***@127.0.0.1:1/0 after 0.3s: "),
+      true,
+      error.message,
+    );
+    assertEquals(error.message.includes("s3cret"), false);
+    assertEquals((error as MuleClientError).variable, "REDIS_URL");
+    Deno.env.set("MULE_CONNECT_TIMEOUT", "soon");
+    const bad = await assertRejects(
+      () => new MuleClientBuilder().redisUrl("redis://127.0.0.1:1").peerName("a").build(),
+      MuleClientError,
+    );
+    assertEquals((bad as MuleClientError).variable, "MULE_CONNECT_TIMEOUT");
+  } finally {
+    saved === undefined
+      ? Deno.env.delete("MULE_CONNECT_TIMEOUT")
+      : Deno.env.set("MULE_CONNECT_TIMEOUT", saved);
+  }
+});
+
+Deno.test("MuleClient honours the database and the ACL user and password of REDIS_URL [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const admin = new Redis(redis.url);
+  await admin.acl("SETUSER", "peer", "on", ">pw", "~*", "&*", "+@all");
+  const client = await new MuleClientBuilder()
+    .redisUrl(`redis://peer:pw@127.0.0.1:${redis.port}/3`).peerName("alice").build();
+  try {
+    await client.fail("disk full");
+    await admin.select(3);
+    assertEquals(await admin.get("alice_status"), "failed|disk full");
+  } finally {
+    await client.close();
+    admin.disconnect();
+  }
+});
+
+Deno.test("MuleClient.close() right after 1,000 log calls loses none [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const orchestrator = new Redis(redis.url);
+  const client = await new MuleClientBuilder().redisUrl(redis.url).peerName("carol").build();
+  try {
+    for (let i = 1; i <= 1_000; i++) client.log.info(`burst ${i}`);
+    await client.close();
+    const lines = (await orchestrator.lrange("carol_log", 0, -1)).reverse();
+    assertEquals(lines, Array.from({ length: 1_000 }, (_, i) => `info|burst ${i + 1}`));
+  } finally {
+    orchestrator.disconnect();
+  }
 });
 
 Deno.test("MuleClient reads env, sets status, iterates commands FIFO and forwards logs [integration: redis-server]", async () => {

@@ -5,6 +5,7 @@ import { listenPort, vladFor } from "../../lib/typescript/reference_peer.ts";
 import { type LocalRedis, startRedisServer } from "../support/redis_server.ts";
 
 const LIB = new URL("../../lib/typescript/", import.meta.url).pathname;
+const ENTRYPOINT = new URL("../../lib/entrypoint.sh", import.meta.url).pathname;
 
 /** Waits for `<peer>_status` to equal `want` (keyspace notification, then GET: no polling). */
 async function waitStatus(redis: LocalRedis, peer: string, want: string): Promise<void> {
@@ -39,7 +40,7 @@ function spawnPeer(
 ): Peer {
   const peerArgs = ["run", "-A", `${LIB}reference_peer.ts`];
   const child = new Deno.Command(viaEntrypoint ? "busybox" : Deno.execPath(), {
-    args: viaEntrypoint ? ["sh", `${LIB}entrypoint.sh`, Deno.execPath(), ...peerArgs] : peerArgs,
+    args: viaEntrypoint ? ["sh", ENTRYPOINT, Deno.execPath(), ...peerArgs] : peerArgs,
     env: {
       REDIS_URL: redis.url,
       PEER_NAME: name,
@@ -114,6 +115,10 @@ Deno.test("reference peer exits 42 on restart and writes the delay file [integra
     assertEquals((await peer.child.status).code, 42);
     assertEquals(await r.get("bob_status"), "restarting");
     assertEquals(await Deno.readTextFile(`${dir}/delay`), "3");
+    assertEquals(
+      await r.lindex("bob_log", 0),
+      `info|restarting in 3s (delay written to ${dir}/delay)`,
+    );
   } finally {
     await stopPeer(peer);
     r.disconnect();
@@ -135,7 +140,7 @@ Deno.test("reference peer exit|3 exits at once with code 3 [integration: redis-s
   }
 });
 
-Deno.test("reference peer exits promptly on SIGTERM, even ignoring shutdown [integration: redis-server]", async () => {
+Deno.test("reference peer on SIGTERM reports stopped and exits 0, even ignoring shutdown [integration: redis-server]", async () => {
   await using redis = await startRedisServer();
   const r = new Redis(redis.url);
   const peer = spawnPeer(redis, "dave", { REF_PEER_IGNORE_SHUTDOWN: "1" });
@@ -152,11 +157,9 @@ Deno.test("reference peer exits promptly on SIGTERM, even ignoring shutdown [int
       if (line === "warn|ignoring shutdown (REF_PEER_IGNORE_SHUTDOWN is set)") break;
     }
     peer.child.kill("SIGTERM");
-    assertEquals((await peer.child.status).code, 143);
-    assertEquals(
-      await r.get("dave_status"),
-      `started|${await vladFor("dave")}|/ip4/10.1.2.3/udp/11984/quic-v1`,
-    );
+    assertEquals((await peer.child.status).code, 0);
+    assertEquals(await r.get("dave_status"), "stopped");
+    assertEquals(await r.lindex("dave_log", 0), "info|received SIGTERM, stopping");
   } finally {
     await stopPeer(peer);
     r.disconnect();
@@ -184,7 +187,7 @@ Deno.test("entrypoint.sh restarts the peer after exit 42 and propagates other ex
   }
 });
 
-Deno.test("entrypoint.sh forwards SIGTERM to the peer and exits 143 [integration: redis-server, busybox sh]", async () => {
+Deno.test("entrypoint.sh forwards SIGTERM to the peer and exits with its code 0 [integration: redis-server, busybox sh]", async () => {
   await using redis = await startRedisServer();
   const r = new Redis(redis.url);
   const dir = await Deno.makeTempDir({ prefix: "tm-entrypoint-" });
@@ -196,8 +199,9 @@ Deno.test("entrypoint.sh forwards SIGTERM to the peer and exits 143 [integration
       `started|${await vladFor("frank")}|/ip4/10.1.2.3/udp/11984/quic-v1`,
     );
     peer.child.kill("SIGTERM");
-    assertEquals((await peer.child.status).code, 143);
-    assert((await peer.output).includes("received SIGTERM, exiting"));
+    assertEquals((await peer.child.status).code, 0);
+    assert((await peer.output).includes("info|received SIGTERM, stopping"));
+    assertEquals(await r.get("frank_status"), "stopped");
   } finally {
     await stopPeer(peer);
     r.disconnect();
