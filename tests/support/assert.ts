@@ -24,3 +24,20 @@ export async function assertRejects<E extends Error>(
   }
   throw new Error(`expected ${type.name} to be thrown, but nothing was`);
 }
+
+/** Calls `fn`, which must throw an instance of `type` whose message includes `includes`. */
+export function assertThrows<E extends Error>(
+  fn: () => unknown,
+  type: abstract new (...args: never[]) => E,
+  includes = "",
+): E {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof type && error.message.includes(includes)) return error;
+    throw new Error(`expected ${type.name} with ${JSON.stringify(includes)}, got ${error}`, {
+      cause: error,
+    });
+  }
+  throw new Error(`expected ${type.name} to be thrown, but nothing was`);
+}
