@@ -504,3 +504,13 @@ Deno.test("loadConfigFile() loads both examples", async () => {
   const one = await loadConfigFile("examples/one-peer.yaml");
   assertEquals(one.peers.length, 1);
 });
+
+Deno.test("loadConfigFile() loads every examples/smoke-test-1-<language>-peer.yaml", async () => {
+  const files = [...Deno.readDirSync("examples")].map((e) => e.name)
+    .filter((n) => /^smoke-test-1-\w+-peer\.yaml$/.test(n));
+  assertEquals(files.includes("smoke-test-1-typescript-peer.yaml"), true, files.join(", "));
+  for (const file of files) {
+    const config = await loadConfigFile(`examples/${file}`);
+    assertEquals(config.peers.length > 0, true, file);
+  }
+});
