@@ -35,7 +35,7 @@ export interface Testbed {
   readonly hostB: TestbedHost & { readonly netns: string };
   /** `tm-redis:test`: redis-server FROM scratch, `--protected-mode no`, port 6379. */
   readonly redisImage: string;
-  /** `tm-ref-peer:test`: the reference peer behind lib/typescript/entrypoint.sh. */
+  /** `tm-ref-peer:test`: the TypeScript reference peer behind lib/entrypoint.sh. */
   readonly peerImage: string;
 }
 
