@@ -18,6 +18,8 @@ export interface ReferencePeer {
   build?: string[];
   /** What `build` must have produced (relative to the root): the build failed without it. */
   built?: string;
+  /** What to do when the build cannot even start (its program is missing). */
+  hint?: string;
   /** The peer's command line, run from the repository root (`--peer-cmd`). */
   command: string;
 }
@@ -34,9 +36,10 @@ export const REFERENCE_PEERS: readonly ReferencePeer[] = [
     language: "python",
     dir: "lib/python",
     toolchain: "python3",
-    // The package and its dependencies in lib/python/.venv (lib/python/check.sh keeps it).
-    build: ["./check.sh", "--collect-only", "-q"],
-    built: "lib/python/.venv/bin/python",
+    // The package and its dependencies live in lib/python/.venv, which lib/python/check.sh
+    // creates (.ci/run runs it first): "building" is importing the peer there.
+    build: [".venv/bin/python", "-c", "import the_mule.reference_peer"],
+    hint: "run lib/python/check.sh first: it creates lib/python/.venv",
     command: "lib/python/.venv/bin/python -m the_mule.reference_peer",
   },
   {
@@ -100,13 +103,19 @@ export class PeerBuildError extends Error {
 export async function buildPeer(peer: ReferencePeer): Promise<void> {
   if (!peer.build) return;
   const [program, ...args] = peer.build;
-  const out = await new Deno.Command(program, {
-    args,
-    cwd: `${ROOT}${peer.dir}`,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(program, {
+      args,
+      cwd: `${ROOT}${peer.dir}`,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    const why = `${peer.build.join(" ")}: ${(error as Error).message}`;
+    throw new PeerBuildError(peer, peer.hint ? `${why}; ${peer.hint}` : why);
+  }
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) {
     throw new PeerBuildError(peer, `${peer.build.join(" ")}: exit ${out.code}\n${text}`);
