@@ -54,7 +54,7 @@ export const REFERENCE_PEERS: readonly ReferencePeer[] = [
     language: "rust",
     dir: "lib/rust",
     toolchain: "cargo",
-    build: ["cargo", "build", "--quiet", "-p", "reference-peer"],
+    build: ["cargo", "build", "--quiet", "--locked", "-p", "reference-peer"],
     built: "lib/rust/target/debug/reference-peer",
     command: "lib/rust/target/debug/reference-peer",
   },
