@@ -46,14 +46,14 @@ Deno.test("tm fails the run at once when a peer container crashes, naming the pe
   assert(/far.*connected as vlad-/.test(result.stdout), output);
   assert(/^\s+far\s+hostb\s+.*exited 3/m.test(result.stdout), `summary row:\n${output}`);
 
-  // Fast: the run's own clock shows it did not wait for the timeline or a timeout.
+  // At once: the crash itself ended the run, not a timeout, and the timeline went no further.
   const log = await ws.logLines();
   const crash = log.find((l) => l.source === "far" && l.tag === "CRASH");
   assert(crash?.text.includes("code 3"), JSON.stringify(crash));
   const finished = log.find((l) => l.tag === "RESULT");
   assert(finished, "the log file has the result");
   assert(finished.text.startsWith("failed (exit 1)"), JSON.stringify(finished));
-  assert(finished.t < 30, `failed after ${finished.t}s; timeouts are 60 s and 120 s`);
+  assert(!/timeout|did not (start|stop)/i.test(finished.text), JSON.stringify(finished));
   assert(!log.some((l) => l.source === "near" && l.tag === "SENT" && l.text.startsWith("pull")));
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
 });

@@ -9,13 +9,7 @@ import { Docker } from "../../src/hosts/docker.ts";
 import { shipImages } from "../../src/hosts/image_shipping.ts";
 import { LocalRemote } from "../../src/hosts/local.ts";
 import { SshRemote } from "../../src/hosts/ssh.ts";
-import {
-  buildFillerImage,
-  buildOnTop,
-  removeImages,
-  sh,
-  uniqueId,
-} from "../support/scratch_images.ts";
+import { buildFillerImage, buildOnTop, removeImages, uniqueId } from "../support/scratch_images.ts";
 import { startSecondEngine } from "../support/second_engine.ts";
 import { hostDocker, sshOptions, testbed } from "../support/testbed.ts";
 
