@@ -55,7 +55,10 @@ export interface ExitJudgement {
 /** What a status update changed. */
 export interface StatusChange {
   previous: string | null;
-  /** It reported `started` after some other status (or none): a first start or a restart. */
+  /**
+   * It reported `started` after some other status (or none), or any status but `stopped` after
+   * `restarting`: a first start or a restart.
+   */
   newStart: boolean;
 }
 
@@ -129,7 +132,11 @@ export class PeerStates {
     }
     if (status === "restarting" && previous !== "restarting") state.restarts++;
     this.#changed();
-    return { previous, newStart: status === "started" && previous !== "started" };
+    // A restarted peer that sets another status at once (a queued `connect`) can overwrite its
+    // `started` before tm reads it: any status after `restarting` but `stopped` is the restart
+    // done, so it still gets its bootstrap commands again.
+    const cameBack = previous === "restarting" && status !== "restarting" && status !== "stopped";
+    return { previous, newStart: (status === "started" && previous !== "started") || cameBack };
   }
 
   applyLog(peer: string, level: string, message: string): void {

@@ -91,3 +91,19 @@ Deno.test("PeerStates.summaries() counts warnings and errors and reports exit co
     "alice (last status: none; not launched; last log: notice x)",
   );
 });
+
+Deno.test("PeerStates.applyStatus() counts any status but stopped after restarting as the restart done, even when `started` was overwritten", () => {
+  const states = new PeerStates(plan);
+  states.applyStatus("alice", "started", "v|/ip4/1");
+  states.applyStatus("alice", "restarting", undefined);
+  // The restarted peer's `started` was overwritten by a queued connect before tm read it.
+  assertEquals(states.applyStatus("alice", "connecting", undefined), {
+    previous: "restarting",
+    newStart: true,
+  });
+  assertEquals(states.applyStatus("alice", "connected", undefined).newStart, false);
+  states.applyStatus("bob", "started", "v|/ip4/2");
+  states.applyStatus("bob", "restarting", undefined);
+  assertEquals(states.applyStatus("bob", "stopped", undefined).newStart, false);
+  assertEquals(states.of("alice").address, "v|/ip4/1", "the address from before is kept");
+});
