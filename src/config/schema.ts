@@ -18,7 +18,16 @@ export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const port = z.number().int().min(1).max(65535);
 
-const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+/**
+ * A NUL cannot cross exec(): Docker would fail mid-run on it (and take the host's SSH connection
+ * down), so a value holding one is a config error. Every other character reaches the peer intact.
+ */
+const NUL_MESSAGE = "contains a NUL character (\\0), which no environment variable can carry";
+const withoutNul = (text: string) => !text.includes("\0");
+
+const envValue = z
+  .union([z.string().refine(withoutNul, NUL_MESSAGE), z.number(), z.boolean()])
+  .transform(String);
 
 /**
  * Environment: a `KEY: VALUE` map or a `- KEY=VALUE` list; both become a map.
@@ -28,7 +37,10 @@ export const EnvironmentSchema = z
   .union([
     z.record(z.string().regex(ENV_NAME_PATTERN, "not a valid variable name"), envValue),
     z.array(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected KEY=VALUE"),
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected KEY=VALUE").refine(
+        withoutNul,
+        NUL_MESSAGE,
+      ),
     ),
   ])
   .transform((env): Record<string, string> =>

@@ -504,3 +504,21 @@ Deno.test("loadConfigFile() loads both examples", async () => {
   const one = await loadConfigFile("examples/one-peer.yaml");
   assertEquals(one.peers.length, 1);
 });
+
+Deno.test("parseConfig() rejects a NUL in an environment value at its line, in both syntaxes", () => {
+  // A NUL cannot cross exec(): docker would fail mid-run and take the host's SSH connection down.
+  const problems = problemsOf(minimal('peer_environment:\n  A: "x\\0y"'));
+  assertEquals(problems, [{
+    path: "peer_environment.A",
+    line: 15,
+    column: 6,
+    message: "contains a NUL character (\\0), which no environment variable can carry",
+  }]);
+  const listed = problemsOf(minimal('peer_environment:\n  - "B=x\\0y"'));
+  assertEquals(listed, [{
+    path: "peer_environment[0]",
+    line: 15,
+    column: 5,
+    message: "contains a NUL character (\\0), which no environment variable can carry",
+  }]);
+});
