@@ -158,6 +158,24 @@ Deno.test("tm reports a config error the same way when running a test", async ()
   assertNoStackTrace(stderr);
 });
 
+Deno.test("tm validate answers a file of 50,000 aliases at once: exit 2 at the first alias beyond 1000", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-cli-aliases-" });
+  try {
+    const file = `${dir}/aliases.yaml`;
+    const lines = ["name: t", "redis: { port: 6379, image: &image redis:7-alpine }"];
+    for (let i = 0; i < 50_000; i++) lines.push(`x${i}: *image`);
+    await Deno.writeTextFile(file, lines.join("\n") + "\n");
+    const { code, stdout, stderr } = await tm("validate", file);
+    assertEquals({ code, stdout }, { code: 2, stdout: "" });
+    assertEquals(
+      stderr,
+      `${file}:1003:8: invalid YAML: more than 1000 aliases (*image); tm reads at most 1000 per file: repeat the value instead\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("tm exits 2 for a missing file and a directory, without a stack trace", async () => {
   const missing = await tm("validate", "does-not-exist.yaml");
   assertEquals(missing.code, 2);

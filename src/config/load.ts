@@ -3,16 +3,7 @@
  * problem with its YAML path and line:column. `parseConfig` is pure (yaml + zod only);
  * `loadConfigFile` adds reading the file.
  */
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-  visit,
-} from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { Document } from "yaml";
 import { z } from "zod";
 import {
@@ -24,6 +15,7 @@ import {
   SshHostSchema,
 } from "./schema.ts";
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
+import { aliasBeyondLimit, type AliasIndex, indexAliases } from "./yaml_aliases.ts";
 import { closestMatch, type PathProblem, type PathSegment, validateConfig } from "./validate.ts";
 
 /** Where a problem points: at the value of its path, or at the map key that ends it. */
@@ -44,6 +36,16 @@ const SHAPE_HINT = "a tm config is a map with name, redis, hosts, peers and comm
  * @throws ConfigError listing every problem found
  */
 export function parseConfig(text: string, file: string): Config {
+  const tooMany = aliasBeyondLimit(text);
+  if (tooMany) {
+    const before = text.slice(0, tooMany.offset);
+    throw new ConfigError(file, [{
+      path: "",
+      line: before.split("\n").length,
+      column: tooMany.offset - before.lastIndexOf("\n"),
+      message: tooMany.message,
+    }]);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false });
   const position = (offset: number) => {
@@ -82,19 +84,16 @@ export function parseConfig(text: string, file: string): Config {
       message: `the top level is ${found}, but ${SHAPE_HINT}`,
     }]);
   }
-  const unresolved = unresolvedAliases(doc);
-  if (unresolved.length > 0) {
+  const aliases = indexAliases(doc);
+  if (aliases.problems.length > 0) {
     throw new ConfigError(
       file,
-      unresolved.map(({ source, offset }) => ({
-        path: "",
-        ...position(offset),
-        message: `invalid YAML: alias *${source} refers to no anchor &${source}`,
-      })),
+      aliases.problems.map(({ offset, message }) => ({ path: "", ...position(offset), message })),
     );
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  // aliasProblems bounded what aliases expand to; the library's own count is redundant then.
+  const data: unknown = doc.toJS({ maxAliasCount: -1 });
   const result = ConfigSchema.safeParse(data);
   const problems: LocatedProblem[] = result.success ? validateConfig(result.data) : [
     ...firstPerPath(result.error.issues.flatMap((issue) => issueProblems(issue, data, []))),
@@ -103,7 +102,7 @@ export function parseConfig(text: string, file: string): Config {
   if (problems.length > 0) {
     const located = problems.map((problem): ConfigProblem => ({
       path: formatPath(problem.path),
-      ...locate(doc, problem.path, problem.anchor ?? "value", position),
+      ...locate(doc, aliases, problem.path, problem.anchor ?? "value", position),
       message: problem.message,
     }));
     throw new ConfigError(file, sortByPosition(dedupe(located)));
@@ -410,6 +409,7 @@ function valueAt(data: unknown, path: readonly PathSegment[]): { exists: boolean
  */
 function locate(
   doc: Document,
+  aliases: AliasIndex,
   path: readonly PathSegment[],
   anchor: Anchor,
   position: (offset: number) => { line: number; column: number },
@@ -417,7 +417,7 @@ function locate(
   let node: unknown = doc.contents;
   let keyNode: unknown;
   for (const segment of path) {
-    if (isAlias(node)) node = node.resolve(doc);
+    if (isAlias(node)) node = aliases.targets.get(node);
     let next: unknown;
     let nextKey: unknown;
     if (isMap(node)) {
@@ -437,16 +437,6 @@ function locate(
   const target = ((anchor === "key" || empty) && keyNode ? keyNode : node) as Node | null;
   const offset = target?.range?.[0];
   return offset === undefined ? {} : position(offset);
-}
-
-function unresolvedAliases(doc: Document): { source: string; offset: number }[] {
-  const found: { source: string; offset: number }[] = [];
-  visit(doc, {
-    Alias(_, alias) {
-      if (!alias.resolve(doc)) found.push({ source: alias.source, offset: alias.range?.[0] ?? 0 });
-    },
-  });
-  return found;
 }
 
 function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {

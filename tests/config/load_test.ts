@@ -522,3 +522,70 @@ Deno.test("parseConfig() rejects a NUL in an environment value at its line, in b
     message: "contains a NUL character (\\0), which no environment variable can carry",
   }]);
 });
+
+/** `minimal()` plus a list of `count` aliases of one anchor, each on its own line from line 16. */
+function manyAliases(count: number): string {
+  return minimal("x_anchor: &a value\nx_list:\n" + "  - *a\n".repeat(count));
+}
+
+Deno.test("parseConfig() rejects more than 1000 aliases at the first one beyond, without resolving them", () => {
+  // 50,000 aliases once took minutes (each resolution scanned the ones before) and ended in an
+  // unpositioned ReferenceError; now the token stream is counted and stops at alias 1001.
+  assertEquals(problemsOf(manyAliases(50_000)), [{
+    path: "",
+    line: 16 + 1000,
+    column: 5,
+    message:
+      "invalid YAML: more than 1000 aliases (*a); tm reads at most 1000 per file: repeat the value instead",
+  }]);
+  const many = "x_anchors:\n" + Array.from({ length: 1001 }, (_, i) => `  - &a${i} v\n`).join("");
+  assertEquals(problemsOf(minimal(many)).map((p) => [p.line, p.column, p.message.slice(0, 36)]), [
+    [14 + 1001, 5, "invalid YAML: more than 1000 anchors"],
+  ]);
+});
+
+Deno.test("parseConfig() accepts 1000 aliases, resolved to the latest anchor before each", () => {
+  const text = minimal("peer_environment: *env")
+    .replace(
+      "  - name: alice\n    image: peer:1\n",
+      "  - name: &p alice\n    image: peer:1\n    environment: &env { A: one }\n",
+    )
+    .replace(
+      "commands: []\n",
+      "commands:\n" + "  - { time: 0, peer: *p, command: connect }\n".repeat(999),
+    );
+  const config = parseConfig(text, "t.yaml");
+  assertEquals(config.peer_environment, { A: "one" });
+  assertEquals(config.commands.length, 999);
+  assertEquals(config.commands[998].peer, "alice");
+  const redefined = minimal("x1: &v first\nx2: *v\nx3: &v second\npeer_environment: { B: *v }");
+  assertEquals(problemsOf(redefined).map((p) => p.path), ["x1", "x2", "x3"]);
+  const latest = minimal("peer_environment: { A: &v first, B: *v, C: &v second, D: *v }");
+  assertEquals(parseConfig(latest, "t.yaml").peer_environment, {
+    A: "first",
+    B: "first",
+    C: "second",
+    D: "second",
+  });
+});
+
+Deno.test("parseConfig() rejects aliases whose expansion explodes or cycles, at the alias", () => {
+  // "Billion laughs": 9 levels of 10 aliases each stand for 10^9 values.
+  const levels = ["x0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+  for (let i = 1; i < 9; i++) {
+    levels.push(`x${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(", ")}]`);
+  }
+  const [problem] = problemsOf(minimal(levels.join("\n")));
+  assertEquals(problem.path, "");
+  assert(
+    problem.message.startsWith("invalid YAML: aliases expand to more than 100000 values by *l"),
+    problem.message,
+  );
+  assertEquals(typeof problem.line, "number");
+  assertEquals(problemsOf(minimal("x: &a [1, *a]")), [{
+    path: "",
+    line: 14,
+    column: 11,
+    message: "invalid YAML: alias *a refers to a node that contains it (a cycle)",
+  }]);
+});
