@@ -31,6 +31,7 @@ import {
   type StatusUpdate,
 } from "./coordination.ts";
 import { parseLogEntry, parseStatus } from "./protocol.ts";
+import { redactUrls } from "../url_redaction.ts";
 
 export interface RedisCoordinationOptions {
   /** Aborts `open()`. */
@@ -47,17 +48,6 @@ export interface RedisCoordinationOptions {
   logBatch?: number;
   /** Drain logs with BRPOP even on Redis ≥ 7 (for tests and benchmarks). Default false. */
   forceBrpop?: boolean;
-}
-
-/** The URL with its password replaced, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return url;
-  }
 }
 
 /** Unbounded FIFO behind an async generator: never drops, ends or fails once. */
@@ -159,7 +149,7 @@ export class RedisCoordination implements Coordination {
   #rawUrl: string;
 
   private constructor(url: string, options: RedisCoordinationOptions) {
-    this.url = redactUrl(url);
+    this.url = redactUrls(url);
     this.#options = {
       trace: options.trace ?? (() => {}),
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,

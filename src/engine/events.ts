@@ -57,6 +57,7 @@ export type EngineEvent =
       logFile?: string;
     }
     | { type: "phase"; phase: Phase }
+    /** `url` has its password masked (`redis://user:***@host`). */
     | { type: "redis-ready"; url: string }
     | { type: "host-connecting"; host: string; address: string }
     | { type: "host-connected"; host: string; address: string; ms: number }

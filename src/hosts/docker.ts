@@ -6,6 +6,7 @@
 import { COMMAND_NOT_FOUND } from "./local.ts";
 import type { ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { commandLine } from "./shell.ts";
+import { redactUrls } from "../url_redaction.ts";
 
 /** A docker command failed (non-zero exit, or docker is missing or unreachable). */
 export class DockerError extends Error {
@@ -22,7 +23,7 @@ export class DockerError extends Error {
   ) {
     super(
       message ??
-        `${host}: \`${abbreviate(commandLine(argv))}\` failed (exit ${code ?? "killed"}): ${
+        `${host}: \`${shownCommand(argv)}\` failed (exit ${code ?? "killed"}): ${
           stderr || "no output"
         }`,
     );
@@ -339,7 +340,7 @@ export class Docker {
       message =
         `${this.host}: no permission to use Docker (add the SSH user to the docker group): ${stderr}`;
     } else if (why) {
-      message = `${this.host}: \`${abbreviate(commandLine(result.argv))}\`: ${why}: ${stderr}`;
+      message = `${this.host}: \`${shownCommand(result.argv)}\`: ${why}: ${stderr}`;
     }
     return new DockerError(this.host, result.argv, result.code, stderr, message);
   }
@@ -407,6 +408,11 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<
     }
   }
   if (buffer !== "") yield buffer;
+}
+
+/** A command line for a message: URL passwords (a peer's REDIS_URL) masked, then abbreviated. */
+function shownCommand(argv: string[]): string {
+  return abbreviate(redactUrls(commandLine(argv)));
 }
 
 function abbreviate(text: string, max = 160): string {

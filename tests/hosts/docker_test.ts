@@ -55,6 +55,21 @@ Deno.test("runArgs() builds docker run -d arguments from a spec", () => {
   );
 });
 
+Deno.test("DockerError masks URL passwords in the command line it quotes", () => {
+  const argv = [
+    "docker",
+    ...runArgs({
+      image: "peer:1",
+      name: "tm-t-alice",
+      env: { REDIS_URL: "redis://default:s3cret@10.0.0.1:6379" },
+    }),
+  ];
+  const error = new DockerError("b", argv, 125, "docker: Error response from daemon: boom");
+  assert(!error.message.includes("s3cret"), error.message);
+  assert(error.message.includes("REDIS_URL=redis://default:***@10.0.0.1:6379"), error.message);
+  assertEquals(error.argv, argv, "the error keeps the real command for whoever handles it");
+});
+
 Deno.test("mergeTimestamped() interleaves stdout and stderr by docker's timestamps", () => {
   const stdout = "2026-01-01T00:00:00.1Z one\n2026-01-01T00:00:00.3Z three\n";
   const stderr = "2026-01-01T00:00:00.25Z two\n2026-01-01T00:00:01Z four\n";
