@@ -25,6 +25,9 @@ interface LocatedProblem extends PathProblem {
   anchor?: Anchor;
 }
 
+/** Largest config file read; hand-written configs are a few kilobytes. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
 const SHAPE_HINT = "a tm config is a map with name, redis, hosts, peers and commands";
 
 /**
@@ -125,7 +128,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
     if (info.isDirectory) {
       throw new ConfigError(path, [{ path: "", message: "is a directory, not a config file" }]);
     }
-    bytes = await Deno.readFile(path);
+    bytes = await readAtMost(path, MAX_CONFIG_BYTES);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const message = error instanceof Deno.errors.NotFound
@@ -135,6 +138,13 @@ export async function loadConfigFile(path: string): Promise<Config> {
       : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
     throw new ConfigError(path, [{ path: "", message }], { cause: error });
   }
+  if (bytes.length > MAX_CONFIG_BYTES) {
+    throw new ConfigError(path, [{
+      path: "",
+      message: `is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; a tm config is a few ` +
+        "kilobytes (is this the right file?)",
+    }]);
+  }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -142,6 +152,22 @@ export async function loadConfigFile(path: string): Promise<Config> {
     throw new ConfigError(path, [{ path: "", message: "is not UTF-8 text" }], { cause: error });
   }
   return parseConfig(text, path);
+}
+
+/**
+ * Reads up to `limit + 1` bytes of `path`, so that a device (`/dev/zero`) or a huge file costs
+ * no more than that and a result longer than `limit` says the file is too big.
+ */
+async function readAtMost(path: string, limit: number): Promise<Uint8Array> {
+  using file = await Deno.open(path);
+  const buffer = new Uint8Array(limit + 1);
+  let filled = 0;
+  while (filled < buffer.length) {
+    const read = await file.read(buffer.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return buffer.subarray(0, filled);
 }
 
 /** `peers[2].runs_on`, `peer_environment["MY VAR"]`. */

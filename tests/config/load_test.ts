@@ -589,3 +589,39 @@ Deno.test("parseConfig() rejects aliases whose expansion explodes or cycles, at 
     message: "invalid YAML: alias *a refers to a node that contains it (a cycle)",
   }]);
 });
+
+Deno.test("parseConfig() rejects a test name too long for the log file name, at the name", () => {
+  // The log file is `<name>-YYYY-MM-DD-HH-MM-SS.log`; file names hold 255 bytes.
+  const message =
+    "must be at most 200 bytes (UTF-8) to fit the log file name <name>-YYYY-MM-DD-HH-MM-SS.log";
+  assertEquals(problemsOf(minimal().replace("name: t\n", `name: ${"x".repeat(300)}\n`)), [{
+    path: "name",
+    line: 1,
+    column: 7,
+    message: `${message}; this one has 300`,
+  }]);
+  // 67 three-byte characters are 201 bytes.
+  assertEquals(
+    problemsOf(minimal().replace("name: t\n", `name: ${"日".repeat(67)}\n`))[0].message,
+    `${message}; this one has 201`,
+  );
+  assertEquals(
+    parseConfig(minimal().replace("name: t\n", `name: ${"x".repeat(200)}\n`), "t.yaml").name.length,
+    200,
+  );
+});
+
+Deno.test("loadConfigFile() stops reading past 4 MiB: /dev/zero and a huge file end at once", async () => {
+  const limit = "is larger than 4 MiB; a tm config is a few kilobytes (is this the right file?)";
+  const zero = await assertRejects(() => loadConfigFile("/dev/zero"), ConfigError);
+  assertEquals(zero.message, `/dev/zero: ${limit}`);
+  const dir = await Deno.makeTempDir({ prefix: "tm-config-test-" });
+  try {
+    const huge = `${dir}/huge.yaml`;
+    await Deno.writeTextFile(huge, minimal("# " + "x".repeat(4 * 1024 * 1024) + "\n"));
+    const error = await assertRejects(() => loadConfigFile(huge), ConfigError);
+    assertEquals(error.message, `${huge}: ${limit}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
