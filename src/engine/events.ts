@@ -119,6 +119,7 @@ export type EngineEvent =
     }
     /** Cleanup could not remove these containers of the run: they are still on the host. */
     | { type: "left-behind"; host: string; containers: string[]; reason: string }
+    /** With `host`, views show `<host>: <message>`: the message itself does not name the host. */
     | { type: "warning"; message: string; peer?: string; host?: string }
     | { type: "error"; message: string; peer?: string; host?: string }
     /** Orchestrator trace, shown with --verbose and always written to the log file. */
