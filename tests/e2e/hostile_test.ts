@@ -5,7 +5,7 @@
  */
 import { ok as assert } from "node:assert";
 import { deepStrictEqual as assertEquals } from "node:assert";
-import { workspace } from "../support/e2e.ts";
+import { randomBasePort, workspace } from "../support/e2e.ts";
 import { startRedisServer } from "../support/redis_server.ts";
 import {
   HOSTILE_ADDRESS,
@@ -14,6 +14,7 @@ import {
   RAW_CONTROL,
 } from "../support/hostile_events.ts";
 import { Redis } from "ioredis";
+import { createSocket } from "node:dgram";
 
 const PASSWORD = "s3cret-e2e";
 
@@ -108,3 +109,35 @@ function assertNoRawControl(text: string, where: string) {
   const found = RAW_CONTROL.exec(text);
   assert(!found, `${where} has U+${found?.[0].codePointAt(0)?.toString(16)} raw:\n${text}`);
 }
+
+Deno.test("tm shows Docker's whole message, cause included, when a peer's port is taken [integration: testbed]", async () => {
+  await using ws = await workspace("port-taken");
+  const { bed } = ws;
+  const image = bed.peerImage;
+  const basePort = randomBasePort();
+  // Host A is this machine: hold the peer's UDP port so that docker cannot publish it.
+  const taken = createSocket("udp4");
+  await new Promise<void>((resolve) => taken.bind(basePort, "0.0.0.0", resolve));
+  await using _release = {
+    [Symbol.asyncDispose]: () => new Promise<void>((r) => taken.close(() => r())),
+  };
+  const config = await ws.writeConfig({
+    timeout: { startup: 30, shutdown: 10 },
+    redis: { port: ws.redisPort, image: bed.redisImage },
+    images: [image],
+    hosts: [ws.host(bed.hostA, { basePort })],
+    peers: [{ name: "solo", image }],
+    commands: [{ time: 0, peer: "solo", command: "connect" }],
+  });
+  const result = await ws.run([config]);
+  const output = `${result.stdout}\n${result.stderr}`;
+  assertEquals(result.code, 1, output);
+  const log = await ws.logText();
+  assert(/address already in use/.test(log), log);
+  const verdict = result.stdout.split("\n").find((line) => line.startsWith("FAILED"));
+  // Docker's cause comes before the (long) command line, so a view cut to its width shows it.
+  const cause = verdict?.indexOf("bind: address already in use") ?? -1;
+  assert(cause > 0 && cause < verdict!.indexOf("(command: docker run"), `the verdict:\n${output}`);
+  assert(!verdict!.includes("docker run --help"), `docker's footer is noise:\n${verdict}`);
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+});
