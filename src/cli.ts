@@ -30,7 +30,7 @@ Examples:
   tm schema > tm.schema.json                   JSON Schema for editor completion (docs/config.md)
 `;
 
-/** `--redis-url`: a redis:// or rediss:// URL with a host. */
+/** `--redis-url`: a redis:// or rediss:// URL with a host and, if any, a database number. */
 export function parseRedisUrl(value: string): string {
   let url: URL;
   try {
@@ -44,6 +44,12 @@ export function parseRedisUrl(value: string): string {
     );
   }
   if (!url.hostname) throw new InvalidArgumentError("the URL names no host");
+  // The path is the database number; ioredis would read anything else as database 0.
+  if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) {
+    throw new InvalidArgumentError(
+      `the database must be a number (redis://host:6379/0), got ${url.pathname}`,
+    );
+  }
   return value;
 }
 

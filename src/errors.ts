@@ -1,6 +1,7 @@
 /**
  * Error classes shared across roles, and how the CLI maps them to exit codes.
  */
+import { escapeControls } from "./terminal_text.ts";
 
 /** A mistake by the user (bad flag, bad or missing config): exit 2, no stack trace. */
 export class UsageError extends Error {
@@ -34,10 +35,11 @@ export function describeError(
   if (error instanceof UsageError) {
     // A ConfigError's lines already start with `file:line:column:`, as compilers print them.
     const text = error.name === "ConfigError" ? error.message : `tm: ${error.message}`;
-    return { text, exitCode: ExitCode.usage };
+    return { text: text.split("\n").map(escapeControls).join("\n"), exitCode: ExitCode.usage };
   }
   const message = error instanceof Error ? error.message : String(error);
-  const oneLine = `tm: ${message.split("\n")[0]}`;
+  // Messages quote what hosts and peers sent: shown on one line, control characters escaped.
+  const oneLine = `tm: ${escapeControls(message.split("\n")[0])}`;
   if (!options.verbose || !(error instanceof Error) || !error.stack) {
     return { text: oneLine, exitCode: ExitCode.failed };
   }

@@ -13,6 +13,7 @@
  * tag for tm's own events, or the peer's log level exactly as the peer sent it.
  */
 import type { EngineEvent, EventSink } from "./engine/events.ts";
+import { escapeControls } from "./terminal_text.ts";
 
 /** `<name>-YYYY-MM-DD-HH-MM-SS.log` in local time; characters unsafe in file names become `_`. */
 export function logFileName(testName: string, date: Date): string {
@@ -108,7 +109,9 @@ export class LineFormatter {
     const prefix = `${wallClock(now)} [${(event.t / 1_000).toFixed(3).padStart(9)}s]`;
     const entries = describe(event);
     return entries.map(({ source, tag, text }) =>
-      `${prefix} ${source.padEnd(this.#width)} ${tag.padEnd(TAG_WIDTH)} ${oneLine(text)}\n`
+      `${prefix} ${source.padEnd(this.#width)} ${escapeControls(tag).padEnd(TAG_WIDTH)} ${
+        escapeControls(text)
+      }\n`
     ).join("");
   }
 }
@@ -266,20 +269,6 @@ function wallClock(date: Date): string {
   return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${
     p(date.getHours())
   }:${p(date.getMinutes())}:${p(date.getSeconds())}.${p(date.getMilliseconds(), 3)}`;
-}
-
-/** Keeps one event on one line: newlines and other control characters are escaped. */
-function oneLine(text: string): string {
-  return text.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x08\x0a-\x1f\x7f]/g,
-    (c) =>
-      c === "\n"
-        ? "\\n"
-        : c === "\r"
-        ? "\\r"
-        : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
 }
 
 function detail(text: string | undefined): string {

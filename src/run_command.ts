@@ -17,6 +17,7 @@ import { connectHost } from "./hosts/connect.ts";
 import { resetHosts as resetEveryHost } from "./hosts/reset.ts";
 import { type LogFile, logFileName, openLogFile } from "./log_file.ts";
 import * as output from "./output_stream.ts";
+import { traceLine } from "./ui/trace_line.ts";
 import { place } from "./placement.ts";
 
 export interface RunTestOptions {
@@ -60,9 +61,7 @@ async function openView(
 /** --verbose: the orchestrator's own trace, on stderr (spec §2), one stamped line per event. */
 const traceToStderr: EventSink = (event) => {
   if (event.type !== "trace") return;
-  const stamp = `[${(event.t / 1000).toFixed(1).padStart(7)}s]`;
-  const text = event.message.replaceAll("\n", "\n" + " ".repeat(stamp.length + 1));
-  output.stderr.write(`${stamp} ${text}\n`);
+  output.stderr.write(traceLine(event.t, event.message));
 };
 
 /**

@@ -5,6 +5,7 @@ import { ConfigError } from "../src/config/config_error.ts";
 import { formatPlanTable, planRecords } from "../src/plan_table.ts";
 import { place } from "../src/placement.ts";
 import { loadConfigFile } from "../src/config/load.ts";
+import { startRedisServer } from "./support/redis_server.ts";
 
 const FIXTURES = "tests/fixtures/config/broken";
 const SMOKE = "examples/smoke-test-5peer.yaml";
@@ -158,6 +159,24 @@ Deno.test("tm reports a config error the same way when running a test", async ()
   assertNoStackTrace(stderr);
 });
 
+Deno.test("tm validate answers a file of 50,000 aliases at once: exit 2 at the first alias beyond 1000", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-cli-aliases-" });
+  try {
+    const file = `${dir}/aliases.yaml`;
+    const lines = ["name: t", "redis: { port: 6379, image: &image redis:7-alpine }"];
+    for (let i = 0; i < 50_000; i++) lines.push(`x${i}: *image`);
+    await Deno.writeTextFile(file, lines.join("\n") + "\n");
+    const { code, stdout, stderr } = await tm("validate", file);
+    assertEquals({ code, stdout }, { code: 2, stdout: "" });
+    assertEquals(
+      stderr,
+      `${file}:1003:8: invalid YAML: more than 1000 aliases (*image); tm reads at most 1000 per file: repeat the value instead\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("tm exits 2 for a missing file and a directory, without a stack trace", async () => {
   const missing = await tm("validate", "does-not-exist.yaml");
   assertEquals(missing.code, 2);
@@ -173,6 +192,14 @@ Deno.test("tm exits 2 on bad usage, naming the mistake", async () => {
     [["--bogus", SMOKE], "tm: unknown option '--bogus'"],
     [[SMOKE, "--redis-url", "http://localhost:6379"], "expected a redis:// or rediss:// URL"],
     [[SMOKE, "--redis-url", "not a url"], "expected a URL such as redis://host:6379"],
+    [
+      [SMOKE, "--redis-url", "redis://h:6379/db1"],
+      "the database must be a number (redis://host:6379/0), got /db1",
+    ],
+    [
+      [SMOKE, "--redis-url", "redis://h:6379/-1"],
+      "the database must be a number (redis://host:6379/0), got /-1",
+    ],
     [[SMOKE, "--reset-hosts", "--reset-hosts-all"], "tm: --reset-hosts and --reset-hosts-all"],
     [[SMOKE, "--yes"], "tm: --yes only applies to --reset-hosts-all"],
     [[SMOKE, "--reset-hosts", "--tui"], "tm: --tui cannot be used with --reset-hosts"],
@@ -204,6 +231,21 @@ Deno.test("tm reports a failed run in its summary, exit 1, and the trace only wi
     const logs = [...Deno.readDirSync(cwd)].map((entry) => entry.name);
     assertEquals(logs.length, 2, "one log file per run");
     assert(logs.every((name) => /^one-peer-\d{4}(-\d\d){5}\.log$/.test(name)), logs.join());
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("tm --redis-url with a database the server lacks fails at once, naming it [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const cwd = await Deno.makeTempDir({ prefix: "tm-cli-db-" });
+  try {
+    const url = `${redis.url}/99`;
+    const run = await tmIn(cwd, `${root}examples/one-peer.yaml`, "--redis-url", url);
+    assertEquals(run.code, 1, run.stdout + run.stderr);
+    const verdict = run.stdout.split("\n").find((line) => line.startsWith("FAILED"));
+    assert(verdict?.includes(`Redis at ${url} has no database 99`), run.stdout);
+    assert(!run.stdout.includes("connecting to hosts"), `hosts were contacted:\n${run.stdout}`);
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }

@@ -3,16 +3,7 @@
  * problem with its YAML path and line:column. `parseConfig` is pure (yaml + zod only);
  * `loadConfigFile` adds reading the file.
  */
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-  visit,
-} from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { Document } from "yaml";
 import { z } from "zod";
 import {
@@ -24,6 +15,7 @@ import {
   SshHostSchema,
 } from "./schema.ts";
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
+import { aliasBeyondLimit, type AliasIndex, indexAliases } from "./yaml_aliases.ts";
 import { closestMatch, type PathProblem, type PathSegment, validateConfig } from "./validate.ts";
 
 /** Where a problem points: at the value of its path, or at the map key that ends it. */
@@ -32,6 +24,9 @@ type Anchor = "value" | "key";
 interface LocatedProblem extends PathProblem {
   anchor?: Anchor;
 }
+
+/** Largest config file read; hand-written configs are a few kilobytes. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 const SHAPE_HINT = "a tm config is a map with name, redis, hosts, peers and commands";
 
@@ -44,6 +39,16 @@ const SHAPE_HINT = "a tm config is a map with name, redis, hosts, peers and comm
  * @throws ConfigError listing every problem found
  */
 export function parseConfig(text: string, file: string): Config {
+  const tooMany = aliasBeyondLimit(text);
+  if (tooMany) {
+    const before = text.slice(0, tooMany.offset);
+    throw new ConfigError(file, [{
+      path: "",
+      line: before.split("\n").length,
+      column: tooMany.offset - before.lastIndexOf("\n"),
+      message: tooMany.message,
+    }]);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false });
   const position = (offset: number) => {
@@ -82,19 +87,16 @@ export function parseConfig(text: string, file: string): Config {
       message: `the top level is ${found}, but ${SHAPE_HINT}`,
     }]);
   }
-  const unresolved = unresolvedAliases(doc);
-  if (unresolved.length > 0) {
+  const aliases = indexAliases(doc);
+  if (aliases.problems.length > 0) {
     throw new ConfigError(
       file,
-      unresolved.map(({ source, offset }) => ({
-        path: "",
-        ...position(offset),
-        message: `invalid YAML: alias *${source} refers to no anchor &${source}`,
-      })),
+      aliases.problems.map(({ offset, message }) => ({ path: "", ...position(offset), message })),
     );
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  // aliasProblems bounded what aliases expand to; the library's own count is redundant then.
+  const data: unknown = doc.toJS({ maxAliasCount: -1 });
   const result = ConfigSchema.safeParse(data);
   const problems: LocatedProblem[] = result.success ? validateConfig(result.data) : [
     ...firstPerPath(result.error.issues.flatMap((issue) => issueProblems(issue, data, []))),
@@ -103,7 +105,7 @@ export function parseConfig(text: string, file: string): Config {
   if (problems.length > 0) {
     const located = problems.map((problem): ConfigProblem => ({
       path: formatPath(problem.path),
-      ...locate(doc, problem.path, problem.anchor ?? "value", position),
+      ...locate(doc, aliases, problem.path, problem.anchor ?? "value", position),
       message: problem.message,
     }));
     throw new ConfigError(file, sortByPosition(dedupe(located)));
@@ -126,7 +128,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
     if (info.isDirectory) {
       throw new ConfigError(path, [{ path: "", message: "is a directory, not a config file" }]);
     }
-    bytes = await Deno.readFile(path);
+    bytes = await readAtMost(path, MAX_CONFIG_BYTES);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const message = error instanceof Deno.errors.NotFound
@@ -136,6 +138,13 @@ export async function loadConfigFile(path: string): Promise<Config> {
       : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
     throw new ConfigError(path, [{ path: "", message }], { cause: error });
   }
+  if (bytes.length > MAX_CONFIG_BYTES) {
+    throw new ConfigError(path, [{
+      path: "",
+      message: `is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; a tm config is a few ` +
+        "kilobytes (is this the right file?)",
+    }]);
+  }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -143,6 +152,22 @@ export async function loadConfigFile(path: string): Promise<Config> {
     throw new ConfigError(path, [{ path: "", message: "is not UTF-8 text" }], { cause: error });
   }
   return parseConfig(text, path);
+}
+
+/**
+ * Reads up to `limit + 1` bytes of `path`, so that a device (`/dev/zero`) or a huge file costs
+ * no more than that and a result longer than `limit` says the file is too big.
+ */
+async function readAtMost(path: string, limit: number): Promise<Uint8Array> {
+  using file = await Deno.open(path);
+  const buffer = new Uint8Array(limit + 1);
+  let filled = 0;
+  while (filled < buffer.length) {
+    const read = await file.read(buffer.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return buffer.subarray(0, filled);
 }
 
 /** `peers[2].runs_on`, `peer_environment["MY VAR"]`. */
@@ -410,6 +435,7 @@ function valueAt(data: unknown, path: readonly PathSegment[]): { exists: boolean
  */
 function locate(
   doc: Document,
+  aliases: AliasIndex,
   path: readonly PathSegment[],
   anchor: Anchor,
   position: (offset: number) => { line: number; column: number },
@@ -417,7 +443,7 @@ function locate(
   let node: unknown = doc.contents;
   let keyNode: unknown;
   for (const segment of path) {
-    if (isAlias(node)) node = node.resolve(doc);
+    if (isAlias(node)) node = aliases.targets.get(node);
     let next: unknown;
     let nextKey: unknown;
     if (isMap(node)) {
@@ -437,16 +463,6 @@ function locate(
   const target = ((anchor === "key" || empty) && keyNode ? keyNode : node) as Node | null;
   const offset = target?.range?.[0];
   return offset === undefined ? {} : position(offset);
-}
-
-function unresolvedAliases(doc: Document): { source: string; offset: number }[] {
-  const found: { source: string; offset: number }[] = [];
-  visit(doc, {
-    Alias(_, alias) {
-      if (!alias.resolve(doc)) found.push({ source: alias.source, offset: alias.range?.[0] ?? 0 });
-    },
-  });
-  return found;
 }
 
 function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {

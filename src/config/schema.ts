@@ -10,6 +10,13 @@ import { z } from "zod";
 /** Peer names become container names and Redis key prefixes (`<name>_status`). */
 export const PEER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
+/**
+ * Longest test name, in UTF-8 bytes. The log file is `<name>-YYYY-MM-DD-HH-MM-SS.log` (24 bytes
+ * more) and a file name holds 255 bytes, so 231 would fit; 200 leaves room and is plenty.
+ * Container names use a shortened slug of the name (`container_names.ts`).
+ */
+export const MAX_TEST_NAME_BYTES = 200;
+
 /** A tag is a plain word so that `runs_on` sets compare unambiguously. */
 export const TAG_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/;
 
@@ -18,7 +25,16 @@ export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const port = z.number().int().min(1).max(65535);
 
-const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+/**
+ * A NUL cannot cross exec(): Docker would fail mid-run on it (and take the host's SSH connection
+ * down), so a value holding one is a config error. Every other character reaches the peer intact.
+ */
+const NUL_MESSAGE = "contains a NUL character (\\0), which no environment variable can carry";
+const withoutNul = (text: string) => !text.includes("\0");
+
+const envValue = z
+  .union([z.string().refine(withoutNul, NUL_MESSAGE), z.number(), z.boolean()])
+  .transform(String);
 
 /**
  * Environment: a `KEY: VALUE` map or a `- KEY=VALUE` list; both become a map.
@@ -28,7 +44,10 @@ export const EnvironmentSchema = z
   .union([
     z.record(z.string().regex(ENV_NAME_PATTERN, "not a valid variable name"), envValue),
     z.array(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected KEY=VALUE"),
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected KEY=VALUE").refine(
+        withoutNul,
+        NUL_MESSAGE,
+      ),
     ),
   ])
   .transform((env): Record<string, string> =>
@@ -131,8 +150,20 @@ export const CommandSchema = z.strictObject({
 export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
 
 export const ConfigSchema = z.strictObject({
-  name: z.string().min(1).regex(/^[^/\\\0]+$/, "must not contain / or \\").describe(
-    "test name, used in the log file name, container names and the UI header",
+  name: z.string().min(1).regex(/^[^/\\\0]+$/, "must not contain / or \\").superRefine(
+    (name, context) => {
+      const bytes = new TextEncoder().encode(name).length;
+      if (bytes > MAX_TEST_NAME_BYTES) {
+        context.addIssue({
+          code: "custom",
+          message:
+            `must be at most ${MAX_TEST_NAME_BYTES} bytes (UTF-8) to fit the log file name ` +
+            `<name>-YYYY-MM-DD-HH-MM-SS.log; this one has ${bytes}`,
+        });
+      }
+    },
+  ).describe(
+    `test name, used in the log file name, container names and the UI header; at most ${MAX_TEST_NAME_BYTES} bytes`,
   ),
   timeout: TimeoutSchema.default({ startup: 60, shutdown: 30 }),
   redis: RedisSchema,

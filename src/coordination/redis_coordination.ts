@@ -31,6 +31,7 @@ import {
   type StatusUpdate,
 } from "./coordination.ts";
 import { parseLogEntry, parseStatus } from "./protocol.ts";
+import { redactUrls } from "../url_redaction.ts";
 
 export interface RedisCoordinationOptions {
   /** Aborts `open()`. */
@@ -47,17 +48,6 @@ export interface RedisCoordinationOptions {
   logBatch?: number;
   /** Drain logs with BRPOP even on Redis ≥ 7 (for tests and benchmarks). Default false. */
   forceBrpop?: boolean;
-}
-
-/** The URL with its password replaced, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return url;
-  }
 }
 
 /** Unbounded FIFO behind an async generator: never drops, ends or fails once. */
@@ -159,7 +149,7 @@ export class RedisCoordination implements Coordination {
   #rawUrl: string;
 
   private constructor(url: string, options: RedisCoordinationOptions) {
-    this.url = redactUrl(url);
+    this.url = redactUrls(url);
     this.#options = {
       trace: options.trace ?? (() => {}),
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
@@ -202,6 +192,7 @@ export class RedisCoordination implements Coordination {
       this.#waitReady(this.#main, signal),
       this.#waitReady(this.#subscriber, signal),
     ]);
+    await this.#checkDatabase();
     const info = await this.#main.info("server");
     this.serverVersion = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? "0";
     const [major, minor] = this.serverVersion.split(".").map(Number);
@@ -211,6 +202,24 @@ export class RedisCoordination implements Coordination {
     this.#trace(
       `connected to Redis ${this.serverVersion} at ${this.url} (db ${this.#db}); logs drained with ${this.logMode.toUpperCase()}`,
     );
+  }
+
+  /**
+   * ioredis SELECTs the URL's database on connect but stays "ready" on database 0 when Redis
+   * refuses it; peers given the same URL would fail, and the run end in a startup timeout. So the
+   * database is selected again here, where a refusal can fail the run at once.
+   */
+  async #checkDatabase(): Promise<void> {
+    if (this.#db === 0) return;
+    try {
+      await this.#main.select(this.#db);
+    } catch (error) {
+      throw new CoordinationError(
+        `Redis at ${this.url} has no database ${this.#db} (${(error as Error).message}); ` +
+          "use one below the server's `databases` setting (16 by default)",
+        { url: this.url, cause: error },
+      );
+    }
   }
 
   #connect(url: string, role: Role): Redis {

@@ -57,6 +57,7 @@ export type EngineEvent =
       logFile?: string;
     }
     | { type: "phase"; phase: Phase }
+    /** `url` has its password masked (`redis://user:***@host`). */
     | { type: "redis-ready"; url: string }
     | { type: "host-connecting"; host: string; address: string }
     | { type: "host-connected"; host: string; address: string; ms: number }
@@ -118,6 +119,7 @@ export type EngineEvent =
     }
     /** Cleanup could not remove these containers of the run: they are still on the host. */
     | { type: "left-behind"; host: string; containers: string[]; reason: string }
+    /** With `host`, views show `<host>: <message>`: the message itself does not name the host. */
     | { type: "warning"; message: string; peer?: string; host?: string }
     | { type: "error"; message: string; peer?: string; host?: string }
     /** Orchestrator trace, shown with --verbose and always written to the log file. */

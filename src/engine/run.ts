@@ -11,6 +11,7 @@ import type { Coordination, LogEntry, StatusUpdate } from "../coordination/coord
 import { RedisCoordination } from "../coordination/redis_coordination.ts";
 import { peerEnvironment } from "../environment.ts";
 import type { PlacedPeer } from "../placement.ts";
+import { redactUrls } from "../url_redaction.ts";
 import type {
   EngineEvent,
   EventSink,
@@ -230,7 +231,8 @@ class Run {
           "status changes are seen only if the server already has notify-keyspace-events with K and $",
       });
     }
-    this.#emit({ type: "redis-ready", url: server.url });
+    // Peers get the URL with its password; what tm shows and records never has it.
+    this.#emit({ type: "redis-ready", url: redactUrls(server.url) });
 
     this.#enter("hosts");
     this.#setup = this.#runtime.setup({

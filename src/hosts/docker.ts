@@ -6,6 +6,7 @@
 import { COMMAND_NOT_FOUND } from "./local.ts";
 import type { ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { commandLine } from "./shell.ts";
+import { redactUrls } from "../url_redaction.ts";
 
 /** A docker command failed (non-zero exit, or docker is missing or unreachable). */
 export class DockerError extends Error {
@@ -22,9 +23,9 @@ export class DockerError extends Error {
   ) {
     super(
       message ??
-        `${host}: \`${abbreviate(commandLine(argv))}\` failed (exit ${code ?? "killed"}): ${
-          stderr || "no output"
-        }`,
+        `${host}: docker ${argv[1] ?? ""} failed (exit ${code ?? "killed"}): ${
+          dockerCause(stderr) || "no output"
+        } (command: ${shownCommand(argv)})`,
     );
     this.name = "DockerError";
   }
@@ -339,7 +340,9 @@ export class Docker {
       message =
         `${this.host}: no permission to use Docker (add the SSH user to the docker group): ${stderr}`;
     } else if (why) {
-      message = `${this.host}: \`${abbreviate(commandLine(result.argv))}\`: ${why}: ${stderr}`;
+      message = `${this.host}: docker ${result.argv[1] ?? ""}: ${why}: ${
+        dockerCause(stderr)
+      } (command: ${shownCommand(result.argv)})`;
     }
     return new DockerError(this.host, result.argv, result.code, stderr, message);
   }
@@ -407,6 +410,25 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<
     }
   }
   if (buffer !== "") yield buffer;
+}
+
+/**
+ * Docker's stderr as the cause in a one-line message: its lines joined, the `docker:` and
+ * `Error response from daemon:` lead-ins and the `Run 'docker run --help'` footer dropped, and
+ * 64-digit IDs cut to docker's 12-digit short form, so the cause (`bind: address already in
+ * use`) comes early enough that a view cutting the line to its width still shows it.
+ */
+function dockerCause(stderr: string): string {
+  return stderr.split("\n").map((line) => line.trim())
+    .filter((line) => line !== "" && !/^Run '.*--help' for more information\.?$/.test(line))
+    .join("; ")
+    .replace(/^(docker: )?(Error response from daemon: )?/, "")
+    .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1");
+}
+
+/** A command line for a message: URL passwords (a peer's REDIS_URL) masked, then abbreviated. */
+function shownCommand(argv: string[]): string {
+  return abbreviate(redactUrls(commandLine(argv)));
 }
 
 function abbreviate(text: string, max = 160): string {

@@ -238,10 +238,10 @@ export class DockerRuntime implements PeerRuntime {
             try {
               const { failed } = await host.docker.rmi(config.images);
               for (const [image, why] of failed) {
-                warn(`${host.name}: could not remove image ${image}: ${why}`, host.name);
+                warn(`could not remove image ${image}: ${why}`, host.name);
               }
             } catch (error) {
-              warn(`${host.name}: could not remove images: ${messageOf(error)}`, host.name);
+              warn(`could not remove images: ${messageAbout(host.name, error)}`, host.name);
             }
           }
         }),
@@ -302,7 +302,7 @@ export class DockerRuntime implements PeerRuntime {
     const reachable = !(failure instanceof HostLostError) && !forced.aborted;
     const reason = forced.aborted
       ? "cleanup was cut short (second interrupt)"
-      : messageOf(failure).replace(`${host.name}: `, "");
+      : messageAbout(host.name, failure);
     if (host.started.size === 0) {
       sink({
         type: "warning",
@@ -489,7 +489,7 @@ export class DockerRuntime implements PeerRuntime {
       this.#send({
         type: "warning",
         host: host.name,
-        message: `${host.name}: removing ${clashing.length} leftover container${
+        message: `removing ${clashing.length} leftover container${
           clashing.length > 1 ? "s" : ""
         } of an earlier run of this test (run ${runs})`,
       });
@@ -512,6 +512,15 @@ export class DockerRuntime implements PeerRuntime {
     });
     host.watcher.start();
   }
+}
+
+/**
+ * An error's message for an event that already names `host` (views put the event's host first):
+ * without the `<host>: ` that DockerError and RemoteError start with, which would say it twice.
+ */
+function messageAbout(host: string, error: unknown): string {
+  const message = messageOf(error);
+  return message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message;
 }
 
 /** `~/peer-config/<container>-config` on the host (spec §6.8). */

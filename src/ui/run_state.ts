@@ -14,6 +14,7 @@ import type {
   Verdict,
 } from "../engine/events.ts";
 import type { PlacedPeer } from "../placement.ts";
+import { escapeControlsIn } from "../terminal_text.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import { formatBytes, formatDuration, rate } from "./quantities.ts";
 
@@ -217,8 +218,12 @@ export const PHASE_TITLES: Record<Phase, string> = {
   cleanup: "cleaning up",
 };
 
-/** Applies one event to `state` (in place) and returns it. */
-export function applyEvent(state: RunState, event: EngineEvent): RunState {
+/**
+ * Applies one event to `state` (in place) and returns it. Text from outside (statuses, log lines,
+ * docker output, messages quoting them) is stored escaped, so no view can print it raw.
+ */
+export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
+  const event = escapeControlsIn(unsafe);
   state.lastT = Math.max(state.lastT, event.t);
   const line = (
     kind: LineKind,

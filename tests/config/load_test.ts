@@ -514,3 +514,124 @@ Deno.test("loadConfigFile() loads every examples/smoke-test-1-<language>-peer.ya
     assertEquals(config.peers.length > 0, true, file);
   }
 });
+
+Deno.test("parseConfig() rejects a NUL in an environment value at its line, in both syntaxes", () => {
+  // A NUL cannot cross exec(): docker would fail mid-run and take the host's SSH connection down.
+  const problems = problemsOf(minimal('peer_environment:\n  A: "x\\0y"'));
+  assertEquals(problems, [{
+    path: "peer_environment.A",
+    line: 15,
+    column: 6,
+    message: "contains a NUL character (\\0), which no environment variable can carry",
+  }]);
+  const listed = problemsOf(minimal('peer_environment:\n  - "B=x\\0y"'));
+  assertEquals(listed, [{
+    path: "peer_environment[0]",
+    line: 15,
+    column: 5,
+    message: "contains a NUL character (\\0), which no environment variable can carry",
+  }]);
+});
+
+/** `minimal()` plus a list of `count` aliases of one anchor, each on its own line from line 16. */
+function manyAliases(count: number): string {
+  return minimal("x_anchor: &a value\nx_list:\n" + "  - *a\n".repeat(count));
+}
+
+Deno.test("parseConfig() rejects more than 1000 aliases at the first one beyond, without resolving them", () => {
+  // 50,000 aliases once took minutes (each resolution scanned the ones before) and ended in an
+  // unpositioned ReferenceError; now the token stream is counted and stops at alias 1001.
+  assertEquals(problemsOf(manyAliases(50_000)), [{
+    path: "",
+    line: 16 + 1000,
+    column: 5,
+    message:
+      "invalid YAML: more than 1000 aliases (*a); tm reads at most 1000 per file: repeat the value instead",
+  }]);
+  const many = "x_anchors:\n" + Array.from({ length: 1001 }, (_, i) => `  - &a${i} v\n`).join("");
+  assertEquals(problemsOf(minimal(many)).map((p) => [p.line, p.column, p.message.slice(0, 36)]), [
+    [14 + 1001, 5, "invalid YAML: more than 1000 anchors"],
+  ]);
+});
+
+Deno.test("parseConfig() accepts 1000 aliases, resolved to the latest anchor before each", () => {
+  const text = minimal("peer_environment: *env")
+    .replace(
+      "  - name: alice\n    image: peer:1\n",
+      "  - name: &p alice\n    image: peer:1\n    environment: &env { A: one }\n",
+    )
+    .replace(
+      "commands: []\n",
+      "commands:\n" + "  - { time: 0, peer: *p, command: connect }\n".repeat(999),
+    );
+  const config = parseConfig(text, "t.yaml");
+  assertEquals(config.peer_environment, { A: "one" });
+  assertEquals(config.commands.length, 999);
+  assertEquals(config.commands[998].peer, "alice");
+  const redefined = minimal("x1: &v first\nx2: *v\nx3: &v second\npeer_environment: { B: *v }");
+  assertEquals(problemsOf(redefined).map((p) => p.path), ["x1", "x2", "x3"]);
+  const latest = minimal("peer_environment: { A: &v first, B: *v, C: &v second, D: *v }");
+  assertEquals(parseConfig(latest, "t.yaml").peer_environment, {
+    A: "first",
+    B: "first",
+    C: "second",
+    D: "second",
+  });
+});
+
+Deno.test("parseConfig() rejects aliases whose expansion explodes or cycles, at the alias", () => {
+  // "Billion laughs": 9 levels of 10 aliases each stand for 10^9 values.
+  const levels = ["x0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+  for (let i = 1; i < 9; i++) {
+    levels.push(`x${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(", ")}]`);
+  }
+  const [problem] = problemsOf(minimal(levels.join("\n")));
+  assertEquals(problem.path, "");
+  assert(
+    problem.message.startsWith("invalid YAML: aliases expand to more than 100000 values by *l"),
+    problem.message,
+  );
+  assertEquals(typeof problem.line, "number");
+  assertEquals(problemsOf(minimal("x: &a [1, *a]")), [{
+    path: "",
+    line: 14,
+    column: 11,
+    message: "invalid YAML: alias *a refers to a node that contains it (a cycle)",
+  }]);
+});
+
+Deno.test("parseConfig() rejects a test name too long for the log file name, at the name", () => {
+  // The log file is `<name>-YYYY-MM-DD-HH-MM-SS.log`; file names hold 255 bytes.
+  const message =
+    "must be at most 200 bytes (UTF-8) to fit the log file name <name>-YYYY-MM-DD-HH-MM-SS.log";
+  assertEquals(problemsOf(minimal().replace("name: t\n", `name: ${"x".repeat(300)}\n`)), [{
+    path: "name",
+    line: 1,
+    column: 7,
+    message: `${message}; this one has 300`,
+  }]);
+  // 67 three-byte characters are 201 bytes.
+  assertEquals(
+    problemsOf(minimal().replace("name: t\n", `name: ${"日".repeat(67)}\n`))[0].message,
+    `${message}; this one has 201`,
+  );
+  assertEquals(
+    parseConfig(minimal().replace("name: t\n", `name: ${"x".repeat(200)}\n`), "t.yaml").name.length,
+    200,
+  );
+});
+
+Deno.test("loadConfigFile() stops reading past 4 MiB: /dev/zero and a huge file end at once", async () => {
+  const limit = "is larger than 4 MiB; a tm config is a few kilobytes (is this the right file?)";
+  const zero = await assertRejects(() => loadConfigFile("/dev/zero"), ConfigError);
+  assertEquals(zero.message, `/dev/zero: ${limit}`);
+  const dir = await Deno.makeTempDir({ prefix: "tm-config-test-" });
+  try {
+    const huge = `${dir}/huge.yaml`;
+    await Deno.writeTextFile(huge, minimal("# " + "x".repeat(4 * 1024 * 1024) + "\n"));
+    const error = await assertRejects(() => loadConfigFile(huge), ConfigError);
+    assertEquals(error.message, `${huge}: ${limit}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -33,6 +33,24 @@ Deno.test("RedisCoordination.open() rejects naming the URL when Redis is unreach
   assertEquals(error.url, url);
 });
 
+Deno.test("RedisCoordination.open() rejects a database the server does not have, naming it [integration: redis-server]", async () => {
+  // redis-server has 16 databases by default: 0-15. ioredis's own SELECT fails silently and
+  // leaves the connection on db 0, while peers given the URL fail: a startup timeout, later.
+  await using redis = await startRedisServer();
+  const error = await assertRejects(
+    () => RedisCoordination.open(`${redis.url}/99`),
+    CoordinationError,
+  );
+  assertEquals(
+    error.message,
+    `Redis at ${redis.url}/99 has no database 99 (ERR DB index is out of range); ` +
+      "use one below the server's `databases` setting (16 by default)",
+  );
+  assertEquals(error.url, `${redis.url}/99`);
+  const coordination = await RedisCoordination.open(`${redis.url}/15`);
+  await coordination.close();
+});
+
 Deno.test("RedisCoordination.statuses() sees values set before it subscribed [integration: redis-server]", async () => {
   await using redis = await startRedisServer();
   const peer = new Redis(redis.url);

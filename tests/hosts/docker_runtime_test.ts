@@ -173,7 +173,12 @@ Deno.test("DockerRuntime.setup() replaces a tm leftover of the same name and ref
     const { events, emit } = sink();
     try {
       await runtime.setup({ emit, signal: new AbortController().signal });
-      assert(events.some((e) => e.type === "warning" && e.message.includes(`run ${id}-old`)));
+      const warning = events.find((e) =>
+        e.type === "warning" && e.message.includes(`run ${id}-old`)
+      );
+      assert(warning?.type === "warning" && warning.host, JSON.stringify(events));
+      // Views put the event's host first: a message naming it again showed "b: b: ...".
+      assert(!warning.message.startsWith(`${warning.host}:`), warning.message);
       assertEquals(await docker.containers({ names: [`^${name}$`] }), []);
       await startAll(runtime, config, "redis://127.0.0.1:6399");
     } finally {

@@ -55,6 +55,38 @@ Deno.test("runArgs() builds docker run -d arguments from a spec", () => {
   );
 });
 
+Deno.test("DockerError masks URL passwords in the command line it quotes", () => {
+  const argv = [
+    "docker",
+    ...runArgs({
+      image: "peer:1",
+      name: "tm-t-alice",
+      env: { REDIS_URL: "redis://default:s3cret@10.0.0.1:6379" },
+    }),
+  ];
+  const error = new DockerError("b", argv, 125, "docker: Error response from daemon: boom");
+  assert(!error.message.includes("s3cret"), error.message);
+  assert(error.message.includes("REDIS_URL=redis://default:***@10.0.0.1:6379"), error.message);
+  assertEquals(error.argv, argv, "the error keeps the real command for whoever handles it");
+});
+
+Deno.test("DockerError puts docker's cause first, on one line, and the command last", () => {
+  const id = "53584b263bad8dd0c44724bb7f8b8cf63d4b0054c143ee59fe0a9e35e617cfbc";
+  const stderr = "docker: Error response from daemon: driver failed programming external " +
+    `connectivity on endpoint tm-t-duo (${id}): Error starting userland proxy: listen udp4 ` +
+    "0.0.0.0:31282: bind: address already in use\n\nRun 'docker run --help' for more information";
+  const argv = ["docker", ...runArgs({ image: "peer:1", name: "tm-t-duo", labels: { a: "b" } })];
+  const error = new DockerError("hosta", argv, 125, stderr);
+  assertEquals(
+    error.message,
+    "hosta: docker run failed (exit 125): driver failed programming external connectivity on " +
+      "endpoint tm-t-duo (53584b263bad): Error starting userland proxy: listen udp4 " +
+      "0.0.0.0:31282: bind: address already in use (command: docker run -d --name tm-t-duo " +
+      "--label a=b peer:1)",
+  );
+  assertEquals(error.stderr, stderr, "docker's own words are kept whole");
+});
+
 Deno.test("mergeTimestamped() interleaves stdout and stderr by docker's timestamps", () => {
   const stdout = "2026-01-01T00:00:00.1Z one\n2026-01-01T00:00:00.3Z three\n";
   const stderr = "2026-01-01T00:00:00.25Z two\n2026-01-01T00:00:01Z four\n";
@@ -176,7 +208,8 @@ Deno.test("Docker wraps the local engine's CLI [integration: docker]", async (t)
       assertEquals(error.host, "host-a");
       assertEquals(error.argv.slice(0, 3), ["docker", "run", "-d"]);
       assert(/invalid container name/i.test(error.stderr), error.stderr);
-      assert(error.message.startsWith("host-a: `docker run -d"), error.message);
+      assert(error.message.startsWith("host-a: docker run failed (exit 125): "), error.message);
+      assert(/invalid container name/i.test(error.message), error.message);
     });
 
     await t.step("a missing docker binary gets a clear message", async () => {

@@ -44,7 +44,8 @@ export async function startRedisServer(
       const buf = new Uint8Array(16);
       const n = await conn.read(buf);
       conn.close();
-      if (n && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG")) break;
+      // With --requirepass an unauthenticated PING is refused with NOAUTH: up all the same.
+      if (n && /^(\+PONG|-NOAUTH)/.test(new TextDecoder().decode(buf.subarray(0, n)))) break;
     } catch {
       // not listening yet
     }
