@@ -69,6 +69,11 @@ export interface RedisLeaseOptions {
   refreshMs?: number;
   /** How long `acquire()` tries to reach Redis, ms. Default 5,000. */
   connectTimeoutMs?: number;
+  /**
+   * How long `release()` may take, ms; then it gives up (Redis unreachable: the lease expires
+   * by itself, notify-keyspace-events stays set). Default 2,000.
+   */
+  releaseTimeoutMs?: number;
   /** Called once if another run took the database over (our lease had expired). */
   onLost?: (message: string) => void;
   /** Trace lines (re-taken lease, restored setting). Default: dropped. */
@@ -210,13 +215,26 @@ export class RedisLease {
 
   async #release(): Promise<LeaseRelease> {
     clearInterval(this.#timer);
-    try {
+    const ms = this.#options.releaseTimeoutMs ?? 2_000;
+    let giveUp: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<LeaseRelease>((resolve) => {
+      giveUp = setTimeout(() => {
+        this.#trace(`releasing the Redis lease: no answer within ${ms} ms; it expires by itself`);
+        resolve({});
+      }, ms);
+    });
+    const work = (async () => {
       await this.#redis.eval(RELEASE, 1, LEASE_KEY, this.#value);
       return await this.#restoreKeyspaceEvents();
-    } catch (error) {
+    })().catch((error) => {
       this.#trace(`releasing the Redis lease on db ${this.db}: ${(error as Error).message}`);
       return {};
+    });
+    try {
+      return await Promise.race([work, timeout]);
     } finally {
+      clearTimeout(giveUp);
+      // Commands still waiting for an unreachable Redis are dropped with the connection.
       this.#redis.disconnect();
     }
   }
@@ -341,7 +359,9 @@ async function connect(url: string, options: RedisLeaseOptions): Promise<Redis> 
     connectionName: "tm:lease",
     disableClientInfo: true,
     connectTimeout: options.connectTimeoutMs ?? 5_000,
-    maxRetriesPerRequest: null,
+    // A request fails after two reconnect attempts instead of waiting for Redis to come back:
+    // a refresh is retried by the next one, and a lookup during setup must not hang the run.
+    maxRetriesPerRequest: 2,
     // Until connected, one attempt; then reconnect like the coordination's connections.
     retryStrategy: (times) => connected ? Math.min(25 * 2 ** Math.min(times, 6), 1_000) : null,
   });
