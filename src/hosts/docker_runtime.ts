@@ -5,10 +5,11 @@
  * setup: connect every host at once (any failure stops the run before a container starts),
  * check Docker, learn how each host sees us (for REDIS_URL), pull and ship images, check every
  * peer image is on its host, remove what dead runs of the same test left (and refuse to touch a
- * live run's: see `#clearLeftovers`), create the config dirs, and start one `docker events` watcher per host. start: `docker run -d` (at most
- * `startsPerHost` at once per host). An exit reaches the engine through `RunningPeer.exited` as
- * soon as docker reports it, with the last lines of `docker logs`. teardown: remove exactly
- * this run's containers (by label), `remove_images` if set, close the connections.
+ * live run's: see `#clearLeftovers`), create the config dirs, and start one `docker events`
+ * watcher per host. start: `docker run -d` (at most `startsPerHost` at once per host). An exit
+ * reaches the engine through `RunningPeer.exited` as soon as docker reports it, with the last
+ * lines of `docker logs`. teardown: remove exactly this run's containers (by label),
+ * `remove_images` if set, close the connections.
  *
  * A host whose connection drops mid-run is reconnected (`ReconnectingRemote`); its watcher
  * resumes from the last event it saw, so an exit during the outage is not missed. A host not
@@ -110,12 +111,14 @@ export class DockerRuntime implements PeerRuntime {
   /** Aborted by a forced teardown: cleanup's waits for a lost host end at once. */
   readonly #forced = new AbortController();
   #context: RuntimeContext | undefined;
+  readonly #runOwner: RunOwner;
   #tearingDown = false;
   #teardown: Promise<void> | undefined;
 
   constructor(options: DockerRuntimeOptions) {
     this.#options = options;
     this.#local = options.localDocker ?? new Docker(new LocalRemote());
+    this.#runOwner = options.owner ?? currentOwner(options.runId, options.config.name);
   }
 
   /** The container name of a peer in this test. */
@@ -373,10 +376,9 @@ export class DockerRuntime implements PeerRuntime {
 
   /** This run's owner as the labels carry it: with the Redis database, once leased. */
   #owner(): ContainerOwner {
-    const { owner, runId, config } = this.#options;
     const database = this.#context?.database;
     return {
-      ...(owner ?? currentOwner(runId, config.name)),
+      ...this.#runOwner,
       ...(database !== undefined ? { redis: database } : {}),
     };
   }

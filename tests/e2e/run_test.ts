@@ -126,7 +126,7 @@ Deno.test("tm runs a 4-peer test across two hosts: tags, bootstrap, FIFO burst, 
   const dirs = await ws.leftoverConfigDirs();
   assertEquals(
     dirs.map((d) => d.split("/").at(-1)).sort(),
-    PEERS.map((p) => `tm-${ws.name}-${p}-config`),
+    PEERS.map((p) => `tm-${ws.name}--${p}-config`),
   );
   for (const dir of dirs) assertEquals([...Deno.readDirSync(dir)], [], dir);
 });

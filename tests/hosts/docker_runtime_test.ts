@@ -278,7 +278,7 @@ async function waitForLogs(container: string, count: number): Promise<string[]> 
   throw new Error(`${container} did not print ${count} lines`);
 }
 
-/** The peer config dirs (`~/peer-config/tm-<test>-<peer>-config`) of tests named after `id`. */
+/** The peer config dirs (`~/peer-config/tm-<test>--<peer>-config`) of tests named after `id`. */
 async function removeConfigDirs(id: string): Promise<void> {
   await sh(`rm -rf "$HOME"/peer-config/tm-${id}*`);
 }
