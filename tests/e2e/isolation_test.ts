@@ -86,6 +86,27 @@ Deno.test("tm leaves the live peers of a test whose container names once collide
   }
 });
 
+Deno.test("tm refuses a second run of a test on a host where its first run still goes on, and the first run passes [integration: testbed]", async () => {
+  await using ws = await workspace("iso-twice");
+  const first = ws.start([await configOn(ws, ["alice"], { until: 8 })]);
+  await first.waitFor(/── timeline/);
+  const firstRun = (await ws.containers()).hosta[0].labels["tm.run"];
+  const second = await ws.run([
+    await configOn(ws, ["alice"], { redisPort: freePort() }),
+  ]);
+  assertEquals(second.code, 1, outputOf(second));
+  assert(
+    new RegExp(
+      `hosta: run ${firstRun} of test "${ws.name}" \\(pid ${first.pid} on .*\\) is ` +
+        "still running here",
+    ).test(second.stdout),
+    outputOf(second),
+  );
+  assert(!/── starting/.test(second.stdout), outputOf(second));
+  const result = await first.done;
+  assertEquals(result.code, 0, outputOf(result));
+});
+
 Deno.test("tm gives two runs on one --redis-url a database each: no cross-talk, a TS peer on db 1 [integration: testbed]", async () => {
   await using one = await workspace("iso-redis-1");
   await using two = await workspace("iso-redis-2");
