@@ -113,7 +113,7 @@ export class DockerRedis implements RedisProvider {
       if (liveness !== "dead") {
         kept.push(
           `${container.name} of ${describeOwner(owner)}${
-            liveness === "alive" ? ", which is still running" : ", run from another machine"
+            liveness === "alive" ? ", which is still running" : ", which tm cannot tell is over"
           }`,
         );
         continue;
