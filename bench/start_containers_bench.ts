@@ -12,6 +12,7 @@ import { runArgs } from "../src/hosts/docker.ts";
 import { configDir, DockerRuntime } from "../src/hosts/docker_runtime.ts";
 import { LocalRemote } from "../src/hosts/local.ts";
 import { containerName, peerLabels } from "../src/hosts/container_names.ts";
+import { currentOwner } from "../src/run_owner.ts";
 import {
   buildBusyboxImage,
   removeImages,
@@ -83,7 +84,7 @@ async function baselineRound(round: number): Promise<number> {
     return runArgs({
       image,
       name,
-      labels: peerLabels(runId, config.name, placement.peer),
+      labels: peerLabels(currentOwner(runId, config.name), placement.peer),
       ports: [{ host: placement.port, container: placement.port, protocol: "udp" }],
       env: peerEnvironment(config, placement, redisUrl),
       volumes: [{ source: configDir(home, name), target: "/config" }],

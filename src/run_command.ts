@@ -19,6 +19,7 @@ import { type LogFile, logFileName, openLogFile } from "./log_file.ts";
 import * as output from "./output_stream.ts";
 import { traceLine } from "./ui/trace_line.ts";
 import { place } from "./placement.ts";
+import { currentOwner } from "./run_owner.ts";
 
 export interface RunTestOptions {
   /** Full-screen terminal UI instead of console lines. */
@@ -104,6 +105,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     throw new UsageError("--tui needs an interactive terminal; leave it out to get console lines");
   }
   const runId = newRunId();
+  const owner = currentOwner(runId, config.name);
   const logPath = logFileName(config.name, new Date());
   const logFile = openLogFile(logPath);
   using interrupts = installInterruptHandlers();
@@ -114,17 +116,18 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     view = await openView(options, (force) => (force ? viewKill : viewStop).abort());
     const redis: RedisProvider = options.redisUrl
       ? new ExternalRedis(options.redisUrl)
-      : new DockerRedis({ redis: config.redis, runId, test: config.name });
+      : new DockerRedis({ redis: config.redis, runId, test: config.name, owner });
     const kill = AbortSignal.any([interrupts.kill, viewKill.signal]);
     const result = await run({
       config,
       plan,
-      runtime: new DockerRuntime({ config, plan, runId, connect: connectHost }),
+      runtime: new DockerRuntime({ config, plan, runId, owner, connect: connectHost }),
       redis,
       emit: recordThenShow(logFile, view.sink),
       stop: AbortSignal.any([interrupts.stop, viewStop.signal]),
       kill,
       runId,
+      owner,
       logFile: logPath,
     });
     const leaveAtOnce = AbortSignal.any([kill, interrupts.hangUp]);

@@ -2,6 +2,7 @@
  * RedisProvider: where the coordination Redis comes from (a Docker container, an existing
  * server given by --redis-url, a local redis-server in tests).
  */
+import type { EventSink } from "./events.ts";
 
 /** A Redis server ready to use. */
 export interface RedisServer {
@@ -12,8 +13,11 @@ export interface RedisServer {
 }
 
 export interface RedisProvider {
-  /** Start (or locate) Redis and resolve once it answers PING. */
-  start(signal: AbortSignal): Promise<RedisServer>;
+  /**
+   * Start (or locate) Redis and resolve once it answers PING.
+   * @param emit warnings (e.g. a dead run's container removed); default: dropped
+   */
+  start(signal: AbortSignal, emit?: EventSink): Promise<RedisServer>;
 }
 
 /** An existing Redis (--redis-url): nothing to start or stop. */

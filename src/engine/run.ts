@@ -4,14 +4,20 @@
  * `EngineEvent`s to the sink it was given, and reports the outcome as a `RunResult`.
  *
  * Every wait is event-driven (status changes, process exits, timers), never a polling loop.
- * Whatever happens, cleanup runs: the runtime's teardown, the Redis connections, Redis.
+ * Whatever happens, cleanup runs: the runtime's teardown, the Redis connections, the Redis
+ * database lease (which gives notify-keyspace-events back), Redis.
+ *
+ * The run leases a Redis database of its own (`RedisLease`, docs/concurrency.md): the
+ * coordination and the peers' REDIS_URL use `/<db>`, so runs sharing a Redis never share keys.
  */
 import type { Config } from "../config/schema.ts";
 import type { Coordination, LogEntry, StatusUpdate } from "../coordination/coordination.ts";
 import { RedisCoordination } from "../coordination/redis_coordination.ts";
+import { RedisLease } from "../coordination/redis_lease.ts";
 import { peerEnvironment } from "../environment.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { redactUrls } from "../url_redaction.ts";
+import { currentOwner, type RunOwner } from "../run_owner.ts";
 import type {
   EngineEvent,
   EventSink,
@@ -39,6 +45,10 @@ export interface RunOptions {
   kill?: AbortSignal;
   /** Default: a new short random id (`newRunId()`). */
   runId?: string;
+  /** Who runs it, stored in the Redis lease. Default: this process (`currentOwner`). */
+  owner?: RunOwner;
+  /** Lease lifetime without a refresh, ms. Default: RedisLease's (15 s). */
+  leaseTtlMs?: number;
   /** Only reported in the run-started event. */
   logFile?: string;
   /** Default: `RedisCoordination.open`. */
@@ -125,6 +135,8 @@ class Run {
 
   #phase: Phase | undefined;
   #redisStart: Promise<RedisServer> | undefined;
+  #leasing: Promise<RedisLease> | undefined;
+  #runId = "";
   #coordinationOpen: Promise<Coordination> | undefined;
   #coordination: Coordination | undefined;
   #redisLost = false;
@@ -153,7 +165,7 @@ class Run {
   }
 
   async execute(): Promise<RunResult> {
-    const runId = this.#options.runId ?? newRunId();
+    const runId = this.#runId = this.#options.runId ?? newRunId();
     this.#emit({
       type: "run-started",
       test: this.#config.name,
@@ -208,15 +220,31 @@ class Run {
     signal.throwIfAborted();
 
     this.#enter("redis");
-    this.#redisStart = this.#options.redis.start(signal);
+    this.#redisStart = this.#options.redis.start(signal, this.#runtimeSink);
     const server = await this.#step("starting Redis", this.#redisStart);
+    this.#leasing = RedisLease.acquire(
+      server.url,
+      this.#options.owner ?? currentOwner(this.#runId, this.#config.name),
+      {
+        signal,
+        ttlMs: this.#options.leaseTtlMs,
+        trace: (message) => this.#emit({ type: "trace", message }),
+        onLost: (message) => {
+          this.#emit({ type: "error", message });
+          this.#haltWith("failed", message);
+        },
+      },
+    );
+    const lease = await this.#step("leasing a Redis database", this.#leasing);
+    this.#emit({ type: "trace", message: `leased database ${lease.db} (${lease.database})` });
+    await this.#step("reading notify-keyspace-events", lease.rememberKeyspaceEvents());
     const open = this.#options.openCoordination ??
       ((url, signal) =>
         RedisCoordination.open(url, {
           signal,
           trace: (message: string) => this.#emit({ type: "trace", message }),
         }));
-    const opening = open(server.url, signal);
+    const opening = open(lease.url, signal);
     this.#coordinationOpen = opening;
     const coordination = await this.#step("connecting to Redis", opening);
     this.#coordination = coordination;
@@ -232,13 +260,15 @@ class Run {
       });
     }
     // Peers get the URL with its password; what tm shows and records never has it.
-    this.#emit({ type: "redis-ready", url: redactUrls(server.url) });
+    this.#emit({ type: "redis-ready", url: redactUrls(lease.url) });
 
     this.#enter("hosts");
     this.#setup = this.#runtime.setup({
       emit: this.#runtimeSink,
       signal,
       fail: (reason) => this.#runtimeFailed(reason),
+      database: lease.database,
+      leaseHolder: (database) => lease.holder(database),
     });
     await this.#step(`setting up the ${this.#runtime.kind} runtime`, this.#setup);
 
@@ -246,7 +276,7 @@ class Run {
     const names = this.#states.names;
     await this.#step("clearing stale peer keys", coordination.clearPeerKeys(names));
     this.#startMonitors(coordination, names);
-    await this.#startPeers(server.url);
+    await this.#startPeers(lease.url);
 
     this.#enter("bootstrap");
     await this.#bootstrap();
@@ -504,6 +534,16 @@ class Run {
       this.#redisLost ? 0 : MONITOR_END_WAIT_MS,
       () => this.#emit({ type: "trace", message: "the Redis monitors did not end after close" }),
     );
+    const lease = await this.#leasing?.catch(() => undefined);
+    if (lease) {
+      const { restoredKeyspaceEvents } = await lease.release();
+      if (restoredKeyspaceEvents !== undefined) {
+        this.#emit({
+          type: "trace",
+          message: `notify-keyspace-events set back to ${JSON.stringify(restoredKeyspaceEvents)}`,
+        });
+      }
+    }
     const server = await this.#redisStart?.catch(() => undefined);
     if (server) await this.#guard("stopping Redis", server.stop());
   }

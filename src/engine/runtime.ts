@@ -4,6 +4,7 @@
  */
 import type { EventSink } from "./events.ts";
 import type { PlacedPeer } from "../placement.ts";
+import type { RunOwner } from "../run_owner.ts";
 
 /** Everything needed to start one peer. */
 export interface PeerLaunch {
@@ -32,6 +33,12 @@ export interface RunningPeer {
   readonly exited: Promise<PeerExit>;
 }
 
+/**
+ * The run holding the lease on `database` (`<host>:<port>/<db>`) of the Redis this run uses:
+ * null when no live run does, "elsewhere" when `database` is not on that server.
+ */
+export type LeaseHolderLookup = (database: string) => Promise<RunOwner | null | "elsewhere">;
+
 /** What the engine hands a runtime during setup. */
 export interface RuntimeContext {
   emit: EventSink;
@@ -41,6 +48,10 @@ export interface RuntimeContext {
    * `reason` (one line naming the host) and winds down. Default: none (the runtime only emits).
    */
   fail?: (reason: string) => void;
+  /** The Redis database this run leased, `<host>:<port>/<db>`, for labels. Default: none. */
+  database?: string;
+  /** Tells a live run from a dead one by its lease. Default: no lease is looked up. */
+  leaseHolder?: LeaseHolderLookup;
 }
 
 export interface PeerRuntime {

@@ -1,11 +1,22 @@
 /**
  * DockerRedis: the coordination Redis as a container on this machine (`docker run -d` of
  * `redis.image` publishing `redis.port`), ready once it answers PING; `stop()` removes it.
+ * Redis containers that dead runs of the same test left (a SIGKILLed tm) are removed first,
+ * with a warning; a live run's are left alone (docs/concurrency.md).
  */
+import type { EventSink } from "../engine/events.ts";
 import type { RedisProvider, RedisServer } from "../engine/redis_provider.ts";
-import { LABELS, redisContainerName } from "./container_names.ts";
+import { currentOwner, describeOwner, type RunOwner } from "../run_owner.ts";
+import {
+  LABELS,
+  OWNER_LABEL_KEYS,
+  ownerOfLabels,
+  redisContainerName,
+  redisLabels,
+} from "./container_names.ts";
 import { Docker, DockerError } from "./docker.ts";
 import { LocalRemote } from "./local.ts";
+import { runLiveness } from "./run_liveness.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Redis did not come up: port taken, image missing, crashed, or no PONG in time. */
@@ -28,6 +39,8 @@ export interface DockerRedisOptions {
   runId: string;
   /** The test name, for the container's name and labels. */
   test: string;
+  /** Who runs this run, for the labels. Default: this process (`currentOwner`). */
+  owner?: RunOwner;
   /** The local engine. Default: the docker CLI on this machine. */
   docker?: Docker;
   /** How long to wait for PONG, ms. Default: 30 000. */
@@ -48,9 +61,10 @@ export class DockerRedis implements RedisProvider {
     return redisContainerName(this.#options.test, this.#options.runId);
   }
 
-  async start(signal: AbortSignal): Promise<RedisServer> {
+  async start(signal: AbortSignal, emit: EventSink = () => {}): Promise<RedisServer> {
     const { redis, runId, test } = this.#options;
     const name = this.containerName;
+    const live = await this.#removeDeadLeftovers(signal, emit);
     let stopped = false;
     const stop = async () => {
       if (stopped) return;
@@ -65,12 +79,12 @@ export class DockerRedis implements RedisProvider {
       await this.#docker.run({
         image: redis.image,
         name,
-        labels: { [LABELS.run]: runId, [LABELS.test]: test, [LABELS.role]: "redis" },
+        labels: redisLabels(this.#options.owner ?? currentOwner(runId, test)),
         ports: [{ host: redis.port, container: 6379, protocol: "tcp" }],
       }, signal);
     } catch (error) {
       await stop(); // a failed start can leave a created container behind
-      throw this.#startError(error);
+      throw this.#startError(error, live);
     }
     try {
       await this.#waitForPong(name, signal);
@@ -81,10 +95,52 @@ export class DockerRedis implements RedisProvider {
     return { url: `redis://127.0.0.1:${redis.port}`, stop };
   }
 
-  #startError(error: unknown): Error {
+  /**
+   * Removes the Redis containers of dead runs of this test, each with a warning.
+   * @returns the others (a live run's, or one whose liveness cannot be told), described
+   */
+  async #removeDeadLeftovers(signal: AbortSignal, emit: EventSink): Promise<string[]> {
+    const { test, runId } = this.#options;
+    const found = await this.#docker.containers(
+      { labels: [`${LABELS.test}=${test}`, `${LABELS.role}=redis`] },
+      { labelKeys: OWNER_LABEL_KEYS, signal },
+    );
+    const kept: string[] = [];
+    for (const container of found) {
+      const owner = ownerOfLabels(container.labels);
+      if (!owner || owner.test !== test || owner.runId === runId) continue;
+      const liveness = await runLiveness(owner);
+      if (liveness !== "dead") {
+        kept.push(
+          `${container.name} of ${describeOwner(owner)}${
+            liveness === "alive" ? ", which is still running" : ", which tm cannot tell is over"
+          }`,
+        );
+        continue;
+      }
+      emit({
+        type: "warning",
+        message: `removing the Redis container ${container.name} left by run ${owner.runId} ` +
+          `of this test, which is no longer running`,
+        t: 0,
+      });
+      await this.#docker.rm([container.id], { force: true, signal });
+    }
+    return kept;
+  }
+
+  #startError(error: unknown, live: string[]): Error {
     const port = this.#options.redis.port;
     if (!(error instanceof DockerError)) return error as Error;
     if (/port is already allocated|address already in use|bind.*failed/i.test(error.stderr)) {
+      if (live.length > 0) {
+        return new RedisStartError(
+          `redis.port ${port} is already in use on this machine, maybe by the Redis container ` +
+            `${live.join("; ")}: wait for that run to end, or choose another redis.port`,
+          port,
+          { cause: error },
+        );
+      }
       return new RedisStartError(
         `redis.port ${port} is already in use on this machine: stop what listens there or ` +
           `choose another redis.port`,

@@ -4,11 +4,12 @@
  *
  * setup: connect every host at once (any failure stops the run before a container starts),
  * check Docker, learn how each host sees us (for REDIS_URL), pull and ship images, check every
- * peer image is on its host, clear leftovers of an earlier run of the same test, create the
- * config dirs, and start one `docker events` watcher per host. start: `docker run -d` (at most
- * `startsPerHost` at once per host). An exit reaches the engine through `RunningPeer.exited` as
- * soon as docker reports it, with the last lines of `docker logs`. teardown: remove exactly
- * this run's containers (by label), `remove_images` if set, close the connections.
+ * peer image is on its host, remove what dead runs of the same test left (and refuse to touch a
+ * live run's: see `#clearLeftovers`), create the config dirs, and start one `docker events`
+ * watcher per host. start: `docker run -d` (at most `startsPerHost` at once per host). An exit
+ * reaches the engine through `RunningPeer.exited` as soon as docker reports it, with the last
+ * lines of `docker logs`. teardown: remove exactly this run's containers (by label),
+ * `remove_images` if set, close the connections.
  *
  * A host whose connection drops mid-run is reconnected (`ReconnectingRemote`); its watcher
  * resumes from the last event it saw, so an exit during the outage is not missed. A host not
@@ -26,13 +27,23 @@ import type {
   RuntimeContext,
 } from "../engine/runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
-import { containerName, LABELS, peerLabels, testSlug } from "./container_names.ts";
+import { currentOwner, describeOwner, type RunOwner } from "../run_owner.ts";
+import {
+  containerName,
+  type ContainerOwner,
+  LABELS,
+  OWNER_LABEL_KEYS,
+  ownerOfLabels,
+  peerLabels,
+  testSlug,
+} from "./container_names.ts";
 import { Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
 import { type Compression, pullImages, shipImages } from "./image_shipping.ts";
 import { LocalRemote } from "./local.ts";
 import { type ConnectionEvent, HostLostError, ReconnectingRemote } from "./reconnecting_remote.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_address.ts";
 import { type Remote, RemoteError } from "./remote.ts";
+import { runLiveness } from "./run_liveness.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Setup failed on one or more hosts; each problem names its host. */
@@ -52,6 +63,8 @@ export interface DockerRuntimeOptions {
   plan: PlacedPeer[];
   /** Unique per run: containers carry it as the `tm.run` label. */
   runId: string;
+  /** Who runs this run, for the labels. Default: this process (`currentOwner`). */
+  owner?: RunOwner;
   /** Opens the connection to a host (the CLI passes SshRemote.connect). */
   connect: (host: HostConfig, index: number, signal: AbortSignal) => Promise<Remote>;
   /** The engine on this machine (pull, save). Default: the docker CLI here. */
@@ -97,12 +110,15 @@ export class DockerRuntime implements PeerRuntime {
   #fail: (reason: string) => void = () => {};
   /** Aborted by a forced teardown: cleanup's waits for a lost host end at once. */
   readonly #forced = new AbortController();
+  #context: RuntimeContext | undefined;
+  readonly #runOwner: RunOwner;
   #tearingDown = false;
   #teardown: Promise<void> | undefined;
 
   constructor(options: DockerRuntimeOptions) {
     this.#options = options;
     this.#local = options.localDocker ?? new Docker(new LocalRemote());
+    this.#runOwner = options.owner ?? currentOwner(options.runId, options.config.name);
   }
 
   /** The container name of a peer in this test. */
@@ -113,6 +129,7 @@ export class DockerRuntime implements PeerRuntime {
   async setup(context: RuntimeContext): Promise<void> {
     this.#emit = context.emit;
     this.#fail = context.fail ?? (() => {});
+    this.#context = context;
     const emit = (event: UnstampedEvent) => this.#send(event);
     const { config } = this.#options;
     // Everything setup starts stops with it when one part fails.
@@ -187,7 +204,6 @@ export class DockerRuntime implements PeerRuntime {
 
   async #start(launch: PeerLaunch, signal: AbortSignal): Promise<DockerPeer> {
     const { placement, env } = launch;
-    const { config, runId } = this.#options;
     const host = this.#hosts[placement.hostIndex];
     if (!host?.watcher) throw new Error(`host ${placement.host} is not set up`);
     if (this.#tearingDown) throw new Error("the docker runtime is tearing down");
@@ -200,7 +216,7 @@ export class DockerRuntime implements PeerRuntime {
         host.docker.run({
           image: placement.image,
           name: container,
-          labels: peerLabels(runId, config.name, placement.peer),
+          labels: peerLabels(this.#owner(), placement.peer),
           ports: [{ host: placement.port, container: placement.port, protocol: "udp" }],
           env,
           volumes: [{ source: configDir(host.home, container), target: "/config" }],
@@ -358,6 +374,15 @@ export class DockerRuntime implements PeerRuntime {
     }
   }
 
+  /** This run's owner as the labels carry it: with the Redis database, once leased. */
+  #owner(): ContainerOwner {
+    const database = this.#context?.database;
+    return {
+      ...this.#runOwner,
+      ...(database !== undefined ? { redis: database } : {}),
+    };
+  }
+
   /** Stamps and sends an event; the engine's sink restamps `t` on its clock. */
   #send(event: UnstampedEvent): void {
     this.#emit({ ...event, t: 0 } as EngineEvent);
@@ -443,11 +468,11 @@ export class DockerRuntime implements PeerRuntime {
   }
 
   /**
-   * Checks the peer images are there, removes leftover containers with this test's names,
-   * creates the config dirs and starts the exit watcher. One host.
+   * Checks the peer images are there, clears leftovers, creates the config dirs and starts the
+   * exit watcher. One host.
    */
   async #prepareHost(host: Host, signal: AbortSignal): Promise<void> {
-    const { config, plan, runId } = this.#options;
+    const { plan, runId } = this.#options;
     const index = this.#hosts.indexOf(host);
     const peers = plan.filter((p) => p.hostIndex === index);
     const images = [...new Set(peers.map((p) => p.image))];
@@ -464,37 +489,7 @@ export class DockerRuntime implements PeerRuntime {
     }
     if (peers.length === 0) return;
 
-    // Leftovers: containers named like ours from an earlier run of this test (a crash, a
-    // kill -9). tm-labelled ones are removed with a warning; anything else is not ours to touch.
-    const names = new Set(peers.map((p) => this.containerName(p.peer)));
-    const prefix = `^/?tm-${escapeRegExp(testSlug(config.name))}-`;
-    const similar = await host.docker.containers({ names: [prefix] }, {
-      labelKeys: [LABELS.run],
-      signal,
-    });
-    const clashing = similar.filter((c) => names.has(c.name));
-    const foreign = clashing.filter((c) => c.labels[LABELS.run] === undefined);
-    if (foreign.length > 0) {
-      throw new HostSetupError([{
-        host: host.name,
-        message: `${host.name}: container${foreign.length > 1 ? "s" : ""} ${
-          foreign.map((c) => c.name).join(", ")
-        } exist${foreign.length > 1 ? "" : "s"} and tm did not start ${
-          foreign.length > 1 ? "them" : "it"
-        }; remove ${foreign.length > 1 ? "them" : "it"} or rename the test`,
-      }]);
-    }
-    if (clashing.length > 0) {
-      const runs = [...new Set(clashing.map((c) => c.labels[LABELS.run]))].join(", ");
-      this.#send({
-        type: "warning",
-        host: host.name,
-        message: `removing ${clashing.length} leftover container${
-          clashing.length > 1 ? "s" : ""
-        } of an earlier run of this test (run ${runs})`,
-      });
-      await host.docker.rm(clashing.map((c) => c.id), { force: true, signal });
-    }
+    await this.#clearLeftovers(host, peers, signal);
 
     const dirs = peers.map((p) => configDir(host.home, this.containerName(p.peer)));
     const mkdir = await host.remote.execute(["mkdir", "-p", ...dirs], { signal });
@@ -511,6 +506,77 @@ export class DockerRuntime implements PeerRuntime {
       },
     });
     host.watcher.start();
+  }
+
+  /**
+   * Leftovers on one host. This test's containers (by the `tm.test` label, never by name
+   * alone) whose run is dead are removed with a warning; those of a live run, or of a run whose
+   * liveness cannot be told, are left alone and fail the setup naming the run: two runs of one
+   * test cannot share a host (names and ports clash). A container holding one of our names
+   * without this test's label is not ours to touch either.
+   */
+  async #clearLeftovers(host: Host, peers: PlacedPeer[], signal: AbortSignal): Promise<void> {
+    const { config, runId } = this.#options;
+    const names = new Set(peers.map((p) => this.containerName(p.peer)));
+    const prefix = `^/?tm-${escapeRegExp(testSlug(config.name))}--`;
+    const [named, labelled] = await Promise.all([
+      host.docker.containers({ names: [prefix] }, { labelKeys: [LABELS.test], signal }),
+      host.docker.containers({ labels: [`${LABELS.test}=${config.name}`] }, {
+        labelKeys: OWNER_LABEL_KEYS,
+        signal,
+      }),
+    ]);
+    const foreign = named.filter((c) => names.has(c.name) && c.labels[LABELS.test] !== config.name);
+    if (foreign.length > 0) {
+      const list = foreign.map((c) => c.name).join(", ");
+      const many = foreign.length > 1;
+      throw new HostSetupError([{
+        host: host.name,
+        message: `${host.name}: container${many ? "s" : ""} ${list} exist${many ? "" : "s"} ` +
+          `and tm did not start ${many ? "them" : "it"} for this test; remove ${
+            many ? "them" : "it"
+          } or rename the test`,
+      }]);
+    }
+    const byRun = Map.groupBy(
+      labelled.filter((c) =>
+        c.labels[LABELS.test] === config.name && c.labels[LABELS.run] !== runId
+      ),
+      (c) => c.labels[LABELS.run] ?? "",
+    );
+    const problems: string[] = [];
+    for (const [run, containers] of byRun) {
+      const owner = ownerOfLabels(containers[0].labels) ??
+        { runId: run, test: config.name, hostname: "", machine: "", pid: 0, process: "" };
+      const list = containers.map((c) => c.name).join(", ");
+      const liveness = await runLiveness(owner, this.#context?.leaseHolder);
+      if (liveness === "dead") {
+        this.#send({
+          type: "warning",
+          host: host.name,
+          message: `removing ${containers.length} container${
+            containers.length > 1 ? "s" : ""
+          } left by run ${run} of this test, which is no longer running (${list})`,
+        });
+        await host.docker.rm(containers.map((c) => c.id), { force: true, signal });
+      } else if (liveness === "alive") {
+        problems.push(
+          `${host.name}: ${describeOwner(owner)} is still running here (${list}): two runs of ` +
+            `one test cannot share a host; wait for it to end, or stop it`,
+        );
+      } else {
+        problems.push(
+          `${host.name}: ${list} ${containers.length > 1 ? "were" : "was"} left by ${
+            describeOwner(owner)
+          }, and tm cannot tell whether that run still goes on (it ran on another machine${
+            owner.redis ? ` and reports to ${owner.redis}` : ""
+          }): if it is over, remove them (docker rm -f ${containers.map((c) => c.name).join(" ")})`,
+        );
+      }
+    }
+    if (problems.length > 0) {
+      throw new HostSetupError(problems.map((message) => ({ host: host.name, message })));
+    }
   }
 }
 

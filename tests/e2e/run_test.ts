@@ -126,7 +126,7 @@ Deno.test("tm runs a 4-peer test across two hosts: tags, bootstrap, FIFO burst, 
   const dirs = await ws.leftoverConfigDirs();
   assertEquals(
     dirs.map((d) => d.split("/").at(-1)).sort(),
-    PEERS.map((p) => `tm-${ws.name}-${p}-config`),
+    PEERS.map((p) => `tm-${ws.name}--${p}-config`),
   );
   for (const dir of dirs) assertEquals([...Deno.readDirSync(dir)], [], dir);
 });
@@ -225,7 +225,7 @@ Deno.test("tm --redis-url uses that Redis, starts none, and gives each host's pe
   const since = Math.floor(Date.now() / 1000) - 1;
   const result = await ws.run([config, "--redis-url", redis.url]);
   assertEquals(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-  assert(result.stdout.includes(`redis ready at ${redis.url}`), result.stdout);
+  assert(result.stdout.includes(`redis ready at ${redis.url}/0`), result.stdout);
   // The containers this test created on host A (where a Redis container would run): peers only.
   const events = await hostDocker(bed.hostA, [
     "events",
@@ -245,10 +245,11 @@ Deno.test("tm --redis-url uses that Redis, starts none, and gives each host's pe
   const log = await ws.logLines();
   const url = (peer: string) =>
     log.find((l) => l.source === peer && l.text.startsWith("env REDIS_URL="))?.text.slice(14);
-  assertEquals(url("near"), JSON.stringify(`redis://host.docker.internal:${redis.port}`));
+  // Each with the database this run leased (the first free one: 0).
+  assertEquals(url("near"), JSON.stringify(`redis://host.docker.internal:${redis.port}/0`));
   assertEquals(
     url("far"),
-    JSON.stringify(`redis://${bed.hostB.orchestratorAddress}:${redis.port}`),
+    JSON.stringify(`redis://${bed.hostB.orchestratorAddress}:${redis.port}/0`),
   );
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
 });

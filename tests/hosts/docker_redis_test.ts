@@ -2,6 +2,9 @@ import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { Docker } from "../../src/hosts/docker.ts";
 import { DockerRedis, RedisStartError } from "../../src/hosts/docker_redis.ts";
 import { LocalRemote } from "../../src/hosts/local.ts";
+import { redisContainerName, redisLabels } from "../../src/hosts/container_names.ts";
+import type { EngineEvent } from "../../src/engine/events.ts";
+import { deadOwner } from "../support/run_owners.ts";
 import { freePort } from "../support/redis_server.ts";
 import {
   buildRedisImage,
@@ -62,6 +65,44 @@ Deno.test("DockerRedis starts Redis in a container, answers PING, stop() removes
           listener.close();
         }
         assertEquals(await docker.containers({ names: [`^${provider.containerName}$`] }), []);
+      },
+    );
+
+    await t.step(
+      "a dead run's Redis container of the test holding the port is removed with a warning; a live run's is named",
+      async () => {
+        const port = freePort();
+        const test = `${id} left`;
+        const dead = redisContainerName(test, `${id}-old`);
+        await docker.run({
+          image,
+          name: dead,
+          labels: redisLabels(deadOwner(`${id}-old`, test)),
+          ports: [{ host: port, container: 6379, protocol: "tcp" }],
+        });
+        const events: EngineEvent[] = [];
+        const provider = new DockerRedis({ redis: { image, port }, runId: `${id}-new`, test });
+        const server = await provider.start(signal, (event) => events.push(event));
+        try {
+          assertEquals(events.map((e) => e.type === "warning" && e.message), [
+            `removing the Redis container ${dead} left by run ${id}-old of this test, which ` +
+            "is no longer running",
+          ]);
+          assertEquals(await docker.containers({ names: [`^${dead}$`] }), []);
+
+          // The run that started `server` is this process: alive, so its container stays.
+          const again = new DockerRedis({ redis: { image, port }, runId: `${id}-again`, test });
+          const error = await assertRejects(() => again.start(signal), RedisStartError);
+          assert(error.message.includes(`redis.port ${port} is already in use`), error.message);
+          assert(
+            error.message.includes(`${provider.containerName} of run ${id}-new`) &&
+              error.message.includes("which is still running"),
+            error.message,
+          );
+          assertEquals(await redisPing(port), "+PONG\r\n");
+        } finally {
+          await server.stop();
+        }
       },
     );
 

@@ -6,6 +6,9 @@ import { place } from "../../src/placement.ts";
 import { Docker } from "../../src/hosts/docker.ts";
 import { DockerRuntime, HostSetupError } from "../../src/hosts/docker_runtime.ts";
 import { LocalRemote } from "../../src/hosts/local.ts";
+import { peerLabels } from "../../src/hosts/container_names.ts";
+import { currentOwner, type RunOwner } from "../../src/run_owner.ts";
+import { deadOwner } from "../support/run_owners.ts";
 import {
   buildBusyboxImage,
   removeImages,
@@ -77,14 +80,14 @@ Deno.test("DockerRuntime starts containers, reports an exit with its code and lo
   const runId = `${id}-run`;
   const runtime = new DockerRuntime({ config, plan: place(config), runId, connect: localConnect });
   const { events, emit } = sink();
-  // Another run's container (same test, other run id): teardown must leave it alone.
+  // Another test's container on the same host: teardown must leave it alone.
   let other = "";
   try {
     await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
     other = await docker.run({
       image,
       name: `${id}-other-run`,
-      labels: { "tm.run": `${id}-other`, "tm.test": test },
+      labels: { "tm.run": `${id}-other`, "tm.test": `${test} other` },
       env: { SCRIPT: "sleep 600" },
     });
     await runtime.setup({ emit, signal: new AbortController().signal });
@@ -150,57 +153,64 @@ Deno.test("DockerRuntime.setup() fails naming the unreachable host before any co
   assertEquals(await docker.containers({ labels: [`tm.run=${id}`] }), []);
 });
 
-Deno.test("DockerRuntime.setup() replaces a tm leftover of the same name and refuses a foreign one [integration: docker]", async () => {
+Deno.test("DockerRuntime.setup() removes a dead run's leftover, refuses a live run's and a foreign container of the same name [integration: docker]", async () => {
   const id = uniqueId("hs-rt");
   const image = `${id}:peer`;
   const config = testConfig(id, image, [{ name: "alice", script: "sleep 600" }]);
-  const name = `tm-${id}-alice`;
-  try {
-    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
-    // A leftover of an earlier run of this test.
-    await docker.run({
-      image,
-      name,
-      labels: { "tm.run": `${id}-old`, "tm.test": id },
-      env: { SCRIPT: "sleep 600" },
-    });
+  const name = `tm-${id}--alice`;
+  const setUp = async (runId: string) => {
     const runtime = new DockerRuntime({
       config,
       plan: place(config),
-      runId: `${id}-new`,
+      runId,
       connect: localConnect,
     });
     const { events, emit } = sink();
     try {
       await runtime.setup({ emit, signal: new AbortController().signal });
-      const warning = events.find((e) =>
-        e.type === "warning" && e.message.includes(`run ${id}-old`)
+      return { runtime, events };
+    } catch (error) {
+      await runtime.teardown();
+      throw error;
+    }
+  };
+  const leftover = (owner: RunOwner, labels = peerLabels(owner, "alice")) =>
+    docker.run({ image, name, labels, env: { SCRIPT: "sleep 600" } });
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    // Left by a run of this test whose tm is gone (a SIGKILL): removed with a warning.
+    await leftover(deadOwner(`${id}-old`, id));
+    const { runtime, events } = await setUp(`${id}-new`);
+    try {
+      assert(
+        events.some((e) =>
+          e.type === "warning" && e.message.includes(`left by run ${id}-old`) &&
+          e.message.includes(name)
+        ),
+        JSON.stringify(events),
       );
-      assert(warning?.type === "warning" && warning.host, JSON.stringify(events));
       // Views put the event's host first: a message naming it again showed "b: b: ...".
+      const warning = events.find((e) => e.type === "warning" && e.message.includes(name));
+      assert(warning?.type === "warning" && warning.host, JSON.stringify(events));
       assert(!warning.message.startsWith(`${warning.host}:`), warning.message);
       assertEquals(await docker.containers({ names: [`^${name}$`] }), []);
       await startAll(runtime, config, "redis://127.0.0.1:6399");
     } finally {
       await runtime.teardown();
     }
-    // A container of that name tm did not start is not ours to remove.
-    await docker.run({ image, name, env: { SCRIPT: "sleep 600" } });
-    const again = new DockerRuntime({
-      config,
-      plan: place(config),
-      runId: `${id}-3`,
-      connect: localConnect,
-    });
-    try {
-      const error = await assertRejects(
-        () => again.setup({ emit: () => {}, signal: new AbortController().signal }),
-        HostSetupError,
-      );
-      assert(error.message.includes(`${name} exists and tm did not start it`), error.message);
-    } finally {
-      await again.teardown();
-    }
+
+    // A run of this test that is still going (this very process): not touched, named.
+    await leftover(currentOwner(`${id}-live`, id));
+    const live = await assertRejects(() => setUp(`${id}-3`), HostSetupError);
+    assert(live.message.includes(`run ${id}-live of test "${id}"`), live.message);
+    assert(live.message.includes("is still running here"), live.message);
+    assertEquals((await docker.containers({ names: [`^${name}$`] }))[0]?.state, "running");
+    await docker.rm([name], { force: true });
+
+    // A container of that name tm did not start for this test is not ours to remove.
+    await leftover(currentOwner(`${id}-x`, `${id}-elsewhere`), {});
+    const foreign = await assertRejects(() => setUp(`${id}-4`), HostSetupError);
+    assert(foreign.message.includes(`${name} exists and tm did not start it`), foreign.message);
     assertEquals((await docker.containers({ names: [`^${name}$`] })).length, 1);
   } finally {
     await docker.rm([name], { force: true });
@@ -272,7 +282,7 @@ async function waitForLogs(container: string, count: number): Promise<string[]> 
   throw new Error(`${container} did not print ${count} lines`);
 }
 
-/** The peer config dirs (`~/peer-config/tm-<test>-<peer>-config`) of tests named after `id`. */
+/** The peer config dirs (`~/peer-config/tm-<test>--<peer>-config`) of tests named after `id`. */
 async function removeConfigDirs(id: string): Promise<void> {
   await sh(`rm -rf "$HOME"/peer-config/tm-${id}*`);
 }
