@@ -1,137 +1,256 @@
 /**
- * Log drain: 100 simulated peers push log lines at once (LPUSH `level|message`, in batches as
- * the client libraries do) to a local redis-server while RedisCoordination.logs() drains them
- * on its one blocking connection. Figures: lines/s drained, lines lost, per-peer order
- * violations. Target (issue 3): ≥ 50,000 lines/s, nothing lost, each peer's order kept.
+ * Log drain: 100 simulated peers push log lines (`info|<seq> <padding>`, ~80 bytes) to a local
+ * redis-server while a consumer drains every `<peer>_log` list on one blocking connection.
+ * Figures: lines/s drained, lines lost (never arrived), per-peer order violations. Target
+ * (issue 3): tm drains ≥ 50,000 lines/s with nothing lost and each peer's order kept.
  *
- * Three runs: live (peers pushing while tm drains, BLMPOP), backlog (every line already queued
- * when tm starts: the drain rate alone, BLMPOP), and the same backlog drained with the BRPOP
- * fallback used on Redis < 7. Peers run in a child process (this file with `--peers`).
+ * Consumers, one after the other on a fresh redis-server each: tm (RedisCoordination.logs())
+ * and the baseline, a bare ioredis client popping the same keys in batches (BLMPOP … COUNT
+ * 1000, the machine's own limit for this drain), so `tm / bare` tells tm's cost from the
+ * machine's. Runs:
+ * - live: the peers push one line per LPUSH (a real client's steady case: one line per round
+ *   trip) while the consumer drains; the clock starts at the first push;
+ * - backlog: every line queued before the consumer starts (the drain rate alone); the clock
+ *   starts when the consumer does; tm also with the BRPOP fallback used on Redis < 7.
+ * A line is lost only if it never arrived: the consumer waits for every line until
+ * DEADLINE_MS after the last push.
+ *
+ * The peers are spread over PROCESSES child processes (this file run with `--peers`).
  */
 import { Redis } from "ioredis";
 import { RedisCoordination } from "../src/coordination/redis_coordination.ts";
 import { startRedisServer } from "../tests/support/redis_server.ts";
+import { ChildProcesses, parentWords } from "./support/child_processes.ts";
+import { met, ratio } from "./support/distribution.ts";
 
 const PEERS = 100;
-const LINES = 5_000;
-const BATCH = 50;
+const PROCESSES = 4;
+/** Lines per peer: live runs are bound by the peers' round trips, backlog runs are not. */
+const LINES = { live: 1_000, backlog: 5_000 };
+/** Lines per LPUSH when filling the backlog (not timed). */
+const FILL_BATCH = 500;
+/** Lines per pop for the bare consumer: tm's default `logBatch`. */
+const POP_BATCH = 1_000;
+const DEADLINE_MS = 30_000;
+const TARGET_RATE = 50_000;
 
-/** Child: every peer pushes LINES lines `info|<seq> <padding>` in LPUSH batches of BATCH. */
-async function simulatePeers(url: string, waitForGo: boolean): Promise<void> {
-  const peers = Array.from(
-    { length: PEERS },
-    (_, i) => ({ name: `peer${i}`, redis: new Redis(url) }),
-  );
+const names = Array.from({ length: PEERS }, (_, i) => `peer${i}`);
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * Child: peers `first`..`first + count − 1`. Says `ready`; on `go` every peer pushes its
+ * `lines` lines (`live`: one LPUSH per line, awaited; `fill`: FILL_BATCH per LPUSH) and the
+ * child says `done <first push> <last push>` (ms since the epoch).
+ */
+async function simulatePeers(
+  url: string,
+  first: number,
+  count: number,
+  mode: string,
+  lines: number,
+): Promise<void> {
+  const peers = Array.from({ length: count }, (_, i) => ({
+    key: `${names[first + i]}_log`,
+    redis: new Redis(url),
+  }));
   await Promise.all(peers.map((p) => p.redis.ping()));
   console.log("ready");
-  if (waitForGo) await Deno.stdin.readable.getReader().read();
+  const words = parentWords();
+  if ((await words.next()).value !== "go") return;
   const padding = "x".repeat(60); // a typical short log line is ~80 bytes
+  const line = (seq: number) => `info|${seq} ${padding}`;
+  const firstPush = epochNow();
   await Promise.all(peers.map(async (peer) => {
-    for (let seq = 0; seq < LINES;) {
+    if (mode === "live") {
+      for (let seq = 0; seq < lines; seq++) await peer.redis.lpush(peer.key, line(seq));
+      return;
+    }
+    for (let seq = 0; seq < lines;) {
       const batch: string[] = [];
-      for (let i = 0; i < BATCH && seq < LINES; i++) batch.push(`info|${seq++} ${padding}`);
-      await peer.redis.lpush(`${peer.name}_log`, ...batch);
+      while (batch.length < FILL_BATCH && seq < lines) batch.push(line(seq++));
+      await peer.redis.lpush(peer.key, ...batch);
     }
   }));
+  console.log(`done ${firstPush} ${epochNow()}`);
   for (const p of peers) p.redis.disconnect();
-  console.log("done");
 }
 
-interface DrainResult {
+/** Receives each line a consumer popped: the peer's index and the line's sequence number. */
+type OnLine = (peer: number, seq: number) => void;
+
+/** A consumer: drains every peer's list until `signal` aborts. */
+type Consumer = (url: string, onLine: OnLine, signal: AbortSignal) => Promise<void>;
+
+function tmConsumer(forceBrpop: boolean): Consumer {
+  return async (url, onLine, signal) => {
+    const coordination = await RedisCoordination.open(url, { forceBrpop });
+    try {
+      const index = new Map(names.map((name, i) => [name, i]));
+      for await (const entry of coordination.logs(names, signal)) {
+        onLine(index.get(entry.peer)!, Number.parseInt(entry.message, 10));
+      }
+    } finally {
+      await coordination.close();
+    }
+  };
+}
+
+/** The baseline: BLMPOP over every key, POP_BATCH at a time, keys rotated as tm does. */
+const bareConsumer: Consumer = async (url, onLine, signal) => {
+  const redis = new Redis(url);
+  const keys = names.map((name) => `${name}_log`);
+  const index = new Map(keys.map((key, i) => [key, i]));
+  signal.addEventListener("abort", () => redis.disconnect(), { once: true });
+  let start = 0;
+  while (!signal.aborted) {
+    const order = start === 0 ? keys : keys.slice(start).concat(keys.slice(0, start));
+    const reply = await redis.blmpop(0, order.length, order, "RIGHT", "COUNT", POP_BATCH)
+      .catch(() => null);
+    if (!reply) continue;
+    const i = index.get(reply[0])!;
+    for (const item of reply[1]) onLine(i, Number.parseInt(item.slice(item.indexOf("|") + 1), 10));
+    start = (i + 1) % keys.length;
+  }
+};
+
+interface Drain {
   linesPerSecond: number;
   received: number;
   lost: number;
   outOfOrder: number;
+  /** Live runs: lines/s the peers pushed (first push to last push, over every peer). */
+  pushedPerSecond?: number;
+  /** Live runs: ms from the last push to the last line received. */
+  lagMs?: number;
 }
 
-async function measure(mode: "live" | "backlog", forceBrpop: boolean): Promise<DrainResult> {
+async function measure(mode: "live" | "backlog", consume: Consumer): Promise<Drain> {
   await using redis = await startRedisServer();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL(import.meta.url).pathname, "--peers", redis.url, mode],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const until = async (word: string) => {
-    while (!out.includes(word)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`peer process ended before saying ${word}`);
-      out += value;
-    }
+  const perProcess = Math.ceil(PEERS / PROCESSES);
+  await using peers = ChildProcesses.spawn(
+    new URL(import.meta.url).pathname,
+    PROCESSES,
+    (i) => [
+      "--peers",
+      redis.url,
+      String(i * perProcess),
+      String(perProcess),
+      mode === "live" ? "live" : "fill",
+      String(LINES[mode]),
+    ],
+  );
+  await peers.each("ready");
+  const pushes = (done: string[]) => {
+    const times = done.map((line) => line.split(" ").slice(1).map(Number));
+    return {
+      first: Math.min(...times.map(([first]) => first)),
+      last: Math.max(...times.map(([, last]) => last)),
+    };
   };
-  const coordination = await RedisCoordination.open(redis.url, { forceBrpop });
-  const controller = new AbortController();
-  try {
-    await until("ready");
-    if (mode === "backlog") await until("done");
-    const names = Array.from({ length: PEERS }, (_, i) => `peer${i}`);
-    const index = new Map(names.map((n, i) => [n, i]));
-    const next = new Int32Array(PEERS); // next expected sequence number per peer
-    let outOfOrder = 0;
-    let received = 0;
-    const total = PEERS * LINES;
-    const logs = coordination.logs(names, controller.signal);
-    const t0 = performance.now();
-    if (mode === "live") {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode("go\n"));
-      await writer.close();
-      // Once the peers are done, give the drain 5 s to finish before declaring lines lost.
-      until("done").then(() => setTimeout(() => controller.abort(), 5_000), () => {});
-    } else {
-      setTimeout(() => controller.abort(), 60_000).unref?.();
-    }
-    while (received < total) {
-      const entry = await logs.next();
-      if (entry.done) break;
-      const p = index.get(entry.value.peer)!;
-      const seq = Number.parseInt(entry.value.message, 10);
-      if (seq !== next[p]) outOfOrder++;
-      next[p] = seq + 1;
-      received++;
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    await logs.return(undefined);
-    return { linesPerSecond: received / seconds, received, lost: total - received, outOfOrder };
-  } finally {
-    controller.abort();
-    await coordination.close();
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited */ }
-    await child.status;
-    await reader.cancel().catch(() => {});
+  let pushed: { first: number; last: number } | undefined;
+  if (mode === "backlog") {
+    await peers.tell("go");
+    pushed = pushes(await peers.each("done"));
   }
+
+  const total = PEERS * LINES[mode];
+  const next = new Int32Array(PEERS); // next expected sequence number per peer
+  let received = 0;
+  let outOfOrder = 0;
+  let lastAt = 0;
+  const all = Promise.withResolvers<void>();
+  const controller = new AbortController();
+  const onLine: OnLine = (peer, seq) => {
+    if (seq !== next[peer]) outOfOrder++;
+    next[peer] = seq + 1;
+    lastAt = epochNow();
+    if (++received === total) all.resolve();
+  };
+  const consumerStart = epochNow();
+  const consuming = consume(redis.url, onLine, controller.signal);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    if (mode === "live") {
+      await peers.tell("go");
+      pushed = pushes(await peers.each("done"));
+    }
+    await Promise.race([
+      all.promise,
+      consuming.then(() => {
+        throw new Error("the consumer stopped before the end");
+      }),
+      new Promise((resolve) => (timer = setTimeout(resolve, DEADLINE_MS))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+    await consuming;
+  }
+  const clockStart = mode === "live" ? pushed!.first : consumerStart;
+  return {
+    linesPerSecond: received / ((lastAt - clockStart) / 1000),
+    received,
+    lost: total - received,
+    outOfOrder,
+    ...(mode === "live"
+      ? {
+        pushedPerSecond: total / ((pushed!.last - pushed!.first) / 1000),
+        lagMs: lastAt - pushed!.last,
+      }
+      : {}),
+  };
 }
 
 async function bench(): Promise<void> {
-  const live = await measure("live", false);
-  const backlog = await measure("backlog", false);
-  const brpop = await measure("backlog", true);
-  const rate = (r: DrainResult) =>
-    `${Math.round(r.linesPerSecond).toLocaleString("en-US")} lines/s`;
-  const row = (name: string, r: DrainResult, target: boolean) =>
-    `| ${name} | ${rate(r)} | ${
-      r.received.toLocaleString("en-US")
-    } | ${r.lost} | ${r.outOfOrder} | ${
-      target
-        ? (r.linesPerSecond >= 50_000 && r.lost === 0 && r.outOfOrder === 0 ? "yes" : "no")
-        : "(information)"
-    } |`;
+  const live = { tm: await measure("live", tmConsumer(false)) };
+  const liveBare = await measure("live", bareConsumer);
+  const backlogBare = await measure("backlog", bareConsumer);
+  const backlog = await measure("backlog", tmConsumer(false));
+  const brpop = await measure("backlog", tmConsumer(true));
+  const count = (n: number) => Math.round(n).toLocaleString("en-US");
+  const rate = (n: number) => `${count(n)} lines/s`;
+  const intact = (r: Drain) => r.lost === 0 && r.outOfOrder === 0;
+  const liveRow = (name: string, r: Drain, target: string, result: string) =>
+    `| ${name} | ${rate(r.pushedPerSecond!)} | ${rate(r.linesPerSecond)} | ${
+      ratio(r.linesPerSecond, r.pushedPerSecond!)
+    } | ${r.lagMs!.toFixed(0)} ms | ${r.lost} | ${r.outOfOrder} | ${target} | ${result} |`;
+  const backlogRow = (name: string, tm: Drain, target: string, result: string) =>
+    `| ${name} | ${rate(tm.linesPerSecond)} | ${rate(backlogBare.linesPerSecond)} | ${
+      ratio(tm.linesPerSecond, backlogBare.linesPerSecond)
+    } | ${tm.lost} / ${backlogBare.lost} | ${tm.outOfOrder} / ${backlogBare.outOfOrder} | ${target} | ${result} |`;
   console.log(`## Log drain (peers' LPUSH → RedisCoordination.logs())
 
-${PEERS} simulated peers push ${LINES.toLocaleString("en-US")} lines each (~80 bytes, LPUSH
-batches of ${BATCH}) to a local redis-server; tm drains every list on one blocking connection.
-Target: ≥ 50,000 lines/s with nothing lost and each peer's order kept.
+${PEERS} simulated peers (spread over ${PROCESSES} child processes) push log lines (~80 bytes) to a local redis-server; the consumer drains every list on one blocking connection: tm (\`RedisCoordination.logs()\`) or the baseline, a bare ioredis client popping the same keys ${POP_BATCH} at a time (BLMPOP, the machine's own limit), one after the other, each on a fresh redis-server. Lost = never arrived within ${
+    DEADLINE_MS / 1000
+  } s of the last push.
 
-| Run | Drained | Lines received | Lost | Out of order | Target met |
-|---|---|---|---|---|---|
-${row("live: peers pushing at once, BLMPOP", live, true)}
-${row("backlog: all queued first, BLMPOP", backlog, true)}
-${row("backlog, BRPOP fallback (Redis < 7)", brpop, false)}`);
+Live: each peer pushes ${
+    count(LINES.live)
+  } lines, one LPUSH per line (one line per round trip), while the consumer drains; drained = lines received from the first push to the last line received. The peers, not the consumer, set this pace: a drain that keeps up shows drained / pushed near 1 and a short lag after the last push.
+
+| Live run | Peers pushed | Drained | Drained / pushed | Last line after the last push | Lost | Out of order | Target | Result |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${liveRow("tm", live.tm, "nothing lost, order kept", met(intact(live.tm)))}
+${liveRow("bare ioredis (baseline)", liveBare, "—", "—")}
+
+Backlog: ${count(PEERS * LINES.backlog)} lines (${
+    count(LINES.backlog)
+  } per peer) queued before the consumer starts; drained = lines received from the consumer's start to the last line: the drain rate alone.
+
+| Backlog run | tm | bare ioredis (baseline) | tm / bare | Lost (tm / bare) | Out of order (tm / bare) | Target | Result |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${
+    backlogRow(
+      "BLMPOP",
+      backlog,
+      `≥ ${count(TARGET_RATE)} lines/s, nothing lost, order kept`,
+      met(backlog.linesPerSecond >= TARGET_RATE && intact(backlog)),
+    )
+  }
+${backlogRow("tm with the BRPOP fallback (Redis < 7)", brpop, "—", "—")}`);
 }
 
-if (Deno.args[0] === "--peers") await simulatePeers(Deno.args[1], Deno.args[2] === "live");
-else await bench();
+if (Deno.args[0] === "--peers") {
+  const [url, first, count, mode, lines] = Deno.args.slice(1);
+  await simulatePeers(url, Number(first), Number(count), mode, Number(lines));
+} else await bench();

@@ -223,6 +223,13 @@ function describe(event: EngineEvent): Entry[] {
           event.index !== undefined ? ")" : ""
         }`,
       }];
+    case "commands-acknowledged":
+      return tm(
+        "ACKED",
+        `${event.indexes.map((index) => `#${index}`).join(", ")} (due ${
+          (event.dueMs / 1_000).toFixed(3)
+        }s) acknowledged by Redis ${event.ackLateMs.toFixed(2)} ms late`,
+      );
     case "command-undeliverable":
       return [{
         source: event.peer,

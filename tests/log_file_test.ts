@@ -115,6 +115,7 @@ Deno.test("openLogFile() writes each event as it arrives and stops after close()
       dueMs: 1_500,
       lateMs: 0.42,
     });
+    log.sink({ t: 21, type: "commands-acknowledged", indexes: [0], dueMs: 1_500, ackLateMs: 0.9 });
     log.sink({
       t: 30,
       type: "run-finished",
@@ -134,10 +135,11 @@ Deno.test("openLogFile() writes each event as it arrives and stops after close()
     log.sink({ t: 40, type: "trace", message: "after close" });
     await log.close();
     const lines = (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) => l.slice(37));
-    assertEquals(lines.length, 8);
-    assertEquals(lines.slice(-4), [
+    assertEquals(lines.length, 9);
+    assertEquals(lines.slice(-5), [
       "alice     WARN    slow",
       "alice     SENT    connect (#0 due 1.500s late 0.42 ms)",
+      "tm        ACKED   #0 (due 1.500s) acknowledged by Redis 0.90 ms late",
       "tm        RESULT  passed (exit 0) after 0.030s",
       "alice     SUMMARY on host-0: status stopped, 1 restart, 2 warnings, 0 errors",
     ]);

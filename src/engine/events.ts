@@ -106,8 +106,25 @@ export type EngineEvent =
       index?: number;
       /** Due time in ms since the timeline started (timeline commands only). */
       dueMs?: number;
-      /** Actual send time minus due time, ms (timeline commands only). */
+      /**
+       * Dispatch time minus due time, ms (timeline commands only): taken when the timer (and its
+       * busy-wait) released the batch, before its RPUSH is written. The time Redis acknowledged
+       * it comes later, in `commands-acknowledged`.
+       */
       lateMs?: number;
+    }
+    /**
+     * Redis acknowledged the RPUSH pipeline of one timeline batch (emitted after its
+     * `command-sent` events; not for bootstrap and shutdown commands, nor when the send failed).
+     */
+    | {
+      type: "commands-acknowledged";
+      /** Timeline indexes of the batch's commands that were sent, in order. */
+      indexes: number[];
+      /** Due time in ms since the timeline started. */
+      dueMs: number;
+      /** Acknowledgement received by tm minus due time, ms, on the monotonic clock. */
+      ackLateMs: number;
     }
     | {
       type: "command-undeliverable";

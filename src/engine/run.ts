@@ -688,6 +688,8 @@ class Run {
    * slow sinks do not delay it. A failed send is a Redis failure (the run halts).
    */
   #send(commands: Outgoing[], lateMs?: number): Promise<void> {
+    // The batch's due time on the timeline's clock (performance.now()), to time the ack.
+    const due = lateMs === undefined ? undefined : performance.now() - lateMs;
     const deliverable: Outgoing[] = [];
     const undeliverable: (Outgoing & { reason: string })[] = [];
     for (const command of commands) {
@@ -700,7 +702,12 @@ class Run {
       const coordination = this.#coordination!;
       sending = coordination
         .send(deliverable.map(({ peer, command }) => ({ peer, command })))
-        .catch((error) => this.#lostRedis(`sending commands: ${messageOf(error)}`));
+        .then(
+          () => {
+            if (due !== undefined) this.#acknowledged(deliverable, performance.now() - due);
+          },
+          (error) => this.#lostRedis(`sending commands: ${messageOf(error)}`),
+        );
       this.#sends.add(sending);
       sending.finally(() => this.#sends.delete(sending));
     }
@@ -724,6 +731,14 @@ class Run {
       });
     }
     return sending;
+  }
+
+  /** Reports that Redis acknowledged a timeline batch's pipeline, `ackLateMs` after it was due. */
+  #acknowledged(sent: Outgoing[], ackLateMs: number): void {
+    const indexes = sent.flatMap(({ index }) => index === undefined ? [] : [index]);
+    const dueMs = sent[0]?.dueMs;
+    if (indexes.length === 0 || dueMs === undefined) return;
+    this.#emit({ type: "commands-acknowledged", indexes, dueMs, ackLateMs });
   }
 
   // ---- stopping ----------------------------------------------------------------------------

@@ -180,6 +180,14 @@ Deno.test("run() takes a 3-peer scenario through every phase, every peer stoppin
       [4, "bob", "pull"],
     ]);
     for (const e of timed) assert(e.lateMs !== undefined && e.lateMs >= 0 && e.dueMs !== undefined);
+    // One acknowledgement per batch, after that batch's command-sent events, no earlier than them.
+    const acks = ofType(events, "commands-acknowledged");
+    assertEquals(acks.map((e) => [e.dueMs, e.indexes]), [[0, [0, 1]], [100, [2]], [300, [3, 4]]]);
+    for (const ack of acks) {
+      const sent = timed.filter((e) => ack.indexes.includes(e.index!));
+      assert(sent.every((e) => events.indexOf(e) < events.indexOf(ack)), "ack before its send");
+      assert(sent.every((e) => ack.ackLateMs >= e.lateMs!), "acknowledged before dispatched");
+    }
     const shutdowns = ofType(events, "command-sent").filter((e) => e.command === "shutdown");
     assertEquals(shutdowns.map((e) => e.peer).sort(), ["alice", "bob", "carol"]);
     assert(logsOf(events, "bob").includes("pulled messages (pull #1; 0 pushed by this peer)"));
