@@ -133,9 +133,10 @@ export class PeerStates {
     if (status === "restarting" && previous !== "restarting") state.restarts++;
     this.#changed();
     // A restarted peer that sets another status at once (a queued `connect`) can overwrite its
-    // `started` before tm reads it: any status after `restarting` but `stopped` is the restart
-    // done, so it still gets its bootstrap commands again.
-    const cameBack = previous === "restarting" && status !== "restarting" && status !== "stopped";
+    // `started` before tm reads it: any status after `restarting` but `stopped` or a reported
+    // failure is the restart done, so it still gets its bootstrap commands again.
+    const cameBack = previous === "restarting" && status !== "restarting" &&
+      status !== "stopped" && status !== "failed" && !status.startsWith("failed|");
     return { previous, newStart: (status === "started" && previous !== "started") || cameBack };
   }
 

@@ -105,5 +105,7 @@ Deno.test("PeerStates.applyStatus() counts any status but stopped after restarti
   states.applyStatus("bob", "started", "v|/ip4/2");
   states.applyStatus("bob", "restarting", undefined);
   assertEquals(states.applyStatus("bob", "stopped", undefined).newStart, false);
+  states.applyStatus("bob", "restarting", undefined);
+  assertEquals(states.applyStatus("bob", "failed|disk full", undefined).newStart, false);
   assertEquals(states.of("alice").address, "v|/ip4/1", "the address from before is kept");
 });
