@@ -37,7 +37,7 @@ export function connectHost(
   _index: number,
   signal: AbortSignal,
 ): Promise<Remote> {
-  return host.connection === "local"
-    ? CONNECTORS.local(host, signal)
-    : CONNECTORS.ssh(host, signal);
+  // The table is typed per kind; TypeScript cannot pair `host` with its entry on its own.
+  const connector = CONNECTORS[host.connection] as Connector<HostConfig["connection"]>;
+  return connector(host as never, signal);
 }

@@ -234,6 +234,8 @@ interface Sink {
   /** Layers left out because the host holds them, and their bytes. */
   leftOut: number;
   leftOutBytes: number;
+  /** docker load read the whole archive and exited non-zero. */
+  refused?: boolean;
   error?: string;
 }
 
@@ -395,6 +397,7 @@ async function teeImage(
       const status = await sink.load.status;
       const output = await sink.output;
       if (sink.error === undefined && status.code !== 0) {
+        sink.refused = true;
         fail(sink, `docker load failed (exit ${status.code ?? "killed"}): ${output}`);
       } else if (sink.error !== undefined && output !== "") sink.error += `: ${output}`;
     }));
@@ -421,7 +424,9 @@ async function teeImage(
     const resend: Destination[] = [];
     for (const sink of sinks) {
       const host = sink.target.name;
-      if (sink.error !== undefined && sink.leftOut > 0) {
+      // Only a load that read the whole reduced archive and said no is retried whole; a stall, a
+      // broken link or a killed load would fail the same way again.
+      if (sink.refused && sink.leftOut > 0) {
         emit({
           type: "trace",
           message: `ship ${image} → ${host}: docker load refused the archive without the ` +
