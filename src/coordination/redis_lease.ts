@@ -153,7 +153,11 @@ export class RedisLease {
         options.signal?.throwIfAborted();
         if (await claim(redis, db, value, ttlMs, held)) {
           redis.options.db = db; // a reconnect selects it again
-          await redis.select(db);
+          await redis.select(db).catch(async (error) => {
+            // Claimed but unusable: give the database back now rather than when the TTL ends.
+            await redis.eval(RELEASE, 1, LEASE_KEY, value).catch(() => {});
+            throw error;
+          });
           const lease = new RedisLease(redis, url, db, value, databases, settings);
           lease.#startRefreshing();
           return lease;
@@ -185,7 +189,8 @@ export class RedisLease {
     if (slash < 0 || database.slice(0, slash) !== endpointOf(this.url)) return "elsewhere";
     if (!Number.isInteger(db) || db < 0 || db >= this.#databases) return "elsewhere";
     const [value] = await this.#readLeases([db]);
-    return value === null ? null : parseOwner(value) ?? null;
+    // A lease tm cannot read is some other client's: not known to be dead, so not ours to judge.
+    return value === null ? null : parseOwner(value) ?? "elsewhere";
   }
 
   /**

@@ -148,15 +148,16 @@ Deno.test("RedisLease refreshes its lease, and reports it lost when another run 
   await using redis = await startRedisServer();
   const lost = Promise.withResolvers<string>();
   const lease = await RedisLease.acquire(redis.url, currentOwner("run-one", "t"), {
-    ttlMs: 400,
-    refreshMs: 50,
+    ttlMs: 2_000,
+    refreshMs: 100,
     onLost: lost.resolve,
   });
   try {
     await using c = client(redis);
-    // Refreshed well past its lifetime.
-    for (let i = 0; i < 12; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    // Refreshed well past its lifetime (a TTL far above the refresh period: a loaded machine's
+    // stall of a second must not look like a lapse).
+    for (let i = 0; i < 15; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
       assert(await c.pttl(LEASE_KEY) > 0, "the lease lapsed while its run was alive");
     }
     await c.set(LEASE_KEY, JSON.stringify(remoteOwner("run-thief")), "PX", 60_000);
