@@ -136,6 +136,12 @@ export async function runCase(kase: VectorCase, ctx: RunnerContext): Promise<Cas
         try {
           await ctx.recorder.waitFor(db, statusKey, step.await_status, stepsEnded);
         } catch {
+          // A peer that sets its status and exits at once may end the wait before MONITOR
+          // delivered that SET: catch up with MONITOR before judging.
+          if (gone.signal.aborted) {
+            await drainMonitor(keys, ctx.recorder, db);
+            if (ctx.recorder.values(db, statusKey).includes(step.await_status)) continue;
+          }
           const why = peer.exitCode !== undefined
             ? `the peer exited (code ${peer.exitCode})`
             : `${ctx.caseTimeoutMs / 1_000}s passed`;

@@ -424,9 +424,15 @@ export class MuleClient implements AsyncIterable<string> {
       throw new MuleClientError(`restart(${JSON.stringify(delay)}): not a number of seconds >= 0`);
     }
     this.#finishing = true;
-    await this.#setStatus("restarting");
     const file = process.env.TM_DELAY_FILE || "/tmp/delay";
-    await writeFile(file, text);
+    try {
+      await this.#setStatus("restarting");
+      await writeFile(file, text);
+    } catch (error) {
+      // The peer keeps running: its later statuses must not be dropped as if it were exiting.
+      this.#finishing = false;
+      throw error;
+    }
     this.log.info(`restarting in ${text}s (delay written to ${file})`);
     await this.close();
     process.exit(RESTART_EXIT_CODE);
