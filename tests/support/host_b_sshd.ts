@@ -85,7 +85,12 @@ export async function privateSshd(bed: Testbed, knownHostsPath: string): Promise
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
-  await sshd.up();
+  try {
+    await sshd.up();
+  } catch (error) {
+    await sshd[Symbol.asyncDispose]();
+    throw error;
+  }
   return sshd;
 }
 

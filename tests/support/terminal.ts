@@ -80,7 +80,10 @@ export async function runInTerminal(
     "-y",
     String(options.rows ?? 30),
     `sh ${quote(`${dir}/run.sh`)}`,
-  );
+  ).catch(async (error) => {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  });
   let closed = false;
   const hangUp = async () => {
     if (closed) return;
