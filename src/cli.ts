@@ -11,6 +11,7 @@ import * as output from "./output_stream.ts";
 import { place } from "./placement.ts";
 import { formatPlanTable, planRecords } from "./plan_table.ts";
 import { VERSION } from "./version.ts";
+import { databaseOf, RedisLeaseError } from "./coordination/redis_lease.ts";
 
 const out = (text: string) => void output.stdout.write(text);
 const err = (text: string) => void output.stderr.write(text);
@@ -45,10 +46,11 @@ export function parseRedisUrl(value: string): string {
   }
   if (!url.hostname) throw new InvalidArgumentError("the URL names no host");
   // The path is the database number; ioredis would read anything else as database 0.
-  if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) {
-    throw new InvalidArgumentError(
-      `the database must be a number (redis://host:6379/0), got ${url.pathname}`,
-    );
+  try {
+    databaseOf(value);
+  } catch (error) {
+    if (error instanceof RedisLeaseError) throw new InvalidArgumentError(error.message);
+    throw error;
   }
   return value;
 }

@@ -194,11 +194,11 @@ Deno.test("tm exits 2 on bad usage, naming the mistake", async () => {
     [[SMOKE, "--redis-url", "not a url"], "expected a URL such as redis://host:6379"],
     [
       [SMOKE, "--redis-url", "redis://h:6379/db1"],
-      "the database must be a number (redis://host:6379/0), got /db1",
+      'the path of a Redis URL is a database number, not "db1"',
     ],
     [
       [SMOKE, "--redis-url", "redis://h:6379/-1"],
-      "the database must be a number (redis://host:6379/0), got /-1",
+      'the path of a Redis URL is a database number, not "-1"',
     ],
     [[SMOKE, "--reset-hosts", "--reset-hosts-all"], "tm: --reset-hosts and --reset-hosts-all"],
     [[SMOKE, "--yes"], "tm: --yes only applies to --reset-hosts-all"],
@@ -244,7 +244,7 @@ Deno.test("tm --redis-url with a database the server lacks fails at once, naming
     const run = await tmIn(cwd, `${root}examples/one-peer.yaml`, "--redis-url", url);
     assertEquals(run.code, 1, run.stdout + run.stderr);
     const verdict = run.stdout.split("\n").find((line) => line.startsWith("FAILED"));
-    assert(verdict?.includes(`Redis at ${url} has no database 99`), run.stdout);
+    assert(verdict?.includes(`database 99 of ${url} does not exist`), run.stdout);
     assert(!run.stdout.includes("connecting to hosts"), `hosts were contacted:\n${run.stdout}`);
   } finally {
     await Deno.remove(cwd, { recursive: true });
