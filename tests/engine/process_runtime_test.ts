@@ -3,6 +3,7 @@ import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
 import type { EngineEvent } from "../../src/engine/events.ts";
 import type { PlacedPeer } from "../../src/placement.ts";
 import { alive } from "../support/process_output.ts";
+import { until } from "../support/until.ts";
 
 const placement = (peer: string): PlacedPeer => ({
   peer,
@@ -103,6 +104,15 @@ Deno.test("ProcessRuntime.teardown() ends every process, SIGKILLs one ignoring S
     );
     pids = runtime.pids;
     assertEquals(pids.length, 2);
+    // The stubborn shell must have set its trap before the SIGTERM comes, or it simply dies.
+    await until("the stubborn peer ignores SIGTERM", async () => {
+      for (const pid of pids) {
+        const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
+        const ignored = BigInt(`0x${status.match(/^SigIgn:\s*([0-9a-f]+)/m)?.[1] ?? "0"}`);
+        if (ignored & (1n << 14n)) return true; // bit 15 - 1: SIGTERM
+      }
+      return undefined;
+    });
     await runtime.teardown({ emit: (event) => events.push(event) });
     const exits = await Promise.all(peers.map((peer) => peer.exited));
     assertEquals(exits.map((exit) => exit.code), [null, null]);
