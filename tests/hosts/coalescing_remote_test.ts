@@ -1,0 +1,70 @@
+import { assert, assertEquals } from "../support/assert.ts";
+import { CoalescingRemote, parseBatch } from "../../src/hosts/coalescing_remote.ts";
+import { COMMAND_NOT_FOUND, LocalRemote } from "../../src/hosts/local.ts";
+import type { ExecOptions, ExecResult } from "../../src/hosts/remote.ts";
+
+/** A LocalRemote that records the argv of every command it runs. */
+class RecordingRemote extends LocalRemote {
+  readonly commands: string[][] = [];
+  override execute(argv: string[], options?: ExecOptions): Promise<ExecResult> {
+    this.commands.push(argv);
+    return super.execute(argv, options);
+  }
+}
+
+Deno.test("CoalescingRemote runs commands issued together as one script, each with its own output and exit code", async () => {
+  const inner = new RecordingRemote();
+  const remote = new CoalescingRemote(inner);
+  const hostile = `no newline ${"\n"}then a fake marker: x:0:e\n`;
+  const results = await Promise.all([
+    remote.execute(["printf", "%s", hostile]),
+    remote.execute(["sh", "-c", "echo out; echo err >&2; exit 3"]),
+    remote.execute(["tm-no-such-command-here"]),
+    remote.execute(["printf", ""]),
+  ]);
+  assertEquals(inner.commands.length, 1);
+  assertEquals(inner.commands[0].slice(0, 2), ["sh", "-c"]);
+  assertEquals(results[0], { code: 0, stdout: hostile, stderr: "" });
+  assertEquals(results[1], { code: 3, stdout: "out\n", stderr: "err\n" });
+  assertEquals(results[2].code, COMMAND_NOT_FOUND);
+  assert(results[2].stderr.includes("not found"), results[2].stderr);
+  assertEquals(results[3], { code: 0, stdout: "", stderr: "" });
+  await remote.close();
+});
+
+Deno.test("CoalescingRemote sends a lone command as it is and commands of later ticks separately", async () => {
+  const inner = new RecordingRemote();
+  const remote = new CoalescingRemote(inner);
+  assertEquals(await remote.execute(["printf", "a"]), { code: 0, stdout: "a", stderr: "" });
+  await remote.execute(["printf", "b"]);
+  assertEquals(inner.commands, [["printf", "a"], ["printf", "b"]]);
+  await remote.close();
+});
+
+Deno.test("CoalescingRemote splits commands beyond maxBatch into further scripts, results in order", async () => {
+  const inner = new RecordingRemote();
+  const remote = new CoalescingRemote(inner, { maxBatch: 4, parallel: 2 });
+  const results = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => remote.execute(["printf", "%s", String(i)])),
+  );
+  assertEquals(results.map((r) => r.stdout), ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+  assertEquals(inner.commands.length, 3);
+  await remote.close();
+});
+
+Deno.test("CoalescingRemote rejects an aborted caller at once while the rest of its batch completes", async () => {
+  const remote = new CoalescingRemote(new LocalRemote());
+  const abort = new AbortController();
+  const aborted = remote.execute(["sleep", "0.3"], { signal: abort.signal });
+  const other = remote.execute(["sh", "-c", "sleep 0.2; printf done"]);
+  abort.abort(new Error("gave up"));
+  const reason = await aborted.then(() => null, (error: Error) => error.message);
+  assertEquals(reason, "gave up");
+  assertEquals((await other).stdout, "done");
+  await remote.close();
+});
+
+Deno.test("parseBatch leaves a command whose markers are missing without a result", () => {
+  const out = "t:0:o\nhello\n\nt:0:e\n\nt:0:c:0\nt:1:o\ncut short";
+  assertEquals(parseBatch(out, "t", 2), [{ code: 0, stdout: "hello\n", stderr: "" }, undefined]);
+});
