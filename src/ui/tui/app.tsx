@@ -69,10 +69,14 @@ export function TuiApp(props: TuiAppProps) {
       setHelp(false);
       return;
     }
+    // A page of peers: the panel's rows less its title, column header and counts.
+    const page = Math.max(1, layout.peersHeight - 4);
+    const last = Math.max(0, peerCount - 1);
     if (key.upArrow || input === "k") setSelected(Math.max(0, current - 1));
-    else if (key.downArrow || input === "j") {
-      setSelected(Math.min(Math.max(0, peerCount - 1), current + 1));
-    } else if (key.return) {
+    else if (key.downArrow || input === "j") setSelected(Math.min(last, current + 1));
+    else if (input === "K") setSelected(Math.max(0, current - page));
+    else if (input === "J") setSelected(Math.min(last, current + page));
+    else if (key.return) {
       const name = state.peers[current]?.name;
       setFilterPeer(filterPeer === undefined || filterPeer !== name ? name : undefined);
       setAnchor(undefined);

@@ -5,6 +5,7 @@ import { Panel } from "./panel.tsx";
 export const KEYS: [string, string][] = [
   ["q, Ctrl+C", "stop the run gracefully; press again to force; quit once finished"],
   ["↑/↓, k/j", "select a peer"],
+  ["K/J", "a page of peers up/down"],
   ["Enter", "show only the selected peer's logs (again: all peers)"],
   ["PgUp/PgDn", "scroll the logs; End follows the tail again"],
   ["/", "search the logs (Enter applies, Esc cancels)"],

@@ -1,6 +1,7 @@
 /**
  * TUI peers panel: name, host, port, status coloured by state, time in state, last log line;
- * the selected peer highlighted, the rows scrolled to keep it visible.
+ * the selected peer highlighted, the rows scrolled to keep it visible. When the peers do not fit,
+ * a first row counts them by status ("300 peers: 298 connected, 2 starting").
  */
 import { Text } from "ink";
 import { levelColor, peerColor, statusColor } from "../peer_colors.ts";
@@ -33,9 +34,22 @@ export function scrollWindow(selected: number, count: number, rows: number): num
   return Math.max(0, Math.min(count - rows, selected - Math.floor(rows / 2)));
 }
 
+/** The peers counted by status, most common first: "300 peers: 298 connected, 2 starting". */
+export function peerCounts(peers: readonly PeerView[]): string {
+  const counts = new Map<string, number>();
+  for (const peer of peers) {
+    const label = statusLabel({ ...peer, restarts: 0 }).replace(/…$/, "");
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([label, n]) => `${n} ${label}`);
+  return `${peers.length} peer${peers.length === 1 ? "" : "s"}: ${parts.join(", ")}`;
+}
+
 export function PeersPanel(props: PeersPanelProps) {
   const { state, now, selected, filtering, width, height, color } = props;
-  const rows = Math.max(0, height - 2);
+  // The column header takes a row, and the counts another when the peers do not fit.
+  const overflow = state.peers.length > height - 2;
+  const rows = Math.max(0, height - 2 - (overflow ? 1 : 0));
   const first = scrollWindow(selected, state.peers.length, rows);
   const visible = state.peers.slice(first, first + rows);
   const nameW = Math.max(4, state.nameWidth);
@@ -45,7 +59,7 @@ export function PeersPanel(props: PeersPanelProps) {
   const logW = Math.max(0, width - fixed);
   const running = state.peers.filter((p) => p.state === "running" && p.status !== "stopped");
   const note = `${running.length}/${state.peers.length} up` +
-    (state.peers.length > rows ? ` · ${first + 1}-${first + visible.length}` : "");
+    (overflow ? ` · ${first + 1}-${first + visible.length}` : "");
   return (
     <Panel
       title={`Peers (${state.peers.length})`}
@@ -54,6 +68,7 @@ export function PeersPanel(props: PeersPanelProps) {
       height={height}
       color={color}
     >
+      {overflow && <Text wrap="truncate-end">{"  " + peerCounts(state.peers)}</Text>}
       <Text wrap="truncate-end" dimColor={color}>
         {"  " + fit("name", nameW) + " " + fit("host", hostW) + " " + fit("port", 5) + " " +
           fit("status", statusW) + " " + fit("time", 4) + " " + "last log"}

@@ -309,3 +309,54 @@ Deno.test("TuiApp ? shows the help in place of the logs; any key closes it", asy
     t.close();
   }
 });
+
+/** A run of 300 peers on one host: all launched, 298 reported `connected`, 2 still starting. */
+function manyPeers(): EngineEvent[] {
+  const plan = Array.from({ length: 300 }, (_, i) => ({
+    peer: `p${String(i).padStart(3, "0")}`,
+    hostIndex: 0,
+    host: "host-0",
+    address: "10.0.0.10",
+    port: 20_000 + i,
+    image: "tm-peer:latest",
+    listenAddr: `/ip4/0.0.0.0/udp/${20_000 + i}/quic-v1`,
+  }));
+  let t = 0;
+  const events: EngineEvent[] = [
+    { t, type: "run-started", test: "scale", runId: "r300", plan, timeline: [] },
+    { t, type: "phase", phase: "starting" },
+  ];
+  for (const { peer, host } of plan) {
+    events.push({ t: ++t, type: "peer-starting", peer, host });
+    events.push({ t: ++t, type: "peer-launched", peer, host });
+  }
+  for (const { peer } of plan.slice(0, 298)) {
+    events.push({ t: ++t, type: "peer-status", peer, status: "connected", previous: null });
+  }
+  return events;
+}
+
+Deno.test("TuiApp with 300 peers counts them by status and pages through the list with J/K", async () => {
+  const t = tui(100, 30, { events: manyPeers() });
+  try {
+    const lines = t.lines();
+    assertEquals(lines.length, 30);
+    assert(lines.some((l) => l.includes("300 peers: 298 connected, 2 starting")), t.frame());
+    const rows = () => t.lines().filter((l) => /^[ >] p\d{3} /.test(l));
+    const shown = rows().length;
+    assert(shown > 3 && shown < 300, `a window of the list: ${shown} rows`);
+    assert(t.lines().some((l) => l.startsWith("> p000")), t.frame());
+    await t.press("J");
+    const selected = () => t.lines().find((l) => l.startsWith("> "))?.slice(2, 6);
+    const afterPage = Number(selected()?.slice(1));
+    assert(afterPage > 1, `J moved a page down: ${selected()}`);
+    for (let presses = 0; presses < 300 && selected() !== "p299"; presses++) await t.press("J");
+    assertEquals(selected(), "p299");
+    assert(rows().some((l) => l.includes("starting")), "the last peers, still starting, are shown");
+    assert(t.frame().includes(`${300 - shown + 1}-300`), t.frame());
+    await t.press("K");
+    assertEquals(Number(selected()?.slice(1)), 299 - afterPage);
+  } finally {
+    t.close();
+  }
+});
