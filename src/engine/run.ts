@@ -29,7 +29,7 @@ import type {
 import { InterruptedError } from "./interrupt.ts";
 import { PeerStates } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
-import type { PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
+import type { PeerExit, PeerRuntime, RunningPeer, RuntimeContext } from "./runtime.ts";
 import { batchTimeline, buildTimeline, runTimeline } from "./timeline.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -221,6 +221,21 @@ class Run {
 
     this.#enter("redis");
     this.#redisStart = this.#options.redis.start(signal, this.#runtimeSink);
+    // The hosts need Redis only once their peers start: they are set up while Redis starts and
+    // is leased (on the testbed, a 2-peer run gained the ~0.6 s of the Redis container's
+    // start-up). The lease reaches the runtime when taken: `database` is set before any peer
+    // starts, and a `leaseHolder` lookup made earlier waits for it.
+    const leased = Promise.withResolvers<RedisLease>();
+    leased.promise.catch(() => {}); // a failed lease is reported by its step below
+    signal.addEventListener("abort", () => leased.reject(signal.reason), { once: true });
+    const context: RuntimeContext = {
+      emit: this.#runtimeSink,
+      signal,
+      fail: (reason) => this.#runtimeFailed(reason),
+      leaseHolder: async (database) => (await leased.promise).holder(database),
+    };
+    this.#setup = this.#runtime.setup(context);
+    this.#setup.catch(() => {}); // awaited below, after Redis, whose failure is reported first
     const server = await this.#step("starting Redis", this.#redisStart);
     this.#leasing = RedisLease.acquire(
       server.url,
@@ -235,7 +250,9 @@ class Run {
         },
       },
     );
+    this.#leasing.then(leased.resolve, leased.reject);
     const lease = await this.#step("leasing a Redis database", this.#leasing);
+    context.database = lease.database;
     this.#emit({ type: "trace", message: `leased database ${lease.db} (${lease.database})` });
     await this.#step("reading notify-keyspace-events", lease.rememberKeyspaceEvents());
     const open = this.#options.openCoordination ??
@@ -263,13 +280,6 @@ class Run {
     this.#emit({ type: "redis-ready", url: redactUrls(lease.url) });
 
     this.#enter("hosts");
-    this.#setup = this.#runtime.setup({
-      emit: this.#runtimeSink,
-      signal,
-      fail: (reason) => this.#runtimeFailed(reason),
-      database: lease.database,
-      leaseHolder: (database) => lease.holder(database),
-    });
     await this.#step(`setting up the ${this.#runtime.kind} runtime`, this.#setup);
 
     this.#enter("starting");
@@ -505,12 +515,22 @@ class Run {
     this.#enter("cleanup");
     // Whatever is still being acquired is released once it settles (the halt aborted it).
     await Promise.allSettled([this.#setup, ...this.#launches]);
+    // Every peer exited (a clean run): their logs are all in Redis, so Redis can be drained,
+    // closed and removed while the runtime removes the containers. Otherwise the teardown ends
+    // the peers first and Redis goes last, after their last lines.
+    const allExited = this.#states.all().every((state) => state.exit !== undefined);
+    const redisClosing = allExited ? this.#closeRedis() : undefined;
     this.#tearingDown = true;
     this.#teardown = this.#runtime.teardown({
       force: this.#killed.signal.aborted,
       emit: this.#runtimeSink,
     });
     await this.#guard("tearing down the runtime", this.#teardown);
+    await (redisClosing ?? this.#afterTeardown().then(() => this.#closeRedis()));
+  }
+
+  /** Waits for the exits the teardown caused. */
+  async #afterTeardown(): Promise<void> {
     await this.#settleWithin(
       Promise.all(this.#exitTasks),
       EXIT_AFTER_TEARDOWN_MS,
@@ -521,6 +541,10 @@ class Run {
             `the ${this.#runtime.kind} runtime's teardown returned but some peers did not report their exit`,
         }),
     );
+  }
+
+  /** Drains the peers' last log lines, closes the Redis connections, then stops Redis. */
+  async #closeRedis(): Promise<void> {
     if (this.#coordination && !this.#redisLost && this.#monitorTasks.length > 0) {
       await this.#drainLogs();
     }

@@ -48,9 +48,16 @@ export interface RuntimeContext {
    * `reason` (one line naming the host) and winds down. Default: none (the runtime only emits).
    */
   fail?: (reason: string) => void;
-  /** The Redis database this run leased, `<host>:<port>/<db>`, for labels. Default: none. */
+  /**
+   * The Redis database this run leased, `<host>:<port>/<db>`, for labels. Setup starts while
+   * Redis does, so the engine sets it once leased: after setup began, before any `start()`.
+   * Default: none.
+   */
   database?: string;
-  /** Tells a live run from a dead one by its lease. Default: no lease is looked up. */
+  /**
+   * Tells a live run from a dead one by its lease (a lookup made before the lease is taken
+   * waits for it). Default: no lease is looked up.
+   */
   leaseHolder?: LeaseHolderLookup;
 }
 
