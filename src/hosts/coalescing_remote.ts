@@ -21,6 +21,8 @@ export interface CoalescingOptions {
   maxBatch?: number;
   /** Commands of a script running at once on the host. Default: 8. */
   parallel?: number;
+  /** Told of every script of several commands as it is sent (for the trace). Default: none. */
+  onBatch?: (commands: string[][]) => void;
 }
 
 interface Queued {
@@ -34,6 +36,7 @@ export class CoalescingRemote implements Remote {
   readonly #remote: Remote;
   readonly #maxBatch: number;
   readonly #parallel: number;
+  readonly #onBatch: (commands: string[][]) => void;
   #queue: Queued[] = [];
   #scheduled = false;
 
@@ -41,10 +44,15 @@ export class CoalescingRemote implements Remote {
     this.#remote = remote;
     this.#maxBatch = options.maxBatch ?? 32;
     this.#parallel = options.parallel ?? 8;
+    this.#onBatch = options.onBatch ?? (() => {});
   }
 
   get name(): string {
     return this.#remote.name;
+  }
+
+  get disconnected(): AbortSignal {
+    return this.#remote.disconnected;
   }
 
   orchestratorAddress(): Promise<string | null> {
@@ -104,6 +112,7 @@ export class CoalescingRemote implements Remote {
         batch[0].resolve(await this.#remote.execute(batch[0].argv, { signal }));
         return;
       }
+      this.#onBatch(batch.map((q) => q.argv));
       const token = crypto.randomUUID();
       const script = batchScript(batch.map((q) => q.argv), token, this.#parallel);
       const result = await this.#remote.execute(["sh", "-c", script], { signal });

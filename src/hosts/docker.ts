@@ -214,6 +214,31 @@ export class Docker {
   }
 
   /**
+   * `docker rm -v -f` of every container (any state) carrying all `labels` (`key=value`),
+   * listed and removed by one shell on the host: one round trip instead of `docker ps`, then
+   * `docker rm`. Containers gone in between are ignored.
+   * @returns the IDs removed
+   */
+  async removeLabelled(labels: string[], options: { signal?: AbortSignal } = {}) {
+    const list = commandLine([
+      ...this.#docker,
+      ...["ps", "-aq", "--no-trunc", ...labels.flatMap((label) => ["--filter", `label=${label}`])],
+    ]);
+    const remove = commandLine([...this.#docker, "rm", "-v", "-f"]);
+    const script = `ids=$(${list}) || exit; [ -z "$ids" ] || ${remove} $ids`;
+    const result = await this.remote.execute(["sh", "-c", script], options);
+    const removed = result.stdout.split("\n").filter((line) => line.trim() !== "");
+    if (result.code === 0) return removed;
+    const problems = result.stderr.split("\n").filter((line) =>
+      line.trim() !== "" && !/no such container/i.test(line)
+    );
+    if (problems.length > 0) {
+      throw this.#error({ ...result, argv: ["sh", "-c", script], stderr: problems.join("\n") });
+    }
+    return removed;
+  }
+
+  /**
    * Containers (all states) carrying every `label` filter (`key` or `key=value`), plus name
    * filters (docker's substring/regexp match). `labelKeys` are read into `labels`.
    */

@@ -37,13 +37,15 @@ import {
   peerLabels,
   testSlug,
 } from "./container_names.ts";
-import { Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
-import { type Compression, pullImages, shipImages } from "./image_shipping.ts";
+import { CoalescingRemote } from "./coalescing_remote.ts";
+import { type ContainerSummary, Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
+import { type Compression, pullImages, shipImages, type ShipReport } from "./image_shipping.ts";
 import { LocalRemote } from "./local.ts";
 import { type ConnectionEvent, HostLostError, ReconnectingRemote } from "./reconnecting_remote.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_address.ts";
 import { type Remote, RemoteError } from "./remote.ts";
 import { runLiveness } from "./run_liveness.ts";
+import { TimedRemote } from "./timed_remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** Setup failed on one or more hosts; each problem names its host. */
@@ -82,6 +84,9 @@ interface Host {
   name: string;
   config: HostConfig;
   remote: ReconnectingRemote;
+  /** `remote` with the commands issued in one tick sent as one script; each one traced. */
+  commands: Remote;
+  /** The docker CLI through `commands`. */
   docker: Docker;
   /** Containers started on the host, for the report when cleanup cannot reach it. */
   started: Set<string>;
@@ -91,6 +96,16 @@ interface Host {
   home: string;
   limiter: Limiter;
   watcher?: ExitWatcher;
+}
+
+/** What a host's probe found, for `#prepareHost`. */
+interface HostFacts {
+  /** The host's copy of each of its peers' images; null where it has none. */
+  images: Map<string, ImageInfo | null>;
+  /** Containers named like this test's peers, with their `tm.test` label. */
+  named: ContainerSummary[];
+  /** Containers labelled with this test (any run), with their owner labels. */
+  labelled: ContainerSummary[];
 }
 
 /** A started container, as the engine sees it (`id` is read for the peer-launched event). */
@@ -140,18 +155,35 @@ export class DockerRuntime implements PeerRuntime {
     pulling.catch(() => {}); // awaited below; a connect failure may come first
     try {
       await this.#connectAll(signal);
-      await this.#inspectHosts(signal);
       const { images, destinations } = await this.#shipments(await pulling, signal);
-      await shipImages({
+      const hosts = this.#connected();
+      // One round trip per host before its first `docker run`: the probe's questions and image
+      // shipping's are asked in the same tick, so each host's CoalescingRemote sends them as one
+      // script (and shipping has only the images that differ left to send).
+      const probing = Promise.allSettled(hosts.map((host) => this.#probe(host, signal)));
+      const shipping = shipImages({
         images,
         destinations,
         local: this.#local,
-        targets: this.#connected().map((host) => ({ name: host.name, docker: host.docker })),
+        targets: hosts.map((host) => ({ name: host.name, docker: host.docker })),
         emit,
         signal,
         compression: this.#options.compression,
       });
-      await Promise.all(this.#connected().map((host) => this.#prepareHost(host, signal)));
+      shipping.catch(() => {}); // awaited below, unless a probe failed first
+      const probes = await probing;
+      signal.throwIfAborted();
+      const problems = probes.flatMap((result, i) =>
+        result.status === "rejected"
+          ? [{ host: hosts[i].name, message: messageOf(result.reason) }]
+          : []
+      );
+      if (problems.length > 0) throw new HostSetupError(problems);
+      const report = await shipping;
+      await Promise.all(hosts.map((host, i) => {
+        const facts = (probes[i] as PromiseFulfilledResult<HostFacts>).value;
+        return this.#prepareHost(host, facts, report, signal);
+      }));
     } catch (error) {
       failed.abort(error);
       await pulling.catch(() => {});
@@ -285,10 +317,9 @@ export class DockerRuntime implements PeerRuntime {
       const signal = host.remote.connected ? undefined : forced;
       // Peers only: the run's Redis container (same run label) may be on this engine, and the
       // engine stops it last, after closing its connections.
-      const mine = await host.docker.containers({
-        labels: [`${LABELS.run}=${runId}`, `${LABELS.role}=peer`],
-      }, { signal });
-      await host.docker.rm(mine.map((c) => c.id), { force: true });
+      await host.docker.removeLabelled([`${LABELS.run}=${runId}`, `${LABELS.role}=peer`], {
+        signal,
+      });
     };
     let failure: unknown;
     try {
@@ -412,12 +443,25 @@ export class DockerRuntime implements PeerRuntime {
         giveUpAfterMs: config.timeout.startup * 1_000,
         onEvent: (event) => this.#onConnectionEvent(name, event),
       });
+      const trace = (message: string) => this.#send({ type: "trace", message });
+      const commands = new TimedRemote(
+        new CoalescingRemote(remote, {
+          onBatch: (argvs) =>
+            trace(
+              `${name}: ${argvs.length} commands in one script: ${
+                argvs.map((argv) => argv.slice(0, 2).join(" ")).join(", ")
+              }`,
+            ),
+        }),
+        trace,
+      );
       this.#hosts[index] = {
         name,
         config: hostConfig,
         remote,
         started: new Set(),
-        docker: new Docker(remote),
+        commands,
+        docker: new Docker(commands),
         orchestratorAddress: null,
         home: "",
         limiter: new Limiter(perHost),
@@ -442,42 +486,72 @@ export class DockerRuntime implements PeerRuntime {
     if (problems.length > 0) throw new HostSetupError(problems);
   }
 
-  /** Per host: Docker works, how it sees us, its home directory. */
-  async #inspectHosts(signal: AbortSignal): Promise<void> {
-    const results = await Promise.allSettled(
-      this.#connected().map(async (host) => {
-        const [, address, home] = await Promise.all([
-          host.docker.version(signal),
-          host.remote.orchestratorAddress(),
-          host.remote.execute(["printenv", "HOME"], { signal }),
-        ]);
-        host.orchestratorAddress = address;
-        host.home = home.stdout.trim();
-        if (home.code !== 0 || !host.home.startsWith("/")) {
-          throw new Error(`${host.name}: could not read $HOME (${home.stderr.trim() || "empty"})`);
-        }
-      }),
-    );
-    signal.throwIfAborted();
-    const problems = results.flatMap((result, i) =>
-      result.status === "rejected"
-        ? [{ host: this.#connected()[i].name, message: messageOf(result.reason) }]
-        : []
-    );
-    if (problems.length > 0) throw new HostSetupError(problems);
+  /**
+   * What setup needs to know of a host, in one round trip (the commands are issued in one tick,
+   * so its CoalescingRemote sends them as one script): Docker works, how the host sees us, its
+   * home directory, which of its peers' images it holds, the containers named or labelled like
+   * this test's (for `#clearLeftovers`); and the peer config dirs are created (relative to the
+   * login directory, `$HOME`).
+   */
+  async #probe(host: Host, signal: AbortSignal): Promise<HostFacts> {
+    const { config } = this.#options;
+    const peers = this.#peersOn(host);
+    const images = [...new Set(peers.map((p) => p.image))];
+    const prefix = `^/?tm-${escapeRegExp(testSlug(config.name))}--`;
+    const dirs = peers.map((p) => configDirInHome(this.containerName(p.peer)));
+    const [, address, home, present, named, labelled, mkdir] = await Promise.all([
+      host.docker.version(signal),
+      host.remote.orchestratorAddress(),
+      host.commands.execute(["printenv", "HOME"], { signal }),
+      host.docker.images(images, signal),
+      peers.length === 0
+        ? []
+        : host.docker.containers({ names: [prefix] }, { labelKeys: [LABELS.test], signal }),
+      peers.length === 0 ? [] : host.docker.containers(
+        { labels: [`${LABELS.test}=${config.name}`] },
+        { labelKeys: OWNER_LABEL_KEYS, signal },
+      ),
+      dirs.length === 0
+        ? { code: 0, stdout: "", stderr: "" }
+        : host.commands.execute(["sh", "-c", 'cd && mkdir -p -- "$@"', "sh", ...dirs], {
+          signal,
+        }),
+    ]);
+    host.orchestratorAddress = address;
+    host.home = home.stdout.trim();
+    if (home.code !== 0 || !host.home.startsWith("/")) {
+      throw new Error(`${host.name}: could not read $HOME (${home.stderr.trim() || "empty"})`);
+    }
+    if (mkdir.code !== 0) {
+      throw new Error(
+        `${host.name}: could not create the peer config dirs: ${mkdir.stderr.trim()}`,
+      );
+    }
+    return { images: present, named, labelled };
+  }
+
+  #peersOn(host: Host): PlacedPeer[] {
+    const index = this.#hosts.indexOf(host);
+    return this.#options.plan.filter((p) => p.hostIndex === index);
   }
 
   /**
-   * Checks the peer images are there, clears leftovers, creates the config dirs and starts the
-   * exit watcher. One host.
+   * Checks the peer images are there (the probe found them or shipping brought them), clears
+   * leftovers and starts the exit watcher. One host.
    */
-  async #prepareHost(host: Host, signal: AbortSignal): Promise<void> {
-    const { plan, runId } = this.#options;
-    const index = this.#hosts.indexOf(host);
-    const peers = plan.filter((p) => p.hostIndex === index);
+  async #prepareHost(
+    host: Host,
+    facts: HostFacts,
+    shipped: ShipReport,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { runId } = this.#options;
+    const peers = this.#peersOn(host);
     const images = [...new Set(peers.map((p) => p.image))];
-    const present = await host.docker.images(images, signal);
-    const absent = images.filter((image) => present.get(image) == null);
+    const absent = images.filter((image) =>
+      facts.images.get(image) == null &&
+      !shipped.shipped.some((s) => s.image === image && s.host === host.name)
+    );
     if (absent.length > 0) {
       const them = absent.length > 1 ? "them" : "it";
       throw new HostSetupError([{
@@ -489,16 +563,8 @@ export class DockerRuntime implements PeerRuntime {
     }
     if (peers.length === 0) return;
 
-    await this.#clearLeftovers(host, peers, signal);
+    await this.#clearLeftovers(host, peers, facts, signal);
 
-    const dirs = peers.map((p) => configDir(host.home, this.containerName(p.peer)));
-    const mkdir = await host.remote.execute(["mkdir", "-p", ...dirs], { signal });
-    if (mkdir.code !== 0) {
-      throw new HostSetupError([{
-        host: host.name,
-        message: `${host.name}: could not create the peer config dirs: ${mkdir.stderr.trim()}`,
-      }]);
-    }
     host.watcher = new ExitWatcher(host, runId, {
       logLines: this.#options.logLines ?? 50,
       fail: (message) => {
@@ -515,17 +581,15 @@ export class DockerRuntime implements PeerRuntime {
    * test cannot share a host (names and ports clash). A container holding one of our names
    * without this test's label is not ours to touch either.
    */
-  async #clearLeftovers(host: Host, peers: PlacedPeer[], signal: AbortSignal): Promise<void> {
+  async #clearLeftovers(
+    host: Host,
+    peers: PlacedPeer[],
+    facts: HostFacts,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { config, runId } = this.#options;
     const names = new Set(peers.map((p) => this.containerName(p.peer)));
-    const prefix = `^/?tm-${escapeRegExp(testSlug(config.name))}--`;
-    const [named, labelled] = await Promise.all([
-      host.docker.containers({ names: [prefix] }, { labelKeys: [LABELS.test], signal }),
-      host.docker.containers({ labels: [`${LABELS.test}=${config.name}`] }, {
-        labelKeys: OWNER_LABEL_KEYS,
-        signal,
-      }),
-    ]);
+    const { named, labelled } = facts;
     const foreign = named.filter((c) => names.has(c.name) && c.labels[LABELS.test] !== config.name);
     if (foreign.length > 0) {
       const list = foreign.map((c) => c.name).join(", ");
@@ -591,7 +655,12 @@ function messageAbout(host: string, error: unknown): string {
 
 /** `~/peer-config/<container>-config` on the host (spec §6.8). */
 export function configDir(home: string, container: string): string {
-  return `${home.replace(/\/+$/, "")}/peer-config/${container}-config`;
+  return `${home.replace(/\/+$/, "")}/${configDirInHome(container)}`;
+}
+
+/** A peer's config dir relative to the home directory. */
+function configDirInHome(container: string): string {
+  return `peer-config/${container}-config`;
 }
 
 /**

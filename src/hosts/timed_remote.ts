@@ -20,6 +20,10 @@ export class TimedRemote implements Remote {
     return this.remote.name;
   }
 
+  get disconnected(): AbortSignal {
+    return this.remote.disconnected;
+  }
+
   orchestratorAddress(): Promise<string | null> {
     return this.remote.orchestratorAddress();
   }
