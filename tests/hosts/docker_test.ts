@@ -200,6 +200,34 @@ Deno.test("Docker wraps the local engine's CLI [integration: docker]", async (t)
       assertEquals(await docker.containers({ labels: [label] }), []);
     });
 
+    await t.step(
+      "removeLabelled() removes exactly the containers carrying every label, in one command",
+      async () => {
+        const other = `hs.other=${id}`;
+        const run = (name: string, labels: Record<string, string>) =>
+          docker.run({ image, name: `${id}-${name}`, labels, command: ["sleep", "600"] });
+        await run("both", { "hs.test": id, "hs.other": id });
+        await run("one", { "hs.test": id });
+        const commands: string[][] = [];
+        const counting = new Docker(
+          new (class extends LocalRemote {
+            override execute(argv: string[], options?: ExecOptions) {
+              commands.push(argv);
+              return super.execute(argv, options);
+            }
+          })(),
+        );
+        const removed = await counting.removeLabelled([label, other]);
+        assertEquals(removed.length, 1);
+        assertEquals(commands.length, 1);
+        assertEquals((await docker.containers({ labels: [label] })).map((c) => c.name), [
+          `${id}-one`,
+        ]);
+        assertEquals(await counting.removeLabelled([label, other]), []);
+        await docker.rm([`${id}-one`], { force: true });
+      },
+    );
+
     await t.step("errors carry the host, the command and docker's stderr", async () => {
       const error = await assertRejects(
         () => docker.run({ image, name: "bad name!" }),
