@@ -56,12 +56,14 @@ interface Case {
   target?: number;
   rounds: number;
   image: "testbed" | "go";
+  /** A timeline that sends every peer `connect` at 0 s (else none: a zero-length test). */
+  touchEveryPeer?: boolean;
 }
 
 const CASES: Case[] = [
   { peers: 2, target: 1.5, rounds: ROUNDS, image: "testbed" as const },
   { peers: 20, target: 1.3, rounds: ROUNDS, image: "testbed" as const },
-  { peers: 300, rounds: 1, image: "go" as const },
+  { peers: 300, rounds: 1, image: "go" as const, touchEveryPeer: true },
 ].filter((c) => flags.peers.split(",").map(Number).includes(c.peers));
 
 /** One tm run, measured. */
@@ -73,6 +75,8 @@ interface TmRound {
   phases: Map<string, number>;
   /** Containers of the test (peers, Redis) still on the host after tm exited. */
   leftovers: number;
+  /** Peers that reported `connected` (the log file's STATUS lines). */
+  connected: number;
 }
 
 const bed = await testbed();
@@ -123,7 +127,13 @@ async function buildGoImage(tag: string): Promise<string | null> {
 }
 
 /** The test's config as written to its YAML file. */
-function rawConfig(name: string, peers: number, image: string, redisPort: number) {
+function rawConfig(
+  name: string,
+  peers: number,
+  image: string,
+  redisPort: number,
+  touchEveryPeer = false,
+) {
   return {
     name,
     timeout: { startup: 240, shutdown: 120 },
@@ -140,7 +150,12 @@ function rawConfig(name: string, peers: number, image: string, redisPort: number
       name: peerName(i),
       image,
     })),
-    commands: [],
+    commands: touchEveryPeer
+      ? Array.from(
+        { length: peers },
+        (_, i) => ({ time: 0, peer: peerName(i), command: "connect" }),
+      )
+      : [],
   };
 }
 
@@ -233,10 +248,15 @@ async function removeConfigDirs(test: string, peers: string[]): Promise<void> {
 }
 
 /** One `tm <config>` through the CLI; throws unless it passed. */
-async function tmRound(name: string, peers: number, image: string): Promise<TmRound> {
+async function tmRound(
+  name: string,
+  peers: number,
+  image: string,
+  touchEveryPeer = false,
+): Promise<TmRound> {
   const dir = await Deno.makeTempDir({ prefix: `tm-bench-${name}-` });
   try {
-    const config = rawConfig(name, peers, image, freePort());
+    const config = rawConfig(name, peers, image, freePort(), touchEveryPeer);
     const path = `${dir}/test.yaml`;
     await Deno.writeTextFile(path, stringify(config, { lineWidth: 0 }));
     const t0 = performance.now();
@@ -260,9 +280,9 @@ async function tmRound(name: string, peers: number, image: string): Promise<TmRo
       throw new Error(`tm failed (exit ${out.code}) on ${peers} peers:\n${text.slice(-4000)}`);
     }
     const log = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".log"));
-    const phases = log ? phaseDurations(await Deno.readTextFile(`${dir}/${log.name}`)) : new Map();
+    const text = log ? await Deno.readTextFile(`${dir}/${log.name}`) : "";
     const leftovers = await leftoversOf(name);
-    return { ms, peakBytes, phases, leftovers };
+    return { ms, peakBytes, phases: phaseDurations(text), leftovers, connected: connectedIn(text) };
   } finally {
     await removeLabelled(`${LABELS.test}=${name}`);
     await removeConfigDirs(name, Array.from({ length: peers }, (_, i) => peerName(i)));
@@ -299,6 +319,16 @@ function phaseDurations(log: string): Map<string, number> {
   return durations;
 }
 
+/** Peers with a `STATUS connected` line in a run's log file. */
+function connectedIn(log: string): number {
+  const peers = new Set<string>();
+  for (const line of log.split("\n")) {
+    const match = line.match(/\] (\S+)\s+STATUS\s+connected\b/);
+    if (match) peers.add(match[1]);
+  }
+  return peers.size;
+}
+
 /** This test's containers (peers and Redis, any state) still on host A. */
 async function leftoversOf(test: string): Promise<number> {
   const out = await new Deno.Command("docker", {
@@ -328,7 +358,7 @@ async function measure(c: Case, image: string): Promise<Result> {
   const result: Result = { c, image, bare: [], tm: [] };
   for (let round = 1; round <= c.rounds; round++) {
     result.bare.push(await bareRound(`${name}-b${round}`, c.peers, image));
-    result.tm.push(await tmRound(`${name}-t${round}`, c.peers, image));
+    result.tm.push(await tmRound(`${name}-t${round}`, c.peers, image, c.touchEveryPeer));
     console.error(
       `${c.peers} peers, round ${round}: bare ${seconds(result.bare.at(-1)!)}, tm ${
         seconds(result.tm.at(-1)!.ms)
@@ -348,6 +378,13 @@ function tableRow(r: Result): string {
   }× | ${r.c.target === undefined ? "—" : `≤ ${r.c.target}×`} | ${met} | ${
     mib(Math.max(...r.tm.map((t) => t.peakBytes)))
   } | ${Math.max(...r.tm.map((t) => t.leftovers))} |`;
+}
+
+function touchedSentence(r: Result): string {
+  const connected = Math.min(...r.tm.map((t) => t.connected));
+  return `With ${r.c.peers} peers tm's timeline sent every peer \`connect\` at 0 s: ${connected} of ${r.c.peers} reported \`connected\`${
+    connected === r.c.peers ? "" : " (not all)"
+  }; the run left ${Math.max(...r.tm.map((t) => t.leftovers))} containers behind.`;
 }
 
 const PHASES = [
@@ -419,9 +456,10 @@ test's containers on the host after tm exited (the peer config dirs are kept by 
 ${results.map(tableRow).join("\n")}
 
 ${verdict}
+${results.filter((r) => r.c.touchEveryPeer).map(touchedSentence).join("\n")}
 
 Where tm's time went (its median round, from the run's log file; "other" is the CLI's start-up
-and exit around the run):
+and exit around the run; with 300 peers the tm run also sends its timeline, the bare one none):
 
 | Peers | ${PHASES.join(" | ")} | other |
 | --- | ${PHASES.map(() => "---").join(" | ")} | --- |
