@@ -3,13 +3,17 @@
  * hosts, reached through a `Remote` per host (SSH in the CLI, local in tests).
  *
  * setup: connect every host at once (any failure stops the run before a container starts),
- * check Docker, learn how each host sees us (for REDIS_URL), pull and ship images, check every
- * peer image is on its host, remove what dead runs of the same test left (and refuse to touch a
- * live run's: see `#clearLeftovers`), create the config dirs, and start one `docker events`
- * watcher per host. start: `docker run -d` (at most `startsPerHost` at once per host). An exit
- * reaches the engine through `RunningPeer.exited` as soon as docker reports it, with the last
- * lines of `docker logs`. teardown: remove exactly this run's containers (by label),
- * `remove_images` if set, close the connections.
+ * then in ONE round trip per host (a `CoalescingRemote` script): check Docker, learn how the
+ * host sees us (for REDIS_URL) and its `$HOME`, which peer images it holds and which containers
+ * are named or labelled like this test's, create the config dirs, and answer image shipping's
+ * questions. Then ship the images that differ, check every peer image is on its host, remove
+ * what dead runs of the same test left (a second round trip, only if there is some; a live
+ * run's is refused: see `#clearLeftovers`) and start one `docker events` watcher per host.
+ * start: `docker run -d` (at most `startsPerHost` at once per host; those issued together go
+ * out as one script). An exit reaches the engine through `RunningPeer.exited` as soon as docker
+ * reports it, with the last lines of `docker logs`. teardown: remove exactly this run's
+ * containers (by label, listed and removed in one command), `remove_images` if set, close the
+ * connections.
  *
  * A host whose connection drops mid-run is reconnected (`ReconnectingRemote`); its watcher
  * resumes from the last event it saw, so an exit during the outage is not missed. A host not
