@@ -9,6 +9,7 @@ import { LocalRemote } from "../../src/hosts/local.ts";
 import { peerLabels } from "../../src/hosts/container_names.ts";
 import { currentOwner, type RunOwner } from "../../src/run_owner.ts";
 import { deadOwner } from "../support/run_owners.ts";
+import type { ExecOptions, ExecResult, RemoteProcess } from "../../src/hosts/remote.ts";
 import {
   buildBusyboxImage,
   removeImages,
@@ -286,3 +287,58 @@ async function waitForLogs(container: string, count: number): Promise<string[]> 
 async function removeConfigDirs(id: string): Promise<void> {
   await sh(`rm -rf "$HOME"/peer-config/tm-${id}*`);
 }
+
+/** A LocalRemote that records, in order, each command it runs and each stream it starts. */
+class RecordingRemote extends LocalRemote {
+  readonly log: string[] = [];
+  override execute(argv: string[], options?: ExecOptions): Promise<ExecResult> {
+    this.log.push(`execute ${argv.join(" ")}`);
+    return super.execute(argv, options);
+  }
+  override spawn(argv: string[], options?: { signal?: AbortSignal }): RemoteProcess {
+    this.log.push(`spawn ${argv.join(" ")}`);
+    return super.spawn(argv, options);
+  }
+}
+
+Deno.test("DockerRuntime asks a host everything before its first docker run in one round trip, launches together in one, and removes in one [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  const config = testConfig(id, image, [
+    { name: "alice", script: "sleep 600" },
+    { name: "bob", script: "sleep 600" },
+    { name: "carol", script: "sleep 600" },
+  ]);
+  const remote = new RecordingRemote({ name: "host-a" });
+  const runtime = new DockerRuntime({
+    config,
+    plan: place(config),
+    runId: `${id}-run`,
+    connect: () => Promise.resolve(remote),
+  });
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    await runtime.setup({ emit: () => {}, signal: new AbortController().signal });
+    const setup = remote.log.filter((entry) => entry.startsWith("execute"));
+    assertEquals(setup.length, 1, setup.join("\n"));
+    for (const asked of ["docker version", "printenv HOME", "docker image inspect", "docker ps"]) {
+      assert(setup[0].includes(asked), `${asked} in the one script:\n${setup[0]}`);
+    }
+    assert(setup[0].includes("mkdir -p"), setup[0]);
+    const before = remote.log.length;
+    await startAll(runtime, config, "redis://127.0.0.1:6399");
+    const launches = remote.log.slice(before).filter((entry) => entry.startsWith("execute"));
+    assertEquals(launches.length, 1, launches.join("\n"));
+    assertEquals(launches[0].split("docker run -d").length - 1, 3);
+    const running = await docker.containers({ labels: [`tm.run=${id}-run`] });
+    assertEquals(running.length, 3);
+  } finally {
+    const before = remote.log.length;
+    await runtime.teardown();
+    const removal = remote.log.slice(before).filter((entry) => entry.startsWith("execute"));
+    assertEquals(removal.length, 1, removal.join("\n"));
+    assertEquals(await docker.containers({ labels: [`tm.run=${id}-run`] }), []);
+    await removeImages(image);
+    await removeConfigDirs(id);
+  }
+});
