@@ -8,7 +8,8 @@
  * Setup asks a host five things before its first `docker run` and the engine starts eight peers
  * at a time, so coalescing what is asked in the same tick removes most of those start-ups.
  *
- * Commands queued in one macrotask form a batch (at most `maxBatch`); the script runs them
+ * Commands queued in one macrotask form a batch (at most `maxBatch`, at most `maxScripts`
+ * batches in flight; what is issued meanwhile waits for the next); the script runs them
  * `parallel` at a time, each with its own stdout, stderr and exit code, and prints them back
  * between markers carrying a random token, so whatever the commands print cannot forge a marker.
  * A batch of one is sent as it is. Commands with stdin and streams (`spawn`) pass through.
@@ -19,8 +20,13 @@ import { commandLine } from "./shell.ts";
 export interface CoalescingOptions {
   /** Most commands in one script. Default: 32. */
   maxBatch?: number;
-  /** Commands of a script running at once on the host. Default: 8. */
+  /** Commands of a script running at once on the host. Default: 32. */
   parallel?: number;
+  /**
+   * Scripts in flight at once; commands issued meanwhile wait and go out together in the next.
+   * Bounds the docker commands running on a host at `maxScripts × parallel`. Default: 2.
+   */
+  maxScripts?: number;
   /** Told of every script of several commands as it is sent (for the trace). Default: none. */
   onBatch?: (commands: string[][]) => void;
 }
@@ -36,6 +42,8 @@ export class CoalescingRemote implements Remote {
   readonly #remote: Remote;
   readonly #maxBatch: number;
   readonly #parallel: number;
+  readonly #maxScripts: number;
+  #inFlight = 0;
   readonly #onBatch: (commands: string[][]) => void;
   #queue: Queued[] = [];
   #scheduled = false;
@@ -43,7 +51,8 @@ export class CoalescingRemote implements Remote {
   constructor(remote: Remote, options: CoalescingOptions = {}) {
     this.#remote = remote;
     this.#maxBatch = options.maxBatch ?? 32;
-    this.#parallel = options.parallel ?? 8;
+    this.#parallel = options.parallel ?? 32;
+    this.#maxScripts = options.maxScripts ?? 2;
     this.#onBatch = options.onBatch ?? (() => {});
   }
 
@@ -96,10 +105,14 @@ export class CoalescingRemote implements Remote {
 
   #flush(): void {
     this.#scheduled = false;
-    const queued = this.#queue.filter((q) => !q.signal?.aborted);
-    this.#queue = [];
-    for (let i = 0; i < queued.length; i += this.#maxBatch) {
-      void this.#send(queued.slice(i, i + this.#maxBatch));
+    this.#queue = this.#queue.filter((q) => !q.signal?.aborted);
+    while (this.#inFlight < this.#maxScripts && this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#maxBatch);
+      this.#inFlight++;
+      void this.#send(batch).finally(() => {
+        this.#inFlight--;
+        this.#flush();
+      });
     }
   }
 
@@ -150,20 +163,23 @@ function allAborted(signals: (AbortSignal | undefined)[]): AbortSignal {
 }
 
 /**
- * The script that runs `commands`, `parallel` at a time, each one's output in its own files
- * under a temporary directory, then prints them in order between `token` markers:
+ * The script that runs `commands`, at most `parallel` at a time (a sliding window: a FIFO holds
+ * one token per free slot), each one's output in its own files under a temporary directory,
+ * then prints them in order between `token` markers:
  * `<token>:<i>:o\n<stdout>\n<token>:<i>:e\n<stderr>\n<token>:<i>:c:<code>\n`.
  */
 export function batchScript(commands: string[][], token: string, parallel: number): string {
   const lines = [
     `d=$(mktemp -d) || exit 125`,
     `trap 'rm -rf "$d"' EXIT`,
+    `mkfifo "$d/slots" && exec 3<>"$d/slots" || exit 125`,
+    `i=0; while [ $i -lt ${Math.max(1, parallel)} ]; do echo >&3; i=$((i + 1)); done`,
   ];
   commands.forEach((argv, i) => {
     lines.push(
-      `{ ${commandLine(argv)} >"$d/${i}o" 2>"$d/${i}e" </dev/null; echo $? >"$d/${i}c"; } &`,
+      `read _ <&3; { ${commandLine(argv)} >"$d/${i}o" 2>"$d/${i}e" </dev/null 3>&-; ` +
+        `echo $? >"$d/${i}c"; echo >&3; } &`,
     );
-    if ((i + 1) % parallel === 0) lines.push("wait");
   });
   lines.push("wait");
   commands.forEach((_, i) => {

@@ -52,6 +52,12 @@ import { runLiveness } from "./run_liveness.ts";
 import { TimedRemote } from "./timed_remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
+/**
+ * `docker run -d` in flight per host by default: as many as the engine launches at once, so
+ * they reach the host together, as one script (see LAUNCH_CONCURRENCY).
+ */
+export const DEFAULT_STARTS_PER_HOST = 32;
+
 /** Setup failed on one or more hosts; each problem names its host. */
 export class HostSetupError extends Error {
   constructor(readonly problems: { host: string; message: string }[]) {
@@ -77,7 +83,7 @@ export interface DockerRuntimeOptions {
   localDocker?: Docker;
   /** Image shipping compression. Default: image_shipping's DEFAULT_COMPRESSION. */
   compression?: Compression;
-  /** `docker run -d` in flight per host. Default: 8. */
+  /** `docker run -d` in flight per host. Default: DEFAULT_STARTS_PER_HOST. */
   startsPerHost?: number;
   /** Lines of `docker logs` kept in an exit report. Default: 50. */
   logLines?: number;
@@ -430,7 +436,7 @@ export class DockerRuntime implements PeerRuntime {
   /** Connects every host at once; fails naming every host that could not be reached. */
   async #connectAll(signal: AbortSignal): Promise<void> {
     const { config, connect } = this.#options;
-    const perHost = this.#options.startsPerHost ?? 8;
+    const perHost = this.#options.startsPerHost ?? DEFAULT_STARTS_PER_HOST;
     const results = await Promise.allSettled(config.hosts.map(async (hostConfig, index) => {
       const name = hostName(hostConfig);
       const address = hostEndpoint(hostConfig);
@@ -448,17 +454,18 @@ export class DockerRuntime implements PeerRuntime {
         onEvent: (event) => this.#onConnectionEvent(name, event),
       });
       const trace = (message: string) => this.#send({ type: "trace", message });
-      const commands = new TimedRemote(
-        new CoalescingRemote(remote, {
-          onBatch: (argvs) =>
-            trace(
-              `${name}: ${argvs.length} commands in one script: ${
-                argvs.map((argv) => argv.slice(0, 2).join(" ")).join(", ")
-              }`,
-            ),
-        }),
-        trace,
-      );
+      // This machine's commands start as plain processes, with no login shell to save: they
+      // are not coalesced (measured: 50 launches through one script were ~1.2-1.6× slower than
+      // as processes, bench/start_containers_bench.ts).
+      const coalesced = first instanceof LocalRemote ? remote : new CoalescingRemote(remote, {
+        onBatch: (argvs) =>
+          trace(
+            `${name}: ${argvs.length} commands in one script: ${
+              argvs.map((argv) => argv.slice(0, 2).join(" ")).join(", ")
+            }`,
+          ),
+      });
+      const commands = new TimedRemote(coalesced, trace);
       this.#hosts[index] = {
         name,
         config: hostConfig,

@@ -68,3 +68,39 @@ Deno.test("parseBatch leaves a command whose markers are missing without a resul
   const out = "t:0:o\nhello\n\nt:0:e\n\nt:0:c:0\nt:1:o\ncut short";
   assertEquals(parseBatch(out, "t", 2), [{ code: 0, stdout: "hello\n", stderr: "" }, undefined]);
 });
+
+Deno.test("CoalescingRemote's script runs at most `parallel` commands at once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const remote = new CoalescingRemote(new LocalRemote(), { parallel: 2 });
+    // Each command counts the others running, then stays a moment.
+    const probe = `n=$(ls "${dir}" | wc -l); touch "${dir}/$$"; sleep 0.2; rm "${dir}/$$"; echo $n`;
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => remote.execute(["sh", "-c", probe])),
+    );
+    const others = results.map((r) => Number(r.stdout.trim()));
+    assertEquals(results.map((r) => r.code), [0, 0, 0, 0, 0, 0]);
+    assert(Math.max(...others) <= 1, `at most one other running: ${others}`);
+    await remote.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CoalescingRemote holds commands issued while maxScripts are in flight for the next script", async () => {
+  const inner = new RecordingRemote();
+  const remote = new CoalescingRemote(inner, { maxScripts: 1 });
+  const first = Promise.all([
+    remote.execute(["sh", "-c", "sleep 0.3; printf a"]),
+    remote.execute(["printf", "b"]),
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const later = Promise.all(["c", "d", "e"].map((x) => remote.execute(["printf", x])));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const next = remote.execute(["printf", "f"]);
+  assertEquals((await first).map((r) => r.stdout), ["a", "b"]);
+  assertEquals((await later).map((r) => r.stdout), ["c", "d", "e"]);
+  assertEquals((await next).stdout, "f");
+  assertEquals(inner.commands.length, 2, "c, d, e and f waited and went out together");
+  await remote.close();
+});

@@ -9,7 +9,7 @@ import { LocalRemote } from "../../src/hosts/local.ts";
 import { peerLabels } from "../../src/hosts/container_names.ts";
 import { currentOwner, type RunOwner } from "../../src/run_owner.ts";
 import { deadOwner } from "../support/run_owners.ts";
-import type { ExecOptions, ExecResult, RemoteProcess } from "../../src/hosts/remote.ts";
+import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "../../src/hosts/remote.ts";
 import {
   buildBusyboxImage,
   removeImages,
@@ -288,16 +288,30 @@ async function removeConfigDirs(id: string): Promise<void> {
   await sh(`rm -rf "$HOME"/peer-config/tm-${id}*`);
 }
 
-/** A LocalRemote that records, in order, each command it runs and each stream it starts. */
-class RecordingRemote extends LocalRemote {
+/**
+ * A remote host as the runtime sees one over SSH (not a LocalRemote, whose commands it does not
+ * coalesce), running on this machine, that records in order each command and stream it starts.
+ */
+class RecordingRemote implements Remote {
   readonly log: string[] = [];
-  override execute(argv: string[], options?: ExecOptions): Promise<ExecResult> {
-    this.log.push(`execute ${argv.join(" ")}`);
-    return super.execute(argv, options);
+  readonly #local = new LocalRemote({ name: "host-a" });
+  readonly name = "host-a";
+  get disconnected(): AbortSignal {
+    return this.#local.disconnected;
   }
-  override spawn(argv: string[], options?: { signal?: AbortSignal }): RemoteProcess {
+  orchestratorAddress(): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+  execute(argv: string[], options?: ExecOptions): Promise<ExecResult> {
+    this.log.push(`execute ${argv.join(" ")}`);
+    return this.#local.execute(argv, options);
+  }
+  spawn(argv: string[], options?: { signal?: AbortSignal }): RemoteProcess {
     this.log.push(`spawn ${argv.join(" ")}`);
-    return super.spawn(argv, options);
+    return this.#local.spawn(argv, options);
+  }
+  close(): Promise<void> {
+    return this.#local.close();
   }
 }
 
@@ -309,7 +323,7 @@ Deno.test("DockerRuntime asks a host everything before its first docker run in o
     { name: "bob", script: "sleep 600" },
     { name: "carol", script: "sleep 600" },
   ]);
-  const remote = new RecordingRemote({ name: "host-a" });
+  const remote = new RecordingRemote();
   const runtime = new DockerRuntime({
     config,
     plan: place(config),
