@@ -77,6 +77,8 @@ interface TmRound {
   leftovers: number;
   /** Peers that reported `connected` (the log file's STATUS lines). */
   connected: number;
+  /** Peers tm sent `connect` (the log file's SENT lines). */
+  sent: number;
 }
 
 const bed = await testbed();
@@ -282,7 +284,14 @@ async function tmRound(
     const log = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".log"));
     const text = log ? await Deno.readTextFile(`${dir}/${log.name}`) : "";
     const leftovers = await leftoversOf(name);
-    return { ms, peakBytes, phases: phaseDurations(text), leftovers, connected: connectedIn(text) };
+    return {
+      ms,
+      peakBytes,
+      phases: phaseDurations(text),
+      leftovers,
+      connected: peersWith(text, /\] (\S+)\s+STATUS\s+connected\b/),
+      sent: peersWith(text, /\] (\S+)\s+SENT\s+connect$/),
+    };
   } finally {
     await removeLabelled(`${LABELS.test}=${name}`);
     await removeConfigDirs(name, Array.from({ length: peers }, (_, i) => peerName(i)));
@@ -319,11 +328,11 @@ function phaseDurations(log: string): Map<string, number> {
   return durations;
 }
 
-/** Peers with a `STATUS connected` line in a run's log file. */
-function connectedIn(log: string): number {
+/** Peers with a line matching `pattern` (its group 1: the source) in a run's log file. */
+function peersWith(log: string, pattern: RegExp): number {
   const peers = new Set<string>();
   for (const line of log.split("\n")) {
-    const match = line.match(/\] (\S+)\s+STATUS\s+connected\b/);
+    const match = line.match(pattern);
     if (match) peers.add(match[1]);
   }
   return peers.size;
@@ -381,10 +390,12 @@ function tableRow(r: Result): string {
 }
 
 function touchedSentence(r: Result): string {
+  const sent = Math.min(...r.tm.map((t) => t.sent));
   const connected = Math.min(...r.tm.map((t) => t.connected));
-  return `With ${r.c.peers} peers tm's timeline sent every peer \`connect\` at 0 s: ${connected} of ${r.c.peers} reported \`connected\`${
-    connected === r.c.peers ? "" : " (not all)"
-  }; the run left ${Math.max(...r.tm.map((t) => t.leftovers))} containers behind.`;
+  return `With ${r.c.peers} peers tm's timeline sent every peer \`connect\` at 0 s: ${sent} of ` +
+    `${r.c.peers} were sent, ${connected} peers were seen \`connected\` (a status a peer ` +
+    `overwrites before tm reads it, here with \`stopped\`, is not seen); the run left ` +
+    `${Math.max(...r.tm.map((t) => t.leftovers))} containers behind.`;
 }
 
 const PHASES = [
