@@ -30,6 +30,7 @@ import { DockerRedis } from "../src/hosts/docker_redis.ts";
 import { HOST_GATEWAY_MAPPING, peerRedisUrl } from "../src/hosts/redis_address.ts";
 import { commandLine } from "../src/hosts/shell.ts";
 import { place } from "../src/placement.ts";
+import { currentOwner } from "../src/run_owner.ts";
 import { randomBasePort } from "../tests/support/e2e.ts";
 import { freePort } from "../tests/support/redis_server.ts";
 import { testbed } from "../tests/support/testbed.ts";
@@ -190,7 +191,7 @@ async function bareRound(name: string, peers: number, image: string): Promise<nu
         ...runArgs({
           image,
           name: container,
-          labels: peerLabels(runId, name, placement.peer),
+          labels: peerLabels(currentOwner(runId, name), placement.peer),
           ports: [{ host: placement.port, container: placement.port, protocol: "udp" }],
           env: peerEnvironment(config, placement, url),
           volumes: [{ source: configDir(home, container), target: "/config" }],
