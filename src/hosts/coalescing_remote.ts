@@ -34,6 +34,8 @@ export interface CoalescingOptions {
 interface Queued {
   argv: string[];
   signal?: AbortSignal;
+  /** Part of a script on its way: an abort no longer takes it back. */
+  sent: boolean;
   resolve: (result: ExecResult) => void;
   reject: (error: unknown) => void;
 }
@@ -73,21 +75,31 @@ export class CoalescingRemote implements Remote {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<ExecResult>((resolve, reject) => {
-      // An aborted caller stops waiting at once; the batch it joined runs on for the others.
-      const onAbort = () => reject(signal!.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#queue.push({
+      // Aborted while still queued: never sent. Once sent, the caller waits for its script to
+      // end (killed when every caller of that script gave up) and then rejects: like a command
+      // of its own, it settles only when nothing it started runs on (a `docker run` aborted
+      // mid-way may still create its container, and the teardown must come after it).
+      const queued: Queued = {
         argv,
         signal,
+        sent: false,
         resolve: (result) => {
           signal?.removeEventListener("abort", onAbort);
-          resolve(result);
+          if (signal?.aborted) reject(signal.reason);
+          else resolve(result);
         },
         reject: (error) => {
           signal?.removeEventListener("abort", onAbort);
-          reject(error);
+          reject(signal?.aborted ? signal.reason : error);
         },
-      });
+      };
+      const onAbort = () => {
+        if (queued.sent) return;
+        this.#queue = this.#queue.filter((q) => q !== queued);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#queue.push(queued);
       if (!this.#scheduled) {
         this.#scheduled = true;
         setTimeout(() => this.#flush(), 0);
@@ -105,9 +117,9 @@ export class CoalescingRemote implements Remote {
 
   #flush(): void {
     this.#scheduled = false;
-    this.#queue = this.#queue.filter((q) => !q.signal?.aborted);
     while (this.#inFlight < this.#maxScripts && this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#maxBatch);
+      for (const q of batch) q.sent = true;
       this.#inFlight++;
       void this.#send(batch).finally(() => {
         this.#inFlight--;

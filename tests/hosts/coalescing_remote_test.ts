@@ -52,15 +52,38 @@ Deno.test("CoalescingRemote splits commands beyond maxBatch into further scripts
   await remote.close();
 });
 
-Deno.test("CoalescingRemote rejects an aborted caller at once while the rest of its batch completes", async () => {
-  const remote = new CoalescingRemote(new LocalRemote());
+Deno.test("CoalescingRemote: an aborted caller of a sent script settles when the script ends, the others get their results", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const remote = new CoalescingRemote(new LocalRemote());
+    const abort = new AbortController();
+    const aborted = remote.execute(["sh", "-c", `sleep 0.3; touch "${dir}/created"`], {
+      signal: abort.signal,
+    });
+    const other = remote.execute(["sh", "-c", "sleep 0.2; printf done"]);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the script is on its way
+    abort.abort(new Error("gave up"));
+    const reason = await aborted.then(() => null, (error: Error) => error.message);
+    assertEquals(reason, "gave up");
+    // Settled only once what it started is over: its file exists by then.
+    assert(await Deno.stat(`${dir}/created`).then(() => true, () => false));
+    assertEquals((await other).stdout, "done");
+    await remote.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CoalescingRemote never sends a command aborted while queued", async () => {
+  const inner = new RecordingRemote();
+  const remote = new CoalescingRemote(inner);
   const abort = new AbortController();
-  const aborted = remote.execute(["sleep", "0.3"], { signal: abort.signal });
-  const other = remote.execute(["sh", "-c", "sleep 0.2; printf done"]);
+  const aborted = remote.execute(["printf", "a"], { signal: abort.signal });
+  const kept = remote.execute(["printf", "b"]);
   abort.abort(new Error("gave up"));
-  const reason = await aborted.then(() => null, (error: Error) => error.message);
-  assertEquals(reason, "gave up");
-  assertEquals((await other).stdout, "done");
+  assertEquals(await aborted.then(() => null, (error: Error) => error.message), "gave up");
+  assertEquals((await kept).stdout, "b");
+  assertEquals(inner.commands, [["printf", "b"]]);
   await remote.close();
 });
 
