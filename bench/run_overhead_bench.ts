@@ -291,7 +291,7 @@ async function tmRound(
       phases: phaseDurations(text),
       leftovers,
       connected: peersWith(text, /\] (\S+)\s+STATUS\s+connected\b/),
-      sent: peersWith(text, /\] (\S+)\s+SENT\s+connect$/),
+      sent: peersWith(text, /\] (\S+)\s+SENT\s+connect \(#\d+/),
     };
   } finally {
     await removeLabelled(`${LABELS.test}=${name}`);
