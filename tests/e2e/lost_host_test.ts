@@ -15,6 +15,7 @@ import {
 } from "../support/e2e.ts";
 import { killSessions, privateSshd } from "../support/host_b_sshd.ts";
 import { eventually } from "../support/until.ts";
+import { containerName } from "../../src/hosts/container_names.ts";
 
 interface TwoPeers {
   commands: unknown[];
@@ -173,7 +174,7 @@ Deno.test("tm names the containers it could not remove from a host that never ca
   assertEquals(result.code, 1, output);
   const verdict = result.stdout.split("\n").find((l) => l.startsWith("FAILED"));
   assert(verdict?.includes("host hostb lost"), `the verdict names the host: ${verdict}\n${output}`);
-  const far = `tm-${ws.name}-far`;
+  const far = containerName(ws.name, "far");
   assert(
     result.stdout.split("\n").some((l) => l.includes("left on hostb:") && l.includes(far)),
     `the summary names what is left where:\n${output}`,
