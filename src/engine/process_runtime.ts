@@ -7,6 +7,7 @@
  * many seconds. `teardown()` ends every process and removes the temp dir: nothing outlives it.
  */
 import type { EventSink } from "./events.ts";
+import { settledWithin } from "../async.ts";
 import type { PeerExit, PeerLaunch, PeerRuntime, RunningPeer, RuntimeContext } from "./runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -121,11 +122,11 @@ export class ProcessRuntime implements PeerRuntime {
     const child = peer.child;
     if (child && !this.#forced.signal.aborted) {
       signalGroup(child, "SIGTERM");
-      const timedOut = await Promise.race([
-        peer.exited.then(() => false),
-        sleep(this.#options.graceMs, undefined, { signal: this.#forced.signal }).catch(() => {})
-          .then(() => true),
-      ]);
+      const timedOut = !await settledWithin(
+        peer.exited,
+        this.#options.graceMs,
+        this.#forced.signal,
+      );
       if (timedOut && peer.child && !this.#forced.signal.aborted) {
         emit?.({
           t: 0,

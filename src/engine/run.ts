@@ -10,6 +10,7 @@
  * The run leases a Redis database of its own (`RedisLease`, docs/concurrency.md): the
  * coordination and the peers' REDIS_URL use `/<db>`, so runs sharing a Redis never share keys.
  */
+import { abortable, forEachConcurrently, settledWithin } from "../async.ts";
 import type { Config } from "../config/schema.ts";
 import type { Coordination, LogEntry, StatusUpdate } from "../coordination/coordination.ts";
 import { RedisCoordination } from "../coordination/redis_coordination.ts";
@@ -829,25 +830,7 @@ class Run {
 
   /** Rejects with the halt as soon as the run halts. */
   #abortable<T>(promise: Promise<T>): Promise<T> {
-    const signal = this.#halt.signal;
-    if (signal.aborted) {
-      promise.catch(() => {});
-      return Promise.reject(signal.reason);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      promise.then(
-        (value) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(value);
-        },
-        (error) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      );
-    });
+    return abortable(promise, this.#halt.signal);
   }
 
   /**
@@ -890,11 +873,7 @@ class Run {
   }
 
   async #settleWithin(promise: Promise<unknown>, ms: number, onTimeout: () => void) {
-    const settled = promise.then(() => true, () => true);
-    let id: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<false>((resolve) => id = setTimeout(() => resolve(false), ms));
-    if (!await Promise.race([settled, timedOut])) onTimeout();
-    clearTimeout(id);
+    if (!await settledWithin(promise, ms)) onTimeout();
   }
 
   // ---- events ------------------------------------------------------------------------------
@@ -931,23 +910,6 @@ class Run {
   #now(): number {
     return performance.now() - this.#t0;
   }
-}
-
-/** Runs `task` over `items` with at most `limit` in flight; the first failure rejects. */
-async function forEachConcurrently<T>(
-  items: readonly T[],
-  limit: number,
-  signal: AbortSignal,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      signal.throwIfAborted();
-      await task(items[next++]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 const neverAborted = new AbortController().signal;

@@ -20,6 +20,7 @@
  * back within `timeout.startup` fails the run; cleanup tries it once more (for up to
  * `timeout.shutdown`) and reports the containers it could not remove as `left-behind`.
  */
+import { Limiter } from "../async.ts";
 import type { Config, HostConfig } from "../config/schema.ts";
 import { hostEndpoint, hostName } from "../config/schema.ts";
 import type { EngineEvent, EventSink, UnstampedEvent } from "../engine/events.ts";
@@ -810,25 +811,6 @@ class ExitWatcher {
     this.host.docker.logs(ref, this.options.logLines)
       .catch((error) => [`(docker logs failed: ${messageOf(error)})`])
       .then((output) => resolve({ code, output }));
-  }
-}
-
-/** At most `limit` tasks at once, the rest queued in order. */
-class Limiter {
-  #active = 0;
-  readonly #queue: (() => void)[] = [];
-
-  constructor(readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.limit) await new Promise<void>((r) => this.#queue.push(r));
-    this.#active++;
-    try {
-      return await task();
-    } finally {
-      this.#active--;
-      this.#queue.shift()?.();
-    }
   }
 }
 

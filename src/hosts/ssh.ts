@@ -3,6 +3,7 @@
  * checked against known_hosts like OpenSSH's `accept-new`; commands are quoted by `shell.ts`;
  * at most `maxChannels` channels are open at once (OpenSSH allows 10 sessions per connection).
  */
+import { Limiter, valueWithin } from "../async.ts";
 import { Buffer } from "node:buffer";
 import { PassThrough, type Readable } from "node:stream";
 import {
@@ -98,7 +99,7 @@ const STDIN_HIGH_WATER_MARK = 1024 * 1024;
 export class SshRemote implements Remote {
   readonly name: string;
   readonly #client: Client;
-  readonly #slots: ChannelSlots;
+  readonly #slots: Limiter;
   readonly #commands = new Set<Command>();
   #lost: RemoteError | null = null;
   readonly #disconnected = new AbortController();
@@ -108,7 +109,7 @@ export class SshRemote implements Remote {
   private constructor(name: string, client: Client, maxChannels: number) {
     this.name = name;
     this.#client = client;
-    this.#slots = new ChannelSlots(maxChannels);
+    this.#slots = new Limiter(maxChannels);
     client.on("error", (error: Error) => {
       this.#lost ??= new RemoteError(name, "unreachable", `connection lost: ${error.message}`, {
         cause: error,
@@ -346,7 +347,7 @@ export class SshRemote implements Remote {
       this.#disconnected.abort(this.#lost);
       const running = [...this.#commands];
       if (running.length > 0) {
-        const pids = await withTimeout(Promise.all(running.map((c) => c.pid)), 1_000, []);
+        const pids = await valueWithin(Promise.all(running.map((c) => c.pid)), 1_000, []);
         await this.#killGroups(pids.filter((pid): pid is number => pid !== null));
       }
       await new Promise<void>((resolve) => {
@@ -438,7 +439,7 @@ export class SshRemote implements Remote {
         resolve(); // not connected any more
       }
     });
-    return withTimeout(done, 5_000, undefined);
+    return valueWithin(done, 5_000, undefined);
   }
 
   #lostWhile(argv: string[]): RemoteError {
@@ -520,60 +521,6 @@ interface CorkableSocket {
   write(...args: unknown[]): boolean;
   cork(): void;
   uncork(): void;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<T>((resolve) => timer = setTimeout(() => resolve(fallback), ms));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Counting semaphore for channels; `fail` rejects every waiter once the connection is gone. */
-class ChannelSlots {
-  #free: number;
-  #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  #failure: unknown = null;
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  acquire(signal?: AbortSignal): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-        reject: (error: unknown) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      };
-      const onAbort = () => {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
-  }
-
-  release(): void {
-    const next = this.#waiters.shift();
-    if (next) next.resolve();
-    else this.#free++;
-  }
-
-  fail(error: unknown): void {
-    this.#failure ??= error;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
-  }
 }
 
 /**
