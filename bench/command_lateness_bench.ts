@@ -82,7 +82,7 @@ class SimulatedPeers implements PeerRuntime {
   start(launch: PeerLaunch): Promise<RunningPeer> {
     if (this.#children.length === 0) this.spawn(launch.env.REDIS_URL);
     const name = launch.placement.peer;
-    return Promise.resolve({ name, exited: this.#exits.get(name)!.promise });
+    return Promise.resolve({ name, id: name, exited: this.#exits.get(name)!.promise });
   }
 
   /** Starts every peer against `redisUrl`. */

@@ -6,9 +6,16 @@
  * to `TM_DELAY_FILE` (a per-peer file in a temp dir this runtime owns) is run again after that
  * many seconds. `teardown()` ends every process and removes the temp dir: nothing outlives it.
  */
-import type { EventSink } from "./events.ts";
 import { settledWithin } from "../async.ts";
-import type { PeerExit, PeerLaunch, PeerRuntime, RunningPeer, RuntimeContext } from "./runtime.ts";
+import type {
+  PeerExit,
+  PeerLaunch,
+  PeerRuntime,
+  RunningPeer,
+  RuntimeContext,
+  RuntimeSink,
+  TeardownOptions,
+} from "./runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -40,6 +47,8 @@ export interface ProcessRuntimeOptions {
 class LocalPeer implements RunningPeer {
   child: Deno.ChildProcess | undefined;
   readonly output: string[] = [];
+  /** `pid <n>` of its first process. */
+  id = "";
   exited!: Promise<PeerExit>;
   constructor(readonly name: string, readonly delayFile: string) {}
 }
@@ -54,6 +63,8 @@ export class ProcessRuntime implements PeerRuntime {
   readonly #forced = new AbortController();
   #tempDir: string | undefined;
   #teardown: Promise<void> | undefined;
+  /** The sink given to `setup`: teardown's default. */
+  #emit: RuntimeSink | undefined;
 
   constructor(options: ProcessRuntimeOptions) {
     this.#options = {
@@ -72,7 +83,8 @@ export class ProcessRuntime implements PeerRuntime {
 
   setup(context: RuntimeContext): Promise<void> {
     this.#ensureTempDir();
-    context.emit({ t: 0, type: "trace", message: `process runtime: temp dir ${this.#tempDir}` });
+    this.#emit = context.emit;
+    context.emit({ type: "trace", message: `process runtime: temp dir ${this.#tempDir}` });
     return Promise.resolve();
   }
 
@@ -91,18 +103,19 @@ export class ProcessRuntime implements PeerRuntime {
     const env = { ...this.#options.env, ...launch.env, TM_DELAY_FILE: peer.delayFile };
     // The first spawn throws to the caller (e.g. command not found); later ones end the peer.
     const first = this.#spawn(peer, argv, env);
+    peer.id = `pid ${first.pid}`;
     peer.exited = this.#supervise(peer, first, argv, env);
     this.#peers.push(peer);
     return Promise.resolve(peer);
   }
 
-  teardown(options: { force?: boolean; emit?: EventSink } = {}): Promise<void> {
+  teardown(options: TeardownOptions = {}): Promise<void> {
     if (options.force) this.#forced.abort();
-    this.#teardown ??= this.#stopAll(options.emit);
+    this.#teardown ??= this.#stopAll(options.emit ?? this.#emit);
     return this.#teardown;
   }
 
-  async #stopAll(emit: EventSink | undefined): Promise<void> {
+  async #stopAll(emit: RuntimeSink | undefined): Promise<void> {
     this.#tearingDown.abort();
     await Promise.all(this.#peers.map((peer) => this.#stop(peer, emit)));
     if (this.#tempDir) {
@@ -110,7 +123,6 @@ export class ProcessRuntime implements PeerRuntime {
         await Deno.remove(this.#tempDir, { recursive: true });
       } catch (error) {
         emit?.({
-          t: 0,
           type: "warning",
           message: `could not remove ${this.#tempDir}: ${(error as Error).message}`,
         });
@@ -118,7 +130,7 @@ export class ProcessRuntime implements PeerRuntime {
     }
   }
 
-  async #stop(peer: LocalPeer, emit: EventSink | undefined): Promise<void> {
+  async #stop(peer: LocalPeer, emit: RuntimeSink | undefined): Promise<void> {
     const child = peer.child;
     if (child && !this.#forced.signal.aborted) {
       signalGroup(child, "SIGTERM");
@@ -129,7 +141,6 @@ export class ProcessRuntime implements PeerRuntime {
       );
       if (timedOut && peer.child && !this.#forced.signal.aborted) {
         emit?.({
-          t: 0,
           type: "warning",
           peer: peer.name,
           message:

@@ -30,7 +30,7 @@ import type {
 import { InterruptedError } from "./interrupt.ts";
 import { PeerStates } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
-import type { PeerExit, PeerRuntime, RunningPeer, RuntimeContext } from "./runtime.ts";
+import type { PeerExit, PeerRuntime, RunningPeer, RuntimeContext, RuntimeSink } from "./runtime.ts";
 import { batchTimeline, buildTimeline, runTimeline } from "./timeline.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -345,8 +345,7 @@ class Run {
       throw new StepError(`starting peer ${peer} on ${host}`, error);
     }
     this.#states.markLaunched(peer);
-    const id = (running as { id?: unknown }).id;
-    this.#emit({ type: "peer-launched", peer, host, ...(typeof id === "string" ? { id } : {}) });
+    this.#emit({ type: "peer-launched", peer, host, id: running.id });
     this.#exitTasks.push(running.exited.then(
       (exit) => this.#onExit(peer, exit),
       (error) =>
@@ -883,16 +882,15 @@ class Run {
     this.#emit({ type: "phase", phase });
   }
 
-  /** The sink handed to the runtime: restamps `t`, and enters the images phase on the first
+  /** The sink handed to the runtime: stamps `t`, and enters the images phase on the first
    * image event. */
-  readonly #runtimeSink: EventSink = (event) => {
+  readonly #runtimeSink: RuntimeSink = (event) => {
     if (this.#phase === "hosts" && event.type.startsWith("image-")) this.#enter("images");
     if (event.type === "left-behind") {
       const count = this.#leftBehind.get(event.host) ?? 0;
       this.#leftBehind.set(event.host, count + event.containers.length);
     }
-    const { t: _t, ...rest } = event;
-    this.#emit(rest as UnstampedEvent);
+    this.#emit(event);
   };
 
   #emit(event: UnstampedEvent): void {

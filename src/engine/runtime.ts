@@ -1,8 +1,9 @@
 /**
- * PeerRuntime: where peers run (Docker over SSH, local processes, ...). The engine drives
- * one without knowing which; implementations are listed in `runtimes.ts`.
+ * PeerRuntime: where peers run (Docker on the config's hosts, local processes, ...). The engine
+ * drives one without knowing which. The runtimes a config can select are listed in
+ * `src/hosts/runtimes.ts`; `tests/support/runtime_contract.ts` is the test every one passes.
  */
-import type { EventSink } from "./events.ts";
+import type { UnstampedEvent } from "./events.ts";
 import type { PlacedPeer } from "../placement.ts";
 import type { RunOwner } from "../run_owner.ts";
 
@@ -22,9 +23,17 @@ export interface PeerExit {
   output: string[];
 }
 
+/**
+ * Where a runtime sends its events. They carry no time: the engine stamps each on its own clock
+ * as it arrives.
+ */
+export type RuntimeSink = (event: UnstampedEvent) => void;
+
 /** A started peer. */
 export interface RunningPeer {
   readonly name: string;
+  /** What the runtime calls it, for traces: a container ID, `pid 1234`. */
+  readonly id: string;
   /**
    * Resolves once the peer's process/container has exited for good. Exits with code 42 are
    * the restart protocol and are handled inside (the image's entrypoint, or the runtime),
@@ -41,7 +50,7 @@ export type LeaseHolderLookup = (database: string) => Promise<RunOwner | null | 
 
 /** What the engine hands a runtime during setup. */
 export interface RuntimeContext {
-  emit: EventSink;
+  emit: RuntimeSink;
   signal: AbortSignal;
   /**
    * The runtime can no longer run the test faithfully (a host lost for good): the run fails with
@@ -78,9 +87,22 @@ export interface PeerRuntime {
   start(launch: PeerLaunch, signal: AbortSignal): Promise<RunningPeer>;
   /**
    * Stop and remove everything this runtime started (containers, processes, images if
-   * configured), close connections. Idempotent, never throws: problems become warnings, and
-   * whatever could not be removed is reported as a `left-behind` event (the run then fails).
-   * @param options.force skip waiting: kill at once (second Ctrl-C)
+   * configured), close connections. Every peer's `exited` has resolved when it returns.
+   * Idempotent: a second call returns the first call's promise. Never throws: problems become
+   * warnings, and whatever could not be removed is reported as a `left-behind` event (the run
+   * then fails).
    */
-  teardown(options?: { force?: boolean; emit?: EventSink }): Promise<void>;
+  teardown(options?: TeardownOptions): Promise<void>;
+}
+
+/** How to tear a runtime down. */
+export interface TeardownOptions {
+  /**
+   * Kill at once (second Ctrl-C): no grace period after a polite stop, no waiting for a lost
+   * host to come back. Given to a teardown already under way, it cuts that teardown's waits
+   * short. Default: false.
+   */
+  force?: boolean;
+  /** Where teardown's events go. Default: the sink given to `setup`, if it ran. */
+  emit?: RuntimeSink;
 }

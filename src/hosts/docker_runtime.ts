@@ -23,13 +23,15 @@
 import { Limiter } from "../async.ts";
 import type { Config, HostConfig } from "../config/schema.ts";
 import { hostEndpoint, hostName } from "../config/schema.ts";
-import type { EngineEvent, EventSink, UnstampedEvent } from "../engine/events.ts";
+import type { UnstampedEvent } from "../engine/events.ts";
 import type {
   PeerExit,
   PeerLaunch,
   PeerRuntime,
   RunningPeer,
   RuntimeContext,
+  RuntimeSink,
+  TeardownOptions,
 } from "../engine/runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { currentOwner, describeOwner, type RunOwner } from "../run_owner.ts";
@@ -119,7 +121,7 @@ interface HostFacts {
   labelled: ContainerSummary[];
 }
 
-/** A started container, as the engine sees it (`id` is read for the peer-launched event). */
+/** A started container: `id` is its container ID. */
 interface DockerPeer extends RunningPeer {
   readonly id: string;
   readonly container: string;
@@ -132,7 +134,7 @@ export class DockerRuntime implements PeerRuntime {
   /** By host index; holes for hosts that failed to connect. */
   readonly #hosts: (Host | undefined)[] = [];
   readonly #starts = new Set<Promise<unknown>>();
-  #emit: EventSink = () => {};
+  #emit: RuntimeSink = () => {};
   #fail: (reason: string) => void = () => {};
   /** Aborted by a forced teardown: cleanup's waits for a lost host end at once. */
   readonly #forced = new AbortController();
@@ -274,16 +276,16 @@ export class DockerRuntime implements PeerRuntime {
     }
   }
 
-  teardown(options: { force?: boolean; emit?: EventSink } = {}): Promise<void> {
+  teardown(options: TeardownOptions = {}): Promise<void> {
     if (options.force) this.#forced.abort();
     this.#teardown ??= this.#teardownOnce(options.emit ?? this.#emit);
     return this.#teardown;
   }
 
-  async #teardownOnce(sink: EventSink): Promise<void> {
+  async #teardownOnce(sink: RuntimeSink): Promise<void> {
     this.#tearingDown = true;
     const warn = (message: string, host?: string) =>
-      sink({ type: "warning", message, ...(host ? { host } : {}), t: 0 });
+      sink({ type: "warning", message, ...(host ? { host } : {}) });
     try {
       // A `docker run` in flight may still create a container: let it finish first.
       await Promise.allSettled([...this.#starts]);
@@ -320,7 +322,7 @@ export class DockerRuntime implements PeerRuntime {
    * and tried once more, for up to `timeout.shutdown`. What cannot be removed is reported as `left-behind`.
    * @returns whether the host could be reached
    */
-  async #removeContainers(host: Host, sink: EventSink): Promise<boolean> {
+  async #removeContainers(host: Host, sink: RuntimeSink): Promise<boolean> {
     const { config, runId } = this.#options;
     const forced = this.#forced.signal;
     const remove = async () => {
@@ -347,7 +349,6 @@ export class DockerRuntime implements PeerRuntime {
         type: "warning",
         host: host.name,
         message: `reconnecting to remove this run's containers (for up to ${withinMs / 1_000} s)`,
-        t: 0,
       });
       try {
         await host.remote.reconnect(withinMs, forced);
@@ -366,7 +367,6 @@ export class DockerRuntime implements PeerRuntime {
         type: "warning",
         host: host.name,
         message: `could not check for this run's containers: ${reason}`,
-        t: 0,
       });
     } else {
       sink({
@@ -374,7 +374,6 @@ export class DockerRuntime implements PeerRuntime {
         host: host.name,
         containers: [...host.started].sort(),
         reason,
-        t: 0,
       });
     }
     return reachable;
@@ -425,9 +424,9 @@ export class DockerRuntime implements PeerRuntime {
     };
   }
 
-  /** Stamps and sends an event; the engine's sink restamps `t` on its clock. */
+  /** Sends an event to the engine, which stamps it. */
   #send(event: UnstampedEvent): void {
-    this.#emit({ ...event, t: 0 } as EngineEvent);
+    this.#emit(event);
   }
 
   #connected(): Host[] {

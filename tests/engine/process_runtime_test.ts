@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
-import type { EngineEvent } from "../../src/engine/events.ts";
+import type { UnstampedEvent } from "../../src/engine/events.ts";
 import type { PlacedPeer } from "../../src/placement.ts";
 import { alive } from "../support/process_output.ts";
 import { until } from "../support/until.ts";
@@ -15,8 +15,8 @@ const placement = (peer: string): PlacedPeer => ({
   listenAddr: "/ip4/0.0.0.0/udp/11984/quic-v1",
 });
 
-const context = (events: EngineEvent[] = []) => ({
-  emit: (event: EngineEvent) => events.push(event),
+const context = (events: UnstampedEvent[] = []) => ({
+  emit: (event: UnstampedEvent) => events.push(event),
   signal: new AbortController().signal,
 });
 
@@ -81,7 +81,7 @@ Deno.test("ProcessRuntime keeps only the last output lines [integration: process
 });
 
 Deno.test("ProcessRuntime.teardown() ends every process, SIGKILLs one ignoring SIGTERM, and removes its temp dir [integration: processes]", async () => {
-  const events: EngineEvent[] = [];
+  const events: UnstampedEvent[] = [];
   const runtime = new ProcessRuntime({
     command: (p) =>
       p.peer === "stubborn"

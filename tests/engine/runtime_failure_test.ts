@@ -6,8 +6,8 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { run } from "../../src/engine/run.ts";
 import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
-import type { EngineEvent, EventOf, EventSink } from "../../src/engine/events.ts";
-import type { RuntimeContext } from "../../src/engine/runtime.ts";
+import type { EngineEvent, EventOf } from "../../src/engine/events.ts";
+import type { RuntimeContext, TeardownOptions } from "../../src/engine/runtime.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { place } from "../../src/placement.ts";
 import { localRedisProvider } from "../support/redis_server.ts";
@@ -27,7 +27,7 @@ class ReportingRuntime extends ProcessRuntime {
     return super.setup(context);
   }
 
-  override async teardown(options: { force?: boolean; emit?: EventSink } = {}): Promise<void> {
+  override async teardown(options: TeardownOptions = {}): Promise<void> {
     await super.teardown(options);
     if (this.leaves.length === 0) return;
     options.emit?.({
@@ -35,7 +35,6 @@ class ReportingRuntime extends ProcessRuntime {
       host: "local",
       containers: this.leaves,
       reason: "connection lost",
-      t: 0,
     });
   }
 }

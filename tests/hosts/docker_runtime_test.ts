@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { type Config, ConfigSchema } from "../../src/config/schema.ts";
-import type { EngineEvent } from "../../src/engine/events.ts";
+import type { UnstampedEvent } from "../../src/engine/events.ts";
 import { peerEnvironment } from "../../src/environment.ts";
 import { place } from "../../src/placement.ts";
 import { Docker } from "../../src/hosts/docker.ts";
@@ -52,8 +52,8 @@ function testConfig(
 }
 
 function sink() {
-  const events: EngineEvent[] = [];
-  return { events, emit: (event: EngineEvent) => events.push(event) };
+  const events: UnstampedEvent[] = [];
+  return { events, emit: (event: UnstampedEvent) => events.push(event) };
 }
 
 const localConnect = (host: { name?: string; address: string }) =>
