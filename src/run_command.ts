@@ -12,9 +12,9 @@ import { ExternalRedis, type RedisProvider } from "./engine/redis_provider.ts";
 import { newRunId, run } from "./engine/run.ts";
 import { ExitCode, UsageError } from "./errors.ts";
 import { DockerRedis } from "./hosts/docker_redis.ts";
-import { DockerRuntime } from "./hosts/docker_runtime.ts";
 import { connectHost } from "./hosts/connect.ts";
 import { resetHosts as resetEveryHost } from "./hosts/reset.ts";
+import { createRuntime } from "./hosts/runtimes.ts";
 import { type LogFile, logFileName, openLogFile } from "./log_file.ts";
 import * as output from "./output_stream.ts";
 import { traceLine } from "./ui/trace_line.ts";
@@ -121,7 +121,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     const result = await run({
       config,
       plan,
-      runtime: new DockerRuntime({ config, plan, runId, owner, connect: connectHost }),
+      runtime: createRuntime({ config, plan, runId, owner }),
       redis,
       emit: recordThenShow(logFile, view.sink),
       stop: AbortSignal.any([interrupts.stop, viewStop.signal]),
