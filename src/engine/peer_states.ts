@@ -163,6 +163,26 @@ export class PeerStates {
   }
 
   /**
+   * Waits until `condition()` holds (re-checked on every change), for at most `timeoutMs`.
+   * @returns true if it held in time, false after the timeout
+   * @throws the signal's reason if it aborts first
+   */
+  async within(condition: () => boolean, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    const timer = new AbortController();
+    const id = setTimeout(() => timer.abort(), timeoutMs);
+    try {
+      await this.until(condition, AbortSignal.any([signal, timer.signal]));
+      return true;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (timer.signal.aborted) return false;
+      throw error;
+    } finally {
+      clearTimeout(id);
+    }
+  }
+
+  /**
    * Resolves once `condition()` holds, checking it now and after every change; rejects with
    * the signal's reason when it aborts first.
    */

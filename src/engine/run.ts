@@ -1,7 +1,9 @@
 /**
- * One run of a test, step by step (spec §6): Redis, hosts and images, peers started and
- * watched, bootstrap, the timeline, shutdown, cleanup. The engine never prints: it emits
- * `EngineEvent`s to the sink it was given, and reports the outcome as a `RunResult`.
+ * One run of a test, its lifecycle: Redis, hosts and images, peers launched and watched, then
+ * the test's own steps (`test_steps.ts`: bootstrap, the timeline, shutdown), then cleanup. A
+ * halt (failure, stop, kill) ends the steps early; the run's stage (`RunStage`) is the one state
+ * the handlers consult. The engine never prints: it emits `EngineEvent`s to the sink it was
+ * given, and reports the outcome as a `RunResult`.
  *
  * Every wait is event-driven (status changes, process exits, timers), never a polling loop.
  * Whatever happens, cleanup runs: the runtime's teardown, the Redis connections, the Redis
@@ -31,7 +33,8 @@ import { InterruptedError } from "./interrupt.ts";
 import { PeerStates } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
 import type { PeerExit, PeerRuntime, RunningPeer, RuntimeContext, RuntimeSink } from "./runtime.ts";
-import { batchTimeline, buildTimeline, runTimeline } from "./timeline.ts";
+import { type OutgoingCommand, TestSteps } from "./test_steps.ts";
+import { buildTimeline } from "./timeline.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface RunOptions {
@@ -69,16 +72,12 @@ export interface RunResult {
  * `docker run -d` typed by hand took about 80 s (bench/run_overhead_bench.ts).
  */
 export const LAUNCH_CONCURRENCY = 32;
-/** How long bootstrap waits for a bootstrap peer's address once everybody started. */
-export const BOOTSTRAP_ADDRESS_WAIT_MS = 1_000;
 /** How long an exit waits for a `stopped` status already on its way before it is judged. */
 export const EXIT_STATUS_GRACE_MS = 500;
 /** Before closing Redis, peer logs are drained until none came for this long... */
 export const LOG_QUIET_MS = 100;
 /** ...or for at most this long. */
 export const LOG_DRAIN_MAX_MS = 2_000;
-/** How long a peer that reported `stopped` gets to exit on its own before the teardown. */
-export const STOPPED_EXIT_WAIT_MS = 5_000;
 /** How long cleanup waits for the Redis monitors to end once the coordination closed. */
 export const MONITOR_END_WAIT_MS = 2_000;
 /** How long cleanup waits for exits after the runtime's teardown returned. */
@@ -113,12 +112,13 @@ class StepError extends Error {
   }
 }
 
-interface Outgoing {
-  peer: string;
-  command: string;
-  index?: number;
-  dueMs?: number;
-}
+/**
+ * A run's stages, in order: setting up and running the test's steps until bootstrap is done;
+ * bootstrapped (a peer that starts again gets its bootstrap commands again); cleaning (no new
+ * halt, no new wait); tearing down (every exit from here on is expected).
+ */
+const RUN_STAGES = ["setting-up", "bootstrapped", "cleaning", "tearing-down"] as const;
+type RunStage = typeof RUN_STAGES[number];
 
 class Run {
   readonly #options: RunOptions;
@@ -127,7 +127,7 @@ class Run {
   readonly #runtime: PeerRuntime;
   readonly #states: PeerStates;
   readonly #timeline: TimelineCommand[];
-  readonly #bootstrapOf: Map<string, string[]>;
+  readonly #testSteps: TestSteps;
   readonly #t0 = performance.now();
 
   /** Aborted with a RunHalt when the run must stop early (failure, stop, kill). */
@@ -145,15 +145,13 @@ class Run {
   #runId = "";
   #coordinationOpen: Promise<Coordination> | undefined;
   #coordination: Coordination | undefined;
-  #redisLost = false;
   #setup: Promise<void> | undefined;
   readonly #launches: Promise<unknown>[] = [];
   readonly #exitTasks: Promise<void>[] = [];
   readonly #monitorTasks: Promise<void>[] = [];
   readonly #sends = new Set<Promise<void>>();
-  #bootstrapped = false;
-  #cleaning = false;
-  #tearingDown = false;
+  /** Where the run is in its life: the one state its waits and handlers look at. */
+  #stage: RunStage = "setting-up";
   #teardown: Promise<void> | undefined;
   #lastLogAt = performance.now();
   /** Containers cleanup could not remove, per host (from the runtime's `left-behind`). */
@@ -167,7 +165,18 @@ class Run {
     this.#runtime = options.runtime;
     this.#states = new PeerStates(options.plan);
     this.#timeline = buildTimeline(options.config.commands);
-    this.#bootstrapOf = new Map(options.config.peers.map((peer) => [peer.name, peer.bootstrap]));
+    this.#testSteps = new TestSteps({
+      config: this.#config,
+      plan: this.#plan,
+      timeline: this.#timeline,
+      states: this.#states,
+      emit: (event) => this.#emit(event),
+      send: (commands, lateMs) => this.#send(commands, lateMs),
+      sendsLanded: () => Promise.all(this.#sends).then(() => {}),
+      halted: this.#halt.signal,
+      abortable: (promise) => this.#abortable(promise),
+      fail: (message) => this.#haltWith("failed", message),
+    });
   }
 
   async execute(): Promise<RunResult> {
@@ -295,13 +304,13 @@ class Run {
     await this.#startPeers(lease.url);
 
     this.#enter("bootstrap");
-    await this.#bootstrap();
+    await this.#testSteps.bootstrap(() => this.#stage = "bootstrapped");
 
     this.#enter("timeline");
-    await this.#runTimeline();
+    await this.#testSteps.timeline();
 
     this.#enter("shutdown");
-    await this.#shutdown();
+    await this.#testSteps.shutdown();
   }
 
   /** Launches every peer (a few at a time) and waits until each reported `started`. */
@@ -313,20 +322,7 @@ class Run {
       return launch;
     });
     await this.#abortable(launchAll);
-    this.#emit({
-      type: "trace",
-      message:
-        `all ${this.#plan.length} peers launched; waiting up to ${this.#config.timeout.startup}s for started`,
-    });
-    const allStarted = () => this.#states.all().every((state) => state.started);
-    if (await this.#waitFor(allStarted, this.#config.timeout.startup * 1_000, signal)) return;
-    const missing = this.#states.all().filter((state) => !state.started);
-    throw this.#haltWith(
-      "failed",
-      `startup timeout: ${missing.length} of ${this.#plan.length} peers did not report started within ${this.#config.timeout.startup}s: ${
-        missing.map((state) => this.#states.describe(state.peer)).join(", ")
-      }`,
-    );
+    await this.#testSteps.awaitStarted();
   }
 
   async #launch(placement: PlacedPeer, redisUrl: string, signal: AbortSignal): Promise<void> {
@@ -353,170 +349,23 @@ class Run {
     ));
   }
 
-  /** Sends every peer the addresses of its bootstrap peers, all in one pipeline. */
-  async #bootstrap(): Promise<void> {
-    const needed = new Set([...this.#bootstrapOf.values()].flat());
-    const unknown = () =>
-      [...needed].filter((peer) => this.#states.get(peer)?.address === undefined);
-    if (unknown().length > 0) {
-      this.#emit({
-        type: "trace",
-        message: `waiting up to ${BOOTSTRAP_ADDRESS_WAIT_MS} ms for the address of ${
-          unknown().join(", ")
-        }`,
-      });
-      await this.#waitFor(
-        () => unknown().length === 0,
-        BOOTSTRAP_ADDRESS_WAIT_MS,
-        this.#halt.signal,
-      );
-    }
-    for (const peer of unknown()) {
-      const dependents = this.#plan
-        .filter((p) => this.#bootstrapOf.get(p.peer)?.includes(peer))
-        .map((p) => p.peer);
-      this.#emit({
-        type: "warning",
-        peer,
-        message: `${peer} reported no bootstrap address (status "started" without "|<address>"): ${
-          dependents.join(", ")
-        } will not receive it`,
-      });
-    }
-    this.#bootstrapped = true;
-    const commands = this.#plan.flatMap((placement) => this.#bootstrapCommands(placement.peer));
-    if (commands.length === 0) return;
-    await this.#abortable(this.#send(commands));
-  }
-
-  #bootstrapCommands(peer: string): Outgoing[] {
-    return (this.#bootstrapOf.get(peer) ?? []).flatMap((other) => {
-      const address = this.#states.get(other)?.address;
-      return address === undefined ? [] : [{ peer, command: `peer|${address}` }];
-    });
-  }
-
-  /** Sends the timed commands at their due times, then waits for the last sends to land. */
-  async #runTimeline(): Promise<void> {
-    const batches = batchTimeline(this.#timeline);
-    if (batches.length > 0) {
-      this.#emit({
-        type: "trace",
-        message: `timeline: ${this.#timeline.length} commands in ${batches.length} batches over ${
-          batches.at(-1)!.dueMs / 1_000
-        }s`,
-      });
-    }
-    await runTimeline({
-      batches,
-      signal: this.#halt.signal,
-      dispatch: (batch, lateMs) => {
-        void this.#send(
-          batch.commands.map((c) => ({
-            peer: c.peer,
-            command: c.command,
-            index: c.index,
-            dueMs: batch.dueMs,
-          })),
-          lateMs,
-        );
-      },
-    });
-    await this.#abortable(Promise.all(this.#sends));
-  }
-
-  /** Sends `shutdown` to every peer still running and waits until each stopped. */
-  async #shutdown(): Promise<void> {
-    const targets = await this.#sendShutdown();
-    const missing = await this.#awaitStopped(targets, this.#halt.signal);
-    if (missing.length === 0) return;
-    throw this.#haltWith(
-      "failed",
-      `shutdown timeout: ${missing.length} of ${targets.length} peers did not stop within ${this.#config.timeout.shutdown}s: ${
-        missing.map((peer) => this.#states.describe(peer)).join(", ")
-      }`,
-    );
-  }
-
-  /**
-   * Waits up to the shutdown timeout until every target stopped (or exited), then a little
-   * longer (at most STOPPED_EXIT_WAIT_MS, within the timeout) for the stopped ones to exit on
-   * their own, so their exits are reported as they happened rather than as kills.
-   * @returns the targets that did not stop in time
-   */
-  async #awaitStopped(targets: string[], signal: AbortSignal): Promise<string[]> {
-    const timeoutMs = this.#config.timeout.shutdown * 1_000;
-    const started = performance.now();
-    const allStopped = () =>
-      targets.every((peer) => {
-        const state = this.#states.of(peer);
-        return state.status === "stopped" || state.exit !== undefined;
-      });
-    if (!await this.#waitFor(allStopped, timeoutMs, signal)) {
-      return targets.filter((peer) => this.#states.reachable(peer));
-    }
-    const remaining = Math.min(
-      STOPPED_EXIT_WAIT_MS,
-      Math.max(0, timeoutMs - (performance.now() - started)),
-    );
-    const allExited = () => targets.every((peer) => this.#states.of(peer).exit !== undefined);
-    if (!await this.#waitFor(allExited, remaining, signal)) {
-      this.#emit({
-        type: "trace",
-        message: `stopped but still running: ${
-          targets.filter((peer) => !this.#states.of(peer).exit).join(", ")
-        }; the teardown ends them`,
-      });
-    }
-    return [];
-  }
-
-  /** Sends `shutdown` to every peer that started and can still receive it; returns them. */
-  async #sendShutdown(): Promise<string[]> {
-    const targets = this.#states.all()
-      .filter((state) => state.started && this.#states.reachable(state.peer))
-      .map((state) => state.peer);
-    for (const peer of targets) this.#states.markShutdownSent(peer);
-    if (targets.length > 0) {
-      await this.#send(targets.map((peer) => ({ peer, command: "shutdown" })));
-    }
-    return targets;
-  }
-
   /**
    * After a failure or a stop: the graceful part of stopping early. Peers that started get
    * `shutdown` and up to the shutdown timeout to stop; the kill signal cuts this short.
    */
   async #windDown(): Promise<void> {
     const halt = this.#halt.signal.reason as RunHalt;
-    if (this.#killed.signal.aborted || !this.#coordination || this.#redisLost) return;
+    if (this.#killed.signal.aborted || !this.#coordination || this.#redisDown.signal.aborted) {
+      return;
+    }
     if (this.#phase === "shutdown" || this.#monitorTasks.length === 0) return;
     this.#enter("shutdown");
     this.#emit({ type: "trace", message: `${halt.message}: shutting the peers down` });
-    // A failed send is reported as a Redis failure and ends the wait below through #redisDown.
-    const targets = await this.#sendShutdown();
-    if (targets.length === 0 || this.#redisLost) return;
-    try {
-      const missing = await this.#awaitStopped(
-        targets,
-        AbortSignal.any([this.#killed.signal, this.#redisDown.signal]),
-      );
-      if (missing.length > 0) {
-        this.#emit({
-          type: "warning",
-          message:
-            `${missing.length} peers did not stop within ${this.#config.timeout.shutdown}s: ${
-              missing.join(", ")
-            }; the teardown ends them`,
-        });
-      }
-    } catch {
-      // killed, or Redis is gone: clean up at once
-    }
+    await this.#testSteps.windDown(AbortSignal.any([this.#killed.signal, this.#redisDown.signal]));
   }
 
   async #cleanup(): Promise<void> {
-    this.#cleaning = true;
+    this.#stage = "cleaning";
     this.#enter("cleanup");
     // Whatever is still being acquired is released once it settles (the halt aborted it).
     await Promise.allSettled([this.#setup, ...this.#launches]);
@@ -525,7 +374,7 @@ class Run {
     // the peers first and Redis goes last, after their last lines.
     const allExited = this.#states.all().every((state) => state.exit !== undefined);
     const redisClosing = allExited ? this.#closeRedis() : undefined;
-    this.#tearingDown = true;
+    this.#stage = "tearing-down";
     this.#teardown = this.#runtime.teardown({
       force: this.#killed.signal.aborted,
       emit: this.#runtimeSink,
@@ -550,7 +399,7 @@ class Run {
 
   /** Drains the peers' last log lines, closes the Redis connections, then stops Redis. */
   async #closeRedis(): Promise<void> {
-    if (this.#coordination && !this.#redisLost && this.#monitorTasks.length > 0) {
+    if (this.#coordination && !this.#redisDown.signal.aborted && this.#monitorTasks.length > 0) {
       await this.#drainLogs();
     }
     this.#monitors.abort();
@@ -560,7 +409,7 @@ class Run {
     // After a Redis failure the monitors have ended (or cannot end cleanly): don't wait.
     await this.#settleWithin(
       Promise.all(this.#monitorTasks),
-      this.#redisLost ? 0 : MONITOR_END_WAIT_MS,
+      this.#redisDown.signal.aborted ? 0 : MONITOR_END_WAIT_MS,
       () => this.#emit({ type: "trace", message: "the Redis monitors did not end after close" }),
     );
     const lease = await this.#leasing?.catch(() => undefined);
@@ -617,8 +466,8 @@ class Run {
       ...(address !== undefined ? { address } : {}),
     });
     const state = this.#states.of(peer);
-    if (change.newStart && this.#bootstrapped && !state.shutdownSent && !this.#cleaning) {
-      const commands = this.#bootstrapCommands(peer);
+    if (change.newStart && this.#stage === "bootstrapped" && !state.shutdownSent) {
+      const commands = this.#testSteps.bootstrapCommands(peer);
       if (commands.length > 0) {
         this.#emit({
           type: "trace",
@@ -648,16 +497,20 @@ class Run {
 
   async #onExit(peer: string, exit: PeerExit): Promise<void> {
     const state = this.#states.of(peer);
-    let expected = this.#tearingDown;
+    let expected = this.#reached("tearing-down");
     if (!expected) {
       // The `stopped` a peer set just before exiting may still be on its way.
       if (state.status !== "stopped") {
-        await this.#waitFor(() => state.status === "stopped", EXIT_STATUS_GRACE_MS, neverAborted);
+        await this.#states.within(
+          () => state.status === "stopped",
+          EXIT_STATUS_GRACE_MS,
+          neverAborted,
+        );
       }
       expected = state.status === "stopped" || (state.shutdownSent && exit.code === 0) ||
-        this.#tearingDown;
+        this.#reached("tearing-down");
     }
-    this.#states.markExited(peer, exit, { expected, killed: this.#tearingDown });
+    this.#states.markExited(peer, exit, { expected, killed: this.#reached("tearing-down") });
     this.#emit({
       type: "peer-exited",
       peer,
@@ -666,7 +519,7 @@ class Run {
       ...(exit.output.length > 0 ? { output: exit.output } : {}),
     });
     if (expected) {
-      if (state.status !== "stopped" && !this.#tearingDown) {
+      if (state.status !== "stopped" && !this.#reached("tearing-down")) {
         this.#emit({
           type: "warning",
           peer,
@@ -689,7 +542,7 @@ class Run {
 
   /** The runtime cannot go on (a host lost for good): the run fails, then winds down. */
   #runtimeFailed(reason: string): void {
-    if (this.#cleaning) return;
+    if (this.#reached("cleaning")) return;
     this.#emit({ type: "error", message: reason });
     this.#haltWith("failed", reason);
   }
@@ -702,8 +555,7 @@ class Run {
   }
 
   #lostRedis(message: string): void {
-    if (this.#redisLost || this.#cleaning) return;
-    this.#redisLost = true;
+    if (this.#redisDown.signal.aborted || this.#reached("cleaning")) return;
     this.#redisDown.abort();
     this.#emit({ type: "error", message: `Redis failed: ${message}` });
     this.#haltWith("failed", `lost Redis: ${message}`);
@@ -716,11 +568,11 @@ class Run {
    * reported undeliverable instead. The pipeline is issued before any event is emitted, so
    * slow sinks do not delay it. A failed send is a Redis failure (the run halts).
    */
-  #send(commands: Outgoing[], lateMs?: number): Promise<void> {
+  #send(commands: OutgoingCommand[], lateMs?: number): Promise<void> {
     // The batch's due time on the timeline's clock (performance.now()), to time the ack.
     const due = lateMs === undefined ? undefined : performance.now() - lateMs;
-    const deliverable: Outgoing[] = [];
-    const undeliverable: (Outgoing & { reason: string })[] = [];
+    const deliverable: OutgoingCommand[] = [];
+    const undeliverable: (OutgoingCommand & { reason: string })[] = [];
     for (const command of commands) {
       const reason = this.#states.undeliverableReason(command.peer);
       if (reason === undefined) deliverable.push(command);
@@ -763,7 +615,7 @@ class Run {
   }
 
   /** Reports that Redis acknowledged a timeline batch's pipeline, `ackLateMs` after it was due. */
-  #acknowledged(sent: Outgoing[], ackLateMs: number): void {
+  #acknowledged(sent: OutgoingCommand[], ackLateMs: number): void {
     const indexes = sent.flatMap(({ index }) => index === undefined ? [] : [index]);
     const dueMs = sent[0]?.dueMs;
     if (indexes.length === 0 || dueMs === undefined) return;
@@ -776,7 +628,7 @@ class Run {
   #interrupt(force: boolean, reason: unknown): void {
     // Already cleaning up at once (SIGQUIT aborts kill, then stop): nothing more to do.
     if (!force && this.#killed.signal.aborted) return;
-    if (this.#cleaning && !force) {
+    if (this.#reached("cleaning") && !force) {
       this.#emit({ type: "trace", message: "interrupted during cleanup: cleanup goes on" });
       return;
     }
@@ -800,7 +652,7 @@ class Run {
 
   /** Halts the run (the first halt decides the verdict); returns the deciding halt. */
   #haltWith(verdict: RunHalt["verdict"], message: string): RunHalt {
-    if (!this.#halt.signal.aborted && !this.#cleaning) {
+    if (!this.#halt.signal.aborted && !this.#reached("cleaning")) {
       this.#halt.abort(new RunHalt(verdict, message));
     }
     return (this.#halt.signal.reason as RunHalt | undefined) ?? new RunHalt(verdict, message);
@@ -832,25 +684,6 @@ class Run {
     return abortable(promise, this.#halt.signal);
   }
 
-  /**
-   * Waits until `condition()` holds (re-checked on every peer change). True if it did, false
-   * after `timeoutMs`; rejects with the signal's reason if it aborts first.
-   */
-  async #waitFor(condition: () => boolean, timeoutMs: number, signal: AbortSignal) {
-    const timer = new AbortController();
-    const id = setTimeout(() => timer.abort(), timeoutMs);
-    try {
-      await this.#states.until(condition, AbortSignal.any([signal, timer.signal]));
-      return true;
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (timer.signal.aborted) return false;
-      throw error;
-    } finally {
-      clearTimeout(id);
-    }
-  }
-
   /** Drains peer logs still in Redis: until none came for LOG_QUIET_MS, at most LOG_DRAIN_MAX_MS. */
   async #drainLogs(): Promise<void> {
     const deadline = performance.now() + LOG_DRAIN_MAX_MS;
@@ -876,6 +709,11 @@ class Run {
   }
 
   // ---- events ------------------------------------------------------------------------------
+
+  /** Whether the run got to `stage` (stages only move forward). */
+  #reached(stage: RunStage): boolean {
+    return RUN_STAGES.indexOf(this.#stage) >= RUN_STAGES.indexOf(stage);
+  }
 
   #enter(phase: Phase): void {
     this.#phase = phase;

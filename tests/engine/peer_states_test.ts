@@ -109,3 +109,19 @@ Deno.test("PeerStates.applyStatus() counts any status but stopped after restarti
   assertEquals(states.applyStatus("bob", "failed|disk full", undefined).newStart, false);
   assertEquals(states.of("alice").address, "v|/ip4/1", "the address from before is kept");
 });
+
+Deno.test("PeerStates.within() is true on the change that makes the condition hold, false after the timeout, and rejects on abort", async () => {
+  const states = new PeerStates(plan);
+  const aliceStarted = () => states.of("alice").started;
+  const waiting = states.within(aliceStarted, 60_000, new AbortController().signal);
+  states.applyStatus("alice", "started", undefined);
+  assertEquals(await waiting, true);
+  assertEquals(
+    await states.within(() => states.of("bob").started, 1, new AbortController().signal),
+    false,
+  );
+  const controller = new AbortController();
+  const never = states.within(() => false, 60_000, controller.signal);
+  controller.abort(new Error("halted"));
+  assertEquals((await assertRejects(() => never, Error)).message, "halted");
+});

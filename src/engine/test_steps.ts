@@ -1,0 +1,240 @@
+/**
+ * The test's own steps, once its peers are launched: wait until every peer started, bootstrap,
+ * the timeline, shutdown; and, after a halt, the graceful part of stopping early. They send
+ * commands and wait on peer states. Setting up, halting and cleaning up are the run's lifecycle
+ * (`run.ts`), which hands the steps what they may use through a `StepContext`.
+ */
+import type { Config } from "../config/schema.ts";
+import type { PlacedPeer } from "../placement.ts";
+import type { TimelineCommand, UnstampedEvent } from "./events.ts";
+import type { PeerStates } from "./peer_states.ts";
+import { batchTimeline, runTimeline } from "./timeline.ts";
+
+/** How long bootstrap waits for a bootstrap peer's address once everybody started. */
+export const BOOTSTRAP_ADDRESS_WAIT_MS = 1_000;
+/** How long a peer that reported `stopped` gets to exit on its own before the teardown. */
+export const STOPPED_EXIT_WAIT_MS = 5_000;
+
+/** A command on its way to a peer; `index` and `dueMs` for the timeline's. */
+export interface OutgoingCommand {
+  peer: string;
+  command: string;
+  /** Position in the timeline. */
+  index?: number;
+  /** When the timeline had it due, ms after the timeline started. */
+  dueMs?: number;
+}
+
+/** What the steps may use of the run. */
+export interface StepContext {
+  config: Config;
+  plan: PlacedPeer[];
+  timeline: TimelineCommand[];
+  states: PeerStates;
+  emit(event: UnstampedEvent): void;
+  /**
+   * Sends commands in one pipeline, in order (those to peers that can no longer receive them are
+   * reported undeliverable). A failed send halts the run; the returned promise never rejects.
+   * @param lateMs how late the timeline dispatched them
+   */
+  send(commands: OutgoingCommand[], lateMs?: number): Promise<void>;
+  /** Resolves once every send in flight has landed. */
+  sendsLanded(): Promise<void>;
+  /** Aborted when the run halts (failure, stop, kill). */
+  halted: AbortSignal;
+  /** `promise`, or rejection with the halt as soon as the run halts. */
+  abortable<T>(promise: Promise<T>): Promise<T>;
+  /** Fails the run with `message`; returns the deciding halt, for the caller to throw. */
+  fail(message: string): Error;
+}
+
+/** The steps of one test; each is called once, in order. */
+export class TestSteps {
+  readonly #context: StepContext;
+  readonly #bootstrapOf: Map<string, string[]>;
+
+  constructor(context: StepContext) {
+    this.#context = context;
+    this.#bootstrapOf = new Map(context.config.peers.map((peer) => [peer.name, peer.bootstrap]));
+  }
+
+  /** Waits until every peer reported `started`; fails the run after the startup timeout. */
+  async awaitStarted(): Promise<void> {
+    const { config, plan, states, halted } = this.#context;
+    this.#context.emit({
+      type: "trace",
+      message:
+        `all ${plan.length} peers launched; waiting up to ${config.timeout.startup}s for started`,
+    });
+    const allStarted = () => states.all().every((state) => state.started);
+    if (await states.within(allStarted, config.timeout.startup * 1_000, halted)) return;
+    const missing = states.all().filter((state) => !state.started);
+    throw this.#context.fail(
+      `startup timeout: ${missing.length} of ${plan.length} peers did not report started within ${config.timeout.startup}s: ${
+        missing.map((state) => states.describe(state.peer)).join(", ")
+      }`,
+    );
+  }
+
+  /**
+   * Sends every peer the addresses of its bootstrap peers, all in one pipeline.
+   * @param onAddressesKnown called once the addresses are known, before the commands are sent
+   *   (from then on, a peer that starts again must be sent its commands again)
+   */
+  async bootstrap(onAddressesKnown: () => void): Promise<void> {
+    const { plan, states, emit } = this.#context;
+    const needed = new Set([...this.#bootstrapOf.values()].flat());
+    const unknown = () => [...needed].filter((peer) => states.get(peer)?.address === undefined);
+    if (unknown().length > 0) {
+      emit({
+        type: "trace",
+        message: `waiting up to ${BOOTSTRAP_ADDRESS_WAIT_MS} ms for the address of ${
+          unknown().join(", ")
+        }`,
+      });
+      await states.within(
+        () => unknown().length === 0,
+        BOOTSTRAP_ADDRESS_WAIT_MS,
+        this.#context.halted,
+      );
+    }
+    for (const peer of unknown()) {
+      const dependents = plan
+        .filter((p) => this.#bootstrapOf.get(p.peer)?.includes(peer))
+        .map((p) => p.peer);
+      emit({
+        type: "warning",
+        peer,
+        message: `${peer} reported no bootstrap address (status "started" without "|<address>"): ${
+          dependents.join(", ")
+        } will not receive it`,
+      });
+    }
+    onAddressesKnown();
+    const commands = plan.flatMap((placement) => this.bootstrapCommands(placement.peer));
+    if (commands.length === 0) return;
+    await this.#context.abortable(this.#context.send(commands));
+  }
+
+  /** The bootstrap commands of `peer`: one `peer|<address>` per bootstrap peer whose address is known. */
+  bootstrapCommands(peer: string): OutgoingCommand[] {
+    return (this.#bootstrapOf.get(peer) ?? []).flatMap((other) => {
+      const address = this.#context.states.get(other)?.address;
+      return address === undefined ? [] : [{ peer, command: `peer|${address}` }];
+    });
+  }
+
+  /** Sends the timed commands at their due times, then waits for the last sends to land. */
+  async timeline(): Promise<void> {
+    const { timeline, emit, send } = this.#context;
+    const batches = batchTimeline(timeline);
+    if (batches.length > 0) {
+      emit({
+        type: "trace",
+        message: `timeline: ${timeline.length} commands in ${batches.length} batches over ${
+          batches.at(-1)!.dueMs / 1_000
+        }s`,
+      });
+    }
+    await runTimeline({
+      batches,
+      signal: this.#context.halted,
+      dispatch: (batch, lateMs) => {
+        void send(
+          batch.commands.map((c) => ({
+            peer: c.peer,
+            command: c.command,
+            index: c.index,
+            dueMs: batch.dueMs,
+          })),
+          lateMs,
+        );
+      },
+    });
+    await this.#context.abortable(this.#context.sendsLanded());
+  }
+
+  /** Sends `shutdown` to every peer still running and waits until each stopped. */
+  async shutdown(): Promise<void> {
+    const { config, states } = this.#context;
+    const targets = await this.#sendShutdown();
+    const missing = await this.#awaitStopped(targets, this.#context.halted);
+    if (missing.length === 0) return;
+    throw this.#context.fail(
+      `shutdown timeout: ${missing.length} of ${targets.length} peers did not stop within ${config.timeout.shutdown}s: ${
+        missing.map((peer) => states.describe(peer)).join(", ")
+      }`,
+    );
+  }
+
+  /**
+   * After a failure or a stop: peers that started get `shutdown` and up to the shutdown timeout
+   * to stop. `signal` (a kill, Redis lost) cuts the wait short.
+   */
+  async windDown(signal: AbortSignal): Promise<void> {
+    const { config, emit } = this.#context;
+    // A failed send is reported as a Redis failure and ends the wait below through `signal`.
+    const targets = await this.#sendShutdown();
+    if (targets.length === 0 || signal.aborted) return;
+    try {
+      const missing = await this.#awaitStopped(targets, signal);
+      if (missing.length > 0) {
+        emit({
+          type: "warning",
+          message: `${missing.length} peers did not stop within ${config.timeout.shutdown}s: ${
+            missing.join(", ")
+          }; the teardown ends them`,
+        });
+      }
+    } catch {
+      // killed, or Redis is gone: clean up at once
+    }
+  }
+
+  /** Sends `shutdown` to every peer that started and can still receive it; returns them. */
+  async #sendShutdown(): Promise<string[]> {
+    const { states } = this.#context;
+    const targets = states.all()
+      .filter((state) => state.started && states.reachable(state.peer))
+      .map((state) => state.peer);
+    for (const peer of targets) states.markShutdownSent(peer);
+    if (targets.length > 0) {
+      await this.#context.send(targets.map((peer) => ({ peer, command: "shutdown" })));
+    }
+    return targets;
+  }
+
+  /**
+   * Waits up to the shutdown timeout until every target stopped (or exited), then a little
+   * longer (at most STOPPED_EXIT_WAIT_MS, within the timeout) for the stopped ones to exit on
+   * their own, so their exits are reported as they happened rather than as kills.
+   * @returns the targets that did not stop in time
+   */
+  async #awaitStopped(targets: string[], signal: AbortSignal): Promise<string[]> {
+    const { config, states, emit } = this.#context;
+    const timeoutMs = config.timeout.shutdown * 1_000;
+    const started = performance.now();
+    const allStopped = () =>
+      targets.every((peer) => {
+        const state = states.of(peer);
+        return state.status === "stopped" || state.exit !== undefined;
+      });
+    if (!await states.within(allStopped, timeoutMs, signal)) {
+      return targets.filter((peer) => states.reachable(peer));
+    }
+    const remaining = Math.min(
+      STOPPED_EXIT_WAIT_MS,
+      Math.max(0, timeoutMs - (performance.now() - started)),
+    );
+    const allExited = () => targets.every((peer) => states.of(peer).exit !== undefined);
+    if (!await states.within(allExited, remaining, signal)) {
+      emit({
+        type: "trace",
+        message: `stopped but still running: ${
+          targets.filter((peer) => !states.of(peer).exit).join(", ")
+        }; the teardown ends them`,
+      });
+    }
+    return [];
+  }
+}
