@@ -111,9 +111,10 @@ export async function forEachConcurrently<T>(
 
 /**
  * `promise`, or rejection with `signal.reason` as soon as `signal` aborts (the promise itself
- * goes on; its later rejection is not reported as unhandled).
+ * goes on; its later rejection is not reported as unhandled). Without a signal, `promise`.
  */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
   if (signal.aborted) {
     promise.catch(() => {});
     return Promise.reject(signal.reason);
@@ -161,6 +162,29 @@ export async function settledWithin(
   } finally {
     clearTimeout(timer);
     if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * `promise`, or rejection with `timedOut()` if it has not settled within `ms` (the promise itself
+ * goes on; its later rejection is not reported as unhandled).
+ */
+export async function deadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  timedOut: () => Error,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      promise.catch(() => {});
+      reject(timedOut());
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

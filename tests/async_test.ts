@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import {
   abortable,
+  deadline,
   forEachConcurrently,
   Limiter,
   settledWithin,
@@ -147,4 +148,18 @@ Deno.test("settledWithin is true for a promise that settles (even rejected), fal
 Deno.test("valueWithin returns the value in time, else the fallback", async () => {
   assertEquals(await valueWithin(Promise.resolve([1]), 10_000, []), [1]);
   assertEquals(await valueWithin(deferred<number[]>().promise, 1, []), []);
+});
+
+Deno.test("deadline resolves with the promise's value in time, else rejects with the timeout's error", async () => {
+  assertEquals(await deadline(Promise.resolve(5), 10_000, () => new Error("late")), 5);
+  const slow = deferred<number>();
+  const waiting = deadline(slow.promise, 1, () => new Error("no data for 1 ms"));
+  assertEquals((await assertRejects(() => waiting, Error)).message, "no data for 1 ms");
+  slow.reject(new Error("late failure, not unhandled"));
+});
+
+Deno.test("abortable without a signal is the promise itself", async () => {
+  const promise = Promise.resolve("same");
+  assertEquals(abortable(promise, undefined), promise);
+  assertEquals(await abortable(promise, undefined), "same");
 });

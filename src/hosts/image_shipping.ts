@@ -5,6 +5,7 @@
  * slowest setting the pace, a failing host dropped without stalling the others. Progress goes
  * out as `image-transfer` events.
  */
+import { abortable, deadline } from "../async.ts";
 import type { UnstampedEvent } from "../engine/events.ts";
 import { type Docker, DockerError, type ImageInfo } from "./docker.ts";
 import type { RemoteProcess } from "./remote.ts";
@@ -532,24 +533,8 @@ async function write(
   stallMs: number,
   signal: AbortSignal,
 ): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    await Promise.race([
-      sink.writer.write(chunk),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the host accepted no data for ${stallMs / 1000} s`)),
-          stallMs,
-        );
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener("abort", onAbort);
-  }
+  const stalled = () => new Error(`the host accepted no data for ${stallMs / 1000} s`);
+  await abortable(deadline(sink.writer.write(chunk), stallMs, stalled), signal);
   if (sink.error !== undefined) throw new Error(sink.error);
 }
 

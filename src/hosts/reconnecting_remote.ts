@@ -9,6 +9,7 @@
  * an outage the process fails at once, so long-lived streams (`docker events`) await `ready()`
  * before they subscribe again.
  */
+import { abortable } from "../async.ts";
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { RemoteError } from "./remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -284,17 +285,6 @@ export class ReconnectingRemote implements Remote {
       clearTimeout(timer);
     }
   }
-}
-
-/** Settles like `promise`, or rejects with the signal's reason when it aborts first. */
-function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function formatSeconds(ms: number): string {
