@@ -2,7 +2,7 @@
  * RedisProvider: where the coordination Redis comes from (a Docker container, an existing
  * server given by --redis-url, a local redis-server in tests).
  */
-import type { EventSink } from "./events.ts";
+import type { RuntimeSink } from "./runtime.ts";
 
 /** A Redis server ready to use. */
 export interface RedisServer {
@@ -15,9 +15,10 @@ export interface RedisServer {
 export interface RedisProvider {
   /**
    * Start (or locate) Redis and resolve once it answers PING.
-   * @param emit warnings (e.g. a dead run's container removed); default: dropped
+   * @param emit warnings (e.g. a dead run's container removed), unstamped like a runtime's;
+   *   default: dropped
    */
-  start(signal: AbortSignal, emit?: EventSink): Promise<RedisServer>;
+  start(signal: AbortSignal, emit?: RuntimeSink): Promise<RedisServer>;
 }
 
 /** An existing Redis (--redis-url): nothing to start or stop. */

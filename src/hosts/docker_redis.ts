@@ -4,7 +4,7 @@
  * Redis containers that dead runs of the same test left (a SIGKILLed tm) are removed first,
  * with a warning; a live run's are left alone (docs/concurrency.md).
  */
-import type { EventSink } from "../engine/events.ts";
+import type { RuntimeSink } from "../engine/runtime.ts";
 import type { RedisProvider, RedisServer } from "../engine/redis_provider.ts";
 import { currentOwner, describeOwner, type RunOwner } from "../run_owner.ts";
 import {
@@ -61,7 +61,7 @@ export class DockerRedis implements RedisProvider {
     return redisContainerName(this.#options.test, this.#options.runId);
   }
 
-  async start(signal: AbortSignal, emit: EventSink = () => {}): Promise<RedisServer> {
+  async start(signal: AbortSignal, emit: RuntimeSink = () => {}): Promise<RedisServer> {
     const { redis, runId, test } = this.#options;
     const name = this.containerName;
     const live = await this.#removeDeadLeftovers(signal, emit);
@@ -99,7 +99,7 @@ export class DockerRedis implements RedisProvider {
    * Removes the Redis containers of dead runs of this test, each with a warning.
    * @returns the others (a live run's, or one whose liveness cannot be told), described
    */
-  async #removeDeadLeftovers(signal: AbortSignal, emit: EventSink): Promise<string[]> {
+  async #removeDeadLeftovers(signal: AbortSignal, emit: RuntimeSink): Promise<string[]> {
     const { test, runId } = this.#options;
     const found = await this.#docker.containers(
       { labels: [`${LABELS.test}=${test}`, `${LABELS.role}=redis`] },
@@ -122,7 +122,6 @@ export class DockerRedis implements RedisProvider {
         type: "warning",
         message: `removing the Redis container ${container.name} left by run ${owner.runId} ` +
           `of this test, which is no longer running`,
-        t: 0,
       });
       await this.#docker.rm([container.id], { force: true, signal });
     }

@@ -3,7 +3,7 @@ import { Docker } from "../../src/hosts/docker.ts";
 import { DockerRedis, RedisStartError } from "../../src/hosts/docker_redis.ts";
 import { LocalRemote } from "../../src/hosts/local.ts";
 import { redisContainerName, redisLabels } from "../../src/hosts/container_names.ts";
-import type { EngineEvent } from "../../src/engine/events.ts";
+import type { UnstampedEvent } from "../../src/engine/events.ts";
 import { deadOwner } from "../support/run_owners.ts";
 import { freePort } from "../support/redis_server.ts";
 import {
@@ -80,7 +80,7 @@ Deno.test("DockerRedis starts Redis in a container, answers PING, stop() removes
           labels: redisLabels(deadOwner(`${id}-old`, test)),
           ports: [{ host: port, container: 6379, protocol: "tcp" }],
         });
-        const events: EngineEvent[] = [];
+        const events: UnstampedEvent[] = [];
         const provider = new DockerRedis({ redis: { image, port }, runId: `${id}-new`, test });
         const server = await provider.start(signal, (event) => events.push(event));
         try {
