@@ -24,6 +24,7 @@
  * the generators throw a CoordinationError and `send()` rejects with it.
  */
 import { Redis } from "ioredis";
+import { settledWithin } from "../async.ts";
 import {
   type Coordination,
   CoordinationError,
@@ -632,10 +633,5 @@ async function disconnect(redis: Redis): Promise<void> {
   redis.disconnect();
   // Between two attempts there is no socket: disconnect() just cancels the next attempt.
   if (before === "reconnecting" || redis.status === "end" || redis.status === "wait") return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await new Promise<void>((resolve) => {
-    redis.once("end", resolve);
-    timer = setTimeout(resolve, 1_000);
-  });
-  clearTimeout(timer);
+  await settledWithin(new Promise((resolve) => redis.once("end", resolve)), 1_000);
 }

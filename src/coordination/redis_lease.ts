@@ -17,6 +17,7 @@
  * One connection, `tm:lease`, besides the coordination's.
  */
 import { Redis } from "ioredis";
+import { valueWithin } from "../async.ts";
 import { describeOwner, parseOwner, processState, type RunOwner } from "../run_owner.ts";
 import { CoordinationError } from "./coordination.ts";
 import { withKeyspaceFlags } from "./redis_coordination.ts";
@@ -222,13 +223,6 @@ export class RedisLease {
   async #release(): Promise<LeaseRelease> {
     clearInterval(this.#timer);
     const ms = this.#options.releaseTimeoutMs ?? 2_000;
-    let giveUp: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<LeaseRelease>((resolve) => {
-      giveUp = setTimeout(() => {
-        this.#trace(`releasing the Redis lease: no answer within ${ms} ms; it expires by itself`);
-        resolve({});
-      }, ms);
-    });
     const work = (async () => {
       await this.#redis.eval(RELEASE, 1, LEASE_KEY, this.#value);
       return await this.#restoreKeyspaceEvents();
@@ -237,9 +231,11 @@ export class RedisLease {
       return {};
     });
     try {
-      return await Promise.race([work, timeout]);
+      const released = await valueWithin<LeaseRelease | undefined>(work, ms, undefined);
+      if (released !== undefined) return released;
+      this.#trace(`releasing the Redis lease: no answer within ${ms} ms; it expires by itself`);
+      return {};
     } finally {
-      clearTimeout(giveUp);
       // Commands still waiting for an unreachable Redis are dropped with the connection.
       this.#redis.disconnect();
     }
