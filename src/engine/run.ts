@@ -14,7 +14,7 @@
  */
 import { abortable, forEachConcurrently, settledWithin } from "../async.ts";
 import type { Config } from "../config/schema.ts";
-import type { Coordination, LogEntry, StatusUpdate } from "../coordination/coordination.ts";
+import type { Coordination, StatusUpdate } from "../coordination/coordination.ts";
 import { RedisCoordination } from "../coordination/redis_coordination.ts";
 import { RedisLease } from "../coordination/redis_lease.ts";
 import { peerEnvironment } from "../environment.ts";
@@ -30,12 +30,12 @@ import type {
   Verdict,
 } from "./events.ts";
 import { InterruptedError } from "./interrupt.ts";
+import { PeerMonitor } from "./peer_monitor.ts";
 import { PeerStates } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
 import type { PeerExit, PeerRuntime, RunningPeer, RuntimeContext, RuntimeSink } from "./runtime.ts";
 import { type OutgoingCommand, TestSteps } from "./test_steps.ts";
 import { buildTimeline } from "./timeline.ts";
-import { setTimeout as sleep } from "node:timers/promises";
 
 export interface RunOptions {
   config: Config;
@@ -74,10 +74,6 @@ export interface RunResult {
 export const LAUNCH_CONCURRENCY = 32;
 /** How long an exit waits for a `stopped` status already on its way before it is judged. */
 export const EXIT_STATUS_GRACE_MS = 500;
-/** Before closing Redis, peer logs are drained until none came for this long... */
-export const LOG_QUIET_MS = 100;
-/** ...or for at most this long. */
-export const LOG_DRAIN_MAX_MS = 2_000;
 /** How long cleanup waits for the Redis monitors to end once the coordination closed. */
 export const MONITOR_END_WAIT_MS = 2_000;
 /** How long cleanup waits for exits after the runtime's teardown returned. */
@@ -134,8 +130,6 @@ class Run {
   readonly #halt = new AbortController();
   /** Aborted by the kill signal: waits in shutdown and cleanup end at once. */
   readonly #killed = new AbortController();
-  /** Aborted at the end of cleanup to end the monitors. */
-  readonly #monitors = new AbortController();
   /** Aborted when the coordination failed for good: no status will come any more. */
   readonly #redisDown = new AbortController();
 
@@ -148,15 +142,13 @@ class Run {
   #setup: Promise<void> | undefined;
   readonly #launches: Promise<unknown>[] = [];
   readonly #exitTasks: Promise<void>[] = [];
-  readonly #monitorTasks: Promise<void>[] = [];
+  readonly #monitor: PeerMonitor;
   readonly #sends = new Set<Promise<void>>();
   /** Where the run is in its life: the one state its waits and handlers look at. */
   #stage: RunStage = "setting-up";
   #teardown: Promise<void> | undefined;
-  #lastLogAt = performance.now();
   /** Containers cleanup could not remove, per host (from the runtime's `left-behind`). */
   readonly #leftBehind = new Map<string, number>();
-  readonly #malformedWarned = new Set<string>();
 
   constructor(options: RunOptions) {
     this.#options = options;
@@ -165,6 +157,12 @@ class Run {
     this.#runtime = options.runtime;
     this.#states = new PeerStates(options.plan);
     this.#timeline = buildTimeline(options.config.commands);
+    this.#monitor = new PeerMonitor({
+      states: this.#states,
+      emit: (event) => this.#emit(event),
+      onStatus: (update) => this.#onStatus(update),
+      onLost: (message) => this.#lostRedis(message),
+    });
     this.#testSteps = new TestSteps({
       config: this.#config,
       plan: this.#plan,
@@ -300,7 +298,7 @@ class Run {
     this.#enter("starting");
     const names = this.#states.names;
     await this.#step("clearing stale peer keys", coordination.clearPeerKeys(names));
-    this.#startMonitors(coordination, names);
+    this.#monitor.start(coordination, names);
     await this.#startPeers(lease.url);
 
     this.#enter("bootstrap");
@@ -358,7 +356,7 @@ class Run {
     if (this.#killed.signal.aborted || !this.#coordination || this.#redisDown.signal.aborted) {
       return;
     }
-    if (this.#phase === "shutdown" || this.#monitorTasks.length === 0) return;
+    if (this.#phase === "shutdown" || !this.#monitor.started) return;
     this.#enter("shutdown");
     this.#emit({ type: "trace", message: `${halt.message}: shutting the peers down` });
     await this.#testSteps.windDown(AbortSignal.any([this.#killed.signal, this.#redisDown.signal]));
@@ -399,16 +397,16 @@ class Run {
 
   /** Drains the peers' last log lines, closes the Redis connections, then stops Redis. */
   async #closeRedis(): Promise<void> {
-    if (this.#coordination && !this.#redisDown.signal.aborted && this.#monitorTasks.length > 0) {
-      await this.#drainLogs();
+    if (this.#coordination && !this.#redisDown.signal.aborted && this.#monitor.started) {
+      await this.#monitor.drainLogs(this.#killed.signal);
     }
-    this.#monitors.abort();
+    this.#monitor.stop();
     const coordination = this.#coordination ??
       await this.#coordinationOpen?.catch(() => undefined);
     if (coordination) await this.#guard("closing the Redis connections", coordination.close());
     // After a Redis failure the monitors have ended (or cannot end cleanly): don't wait.
     await this.#settleWithin(
-      Promise.all(this.#monitorTasks),
+      this.#monitor.ended(),
       this.#redisDown.signal.aborted ? 0 : MONITOR_END_WAIT_MS,
       () => this.#emit({ type: "trace", message: "the Redis monitors did not end after close" }),
     );
@@ -426,30 +424,7 @@ class Run {
     if (server) await this.#guard("stopping Redis", server.stop());
   }
 
-  // ---- monitors ----------------------------------------------------------------------------
-
-  /** Subscribes to statuses and starts draining logs; both run until cleanup. */
-  #startMonitors(coordination: Coordination, names: string[]): void {
-    const signal = this.#monitors.signal;
-    this.#monitorTasks.push(
-      this.#watch(
-        "status",
-        coordination.statuses(names, signal),
-        (update) => this.#onStatus(update),
-      ),
-      this.#watch("log", coordination.logs(names, signal), (entry) => this.#onLog(entry)),
-    );
-  }
-
-  async #watch<T>(what: string, source: AsyncGenerator<T>, handle: (item: T) => void) {
-    try {
-      for await (const item of source) handle(item);
-      if (!this.#monitors.signal.aborted) throw new Error(`the ${what} monitor ended`);
-    } catch (error) {
-      if (this.#monitors.signal.aborted) return;
-      this.#lostRedis(`${what} monitor: ${messageOf(error)}`);
-    }
-  }
+  // ---- what peers report --------------------------------------------------------------------
 
   #onStatus(update: StatusUpdate): void {
     const { peer, status, address } = update;
@@ -476,23 +451,6 @@ class Run {
         void this.#send(commands);
       }
     }
-  }
-
-  #onLog(entry: LogEntry): void {
-    const { peer, level, message } = entry;
-    this.#lastLogAt = performance.now();
-    if (!this.#states.get(peer)) return;
-    if (entry.malformed && !this.#malformedWarned.has(peer)) {
-      this.#malformedWarned.add(peer);
-      this.#emit({
-        type: "warning",
-        peer,
-        message: `${peer} pushed a log entry that is not "level|message" (kept as ${level}; ` +
-          "further ones are kept without this warning)",
-      });
-    }
-    this.#states.applyLog(peer, level, message);
-    this.#emit({ type: "peer-log", peer, level, message });
   }
 
   async #onExit(peer: string, exit: PeerExit): Promise<void> {
@@ -682,18 +640,6 @@ class Run {
   /** Rejects with the halt as soon as the run halts. */
   #abortable<T>(promise: Promise<T>): Promise<T> {
     return abortable(promise, this.#halt.signal);
-  }
-
-  /** Drains peer logs still in Redis: until none came for LOG_QUIET_MS, at most LOG_DRAIN_MAX_MS. */
-  async #drainLogs(): Promise<void> {
-    const deadline = performance.now() + LOG_DRAIN_MAX_MS;
-    for (;;) {
-      const now = performance.now();
-      const quietFor = now - this.#lastLogAt;
-      if (quietFor >= LOG_QUIET_MS || now >= deadline || this.#killed.signal.aborted) return;
-      const wait = Math.min(LOG_QUIET_MS - quietFor, deadline - now) + 1;
-      await sleep(wait, undefined, { signal: this.#killed.signal }).catch(() => {});
-    }
   }
 
   async #guard(what: string, promise: Promise<unknown>): Promise<void> {
