@@ -76,8 +76,8 @@ export function runtimeContract(subject: RuntimeUnderTest): void {
     const peers = [await run.start("alice"), await run.start("bob")];
     await Promise.all([run.startedReported("alice"), run.startedReported("bob")]);
     const first = run.runtime.teardown();
-    const second = run.runtime.teardown();
-    await Promise.all([first, second]);
+    assert(run.runtime.teardown() === first, "a second teardown() returns the first one's promise");
+    await first;
     for (const peer of peers) {
       assert(await settledWithin(peer.exited, 0), `${peer.name}'s exit resolved by teardown`);
     }
@@ -85,6 +85,16 @@ export function runtimeContract(subject: RuntimeUnderTest): void {
     await run.runtime.teardown();
     await assertRejects(() => run.start("carol"), Error);
     assertEquals(await subject.leftovers(run.runId, peers), []);
+  });
+
+  test("teardown({ force }) escalates a teardown under way: it ends every peer and leaves nothing", async (run) => {
+    const alice = await run.start("alice");
+    await run.startedReported("alice");
+    const polite = run.runtime.teardown();
+    await run.runtime.teardown({ force: true });
+    await polite;
+    assert(await settledWithin(alice.exited, 0), "alice's exit resolved by teardown");
+    assertEquals(await subject.leftovers(run.runId, [alice]), []);
   });
 
   test("teardown({ force }) ends every peer at once and leaves nothing", async (run) => {
