@@ -23,6 +23,20 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 
+/** The message of anything thrown: an `Error`'s `message`, anything else as a string. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The stack of an error and of each of its causes, for --verbose and the log file. */
+export function errorStack(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.stack ?? e.message : String(e));
+  }
+  return parts.join("\nCaused by: ");
+}
+
 /**
  * What the CLI prints for an error that ends the program, and the exit code. A `UsageError`
  * is `tm: <message>` (a config error: its `file:line:column: ...` lines) with no trace, even with
@@ -37,15 +51,10 @@ export function describeError(
     const text = error.name === "ConfigError" ? error.message : `tm: ${error.message}`;
     return { text: text.split("\n").map(escapeControls).join("\n"), exitCode: ExitCode.usage };
   }
-  const message = error instanceof Error ? error.message : String(error);
   // Messages quote what hosts and peers sent: shown on one line, control characters escaped.
-  const oneLine = `tm: ${escapeControls(message.split("\n")[0])}`;
+  const oneLine = `tm: ${escapeControls(errorMessage(error).split("\n")[0])}`;
   if (!options.verbose || !(error instanceof Error) || !error.stack) {
     return { text: oneLine, exitCode: ExitCode.failed };
   }
-  let trace = error.stack;
-  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) {
-    trace += `\nCaused by: ${cause.stack ?? cause.message}`;
-  }
-  return { text: `${oneLine}\n${trace}`, exitCode: ExitCode.failed };
+  return { text: `${oneLine}\n${errorStack(error)}`, exitCode: ExitCode.failed };
 }

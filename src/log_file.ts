@@ -14,6 +14,7 @@
  */
 import type { EngineEvent, EventSink } from "./engine/events.ts";
 import { escapeControls } from "./terminal_text.ts";
+import { errorMessage } from "./errors.ts";
 
 /** `<name>-YYYY-MM-DD-HH-MM-SS.log` in local time; characters unsafe in file names become `_`. */
 export function logFileName(testName: string, date: Date): string {
@@ -46,9 +47,7 @@ export class LogFileWriteError extends Error {
    */
   constructor(readonly path: string, cause: unknown) {
     super(
-      `the log file ${path} could not be written: ${
-        cause instanceof Error ? cause.message : String(cause)
-      }; evidence lost`,
+      `the log file ${path} could not be written: ${errorMessage(cause)}; evidence lost`,
       { cause },
     );
     this.name = "LogFileWriteError";

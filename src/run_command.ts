@@ -10,7 +10,7 @@ import { installInterruptHandlers } from "./engine/interrupt.ts";
 import { failedForLostEvidence } from "./engine/lost_evidence.ts";
 import { ExternalRedis, type RedisProvider } from "./engine/redis_provider.ts";
 import { newRunId, run } from "./engine/run.ts";
-import { ExitCode, UsageError } from "./errors.ts";
+import { errorMessage, ExitCode, UsageError } from "./errors.ts";
 import { DockerRedis } from "./hosts/docker_redis.ts";
 import { connectHost } from "./hosts/connect.ts";
 import { resetHosts as resetEveryHost } from "./hosts/reset.ts";
@@ -180,7 +180,7 @@ export async function resetHosts(
     await resetEveryHost({ config, connect: connectHost, all: options.all, print });
     return ExitCode.ok;
   } catch (error) {
-    output.stderr.write(`tm: ${error instanceof Error ? error.message : String(error)}\n`);
+    output.stderr.write(`tm: ${errorMessage(error)}\n`);
     return ExitCode.failed;
   }
 }

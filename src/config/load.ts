@@ -17,6 +17,7 @@ import {
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
 import { aliasBeyondLimit, type AliasIndex, indexAliases } from "./yaml_aliases.ts";
 import { closestMatch, type PathProblem, type PathSegment, validateConfig } from "./validate.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Where a problem points: at the value of its path, or at the map key that ends it. */
 type Anchor = "value" | "key";
@@ -135,7 +136,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
       ? "no such file"
       : error instanceof Deno.errors.PermissionDenied
       ? "cannot read the file: permission denied"
-      : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
+      : `cannot read the file: ${errorMessage(error)}`;
     throw new ConfigError(path, [{ path: "", message }], { cause: error });
   }
   if (bytes.length > MAX_CONFIG_BYTES) {

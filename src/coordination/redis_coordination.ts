@@ -33,6 +33,7 @@ import {
 } from "./coordination.ts";
 import { parseLogEntry, parseStatus } from "./protocol.ts";
 import { redactUrls } from "../url_redaction.ts";
+import { errorMessage } from "../errors.ts";
 
 export interface RedisCoordinationOptions {
   /** Aborts `open()`. */
@@ -216,7 +217,7 @@ export class RedisCoordination implements Coordination {
       await this.#main.select(this.#db);
     } catch (error) {
       throw new CoordinationError(
-        `Redis at ${this.url} has no database ${this.#db} (${(error as Error).message}); ` +
+        `Redis at ${this.url} has no database ${this.#db} (${errorMessage(error)}); ` +
           "use one below the server's `databases` setting (16 by default)",
         { url: this.url, cause: error },
       );
@@ -338,7 +339,7 @@ export class RedisCoordination implements Coordination {
       await this.#readStatuses([...peers]);
       this.#trace(`re-read ${peers.size} statuses after reconnecting`);
     } catch (error) {
-      if (!this.#closing) this.#trace(`re-reading statuses failed: ${(error as Error).message}`);
+      if (!this.#closing) this.#trace(`re-reading statuses failed: ${errorMessage(error)}`);
     }
   }
 
@@ -363,7 +364,7 @@ export class RedisCoordination implements Coordination {
     if (this.#failure) return this.#failure;
     if (error instanceof CoordinationError) return error;
     return new CoordinationError(
-      `${what} on Redis at ${this.url} failed: ${(error as Error).message}`,
+      `${what} on Redis at ${this.url} failed: ${errorMessage(error)}`,
       {
         url: this.url,
         cause: error,
@@ -384,7 +385,7 @@ export class RedisCoordination implements Coordination {
     } catch (error) {
       if (this.#failure) throw this.#failure;
       this.#notifications = "off";
-      return { ok: false, reason: (error as Error).message };
+      return { ok: false, reason: errorMessage(error) };
     }
   }
 
@@ -491,7 +492,7 @@ export class RedisCoordination implements Coordination {
       if (busy || this.#down.has("main")) return;
       busy = true;
       this.#readStatuses(session.peers)
-        .catch((error) => this.#trace(`polling statuses failed: ${(error as Error).message}`))
+        .catch((error) => this.#trace(`polling statuses failed: ${errorMessage(error)}`))
         .finally(() => (busy = false));
     }, this.#options.pollIntervalMs);
   }
@@ -507,7 +508,7 @@ export class RedisCoordination implements Coordination {
       this.#dirty.clear();
       this.#readStatuses(peers).catch((error) => {
         if (!this.#closing && !this.#failure) {
-          this.#trace(`reading statuses failed: ${(error as Error).message}`);
+          this.#trace(`reading statuses failed: ${errorMessage(error)}`);
         }
       });
     });
@@ -596,7 +597,7 @@ export class RedisCoordination implements Coordination {
         }
       } catch (error) {
         if (state.stopped || this.#closing || this.#failure) return;
-        const message = (error as Error).message;
+        const message = errorMessage(error);
         if (!/Connection is closed|ECONNRESET|EPIPE|ECONNREFUSED/.test(message)) {
           // A reply error (say, a log key of the wrong type): report it, don't spin.
           this.#trace(`draining logs: ${message}`);

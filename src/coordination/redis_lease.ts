@@ -22,6 +22,7 @@ import { describeOwner, parseOwner, processState, type RunOwner } from "../run_o
 import { CoordinationError } from "./coordination.ts";
 import { withKeyspaceFlags } from "./redis_coordination.ts";
 import { redactUrls as redactUrl } from "../url_redaction.ts";
+import { errorMessage } from "../errors.ts";
 
 /** The lease key in every database tm uses. */
 export const LEASE_KEY = "tm:lease";
@@ -227,7 +228,7 @@ export class RedisLease {
       await this.#redis.eval(RELEASE, 1, LEASE_KEY, this.#value);
       return await this.#restoreKeyspaceEvents();
     })().catch((error) => {
-      this.#trace(`releasing the Redis lease on db ${this.db}: ${(error as Error).message}`);
+      this.#trace(`releasing the Redis lease on db ${this.db}: ${errorMessage(error)}`);
       return {};
     });
     try {
@@ -297,7 +298,7 @@ export class RedisLease {
       }
     } catch (error) {
       // Redis unreachable: the coordination reports outages; the next refresh tries again.
-      this.#trace(`refreshing the Redis lease: ${(error as Error).message}`);
+      this.#trace(`refreshing the Redis lease: ${errorMessage(error)}`);
     }
   }
 
@@ -378,7 +379,7 @@ async function connect(url: string, options: RedisLeaseOptions): Promise<Redis> 
   } catch (error) {
     redis.disconnect();
     options.signal?.throwIfAborted();
-    const why = lastError?.message ?? (error as Error).message;
+    const why = lastError?.message ?? errorMessage(error);
     throw new CoordinationError(`cannot connect to Redis at ${redactUrl(url)}: ${why}`, {
       url: redactUrl(url),
       cause: error,

@@ -18,6 +18,7 @@ import type {
 } from "./runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../errors.ts";
 
 /** Exit code of the restart protocol (spec §5). */
 export const RESTART_EXIT_CODE = 42;
@@ -124,7 +125,7 @@ export class ProcessRuntime implements PeerRuntime {
       } catch (error) {
         emit?.({
           type: "warning",
-          message: `could not remove ${this.#tempDir}: ${(error as Error).message}`,
+          message: `could not remove ${this.#tempDir}: ${errorMessage(error)}`,
         });
       }
     }
@@ -180,7 +181,7 @@ export class ProcessRuntime implements PeerRuntime {
       try {
         child = this.#spawn(peer, argv, env);
       } catch (error) {
-        this.#remember(peer, `process runtime: cannot restart: ${(error as Error).message}`);
+        this.#remember(peer, `process runtime: cannot restart: ${errorMessage(error)}`);
         return { code: null, output: [...peer.output] };
       }
     }

@@ -36,6 +36,7 @@ import type { RedisProvider, RedisServer } from "./redis_provider.ts";
 import type { PeerExit, PeerRuntime, RunningPeer, RuntimeContext, RuntimeSink } from "./runtime.ts";
 import { type OutgoingCommand, TestSteps } from "./test_steps.ts";
 import { buildTimeline } from "./timeline.ts";
+import { errorMessage, errorStack } from "../errors.ts";
 
 export interface RunOptions {
   config: Config;
@@ -103,7 +104,7 @@ class RunHalt extends Error {
 /** A step that failed, with what the engine was doing. */
 class StepError extends Error {
   constructor(readonly step: string, cause: unknown) {
-    super(`${step}: ${messageOf(cause)}`, { cause });
+    super(`${step}: ${errorMessage(cause)}`, { cause });
     this.name = "StepError";
   }
 }
@@ -343,7 +344,7 @@ class Run {
     this.#exitTasks.push(running.exited.then(
       (exit) => this.#onExit(peer, exit),
       (error) =>
-        this.#onExit(peer, { code: null, output: [`(exit unknown: ${messageOf(error)})`] }),
+        this.#onExit(peer, { code: null, output: [`(exit unknown: ${errorMessage(error)})`] }),
     ));
   }
 
@@ -545,7 +546,7 @@ class Run {
           () => {
             if (due !== undefined) this.#acknowledged(deliverable, performance.now() - due);
           },
-          (error) => this.#lostRedis(`sending commands: ${messageOf(error)}`),
+          (error) => this.#lostRedis(`sending commands: ${errorMessage(error)}`),
         );
       this.#sends.add(sending);
       sending.finally(() => this.#sends.delete(sending));
@@ -619,9 +620,9 @@ class Run {
   /** Records an error thrown by a step: a halt is already recorded, anything else fails. */
   #failed(error: unknown): void {
     if (error instanceof RunHalt) return;
-    const message = messageOf(error);
+    const message = errorMessage(error);
     this.#emit({ type: "error", message });
-    this.#emit({ type: "trace", message: stackOf(error) });
+    this.#emit({ type: "trace", message: errorStack(error) });
     this.#haltWith("failed", message);
   }
 
@@ -646,7 +647,7 @@ class Run {
     try {
       await promise;
     } catch (error) {
-      this.#emit({ type: "warning", message: `${what} failed: ${messageOf(error)}` });
+      this.#emit({ type: "warning", message: `${what} failed: ${errorMessage(error)}` });
     }
   }
 
@@ -695,16 +696,3 @@ class Run {
 }
 
 const neverAborted = new AbortController().signal;
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The stack of an error and of each of its causes, for --verbose and the log file. */
-function stackOf(error: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = error; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
-    parts.push(e instanceof Error ? e.stack ?? e.message : String(e));
-  }
-  return parts.join("\nCaused by: ");
-}

@@ -54,6 +54,7 @@ import { type Remote, RemoteError } from "./remote.ts";
 import { runLiveness } from "./run_liveness.ts";
 import { TimedRemote } from "./timed_remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../errors.ts";
 
 /**
  * `docker run -d` in flight per host by default: as many as the engine launches at once, so
@@ -188,7 +189,7 @@ export class DockerRuntime implements PeerRuntime {
       signal.throwIfAborted();
       const problems = probes.flatMap((result, i) =>
         result.status === "rejected"
-          ? [{ host: hosts[i].name, message: messageOf(result.reason) }]
+          ? [{ host: hosts[i].name, message: errorMessage(result.reason) }]
           : []
       );
       if (problems.length > 0) throw new HostSetupError(problems);
@@ -308,7 +309,7 @@ export class DockerRuntime implements PeerRuntime {
         }),
       );
     } catch (error) {
-      warn(`docker teardown: ${messageOf(error)}`);
+      warn(`docker teardown: ${errorMessage(error)}`);
     } finally {
       await Promise.all(this.#hosts.map(async (host) => {
         host?.watcher?.stop();
@@ -394,7 +395,7 @@ export class DockerRuntime implements PeerRuntime {
         this.#send({
           type: "trace",
           message: `${name}: reconnection attempt ${event.attempt} failed: ${
-            messageOf(event.error)
+            errorMessage(event.error)
           }; next in ${event.nextDelayMs} ms`,
         });
         break;
@@ -488,7 +489,7 @@ export class DockerRuntime implements PeerRuntime {
     const problems = results.flatMap((result, index) => {
       if (result.status === "fulfilled") return [];
       const name = hostName(config.hosts[index]);
-      const message = messageOf(result.reason);
+      const message = errorMessage(result.reason);
       return [{
         host: name,
         message: message.startsWith(`${name}:`) ? message : `${name}: ${message}`,
@@ -660,7 +661,7 @@ export class DockerRuntime implements PeerRuntime {
  * without the `<host>: ` that DockerError and RemoteError start with, which would say it twice.
  */
 function messageAbout(host: string, error: unknown): string {
-  const message = messageOf(error);
+  const message = errorMessage(error);
   return message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message;
 }
 
@@ -808,7 +809,7 @@ class ExitWatcher {
     if (!resolve) return;
     this.#pending.delete(container);
     this.host.docker.logs(ref, this.options.logLines)
-      .catch((error) => [`(docker logs failed: ${messageOf(error)})`])
+      .catch((error) => [`(docker logs failed: ${errorMessage(error)})`])
       .then((output) => resolve({ code, output }));
   }
 }
@@ -824,8 +825,4 @@ function hostnameOf(url: string | undefined): string | undefined {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -16,6 +16,7 @@ import {
   chainIds,
   TarSplitter,
 } from "./image_archive.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Images the run needs that this machine does not have and could not pull. */
 export class ImageMissingError extends Error {
@@ -345,7 +346,7 @@ async function teeImage(
         leftOutBytes: 0,
       };
       sink.piping = buffer.readable.pipeTo(load.stdin).catch((error) => {
-        fail(sink, `the transfer broke off (${errorDetail(error)})`);
+        fail(sink, `the transfer broke off (${errorMessage(error)})`);
       });
       return sink;
     });
@@ -359,7 +360,7 @@ async function teeImage(
           send(sink, gzipped ? [chunk] : keptParts(sink, chunk, pieces, index), stallMs, signal)
             .catch((error) => {
               signal.throwIfAborted();
-              fail(sink, `the transfer broke off (${errorDetail(error)})`);
+              fail(sink, `the transfer broke off (${errorMessage(error)})`);
             })
         ),
       );
@@ -392,7 +393,7 @@ async function teeImage(
     // Finish every live load: close its input, wait for its verdict.
     await Promise.all(sinks.map(async (sink) => {
       if (sink.error === undefined) {
-        await sink.writer.close().catch((error) => fail(sink, errorDetail(error)));
+        await sink.writer.close().catch((error) => fail(sink, errorMessage(error)));
       }
       await sink.piping;
       const status = await sink.load.status;
@@ -415,7 +416,7 @@ async function teeImage(
             fail(sink, `after docker load the host has ${id ?? "no image"}, expected ${info.id}`);
           }
         } catch (error) {
-          fail(sink, errorDetail(error));
+          fail(sink, errorMessage(error));
         }
       }),
     );
@@ -543,10 +544,5 @@ function pullFailure(error: unknown): string {
   if (error instanceof DockerError && error.stderr) {
     return error.stderr.trim().split("\n").at(-1)!.replace(/^Error response from daemon: /, "");
   }
-  return errorDetail(error);
-}
-
-function errorDetail(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return errorMessage(error);
 }

@@ -13,6 +13,7 @@ import { abortable } from "../async.ts";
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { RemoteError } from "./remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../errors.ts";
 
 /** Capped exponential back-off between reconnection attempts. */
 export interface Backoff {
@@ -65,7 +66,7 @@ export class HostLostError extends RemoteError {
       "unreachable",
       `connection lost and not restored within ${formatSeconds(outageMs)} (${
         attempts === 1 ? "1 attempt" : `${attempts} attempts`
-      }; last: ${messageOf(last).replace(`${host}: `, "")})`,
+      }; last: ${errorMessage(last).replace(`${host}: `, "")})`,
       { cause: last },
     );
     this.name = "HostLostError";
@@ -197,7 +198,7 @@ export class ReconnectingRemote implements Remote {
       const reason = remote.disconnected.reason;
       const error = reason instanceof RemoteError
         ? reason
-        : new RemoteError(this.name, "unreachable", `connection lost: ${messageOf(reason)}`);
+        : new RemoteError(this.name, "unreachable", `connection lost: ${errorMessage(reason)}`);
       void remote.close().catch(() => {}); // frees what the dead connection still holds
       this.#options.onEvent?.({
         type: "lost",
@@ -289,8 +290,4 @@ export class ReconnectingRemote implements Remote {
 
 function formatSeconds(ms: number): string {
   return `${Number((ms / 1_000).toFixed(1))} s`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

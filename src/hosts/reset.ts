@@ -6,6 +6,7 @@
 import { type Config, type HostConfig, hostName } from "../config/schema.ts";
 import { Docker } from "./docker.ts";
 import type { Remote } from "./remote.ts";
+import { errorMessage } from "../errors.ts";
 
 /** What happened on one host. */
 export interface HostResetResult {
@@ -73,7 +74,7 @@ export async function resetHosts(options: ResetOptions): Promise<HostResetResult
         }
       }
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       result.error = message.startsWith(`${host}:`) ? message : `${host}: ${message}`;
     } finally {
       await remote?.close().catch(() => {});

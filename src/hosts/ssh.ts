@@ -26,6 +26,7 @@ import {
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { RemoteError } from "./remote.ts";
 import { commandLine } from "./shell.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Environment variable holding the passphrase of an encrypted private key. */
 export const PASSPHRASE_ENV = "TM_SSH_PASSPHRASE";
@@ -243,7 +244,7 @@ export class SshRemote implements Remote {
         client.connect(config);
       } catch (error) {
         finish(
-          new RemoteError(name, "other", `cannot connect: ${(error as Error).message}`, {
+          new RemoteError(name, "other", `cannot connect: ${errorMessage(error)}`, {
             cause: error,
           }),
         );
@@ -632,7 +633,7 @@ async function loadCredentials(
   try {
     privateKey = await Deno.readFile(path);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound ? "no such file" : (error as Error).message;
+    const why = error instanceof Deno.errors.NotFound ? "no such file" : errorMessage(error);
     throw new RemoteError(name, "auth", `cannot read private key ${path}: ${why}`, {
       cause: error,
     });
@@ -666,7 +667,7 @@ async function readKnownHosts(name: string, path: string): Promise<KnownHostEntr
     return parseKnownHosts(await Deno.readTextFile(path));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
-    throw new RemoteError(name, "host-key", `cannot read ${path}: ${(error as Error).message}`, {
+    throw new RemoteError(name, "host-key", `cannot read ${path}: ${errorMessage(error)}`, {
       cause: error,
     });
   }

@@ -5,6 +5,7 @@
  */
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { commandLine } from "./shell.ts";
+import { errorMessage } from "../errors.ts";
 
 /** Longest command text a trace line shows before it is cut with `…`. */
 const MAX_COMMAND_CHARS = 120;
@@ -35,7 +36,7 @@ export class TimedRemote implements Remote {
       this.#report(argv, started, `exit ${result.code ?? "killed"}`);
       return result;
     } catch (error) {
-      this.#report(argv, started, `failed: ${error instanceof Error ? error.message : error}`);
+      this.#report(argv, started, `failed: ${errorMessage(error)}`);
       throw error;
     }
   }
