@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
 import { loadConfigFile } from "./config/load.ts";
 import { configJsonSchema } from "./config/json_schema.ts";
+import { buildTimeline } from "./engine/timeline.ts";
 import { describeError, ExitCode, UsageError } from "./errors.ts";
 import * as output from "./output_stream.ts";
 import { place } from "./placement.ts";
@@ -149,7 +150,7 @@ function buildProgram(setExitCode: (code: number) => void) {
         out(JSON.stringify(planRecords(placed), null, 2) + "\n");
       } else {
         const hosts = new Set(placed.map((p) => p.hostIndex)).size;
-        const last = config.commands.at(-1)?.time ?? 0;
+        const last = buildTimeline(config.commands).at(-1)?.time ?? 0;
         out(
           `${file}: valid. ${count(placed.length, "peer")} on ${count(hosts, "host")}, ` +
             `${count(config.commands.length, "command")} over ${last} s\n\n` +

@@ -111,10 +111,8 @@ export function parseConfig(text: string, file: string): Config {
     }));
     throw new ConfigError(file, sortByPosition(dedupe(located)));
   }
-  const config = result.data!;
-  // Array.prototype.sort is stable: commands due at the same second keep their order.
-  config.commands = [...config.commands].sort((a, b) => a.time - b.time);
-  return config;
+  // Commands stay in file order: the engine's timeline (`buildTimeline`) is what sorts them.
+  return result.data!;
 }
 
 /**

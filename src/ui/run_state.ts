@@ -13,6 +13,7 @@ import type {
   TimelineCommand,
   Verdict,
 } from "../engine/events.ts";
+import { batchTimeline } from "../engine/timeline.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { escapeControlsIn } from "../terminal_text.ts";
 import { LineBuffer } from "./line_buffer.ts";
@@ -119,10 +120,10 @@ export interface TimelineEntryView extends TimelineCommand {
   undeliverable?: string;
 }
 
-/** Timeline commands due at the same time. */
-export interface TimelineBatch {
-  /** Seconds after the timeline starts. */
-  time: number;
+/** A batch of the engine's timeline (`batchTimeline`): commands due at the same instant. */
+export interface TimelineBatchView {
+  /** Due time in ms after the timeline starts, as the engine sends it. */
+  dueMs: number;
   entries: TimelineEntryView[];
 }
 
@@ -153,7 +154,7 @@ export interface RunState {
   peers: PeerView[];
   /** The same peers by name. */
   peersByName: Map<string, PeerView>;
-  batches: TimelineBatch[];
+  batches: TimelineBatchView[];
   /** Run time the timeline started (phase `timeline`, refined by the first send), ms. */
   timelineStart?: number;
   /** Index of the first batch not completely sent (== batches.length when all are). */
@@ -260,7 +261,11 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         errors: 0,
       }));
       state.peersByName = new Map(state.peers.map((p) => [p.name, p]));
-      state.batches = batchTimeline(event.timeline);
+      // The engine's batches, so the views group commands exactly as they are sent.
+      state.batches = batchTimeline(event.timeline).map((batch) => ({
+        dueMs: batch.dueMs,
+        entries: batch.commands.map((command) => ({ ...command })),
+      }));
       state.nextBatch = 0;
       const hostCount = new Set(event.plan.map((p) => p.host)).size;
       line(
@@ -509,8 +514,8 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
 }
 
 /** Run time, ms, a timeline batch is due; undefined before the timeline started. */
-export function batchDueAt(state: RunState, batch: TimelineBatch): number | undefined {
-  return state.timelineStart === undefined ? undefined : state.timelineStart + batch.time * 1000;
+export function batchDueAt(state: RunState, batch: TimelineBatchView): number | undefined {
+  return state.timelineStart === undefined ? undefined : state.timelineStart + batch.dueMs;
 }
 
 /** `warn`/`error` for the levels peers use for them (`warning`, `err`, `fatal`, …), else the level. */
@@ -521,17 +526,6 @@ export function levelSeverity(level: string): string {
     return "error";
   }
   return lower;
-}
-
-function batchTimeline(timeline: TimelineCommand[]): TimelineBatch[] {
-  const sorted = [...timeline].sort((a, b) => a.time - b.time || a.index - b.index);
-  const batches: TimelineBatch[] = [];
-  for (const command of sorted) {
-    const last = batches.at(-1);
-    if (last && last.time === command.time) last.entries.push({ ...command });
-    else batches.push({ time: command.time, entries: [{ ...command }] });
-  }
-  return batches;
 }
 
 function findEntry(state: RunState, predicate: (entry: TimelineEntryView) => boolean) {

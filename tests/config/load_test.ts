@@ -191,7 +191,7 @@ Deno.test("parseConfig() accepts each log level and rejects others at their line
   );
 });
 
-Deno.test("parseConfig() sorts commands by time, keeping file order for equal times", () => {
+Deno.test("parseConfig() keeps commands in file order (the engine's timeline sorts them)", () => {
   const config = parseConfig(
     minimal().replace(
       "commands: []",
@@ -204,7 +204,7 @@ Deno.test("parseConfig() sorts commands by time, keeping file order for equal ti
     ),
     "t.yaml",
   );
-  assertEquals(config.commands.map((c) => c.command), ["first", "second", "a", "b", "late"]);
+  assertEquals(config.commands.map((c) => c.command), ["late", "first", "a", "second", "b"]);
 });
 
 Deno.test("parseConfig() names an unknown key, its line and the closest known key", () => {

@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { batchTimeline, buildTimeline } from "../../src/engine/timeline.ts";
 import { applyEvent, createRunState, foldEvents } from "../../src/ui/run_state.ts";
 import {
   IMAGE_BYTES,
@@ -22,14 +23,34 @@ Deno.test("applyEvent() run-started lays out peers in plan order and batches the
     ["dave", "host-1", 11985, "pending"],
   ]);
   assertEquals(state.nameWidth, 5);
-  assertEquals(state.batches.map((b) => [b.time, b.entries.map((e) => e.peer)]), [
+  assertEquals(state.batches.map((b) => [b.dueMs, b.entries.map((e) => e.peer)]), [
     [0, ["alice", "bob"]],
-    [2, ["alice"]],
-    [4, ["bob"]],
-    [6, ["carol"]],
-    [8, ["dave"]],
-    [10, ["alice"]],
+    [2000, ["alice"]],
+    [4000, ["bob"]],
+    [6000, ["carol"]],
+    [8000, ["dave"]],
+    [10000, ["alice"]],
   ]);
+});
+
+Deno.test("applyEvent() run-started batches times equal to the microsecond together, as the engine sends them", () => {
+  const commands = [
+    { time: 0.1 + 0.2, peer: "alice", command: "a" },
+    { time: 0.3, peer: "bob", command: "b" },
+  ];
+  const state = applyEvent(createRunState(), {
+    t: 0,
+    type: "run-started",
+    test: "t",
+    runId: "r",
+    plan: [],
+    timeline: buildTimeline(commands),
+  });
+  assertEquals(
+    state.batches.map((b) => [b.dueMs, b.entries.map((e) => e.command)]),
+    batchTimeline(buildTimeline(commands)).map((b) => [b.dueMs, b.commands.map((c) => c.command)]),
+  );
+  assertEquals(state.batches.map((b) => b.entries.length), [2]);
 });
 
 Deno.test("applyEvent() tracks phase, Redis URL and host connections", () => {

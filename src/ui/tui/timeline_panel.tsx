@@ -5,7 +5,7 @@
 import { Box } from "ink";
 import { peerColor } from "../peer_colors.ts";
 import { fit, formatDuration } from "../quantities.ts";
-import { batchDueAt, type RunState, type TimelineBatch } from "../run_state.ts";
+import { batchDueAt, type RunState, type TimelineBatchView } from "../run_state.ts";
 import { fitStyled, type Styled } from "../styled_text.ts";
 import { StyledLine } from "../styled_view.tsx";
 import { Panel } from "./panel.tsx";
@@ -19,7 +19,7 @@ export interface TimelinePanelProps {
 }
 
 /** The state cell of a batch: `sent +3 ms`, `in 4.2s`, `sending 1/2`, `✗ 1 not delivered`. */
-export function batchStatus(state: RunState, batch: TimelineBatch, now: number): string {
+export function batchStatus(state: RunState, batch: TimelineBatchView, now: number): string {
   const sent = batch.entries.filter((e) => e.sentAt !== undefined);
   const failed = batch.entries.filter((e) => e.undeliverable !== undefined);
   if (failed.length > 0) return `✗ ${failed.length} not delivered`;
@@ -50,7 +50,7 @@ export function TimelinePanel({ state, now, width, height, color }: TimelinePane
     (n, b) => n + b.entries.filter((e) => e.sentAt !== undefined).length,
     0,
   );
-  const timeW = Math.max(6, ...visible.map((b) => `+${b.time.toFixed(1)}s`.length));
+  const timeW = Math.max(6, ...visible.map((b) => `+${(b.dueMs / 1_000).toFixed(1)}s`.length));
   const statusW = Math.max(14, ...visible.map((b) => batchStatus(state, b, now).length));
   const commandsW = Math.max(8, width - 2 - timeW - 1 - 1 - statusW);
   return (
@@ -77,7 +77,7 @@ export function TimelinePanel({ state, now, width, height, color }: TimelinePane
         });
         const line: Styled = [
           { text: current ? "▶ " : "  ", bold: current },
-          { text: fit(`+${batch.time.toFixed(1)}s`, timeW) + " " },
+          { text: fit(`+${(batch.dueMs / 1_000).toFixed(1)}s`, timeW) + " " },
           ...fitStyled(commands, commandsW),
           { text: " " },
           {
