@@ -6,6 +6,7 @@
  * names, port ranges per host) live in `validate.ts`.
  */
 import { z } from "zod";
+import { SEVERITIES } from "../severity.ts";
 
 /** Peer names become container names and Redis key prefixes (`<name>_status`). */
 export const PEER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -147,7 +148,8 @@ export const CommandSchema = z.strictObject({
   ),
 });
 
-export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
+/** The levels of `log_level`: tm's one severity scale. */
+export const LOG_LEVELS = SEVERITIES;
 
 export const ConfigSchema = z.strictObject({
   name: z.string().min(1).regex(/^[^/\\\0]+$/, "must not contain / or \\").superRefine(

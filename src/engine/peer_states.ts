@@ -6,6 +6,7 @@
 import type { PeerSummary } from "./events.ts";
 import type { PeerExit } from "./runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
+import { severityOf } from "../severity.ts";
 
 /** Statuses a peer only reports after `started`: seeing one proves it started even if the
  * `started` itself was overwritten before tm could read it. */
@@ -17,9 +18,6 @@ const AFTER_START = new Set([
   "restarting",
   "stopped",
 ]);
-
-const WARNING_LEVELS = new Set(["warn", "warning"]);
-const ERROR_LEVELS = new Set(["error", "err", "fatal", "critical"]);
 
 export interface PeerState {
   readonly peer: string;
@@ -142,9 +140,9 @@ export class PeerStates {
 
   applyLog(peer: string, level: string, message: string): void {
     const state = this.of(peer);
-    const lower = level.toLowerCase();
-    if (WARNING_LEVELS.has(lower)) state.warnings++;
-    else if (ERROR_LEVELS.has(lower)) state.errors++;
+    const severity = severityOf(level);
+    if (severity === "warn") state.warnings++;
+    else if (severity === "error") state.errors++;
     state.lastLog = { level, message };
   }
 

@@ -4,6 +4,7 @@
  */
 import type { PeerState } from "./run_state.ts";
 import type { Color } from "./styled_text.ts";
+import { severityOf } from "../severity.ts";
 
 /**
  * 256-colour palette, distinguishable on dark and light backgrounds; no pure red (errors) and no
@@ -61,14 +62,10 @@ export function statusColor(status: string | null, state: PeerState = "running")
 
 /** The colour of a log level. */
 export function levelColor(level: string): Color | undefined {
-  switch (level.toLowerCase()) {
+  switch (severityOf(level)) {
     case "error":
-    case "err":
-    case "fatal":
-    case "critical":
       return "red";
     case "warn":
-    case "warning":
       return "yellow";
     case "debug":
     case "trace":

@@ -5,7 +5,8 @@
  */
 import { levelColor, peerColor } from "./peer_colors.ts";
 import { formatStamp } from "./quantities.ts";
-import { levelSeverity, type RunLine } from "./run_state.ts";
+import type { RunLine } from "./run_state.ts";
+import { severityOf } from "../severity.ts";
 import type { Styled } from "./styled_text.ts";
 
 /** Which lines a console shows. */
@@ -51,7 +52,7 @@ export function formatLine(line: RunLine, options: FormatOptions = {}): Styled {
 }
 
 function body(line: RunLine): Styled {
-  const severity = levelSeverity(line.level);
+  const severity = severityOf(line.level);
   switch (line.kind) {
     case "phase":
       return [{ text: `── ${line.text}`, bold: true }];
@@ -63,7 +64,10 @@ function body(line: RunLine): Styled {
       const color = levelColor(line.level);
       return [
         { text: line.level.padEnd(5), color, bold: severity === "error" },
-        { text: " " + line.text, color: severity === "debug" ? "gray" : undefined },
+        {
+          text: " " + line.text,
+          color: severity === "debug" || severity === "trace" ? "gray" : undefined,
+        },
       ];
     }
     case "warning":

@@ -15,6 +15,7 @@ import type {
 } from "../engine/events.ts";
 import { batchTimeline } from "../engine/timeline.ts";
 import type { PlacedPeer } from "../placement.ts";
+import { severityOf } from "../severity.ts";
 import { escapeControlsIn } from "../terminal_text.ts";
 import { LineBuffer } from "./line_buffer.ts";
 import { formatBytes, formatDuration, rate } from "./quantities.ts";
@@ -438,7 +439,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
     case "peer-log": {
       const peer = peerOf(state, event.peer);
       peer.lastLog = { t: event.t, level: event.level, message: event.message };
-      const severity = levelSeverity(event.level);
+      const severity = severityOf(event.level);
       if (severity === "warn") {
         peer.warnings++;
         state.warnings++;
@@ -516,16 +517,6 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
 /** Run time, ms, a timeline batch is due; undefined before the timeline started. */
 export function batchDueAt(state: RunState, batch: TimelineBatchView): number | undefined {
   return state.timelineStart === undefined ? undefined : state.timelineStart + batch.dueMs;
-}
-
-/** `warn`/`error` for the levels peers use for them (`warning`, `err`, `fatal`, …), else the level. */
-export function levelSeverity(level: string): string {
-  const lower = level.toLowerCase();
-  if (lower === "warn" || lower === "warning") return "warn";
-  if (lower === "error" || lower === "err" || lower === "fatal" || lower === "critical") {
-    return "error";
-  }
-  return lower;
 }
 
 function findEntry(state: RunState, predicate: (entry: TimelineEntryView) => boolean) {
