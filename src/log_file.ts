@@ -14,6 +14,7 @@
  */
 import type { EngineEvent, EventSink } from "./engine/events.ts";
 import { escapeControls } from "./terminal_text.ts";
+import { eventLines } from "./event_text.ts";
 import { errorMessage } from "./errors.ts";
 
 /** `<name>-YYYY-MM-DD-HH-MM-SS.log` in local time; characters unsafe in file names become `_`. */
@@ -106,167 +107,11 @@ export class LineFormatter {
       this.#width = Math.max(2, ...event.plan.map((placement) => placement.peer.length));
     }
     const prefix = `${wallClock(now)} [${(event.t / 1_000).toFixed(3).padStart(9)}s]`;
-    const entries = describe(event);
-    return entries.map(({ source, tag, text }) =>
+    return eventLines(event).map(({ source, tag, text }) =>
       `${prefix} ${source.padEnd(this.#width)} ${escapeControls(tag).padEnd(TAG_WIDTH)} ${
         escapeControls(text)
       }\n`
     ).join("");
-  }
-}
-
-interface Entry {
-  source: string;
-  tag: string;
-  text: string;
-}
-
-/** The lines an event becomes: usually one; run summaries and exit output take several. */
-function describe(event: EngineEvent): Entry[] {
-  const tm = (tag: string, text: string): Entry[] => [{ source: "tm", tag, text }];
-  switch (event.type) {
-    case "run-started":
-      return [
-        ...tm(
-          "RUN",
-          `run ${event.runId} of ${JSON.stringify(event.test)} started: ${
-            count(event.plan.length, "peer")
-          }, ${count(event.timeline.length, "command")}${
-            event.logFile ? `, log file ${event.logFile}` : ""
-          }`,
-        ),
-        ...event.plan.map((p) => ({
-          source: p.peer,
-          tag: "PLACED",
-          text: `on ${p.host} (${p.address}) port ${p.port}, image ${p.image}`,
-        })),
-        ...event.timeline.map((c) => ({
-          source: c.peer,
-          tag: "PLANNED",
-          text: `#${c.index} at ${c.time}s: ${c.command}`,
-        })),
-      ];
-    case "phase":
-      return tm("PHASE", event.phase);
-    case "redis-ready":
-      return tm("REDIS", `ready at ${event.url}`);
-    case "host-connecting":
-      return tm("HOST", `connecting to ${event.host} (${event.address})`);
-    case "host-connected":
-      return tm("HOST", `connected to ${event.host} (${event.address}) in ${event.ms} ms`);
-    case "host-lost":
-      return tm(
-        "LOST",
-        `${event.host}: ${event.reason}; reconnecting for up to ${event.giveUpMs / 1_000}s`,
-      );
-    case "host-reconnected":
-      return tm(
-        "HOST",
-        `reconnected to ${event.host} after ${(event.outageMs / 1_000).toFixed(3)}s (${
-          count(event.attempts, "attempt")
-        })`,
-      );
-    case "left-behind":
-      return tm(
-        "LEFT",
-        `${event.host}: ${event.containers.join(", ")} not removed (${event.reason}); ` +
-          `remove with: docker rm -f ${event.containers.join(" ")}`,
-      );
-    case "image-pull":
-      return tm("IMAGE", `pull ${event.image}: ${event.state}${detail(event.detail)}`);
-    case "image-transfer":
-      return tm(
-        "IMAGE",
-        `ship ${event.image} to ${event.host}: ${event.state}, ${bytes(event.bytes)}${
-          event.total ? ` of ${bytes(event.total)}` : ""
-        }${detail(event.detail)}`,
-      );
-    case "image-skipped":
-      return tm("IMAGE", `skip ${event.image} on ${event.host}: ${event.reason}`);
-    case "peer-starting":
-      return [{ source: event.peer, tag: "START", text: `starting on ${event.host}` }];
-    case "peer-launched":
-      return [{
-        source: event.peer,
-        tag: "START",
-        text: `launched on ${event.host}${event.id ? ` (${event.id})` : ""}`,
-      }];
-    case "peer-status":
-      return [{
-        source: event.peer,
-        tag: "STATUS",
-        text: `${event.status} (was ${event.previous ?? "none"})${
-          event.address !== undefined ? `, address ${event.address}` : ""
-        }`,
-      }];
-    case "peer-log":
-      return [{ source: event.peer, tag: event.level, text: event.message }];
-    case "peer-exited":
-      return [
-        {
-          source: event.peer,
-          tag: event.expected ? "EXIT" : "CRASH",
-          text: `exited with ${event.code === null ? "no code (signal)" : `code ${event.code}`}${
-            event.expected ? "" : " unexpectedly"
-          }`,
-        },
-        ...(event.output ?? []).map((line) => ({ source: event.peer, tag: "OUTPUT", text: line })),
-      ];
-    case "command-sent":
-      return [{
-        source: event.peer,
-        tag: "SENT",
-        text: `${event.command}${event.index !== undefined ? ` (#${event.index}` : ""}${
-          event.dueMs !== undefined ? ` due ${(event.dueMs / 1_000).toFixed(3)}s` : ""
-        }${event.lateMs !== undefined ? ` late ${event.lateMs.toFixed(2)} ms` : ""}${
-          event.index !== undefined ? ")" : ""
-        }`,
-      }];
-    case "commands-acknowledged":
-      return tm(
-        "ACKED",
-        `${event.indexes.map((index) => `#${index}`).join(", ")} (due ${
-          (event.dueMs / 1_000).toFixed(3)
-        }s) acknowledged by Redis ${event.ackLateMs.toFixed(2)} ms late`,
-      );
-    case "command-undeliverable":
-      return [{
-        source: event.peer,
-        tag: "UNSENT",
-        text: `${event.command}: undeliverable, ${event.reason}`,
-      }];
-    case "warning":
-    case "error":
-      return [{
-        source: event.peer ?? "tm",
-        tag: event.type === "warning" ? "WARN" : "ERROR",
-        text: event.host && !event.peer ? `${event.host}: ${event.message}` : event.message,
-      }];
-    case "trace":
-      return tm("TRACE", event.message);
-    case "run-finished":
-      return [
-        ...tm(
-          "RESULT",
-          `${event.verdict} (exit ${event.exitCode}) after ${
-            (event.durationMs / 1_000).toFixed(3)
-          }s${event.reason ? `: ${event.reason}` : ""}`,
-        ),
-        ...event.peers.map((p) => ({
-          source: p.peer,
-          tag: "SUMMARY",
-          text: `on ${p.host}: status ${p.status ?? "none"}, ${count(p.restarts, "restart")}, ${
-            count(p.warnings, "warning")
-          }, ${count(p.errors, "error")}${
-            p.exitCode !== undefined ? `, exit code ${p.exitCode ?? "none (signal)"}` : ""
-          }`,
-        })),
-      ];
-    default: {
-      // An event type added later: keep it rather than drop it.
-      const unknown = event as { type: string };
-      return tm("EVENT", JSON.stringify(unknown));
-    }
   }
 }
 
@@ -275,19 +120,4 @@ function wallClock(date: Date): string {
   return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${
     p(date.getHours())
   }:${p(date.getMinutes())}:${p(date.getSeconds())}.${p(date.getMilliseconds(), 3)}`;
-}
-
-function detail(text: string | undefined): string {
-  return text ? ` (${text})` : "";
-}
-
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }

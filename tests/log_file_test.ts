@@ -60,7 +60,7 @@ Deno.test("LineFormatter.format() stamps wall clock and run time and aligns peer
   ];
   assertEquals(lines, [
     "2025-05-01 14:03:07.112 [    1.204s] alice     info    hi\n",
-    "2025-05-01 14:03:07.112 [    1.205s] tm        PHASE   timeline\n",
+    "2025-05-01 14:03:07.112 [    1.205s] tm        PHASE   timeline: running the timeline\n",
     "2025-05-01 14:03:07.112 [   61.001s] charlotte STATUS  connected (was connecting)\n",
   ]);
 });
@@ -103,7 +103,10 @@ Deno.test("openLogFile() writes each event as it arrives and stops after close()
     const log = openLogFile(path);
     log.sink(started);
     const afterStart = await Deno.readTextFile(path);
-    assert(afterStart.includes('run abcd1234 of "demo" started: 2 peers, 1 command'), afterStart);
+    assert(
+      afterStart.includes("RUN     test demo: 2 peers on 1 host, 1 timeline command; run abcd1234"),
+      afterStart,
+    );
     assert(afterStart.includes("alice     PLANNED #0 at 1.5s: connect"), afterStart);
     log.sink({ t: 10, type: "warning", peer: "alice", message: "slow" });
     log.sink({

@@ -139,8 +139,11 @@ export type EngineEvent =
     /** With `host`, views show `<host>: <message>`: the message itself does not name the host. */
     | { type: "warning"; message: string; peer?: string; host?: string }
     | { type: "error"; message: string; peer?: string; host?: string }
-    /** Orchestrator trace, shown with --verbose and always written to the log file. */
-    | { type: "trace"; message: string }
+    /**
+     * Orchestrator trace: shown with --verbose (on stderr) and written to the log file when
+     * `level` (default `info`) is reported at the config's `log_level`.
+     */
+    | { type: "trace"; message: string; level?: "info" | "debug" | "trace" }
     | {
       type: "run-finished";
       verdict: Verdict;

@@ -4,7 +4,7 @@
  * coloured by `peerColor`.
  */
 import { levelColor, peerColor } from "./peer_colors.ts";
-import { formatStamp } from "./quantities.ts";
+import { formatStamp } from "../quantities.ts";
 import type { RunLine } from "./run_state.ts";
 import { severityOf } from "../severity.ts";
 import type { Styled } from "./styled_text.ts";
@@ -57,9 +57,11 @@ function body(line: RunLine): Styled {
     case "phase":
       return [{ text: `── ${line.text}`, bold: true }];
     case "status":
-      return [{ text: line.text, color: severity === "warn" ? "yellow" : undefined }];
+      return [{ text: `< ${line.text}`, color: severity === "warn" ? "yellow" : undefined }];
     case "command":
-      return [{ text: line.text, color: severity === "warn" ? "yellow" : "cyan" }];
+      return severity === "warn"
+        ? [{ text: `✗ ${line.text}`, color: "yellow" }]
+        : [{ text: `> ${line.text}`, color: "cyan" }];
     case "log": {
       const color = levelColor(line.level);
       return [

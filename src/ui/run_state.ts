@@ -18,7 +18,8 @@ import type { PlacedPeer } from "../placement.ts";
 import { severityOf } from "../severity.ts";
 import { escapeControlsIn } from "../terminal_text.ts";
 import { LineBuffer } from "./line_buffer.ts";
-import { formatBytes, formatDuration, rate } from "./quantities.ts";
+import { eventSentence, shipLabel } from "../event_text.ts";
+import { formatDuration, formatRate, rate } from "../quantities.ts";
 
 /** What a permanent line is about; views pick colours and markers from it. */
 export type LineKind =
@@ -52,7 +53,7 @@ export interface RunLine {
   peer?: string;
   /** `debug`, `info`, `warn`, `error`, or a peer's own level verbatim. */
   level: string;
-  /** The line without time and peer name, e.g. `< connected`, `> push|bob|hi`, a log message. */
+  /** What happened (`eventSentence`): no time, peer name or marker (`<`, `>` are the views'). */
   text: string;
   audience: LineAudience;
 }
@@ -208,18 +209,6 @@ export function foldEvents(events: Iterable<EngineEvent>, options?: RunStateOpti
   return state;
 }
 
-/** One-line descriptions of the phases, as the console announces them. */
-export const PHASE_TITLES: Record<Phase, string> = {
-  redis: "getting Redis ready",
-  hosts: "connecting to hosts",
-  images: "pulling and shipping images",
-  starting: "starting peers",
-  bootstrap: "bootstrapping peers",
-  timeline: "running the timeline",
-  shutdown: "shutting down peers",
-  cleanup: "cleaning up",
-};
-
 /**
  * Applies one event to `state` (in place) and returns it. Text from outside (statuses, log lines,
  * docker output, messages quoting them) is stored escaped, so no view can print it raw.
@@ -230,7 +219,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
   const line = (
     kind: LineKind,
     level: string,
-    text: string,
+    text: string = eventSentence(event),
     extra: { peer?: string; audience?: LineAudience } = {},
   ) =>
     state.lines.push({
@@ -268,14 +257,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         entries: batch.commands.map((command) => ({ ...command })),
       }));
       state.nextBatch = 0;
-      const hostCount = new Set(event.plan.map((p) => p.host)).size;
-      line(
-        "run",
-        "info",
-        `test ${event.test}: ${plural(event.plan.length, "peer")} on ${
-          plural(hostCount, "host")
-        }, ${plural(event.timeline.length, "timeline command")}`,
-      );
+      line("run", "info");
       break;
     }
     case "phase":
@@ -284,11 +266,11 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       if (event.phase === "timeline" && state.timelineStart === undefined) {
         state.timelineStart = event.t;
       }
-      line("phase", "info", `${event.phase}: ${PHASE_TITLES[event.phase]}`);
+      line("phase", "info");
       break;
     case "redis-ready":
       state.redisUrl = event.url;
-      line("redis", "info", `redis ready at ${event.url}`);
+      line("redis", "info");
       break;
     case "host-connecting": {
       const host = findOrAdd(state.hosts, (h) => h.name === event.host, () => ({
@@ -299,9 +281,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       }));
       host.state = "connecting";
       host.since = event.t;
-      line("host", "info", `host ${event.host}: connecting to ${event.address}`, {
-        audience: "verbose",
-      });
+      line("host", "info", undefined, { audience: "verbose" });
       break;
     }
     case "host-connected": {
@@ -314,7 +294,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       host.state = "connected";
       host.since = event.t;
       host.ms = event.ms;
-      line("host", "info", `host ${event.host} connected (${event.address}, ${event.ms} ms)`);
+      line("host", "info");
       break;
     }
     case "host-lost": {
@@ -324,13 +304,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         host.since = event.t;
       }
       state.warnings++;
-      line(
-        "warning",
-        "warn",
-        `host ${event.host} lost: ${event.reason}; reconnecting (for up to ${
-          formatDuration(event.giveUpMs)
-        })`,
-      );
+      line("warning", "warn");
       break;
     }
     case "host-reconnected": {
@@ -339,13 +313,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         host.state = "connected";
         host.since = event.t;
       }
-      line(
-        "host",
-        "info",
-        `host ${event.host} reconnected after ${formatDuration(event.outageMs)} (${
-          plural(event.attempts, "attempt")
-        })`,
-      );
+      line("host", "info");
       break;
     }
     case "left-behind":
@@ -355,11 +323,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         containers: event.containers,
         reason: event.reason,
       });
-      line(
-        "error",
-        "error",
-        `left on ${event.host}: ${event.containers.join(", ")} (${event.reason})`,
-      );
+      line("error", "error");
       break;
     case "image-pull": {
       const pull = findOrAdd(state.pulls, (p) => p.image === event.image, () => ({
@@ -372,17 +336,11 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       pull.detail = event.detail;
       if (event.state === "started") {
         pull.since = event.t;
-        line("image", "info", `pull ${event.image}: started`, { audience: "progress" });
+        line("image", "info", undefined, { audience: "progress" });
       } else if (event.state === "done") {
-        line(
-          "image",
-          "info",
-          `pull ${event.image}: done in ${formatDuration(event.t - startedAt)}${
-            suffix(event.detail)
-          }`,
-        );
+        line("image", "info", `${eventSentence(event)} (${formatDuration(event.t - startedAt)})`);
       } else {
-        line("image", "error", `pull ${event.image}: failed${suffix(event.detail)}`);
+        line("image", "error");
       }
       break;
     }
@@ -397,27 +355,20 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       );
       transfer.state = "skipped";
       transfer.detail = event.reason;
-      line("image", "info", `ship ${event.image} → ${event.host}: skipped (${event.reason})`, {
-        audience: "verbose",
-      });
+      line("image", "info", undefined, { audience: "verbose" });
       break;
     }
     case "peer-starting": {
       const peer = peerOf(state, event.peer, event.host);
       peer.state = "starting";
       peer.since = event.t;
-      line("peer", "info", `starting on ${event.host}`, { peer: event.peer, audience: "verbose" });
+      line("peer", "info", undefined, { peer: event.peer, audience: "verbose" });
       break;
     }
     case "peer-launched": {
       const peer = peerOf(state, event.peer, event.host);
       if (peer.state === "pending") peer.state = "starting";
-      line(
-        "peer",
-        "info",
-        `container launched on ${event.host}${event.id ? ` (${event.id.slice(0, 12)})` : ""}`,
-        { peer: event.peer, audience: "verbose" },
-      );
+      line("peer", "info", undefined, { peer: event.peer, audience: "verbose" });
       break;
     }
     case "peer-status": {
@@ -428,12 +379,9 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       if (event.address !== undefined) peer.address = event.address;
       if (event.status === "restarting") peer.restarts++;
       peer.exit = undefined;
-      line(
-        "status",
-        event.status === "restarting" ? "warn" : "info",
-        `< ${event.status}${event.address ? ` ${event.address}` : ""}`,
-        { peer: event.peer },
-      );
+      line("status", event.status === "restarting" ? "warn" : "info", undefined, {
+        peer: event.peer,
+      });
       break;
     }
     case "peer-log": {
@@ -447,7 +395,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         peer.errors++;
         state.errors++;
       }
-      line("log", event.level, event.message, {
+      line("log", event.level, undefined, {
         peer: event.peer,
         audience: severity === "warn" || severity === "error" ? "always" : "verbose",
       });
@@ -458,11 +406,10 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       peer.state = "exited";
       peer.since = event.t;
       peer.exit = { code: event.code, expected: event.expected };
-      const code = event.code === null ? "unknown code" : `code ${event.code}`;
       if (event.expected) {
-        line("peer", "info", `exited (${code})`, { peer: event.peer, audience: "verbose" });
+        line("peer", "info", undefined, { peer: event.peer, audience: "verbose" });
       } else {
-        line("peer", "error", `exited unexpectedly (${code})`, { peer: event.peer });
+        line("peer", "error", undefined, { peer: event.peer });
         for (const output of event.output ?? []) {
           line("output", "error", output, { peer: event.peer });
         }
@@ -472,7 +419,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
     case "command-sent": {
       if (event.index !== undefined) markSent(state, event);
       const bulkShutdown = event.index === undefined && event.command === "shutdown";
-      line("command", "info", `> ${event.command}`, {
+      line("command", "info", undefined, {
         peer: event.peer,
         audience: bulkShutdown ? "verbose" : "always",
       });
@@ -482,23 +429,21 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       markUndeliverable(state, event);
       state.warnings++;
       peerOf(state, event.peer).warnings++;
-      line("command", "warn", `✗ ${event.command}: not delivered (${event.reason})`, {
-        peer: event.peer,
-      });
+      line("command", "warn", undefined, { peer: event.peer });
       break;
     }
     case "warning":
       state.warnings++;
       if (event.peer !== undefined) peerOf(state, event.peer).warnings++;
-      line("warning", "warn", withHost(event.message, event.host), { peer: event.peer });
+      line("warning", "warn", undefined, { peer: event.peer });
       break;
     case "error":
       state.errors++;
       if (event.peer !== undefined) peerOf(state, event.peer).errors++;
-      line("error", "error", withHost(event.message, event.host), { peer: event.peer });
+      line("error", "error", undefined, { peer: event.peer });
       break;
     case "trace":
-      line("trace", "debug", event.message, { audience: "verbose" });
+      line("trace", "debug", undefined, { audience: "verbose" });
       break;
     case "run-finished":
       state.finished = {
@@ -583,14 +528,13 @@ function newTransfer(image: string, host: string, t: number): TransferView {
 function applyTransfer(
   state: RunState,
   event: EventOf<"image-transfer">,
-  line: (kind: LineKind, level: string, text: string, extra?: { audience?: LineAudience }) => void,
+  line: (kind: LineKind, level: string, text?: string, extra?: { audience?: LineAudience }) => void,
 ) {
   const transfer = findOrAdd(
     state.transfers,
     (x) => x.image === event.image && x.host === event.host,
     () => newTransfer(event.image, event.host, event.t),
   );
-  const label = `ship ${event.image} → ${event.host}`;
   if (event.state === "started") {
     Object.assign(transfer, newTransfer(event.image, event.host, event.t));
   }
@@ -600,17 +544,19 @@ function applyTransfer(
   transfer.updatedAt = event.t;
   transfer.rate = rate(transfer.bytes, event.t - transfer.startedAt);
   transfer.detail = event.detail;
-  const size = transfer.total !== undefined ? ` (${formatBytes(transfer.total)})` : "";
   switch (event.state) {
     case "started":
-      line("image", "info", `${label}: started${size}`, { audience: "progress" });
+      line("image", "info", undefined, { audience: "progress" });
       break;
     case "progress": {
+      // The console's milestones; the progress events themselves are the live bar.
       if (!transfer.total) break;
       const quarters = Math.min(3, Math.floor((4 * transfer.bytes) / transfer.total));
       while (transfer.quarters < quarters) {
         transfer.quarters++;
-        line("image", "info", `${label}: ${transfer.quarters * 25}%`, { audience: "progress" });
+        line("image", "info", `${shipLabel(event.image, event.host)}: ${transfer.quarters * 25}%`, {
+          audience: "progress",
+        });
       }
       break;
     }
@@ -618,13 +564,13 @@ function applyTransfer(
       line(
         "image",
         "info",
-        `${label}: done, ${formatBytes(transfer.bytes)} in ${
-          formatDuration(event.t - transfer.startedAt)
-        }${transfer.rate > 0 ? ` (${formatBytes(transfer.rate)}/s)` : ""}`,
+        `${eventSentence(event)} (${formatDuration(event.t - transfer.startedAt)}${
+          transfer.rate > 0 ? `, ${formatRate(transfer.rate)}` : ""
+        })`,
       );
       break;
     case "failed":
-      line("image", "error", `${label}: failed${suffix(event.detail)}`);
+      line("image", "error");
       break;
   }
 }
@@ -658,16 +604,4 @@ function findOrAdd<T>(items: T[], predicate: (item: T) => boolean, create: () =>
   const item = create();
   items.push(item);
   return item;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-
-function suffix(detail: string | undefined): string {
-  return detail ? `: ${detail}` : "";
-}
-
-function withHost(message: string, host: string | undefined): string {
-  return host ? `${host}: ${message}` : message;
 }

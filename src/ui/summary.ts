@@ -4,7 +4,7 @@
  */
 import type { PeerSummary } from "../engine/events.ts";
 import { peerColor, statusColor } from "./peer_colors.ts";
-import { formatDuration } from "./quantities.ts";
+import { formatDuration } from "../quantities.ts";
 import type { RunState } from "./run_state.ts";
 import type { Styled } from "./styled_text.ts";
 

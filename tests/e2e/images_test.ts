@@ -31,7 +31,8 @@ Deno.test("tm ships an image to the host that lacks it, then skips it on the nex
     assert(new RegExp(`ship ${image} → hostb: done, \\d`).test(first.stdout), firstOutput);
     assert(!first.stdout.includes(`ship ${image} → hosta`), firstOutput);
     // Skips are shown with --verbose only; the log file has them.
-    assert((await ws.logText()).includes(`IMAGE   skip ${image} on hosta: same image ID`));
+    const firstLog = await ws.logText();
+    assert(firstLog.includes(`IMAGE   ship ${image} → hosta: skipped (same image ID)`), firstLog);
     assert(await hasImage(bed.hostB, image), "the image is on host B after the first run");
 
     const second = await ws.run([config]);
@@ -39,9 +40,9 @@ Deno.test("tm ships an image to the host that lacks it, then skips it on the nex
     assertEquals(second.code, 0, secondOutput);
     assert(!second.stdout.includes(`ship ${image} →`), secondOutput);
     const log = await ws.logText();
-    assert(log.includes(`IMAGE   skip ${image} on hostb: same image ID`), log);
-    assert(log.includes(`IMAGE   skip ${image} on hosta: same image ID`), log);
-    assert(!log.includes(`IMAGE   ship ${image}`), log);
+    assert(log.includes(`IMAGE   ship ${image} → hostb: skipped (same image ID)`), log);
+    assert(log.includes(`IMAGE   ship ${image} → hosta: skipped (same image ID)`), log);
+    assert(!new RegExp(`ship ${image} → host[ab]: (started|done)`).test(log), log);
     assertEquals(await ws.containers(), { hosta: [], hostb: [] });
   } finally {
     await hostDocker(bed.hostA, ["rmi", image]);

@@ -77,8 +77,11 @@ Deno.test("tm reconnects to a host whose SSH session was killed mid-timeline, pa
   assertEquals(result.code, 0, output);
   assert(result.stdout.split("\n").some((l) => l.startsWith("PASSED")), output);
   const log = await ws.logLines();
-  assert(log.some((l) => l.tag === "LOST" && l.text.startsWith("hostb:")), "the outage is logged");
-  assert(log.some((l) => l.tag === "HOST" && l.text.startsWith("reconnected to hostb")));
+  assert(
+    log.some((l) => l.tag === "LOST" && l.text.startsWith("host hostb lost:")),
+    "the outage is logged",
+  );
+  assert(log.some((l) => l.tag === "HOST" && l.text.startsWith("host hostb reconnected")));
   assert(log.some((l) => l.source === "far" && l.tag === "SENT" && l.text.startsWith("pull")));
   assert(!log.some((l) => l.tag === "LEFT"), "nothing left behind");
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
@@ -148,7 +151,7 @@ Deno.test("tm fails the run naming a host gone longer than the startup timeout, 
   assert(!log.some((l) => l.source === "near" && l.tag === "SENT" && l.text.startsWith("pull")));
   // The other peers went through the graceful path: shutdown, stopped.
   assert(log.some((l) => l.source === "near" && l.tag === "SENT" && l.text === "shutdown"));
-  assert(log.some((l) => l.tag === "HOST" && l.text.startsWith("reconnected to hostb")), output);
+  assert(log.some((l) => l.tag === "HOST" && l.text.startsWith("host hostb reconnected")), output);
   assert(!log.some((l) => l.tag === "LEFT"), output);
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
 });

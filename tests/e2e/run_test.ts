@@ -88,7 +88,7 @@ Deno.test("tm runs a 4-peer test across two hosts: tags, bootstrap, FIFO burst, 
   const dave = log.filter((l) => l.source === "dave");
   const restarting = dave.findIndex((l) => l.tag === "STATUS" && l.text.startsWith("restarting"));
   const again = dave.findIndex((l) =>
-    l.tag === "STATUS" && l.text.startsWith("started (was restarting)")
+    l.tag === "STATUS" && /^started .*\(was restarting\)$/.test(l.text)
   );
   assert(restarting >= 0 && again > restarting, `dave restarted:\n${text}`);
   const afterRestart = dave.slice(again);

@@ -209,8 +209,11 @@ Deno.test("run() takes a 3-peer scenario through every phase, every peer stoppin
     const lines = text.trimEnd().split("\n");
     // One line per event, plus run-started's plan (3) and timeline (5), the summaries (3), exit output.
     assertEquals(lines.length, events.length + 3 + 5 + 3 + countOutputLines(events));
-    assert(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[ +0\.\d{3}s\] tm +RUN +run /.test(lines[0]));
-    assert(lines.some((l) => / alice +STATUS +started \(was none\), address vlad-/.test(l)));
+    assert(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[ +0\.\d{3}s\] tm +RUN +test \S+: 3 peers on 1 host, 5 timeline commands; run /
+        .test(lines[0]),
+    );
+    assert(lines.some((l) => / alice +STATUS +started vlad-\S+ \(was none\)$/.test(l)));
     assert(lines.some((l) => / carol +info +connected as vlad-/.test(l)));
     assert(lines.some((l) => / bob +SENT +pull \(#4 due 0\.300s late /.test(l)));
     assert(/ tm +RESULT +passed \(exit 0\)/.test(lines.at(-4)!), lines.at(-4));

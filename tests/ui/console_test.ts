@@ -41,7 +41,7 @@ Deno.test("createConsole() plain mode prints the run line by line, aligned, with
     "[   0.6s] host host-1 connected (10.0.0.11, 190 ms)",
     "[   0.6s] ── images: pulling and shipping images",
     "[   0.6s] pull tm-peer:latest: started",
-    "[   1.8s] pull tm-peer:latest: done in 1.2s",
+    "[   1.8s] pull tm-peer:latest: done (1.2s)",
     "[   1.8s] ship tm-peer:latest → host-0: started (24.0 MB)",
     "[   1.8s] ship tm-peer:latest → host-1: started (24.0 MB)",
     "[   2.3s] ship tm-peer:latest → host-0: 25%",
@@ -49,9 +49,9 @@ Deno.test("createConsole() plain mode prints the run line by line, aligned, with
     "[   2.8s] ship tm-peer:latest → host-0: 50%",
     "[   3.3s] ship tm-peer:latest → host-0: 75%",
     "[   3.3s] ship tm-peer:latest → host-1: 50%",
-    "[   3.8s] ship tm-peer:latest → host-0: done, 24.0 MB in 2.0s (12.0 MB/s)",
+    "[   3.8s] ship tm-peer:latest → host-0: done, 24.0 MB (2.0s, 12.0 MB/s)",
     "[   4.1s] ship tm-peer:latest → host-1: 75%",
-    "[   4.8s] ship tm-peer:latest → host-1: done, 24.0 MB in 3.0s (8.0 MB/s)",
+    "[   4.8s] ship tm-peer:latest → host-1: done, 24.0 MB (3.0s, 8.0 MB/s)",
     "[   4.8s] ── starting: starting peers",
     "[   5.0s] alice < started vlad-alice|/ip4/10.0.0.10/udp/11984/quic-v1",
     "[   5.1s] carol < started vlad-carol|/ip4/10.0.0.10/udp/11985/quic-v1",
@@ -95,7 +95,7 @@ Deno.test("createConsole() plain mode reports a crash with the peer's last outpu
   const lines = out.split("\n");
   for (
     const expected of [
-      "[  13.3s] dave  exited unexpectedly (code 137)",
+      "[  13.3s] dave  exited with code 137 unexpectedly",
       "[  13.3s] dave  │ thread 'main' panicked at src/swarm.rs:88:9:",
       "[  13.3s] dave  │ out of memory",
       "[  13.3s] dave  ✗ disconnect: not delivered (peer exited)",
@@ -115,7 +115,7 @@ Deno.test("createConsole() verbose adds peer info/debug logs, traces and exits",
       "[   5.8s] alice info  gossip mesh: 1 peer",
       "[  11.5s] alice debug gossip round 1: 3 messages",
       "[  15.5s] alice > shutdown",
-      "[  15.8s] alice exited (code 0)",
+      "[  15.8s] alice exited with code 0",
     ]
   ) assert(lines.includes(expected), `missing line: ${expected}`);
 });
@@ -153,7 +153,7 @@ Deno.test("createConsole() interactive mode prints permanent lines above a live 
     assert(fast, screen);
     assertEquals(fast[1].length, bar.exec(screen)![1].length, "bars have one width");
     assertEquals(fast[1].indexOf("░"), Math.round(fast[1].length / 2), "half full");
-    assert(screen.includes("[   1.8s] pull tm-peer:latest: done in 1.2s"));
+    assert(screen.includes("[   1.8s] pull tm-peer:latest: done (1.2s)"));
     assert(!screen.includes("ship tm-peer:latest → host-0: 25%"), "no milestone lines live");
     for (const event of events.filter((e) => e.t > 3000)) view.sink(event);
   } finally {

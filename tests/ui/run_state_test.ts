@@ -131,9 +131,9 @@ Deno.test("applyEvent() sorts lines by audience: peer info and traces are verbos
   const audience = (text: string) => state.lines.toArray().find((l) => l.text === text)?.audience;
   assertEquals(audience("gossip mesh: 1 peer"), "verbose");
   assertEquals(audience("slow handshake with bob (1.2 s)"), "always");
-  assertEquals(audience("< connected"), "always");
-  assertEquals(audience("> shutdown"), "verbose");
-  assertEquals(audience("> push|bob|hello"), "always");
+  assertEquals(audience("connected"), "always");
+  assertEquals(audience("shutdown"), "verbose");
+  assertEquals(audience("push|bob|hello"), "always");
 });
 
 Deno.test("applyEvent() keeps only the newest lines beyond the capacity", () => {

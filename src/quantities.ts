@@ -1,5 +1,6 @@
 /**
- * How the UI writes quantities: run times, durations, byte counts, rates, ETAs and progress bars.
+ * How tm writes quantities, in the views and the log file alike: run times, durations, byte counts
+ * (decimal units, as docker reports image sizes), rates, ETAs and progress bars.
  */
 
 /** `[  12.3s]`: run time in seconds, one decimal, right-aligned to 6 characters. */

@@ -1,0 +1,268 @@
+/**
+ * How tm words each engine event: the one owner of the sentences the console, the TUI and the log
+ * file show, and of how severe each event is (what `log_level` filters).
+ *
+ * `eventSentence` is what happened, in the words every view uses (`host a connected (10.0.0.2,
+ * 31 ms)`); the views add their markers (`<`, `>`, `──`) and time stamps. `eventLines` is what
+ * the log file writes: the same sentence, with facts only the log keeps (run id, previous
+ * status, due and late times), plus the lines that list a run's plan, a crashed peer's output and the final summary.
+ */
+import type { EngineEvent, EventOf, Phase } from "./engine/events.ts";
+import { formatBytes, formatDuration } from "./quantities.ts";
+import { type Severity, severityOf } from "./severity.ts";
+
+/** One line of the log file. */
+export interface EventLine {
+  /** The peer the line is about, or `tm` for the run as a whole. */
+  source: string;
+  /** Upper-case tag of tm's own lines, or a peer's log level as the peer sent it. */
+  tag: string;
+  text: string;
+}
+
+/** One-line descriptions of the phases, as the views announce them. */
+export const PHASE_TITLES: Record<Phase, string> = {
+  redis: "getting Redis ready",
+  hosts: "connecting to hosts",
+  images: "pulling and shipping images",
+  starting: "starting peers",
+  bootstrap: "bootstrapping peers",
+  timeline: "running the timeline",
+  shutdown: "shutting down peers",
+  cleanup: "cleaning up",
+};
+
+/** `ship <image> → <host>`: how every line about shipping an image to a host begins. */
+export function shipLabel(image: string, host: string): string {
+  return `ship ${image} → ${host}`;
+}
+
+/**
+ * What happened, in one line, without time, peer name or marker; `""` for `run-finished`, which
+ * the views show as their summary.
+ */
+export function eventSentence(event: EngineEvent): string {
+  switch (event.type) {
+    case "run-started": {
+      const hosts = new Set(event.plan.map((p) => p.host)).size;
+      return `test ${event.test}: ${plural(event.plan.length, "peer")} on ${
+        plural(hosts, "host")
+      }, ${plural(event.timeline.length, "timeline command")}`;
+    }
+    case "phase":
+      return `${event.phase}: ${PHASE_TITLES[event.phase]}`;
+    case "redis-ready":
+      return `redis ready at ${event.url}`;
+    case "host-connecting":
+      return `host ${event.host}: connecting to ${event.address}`;
+    case "host-connected":
+      return `host ${event.host} connected (${event.address}, ${event.ms} ms)`;
+    case "host-lost":
+      return `host ${event.host} lost: ${event.reason}; reconnecting (for up to ${
+        formatDuration(event.giveUpMs)
+      })`;
+    case "host-reconnected":
+      return `host ${event.host} reconnected after ${formatDuration(event.outageMs)} (${
+        plural(event.attempts, "attempt")
+      })`;
+    case "left-behind":
+      return `left on ${event.host}: ${event.containers.join(", ")} (${event.reason}); ` +
+        `remove with: docker rm -f ${event.containers.join(" ")}`;
+    case "image-pull":
+      return `pull ${event.image}: ${event.state}${suffix(event.detail)}`;
+    case "image-transfer":
+      return transferSentence(event);
+    case "image-skipped":
+      return `${shipLabel(event.image, event.host)}: skipped (${event.reason})`;
+    case "peer-starting":
+      return `starting on ${event.host}`;
+    case "peer-launched":
+      return `container launched on ${event.host}${event.id ? ` (${event.id.slice(0, 12)})` : ""}`;
+    case "peer-status":
+      return `${event.status}${event.address ? ` ${event.address}` : ""}`;
+    case "peer-log":
+      return event.message;
+    case "peer-exited":
+      return `exited with ${event.code === null ? "an unknown code" : `code ${event.code}`}${
+        event.expected ? "" : " unexpectedly"
+      }`;
+    case "command-sent":
+      return event.command;
+    case "commands-acknowledged":
+      return `${event.indexes.map((index) => `#${index}`).join(", ")} (due ${
+        (event.dueMs / 1_000).toFixed(3)
+      }s) acknowledged by Redis ${event.ackLateMs.toFixed(2)} ms late`;
+    case "command-undeliverable":
+      return `${event.command}: not delivered (${event.reason})`;
+    case "warning":
+    case "error":
+      return event.host ? `${event.host}: ${event.message}` : event.message;
+    case "trace":
+      return event.message;
+    case "run-finished":
+      return "";
+  }
+}
+
+/**
+ * How severe an event is, on the scale `log_level` filters: tm's failures `error`, what went
+ * wrong but was handled `warn`, the run's progress `info`, what tm is about to do `debug`,
+ * per-chunk transfer progress `trace`. A peer's log line has its level's severity; `trace`
+ * events carry theirs (default `info`).
+ */
+export function eventSeverity(event: EngineEvent): Severity {
+  switch (event.type) {
+    case "error":
+    case "left-behind":
+      return "error";
+    case "warning":
+    case "host-lost":
+    case "command-undeliverable":
+      return "warn";
+    case "image-pull":
+    case "image-transfer":
+      return event.state === "failed"
+        ? "error"
+        : event.type === "image-transfer" && event.state === "progress"
+        ? "trace"
+        : "info";
+    case "peer-status":
+      return event.status === "restarting" ? "warn" : "info";
+    case "peer-exited":
+      return event.expected ? "info" : "error";
+    case "peer-log":
+      return severityOf(event.level);
+    case "host-connecting":
+    case "peer-starting":
+      return "debug";
+    case "trace":
+      return event.level ?? "info";
+    default:
+      return "info";
+  }
+}
+
+/** The log file's lines for an event: usually one; a run's start and end and a crash take more. */
+export function eventLines(event: EngineEvent): EventLine[] {
+  const sentence = eventSentence(event);
+  const tm = (tag: string, text = sentence): EventLine[] => [{ source: "tm", tag, text }];
+  const peer = (source: string, tag: string, text = sentence): EventLine[] => [
+    { source, tag, text },
+  ];
+  switch (event.type) {
+    case "run-started":
+      return [
+        ...tm(
+          "RUN",
+          `${sentence}; run ${event.runId}${event.logFile ? `, log file ${event.logFile}` : ""}`,
+        ),
+        ...event.plan.flatMap((p) =>
+          peer(p.peer, "PLACED", `on ${p.host} (${p.address}) port ${p.port}, image ${p.image}`)
+        ),
+        ...event.timeline.flatMap((c) =>
+          peer(c.peer, "PLANNED", `#${c.index} at ${c.time}s: ${c.command}`)
+        ),
+      ];
+    case "phase":
+      return tm("PHASE");
+    case "redis-ready":
+      return tm("REDIS");
+    case "host-connecting":
+    case "host-connected":
+    case "host-reconnected":
+      return tm("HOST");
+    case "host-lost":
+      return tm("LOST");
+    case "left-behind":
+      return tm("LEFT");
+    case "image-pull":
+    case "image-transfer":
+    case "image-skipped":
+      return tm("IMAGE");
+    case "peer-starting":
+    case "peer-launched":
+      return peer(event.peer, "START");
+    case "peer-status":
+      return peer(event.peer, "STATUS", `${sentence} (was ${event.previous ?? "none"})`);
+    case "peer-log":
+      return peer(event.peer, event.level);
+    case "peer-exited":
+      return [
+        ...peer(event.peer, event.expected ? "EXIT" : "CRASH"),
+        ...(event.output ?? []).flatMap((line) => peer(event.peer, "OUTPUT", line)),
+      ];
+    case "command-sent":
+      return peer(event.peer, "SENT", `${sentence}${sendTiming(event)}`);
+    case "commands-acknowledged":
+      return tm("ACKED");
+    case "command-undeliverable":
+      return peer(event.peer, "UNSENT");
+    case "warning":
+    case "error": {
+      const tag = event.type === "warning" ? "WARN" : "ERROR";
+      // The source column names the peer; the host stays in the sentence.
+      return event.peer !== undefined ? peer(event.peer, tag) : tm(tag);
+    }
+    case "trace":
+      return tm("TRACE");
+    case "run-finished":
+      return [
+        ...tm(
+          "RESULT",
+          `${event.verdict} (exit ${event.exitCode}) after ${
+            (event.durationMs / 1_000).toFixed(3)
+          }s${event.reason ? `: ${event.reason}` : ""}`,
+        ),
+        ...event.peers.flatMap((p) =>
+          peer(
+            p.peer,
+            "SUMMARY",
+            `on ${p.host}: status ${p.status ?? "none"}, ${plural(p.restarts, "restart")}, ${
+              plural(p.warnings, "warning")
+            }, ${plural(p.errors, "error")}${
+              p.exitCode !== undefined ? `, exit code ${p.exitCode ?? "unknown"}` : ""
+            }`,
+          )
+        ),
+      ];
+    default: {
+      // An event type added later: keep it rather than drop it.
+      const unknown = event as { type: string };
+      return tm("EVENT", JSON.stringify(unknown));
+    }
+  }
+}
+
+/** `5.0 MB of 20.1 MB` and the like, per transfer state. */
+function transferSentence(event: EventOf<"image-transfer">): string {
+  const label = shipLabel(event.image, event.host);
+  const total = event.total !== undefined ? ` of ${formatBytes(event.total)}` : "";
+  switch (event.state) {
+    case "started":
+      return `${label}: started${
+        event.total !== undefined ? ` (${formatBytes(event.total)})` : ""
+      }`;
+    case "progress":
+      return `${label}: ${formatBytes(event.bytes)}${total}`;
+    case "done":
+      return `${label}: done, ${formatBytes(event.bytes)}`;
+    case "failed":
+      return `${label}: failed after ${formatBytes(event.bytes)}${total}${suffix(event.detail)}`;
+  }
+}
+
+/** ` (#3 due 1.000s late 0.12 ms)` for a timeline command; `""` for bootstrap and shutdown. */
+function sendTiming(event: EventOf<"command-sent">): string {
+  if (event.index === undefined) return "";
+  return ` (#${event.index}${
+    event.dueMs !== undefined ? ` due ${(event.dueMs / 1_000).toFixed(3)}s` : ""
+  }${event.lateMs !== undefined ? ` late ${event.lateMs.toFixed(2)} ms` : ""})`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+function suffix(detail: string | undefined): string {
+  return detail ? `: ${detail}` : "";
+}
