@@ -10,11 +10,13 @@
  * ```
  *
  * The third column is the peer (or `tm` for the run as a whole); the fourth is an upper-case
- * tag for tm's own events, or the peer's log level exactly as the peer sent it.
+ * tag for tm's own events, or the peer's log level exactly as the peer sent it. The wording is
+ * `event_text.ts`'s; which of tm's events are written is the config's `log_level` (`isLogged`).
  */
 import type { EngineEvent, EventSink } from "./engine/events.ts";
+import { eventLines, eventSeverity } from "./event_text.ts";
+import { isReported, type Severity } from "./severity.ts";
 import { escapeControls } from "./terminal_text.ts";
-import { eventLines } from "./event_text.ts";
 import { errorMessage } from "./errors.ts";
 
 /** `<name>-YYYY-MM-DD-HH-MM-SS.log` in local time; characters unsafe in file names become `_`. */
@@ -55,6 +57,28 @@ export class LogFileWriteError extends Error {
   }
 }
 
+/** Options of `openLogFile`. */
+export interface LogFileOptions {
+  /** The config's `log_level`: tm's events less severe than this are not written (default `info`). */
+  level?: Severity;
+}
+
+/**
+ * Whether the log file writes `event` at `level`: every peer log line (a peer filters its own,
+ * with its `LOG_LEVEL`), the run's first and last lines (what ran, how it ended) at every level,
+ * and tm's other events when `eventSeverity` is reported at `level`.
+ */
+export function isLogged(event: EngineEvent, level: Severity): boolean {
+  switch (event.type) {
+    case "peer-log":
+    case "run-started":
+    case "run-finished":
+      return true;
+    default:
+      return isReported(eventSeverity(event), level);
+  }
+}
+
 /** Width of the tag / level column. */
 const TAG_WIDTH = 7;
 
@@ -63,7 +87,8 @@ const TAG_WIDTH = 7;
  * fails later sets `lost`, and logging stops (a log with a gap in it would pass for a complete
  * one); the run goes on.
  */
-export function openLogFile(path: string): LogFile {
+export function openLogFile(path: string, options: LogFileOptions = {}): LogFile {
+  const level = options.level ?? "info";
   let file: Deno.FsFile | undefined = Deno.openSync(path, {
     write: true,
     create: true,
@@ -85,7 +110,9 @@ export function openLogFile(path: string): LogFile {
     }
   };
   return {
-    sink: (event) => write(formatter.format(event, new Date())),
+    sink: (event) => {
+      if (isLogged(event, level)) write(formatter.format(event, new Date()));
+    },
     get lost() {
       return lost;
     },

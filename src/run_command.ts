@@ -11,6 +11,7 @@ import { failedForLostEvidence } from "./engine/lost_evidence.ts";
 import { ExternalRedis, type RedisProvider } from "./engine/redis_provider.ts";
 import { newRunId, run } from "./engine/run.ts";
 import { errorMessage, ExitCode, UsageError } from "./errors.ts";
+import { eventSeverity } from "./event_text.ts";
 import { DockerRedis } from "./hosts/docker_redis.ts";
 import { connectHost } from "./hosts/connect.ts";
 import { resetHosts as resetEveryHost } from "./hosts/reset.ts";
@@ -20,6 +21,7 @@ import * as output from "./output_stream.ts";
 import { traceLine } from "./ui/trace_line.ts";
 import { place } from "./placement.ts";
 import { currentOwner } from "./run_owner.ts";
+import { isReported, type Severity } from "./severity.ts";
 
 export interface RunTestOptions {
   /** Full-screen terminal UI instead of console lines. */
@@ -40,6 +42,7 @@ interface View {
 
 async function openView(
   options: RunTestOptions,
+  level: Severity,
   onStop: (force: boolean) => void,
 ): Promise<View> {
   if (options.tui) {
@@ -56,14 +59,20 @@ async function openView(
     traces: false,
   });
   if (!options.verbose) return view;
-  return { ...view, sink: fanout(view.sink, traceToStderr) };
+  return { ...view, sink: fanout(view.sink, traceToStderr(level)) };
 }
 
-/** --verbose: the orchestrator's own trace, on stderr (spec §2), one stamped line per event. */
-const traceToStderr: EventSink = (event) => {
-  if (event.type !== "trace") return;
-  output.stderr.write(traceLine(event.t, event.message));
-};
+/**
+ * --verbose: the orchestrator's own trace on stderr, one stamped line per `trace` event whose
+ * level is reported at `level` (the config's `log_level`). The console already shows every other
+ * event on stdout.
+ */
+function traceToStderr(level: Severity): EventSink {
+  return (event) => {
+    if (event.type !== "trace" || !isReported(eventSeverity(event), level)) return;
+    output.stderr.write(traceLine(event.t, event.message));
+  };
+}
 
 /**
  * The run's events to the log file, then to the view. The log file is the run's evidence: once
@@ -107,13 +116,17 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
   const runId = newRunId();
   const owner = currentOwner(runId, config.name);
   const logPath = logFileName(config.name, new Date());
-  const logFile = openLogFile(logPath);
+  const logFile = openLogFile(logPath, { level: config.log_level });
   using interrupts = installInterruptHandlers();
   const viewStop = new AbortController();
   const viewKill = new AbortController();
   let view: View | undefined;
   try {
-    view = await openView(options, (force) => (force ? viewKill : viewStop).abort());
+    view = await openView(
+      options,
+      config.log_level,
+      (force) => (force ? viewKill : viewStop).abort(),
+    );
     const redis: RedisProvider = options.redisUrl
       ? new ExternalRedis(options.redisUrl)
       : new DockerRedis({ redis: config.redis, runId, test: config.name, owner });

@@ -251,6 +251,46 @@ Deno.test("tm --redis-url with a database the server lacks fails at once, naming
   }
 });
 
+Deno.test("tm applies log_level to the log file and to the trace --verbose prints on stderr", async () => {
+  // Port 1 has no Redis: the run fails at once, after a phase, an error and a trace (its stack).
+  const cwd = await Deno.makeTempDir({ prefix: "tm-cli-" });
+  try {
+    const example = await Deno.readTextFile(`${root}examples/one-peer.yaml`);
+    const runAt = async (level: string) => {
+      const config = `${cwd}/${level}.yaml`;
+      await Deno.writeTextFile(config, `${example}\nlog_level: ${level}\n`);
+      const result = await tmIn(cwd, config, "--redis-url", "redis://127.0.0.1:1", "--verbose");
+      const log = [...Deno.readDirSync(cwd)].find((e) => e.name.endsWith(".log"))!.name;
+      const tags = new Set(
+        (await Deno.readTextFile(`${cwd}/${log}`)).split("\n").map((line) =>
+          /\] \S+\s+(\S+)/.exec(line)?.[1]
+        ),
+      );
+      await Deno.remove(`${cwd}/${log}`);
+      return { ...result, tags };
+    };
+    const info = await runAt("info");
+    assertEquals(info.code, 1);
+    assert(
+      info.stderr.includes("    at "),
+      `the failure's stack is an info trace:\n${info.stderr}`,
+    );
+    for (const tag of ["RUN", "PHASE", "ERROR", "TRACE", "RESULT"]) {
+      assert(info.tags.has(tag), `${tag} at info: ${[...info.tags]}`);
+    }
+    const error = await runAt("error");
+    assertEquals(error.code, 1);
+    assertEquals(error.stderr, "", "no trace on stderr at log_level error");
+    assert(error.tags.has("RUN") && error.tags.has("ERROR") && error.tags.has("RESULT"));
+    assert(!error.tags.has("PHASE") && !error.tags.has("TRACE"), [...error.tags].join());
+    // The console is not filtered: it shows the same run whatever the level.
+    assert(/^FAILED: .*127\.0\.0\.1:1/m.test(error.stdout), error.stdout);
+    assert(error.stdout.includes("── redis: getting Redis ready"), error.stdout);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
 Deno.test("describeError() maps usage errors to 2 without a trace and others to 1", () => {
   assertEquals(describeError(new UsageError("bad flag")), { text: "tm: bad flag", exitCode: 2 });
   assertEquals(

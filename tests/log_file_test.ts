@@ -1,5 +1,12 @@
 import { assert, assertEquals } from "./support/assert.ts";
-import { LineFormatter, logFileName, LogFileWriteError, openLogFile } from "../src/log_file.ts";
+import {
+  isLogged,
+  LineFormatter,
+  logFileName,
+  LogFileWriteError,
+  openLogFile,
+} from "../src/log_file.ts";
+import { SEVERITIES } from "../src/severity.ts";
 import type { EngineEvent } from "../src/engine/events.ts";
 import type { PlacedPeer } from "../src/placement.ts";
 
@@ -166,4 +173,55 @@ Deno.test("openLogFile() on a full disk (/dev/full) records the failed write in 
   log.sink({ t: 10, type: "trace", message: "after the failure" });
   assertEquals(log.lost, lost, "the first failure is kept");
   await log.close();
+});
+
+Deno.test("isLogged() writes tm's events at or above log_level, and always peer logs and the run's frame", () => {
+  const events: EngineEvent[] = [
+    started,
+    { t: 1, type: "error", message: "boom" },
+    { t: 2, type: "warning", message: "slow" },
+    { t: 3, type: "phase", phase: "timeline" },
+    { t: 4, type: "trace", message: "timeline: 1 command in 1 batch" },
+    { t: 5, type: "host-connecting", host: "a", address: "10.0.0.1" },
+    { t: 6, type: "trace", message: "attempt 1 failed", level: "debug" },
+    { t: 7, type: "image-transfer", image: "i", host: "a", bytes: 1, total: 2, state: "progress" },
+    { t: 8, type: "peer-log", peer: "alice", level: "debug", message: "peer detail" },
+    { t: 9, type: "run-finished", verdict: "passed", exitCode: 0, durationMs: 9, peers: [] },
+  ];
+  const logged = Object.fromEntries(
+    SEVERITIES.map((level) => [level, events.filter((e) => isLogged(e, level)).map((e) => e.t)]),
+  );
+  assertEquals(logged, {
+    error: [0, 1, 8, 9],
+    warn: [0, 1, 2, 8, 9],
+    info: [0, 1, 2, 3, 4, 8, 9],
+    debug: [0, 1, 2, 3, 4, 5, 6, 8, 9],
+    trace: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  });
+});
+
+Deno.test("openLogFile() with level warn leaves out tm's info lines and keeps the rest", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-log-file-test-" });
+  try {
+    const path = `${dir}/demo.log`;
+    const log = openLogFile(path, { level: "warn" });
+    log.sink(started);
+    log.sink({ t: 1, type: "phase", phase: "timeline" });
+    log.sink({ t: 2, type: "warning", message: "slow" });
+    log.sink({ t: 3, type: "peer-log", peer: "alice", level: "info", message: "hello" });
+    await log.close();
+    const tags = (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) =>
+      l.slice(37).split(/\s+/).slice(0, 2).join(" ")
+    );
+    assertEquals(tags, [
+      "tm RUN",
+      "alice PLACED",
+      "charlotte PLACED",
+      "alice PLANNED",
+      "tm WARN",
+      "alice info",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -394,6 +394,7 @@ export class DockerRuntime implements PeerRuntime {
       case "attempt-failed":
         this.#send({
           type: "trace",
+          level: "debug",
           message: `${name}: reconnection attempt ${event.attempt} failed: ${
             errorMessage(event.error)
           }; next in ${event.nextDelayMs} ms`,
