@@ -1,8 +1,9 @@
 #!/bin/sh
-# Restart protocol (docs/protocol.md, "Restart") for a peer image: runs "$@"; when it exits 42 and left a delay file
-# ($TM_DELAY_FILE, default /tmp/delay), sleeps that many seconds and runs it again. Any other
-# exit code is this script's exit code. SIGTERM/SIGINT are forwarded to the peer (this script is
-# PID 1 in a container, where an untrapped signal would be ignored) and end the loop.
+# Restart protocol (docs/protocol.md, Restart) for a peer image: runs "$@"; when it exits 42 and
+# left a delay file ($TM_DELAY_FILE, default /tmp/delay), sleeps that many seconds and runs it
+# again. Any other exit code is this script's exit code. SIGTERM/SIGINT are forwarded to the peer
+# (this script is PID 1 in a container, where an untrapped signal would be ignored) and end the
+# loop.
 # POSIX sh: runs under busybox sh in FROM-scratch images.
 # One copy for every language's peer image (lib/<lang>/Dockerfile copies it, build context lib/).
 # Usage: entrypoint.sh deno run -A /app/reference_peer.js   (or python3 peer.py, /app/peer, ...)

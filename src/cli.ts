@@ -1,7 +1,7 @@
 /**
- * The `tm` command line (spec §2): parses arguments, dispatches to the run, the host resets,
- * `validate` and `schema`, and turns every outcome into an exit code. Errors end here: a user
- * mistake prints its message (exit 2), anything else one `tm: ...` line (exit 1).
+ * The `tm` command line (README.md, Quick start): parses arguments, dispatches to the run, the
+ * host resets, `validate` and `schema`, and turns every outcome into an exit code. Errors end
+ * here: a user mistake prints its message (exit 2), anything else one `tm: ...` line (exit 1).
  */
 import { Command, CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
 import { loadConfigFile } from "./config/load.ts";

@@ -1,6 +1,7 @@
 /**
- * The environment of one peer's container (spec §3): `peer_environment`, then the peer's
- * `environment`, then the system variables nobody can override.
+ * The environment of one peer's container (docs/config.md, environment; docs/protocol.md,
+ * Environment): `peer_environment`, then the peer's `environment`, then the system variables
+ * nobody can override.
  */
 import type { Config } from "./config/schema.ts";
 import type { PlacedPeer } from "./placement.ts";

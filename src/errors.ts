@@ -11,7 +11,7 @@ export class UsageError extends Error {
   }
 }
 
-/** The exit codes of tm (spec §2). */
+/** The exit codes of tm (README.md, Quick start). */
 export const ExitCode = {
   /** The test completed and every peer stopped cleanly; or a command succeeded. */
   ok: 0,

@@ -1,5 +1,6 @@
 /**
- * Placement: which host and UDP port each peer gets (spec §4). Pure and deterministic.
+ * Placement: which host and UDP port each peer gets (docs/config.md, Placement). Pure and
+ * deterministic.
  */
 import { type Config, hostName } from "./config/schema.ts";
 

@@ -24,7 +24,7 @@ function peer(name: string, runs_on: string[] = []): PeerConfig {
 const short = (config: Parameters<typeof place>[0]) =>
   place(config).map((p) => `${p.peer} ${p.host} ${p.port}`);
 
-Deno.test("place() reproduces the spec's untagged example", () => {
+Deno.test("place() reproduces the untagged example of docs/config.md", () => {
   const peers = ["eve", "charlie", "alice", "dave", "bob"].map((name) => peer(name));
   assertEquals(short({ hosts: [host("host-0"), host("host-1")], peers }), [
     "alice host-0 11984",
@@ -35,7 +35,7 @@ Deno.test("place() reproduces the spec's untagged example", () => {
   ]);
 });
 
-Deno.test("place() reproduces the spec's tag example: untagged first, then [cpu], then [gpu]", () => {
+Deno.test("place() reproduces the tag example of docs/config.md: untagged first, then [cpu], then [gpu]", () => {
   const hosts = [host("host-0", { tags: ["gpu", "fast"] }), host("host-1", { tags: ["cpu"] })];
   const peers = [
     peer("alice", ["gpu"]),

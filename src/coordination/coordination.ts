@@ -1,6 +1,6 @@
 /**
- * Coordination: the engine's view of the Redis protocol (spec §5). Implemented over ioredis
- * by `redis_coordination.ts`; ioredis is imported nowhere else.
+ * Coordination: the engine's view of the Redis protocol (docs/protocol.md). Implemented over
+ * ioredis by `redis_coordination.ts`; ioredis is imported nowhere else.
  */
 
 /** A peer SET its `<peer>_status` key. */

@@ -1,6 +1,7 @@
 /**
- * Pure parsing of what peers write to Redis (spec §5): status values and log entries. Never
- * throws: a malformed log entry is flagged, not rejected, so a misbehaving peer cannot crash a run.
+ * Pure parsing of what peers write to Redis (docs/protocol.md): status values and log entries.
+ * Never throws: a malformed log entry is flagged, not rejected, so a misbehaving peer cannot
+ * crash a run.
  */
 import type { LogEntry, StatusUpdate } from "./coordination.ts";
 

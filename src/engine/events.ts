@@ -6,7 +6,7 @@
  */
 import type { PlacedPeer } from "../placement.ts";
 
-/** Phases of a run, in order (spec §6). */
+/** Phases of a run, in order (docs/architecture.md, "A run, step by step"). */
 export type Phase =
   | "redis" // starting Redis (or connecting to --redis-url), enabling notifications
   | "hosts" // connecting to every host

@@ -20,7 +20,7 @@ import type { PlacedPeer } from "../placement.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../errors.ts";
 
-/** Exit code of the restart protocol (spec §5). */
+/** Exit code of the restart protocol (docs/protocol.md, Restart). */
 export const RESTART_EXIT_CODE = 42;
 
 export interface ProcessRuntimeOptions {

@@ -666,7 +666,7 @@ function messageAbout(host: string, error: unknown): string {
   return message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message;
 }
 
-/** `~/peer-config/<container>-config` on the host (spec §6.8). */
+/** `~/peer-config/<container>-config` on the host, mounted at `/config` (docs/architecture.md). */
 export function configDir(home: string, container: string): string {
   return `${home.replace(/\/+$/, "")}/${configDirInHome(container)}`;
 }

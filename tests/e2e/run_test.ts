@@ -120,7 +120,7 @@ Deno.test("tm runs a 4-peer test across two hosts: tags, bootstrap, FIFO burst, 
   assertEquals(lost, [], "Redis was gone before tm closed its connections");
 
   // Nothing left: no peer or Redis container on either host, no temp file. The per-peer config
-  // dirs (spec §6.8, mounted at /config) are kept for what peers wrote there; they are empty.
+  // dirs (mounted at /config, docs/architecture.md) are kept for what peers wrote; they are empty.
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
   assertEquals(await ws.leftoverTempFiles(), []);
   const dirs = await ws.leftoverConfigDirs();
