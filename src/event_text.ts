@@ -120,12 +120,9 @@ export function eventSeverity(event: EngineEvent): Severity {
     case "command-undeliverable":
       return "warn";
     case "image-pull":
+      return event.state === "failed" ? "error" : "info";
     case "image-transfer":
-      return event.state === "failed"
-        ? "error"
-        : event.type === "image-transfer" && event.state === "progress"
-        ? "trace"
-        : "info";
+      return event.state === "failed" ? "error" : event.state === "progress" ? "trace" : "info";
     case "peer-status":
       return event.status === "restarting" ? "warn" : "info";
     case "peer-exited":
