@@ -5,7 +5,8 @@
  * `eventSentence` is what happened, in the words every view uses (`host a connected (10.0.0.2,
  * 31 ms)`); the views add their markers (`<`, `>`, `──`) and time stamps. `eventLines` is what
  * the log file writes: the same sentence, with facts only the log keeps (run id, previous
- * status, due and late times), plus the lines that list a run's plan, a crashed peer's output and the final summary.
+ * status, due and late times), plus the lines that list a run's plan, a crashed peer's output
+ * and the final summary.
  */
 import type { EngineEvent, EventOf, Phase } from "./engine/events.ts";
 import { formatBytes, formatDuration } from "./quantities.ts";

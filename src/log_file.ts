@@ -59,7 +59,7 @@ export class LogFileWriteError extends Error {
 
 /** Options of `openLogFile`. */
 export interface LogFileOptions {
-  /** The config's `log_level`: tm's events less severe than this are not written (default `info`). */
+  /** The config's `log_level`: tm's events less severe are not written (default `info`). */
   level?: Severity;
 }
 

@@ -32,7 +32,7 @@ export function severityOf(level: string): Severity {
   }
 }
 
-/** Whether something at `severity` is reported at the threshold `level` (`info` lets through error, warn and info). */
+/** Whether `severity` is reported at the threshold `level` (`info`: error, warn and info). */
 export function isReported(severity: Severity, level: Severity): boolean {
   return SEVERITIES.indexOf(severity) <= SEVERITIES.indexOf(level);
 }

@@ -11,7 +11,7 @@ import type { RunOwner } from "../run_owner.ts";
 export interface PeerLaunch {
   /** Where the peer runs. */
   placement: PlacedPeer;
-  /** The complete environment (layered as docs/config.md, environment, says; system variables too). */
+  /** The whole environment, layered as docs/config.md (environment) says, system variables in. */
   env: Record<string, string>;
 }
 
