@@ -31,6 +31,8 @@ export function logFileName(testName: string, date: Date): string {
 }
 
 export interface LogFile {
+  /** Where it is written. */
+  readonly path: string;
   /** Writes each event as it arrives; ignores events after `close()` or a failed write. */
   sink: EventSink;
   /**
@@ -61,6 +63,27 @@ export class LogFileWriteError extends Error {
 export interface LogFileOptions {
   /** The config's `log_level`: tm's events less severe are not written (default `info`). */
   level?: Severity;
+  /**
+   * Never write into an existing file: if `path` exists, `<name>-2.log`, `-3`, … is used, so
+   * two runs started in the same second keep a log each. Default: false (append).
+   */
+  fresh?: boolean;
+}
+
+/** Opens `path` for appending, or with `fresh` the first of `path`, `<stem>-2.log`, … not taken. */
+function openFile(path: string, fresh: boolean): { file: Deno.FsFile; path: string } {
+  if (!fresh) {
+    return { file: Deno.openSync(path, { write: true, create: true, append: true }), path };
+  }
+  const stem = path.replace(/\.log$/, "");
+  for (let n = 1;; n++) {
+    const candidate = n === 1 ? path : `${stem}-${n}.log`;
+    try {
+      return { file: Deno.openSync(candidate, { write: true, createNew: true }), path: candidate };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
 }
 
 /**
@@ -89,11 +112,9 @@ const TAG_WIDTH = 7;
  */
 export function openLogFile(path: string, options: LogFileOptions = {}): LogFile {
   const level = options.level ?? "info";
-  let file: Deno.FsFile | undefined = Deno.openSync(path, {
-    write: true,
-    create: true,
-    append: true,
-  });
+  const opened = openFile(path, options.fresh ?? false);
+  path = opened.path;
+  let file: Deno.FsFile | undefined = opened.file;
   const encoder = new TextEncoder();
   const formatter = new LineFormatter();
   let lost: LogFileWriteError | undefined;
@@ -110,6 +131,7 @@ export function openLogFile(path: string, options: LogFileOptions = {}): LogFile
     }
   };
   return {
+    path,
     sink: (event) => {
       if (isLogged(event, level)) write(formatter.format(event, new Date()));
     },

@@ -115,8 +115,12 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
   }
   const runId = newRunId();
   const owner = currentOwner(runId, config.name);
-  const logPath = logFileName(config.name, new Date());
-  const logFile = openLogFile(logPath, { level: config.log_level });
+  // A run of its own, even one started in the same second as another: never append to a log.
+  const logFile = openLogFile(logFileName(config.name, new Date()), {
+    level: config.log_level,
+    fresh: true,
+  });
+  const logPath = logFile.path;
   using interrupts = installInterruptHandlers();
   const viewStop = new AbortController();
   const viewKill = new AbortController();

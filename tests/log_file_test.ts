@@ -225,3 +225,16 @@ Deno.test("openLogFile() with level warn leaves out tm's info lines and keeps th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("openLogFile() with fresh never writes into an existing log: the next name is -2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-log-fresh-" });
+  try {
+    const path = `${dir}/t-2026-01-01-00-00-00.log`;
+    const first = openLogFile(path, { fresh: true });
+    const second = openLogFile(path, { fresh: true });
+    assertEquals([first.path, second.path], [path, `${dir}/t-2026-01-01-00-00-00-2.log`]);
+    await Promise.all([first.close(), second.close()]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -190,8 +190,15 @@ export async function workspace(label: string): Promise<Workspace> {
       return { hosta, hostb };
     },
     async logText() {
+      // `<name>-<stamp>.log`, then `-2.log`, … for runs started in the same second: by stamp,
+      // then by that number.
+      const order = (name: string) => {
+        const [, stamped = name, n = "1"] =
+          name.match(/^(.*-\d{4}(?:-\d\d){5})(?:-(\d+))?\.log$/) ?? [];
+        return `${stamped}#${n.padStart(6, "0")}`;
+      };
       const logs = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".log"))
-        .map((e) => e.name).sort();
+        .map((e) => e.name).sort((a, b) => order(a) < order(b) ? -1 : 1);
       if (logs.length === 0) throw new Error(`no log file in ${dir}`);
       return await Deno.readTextFile(`${dir}/${logs.at(-1)}`);
     },
