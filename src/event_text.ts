@@ -66,6 +66,10 @@ export function eventSentence(event: EngineEvent): string {
       return `host ${event.host} reconnected after ${formatDuration(event.outageMs)} (${
         plural(event.attempts, "attempt")
       })`;
+    case "check-decided": {
+      const { check } = event;
+      return `check #${check.index} ${check.passed ? "passed" : "FAILED"}: ${check.description}`;
+    }
     case "left-behind":
       return `left on ${event.host}: ${event.containers.join(", ")} (${event.reason}); ` +
         `remove with: docker rm -f ${event.containers.join(" ")}`;
@@ -116,6 +120,8 @@ export function eventSeverity(event: EngineEvent): Severity {
     case "error":
     case "left-behind":
       return "error";
+    case "check-decided":
+      return event.check.passed ? "info" : "error";
     case "warning":
     case "host-lost":
     case "command-undeliverable":
@@ -173,6 +179,11 @@ export function eventLines(event: EngineEvent): EventLine[] {
       return tm("LOST");
     case "left-behind":
       return tm("LEFT");
+    case "check-decided":
+      return [
+        ...tm("CHECK"),
+        ...(event.check.evidence ?? []).map((text) => ({ source: "tm", tag: "EVIDENCE", text })),
+      ];
     case "image-pull":
     case "image-transfer":
     case "image-skipped":

@@ -132,6 +132,7 @@ Deno.test("openLogFile() writes each event as it arrives and stops after close()
       verdict: "passed",
       exitCode: 0,
       durationMs: 30,
+      checks: [],
       peers: [{
         peer: "alice",
         host: "host-0",
@@ -186,7 +187,15 @@ Deno.test("isLogged() writes tm's events at or above log_level, and always peer 
     { t: 6, type: "trace", message: "attempt 1 failed", level: "debug" },
     { t: 7, type: "image-transfer", image: "i", host: "a", bytes: 1, total: 2, state: "progress" },
     { t: 8, type: "peer-log", peer: "alice", level: "debug", message: "peer detail" },
-    { t: 9, type: "run-finished", verdict: "passed", exitCode: 0, durationMs: 9, peers: [] },
+    {
+      t: 9,
+      type: "run-finished",
+      verdict: "passed",
+      exitCode: 0,
+      durationMs: 9,
+      peers: [],
+      checks: [],
+    },
   ];
   const logged = Object.fromEntries(
     SEVERITIES.map((level) => [level, events.filter((e) => isLogged(e, level)).map((e) => e.t)]),

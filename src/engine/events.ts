@@ -32,6 +32,27 @@ export interface TimelineCommand {
   command: string;
 }
 
+/**
+ * One expectation of the test file's `expect:` list, once decided (docs/config.md, "Expectations").
+ * Decided as soon as its outcome is certain; a check with no `by` is decided at the end of the run.
+ */
+export interface CheckOutcome {
+  /** Position in the config's `expect:` list. */
+  index: number;
+  /** One line saying what was expected, e.g. `bob reports status connected by 12 s`. */
+  description: string;
+  /** The peers it is about, `"*"` expanded. */
+  peers: string[];
+  passed: boolean;
+  /**
+   * When it was decided, ms on the timeline clock (the clock of `commands[].time`: 0 when the
+   * timeline starts; negative before it).
+   */
+  atMs: number;
+  /** For a failure: what was seen instead (the last status, the last lines of a peer's log). */
+  evidence?: string[];
+}
+
 /** Final state of one peer, for summaries. */
 export interface PeerSummary {
   peer: string;
@@ -42,6 +63,8 @@ export interface PeerSummary {
   errors: number;
   /** Exit code if the peer's process/container exited on its own. */
   exitCode?: number | null;
+  /** The reason of a `failed|<reason>` status (`""` for a bare `failed`); absent if it never failed. */
+  failure?: string;
 }
 
 export type EngineEvent =
@@ -134,6 +157,8 @@ export type EngineEvent =
       /** Timeline index, absent for bootstrap and shutdown commands (lets the TUI mark the entry). */
       index?: number;
     }
+    /** An expectation was decided (passed or failed); sent once per check. */
+    | { type: "check-decided"; check: CheckOutcome }
     /** Cleanup could not remove these containers of the run: they are still on the host. */
     | { type: "left-behind"; host: string; containers: string[]; reason: string }
     /** With `host`, views show `<host>: <message>`: the message itself does not name the host. */
@@ -152,6 +177,8 @@ export type EngineEvent =
       reason?: string;
       durationMs: number;
       peers: PeerSummary[];
+      /** Every check of `expect:`, in file order; one never decided (run halted first) is absent. */
+      checks: CheckOutcome[];
     }
   );
 

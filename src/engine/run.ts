@@ -223,6 +223,7 @@ class Run {
       ...(halt ? { reason: halt.message } : {}),
       durationMs: this.#now(),
       peers: this.#states.summaries(),
+      checks: [],
     });
     return { verdict, exitCode, ...(halt ? { reason: halt.message } : {}) };
   }

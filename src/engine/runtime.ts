@@ -93,6 +93,8 @@ export interface PeerRuntime {
    * then fails).
    */
   teardown(options?: TeardownOptions): Promise<void>;
+  /** Faults this runtime can inject; absent when it cannot (docs/config.md, "Faults"). */
+  readonly faults?: FaultControl;
 }
 
 /** How to tear a runtime down. */
@@ -105,4 +107,83 @@ export interface TeardownOptions {
   force?: boolean;
   /** Where teardown's events go. Default: the sink given to `setup`, if it ran. */
   emit?: RuntimeSink;
+}
+
+/** The faults a timeline entry may carry (docs/config.md, "Faults"). */
+export const FAULT_NAMES = [
+  "delay",
+  "loss",
+  "rate",
+  "partition",
+  "heal",
+  "pause",
+  "resume",
+  "kill",
+  "start",
+] as const;
+export type FaultName = typeof FAULT_NAMES[number];
+
+/**
+ * Shaping of one peer's outgoing traffic (`tc` netem/tbf inside its network namespace). Each
+ * field set replaces the peer's previous value of it; an absent field keeps what was set before.
+ */
+export interface NetworkShaping {
+  delayMs?: number;
+  jitterMs?: number;
+  lossPercent?: number;
+  rateKbit?: number;
+}
+
+/**
+ * Faults injected from the orchestrator, without the peer's cooperation. Optional on a runtime:
+ * one without it cannot run a test whose timeline has `fault:` entries (a config error at setup).
+ * Every method takes the peer names of the plan; a peer whose container is gone makes the
+ * method throw `FaultTargetGoneError` (the engine turns it into a warning).
+ */
+export interface FaultControl {
+  /**
+   * Checks, on each host given, that the tools the listed faults need exist and may be used.
+   * Called after `setup`, before any peer starts. Throws `FaultToolError` naming host and tool.
+   */
+  preflight(needs: ReadonlyMap<string, ReadonlySet<FaultName>>, signal: AbortSignal): Promise<void>;
+  /** Freezes the peer (docker pause / SIGSTOP). */
+  pause(peer: string, signal: AbortSignal): Promise<void>;
+  /** Thaws a paused peer. */
+  resume(peer: string, signal: AbortSignal): Promise<void>;
+  /**
+   * SIGKILL. The peer's `exited` resolves (the engine knows it is expected); what is needed to
+   * `start` it again (name, environment, port) is kept.
+   */
+  kill(peer: string, signal: AbortSignal): Promise<void>;
+  /** Starts a killed peer again, same name, environment and port; a new `RunningPeer`. */
+  start(peer: string, signal: AbortSignal): Promise<RunningPeer>;
+  /** Shapes the peer's outgoing traffic (adds to what `shape` set before). */
+  shape(peer: string, shaping: NetworkShaping, signal: AbortSignal): Promise<void>;
+  /**
+   * No traffic between peers of different groups, both ways, across hosts and within one host.
+   * Peers in no group are unaffected. Replaces any partition set before.
+   */
+  partition(groups: readonly (readonly string[])[], signal: AbortSignal): Promise<void>;
+  /**
+   * Removes every network fault (shaping, partition rules) of these peers, or of every peer
+   * (`"all"`). Does not resume paused peers (the engine does). Idempotent; a peer that is gone
+   * is skipped.
+   */
+  heal(peers: readonly string[] | "all", signal: AbortSignal): Promise<void>;
+}
+
+/** A fault's target is gone (its container removed or its host lost): a warning, not a failure. */
+export class FaultTargetGoneError extends Error {
+  constructor(readonly peer: string, message: string) {
+    super(message);
+    this.name = "FaultTargetGoneError";
+  }
+}
+
+/** A host lacks a tool (or the right to use it) that a planned fault needs. */
+export class FaultToolError extends Error {
+  constructor(readonly host: string, readonly tool: string, message: string) {
+    super(message);
+    this.name = "FaultToolError";
+  }
 }

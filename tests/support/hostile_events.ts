@@ -80,6 +80,7 @@ export function hostileRun(): EngineEvent[] {
       exitCode: 1,
       reason: `peer carol crashed: ${HOSTILE_LOG}`,
       durationMs: 80,
+      checks: [],
       peers: PLAN.map(({ peer, host }) => ({
         peer,
         host,

@@ -275,6 +275,7 @@ export function scriptedRun(options: ScriptOptions = {}): EngineEvent[] {
     exitCode: crash ? 1 : 0,
     reason: crash ? "peer dave crashed (exit code 137)" : undefined,
     durationMs: t0 + 1500,
+    checks: [],
     peers,
   });
   // Stable: events stamped alike keep the order they were scripted in.

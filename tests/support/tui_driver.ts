@@ -53,6 +53,7 @@ if (stopped.signal.aborted) {
     exitCode: 130,
     reason: "stopped by the user",
     durationMs: now(),
+    checks: [],
     peers: ["alice", "bob", "carol", "dave"].map((peer, i) => ({
       peer,
       host: `host-${i % 2}`,
