@@ -38,26 +38,15 @@ async function fill(dir: string, free: number): Promise<void> {
 Deno.test("tm whose log file's disk fills up mid-run warns at once, cleans up and ends FAILED with exit 1 [integration: testbed, tmpfs]", async () => {
   await using ws = await workspace("disk-full");
   const { bed } = ws;
-  const image = bed.peerImage;
-  const config = await ws.writeConfig({
-    timeout: { startup: 30, shutdown: 10 },
-    redis: { port: ws.redisPort, image: bed.redisImage },
-    images: [image],
-    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
-    peers: [
-      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
-      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-    ],
-    commands: [
-      { time: 0, peer: "near", command: "connect" },
-      { time: 0, peer: "far", command: "connect" },
-      ...Array.from(
-        { length: 40 },
-        (_, i) => ({ time: 1, peer: "near", command: `push|far|message ${i}` }),
-      ),
-      { time: 2, peer: "far", command: "pull" },
-    ],
-  });
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 0, peer: "far", command: "connect" },
+    ...Array.from(
+      { length: 40 },
+      (_, i) => ({ time: 1, peer: "near", command: `push|far|message ${i}` }),
+    ),
+    { time: 2, peer: "far", command: "pull" },
+  ]);
   const disk = `${ws.dir}/disk`;
   await Deno.mkdir(disk);
   await exec("mount", ["-t", "tmpfs", "-o", `size=${DISK_SIZE}`, "tmpfs", disk]);

@@ -100,23 +100,11 @@ Deno.test("tm on SIGINT while shipping an image exits 130 and leaves no containe
 
 Deno.test("tm on SIGINT during the timeline shuts the peers down, exits 130 and leaves nothing behind [integration: testbed]", async () => {
   await using ws = await workspace("sigint-timeline");
-  const { bed } = ws;
-  const image = bed.peerImage;
-  const config = await ws.writeConfig({
-    timeout: { startup: 30, shutdown: 10 },
-    redis: { port: ws.redisPort, image: bed.redisImage },
-    images: [image],
-    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
-    peers: [
-      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
-      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-    ],
-    commands: [
-      { time: 0, peer: "near", command: "connect" },
-      { time: 0, peer: "far", command: "connect" },
-      { time: 60, peer: "near", command: "pull" },
-    ],
-  });
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 0, peer: "far", command: "connect" },
+    { time: 60, peer: "near", command: "pull" },
+  ]);
   const before = snapshot();
   const tm = ws.start([config]);
   const { result, ends, running } = await interruptWhen(ws, tm, /^\[.*\] far\s+< connected/);

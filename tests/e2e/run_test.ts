@@ -201,26 +201,16 @@ Deno.test("tm passes environment values with hostile characters to the peer proc
 Deno.test("tm --redis-url uses that Redis, starts none, and gives each host's peers an address they can reach [integration: testbed]", async () => {
   await using ws = await workspace("redis-url");
   const { bed } = ws;
-  const image = bed.peerImage;
   // Listening on every address: host A's containers come through the docker bridge, host B's
   // through the veth.
   await using redis = await startRedisServer({
     extraArgs: ["--bind", "0.0.0.0", "--protected-mode", "no"],
   });
-  const config = await ws.writeConfig({
-    timeout: { startup: 30, shutdown: 10 },
-    redis: { port: ws.redisPort, image: bed.redisImage },
-    images: [image],
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 0, peer: "far", command: "connect" },
+  ], {
     peer_environment: { REF_PEER_ECHO_ENV: "REDIS_URL" },
-    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
-    peers: [
-      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
-      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-    ],
-    commands: [
-      { time: 0, peer: "near", command: "connect" },
-      { time: 0, peer: "far", command: "connect" },
-    ],
   });
   const since = Math.floor(Date.now() / 1000) - 1;
   const result = await ws.run([config, "--redis-url", redis.url]);

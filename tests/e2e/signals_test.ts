@@ -18,24 +18,11 @@ import { until } from "../support/until.ts";
 
 /** A two-host run whose timeline waits a minute after both peers connected. */
 function twoPeerConfig(ws: Workspace, extra: Record<string, unknown> = {}) {
-  const { bed } = ws;
-  const image = bed.peerImage;
-  return ws.writeConfig({
-    timeout: { startup: 30, shutdown: 10 },
-    redis: { port: ws.redisPort, image: bed.redisImage },
-    images: [image],
-    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
-    peers: [
-      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
-      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-    ],
-    commands: [
-      { time: 0, peer: "near", command: "connect" },
-      { time: 0, peer: "far", command: "connect" },
-      { time: 60, peer: "near", command: "pull" },
-    ],
-    ...extra,
-  });
+  return ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 0, peer: "far", command: "connect" },
+    { time: 60, peer: "near", command: "pull" },
+  ], extra);
 }
 
 /** The first line of the log file matching `found`, once written (lines come as events do). */
@@ -125,22 +112,10 @@ Deno.test("tm on SIGQUIT cleans up at once without waiting for peers, exits 130 
 
 Deno.test("tm whose stdout and stderr are a pipe closed after one line (tm | head -1) runs to the end, exits 0 and leaves nothing behind [integration: testbed]", async () => {
   await using ws = await workspace("closed-pipe");
-  const { bed } = ws;
-  const image = bed.peerImage;
-  const config = await ws.writeConfig({
-    timeout: { startup: 30, shutdown: 10 },
-    redis: { port: ws.redisPort, image: bed.redisImage },
-    images: [image],
-    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
-    peers: [
-      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
-      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-    ],
-    commands: [
-      { time: 0, peer: "near", command: "connect" },
-      { time: 2, peer: "far", command: "pull" },
-    ],
-  });
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 2, peer: "far", command: "pull" },
+  ]);
   // --verbose: the trace goes to stderr, which is the same closed pipe.
   const { argv, env, cwd } = ws.command([config, "--verbose"]);
   const shell = await new Deno.Command("bash", {

@@ -89,6 +89,15 @@ export interface Workspace extends AsyncDisposable {
   host(host: TestbedHost, options?: HostEntryOptions): Record<string, unknown>;
   /** Writes `config` (with `name` set to the test's name) as YAML; returns its path. */
   writeConfig(config: Record<string, unknown>, file?: string): Promise<string>;
+  /**
+   * Writes the two-host config most end-to-end tests use: `near` on host A and `far` on host B,
+   * each bootstrapped with the other, the test bed's images, startup 30 s and shutdown 10 s, and
+   * `commands` as the timeline; `extra` adds or overrides top-level fields. Returns its path.
+   */
+  writeNearFarConfig(
+    commands: Record<string, unknown>[],
+    extra?: Record<string, unknown>,
+  ): Promise<string>;
   /** The argv, extra environment and working directory `start` runs tm with. */
   command(
     args: string[],
@@ -160,6 +169,21 @@ export async function workspace(label: string): Promise<Workspace> {
       const path = `${dir}/${file}`;
       await Deno.writeTextFile(path, stringify({ name, ...config }, { lineWidth: 0 }));
       return path;
+    },
+    writeNearFarConfig(commands, extra = {}) {
+      const image = bed.peerImage;
+      return this.writeConfig({
+        timeout: { startup: 30, shutdown: 10 },
+        redis: { port: redisPort, image: bed.redisImage },
+        images: [image],
+        hosts: [this.host(bed.hostA, { tags: ["a"] }), this.host(bed.hostB, { tags: ["b"] })],
+        peers: [
+          { name: "near", image, runs_on: "a", bootstrap: ["far"] },
+          { name: "far", image, runs_on: "b", bootstrap: ["near"] },
+        ],
+        commands,
+        ...extra,
+      });
     },
     command(args, options = {}) {
       return {
