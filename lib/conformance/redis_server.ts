@@ -1,8 +1,12 @@
-/** A throwaway `redis-server` on a free loopback port, for the conformance runner. */
+/**
+ * A throwaway `redis-server` on a free loopback port: the conformance runner's, and (through
+ * tests/support/redis_server.ts) tm's own tests'.
+ */
 
 /** A running redis-server; `await using` (or `stop()`) ends it. */
 export interface LocalRedisServer extends AsyncDisposable {
   readonly url: string;
+  readonly port: number;
   stop(): Promise<void>;
 }
 
@@ -30,7 +34,8 @@ async function answersPing(port: number): Promise<boolean> {
       await conn.write(new TextEncoder().encode("PING\r\n"));
       const buf = new Uint8Array(16);
       const n = await conn.read(buf);
-      return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
+      // With --requirepass an unauthenticated PING is refused with NOAUTH: up all the same.
+      return n !== null && /^(\+PONG|-NOAUTH)/.test(new TextDecoder().decode(buf.subarray(0, n)));
     } finally {
       conn.close();
     }
@@ -39,17 +44,30 @@ async function answersPing(port: number): Promise<boolean> {
   }
 }
 
+/** How to start the server. */
+export interface RedisServerOptions {
+  /** More `redis-server` arguments (e.g. `--requirepass`, `--bind 0.0.0.0`). Default: none. */
+  extraArgs?: string[];
+  /** How long to wait for the first answer to PING, ms. Default: 10 s. */
+  startTimeoutMs?: number;
+}
+
 /**
- * Starts `redis-server` (from PATH) on a free port, without persistence; resolves once it
- * answers PING.
- * @param startTimeoutMs how long to wait for the first PONG (default 10 s)
+ * Starts `redis-server` (from PATH) on a free port, on loopback, without persistence; resolves
+ * once it answers PING.
  */
-export async function startRedisServer(startTimeoutMs = 10_000): Promise<LocalRedisServer> {
+export async function startRedisServer(
+  options: RedisServerOptions = {},
+): Promise<LocalRedisServer> {
+  const { extraArgs = [], startTimeoutMs = 10_000 } = options;
   const port = freePort();
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("redis-server", {
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      args: [
+        ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        ...extraArgs,
+      ],
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -79,5 +97,5 @@ export async function startRedisServer(startTimeoutMs = 10_000): Promise<LocalRe
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { url: `redis://127.0.0.1:${port}`, stop, [Symbol.asyncDispose]: stop };
+  return { url: `redis://127.0.0.1:${port}`, port, stop, [Symbol.asyncDispose]: stop };
 }
