@@ -58,6 +58,8 @@ export function eventSentence(event: EngineEvent): string {
       return `host ${event.host}: connecting to ${event.address}`;
     case "host-connected":
       return `host ${event.host} connected (${event.address}, ${event.ms} ms)`;
+    case "host-ready":
+      return `host ${event.host} ready: Docker ${event.docker}`;
     case "host-lost":
       return `host ${event.host} lost: ${event.reason}; reconnecting (for up to ${
         formatDuration(event.giveUpMs)
@@ -137,6 +139,7 @@ export function eventSeverity(event: EngineEvent): Severity {
     case "peer-log":
       return severityOf(event.level);
     case "host-connecting":
+    case "host-ready":
     case "peer-starting":
       return "debug";
     case "trace":
@@ -173,6 +176,7 @@ export function eventLines(event: EngineEvent): EventLine[] {
       return tm("REDIS");
     case "host-connecting":
     case "host-connected":
+    case "host-ready":
     case "host-reconnected":
       return tm("HOST");
     case "host-lost":

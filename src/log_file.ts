@@ -19,15 +19,23 @@ import { isReported, type Severity } from "./severity.ts";
 import { escapeControls } from "./terminal_text.ts";
 import { errorMessage } from "./errors.ts";
 
-/** `<name>-YYYY-MM-DD-HH-MM-SS.log` in local time; characters unsafe in file names become `_`. */
-export function logFileName(testName: string, date: Date): string {
+/**
+ * `<name>-YYYY-MM-DD-HH-MM-SS` in local time, characters unsafe in file names replaced by `_`:
+ * the stem of a run's log file and of its run record directory.
+ */
+export function runFileStem(testName: string, date: Date): string {
   // deno-lint-ignore no-control-regex
   const safe = testName.replace(/[\/\\:*?"<>|\x00-\x1f\x7f]/g, "_").replace(/^\.+/, "_").trim();
   const p = (n: number) => String(n).padStart(2, "0");
   const stamp = `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}-${
     p(date.getHours())
   }-${p(date.getMinutes())}-${p(date.getSeconds())}`;
-  return `${safe || "tm"}-${stamp}.log`;
+  return `${safe || "tm"}-${stamp}`;
+}
+
+/** `<name>-YYYY-MM-DD-HH-MM-SS.log` (`runFileStem`). */
+export function logFileName(testName: string, date: Date): string {
+  return `${runFileStem(testName, date)}.log`;
 }
 
 export interface LogFile {

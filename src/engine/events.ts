@@ -84,6 +84,8 @@ export type EngineEvent =
     | { type: "redis-ready"; url: string }
     | { type: "host-connecting"; host: string; address: string }
     | { type: "host-connected"; host: string; address: string; ms: number }
+    /** A host passed its checks (Docker answers); `docker` is its engine's version. */
+    | { type: "host-ready"; host: string; docker: string }
     /** The connection to a host dropped mid-run; tm reconnects for up to `giveUpMs`. */
     | { type: "host-lost"; host: string; reason: string; giveUpMs: number }
     /** Connected again after an outage of `outageMs`; watching resumes where it stopped. */
@@ -102,7 +104,14 @@ export type EngineEvent =
     }
     | { type: "image-skipped"; image: string; host: string; reason: string }
     | { type: "peer-starting"; peer: string; host: string }
-    | { type: "peer-launched"; peer: string; host: string; id?: string }
+    | {
+      type: "peer-launched";
+      peer: string;
+      host: string;
+      id?: string;
+      /** ID of the image it runs (`sha256:…`), if the runtime knows it. */
+      imageId?: string;
+    }
     /** A peer SET its status. `address` is everything after the first `|` of a `started|…`. */
     | {
       type: "peer-status";

@@ -8,6 +8,7 @@
  */
 import { settledWithin } from "../async.ts";
 import type {
+  OutputCollector,
   PeerExit,
   PeerLaunch,
   PeerRuntime,
@@ -48,6 +49,8 @@ export interface ProcessRuntimeOptions {
 class LocalPeer implements RunningPeer {
   child: Deno.ChildProcess | undefined;
   readonly output: string[] = [];
+  /** Every line it printed, across restarts, for `TeardownOptions.collectOutput`. */
+  readonly transcript: string[] = [];
   /** `pid <n>` of its first process. */
   id = "";
   exited!: Promise<PeerExit>;
@@ -112,13 +115,22 @@ export class ProcessRuntime implements PeerRuntime {
 
   teardown(options: TeardownOptions = {}): Promise<void> {
     if (options.force) this.#forced.abort();
-    this.#teardown ??= this.#stopAll(options.emit ?? this.#emit);
+    this.#teardown ??= this.#stopAll(options.emit ?? this.#emit, options.collectOutput);
     return this.#teardown;
   }
 
-  async #stopAll(emit: RuntimeSink | undefined): Promise<void> {
+  async #stopAll(
+    emit: RuntimeSink | undefined,
+    collectOutput: OutputCollector | undefined,
+  ): Promise<void> {
     this.#tearingDown.abort();
     await Promise.all(this.#peers.map((peer) => this.#stop(peer, emit)));
+    // A process leaves nothing to remove: its output is complete once it stopped.
+    if (collectOutput && !this.#forced.signal.aborted) {
+      await Promise.all(
+        this.#peers.map((peer) => collectOutput(peer.name, peer.transcript.join("\n"))),
+      );
+    }
     if (this.#tempDir) {
       try {
         await Deno.remove(this.#tempDir, { recursive: true });
@@ -237,6 +249,7 @@ export class ProcessRuntime implements PeerRuntime {
   #remember(peer: LocalPeer, line: string): void {
     const text = line.replace(/\r$/, "");
     peer.output.push(text);
+    peer.transcript.push(text);
     if (peer.output.length > this.#options.outputLines) peer.output.shift();
     try {
       this.#options.onOutput(peer.name, text);

@@ -33,7 +33,14 @@ import { InterruptedError } from "./interrupt.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
 import { PeerStates } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
-import type { PeerExit, PeerRuntime, RunningPeer, RuntimeContext, RuntimeSink } from "./runtime.ts";
+import type {
+  OutputCollector,
+  PeerExit,
+  PeerRuntime,
+  RunningPeer,
+  RuntimeContext,
+  RuntimeSink,
+} from "./runtime.ts";
 import { type OutgoingCommand, TestSteps } from "./test_steps.ts";
 import { buildTimeline } from "./timeline.ts";
 import { errorMessage, errorStack } from "../errors.ts";
@@ -56,6 +63,8 @@ export interface RunOptions {
   leaseTtlMs?: number;
   /** Only reported in the run-started event. */
   logFile?: string;
+  /** Given to the runtime's teardown: each peer's output before it is removed. Default: none. */
+  collectOutput?: OutputCollector;
   /** Default: `RedisCoordination.open`. */
   openCoordination?: (url: string, signal: AbortSignal) => Promise<Coordination>;
 }
@@ -341,7 +350,13 @@ class Run {
       throw new StepError(`starting peer ${peer} on ${host}`, error);
     }
     this.#states.markLaunched(peer);
-    this.#emit({ type: "peer-launched", peer, host, id: running.id });
+    this.#emit({
+      type: "peer-launched",
+      peer,
+      host,
+      id: running.id,
+      ...(running.imageId !== undefined ? { imageId: running.imageId } : {}),
+    });
     this.#exitTasks.push(running.exited.then(
       (exit) => this.#onExit(peer, exit),
       (error) =>
@@ -378,6 +393,7 @@ class Run {
     this.#teardown = this.#runtime.teardown({
       force: this.#killed.signal.aborted,
       emit: this.#runtimeSink,
+      ...(this.#options.collectOutput ? { collectOutput: this.#options.collectOutput } : {}),
     });
     await this.#guard("tearing down the runtime", this.#teardown);
     await (redisClosing ?? this.#afterTeardown().then(() => this.#closeRedis()));

@@ -34,6 +34,8 @@ export interface RunningPeer {
   readonly name: string;
   /** What the runtime calls it, for traces: a container ID, `pid 1234`. */
   readonly id: string;
+  /** ID of the image it runs (`sha256:…`), if the runtime knows it; for the run record. */
+  readonly imageId?: string;
   /**
    * Resolves once the peer's process/container has exited for good. Exits with code 42 are
    * the restart protocol and are handled inside (the image's entrypoint, or the runtime),
@@ -107,7 +109,17 @@ export interface TeardownOptions {
   force?: boolean;
   /** Where teardown's events go. Default: the sink given to `setup`, if it ran. */
   emit?: RuntimeSink;
+  /**
+   * Receives each launched peer's whole output (stdout and stderr, interleaved, as `docker logs`
+   * gives it) before its container or process is removed, crashed peers included: the run
+   * record's `peers/<peer>.container.log`. Teardown awaits it; a forced teardown stops
+   * collecting. Default: the output is not collected.
+   */
+  collectOutput?: OutputCollector;
 }
+
+/** Takes one peer's whole output, lines joined with `\n`; must not throw. */
+export type OutputCollector = (peer: string, output: string) => Promise<void>;
 
 /** The faults a timeline entry may carry (docs/config.md, "Faults"). */
 export const FAULT_NAMES = [

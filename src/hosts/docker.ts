@@ -270,12 +270,12 @@ export class Docker {
   }
 
   /**
-   * The last `lines` lines of a container's output, stdout and stderr interleaved in the order
-   * they were written (merged by docker's timestamps).
+   * The last `lines` lines of a container's output (`Infinity`: all of it), stdout and stderr
+   * interleaved in the order they were written (merged by docker's timestamps).
    */
   async logs(container: string, lines = 50, signal?: AbortSignal): Promise<string[]> {
     const result = await this.raw(
-      ["logs", "--timestamps", "--tail", String(lines), container],
+      ["logs", "--timestamps", "--tail", Number.isFinite(lines) ? String(lines) : "all", container],
       { signal },
     );
     if (result.code !== 0) throw this.#error(result);

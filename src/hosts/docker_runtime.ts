@@ -25,6 +25,7 @@ import type { Config, HostConfig } from "../config/schema.ts";
 import { hostEndpoint, hostName } from "../config/schema.ts";
 import type { UnstampedEvent } from "../engine/events.ts";
 import type {
+  OutputCollector,
   PeerExit,
   PeerLaunch,
   PeerRuntime,
@@ -104,12 +105,16 @@ interface Host {
   docker: Docker;
   /** Containers started on the host, for the report when cleanup cannot reach it. */
   started: Set<string>;
+  /** The peer of each container started, for `TeardownOptions.collectOutput`. */
+  peerOf: Map<string, string>;
   /** How the host sees the orchestrator (`$SSH_CONNECTION`); null for this machine. */
   orchestratorAddress: string | null;
   /** `$HOME` on the host, for the peer config dirs. */
   home: string;
   limiter: Limiter;
   watcher?: ExitWatcher;
+  /** ID of each of its peers' images on it, once setup checked they are there. */
+  imageIds: Map<string, string>;
 }
 
 /** What a host's probe found, for `#prepareHost`. */
@@ -196,7 +201,7 @@ export class DockerRuntime implements PeerRuntime {
       const report = await shipping;
       await Promise.all(hosts.map((host, i) => {
         const facts = (probes[i] as PromiseFulfilledResult<HostFacts>).value;
-        return this.#prepareHost(host, facts, report, signal);
+        return this.#prepareHost(host, facts, report, images, signal);
       }));
     } catch (error) {
       failed.abort(error);
@@ -270,7 +275,15 @@ export class DockerRuntime implements PeerRuntime {
         }, signal)
       );
       host.started.add(container);
-      return { name: placement.peer, id, container, exited };
+      host.peerOf.set(container, placement.peer);
+      const imageId = host.imageIds.get(placement.image);
+      return {
+        name: placement.peer,
+        id,
+        container,
+        exited,
+        ...(imageId !== undefined ? { imageId } : {}),
+      };
     } catch (error) {
       watcher.forget(container);
       throw error;
@@ -279,11 +292,11 @@ export class DockerRuntime implements PeerRuntime {
 
   teardown(options: TeardownOptions = {}): Promise<void> {
     if (options.force) this.#forced.abort();
-    this.#teardown ??= this.#teardownOnce(options.emit ?? this.#emit);
+    this.#teardown ??= this.#teardownOnce(options.emit ?? this.#emit, options.collectOutput);
     return this.#teardown;
   }
 
-  async #teardownOnce(sink: RuntimeSink): Promise<void> {
+  async #teardownOnce(sink: RuntimeSink, collectOutput?: OutputCollector): Promise<void> {
     this.#tearingDown = true;
     const warn = (message: string, host?: string) =>
       sink({ type: "warning", message, ...(host ? { host } : {}) });
@@ -295,6 +308,7 @@ export class DockerRuntime implements PeerRuntime {
         this.#connected().map(async (host) => {
           // Exits from here on are ours (rm -f): pending peers resolve with code null.
           host.watcher?.stop();
+          if (collectOutput) await this.#collectOutput(host, collectOutput, sink);
           if (!await this.#removeContainers(host, sink)) return;
           if (config.remove_images && config.images.length > 0) {
             try {
@@ -316,6 +330,31 @@ export class DockerRuntime implements PeerRuntime {
         await host?.remote.close().catch(() => {});
       }));
     }
+  }
+
+  /**
+   * Hands each container's whole output on one host to `collect`, before the containers are
+   * removed. The `docker logs` are asked in one tick (one script through the host's
+   * CoalescingRemote); a forced teardown cuts the wait. A failure is a warning: removal goes on.
+   */
+  async #collectOutput(host: Host, collect: OutputCollector, sink: RuntimeSink): Promise<void> {
+    const signal = this.#forced.signal;
+    await Promise.all([...host.peerOf].map(async ([container, peer]) => {
+      let output: string;
+      try {
+        output = (await host.docker.logs(container, Infinity, signal)).join("\n");
+      } catch (error) {
+        if (signal.aborted) return;
+        sink({
+          type: "warning",
+          host: host.name,
+          peer,
+          message: `could not collect the output of ${container}: ${errorMessage(error)}`,
+        });
+        return;
+      }
+      await collect(peer, output);
+    }));
   }
 
   /**
@@ -473,11 +512,13 @@ export class DockerRuntime implements PeerRuntime {
         config: hostConfig,
         remote,
         started: new Set(),
+        peerOf: new Map(),
         commands,
         docker: new Docker(commands),
         orchestratorAddress: null,
         home: "",
         limiter: new Limiter(perHost),
+        imageIds: new Map(),
       };
       this.#send({
         type: "host-connected",
@@ -512,7 +553,7 @@ export class DockerRuntime implements PeerRuntime {
     const images = [...new Set(peers.map((p) => p.image))];
     const prefix = `^/?tm-${escapeRegExp(testSlug(config.name))}--`;
     const dirs = peers.map((p) => configDirInHome(this.containerName(p.peer)));
-    const [, address, home, present, named, labelled, mkdir] = await Promise.all([
+    const [version, address, home, present, named, labelled, mkdir] = await Promise.all([
       host.docker.version(signal),
       host.remote.orchestratorAddress(),
       host.commands.execute(["printenv", "HOME"], { signal }),
@@ -530,6 +571,7 @@ export class DockerRuntime implements PeerRuntime {
           signal,
         }),
     ]);
+    this.#send({ type: "host-ready", host: host.name, docker: version.server });
     host.orchestratorAddress = address;
     host.home = home.stdout.trim();
     if (home.code !== 0 || !host.home.startsWith("/")) {
@@ -556,11 +598,17 @@ export class DockerRuntime implements PeerRuntime {
     host: Host,
     facts: HostFacts,
     shipped: ShipReport,
+    local: Map<string, ImageInfo>,
     signal: AbortSignal,
   ): Promise<void> {
     const { runId } = this.#options;
     const peers = this.#peersOn(host);
     const images = [...new Set(peers.map((p) => p.image))];
+    for (const image of images) {
+      // A shipped image keeps its ID (`docker load`), so this machine's copy names it.
+      const id = facts.images.get(image)?.id ?? local.get(image)?.id;
+      if (id !== undefined) host.imageIds.set(image, id);
+    }
     const absent = images.filter((image) =>
       facts.images.get(image) == null &&
       !shipped.shipped.some((s) => s.image === image && s.host === host.name)
