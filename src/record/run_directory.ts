@@ -1,0 +1,28 @@
+/**
+ * Where a run's record goes: `<parent>/<name>-<YYYY-MM-DD-HH-MM-SS>/` (docs/run-record.md), a
+ * directory no other run writes to.
+ */
+import { runFileStem } from "../log_file.ts";
+
+/** Default parent of run records, relative to the working directory. */
+export const DEFAULT_RUNS_DIR = "tm-runs";
+
+/**
+ * Creates the run's directory under `parent` (created if missing). Two runs started in the same
+ * second never share one: if `<stem>` exists, `<stem>-2`, `-3`, … is used, as the log file does.
+ * @returns its path
+ */
+export function createRunDirectory(parent: string, testName: string, date: Date): string {
+  Deno.mkdirSync(parent, { recursive: true });
+  const stem = `${parent.replace(/\/+$/, "")}/${runFileStem(testName, date)}`;
+  for (let n = 1;; n++) {
+    const candidate = n === 1 ? stem : `${stem}-${n}`;
+    try {
+      // mkdir without `recursive` fails on an existing directory: the first to create it owns it.
+      Deno.mkdirSync(candidate);
+      return candidate;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
+}

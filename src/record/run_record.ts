@@ -1,0 +1,152 @@
+/**
+ * The run record (docs/run-record.md): an EventSink that writes a run's directory as it runs.
+ *
+ * - `config.yaml` (the file as given, byte for byte) and `plan.json` at once;
+ * - `events.jsonl`: every event appended as it arrives (one synchronous write each, like the log
+ *   file), so a run that is killed leaves everything up to its last event;
+ * - `peers/<peer>.container.log` as the runtime hands each peer's output over (`collectOutput`);
+ * - at `run-finished`: `summary.json`, `junit.xml`, `report.html` and `peers/<peer>.log`.
+ *
+ * A write that fails sets `lost` and the record stops there (the run goes on); the caller warns.
+ */
+import type { EventSink } from "../engine/events.ts";
+import type { OutputCollector } from "../engine/runtime.ts";
+import type { PlacedPeer } from "../placement.ts";
+import { planRecords } from "../plan_table.ts";
+import { eventLine, headerLine, type RecordedEvent } from "./events_jsonl.ts";
+import { peerFile, RECORD_FILES, RecordWriteError } from "./record_files.ts";
+import { writeReports } from "./record_reports.ts";
+import { createRunDirectory } from "./run_directory.ts";
+import { runHistory } from "./run_history.ts";
+import { runSummary } from "./run_summary.ts";
+
+/** Options of `openRunRecord`. */
+export interface RunRecordOptions {
+  /** Where run directories go (`--out`). */
+  parent: string;
+  testName: string;
+  /** The config file's bytes, as given. */
+  config: Uint8Array;
+  plan: readonly PlacedPeer[];
+  /** The tm version written into the record. */
+  tm: string;
+  /** The run's start, for the directory's name. Default: now. */
+  date?: Date;
+}
+
+export interface RunRecord {
+  /** The run's directory. */
+  readonly dir: string;
+  /** Records each event as it arrives; ignores events after `close()` or a failed write. */
+  sink: EventSink;
+  /** For the runtime's teardown: writes `peers/<peer>.container.log`. Never throws. */
+  collectOutput: OutputCollector;
+  /** Why the record is incomplete (the first write that failed); undefined while none did. */
+  readonly lost: RecordWriteError | undefined;
+  /** Closes `events.jsonl`; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the run's directory, writes `config.yaml`, `plan.json` and the header of
+ * `events.jsonl`. Throws if any of that fails (nothing has run yet).
+ */
+export function openRunRecord(options: RunRecordOptions): RunRecord {
+  const now = options.date ?? new Date();
+  const dir = createRunDirectory(options.parent, options.testName, now);
+  Deno.writeFileSync(`${dir}/${RECORD_FILES.config}`, options.config);
+  Deno.writeTextFileSync(
+    `${dir}/${RECORD_FILES.plan}`,
+    JSON.stringify(planRecords(options.plan), null, 2) + "\n",
+  );
+  Deno.mkdirSync(`${dir}/${RECORD_FILES.peers}`);
+  const eventsPath = `${dir}/${RECORD_FILES.events}`;
+  let file: Deno.FsFile | undefined = Deno.openSync(eventsPath, { write: true, createNew: true });
+  const encoder = new TextEncoder();
+  const recorded: RecordedEvent[] = [];
+  let timelineStart: number | undefined;
+  let lost: RecordWriteError | undefined;
+
+  const fail = (path: string, error: unknown) => {
+    lost ??= new RecordWriteError(path, error);
+    file?.close();
+    file = undefined;
+  };
+  const append = (line: string) => {
+    if (!file) return;
+    try {
+      const bytes = encoder.encode(line + "\n");
+      let written = 0;
+      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+    } catch (error) {
+      fail(eventsPath, error);
+    }
+  };
+  const finish = () => {
+    const history = runHistory(recorded);
+    const summaryPath = `${dir}/${RECORD_FILES.summary}`;
+    try {
+      Deno.writeTextFileSync(
+        summaryPath,
+        JSON.stringify(runSummary(history, options.tm), null, 2) + "\n",
+      );
+      writeReports(dir, history, recorded);
+      writePeerLogs(dir, recorded);
+    } catch (error) {
+      fail(error instanceof RecordWriteError ? error.path : summaryPath, error);
+    }
+  };
+
+  append(headerLine(options.tm, now));
+  return {
+    dir,
+    sink: (event) => {
+      if (!file) return;
+      if (event.type === "phase" && event.phase === "timeline") timelineStart ??= event.t;
+      const entry: RecordedEvent = {
+        wall: new Date().toISOString(),
+        ...(timelineStart !== undefined ? { timelineMs: event.t - timelineStart } : {}),
+        event,
+      };
+      recorded.push(entry);
+      append(eventLine(entry));
+      if (event.type === "run-finished" && file) finish();
+    },
+    collectOutput: async (peer, output) => {
+      const path = `${dir}/${peerFile(peer, "container.log")}`;
+      try {
+        await Deno.writeTextFile(path, output === "" ? "" : `${output}\n`);
+      } catch (error) {
+        lost ??= new RecordWriteError(path, error);
+      }
+    },
+    get lost() {
+      return lost;
+    },
+    close() {
+      file?.close();
+      file = undefined;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** `peers/<peer>.log`: each peer's log lines as it sent them through Redis, one a line. */
+function writePeerLogs(dir: string, recorded: readonly RecordedEvent[]): void {
+  const lines = new Map<string, string[]>();
+  const start = recorded.find((r) => r.event.type === "run-started")?.event;
+  if (start?.type === "run-started") { for (const p of start.plan) lines.set(p.peer, []); }
+  for (const { wall, event } of recorded) {
+    if (event.type !== "peer-log") continue;
+    const text = `${wall} ${event.level} ${event.message.replace(/\r?\n/g, "\\n")}`;
+    (lines.get(event.peer) ?? lines.set(event.peer, []).get(event.peer)!).push(text);
+  }
+  for (const [peer, peerLines] of lines) {
+    const path = `${dir}/${peerFile(peer, "log")}`;
+    try {
+      Deno.writeTextFileSync(path, peerLines.map((line) => `${line}\n`).join(""));
+    } catch (error) {
+      throw new RecordWriteError(path, error);
+    }
+  }
+}
