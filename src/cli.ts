@@ -12,6 +12,8 @@ import * as output from "./output_stream.ts";
 import { place } from "./placement.ts";
 import { formatPlanTable, planRecords } from "./plan_table.ts";
 import { VERSION } from "./version.ts";
+import { DEFAULT_RUNS_DIR } from "./record/run_directory.ts";
+import { escapeControls } from "./terminal_text.ts";
 import { databaseOf, RedisLeaseError } from "./coordination/redis_lease.ts";
 
 const out = (text: string) => void output.stdout.write(text);
@@ -30,6 +32,8 @@ Examples:
   tm examples/smoke-test-5peer.yaml            run the test, one line per event
   tm examples/smoke-test-5peer.yaml --tui      run it with the full-screen view
   tm schema > tm.schema.json                   JSON Schema for editor completion (docs/config.md)
+  tm runs                                      list the runs recorded under tm-runs/
+  tm report tm-runs/<run>                      rebuild a run's junit.xml and report.html
 `;
 
 /** `--redis-url`: a redis:// or rediss:// URL with a host and, if any, a database number. */
@@ -64,7 +68,10 @@ function buildProgram(setExitCode: (code: number) => void) {
         "starts Redis, starts one Docker container per peer on the hosts over SSH,\n" +
         "sends the timed commands, watches every peer, and cleans up.",
     )
-    .usage("[options] <config.yaml>\n       tm validate [--json] <config.yaml>\n       tm schema")
+    .usage(
+      "[options] <config.yaml>\n       tm validate [--json] <config.yaml>\n" +
+        "       tm report <run-dir>\n       tm runs [dir]\n       tm schema",
+    )
     .version(VERSION, "--version", "print the version and exit")
     .helpOption("-h, --help", "show this help and exit")
     .argument("[config]", "the test's YAML file (see docs/config.md)")
@@ -85,6 +92,11 @@ function buildProgram(setExitCode: (code: number) => void) {
         "a terminal unless --yes)",
     )
     .option("--yes", "with --reset-hosts-all: do not ask for confirmation")
+    .option(
+      "--out <dir>",
+      `where the run record goes: <dir>/<name>-<date>/ (default ${DEFAULT_RUNS_DIR}; ` +
+        "docs/run-record.md)",
+    )
     .addHelpText("after", HELP_FOOTER)
     .showHelpAfterError("(tm --help shows the usage)")
     .exitOverride()
@@ -109,6 +121,7 @@ function buildProgram(setExitCode: (code: number) => void) {
         const conflicting = [
           options.tui && "--tui",
           options.redisUrl !== undefined && "--redis-url",
+          options.out !== undefined && "--out",
         ].filter(Boolean);
         if (conflicting.length) {
           throw new UsageError(
@@ -131,6 +144,7 @@ function buildProgram(setExitCode: (code: number) => void) {
           tui: options.tui === true,
           verbose: options.verbose === true,
           ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+          out: options.out ?? DEFAULT_RUNS_DIR,
         }),
       );
     });
@@ -157,6 +171,31 @@ function buildProgram(setExitCode: (code: number) => void) {
             formatPlanTable(placed) + "\n",
         );
       }
+      setExitCode(ExitCode.ok);
+    });
+
+  program
+    .command("report")
+    .description(
+      "rebuild a run's junit.xml and report.html from its events.jsonl; says when the run " +
+        "did not finish",
+    )
+    .argument("<run-dir>", "a run's directory, e.g. tm-runs/smoke-2025-06-01-12-00-00")
+    .action(async (dir) => {
+      const { rebuildReports } = await import("./record/report_command.ts");
+      const { lines } = await rebuildReports(dir);
+      out(lines.map((line) => `${escapeControls(line)}\n`).join(""));
+      setExitCode(ExitCode.ok);
+    });
+
+  program
+    .command("runs")
+    .description("list the runs recorded in a directory: name, date, verdict, duration")
+    .argument("[dir]", "where the runs are", DEFAULT_RUNS_DIR)
+    .action(async (dir) => {
+      const { formatRuns, listRuns } = await import("./record/runs_list.ts");
+      const table = formatRuns(dir, await listRuns(dir));
+      out(table.split("\n").map((line) => `${escapeControls(line)}\n`).join(""));
       setExitCode(ExitCode.ok);
     });
 

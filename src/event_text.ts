@@ -161,7 +161,9 @@ export function eventLines(event: EngineEvent): EventLine[] {
       return [
         ...tm(
           "RUN",
-          `${sentence}; run ${event.runId}${event.logFile ? `, log file ${event.logFile}` : ""}`,
+          `${sentence}; run ${event.runId}${event.logFile ? `, log file ${event.logFile}` : ""}${
+            event.recordDir ? `, run record ${event.recordDir}` : ""
+          }`,
         ),
         ...event.plan.flatMap((p) =>
           peer(p.peer, "PLACED", `on ${p.host} (${p.address}) port ${p.port}, image ${p.image}`)

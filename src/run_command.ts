@@ -19,9 +19,12 @@ import { createRuntime } from "./hosts/runtimes.ts";
 import { type LogFile, logFileName, openLogFile } from "./log_file.ts";
 import * as output from "./output_stream.ts";
 import { traceLine } from "./ui/trace_line.ts";
-import { place } from "./placement.ts";
+import { place, type PlacedPeer } from "./placement.ts";
 import { currentOwner } from "./run_owner.ts";
 import { isReported, type Severity } from "./severity.ts";
+import { DEFAULT_RUNS_DIR } from "./record/run_directory.ts";
+import { openRunRecord, type RunRecord } from "./record/run_record.ts";
+import { VERSION } from "./version.ts";
 
 export interface RunTestOptions {
   /** Full-screen terminal UI instead of console lines. */
@@ -30,6 +33,8 @@ export interface RunTestOptions {
   verbose: boolean;
   /** An existing Redis instead of a container. */
   redisUrl?: string;
+  /** Parent of the run record's directory (`--out`). Default: `tm-runs`. */
+  out?: string;
 }
 
 /** What the user sees: console lines or the TUI. */
@@ -102,6 +107,46 @@ function recordThenShow(logFile: LogFile, view: EventSink): EventSink {
 }
 
 /**
+ * The run record first (so its `run-finished` is the one the view shows), then the view. A
+ * record that can no longer be written is said once, as a warning; the run goes on.
+ */
+function recordRun(record: RunRecord, view: EventSink): EventSink {
+  let warned = false;
+  return (event) => {
+    record.sink(event);
+    const lost = record.lost;
+    if (lost && !warned) {
+      warned = true;
+      view({ type: "warning", t: event.t, message: `${lost.message}; the run goes on` });
+    }
+    view(event);
+  };
+}
+
+/** Creates the run record; a directory that cannot be created is the user's to fix (exit 2). */
+function openRecord(
+  parent: string,
+  configPath: string,
+  config: { name: string },
+  plan: PlacedPeer[],
+) {
+  try {
+    return openRunRecord({
+      parent,
+      testName: config.name,
+      config: Deno.readFileSync(configPath),
+      plan,
+      tm: VERSION,
+    });
+  } catch (error) {
+    throw new UsageError(
+      `--out ${parent}: the run record cannot be written there: ${errorMessage(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * Runs the test described by `configPath`.
  * @returns the exit code: 0 passed, 1 failed (or the log file could not be written), 130
  *   interrupted
@@ -120,6 +165,13 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     level: config.log_level,
     fresh: true,
   });
+  let record: RunRecord;
+  try {
+    record = openRecord(options.out ?? DEFAULT_RUNS_DIR, configPath, config, plan);
+  } catch (error) {
+    await logFile.close();
+    throw error;
+  }
   const logPath = logFile.path;
   using interrupts = installInterruptHandlers();
   const viewStop = new AbortController();
@@ -140,12 +192,14 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       plan,
       runtime: createRuntime({ config, plan, runId, owner }),
       redis,
-      emit: recordThenShow(logFile, view.sink),
+      emit: recordThenShow(logFile, recordRun(record, view.sink)),
       stop: AbortSignal.any([interrupts.stop, viewStop.signal]),
       kill,
       runId,
       owner,
       logFile: logPath,
+      recordDir: record.dir,
+      collectOutput: record.collectOutput,
     });
     const leaveAtOnce = AbortSignal.any([kill, interrupts.hangUp]);
     if (view.quit && !leaveAtOnce.aborted) {
@@ -162,7 +216,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     try {
       await view?.close();
     } finally {
-      await logFile.close();
+      await Promise.all([logFile.close(), record.close()]);
     }
   }
 }

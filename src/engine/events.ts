@@ -78,6 +78,8 @@ export type EngineEvent =
       timeline: TimelineCommand[];
       /** Path of the log file, if one is written. */
       logFile?: string;
+      /** The run record's directory, if one is written (docs/run-record.md). */
+      recordDir?: string;
     }
     | { type: "phase"; phase: Phase }
     /** `url` has its password masked (`redis://user:***@host`). */

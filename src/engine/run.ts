@@ -63,6 +63,8 @@ export interface RunOptions {
   leaseTtlMs?: number;
   /** Only reported in the run-started event. */
   logFile?: string;
+  /** The run record's directory; only reported in the run-started event. */
+  recordDir?: string;
   /** Given to the runtime's teardown: each peer's output before it is removed. Default: none. */
   collectOutput?: OutputCollector;
   /** Default: `RedisCoordination.open`. */
@@ -196,6 +198,7 @@ class Run {
       plan: this.#plan,
       timeline: this.#timeline,
       ...(this.#options.logFile ? { logFile: this.#options.logFile } : {}),
+      ...(this.#options.recordDir ? { recordDir: this.#options.recordDir } : {}),
     });
     const { stop, kill } = this.#options;
     const onStop = () => this.#interrupt(false, stop?.reason);

@@ -5,9 +5,12 @@
  * and the JUnit file must still parse.
  */
 
-// deno-lint-ignore no-control-regex
-const NOT_XML =
-  /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** Characters XML 1.0 cannot hold: C0 controls but tab and newlines, lone surrogates, U+FFFE/F. */
+const NOT_XML = new RegExp(
+  "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]" +
+    "|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]",
+  "g",
+);
 
 /** `text` with the characters XML 1.0 forbids replaced by visible escapes. */
 export function xmlCharacters(text: string): string {

@@ -143,6 +143,8 @@ export interface RunState {
   test: string;
   runId: string;
   logFile?: string;
+  /** The run record's directory, if one is written. */
+  recordDir?: string;
   plan: PlacedPeer[];
   /** Width of the longest peer name in the plan, for alignment. */
   nameWidth: number;
@@ -236,6 +238,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       state.test = event.test;
       state.runId = event.runId;
       state.logFile = event.logFile;
+      state.recordDir = event.recordDir;
       state.plan = event.plan;
       state.nameWidth = Math.max(0, ...event.plan.map((p) => p.peer.length));
       state.peers = event.plan.map((p) => ({

@@ -154,5 +154,6 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
     ]);
   }
   if (state.logFile) lines.push([{ text: `  log file: ${state.logFile}` }]);
+  if (state.recordDir) lines.push([{ text: `  run record: ${state.recordDir}` }]);
   return lines;
 }

@@ -1,0 +1,51 @@
+/**
+ * `tm report <run-dir>`: rebuilds a run's `junit.xml` and `report.html` from its `events.jsonl`
+ * alone (docs/run-record.md, "tm report"), and says when the run did not finish.
+ */
+import { UsageError } from "../errors.ts";
+import { RECORD_FILES } from "./record_files.ts";
+import { readRecordedEvents } from "./recorded_run.ts";
+import { writeReports } from "./record_reports.ts";
+import { NotARunError, runHistory } from "./run_history.ts";
+
+/** What `tm report` did, as printed. */
+export interface ReportOutcome {
+  /** Lines for stdout. */
+  lines: string[];
+  /** Whether the record holds the run's end. */
+  finished: boolean;
+}
+
+/**
+ * Rebuilds the reports of the run recorded in `dir`.
+ * @throws UsageError if `dir` holds no readable record of a run
+ * @throws RecordWriteError if a report cannot be written
+ */
+export async function rebuildReports(dir: string): Promise<ReportOutcome> {
+  const { events, truncated } = await readRecordedEvents(dir);
+  let history;
+  try {
+    history = runHistory(events);
+  } catch (error) {
+    if (error instanceof NotARunError) {
+      throw new UsageError(`${dir}/${RECORD_FILES.events}: ${error.message}`);
+    }
+    throw error;
+  }
+  writeReports(dir, history, events);
+  const lines = [`wrote ${dir}/${RECORD_FILES.junit} and ${dir}/${RECORD_FILES.report}`];
+  const finished = history.finished;
+  if (finished) {
+    lines.push(
+      `run ${history.runId} of ${history.test}: ${finished.verdict} (exit ${finished.exitCode})` +
+        (finished.reason ? `: ${finished.reason}` : ""),
+    );
+  } else {
+    lines.push(
+      `run ${history.runId} of ${history.test} did not finish: its record ends ` +
+        `${(history.lastMs / 1_000).toFixed(1)} s in, before run-finished (tm was killed)` +
+        (truncated ? "; its last line was cut short" : ""),
+    );
+  }
+  return { lines, finished: finished !== undefined };
+}
