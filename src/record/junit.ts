@@ -9,6 +9,8 @@ import { peerProblems } from "./peer_verdict.ts";
 import type { PeerHistory, RunHistory } from "./run_history.ts";
 import { xmlAttribute, xmlText } from "./xml_text.ts";
 
+const UNFINISHED = "the run did not finish (tm was killed): its record ends before run-finished";
+
 /** One `<testcase>`, before it is written. */
 interface TestCase {
   classname: string;
@@ -29,8 +31,8 @@ export function junitXml(history: RunHistory): string {
       name: "run finished",
       failure: {
         type: "unfinished",
-        message: "the run did not finish (tm was killed): its record ends before run-finished",
-        body: [],
+        message: UNFINISHED,
+        body: [UNFINISHED],
       },
     });
   }
@@ -68,6 +70,7 @@ export function junitXml(history: RunHistory): string {
 
 function peerCase(history: RunHistory, peer: PeerHistory): TestCase {
   const problems = peerProblems(peer);
+  const said = `${peer.peer} ${problems.map((p) => p.text).join("; ")}`;
   const where = `on ${peer.host} port ${peer.port}, image ${peer.image}`;
   const logs = peer.lastLogs.length > 0 ? ["last log lines:", ...peer.lastLogs] : ["no log lines"];
   const output = peer.exitOutput.length > 0 ? ["last output lines:", ...peer.exitOutput] : [];
@@ -77,9 +80,9 @@ function peerCase(history: RunHistory, peer: PeerHistory): TestCase {
     ...(problems.length > 0
       ? {
         failure: {
-          type: problems[0].split(/[ :(]/)[0],
-          message: `${peer.peer} ${problems.join("; ")}`,
-          body: [`${peer.peer} ${problems.join("; ")} (${where})`, ...output, ...logs],
+          type: problems[0].kind,
+          message: said,
+          body: [`${said} (${where})`, ...output, ...logs],
         },
       }
       : {}),

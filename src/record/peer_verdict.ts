@@ -5,20 +5,32 @@
  */
 import type { PeerHistory } from "./run_history.ts";
 
+/** One reason a peer failed the run. */
+export interface PeerProblem {
+  kind: "crashed" | "reported-failed" | "never-started" | "did-not-stop";
+  /** One line, e.g. `crashed (exit code 137)`, `reported failed: no route`. */
+  text: string;
+}
+
 /** Why a peer failed, most telling first; empty when it passed. */
-export function peerProblems(peer: PeerHistory): string[] {
-  const problems: string[] = [];
+export function peerProblems(peer: PeerHistory): PeerProblem[] {
+  const problems: PeerProblem[] = [];
   if (peer.crashed) {
-    problems.push(
-      `crashed (${peer.exitCode == null ? "exit code unknown" : `exit code ${peer.exitCode}`})`,
-    );
+    const code = peer.exitCode == null ? "exit code unknown" : `exit code ${peer.exitCode}`;
+    problems.push({ kind: "crashed", text: `crashed (${code})` });
   }
   if (peer.failure !== undefined) {
-    problems.push(`reported failed${peer.failure ? `: ${peer.failure}` : ""}`);
+    problems.push({
+      kind: "reported-failed",
+      text: `reported failed${peer.failure ? `: ${peer.failure}` : ""}`,
+    });
   }
-  if (!peer.started) problems.push("never started");
+  if (!peer.started) problems.push({ kind: "never-started", text: "never started" });
   else if (!peer.crashed && peer.lastStatus !== "stopped") {
-    problems.push(`did not stop (last status ${peer.lastStatus ?? "none"})`);
+    problems.push({
+      kind: "did-not-stop",
+      text: `did not stop (last status ${peer.lastStatus ?? "none"})`,
+    });
   }
   return problems;
 }

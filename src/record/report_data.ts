@@ -68,7 +68,7 @@ export function reportData(history: RunHistory, recorded: readonly RecordedEvent
   const lanes = new Map<string, ReportLane>(history.peers.map((peer) => [peer.peer, {
     peer: peer.peer,
     host: peer.host,
-    problems: peerProblems(peer),
+    problems: peerProblems(peer).map((problem) => problem.text),
     spans: [],
     markers: [],
   }]));

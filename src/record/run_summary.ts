@@ -78,7 +78,7 @@ export function runSummary(history: RunHistory, tm: string): RunSummary {
       lastStatus: peer.lastStatus,
       failure: peer.failure ?? null,
       crashed: peer.crashed,
-      problems: peerProblems(peer),
+      problems: peerProblems(peer).map((problem) => problem.text),
       warnings: peer.warnings,
       errors: peer.errors,
     })),

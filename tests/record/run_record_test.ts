@@ -1,0 +1,166 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import type { EngineEvent } from "../../src/engine/events.ts";
+import { planRecords } from "../../src/plan_table.ts";
+import { peerFile, RECORD_FILES } from "../../src/record/record_files.ts";
+import type { RunSummary } from "../../src/record/run_summary.ts";
+import { openRunRecord } from "../../src/record/run_record.ts";
+import { CONFIG_BYTES, recordRun, tempDir } from "../support/run_records.ts";
+import { IMAGE, PLAN, scriptedRun } from "../support/scripted_events.ts";
+
+async function summaryOf(dir: string): Promise<RunSummary> {
+  return JSON.parse(await Deno.readTextFile(`${dir}/${RECORD_FILES.summary}`));
+}
+
+/** The scripted run with a host's Docker version, image IDs, and alice reporting `failed|…`. */
+function enrichedRun(): EngineEvent[] {
+  return scriptedRun().flatMap((event): EngineEvent[] => {
+    if (event.type === "host-connected") {
+      return [event, { t: event.t, type: "host-ready", host: event.host, docker: "27.5.1" }];
+    }
+    if (event.type === "peer-launched") return [{ ...event, imageId: `sha256:${event.peer}` }];
+    if (event.type === "run-finished") {
+      return [
+        {
+          t: event.t - 1,
+          type: "peer-status",
+          peer: "alice",
+          status: "failed|no route",
+          previous: "stopped",
+        },
+        {
+          ...event,
+          verdict: "failed",
+          exitCode: 1,
+          peers: event.peers.map((p) =>
+            p.peer === "alice" ? { ...p, status: "failed|no route", failure: "no route" } : p
+          ),
+        },
+      ];
+    }
+    return [event];
+  });
+}
+
+Deno.test("openRunRecord writes config.yaml byte for byte, plan.json, and a summary.json with every peer's outcome", async () => {
+  await using dir = await tempDir();
+  const record = await recordRun(dir.path, enrichedRun());
+  assertEquals(await Deno.readFile(`${record.dir}/${RECORD_FILES.config}`), CONFIG_BYTES);
+  assertEquals(
+    JSON.parse(await Deno.readTextFile(`${record.dir}/${RECORD_FILES.plan}`)),
+    planRecords(PLAN),
+  );
+  const summary = await summaryOf(record.dir);
+  assertEquals(
+    [summary.test, summary.runId, summary.tm, summary.verdict, summary.exitCode],
+    ["gossip-demo", "r-7f3a", "9.9.9", "failed", 1],
+  );
+  assertEquals(summary.hosts, [
+    { host: "host-0", address: "10.0.0.10", docker: "27.5.1" },
+    { host: "host-1", address: "10.0.0.11", docker: "27.5.1" },
+  ]);
+  const alice = summary.peers.find((p) => p.peer === "alice")!;
+  assertEquals(alice, {
+    peer: "alice",
+    host: "host-0",
+    port: 11984,
+    image: IMAGE,
+    imageId: "sha256:alice",
+    restarts: 0,
+    exitCode: 0,
+    lastStatus: "failed|no route",
+    failure: "no route",
+    crashed: false,
+    problems: ["reported failed: no route", "did not stop (last status failed|no route)"],
+    warnings: 0,
+    errors: 0,
+  });
+  assertEquals(summary.peers.find((p) => p.peer === "bob")!.restarts, 1);
+  assertEquals(
+    summary.phases.map((p) => p.phase),
+    ["redis", "hosts", "images", "starting", "bootstrap", "timeline", "shutdown", "cleanup"],
+  );
+  assert(summary.phases.every((p) => p.durationMs >= 0));
+});
+
+Deno.test("openRunRecord writes each peer's log lines to peers/<peer>.log, one a line", async () => {
+  await using dir = await tempDir();
+  const events = scriptedRun();
+  events.splice(events.length - 1, 0, {
+    t: 100,
+    type: "peer-log",
+    peer: "carol",
+    level: "warn",
+    message: "two\nlines",
+  });
+  const record = await recordRun(dir.path, events);
+  const carol = (await Deno.readTextFile(`${record.dir}/${peerFile("carol", "log")}`))
+    .split("\n").filter(Boolean).map((line) => line.split(" ").slice(1).join(" "));
+  assertEquals(carol, [
+    "info listening on /ip4/10.0.0.10/udp/11985/quic-v1",
+    "warn slow handshake with bob (1.2 s)",
+    "error failed to dial dave: timeout after 3000 ms",
+    "warn two\\nlines",
+  ]);
+});
+
+Deno.test("openRunRecord gives two runs started in the same second a directory each", async () => {
+  await using dir = await tempDir();
+  const date = new Date(2025, 5, 1, 12, 0, 0);
+  const first = await recordRun(dir.path, [], { date });
+  const second = await recordRun(dir.path, [], { date });
+  assertEquals(first.dir, `${dir.path}/demo-2025-06-01-12-00-00`);
+  assertEquals(second.dir, `${dir.path}/demo-2025-06-01-12-00-00-2`);
+});
+
+Deno.test("openRunRecord's collectOutput writes peers/<peer>.container.log", async () => {
+  await using dir = await tempDir();
+  const record = openRunRecord({
+    parent: dir.path,
+    testName: "demo",
+    config: CONFIG_BYTES,
+    plan: PLAN,
+    tm: "9.9.9",
+  });
+  await record.collectOutput("dave", "line 1\nthread 'main' panicked");
+  await record.close();
+  assertEquals(
+    await Deno.readTextFile(`${record.dir}/${peerFile("dave", "container.log")}`),
+    "line 1\nthread 'main' panicked\n",
+  );
+  assertEquals(record.lost, undefined);
+});
+
+Deno.test("openRunRecord's summary of an interrupted run says interrupted; a killed run leaves events.jsonl and no summary", async () => {
+  await using dir = await tempDir();
+  const events = scriptedRun();
+  const finished = events.pop()!;
+  if (finished.type !== "run-finished") throw new Error("the script ends with run-finished");
+  const interrupted = await recordRun(dir.path, [
+    ...events,
+    { ...finished, verdict: "interrupted", exitCode: 130, reason: "interrupted (SIGINT)" },
+  ], { name: "interrupted" });
+  assertEquals((await summaryOf(interrupted.dir)).verdict, "interrupted");
+  assertEquals((await summaryOf(interrupted.dir)).exitCode, 130);
+
+  const killed = await recordRun(dir.path, events.slice(0, 40), { name: "killed" });
+  const names = [];
+  for await (const entry of Deno.readDir(killed.dir)) names.push(entry.name);
+  assertEquals(names.sort(), ["config.yaml", "events.jsonl", "peers", "plan.json"]);
+});
+
+Deno.test("openRunRecord sets lost, naming the file, when summary.json cannot be written", async () => {
+  await using dir = await tempDir();
+  const record = openRunRecord({
+    parent: dir.path,
+    testName: "demo",
+    config: CONFIG_BYTES,
+    plan: PLAN,
+    tm: "9.9.9",
+  });
+  // The finished run's reports cannot be written over a directory of the same name.
+  await Deno.mkdir(`${record.dir}/${RECORD_FILES.summary}`);
+  for (const event of scriptedRun()) record.sink(event);
+  await record.close();
+  assert(record.lost, "lost");
+  assertEquals(record.lost.path, `${record.dir}/${RECORD_FILES.summary}`);
+});
