@@ -228,10 +228,14 @@ Deno.test("tm reports a failed run in its summary, exit 1, and the trace only wi
     assertEquals(verbose.code, 1);
     assert(verbose.stderr.includes("    at "), verbose.stderr);
     assertNoStackTrace(verbose.stdout);
-    const logs = [...Deno.readDirSync(cwd)].map((entry) => entry.name);
+    const logs = [...Deno.readDirSync(cwd)].map((entry) => entry.name)
+      .filter((name) => name.endsWith(".log"));
     assertEquals(logs.length, 2, "one log file per run");
     // Two runs in the same second get a file each (the second one `-2`).
     assert(logs.every((name) => /^one-peer-\d{4}(-\d\d){5}(-2)?\.log$/.test(name)), logs.join());
+    // And a run record each, under tm-runs/ (docs/run-record.md).
+    const records = [...Deno.readDirSync(`${cwd}/tm-runs`)].map((entry) => entry.name);
+    assertEquals(records.length, 2, "one run record per run");
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }

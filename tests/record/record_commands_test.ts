@@ -1,0 +1,99 @@
+/**
+ * `tm report` and `tm runs` as the user runs them (tm as a subprocess), on records written by the
+ * real recorder from scripted runs.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { RECORD_FILES } from "../../src/record/record_files.ts";
+import { recordRun, tempDir } from "../support/run_records.ts";
+import { scriptedRun } from "../support/scripted_events.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+async function tm(cwd: string, ...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}main.ts`, ...args],
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("tm report rebuilds junit.xml and report.html from events.jsonl alone, and says a killed run did not finish", async () => {
+  await using dir = await tempDir();
+  const finished = await recordRun(dir.path, scriptedRun({ outcome: "crash" }), { name: "a" });
+  const killed = await recordRun(dir.path, scriptedRun().filter((e) => e.t < 9000), {
+    name: "b",
+  });
+  for (const record of [finished, killed]) {
+    await Deno.remove(`${record.dir}/${RECORD_FILES.junit}`).catch(() => {});
+    await Deno.remove(`${record.dir}/${RECORD_FILES.report}`).catch(() => {});
+  }
+  const done = await tm(dir.path, "report", finished.dir);
+  assertEquals(done.code, 0, done.stderr);
+  assert(
+    done.stdout.includes("r-7f3a of gossip-demo: failed (exit 1): peer dave crashed"),
+    done.stdout,
+  );
+  const cut = await tm(dir.path, "report", killed.dir);
+  assertEquals(cut.code, 0, cut.stderr);
+  assert(
+    /did not finish: its record ends 7\.6 s in, before run-finished/.test(cut.stdout),
+    cut.stdout,
+  );
+  for (const record of [finished, killed]) {
+    assert((await Deno.stat(`${record.dir}/${RECORD_FILES.junit}`)).size > 0);
+    assert((await Deno.readTextFile(`${record.dir}/${RECORD_FILES.report}`)).includes("tm-data"));
+  }
+});
+
+Deno.test("tm runs lists the runs of a directory with name, date, verdict and duration", async () => {
+  await using dir = await tempDir();
+  const date = new Date(2025, 5, 1, 12, 0, 0);
+  await recordRun(dir.path, scriptedRun(), { name: "passing", date });
+  await recordRun(dir.path, scriptedRun().filter((e) => e.t < 9000), { name: "killed", date });
+  await Deno.mkdir(`${dir.path}/not-a-run`);
+  const listed = await tm(dir.path, "runs", dir.path);
+  assertEquals(listed.code, 0, listed.stderr);
+  const rows = listed.stdout.trimEnd().split("\n").map((line) => line.split(/\s{2,}/));
+  assertEquals(rows[0], ["RUN", "DATE", "VERDICT", "DURATION"]);
+  const byName = Object.fromEntries(rows.slice(1).map((row) => [row[0], [row[2], row[3]]]));
+  assertEquals(byName, {
+    "passing-2025-06-01-12-00-00": ["passed", "17.0 s"],
+    "killed-2025-06-01-12-00-00": ["unfinished", "7.6 s"],
+  });
+  // Without an argument: ./tm-runs.
+  await Deno.mkdir(`${dir.path}/tm-runs`);
+  const empty = await tm(dir.path, "runs");
+  assertEquals([empty.code, empty.stdout], [0, "no runs in tm-runs\n"]);
+});
+
+Deno.test("tm runs and tm report on a bad directory print one line and exit 2", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/file`, "x");
+  await Deno.mkdir(`${dir.path}/empty`);
+  await Deno.writeTextFile(`${dir.path}/empty-events/events.jsonl`, "{}\n").catch(async () => {
+    await Deno.mkdir(`${dir.path}/empty-events`);
+    await Deno.writeTextFile(`${dir.path}/empty-events/events.jsonl`, "{}\n");
+  });
+  const cases: [string[], string][] = [
+    [["runs", "missing"], "tm: missing: no such directory"],
+    [["runs", "file"], "tm: file: not a directory"],
+    [["report", "missing"], "tm: missing: not a run directory (no events.jsonl)"],
+    [["report", "empty"], "tm: empty: not a run directory (no events.jsonl)"],
+    [["report", "empty-events"], "empty-events/events.jsonl:1: not a tm events file"],
+  ];
+  for (const [args, message] of cases) {
+    const result = await tm(dir.path, ...args);
+    assertEquals(result.code, 2, `tm ${args.join(" ")}: ${result.stderr}`);
+    assertEquals(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
+    assert(result.stderr.includes(message), `tm ${args.join(" ")}: ${result.stderr}`);
+  }
+});
