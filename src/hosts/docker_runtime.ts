@@ -605,8 +605,10 @@ export class DockerRuntime implements PeerRuntime {
     const peers = this.#peersOn(host);
     const images = [...new Set(peers.map((p) => p.image))];
     for (const image of images) {
-      // A shipped image keeps its ID (`docker load`), so this machine's copy names it.
-      const id = facts.images.get(image)?.id ?? local.get(image)?.id;
+      // A shipped image replaced the host's copy and keeps its ID (`docker load`): this
+      // machine's copy names it. Otherwise the host runs the copy the probe found.
+      const wasShipped = shipped.shipped.some((s) => s.image === image && s.host === host.name);
+      const id = wasShipped ? local.get(image)?.id : facts.images.get(image)?.id;
       if (id !== undefined) host.imageIds.set(image, id);
     }
     const absent = images.filter((image) =>

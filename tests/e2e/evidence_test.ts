@@ -52,7 +52,8 @@ Deno.test("tm whose log file's disk fills up mid-run warns at once, cleans up an
   await exec("mount", ["-t", "tmpfs", "-o", `size=${DISK_SIZE}`, "tmpfs", disk]);
   try {
     await fill(disk, LEFT_FREE);
-    const tm = ws.start([config], { cwd: disk });
+    // The run record goes beside the disk: this test is about the log file.
+    const tm = ws.start([config, "--out", `${ws.dir}/tm-runs`], { cwd: disk });
     await tm.waitFor(/── starting/);
     const ends = await sshClientEnds(tm.pid, bed);
     const result = await tm.done;
