@@ -94,10 +94,18 @@ Deno.test("DockerRuntime starts containers, reports an exit with its code and lo
     await runtime.setup({ emit, signal: new AbortController().signal });
     assertEquals(
       events.filter((e) => e.type.startsWith("host-")).map((e) => e.type),
-      ["host-connecting", "host-connected"],
+      ["host-connecting", "host-connected", "host-ready"],
+    );
+    // The host's Docker engine version, for the run record's summary.
+    const ready = events.find((e) => e.type === "host-ready");
+    assertEquals(
+      ready?.type === "host-ready" ? ready.docker : undefined,
+      (await docker.version()).server,
     );
     const [alice, crasher] = await startAll(runtime, config, "redis://127.0.0.1:6399");
     assertEquals([alice.name, crasher.name], ["alice", "crasher"]);
+    // The image ID the containers run, for the run record.
+    assertEquals([alice.imageId, crasher.imageId], Array(2).fill(await docker.imageId(image)));
 
     const exit = await crasher.exited;
     assertEquals(exit.code, 3);

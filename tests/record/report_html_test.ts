@@ -13,6 +13,14 @@ import { PLAN, scriptedRun } from "../support/scripted_events.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The DOM members the page functions use: Deno type-checks them without the DOM library. */
+interface PageNode {
+  textContent: string | null;
+  value: string;
+  getAttribute(name: string): string | null;
+  scrollIntoView(): void;
+}
+
 /** A log line that tries to close the data's script element and run its own. */
 const BREAKOUT =
   `</script><script>window.pwned = 1</script><!-- \u2028 <img src=x onerror="window.pwned=2">`;
@@ -44,7 +52,10 @@ async function open(browser: Browser, file: string) {
 }
 
 function shownPeers(page: Page): Promise<string[]> {
-  return page.$$eval("tr.log", (rows) => rows.map((row) => row.getAttribute("data-peer")!));
+  return page.$$eval(
+    "tr.log",
+    (rows) => rows.map((row) => (row as unknown as PageNode).getAttribute("data-peer")!),
+  );
 }
 
 /** The scripted run with a hostile log line from bob. */
@@ -73,11 +84,14 @@ Deno.test({
     const file = `${record.dir}/${RECORD_FILES.report}`;
     const { page, problems } = await open(chromium.browser, file);
     assertEquals(problems, []);
-    assertEquals(await page.$eval("#verdict", (el) => el.textContent), "FAILED");
+    assertEquals(
+      await page.$eval("#verdict", (el) => (el as unknown as PageNode).textContent),
+      "FAILED",
+    );
     assertEquals(
       await page.$$eval(
         ".lane[data-peer]",
-        (lanes) => lanes.map((lane) => lane.getAttribute("data-peer")),
+        (lanes) => lanes.map((lane) => (lane as unknown as PageNode).getAttribute("data-peer")),
       ),
       PLAN.map((p) => p.peer),
     );
@@ -92,11 +106,14 @@ Deno.test({
     assert(bob.length > 0);
     assertEquals([...new Set(bob)], ["bob"]);
     assertEquals(
-      await page.$eval("#peer-filter", (el) => (el as unknown as { value: string }).value),
+      await page.$eval("#peer-filter", (el) => (el as unknown as PageNode).value),
       "bob",
     );
     // The hostile line is shown as it was sent, and ran nothing.
-    const messages = await page.$$eval("tr.log td.msg", (cells) => cells.map((c) => c.textContent));
+    const messages = await page.$$eval(
+      "tr.log td.msg",
+      (cells) => cells.map((c) => (c as unknown as PageNode).textContent),
+    );
     assert(messages.includes(BREAKOUT), messages.join("\n"));
     assertEquals(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
 
@@ -106,7 +123,10 @@ Deno.test({
 
     // The level filter: unticking `debug` hides the debug lines.
     await page.click('input[data-level="debug"]');
-    const levels = await page.$$eval("tr.log td:nth-child(3)", (c) => c.map((x) => x.textContent));
+    const levels = await page.$$eval(
+      "tr.log td:nth-child(3)",
+      (c) => c.map((x) => (x as unknown as PageNode).textContent),
+    );
     assert(levels.length > 0 && !levels.includes("debug"), levels.join());
 
     const shot = `${dir.path}/report.png`;
@@ -159,7 +179,10 @@ Deno.test({
     await using chromium = await browser();
     const { page, problems } = await open(chromium.browser, `${record.dir}/${RECORD_FILES.report}`);
     assertEquals(await page.$$eval(".lane[data-peer]", (lanes) => lanes.length), 300);
-    await page.$eval('.lane[data-peer="peer-250"]', (lane) => lane.scrollIntoView());
+    await page.$eval(
+      '.lane[data-peer="peer-250"]',
+      (lane) => (lane as unknown as PageNode).scrollIntoView(),
+    );
     await page.click('.lane[data-peer="peer-250"] .lane-name');
     assertEquals(await shownPeers(page), ["peer-250"]);
     assertEquals(problems, []);

@@ -6,8 +6,9 @@
  * The contract: a started peer runs with the environment it was given (it reports `started`
  * through Redis); its exit is reported once, with its code and its last output lines; `id`
  * names it; events carry no time of their own (the engine stamps them); `teardown` ends and
- * removes every peer, resolves every `exited`, is idempotent, refuses later starts; a forced
- * teardown does the same without waiting for a polite stop.
+ * removes every peer, resolves every `exited`, is idempotent, refuses later starts, and hands
+ * each peer's whole output to `collectOutput` first; a forced teardown does the same without
+ * waiting for a polite stop.
  */
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { settledWithin } from "../../src/async.ts";
@@ -85,6 +86,26 @@ export function runtimeContract(subject: RuntimeUnderTest): void {
     await run.runtime.teardown();
     await assertRejects(() => run.start("carol"), Error);
     assertEquals(await subject.leftovers(run.runId, peers), []);
+  });
+
+  test("teardown({ collectOutput }) hands every peer's whole output over, a crashed peer's too, before removing it", async (run) => {
+    const alice = await run.start("alice");
+    const bob = await run.start("bob");
+    await Promise.all([run.startedReported("alice"), run.startedReported("bob")]);
+    await run.coordination.send([{ peer: "bob", command: "exit|3" }]);
+    assertEquals((await bob.exited).code, 3);
+    const collected = new Map<string, string>();
+    await run.runtime.teardown({
+      collectOutput: (peer, output) => {
+        collected.set(peer, output);
+        return Promise.resolve();
+      },
+    });
+    assertEquals([...collected.keys()].sort(), ["alice", "bob"]);
+    for (const peer of ["alice", "bob"]) {
+      assert(collected.get(peer)!.includes(`${peer} starting`), `${peer}: ${collected.get(peer)}`);
+    }
+    assertEquals(await subject.leftovers(run.runId, [alice, bob]), []);
   });
 
   test("teardown({ force }) escalates a teardown under way: it ends every peer and leaves nothing", async (run) => {
