@@ -13,26 +13,14 @@ import type { RunSummary } from "../../src/record/run_summary.ts";
 import { type Workspace, workspace } from "../support/e2e.ts";
 import { hostDocker } from "../support/testbed.ts";
 
-/** Two peers, one per host; the timeline ends after `last` seconds. */
+/** Near (host A) and far (host B); the timeline ends after `last` seconds. */
 function twoPeerConfig(ws: Workspace, last: number) {
-  const { bed } = ws;
-  const image = bed.peerImage;
-  return ws.writeConfig({
-    timeout: { startup: 30, shutdown: 10 },
-    redis: { port: ws.redisPort, image: bed.redisImage },
-    images: [image],
-    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
-    peers: [
-      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
-      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-    ],
-    commands: [
-      { time: 0, peer: "near", command: "connect" },
-      { time: 0, peer: "far", command: "connect" },
-      { time: 0.5, peer: "near", command: "push|far|hello" },
-      { time: last, peer: "far", command: "pull" },
-    ],
-  });
+  return ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 0, peer: "far", command: "connect" },
+    { time: 0.5, peer: "near", command: "push|far|hello" },
+    { time: last, peer: "far", command: "pull" },
+  ]);
 }
 
 /** The one run directory under `parent`. */
