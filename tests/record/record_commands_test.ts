@@ -97,3 +97,15 @@ Deno.test("tm runs and tm report on a bad directory print one line and exit 2", 
     assert(result.stderr.includes(message), `tm ${args.join(" ")}: ${result.stderr}`);
   }
 });
+
+Deno.test("tm <config> --out where no directory can be made prints one line naming --out and exits 2", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/file`, "x");
+  const result = await tm(dir.path, `${root}examples/one-peer.yaml`, "--out", "file");
+  assertEquals(result.code, 2, result.stdout + result.stderr);
+  assertEquals(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
+  assert(
+    result.stderr.startsWith("tm: --out file: the run record cannot be written there"),
+    result.stderr,
+  );
+});
