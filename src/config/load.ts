@@ -10,13 +10,21 @@ import {
   CommandSchema,
   type Config,
   ConfigSchema,
+  ExpectSchema,
   HostSchema,
   PeerSchema,
   SshHostSchema,
+  TimeoutSchema,
 } from "./schema.ts";
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
 import { aliasBeyondLimit, type AliasIndex, indexAliases } from "./yaml_aliases.ts";
-import { closestMatch, type PathProblem, type PathSegment, validateConfig } from "./validate.ts";
+import {
+  closestMatch,
+  type ConfigParts,
+  type PathProblem,
+  type PathSegment,
+  validateConfig,
+} from "./validate.ts";
 import { errorMessage } from "../errors.ts";
 
 /** Where a problem points: at the value of its path, or at the map key that ends it. */
@@ -394,23 +402,24 @@ function unwrap(schema: z.ZodType): z.ZodType {
 }
 
 /**
- * The hosts, peers and commands that pass the schema on their own, so the cross checks can
+ * The hosts, peers, commands, checks and timeouts that pass the schema on their own, so the cross checks can
  * still run while other parts of the file are broken. A list that is not a list counts as
  * one broken entry (so "unknown peer" is never claimed against a list we could not read).
  */
-function partsOf(data: unknown) {
+function partsOf(data: unknown): ConfigParts {
   const record = (data ?? {}) as Record<string, unknown>;
+  const partOf = <T>(value: unknown, schema: z.ZodType<T>): T | undefined => {
+    const parsed = schema.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
+  };
   const each = <T>(list: unknown, schema: z.ZodType<T>): (T | undefined)[] =>
-    Array.isArray(list)
-      ? list.map((entry) => {
-        const parsed = schema.safeParse(entry);
-        return parsed.success ? parsed.data : undefined;
-      })
-      : [undefined];
+    Array.isArray(list) ? list.map((entry) => partOf(entry, schema)) : [undefined];
   return {
     hosts: each(record.hosts, HostSchema),
     peers: each(record.peers, PeerSchema),
     commands: each(record.commands, CommandSchema),
+    expect: record.expect === undefined ? [] : each(record.expect, ExpectSchema),
+    timeout: partOf(record.timeout ?? {}, TimeoutSchema),
   };
 }
 

@@ -148,6 +148,38 @@ export const CommandSchema = z.strictObject({
   ),
 });
 
+/**
+ * The predicates of one `expect:` check (docs/config.md, "Expectations"); a check carries
+ * exactly one (validate.ts says so with a position).
+ */
+export const EXPECT_PREDICATES = ["status", "log", "no_log", "restarts", "exit_code"] as const;
+export type ExpectPredicate = (typeof EXPECT_PREDICATES)[number];
+
+export const ExpectSchema = z.strictObject({
+  peer: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe(
+    'the peer the check is about, a list of peers, or "*" for every peer',
+  ),
+  status: z.string().min(1).optional().describe(
+    "the peer has this status (the word before any |) at some moment of the window",
+  ),
+  log: z.string().min(1).optional().describe(
+    "a log line of the peer matches this regular expression (JavaScript syntax) within the window",
+  ),
+  no_log: z.enum(SEVERITIES).optional().describe(
+    "the peer logs no line at this level or worse within the window",
+  ),
+  restarts: z.number().int().min(0).optional().describe(
+    "the peer restarted exactly this many times during the run",
+  ),
+  exit_code: z.number().int().optional().describe("the peer's container exited with this code"),
+  by: z.number().min(0).optional().describe(
+    "seconds on the timeline clock (as commands[].time): the window ends here; default the run's end",
+  ),
+  after: z.number().min(0).optional().describe(
+    "seconds on the timeline clock: the window starts here; default the run's start",
+  ),
+});
+
 /** The levels of `log_level`: tm's one severity scale. */
 export const LOG_LEVELS = SEVERITIES;
 
@@ -184,6 +216,12 @@ export const ConfigSchema = z.strictObject({
   peers: z.array(PeerSchema).describe("one Docker container each; may be empty"),
   commands: z.array(CommandSchema).describe("the timeline; sorted by time before the run"),
   log_level: z.enum(LOG_LEVELS).default("info").describe("orchestrator log level"),
+  expect: z.array(ExpectSchema).default([]).describe(
+    "checks the run must meet to pass, each on a peer, a list of peers or every peer",
+  ),
+  fail_fast: z.boolean().default(false).describe(
+    "the first failed check, or a peer reporting failed, stops the run at once (gracefully)",
+  ),
 });
 
 /** A validated config, defaults applied, environments as maps, `runs_on` as a sorted list. */
@@ -193,6 +231,7 @@ export type SshHostConfig = z.output<typeof SshHostSchema>;
 export type LocalHostConfig = z.output<typeof LocalHostSchema>;
 export type PeerConfig = z.output<typeof PeerSchema>;
 export type CommandConfig = z.output<typeof CommandSchema>;
+export type ExpectConfig = z.output<typeof ExpectSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**

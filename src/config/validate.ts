@@ -5,12 +5,15 @@
  */
 import {
   type CommandConfig,
+  EXPECT_PREDICATES,
+  type ExpectConfig,
   type HostConfig,
   hostEndpoint,
   hostName,
   type PeerConfig,
 } from "./schema.ts";
 import { place, PlacementError } from "../placement.ts";
+import { errorMessage } from "../errors.ts";
 
 /** A path into the YAML document: map keys and sequence indexes. */
 export type PathSegment = string | number;
@@ -30,6 +33,10 @@ export interface ConfigParts {
   hosts: readonly (HostConfig | undefined)[];
   peers: readonly (PeerConfig | undefined)[];
   commands: readonly (CommandConfig | undefined)[];
+  /** The checks; absent or empty when the file has none. */
+  expect?: readonly (ExpectConfig | undefined)[];
+  /** Absent when it failed the schema: the `by` limit is then not checked. */
+  timeout?: { shutdown: number };
 }
 
 /** The highest UDP port. */
@@ -39,7 +46,7 @@ const MAX_PORT = 65535;
  * Runs every cross-field check. A peer listing itself in `bootstrap` is an error (it would be
  * sent its own address), and so is a machine listed twice (same address and SSH port).
  *
- * @returns the problems, in the order of the file's sections (hosts, peers, commands)
+ * @returns the problems, in the order of the file's sections (hosts, peers, commands, expect)
  */
 export function validateConfig(config: ConfigParts): PathProblem[] {
   return [
@@ -47,6 +54,7 @@ export function validateConfig(config: ConfigParts): PathProblem[] {
     ...checkPeers(config),
     ...checkCommands(config),
     ...checkPlacement(config),
+    ...checkExpectations(config),
   ];
 }
 
@@ -138,6 +146,95 @@ function checkCommands({ peers, commands }: ConfigParts): PathProblem[] {
         path: ["commands", index, "command"],
         message: `"${command.command}": restart takes a delay in seconds, e.g. restart|2`,
       });
+    }
+  });
+  return problems;
+}
+
+/**
+ * Each check names known peers, carries exactly one predicate, a valid regex, and a window
+ * (`after`..`by`) that is not empty and ends before the run can have ended: after the last
+ * command plus the shutdown timeout. `restarts` and `exit_code` are judged once every peer
+ * exited, so a window on them means nothing and is refused.
+ */
+function checkExpectations({ peers, commands, expect = [], timeout }: ConfigParts): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const complete = peers.every((peer) => peer !== undefined);
+  const names = peers.flatMap((peer) => peer ? [peer.name] : []);
+  const lastCommand = commands.every((command) => command !== undefined)
+    ? Math.max(0, ...commands.map((command) => command!.time))
+    : undefined;
+  expect.forEach((check, index) => {
+    if (!check) return;
+    const at = (...rest: PathSegment[]): PathSegment[] => ["expect", index, ...rest];
+    if (typeof check.peer === "string") {
+      if (check.peer !== "*" && complete && !names.includes(check.peer)) {
+        problems.push({ path: at("peer"), message: unknownPeer(check.peer, names) });
+      }
+    } else {
+      const seen = new Set<string>();
+      check.peer.forEach((name, position) => {
+        const path = at("peer", position);
+        if (name === "*") {
+          problems.push({ path, message: '"*" means every peer on its own: write peer: "*"' });
+        } else if (seen.has(name)) {
+          problems.push({ path, message: `"${name}" is listed twice` });
+        } else if (complete && !names.includes(name)) {
+          problems.push({ path, message: unknownPeer(name, names) });
+        }
+        seen.add(name);
+      });
+    }
+    const predicates = EXPECT_PREDICATES.filter((key) => check[key] !== undefined);
+    if (predicates.length === 0) {
+      problems.push({
+        path: at(),
+        message: `a check needs one predicate: one of ${EXPECT_PREDICATES.join(", ")}`,
+      });
+    } else if (predicates.length > 1) {
+      problems.push({
+        path: at(predicates[1]),
+        message: `one predicate per check, this one has ${predicates.join(" and ")}: ` +
+          `split it into ${predicates.length} checks`,
+      });
+    }
+    if (check.log !== undefined) {
+      try {
+        new RegExp(check.log);
+      } catch (error) {
+        problems.push({
+          path: at("log"),
+          message: `not a valid regular expression (JavaScript syntax): ${errorMessage(error)}`,
+        });
+      }
+    }
+    const atEnd = predicates.find((key) => key === "restarts" || key === "exit_code");
+    for (const key of ["after", "by"] as const) {
+      if (check[key] !== undefined && atEnd) {
+        problems.push({
+          path: at(key),
+          message: `${key} does not apply to ${atEnd}, which is judged at the end of the run ` +
+            "once every peer exited: remove it",
+        });
+      }
+    }
+    const { by, after } = check;
+    if (by !== undefined && after !== undefined && after > by) {
+      problems.push({
+        path: at("after"),
+        message: `after (${after} s) is past by (${by} s): the check's window is empty`,
+      });
+    }
+    if (by !== undefined && lastCommand !== undefined && timeout) {
+      const limit = lastCommand + timeout.shutdown;
+      if (by > limit) {
+        problems.push({
+          path: at("by"),
+          message: `by ${by} s is past the run's end: the last command is at ${lastCommand} s ` +
+            `and shutdown takes at most ${timeout.shutdown} s (timeout.shutdown); ` +
+            `use at most ${limit}`,
+        });
+      }
     }
   });
   return problems;

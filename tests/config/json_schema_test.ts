@@ -23,6 +23,8 @@ Deno.test("configJsonSchema() is draft-07 with an $id, a title and every top-lev
     "peers",
     "commands",
     "log_level",
+    "expect",
+    "fail_fast",
   ]);
   assertEquals(schema.required, ["name", "redis", "hosts", "peers", "commands"]);
 });
@@ -38,8 +40,8 @@ Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
     Object.values(record).forEach(walk);
   };
   walk(schema);
-  // the config, timeout, redis, SSH host, local host, peer and command objects
-  assertEquals(objects.length, 7);
+  // the config, timeout, redis, SSH host, local host, peer, command and check objects
+  assertEquals(objects.length, 8);
   for (const object of objects) assertEquals(object.additionalProperties, false);
 });
 

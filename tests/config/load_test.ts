@@ -70,6 +70,9 @@ peers:
 commands:
   - { time: 1.5, peer: alice, command: connect }
 log_level: debug
+expect:
+  - { peer: bob, status: connected, by: 3 }
+fail_fast: true
 `,
     "full.yaml",
   );
@@ -103,6 +106,8 @@ log_level: debug
     ],
     commands: [{ time: 1.5, peer: "alice", command: "connect" }],
     log_level: "debug",
+    expect: [{ peer: "bob", status: "connected", by: 3 }],
+    fail_fast: true,
   });
 });
 
