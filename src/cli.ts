@@ -21,9 +21,10 @@ const err = (text: string) => void output.stderr.write(text);
 
 const HELP_FOOTER = `
 Exit codes:
-  0    the test completed and every peer stopped cleanly (or the command succeeded)
-  1    the test failed: startup or shutdown timeout, a peer crashed, an SSH/Docker/Redis failure,
-       the log file could not be written
+  0    the test completed, every check passed and every peer stopped cleanly (or the command
+       succeeded)
+  1    the test failed: a check failed, a peer reported failed or crashed, startup or shutdown
+       timeout, an SSH/Docker/Redis failure, the log file could not be written
   2    bad usage or an invalid config (every problem is listed with file:line:column)
   130  interrupted (Ctrl+C, SIGTERM, SIGHUP, SIGQUIT); everything tm started is cleaned up first
 
@@ -78,6 +79,11 @@ function buildProgram(setExitCode: (code: number) => void) {
     .option("--tui", "full-screen terminal UI instead of console lines")
     .option("--verbose", "also print the orchestrator's own trace (and stack traces) to stderr")
     .option(
+      "--fail-fast",
+      "stop the run (gracefully) at the first failed check or peer reporting failed, " +
+        "as fail_fast: true in the config",
+    )
+    .option(
       "--redis-url <url>",
       "use this Redis (redis:// or rediss://) instead of starting a container",
       parseRedisUrl,
@@ -120,6 +126,7 @@ function buildProgram(setExitCode: (code: number) => void) {
       if (reset) {
         const conflicting = [
           options.tui && "--tui",
+          options.failFast && "--fail-fast",
           options.redisUrl !== undefined && "--redis-url",
           options.out !== undefined && "--out",
         ].filter(Boolean);
@@ -143,6 +150,7 @@ function buildProgram(setExitCode: (code: number) => void) {
         await runTest(config, {
           tui: options.tui === true,
           verbose: options.verbose === true,
+          ...(options.failFast ? { failFast: true } : {}),
           ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
           out: options.out ?? DEFAULT_RUNS_DIR,
         }),

@@ -35,6 +35,8 @@ export interface RunTestOptions {
   redisUrl?: string;
   /** Parent of the run record's directory (`--out`). Default: `tm-runs`. */
   out?: string;
+  /** `--fail-fast`: as the config's `fail_fast: true` (absent: the config decides). */
+  failFast?: boolean;
 }
 
 /** What the user sees: console lines or the TUI. */
@@ -200,6 +202,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       logFile: logPath,
       recordDir: record.dir,
       collectOutput: record.collectOutput,
+      ...(options.failFast ? { failFast: true } : {}),
     });
     const leaveAtOnce = AbortSignal.any([kill, interrupts.hangUp]);
     if (view.quit && !leaveAtOnce.aborted) {

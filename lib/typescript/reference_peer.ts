@@ -7,7 +7,7 @@
  * `TM_DELAY_FILE` (where `restart|<secs>` writes the delay; default `/tmp/delay`),
  * `MULE_CONNECT_TIMEOUT`. Test hooks (reference peer only): `REF_PEER_START_DELAY_MS`,
  * `REF_PEER_NEVER_START=1`, `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the
- * commands `exit|<code>` and `log-burst|<n>`.
+ * commands `exit|<code>`, `fail|<reason>` and `log-burst|<n>`.
  * Every reference peer (TypeScript, Python, Go, Rust) answers with the same statuses and log
  * lines, byte for byte: lib/conformance/ checks it.
  */
@@ -203,6 +203,12 @@ async function handleOther(
       const count = Number(arg);
       for (let i = 1; i <= count; i++) log.info(`burst ${i}`);
       return await shutdown(client);
+    }
+    case "fail": {
+      // Test hook: the peer reports a failure of its own (status failed|<reason>) and carries on.
+      log.warn(`reporting failed: ${arg}`);
+      await client.fail(arg);
+      return;
     }
     case "exit": {
       // Test hook: die at once, like a crash (nothing flushed, no status).

@@ -34,6 +34,8 @@ export interface PeerState {
   warnings: number;
   errors: number;
   lastLog?: { level: string; message: string };
+  /** The reason of its first `failed|<reason>` status (`""` for a bare `failed`). */
+  failure?: string;
   /** The runtime launched it. */
   launched: boolean;
   /** `shutdown` was sent to it. */
@@ -58,6 +60,8 @@ export interface StatusChange {
    * `restarting`: a first start or a restart.
    */
   newStart: boolean;
+  /** It reported `failed` for the first time: the reason it gave (`""` for none). */
+  failure?: string;
 }
 
 export class PeerStates {
@@ -129,13 +133,19 @@ export class PeerStates {
       state.started = true;
     }
     if (status === "restarting" && previous !== "restarting") state.restarts++;
+    const firstFailure = status === "failed" && state.failure === undefined;
+    if (firstFailure) state.failure = address ?? "";
     this.#changed();
     // A restarted peer that sets another status at once (a queued `connect`) can overwrite its
     // `started` before tm reads it: any status after `restarting` but `stopped` or a reported
     // failure is the restart done, so it still gets its bootstrap commands again.
     const cameBack = previous === "restarting" && status !== "restarting" &&
       status !== "stopped" && status !== "failed" && !status.startsWith("failed|");
-    return { previous, newStart: (status === "started" && previous !== "started") || cameBack };
+    return {
+      previous,
+      newStart: (status === "started" && previous !== "started") || cameBack,
+      ...(firstFailure ? { failure: state.failure } : {}),
+    };
   }
 
   applyLog(peer: string, level: string, message: string): void {
@@ -216,6 +226,7 @@ export class PeerStates {
       warnings: state.warnings,
       errors: state.errors,
       ...(state.exit && !state.exit.killed ? { exitCode: state.exit.code } : {}),
+      ...(state.failure !== undefined ? { failure: state.failure } : {}),
     }));
   }
 

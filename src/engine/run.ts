@@ -29,6 +29,7 @@ import type {
   UnstampedEvent,
   Verdict,
 } from "./events.ts";
+import { CheckEvaluator } from "./checks.ts";
 import { InterruptedError } from "./interrupt.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
 import { PeerStates } from "./peer_states.ts";
@@ -69,6 +70,11 @@ export interface RunOptions {
   collectOutput?: OutputCollector;
   /** Default: `RedisCoordination.open`. */
   openCoordination?: (url: string, signal: AbortSignal) => Promise<Coordination>;
+  /**
+   * The first failed check, or a peer reporting `failed`, stops the run at once (gracefully).
+   * Default: the config's `fail_fast` (`--fail-fast` sets it too).
+   */
+  failFast?: boolean;
 }
 
 export interface RunResult {
@@ -136,6 +142,10 @@ class Run {
   readonly #states: PeerStates;
   readonly #timeline: TimelineCommand[];
   readonly #testSteps: TestSteps;
+  readonly #checks: CheckEvaluator;
+  readonly #failFast: boolean;
+  /** The timer of the checks' next deadline, and when it fires (run clock). */
+  #checkTimer: { id: ReturnType<typeof setTimeout>; at: number } | undefined;
   readonly #t0 = performance.now();
 
   /** Aborted with a RunHalt when the run must stop early (failure, stop, kill). */
@@ -169,6 +179,17 @@ class Run {
     this.#runtime = options.runtime;
     this.#states = new PeerStates(options.plan);
     this.#timeline = buildTimeline(options.config.commands);
+    this.#failFast = options.failFast ?? options.config.fail_fast;
+    this.#checks = new CheckEvaluator({
+      checks: options.config.expect,
+      peers: options.plan.map((placement) => placement.peer),
+      decided: (check) => this.#emit({ type: "check-decided", check }),
+      failed: (check) => {
+        if (this.#failFast) {
+          this.#haltWith("failed", `check #${check.index} failed: ${check.description}`);
+        }
+      },
+    });
     this.#monitor = new PeerMonitor({
       states: this.#states,
       emit: (event) => this.#emit(event),
@@ -223,9 +244,13 @@ class Run {
     } finally {
       stop?.removeEventListener("abort", onStop);
       kill?.removeEventListener("abort", onKill);
+      // A halted run's open checks stay undecided (`stop` at the halt); the others end here.
+      this.#checks.finish(this.#now(), this.#states.summaries());
+      this.#armCheckTimer();
     }
     // Nothing tm started may outlive it: a run that passed but left containers behind failed.
-    const halt = (this.#halt.signal.reason as RunHalt | undefined) ?? this.#leftBehindHalt();
+    const halt = (this.#halt.signal.reason as RunHalt | undefined) ?? this.#verdictHalt() ??
+      this.#leftBehindHalt();
     const verdict: Verdict = halt?.verdict ?? "passed";
     const exitCode = verdict === "passed" ? 0 : verdict === "failed" ? 1 : 130;
     this.#emit({
@@ -235,7 +260,7 @@ class Run {
       ...(halt ? { reason: halt.message } : {}),
       durationMs: this.#now(),
       peers: this.#states.summaries(),
-      checks: [],
+      checks: this.#checks.outcomes(),
     });
     return { verdict, exitCode, ...(halt ? { reason: halt.message } : {}) };
   }
@@ -461,6 +486,7 @@ class Run {
       previous: change.previous,
       ...(address !== undefined ? { address } : {}),
     });
+    if (change.failure !== undefined) this.#peerFailed(peer, change.failure);
     const state = this.#states.of(peer);
     if (change.newStart && this.#stage === "bootstrapped" && !state.shutdownSent) {
       const commands = this.#testSteps.bootstrapCommands(peer);
@@ -517,6 +543,31 @@ class Run {
       }`,
     });
     this.#haltWith("failed", `peer ${peer} ${how} unexpectedly`);
+  }
+
+  /** A peer reported `failed`: the run will fail; with fail_fast it stops now. */
+  #peerFailed(peer: string, reason: string): void {
+    const message = `peer ${peer} reported failed${reason ? `: ${reason}` : ""}`;
+    this.#emit({ type: "error", peer, message });
+    if (this.#failFast) this.#haltWith("failed", message);
+  }
+
+  /**
+   * The failure of a run that went to its end, if peers reported `failed` or checks failed:
+   * one line naming them (the peers first, then the checks, in file order).
+   */
+  #verdictHalt(): RunHalt | undefined {
+    const reasons = [
+      ...this.#states.all().flatMap((state) =>
+        state.failure === undefined
+          ? []
+          : [`peer ${state.peer} reported failed${state.failure ? `: ${state.failure}` : ""}`]
+      ),
+      ...this.#checks.outcomes().flatMap((check) =>
+        check.passed ? [] : [`check #${check.index} failed: ${check.description}`]
+      ),
+    ];
+    return reasons.length === 0 ? undefined : new RunHalt("failed", reasons.join("; "));
   }
 
   /** The runtime cannot go on (a host lost for good): the run fails, then winds down. */
@@ -633,6 +684,9 @@ class Run {
   #haltWith(verdict: RunHalt["verdict"], message: string): RunHalt {
     if (!this.#halt.signal.aborted && !this.#reached("cleaning")) {
       this.#halt.abort(new RunHalt(verdict, message));
+      // A halted run's checks are what was decided so far: the rest would be judged on a run cut short.
+      this.#checks.stop(this.#now());
+      this.#armCheckTimer();
     }
     return (this.#halt.signal.reason as RunHalt | undefined) ?? new RunHalt(verdict, message);
   }
@@ -699,8 +753,9 @@ class Run {
   };
 
   #emit(event: UnstampedEvent): void {
+    const stamped = { ...event, t: this.#now() } as EngineEvent;
     try {
-      this.#options.emit({ ...event, t: this.#now() } as EngineEvent);
+      this.#options.emit(stamped);
     } catch (error) {
       try {
         console.error(`tm: an event sink failed on ${event.type}:`, error);
@@ -708,6 +763,26 @@ class Run {
         // stderr is gone too (the terminal closed): the run must go on regardless.
       }
     }
+    // The checks are judged on what the run reports, in the order it reports it.
+    if (event.type !== "check-decided") {
+      this.#checks.observe(stamped);
+      this.#armCheckTimer();
+    }
+  }
+
+  /** Sets the one timer for the checks' next deadline (or clears it when there is none). */
+  #armCheckTimer(): void {
+    const at = this.#checks.nextDeadline();
+    if (this.#checkTimer?.at === at) return;
+    if (this.#checkTimer) clearTimeout(this.#checkTimer.id);
+    this.#checkTimer = undefined;
+    if (at === undefined) return;
+    const id = setTimeout(() => {
+      this.#checkTimer = undefined;
+      this.#checks.tick(this.#now());
+      this.#armCheckTimer();
+    }, Math.max(0, at - this.#now()));
+    this.#checkTimer = { id, at };
   }
 
   #now(): number {

@@ -58,7 +58,10 @@ export class TestSteps {
     this.#bootstrapOf = new Map(context.config.peers.map((peer) => [peer.name, peer.bootstrap]));
   }
 
-  /** Waits until every peer reported `started`; fails the run after the startup timeout. */
+  /**
+   * Waits until every peer reported `started`; fails the run after the startup timeout, or at
+   * once when a peer reports `failed` before it started (it never will).
+   */
   async awaitStarted(): Promise<void> {
     const { config, plan, states, halted } = this.#context;
     this.#context.emit({
@@ -67,7 +70,18 @@ export class TestSteps {
         `all ${plan.length} peers launched; waiting up to ${config.timeout.startup}s for started`,
     });
     const allStarted = () => states.all().every((state) => state.started);
-    if (await states.within(allStarted, config.timeout.startup * 1_000, halted)) return;
+    const failedFirst = () =>
+      states.all().find((state) => !state.started && state.failure !== undefined);
+    const decided = () => allStarted() || failedFirst() !== undefined;
+    if (await states.within(decided, config.timeout.startup * 1_000, halted)) {
+      const failed = failedFirst();
+      if (!failed) return;
+      throw this.#context.fail(
+        `peer ${failed.peer} reported failed before it started${
+          failed.failure ? `: ${failed.failure}` : ""
+        }`,
+      );
+    }
     const missing = states.all().filter((state) => !state.started);
     throw this.#context.fail(
       `startup timeout: ${missing.length} of ${plan.length} peers did not report started within ${config.timeout.startup}s: ${

@@ -9,7 +9,7 @@ Environment: `REDIS_URL`, `PEER_NAME`, `LOG_LEVEL`, `MULE_CONNECT_TIMEOUT` (see 
 first non-loopback IPv4), `TM_DELAY_FILE` (where `restart|<secs>` writes the delay; default
 `/tmp/delay`). Test hooks (reference peer only): `REF_PEER_START_DELAY_MS`,
 `REF_PEER_NEVER_START=1`, `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the
-command `exit|<code>`.
+commands `exit|<code>` and `fail|<reason>`.
 """
 
 from __future__ import annotations
@@ -234,6 +234,11 @@ async def handle_other(client: MuleClient, state: PeerState, command: str) -> in
         for i in range(1, int(arg) + 1):
             log.info("burst %d", i)
         return await shutdown(client)
+    if verb == "fail":
+        # Test hook: the peer reports a failure of its own (status failed|<reason>), carries on.
+        log.warning("reporting failed: %s", arg)
+        await client.fail(arg)
+        return None
     if verb == "exit":
         # Test hook: die at once, like a crash (nothing flushed, no status).
         sys.stdout.flush()

@@ -7,7 +7,7 @@
 // themule package), LISTEN_ADDR (its UDP port goes into the advertised multiaddr), ADVERTISE_IP
 // (default: the first non-loopback IPv4). Test hooks: REF_PEER_START_DELAY_MS,
 // REF_PEER_NEVER_START=1, REF_PEER_IGNORE_SHUTDOWN=1, REF_PEER_ECHO_ENV=<NAME,...>, and the
-// command `exit|<code>`.
+// commands `exit|<code>` and `fail|<reason>`.
 package main
 
 import (

@@ -181,6 +181,10 @@ func (p *peer) handleOther(ctx context.Context, command string) (int, bool, erro
 			}
 			return p.shutdown(ctx)
 		}
+	case "fail":
+		// Test hook: the peer reports a failure of its own (status failed|<reason>), carries on.
+		p.log.Warn("reporting failed: " + arg)
+		return 0, false, p.client.Fail(ctx, arg)
 	case "exit":
 		// Test hook: die at once, like a crash (nothing flushed, no status).
 		code, ok := jsNumber(arg)

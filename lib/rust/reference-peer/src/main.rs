@@ -6,7 +6,7 @@
 //! `TM_DELAY_FILE` (see the_mule), `LISTEN_ADDR` (its UDP port goes into the advertised
 //! multiaddr), `ADVERTISE_IP` (default: the first non-loopback IPv4).
 //! Test hooks (reference peer only): `REF_PEER_START_DELAY_MS`, `REF_PEER_NEVER_START=1`,
-//! `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the commands `exit|<code>`
+//! `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the commands `exit|<code>`, `fail|<reason>`
 //! and `log-burst|<n>` (n info lines `burst <i>`, then what `shutdown` does).
 //!
 //! Exit codes: 0 after `shutdown` or SIGTERM, 42 for a restart, 1 when the client cannot be
@@ -262,6 +262,11 @@ async fn handle_other(
                 return shutdown(client).await;
             }
             warn!("unknown command: {command}");
+        }
+        // Test hook: the peer reports a failure of its own (status failed|<reason>), carries on.
+        "fail" => {
+            warn!("reporting failed: {arg}");
+            client.fail(arg).await?;
         }
         // Test hook: die at once, like a crash (nothing flushed, no status).
         "exit" => std::process::exit(exit_code(arg)),
