@@ -29,6 +29,8 @@ function scenario(options: {
   commands: { time: number; peer: string; command: string }[];
   startup?: number;
   shutdown?: number;
+  expect?: unknown[];
+  failFast?: boolean;
 }) {
   return ConfigSchema.parse({
     name: "engine-test",
@@ -44,6 +46,8 @@ function scenario(options: {
     }],
     peers: options.peers.map((peer) => ({ image: "reference-peer", ...peer })),
     commands: options.commands,
+    expect: options.expect ?? [],
+    fail_fast: options.failFast ?? false,
   });
 }
 
@@ -605,4 +609,155 @@ Deno.test("run() under SIGINT mid-timeline shuts down, exits 130 and leaves no p
     refused = true;
   }
   assert(refused, `Redis on port ${port} outlived the run`);
+});
+
+// ---- expectations and the verdict --------------------------------------------------------------
+
+const checksOf = (events: EngineEvent[]) => ofType(events, "check-decided").map((e) => e.check);
+const finishedOf = (events: EngineEvent[]) => ofType(events, "run-finished")[0];
+
+Deno.test("run() passes a run whose checks all pass, each decided once and listed in run-finished [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
+    commands: [
+      { time: 0, peer: "alice", command: "connect" },
+      { time: 0, peer: "bob", command: "connect" },
+      { time: 0.2, peer: "alice", command: "push|bob|hello" },
+    ],
+    expect: [
+      { peer: "*", status: "started", by: 0 },
+      { peer: "bob", status: "connected", by: 5 },
+      { peer: "alice", log: "push to bob: hel+o", after: 0.1 },
+      { peer: "*", no_log: "warn" },
+      { peer: "*", restarts: 0 },
+      { peer: ["alice", "bob"], exit_code: 0 },
+    ],
+  });
+  const { result, events } = await runScenario(config);
+  assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(checksOf(events)));
+  const checks = checksOf(events);
+  assertEquals(checks.map((c) => c.passed), [true, true, true, true, true, true]);
+  assertEquals(finishedOf(events).checks, checks.toSorted((a, b) => a.index - b.index));
+  const byIndex = new Map(checks.map((c) => [c.index, c]));
+  assert(byIndex.get(0)!.atMs <= 0, "every peer started before the timeline");
+  assert(byIndex.get(2)!.atMs >= 200, "the push was sent at 0.2 s");
+  assertEquals(byIndex.get(1)!.description, "bob reports status connected by 5 s");
+  const shutdownAt = events.find((e) => e.type === "phase" && e.phase === "shutdown")!.t;
+  const decidedAt = new Map(ofType(events, "check-decided").map((e) => [e.check.index, e.t]));
+  assert(decidedAt.get(1)! < shutdownAt, "a met check with by is decided at once");
+  assert(decidedAt.get(4)! > shutdownAt, "restarts is judged at the end");
+});
+
+Deno.test("run() goes on to its end when checks fail, then fails naming them, with evidence [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      { time: 0, peer: "alice", command: "pull" },
+      { time: 0.3, peer: "alice", command: "connect" },
+      { time: 1, peer: "alice", command: "rotate-key" },
+    ],
+    expect: [
+      { peer: "bob", status: "connected", by: 0.5 },
+      { peer: "alice", no_log: "warn" },
+      { peer: "alice", log: "never logged" },
+      { peer: "alice", restarts: 1 },
+      { peer: "bob", exit_code: 3 },
+    ],
+  });
+  const { result, events } = await runScenario(config);
+  assertEquals(result.verdict, "failed");
+  assertEquals(result.exitCode, 1);
+  assertEquals(
+    result.reason,
+    "check #0 failed: bob reports status connected by 0.5 s; " +
+      "check #1 failed: alice logs nothing at warn or worse; " +
+      "check #2 failed: alice logs a line matching /never logged/; " +
+      "check #3 failed: alice restarts exactly 1 time; " +
+      "check #4 failed: bob exits with code 3",
+  );
+  // The run went on: alice still connected after the failures, and every peer stopped.
+  assert(ofType(events, "command-sent").some((e) => e.command === "connect"));
+  assertEquals(finishedOf(events).peers.map((p) => p.status), ["stopped", "stopped"]);
+  const checks = new Map(checksOf(events).map((c) => [c.index, c]));
+  assertEquals(checks.get(0)!.evidence?.[0], "bob: last status started");
+  assert(checks.get(0)!.atMs >= 500, `decided at its deadline, not before: ${checks.get(0)!.atMs}`);
+  assertEquals(checks.get(1)!.evidence?.[0], "alice logged at warn: pull while not connected");
+  assertEquals(checks.get(3)!.evidence, ["alice restarted 0 times"]);
+  assertEquals(checks.get(4)!.evidence, ["bob exited with code 0"]);
+});
+
+Deno.test("run() fails a run whose peer reported failed|<reason>, with the reason, after running to its end [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      { time: 0, peer: "alice", command: "fail|disk full" },
+      { time: 0.3, peer: "bob", command: "connect" },
+    ],
+  });
+  const { result, events } = await runScenario(config);
+  assertEquals(result, {
+    verdict: "failed",
+    exitCode: 1,
+    reason: "peer alice reported failed: disk full",
+  });
+  const finished = finishedOf(events);
+  assertEquals(finished.peers.map((p) => [p.peer, p.failure, p.status]), [
+    ["alice", "disk full", "stopped"],
+    ["bob", undefined, "stopped"],
+  ]);
+  assert(ofType(events, "command-sent").some((e) => e.command === "connect"), "the run went on");
+  assert(
+    ofType(events, "error").some((e) => e.peer === "alice" && e.message.includes("disk full")),
+  );
+});
+
+Deno.test("run() with fail_fast stops at the first failed check, or at a peer reporting failed, and shuts down gracefully [integration: redis-server, processes]", async () => {
+  const late = { time: 20, peer: "alice", command: "rotate-key" };
+  const byCheck = await runScenario(scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [late],
+    expect: [{ peer: "bob", status: "connected", by: 0.2 }, { peer: "*", restarts: 0 }],
+    failFast: true,
+    shutdown: 10,
+  }));
+  assertEquals(byCheck.result, {
+    verdict: "failed",
+    exitCode: 1,
+    reason: "check #0 failed: bob reports status connected by 0.2 s",
+  });
+  assertEquals(ofType(byCheck.events, "command-sent").filter((e) => e.index !== undefined), []);
+  assertEquals(finishedOf(byCheck.events).checks.map((c) => c.index), [0], "the rest undecided");
+  assertEquals(finishedOf(byCheck.events).peers.map((p) => p.status), ["stopped", "stopped"]);
+
+  // --fail-fast (the option) on a config without fail_fast.
+  const byPeer = await (async () => {
+    const config = scenario({
+      peers: [{ name: "alice" }],
+      commands: [{ time: 0, peer: "alice", command: "fail" }, late],
+    });
+    const events: EngineEvent[] = [];
+    const runtime = new ProcessRuntime({
+      command: () => [Deno.execPath(), "run", "-A", "--no-check", REFERENCE_PEER],
+    });
+    try {
+      const result = await run({
+        config,
+        plan: place(config),
+        runtime,
+        redis: localRedisProvider(),
+        emit: (event) => events.push(event),
+        failFast: true,
+      });
+      return { result, events };
+    } finally {
+      await runtime.teardown({ force: true });
+    }
+  })();
+  assertEquals(byPeer.result, {
+    verdict: "failed",
+    exitCode: 1,
+    reason: "peer alice reported failed",
+  });
+  assertEquals(finishedOf(byPeer.events).peers[0].failure, "");
+  assertEquals(ofType(byPeer.events, "command-sent").filter((e) => e.index === 1), []);
 });
