@@ -70,7 +70,9 @@ export function eventSentence(event: EngineEvent): string {
       })`;
     case "check-decided": {
       const { check } = event;
-      return `check #${check.index} ${check.passed ? "passed" : "FAILED"}: ${check.description}`;
+      return `check #${check.index} ${check.passed ? "passed" : "FAILED"} at ${
+        formatTimelineTime(check.atMs)
+      }: ${check.description}`;
     }
     case "left-behind":
       return `left on ${event.host}: ${event.containers.join(", ")} (${event.reason}); ` +
@@ -236,7 +238,7 @@ export function eventLines(event: EngineEvent): EventLine[] {
               plural(p.warnings, "warning")
             }, ${plural(p.errors, "error")}${
               p.exitCode !== undefined ? `, exit code ${p.exitCode ?? "unknown"}` : ""
-            }`,
+            }${p.failure !== undefined ? `, reported failed${suffix(p.failure)}` : ""}`,
           )
         ),
       ];
@@ -272,6 +274,15 @@ function sendTiming(event: EventOf<"command-sent">): string {
   return ` (#${event.index}${
     event.dueMs !== undefined ? ` due ${(event.dueMs / 1_000).toFixed(3)}s` : ""
   }${event.lateMs !== undefined ? ` late ${event.lateMs.toFixed(2)} ms` : ""})`;
+}
+
+/**
+ * A time on the timeline clock (`commands[].time`'s), for checks: `t=12.3s`, `t=-0.4s` before
+ * the timeline started.
+ */
+export function formatTimelineTime(ms: number): string {
+  const seconds = (ms / 1_000).toFixed(1);
+  return `t=${seconds === "-0.0" ? "0.0" : seconds}s`;
 }
 
 function plural(count: number, noun: string): string {

@@ -80,6 +80,10 @@ function body(line: RunLine): Styled {
       return [{ text: `trace: ${line.text}`, color: "gray" }];
     case "output":
       return [{ text: `│ ${line.text}`, color: "gray" }];
+    case "check":
+      return severity === "error"
+        ? [{ text: `✗ ${line.text}`, color: "red", bold: true }]
+        : [{ text: `✓ ${line.text}`, color: "green" }];
     default:
       return [{ text: line.text, color: levelColor(line.level) }];
   }

@@ -6,6 +6,7 @@
  * state on a throttled schedule (see `run_store.ts`).
  */
 import type {
+  CheckOutcome,
   EngineEvent,
   EventOf,
   PeerSummary,
@@ -35,7 +36,8 @@ export type LineKind =
   | "warning"
   | "error"
   | "trace"
-  | "output"; // a line of a crashed peer's stdout/stderr
+  | "check" // an expectation decided
+  | "output"; // a line of a crashed peer's stdout/stderr, or a failed check's evidence
 
 /**
  * Who sees a line: `always` everywhere; `verbose` only with --verbose in the console (the TUI
@@ -135,6 +137,8 @@ export interface RunFinished {
   reason?: string;
   durationMs: number;
   peers: PeerSummary[];
+  /** Every check decided, in file order. */
+  checks: CheckOutcome[];
   /** Run time of the event. */
   t: number;
 }
@@ -171,6 +175,8 @@ export interface RunState {
   errors: number;
   /** Containers cleanup could not remove, per host, with why (`left-behind` events). */
   leftBehind: { host: string; containers: string[]; reason: string }[];
+  /** The checks decided so far (`check-decided`), in the order they were decided. */
+  checks: CheckOutcome[];
   /** Set by `run-finished`. */
   finished?: RunFinished;
 }
@@ -201,6 +207,7 @@ export function createRunState(options: RunStateOptions = {}): RunState {
     warnings: 0,
     errors: 0,
     leftBehind: [],
+    checks: [],
   };
 }
 
@@ -448,6 +455,11 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
     case "trace":
       line("trace", "debug", undefined, { audience: "verbose" });
       break;
+    case "check-decided":
+      state.checks.push(event.check);
+      line("check", event.check.passed ? "info" : "error");
+      for (const evidence of event.check.evidence ?? []) line("output", "error", evidence);
+      break;
     case "run-finished":
       state.finished = {
         verdict: event.verdict,
@@ -455,6 +467,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         reason: event.reason,
         durationMs: event.durationMs,
         peers: event.peers,
+        checks: event.checks,
         t: event.t,
       };
       break;

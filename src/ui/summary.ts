@@ -1,8 +1,10 @@
 /**
  * The end-of-run summary: verdict, duration, each peer's final status, restarts, warnings and
- * errors, the containers cleanup could not remove, and the log file path. Shared by the console and the TUI.
+ * errors, each check with its outcome, when it was decided and a failure's evidence, the
+ * containers cleanup could not remove, and the log file path. Shared by the console and the TUI.
  */
-import type { PeerSummary } from "../engine/events.ts";
+import type { CheckOutcome, PeerSummary } from "../engine/events.ts";
+import { formatTimelineTime } from "../event_text.ts";
 import { peerColor, statusColor } from "./peer_colors.ts";
 import { formatDuration } from "../quantities.ts";
 import type { RunState } from "./run_state.ts";
@@ -15,6 +17,8 @@ export interface SummaryOptions {
    * the others (default 20).
    */
   maxPeerRows?: number;
+  /** With more checks than this, only the failed ones are listed, plus a count (default 20). */
+  maxCheckRows?: number;
 }
 
 /** Verdict line text: `PASSED`, `FAILED: <reason>`, `INTERRUPTED` (with a reason if any). */
@@ -39,9 +43,13 @@ export function verdictColor(state: RunState): string {
   }
 }
 
-/** A peer ended cleanly: stopped, never restarted, no warnings or errors, no bad exit code. */
+/**
+ * A peer ended cleanly: stopped, never restarted nor reported failed, no warnings or errors, no
+ * bad exit code.
+ */
 export function endedCleanly(peer: PeerSummary): boolean {
-  return peer.status === "stopped" && peer.restarts === 0 && peer.warnings === 0 &&
+  return peer.status === "stopped" && peer.failure === undefined && peer.restarts === 0 &&
+    peer.warnings === 0 &&
     peer.errors === 0 && (peer.exitCode === undefined || peer.exitCode === null ||
       peer.exitCode === 0);
 }
@@ -74,10 +82,47 @@ export function totals(state: RunState): { warnings: number; errors: number } {
 
 function finalStatus(peer: PeerSummary): string {
   const status = peer.status ?? "never started";
+  const failure = peer.failure === undefined
+    ? ""
+    : `, reported failed${peer.failure ? `: ${peer.failure}` : ""}`;
   if (peer.exitCode !== undefined && peer.exitCode !== null && peer.status !== "stopped") {
-    return `${status}, exited ${peer.exitCode}`;
+    return `${status}, exited ${peer.exitCode}${failure}`;
   }
-  return status;
+  return `${status}${failure}`;
+}
+
+/** The checks decided: from `run-finished` (file order), else as they were decided. */
+export function finalChecks(state: RunState): CheckOutcome[] {
+  return state.finished?.checks ?? state.checks;
+}
+
+/** `checks 4 passed, 1 failed`, then a line per check (a failure with its evidence). */
+function checkLines(checks: CheckOutcome[], maxRows: number): Styled[] {
+  if (checks.length === 0) return [];
+  const failed = checks.filter((check) => !check.passed);
+  const lines: Styled[] = [[
+    { text: "  checks " },
+    { text: `${checks.length - failed.length} passed`, color: "green" },
+    { text: ", " },
+    { text: `${failed.length} failed`, color: failed.length > 0 ? "red" : undefined },
+  ]];
+  const listed = checks.length > maxRows ? failed : checks;
+  for (const check of listed) {
+    lines.push([
+      check.passed
+        ? { text: `  ✓ #${check.index} `, color: "green" }
+        : { text: `  ✗ #${check.index} `, color: "red", bold: true },
+      { text: check.description },
+      { text: ` · ${formatTimelineTime(check.atMs)}`, dim: true },
+    ]);
+    for (const evidence of check.evidence ?? []) {
+      lines.push([{ text: `      ${evidence}`, color: "gray" }]);
+    }
+  }
+  if (listed.length < checks.length) {
+    lines.push([{ text: `  ${checks.length - listed.length} more checks passed`, dim: true }]);
+  }
+  return lines;
 }
 
 /** The summary as styled lines. */
@@ -121,8 +166,9 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
         { text: "  " + pad(cells[1], 1) },
         {
           text: "  " + pad(cells[2], 2),
-          color: peer.exitCode !== undefined && peer.exitCode !== null && peer.exitCode !== 0 &&
-              peer.status !== "stopped"
+          color: peer.failure !== undefined ||
+              (peer.exitCode !== undefined && peer.exitCode !== null && peer.exitCode !== 0 &&
+                peer.status !== "stopped")
             ? "red"
             : statusColor(peer.status),
         },
@@ -147,6 +193,7 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
     { text: ", errors " },
     { text: String(errors), color: errors > 0 ? "red" : undefined },
   ]);
+  lines.push(...checkLines(finalChecks(state), options.maxCheckRows ?? 20));
   for (const { host, containers } of state.leftBehind) {
     lines.push([
       { text: `  left on ${host}: `, color: "red", bold: true },

@@ -193,3 +193,26 @@ Deno.test("applyEvent() keeps what cleanup left behind as an error", () => {
   }]);
   assert(state.lines.toArray().at(-1)!.text.startsWith("left on host-1: tm-gossip-demo-bob, "));
 });
+
+Deno.test("applyEvent() check-decided lists the check live, with a line and one per evidence line", () => {
+  const state = upTo(TIMELINE_START + 100);
+  const before = state.lines.length;
+  applyEvent(state, {
+    type: "check-decided",
+    check: {
+      index: 2,
+      description: "bob reports status connected by 1 s",
+      peers: ["bob"],
+      passed: false,
+      atMs: 1_000,
+      evidence: ["bob: last status connecting"],
+    },
+    t: TIMELINE_START + 1_000,
+  });
+  assertEquals(state.checks.map((c) => [c.index, c.passed]), [[2, false]]);
+  const added = state.lines.toArray().slice(before);
+  assertEquals(added.map((l) => [l.kind, l.level, l.text]), [
+    ["check", "error", "check #2 FAILED at t=1.0s: bob reports status connected by 1 s"],
+    ["output", "error", "bob: last status connecting"],
+  ]);
+});
