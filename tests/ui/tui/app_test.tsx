@@ -360,3 +360,44 @@ Deno.test("TuiApp with 300 peers counts them by status and pages through the lis
     t.close();
   }
 });
+
+Deno.test("TuiApp shows a check live in the logs as it is decided, and every check on the final screen", () => {
+  const failed = {
+    index: 0,
+    description: "bob reports status connected by 1 s",
+    peers: ["bob"],
+    passed: false,
+    atMs: 1_000,
+    evidence: ["bob: last status connecting"],
+  };
+  const decided: EngineEvent = { type: "check-decided", check: failed, t: TIMELINE_START + 1_000 };
+  const events = scriptedRun().flatMap((event): EngineEvent[] =>
+    event.type === "run-finished"
+      ? [{
+        ...event,
+        verdict: "failed",
+        exitCode: 1,
+        reason: `check #0 failed: ${failed.description}`,
+        checks: [failed],
+      }]
+      : [event]
+  );
+  const t = tui(100, 40, { events: [], until: -1 });
+  try {
+    t.feed([...events.filter((e) => e.t <= decided.t), decided]);
+    t.tick(0);
+    assert(
+      t.lines().some((l) => l.includes("✗ check #0 FAILED at t=1.0s: " + failed.description)),
+      t.frame(),
+    );
+    assert(t.lines().some((l) => l.includes("│ bob: last status connecting")), t.frame());
+    t.feed(events.filter((e) => e.t > decided.t));
+    t.tick(0);
+    const lines = t.lines().map((l) => l.trimEnd());
+    assert(lines.includes("  checks 0 passed, 1 failed"), t.frame());
+    assert(lines.includes(`  ✗ #0 ${failed.description} · t=1.0s`), t.frame());
+    assert(lines.includes("      bob: last status connecting"), t.frame());
+  } finally {
+    t.close();
+  }
+});
