@@ -5,24 +5,7 @@
  * (A crashing peer's exit 1 is tests/e2e/failures_test.ts's.)
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { type LogLine, type Workspace, workspace } from "../support/e2e.ts";
-
-/** A two-peer config, near on host A and far on host B, with `expect` and the extra fields. */
-function twoPeers(ws: Workspace, fields: Record<string, unknown>) {
-  const { bed } = ws;
-  const image = bed.peerImage;
-  return ws.writeConfig({
-    timeout: { startup: 60, shutdown: 30 },
-    redis: { port: ws.redisPort, image: bed.redisImage },
-    images: [image],
-    hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
-    peers: [
-      { name: "near", image, runs_on: "a" },
-      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-    ],
-    ...fields,
-  });
-}
+import { type LogLine, workspace } from "../support/e2e.ts";
 
 /** The log file's `CHECK` lines, by check number: `passed` or `FAILED`. */
 function checkLines(log: LogLine[]): Map<number, string> {
@@ -37,15 +20,14 @@ function checkLines(log: LogLine[]): Map<number, string> {
 
 Deno.test("tm passes a run whose checks all pass, listing each in the summary and the log file [integration: testbed]", async () => {
   await using ws = await workspace("checks-pass");
-  const config = await twoPeers(ws, {
-    commands: [
-      { time: 0, peer: "near", command: "connect" },
-      { time: 0, peer: "far", command: "connect" },
-      { time: 0.5, peer: "near", command: "push|far|hello" },
-    ],
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 0, peer: "far", command: "connect" },
+    { time: 0.5, peer: "near", command: "push|far|hello" },
+  ], {
     expect: [
       { peer: "*", status: "started", by: 0 },
-      { peer: "far", status: "connected", by: 20 },
+      { peer: "far", status: "connected", by: 10 },
       { peer: "near", log: "push to far: hel+o", after: 0.5 },
       { peer: "*", no_log: "warn" },
       { peer: "*", restarts: 0 },
@@ -57,7 +39,7 @@ Deno.test("tm passes a run whose checks all pass, listing each in the summary an
   assertEquals(result.code, 0, output);
   assert(/^PASSED/m.test(result.stdout), output);
   assert(result.stdout.includes("checks 6 passed, 0 failed"), output);
-  assert(result.stdout.includes("✓ #1 far reports status connected by 20 s"), output);
+  assert(result.stdout.includes("✓ #1 far reports status connected by 10 s"), output);
   const checks = checkLines(await ws.logLines());
   assertEquals([...checks].sort(), [0, 1, 2, 3, 4, 5].map((i) => [i, "passed"]));
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
@@ -65,12 +47,11 @@ Deno.test("tm passes a run whose checks all pass, listing each in the summary an
 
 Deno.test("tm runs to its end and fails naming each failed predicate and the peer that reported failed|<reason> [integration: testbed]", async () => {
   await using ws = await workspace("checks-fail");
-  const config = await twoPeers(ws, {
-    commands: [
-      { time: 0, peer: "near", command: "pull" },
-      { time: 0.2, peer: "far", command: "fail|disk full" },
-      { time: 2, peer: "near", command: "connect" },
-    ],
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "pull" },
+    { time: 0.2, peer: "far", command: "fail|disk full" },
+    { time: 2, peer: "near", command: "connect" },
+  ], {
     expect: [
       { peer: "far", status: "connected", by: 1 },
       { peer: "near", log: "never logged" },
@@ -125,11 +106,10 @@ Deno.test("tm runs to its end and fails naming each failed predicate and the pee
 
 Deno.test("tm with fail_fast stops at the first failed check and shuts the peers down gracefully [integration: testbed]", async () => {
   await using ws = await workspace("checks-fast");
-  const config = await twoPeers(ws, {
-    commands: [
-      { time: 0, peer: "near", command: "connect" },
-      { time: 60, peer: "near", command: "rotate-key" },
-    ],
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 60, peer: "near", command: "rotate-key" },
+  ], {
     expect: [{ peer: "far", status: "connected", by: 0.5 }, { peer: "*", exit_code: 0 }],
     fail_fast: true,
   });
