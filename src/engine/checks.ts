@@ -277,6 +277,11 @@ export class CheckEvaluator {
   }
 }
 
+/** How a run's verdict names a failed check: `check #2 failed: bob reports status connected`. */
+export function failedCheck(check: Pick<CheckOutcome, "index" | "description">): string {
+  return `check #${check.index} failed: ${check.description}`;
+}
+
 /** The predicate a validated check carries. */
 export function predicateOf(check: ExpectConfig): ExpectPredicate {
   if (check.status !== undefined) return "status";

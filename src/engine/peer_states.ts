@@ -64,6 +64,14 @@ export interface StatusChange {
   failure?: string;
 }
 
+/**
+ * How a run's verdict names a peer that reported `failed`: `peer bob reported failed: <reason>`;
+ * `when` goes before the reason (` before it started`).
+ */
+export function reportedFailure(peer: string, reason: string, when = ""): string {
+  return `peer ${peer} reported failed${when}${reason ? `: ${reason}` : ""}`;
+}
+
 export class PeerStates {
   readonly #states = new Map<string, PeerState>();
   readonly #waiters = new Set<() => void>();

@@ -29,10 +29,10 @@ import type {
   UnstampedEvent,
   Verdict,
 } from "./events.ts";
-import { CheckEvaluator } from "./checks.ts";
+import { CheckEvaluator, failedCheck } from "./checks.ts";
 import { InterruptedError } from "./interrupt.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
-import { PeerStates } from "./peer_states.ts";
+import { PeerStates, reportedFailure } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
 import type {
   OutputCollector,
@@ -185,9 +185,7 @@ class Run {
       peers: options.plan.map((placement) => placement.peer),
       decided: (check) => this.#emit({ type: "check-decided", check }),
       failed: (check) => {
-        if (this.#failFast) {
-          this.#haltWith("failed", `check #${check.index} failed: ${check.description}`);
-        }
+        if (this.#failFast) this.#haltWith("failed", failedCheck(check));
       },
     });
     this.#monitor = new PeerMonitor({
@@ -547,7 +545,7 @@ class Run {
 
   /** A peer reported `failed`: the run will fail; with fail_fast it stops now. */
   #peerFailed(peer: string, reason: string): void {
-    const message = `peer ${peer} reported failed${reason ? `: ${reason}` : ""}`;
+    const message = reportedFailure(peer, reason);
     this.#emit({ type: "error", peer, message });
     if (this.#failFast) this.#haltWith("failed", message);
   }
@@ -559,13 +557,9 @@ class Run {
   #verdictHalt(): RunHalt | undefined {
     const reasons = [
       ...this.#states.all().flatMap((state) =>
-        state.failure === undefined
-          ? []
-          : [`peer ${state.peer} reported failed${state.failure ? `: ${state.failure}` : ""}`]
+        state.failure === undefined ? [] : [reportedFailure(state.peer, state.failure)]
       ),
-      ...this.#checks.outcomes().flatMap((check) =>
-        check.passed ? [] : [`check #${check.index} failed: ${check.description}`]
-      ),
+      ...this.#checks.outcomes().flatMap((check) => check.passed ? [] : [failedCheck(check)]),
     ];
     return reasons.length === 0 ? undefined : new RunHalt("failed", reasons.join("; "));
   }
@@ -684,7 +678,8 @@ class Run {
   #haltWith(verdict: RunHalt["verdict"], message: string): RunHalt {
     if (!this.#halt.signal.aborted && !this.#reached("cleaning")) {
       this.#halt.abort(new RunHalt(verdict, message));
-      // A halted run's checks are what was decided so far: the rest would be judged on a run cut short.
+      // A halted run's checks are what was decided so far: the rest would be judged on a run
+      // cut short.
       this.#checks.stop(this.#now());
       this.#armCheckTimer();
     }

@@ -7,7 +7,7 @@
 import type { Config } from "../config/schema.ts";
 import type { PlacedPeer } from "../placement.ts";
 import type { TimelineCommand, UnstampedEvent } from "./events.ts";
-import type { PeerStates } from "./peer_states.ts";
+import { type PeerStates, reportedFailure } from "./peer_states.ts";
 import { batchTimeline, runTimeline } from "./timeline.ts";
 
 /** How long bootstrap waits for a bootstrap peer's address once everybody started. */
@@ -77,9 +77,7 @@ export class TestSteps {
       const failed = failedFirst();
       if (!failed) return;
       throw this.#context.fail(
-        `peer ${failed.peer} reported failed before it started${
-          failed.failure ? `: ${failed.failure}` : ""
-        }`,
+        reportedFailure(failed.peer, failed.failure!, " before it started"),
       );
     }
     const missing = states.all().filter((state) => !state.started);

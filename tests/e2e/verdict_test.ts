@@ -51,6 +51,8 @@ Deno.test("tm runs to its end and fails naming each failed predicate and the pee
     { time: 0, peer: "near", command: "pull" },
     { time: 0.2, peer: "far", command: "fail|disk full" },
     { time: 2, peer: "near", command: "connect" },
+    // Time for near's connected to be read before shutdown overwrites it.
+    { time: 3, peer: "near", command: "rotate-key" },
   ], {
     expect: [
       { peer: "far", status: "connected", by: 1 },

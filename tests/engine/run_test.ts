@@ -761,3 +761,33 @@ Deno.test("run() with fail_fast stops at the first failed check, or at a peer re
   assertEquals(finishedOf(byPeer.events).peers[0].failure, "");
   assertEquals(ofType(byPeer.events, "command-sent").filter((e) => e.index === 1), []);
 });
+
+Deno.test("run() fails at once, without waiting for the startup timeout, when a peer reports failed before it started [integration: redis-server, processes]", async () => {
+  // A peer that reports `failed|no disk` instead of `started`, then stays up (the teardown ends it).
+  const lib = new URL("../../lib/typescript/mod.ts", import.meta.url).href;
+  const peer = `import { MuleClientBuilder } from ${JSON.stringify(lib)};
+    const client = await new MuleClientBuilder().build();
+    await client.fail("no disk");
+    await new Promise((resolve) => setTimeout(resolve, 120_000));`;
+  const config = scenario({ peers: [{ name: "alice" }], commands: [], startup: 90 });
+  const events: EngineEvent[] = [];
+  const runtime = new ProcessRuntime({ command: () => [Deno.execPath(), "eval", peer] });
+  try {
+    const result = await run({
+      config,
+      plan: place(config),
+      runtime,
+      redis: localRedisProvider(),
+      emit: (event) => events.push(event),
+    });
+    assertEquals(result, {
+      verdict: "failed",
+      exitCode: 1,
+      reason: "peer alice reported failed before it started: no disk",
+    });
+    assertEquals(finishedOf(events).peers[0].failure, "no disk");
+    assert(!ofType(events, "phase").some((e) => e.phase === "bootstrap"), "it never started");
+  } finally {
+    await runtime.teardown({ force: true });
+  }
+});
