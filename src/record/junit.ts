@@ -4,6 +4,7 @@
  * (the Ant/Jenkins `junit-10.xsd` shape: `testsuites > testsuite > testcase > failure,
  * system-out`). GitLab ignores a failure's `message` attribute, so the body repeats it.
  */
+import { failedCheck } from "../engine/checks.ts";
 import type { CheckOutcome } from "../engine/events.ts";
 import { peerProblems } from "./peer_verdict.ts";
 import type { PeerHistory, RunHistory } from "./run_history.ts";
@@ -101,9 +102,9 @@ function checkCase(history: RunHistory, check: CheckOutcome): TestCase {
     ...(check.passed ? {} : {
       failure: {
         type: "check",
-        message: `check #${check.index} failed: ${check.description}`,
+        message: failedCheck(check),
         body: [
-          `check #${check.index} failed: ${check.description} (${at})`,
+          `${failedCheck(check)} (${at})`,
           ...(check.evidence ?? []),
         ],
       },
