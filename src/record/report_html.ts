@@ -99,7 +99,8 @@ h2 small { font-weight: normal; color: #666; }
 .m-unsent { background: #ad1457; } .m-check-pass { background: #2e7d32; width: 4px; }
 .m-check-fail { background: #c62828; width: 4px; }
 .phase { position: absolute; top: 0; height: 18px; border-left: 1px dashed #bbb; font-size: 10px;
-  color: #888; padding-left: 2px; white-space: nowrap; }
+  color: #888; padding-left: 2px; white-space: nowrap; overflow: hidden; text-overflow: clip;
+  box-sizing: border-box; }
 #cursor { position: absolute; top: 0; bottom: 0; width: 1px; background: #d500f9;
   display: none; pointer-events: none; z-index: 3; }
 #legend { font-size: 12px; color: #555; margin-top: 4px; }
@@ -206,6 +207,8 @@ const SCRIPT = `
     data.phases.forEach(function (p) {
       var node = el("div", "phase", p.phase);
       node.style.left = pct(p.from);
+      // As wide as the phase: a short phase's name is cut rather than written over the next one.
+      node.style.width = "calc(" + pct(p.to) + " - " + pct(p.from) + ")";
       node.title = p.phase + " " + clock(p.from) + " to " + clock(p.to);
       track.appendChild(node);
     });
