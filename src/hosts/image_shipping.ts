@@ -1,9 +1,11 @@
 /**
  * Image shipping: `docker pull` of the config's `images` on this machine, then for each image
- * ONE `docker save` streamed (teed) into `docker load` on every host that needs it (a peer placed
+ * ONE archive streamed (teed) into `docker load` on every host that needs it (a peer placed
  * there runs it) and lacks it or has a different image ID — no temp files, hosts fed at once, the
- * slowest setting the pace, a failing host dropped without stalling the others. Progress goes
- * out as `image-transfer` events.
+ * slowest setting the pace, a failing host dropped without stalling the others. The archive is
+ * built from the local engine's layer store with only the layers some host lacks
+ * (store_archive.ts), or, when that store cannot be read, is `docker save`'s. Progress goes out
+ * as `image-transfer` events.
  */
 import { abortable, deadline } from "../async.ts";
 import type { UnstampedEvent } from "../engine/events.ts";
@@ -17,6 +19,8 @@ import {
   TarSplitter,
 } from "./image_archive.ts";
 import { errorMessage } from "../errors.ts";
+import { LayerStore } from "./layer_store.ts";
+import { type StoreArchive, storeArchive } from "./store_archive.ts";
 
 /** Images the run needs that this machine does not have and could not pull. */
 export class ImageMissingError extends Error {
@@ -135,6 +139,11 @@ export interface ShipOptions {
   progressIntervalMs?: number;
   /** A host that accepts no data for this long is dropped, ms. Default: 60 000. */
   stallTimeoutMs?: number;
+  /**
+   * Build archives from the local engine's layer store when it can be read (layer_store.ts);
+   * false: always `docker save`. Default: true.
+   */
+  layerStore?: boolean;
 }
 
 /** What shipping did, per image: hosts that received it and hosts that already had it. */
@@ -169,6 +178,7 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
   // Asked once per host, while the first `docker save` already runs (it takes longer).
   const holdings = Promise.all(targets.map((target) => holdingsOf(target, names, signal)));
   holdings.catch(() => {}); // awaited in teeImage
+  const store = options.layerStore === false ? null : await openStore(options);
   const failures: { image: string; host: string; message: string }[] = [];
   for (const [image, info] of images) {
     const wanted = destinations?.get(image);
@@ -183,7 +193,7 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
         return [{ target, chains: held[i].chains }];
       })
     );
-    const results = await teeImage(image, info, needy, options);
+    const results = await teeImage(image, info, needy, options, store);
     for (const result of results) {
       if (result.error === undefined) {
         report.shipped.push({ image, host: result.host, bytes: result.bytes, ms: result.ms });
@@ -193,6 +203,17 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
   signal.throwIfAborted();
   if (failures.length > 0) throw new ImageShippingError(failures);
   return report;
+}
+
+/** The local layer store, or null (traced) when it cannot be read and `docker save` serves. */
+async function openStore(options: ShipOptions): Promise<LayerStore | null> {
+  try {
+    return await LayerStore.open(options.local, options.signal);
+  } catch (error) {
+    options.signal.throwIfAborted();
+    options.emit({ type: "trace", message: `ship: ${errorMessage(error)}; using docker save` });
+    return null;
+  }
 }
 
 /** The images `names` and the layer chains a host holds (none known if it cannot say). */
@@ -233,9 +254,8 @@ interface Sink {
   /** The entry the last piece belonged to, and whether it is left out for this host. */
   entry: ArchiveEntry | null | undefined;
   leaving: boolean;
-  /** Layers left out because the host holds them, and their bytes. */
+  /** Layers left out because the host holds them. */
   leftOut: number;
-  leftOutBytes: number;
   /** docker load read the whole archive and exited non-zero. */
   refused?: boolean;
   error?: string;
@@ -244,15 +264,18 @@ interface Sink {
 type TeeResult = { host: string; bytes: number; ms: number; error?: string };
 
 /**
- * One `docker save` of `image` teed into a `docker load` per destination, each without the
- * layers that destination holds. The save starts before the destinations are known (they come
- * from asking the hosts) and is stopped if none needs the image.
+ * One archive of `image` teed into a `docker load` per destination, each without the layers
+ * that destination holds. From `store`, the archive carries only the layers some destination
+ * lacks; without it, `docker save` starts before the destinations are known (they come from
+ * asking the hosts) and is stopped if none needs the image. A host whose engine refuses a
+ * reduced archive, or that was being sent one when the store failed, is sent `docker save`'s.
  */
 async function teeImage(
   image: string,
   info: ImageInfo,
   destinations: Promise<Destination[]>,
   options: ShipOptions,
+  store: LayerStore | null,
 ): Promise<TeeResult[]> {
   const { local, emit, signal } = options;
   const interval = options.progressIntervalMs ?? 100;
@@ -264,17 +287,45 @@ async function teeImage(
   let finished = false;
   try {
     signal.throwIfAborted();
-    const save = local.save([image]);
-    processes.push(save);
-    const saveErrors = new Response(save.stderr).text();
+    const chains = await chainIds(info.layers);
+    let save: RemoteProcess | undefined;
+    let saveErrors = Promise.resolve("");
+    let archive: StoreArchive | undefined;
+    if (store && taggable(image)) {
+      const targets = await destinations;
+      try {
+        archive = await storeArchive(
+          store,
+          tagged(image),
+          info,
+          chains,
+          (i) => targets.some((t) => !t.chains.has(chains[i])),
+        );
+      } catch (error) {
+        signal.throwIfAborted();
+        emit({
+          type: "trace",
+          message: `ship ${image}: ${errorMessage(error)}; using docker save`,
+        });
+        finished = true;
+        return await teeImage(image, info, destinations, options, null);
+      }
+    } else {
+      save = local.save([image]);
+      processes.push(save);
+      saveErrors = new Response(save.stderr).text();
+    }
     const targets = await destinations;
     if (targets.length === 0) {
-      save.kill();
-      await save.stdout.cancel().catch(() => {});
+      save?.kill();
+      await (archive?.stream ?? save?.stdout)?.cancel().catch(() => {});
       finished = true;
       return [];
     }
-    const index = new ArchiveIndex(info.layers, await chainIds(info.layers));
+    const total = archive?.size ?? info.size;
+    /** Layers the archive does not carry at all: every destination holds them. */
+    const omitted = archive ? info.layers.length - archive.carried.size : 0;
+    const index = new ArchiveIndex(info.layers, chains);
     const splitter = new TarSplitter({
       collect: (name) => index.wants(name),
       onContent: (entry, content) => index.learn(entry, content),
@@ -282,7 +333,7 @@ async function teeImage(
     // Compression hides the archive's entries from the filter: every layer is sent.
     const gzipped = (options.compression ?? DEFAULT_COMPRESSION) === "gzip";
     let rawBytes = 0;
-    const counted = save.stdout.pipeThrough(
+    const counted = (archive?.stream ?? save!.stdout).pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           rawBytes += chunk.byteLength;
@@ -321,7 +372,7 @@ async function teeImage(
         image,
         host: target.name,
         bytes: 0,
-        total: info.size,
+        total,
         state: "started",
       });
       // Without a buffer each chunk would wait for the host to take the previous one before the
@@ -342,8 +393,7 @@ async function teeImage(
         lastEmit: 0,
         entry: undefined,
         leaving: false,
-        leftOut: 0,
-        leftOutBytes: 0,
+        leftOut: omitted,
       };
       sink.piping = buffer.readable.pipeTo(load.stdin).catch((error) => {
         fail(sink, `the transfer broke off (${errorMessage(error)})`);
@@ -351,41 +401,52 @@ async function teeImage(
       return sink;
     });
 
-    for await (const chunk of source) {
-      const live = sinks.filter((sink) => sink.error === undefined);
-      if (live.length === 0) break;
-      const pieces = gzipped ? [] : await splitter.push(chunk);
-      await Promise.all(
-        live.map((sink) =>
-          send(sink, gzipped ? [chunk] : keptParts(sink, chunk, pieces, index), stallMs, signal)
-            .catch((error) => {
-              signal.throwIfAborted();
-              fail(sink, `the transfer broke off (${errorMessage(error)})`);
-            })
-        ),
-      );
-      const now = performance.now();
-      for (const sink of live) {
-        if (sink.error !== undefined) continue;
-        sink.bytes = rawBytes;
-        if (now - sink.lastEmit >= interval) {
-          sink.lastEmit = now;
-          emit({
-            type: "image-transfer",
-            image,
-            host: sink.target.name,
-            bytes: sink.bytes,
-            total: info.size,
-            state: "progress",
-          });
+    /** The layer store failed while the archive streamed (a layer changed under us). */
+    let storeFailed = false;
+    try {
+      for await (const chunk of source) {
+        const live = sinks.filter((sink) => sink.error === undefined);
+        if (live.length === 0) break;
+        const pieces = gzipped ? [] : await splitter.push(chunk);
+        await Promise.all(
+          live.map((sink) =>
+            send(sink, gzipped ? [chunk] : keptParts(sink, chunk, pieces, index), stallMs, signal)
+              .catch((error) => {
+                signal.throwIfAborted();
+                fail(sink, `the transfer broke off (${errorMessage(error)})`);
+              })
+          ),
+        );
+        const now = performance.now();
+        for (const sink of live) {
+          if (sink.error !== undefined) continue;
+          sink.bytes = rawBytes;
+          if (now - sink.lastEmit >= interval) {
+            sink.lastEmit = now;
+            emit({
+              type: "image-transfer",
+              image,
+              host: sink.target.name,
+              bytes: sink.bytes,
+              total,
+              state: "progress",
+            });
+          }
         }
+      }
+    } catch (error) {
+      signal.throwIfAborted();
+      if (!archive) throw error;
+      storeFailed = true;
+      for (const sink of sinks) {
+        fail(sink, `reading the local layer store failed: ${errorMessage(error)}`);
       }
     }
     signal.throwIfAborted();
 
-    const [saveStatus, gzipStatus] = await Promise.all([save.status, gzip?.status]);
-    if (saveStatus.code !== 0 || (gzip && gzipStatus?.code !== 0)) {
-      const why = saveStatus.code !== 0
+    const [saveStatus, gzipStatus] = await Promise.all([save?.status, gzip?.status]);
+    if ((saveStatus && saveStatus.code !== 0) || (gzip && gzipStatus?.code !== 0)) {
+      const why = saveStatus && saveStatus.code !== 0
         ? `docker save failed (exit ${saveStatus.code ?? "killed"}): ${(await saveErrors).trim()}`
         : `gzip failed: ${(await gzipErrors).trim()}`;
       for (const sink of sinks) fail(sink, why);
@@ -426,13 +487,24 @@ async function teeImage(
     const resend: Destination[] = [];
     for (const sink of sinks) {
       const host = sink.target.name;
-      // Only a load that read the whole reduced archive and said no is retried whole; a stall, a
-      // broken link or a killed load would fail the same way again.
-      if (sink.refused && sink.leftOut > 0) {
+      if (storeFailed) {
         emit({
           type: "trace",
-          message: `ship ${image} → ${host}: docker load refused the archive without the ` +
-            `${sink.leftOut} layer(s) the host holds (${sink.error}); sending the whole image`,
+          message: `ship ${image} → ${host}: ${sink.error}; using docker save`,
+        });
+        resend.push({ target: sink.target, chains: sink.chains });
+        continue;
+      }
+      // Only a load that read the whole archive we built and said no is retried with the
+      // whole image; a stall, a broken link or a killed load would fail the same way again.
+      if (sink.refused && (sink.leftOut > 0 || archive)) {
+        const built = sink.leftOut > 0
+          ? `the archive without the ${sink.leftOut} layer(s) the host holds`
+          : "the archive built from the local layer store";
+        emit({
+          type: "trace",
+          message: `ship ${image} → ${host}: docker load refused ${built} (${sink.error}); ` +
+            `sending the whole image`,
         });
         resend.push({ target: sink.target, chains: new Set() });
         continue;
@@ -441,7 +513,7 @@ async function teeImage(
         emit({
           type: "trace",
           message: `ship ${image} → ${host}: left out ${sink.leftOut} of ${info.layers.length} ` +
-            `layer(s) the host holds (${sink.leftOutBytes} bytes); sent ${sink.sent} bytes`,
+            `layer(s) the host holds; sent ${sink.sent} bytes`,
         });
       }
       emit(
@@ -451,7 +523,7 @@ async function teeImage(
             image,
             host,
             bytes: rawBytes,
-            total: info.size,
+            total,
             state: "done",
           }
           : {
@@ -459,7 +531,7 @@ async function teeImage(
             image,
             host,
             bytes: sink.bytes,
-            total: info.size,
+            total,
             state: "failed",
             detail: sink.error,
           },
@@ -468,7 +540,7 @@ async function teeImage(
     }
     finished = true;
     if (resend.length > 0) {
-      results.push(...await teeImage(image, info, Promise.resolve(resend), options));
+      results.push(...await teeImage(image, info, Promise.resolve(resend), options, null));
     }
     return results;
   } finally {
@@ -478,6 +550,11 @@ async function teeImage(
     // Nothing may outlive shipping; on success every process has already ended.
     await Promise.all(processes.map((p) => p.status));
   }
+}
+
+/** Whether `image` is a name (with or without a tag) an archive's manifest can tag an image with. */
+function taggable(image: string): boolean {
+  return !image.includes("@") && !/^(sha256:)?[0-9a-f]{64}$/.test(image);
 }
 
 /** `image` as docker save's manifest names it: a reference without a tag means `:latest`. */
@@ -502,10 +579,7 @@ function keptParts(
     if (piece.entry !== sink.entry) {
       sink.entry = piece.entry;
       sink.leaving = piece.entry !== null && index.canSkip(piece.entry, sink.chains);
-      if (piece.entry !== null && sink.leaving) {
-        sink.leftOut++;
-        sink.leftOutBytes += piece.entry.size;
-      }
+      if (piece.entry !== null && sink.leaving) sink.leftOut++;
     }
     if (sink.leaving) whole = false;
     else kept.push(piece.bytes);

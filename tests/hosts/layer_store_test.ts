@@ -1,0 +1,91 @@
+/**
+ * LayerStore against this machine's real engine (overlay2, classic image store): the config and
+ * every layer's tar come back as the bytes their digests name; a store that cannot serve says why.
+ */
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
+import { createHash } from "node:crypto";
+import { Docker } from "../../src/hosts/docker.ts";
+import { chainIds } from "../../src/hosts/image_archive.ts";
+import {
+  LayerStore,
+  LayerStoreMismatchError,
+  LayerStoreUnavailableError,
+} from "../../src/hosts/layer_store.ts";
+import { LocalRemote } from "../../src/hosts/local.ts";
+import { buildFillerImage, buildOnTop, removeImages, uniqueId } from "../support/scratch_images.ts";
+
+const local = new Docker(new LocalRemote());
+
+/** A Docker whose `docker info` prints `answer`; every other command is the real docker. */
+function dockerReporting(answer: string): Docker {
+  return new Docker(new LocalRemote(), {
+    command: [
+      "sh",
+      "-c",
+      `if [ "$1" = info ]; then echo '${answer}'; exit 0; fi; exec docker "$@"`,
+      "docker",
+    ],
+  });
+}
+
+Deno.test("LayerStore rebuilds every layer's tar and the config as the bytes their digests name [integration: docker]", async () => {
+  const id = uniqueId("hs-store");
+  const base = `${id}:base`;
+  const top = `${id}:top`;
+  try {
+    await buildFillerImage(base, 3 << 20);
+    await buildOnTop(base, top, 200 << 10);
+    const info = (await local.images([top])).get(top)!;
+    const chains = await chainIds(info.layers);
+    const store = await LayerStore.open(local);
+    const config = await store.config(info.id);
+    assertEquals(`sha256:${createHash("sha256").update(config).digest("hex")}`, info.id);
+    for (const [i, diffId] of info.layers.entries()) {
+      const layer = await store.layer(chains[i], diffId);
+      const tar = new Uint8Array(await new Response(layer.stream()).arrayBuffer());
+      assertEquals(tar.length, layer.size);
+      assertEquals(`sha256:${createHash("sha256").update(tar).digest("hex")}`, diffId);
+    }
+  } finally {
+    await removeImages(top, base);
+  }
+});
+
+Deno.test("LayerStore's layer stream errors with LayerStoreMismatchError, before its last chunk, when the files do not hash to the diff ID [integration: docker]", async () => {
+  const image = `${uniqueId("hs-store")}:filler`;
+  try {
+    await buildFillerImage(image, 3 << 20);
+    const info = (await local.images([image])).get(image)!;
+    const [chain] = await chainIds(info.layers);
+    const wrong = `sha256:${"0".repeat(64)}`;
+    const layer = await (await LayerStore.open(local)).layer(chain, wrong);
+    let received = 0;
+    const error = await assertRejects(async () => {
+      for await (const chunk of layer.stream()) received += chunk.length;
+    }, LayerStoreMismatchError);
+    assertEquals(error.digest, wrong);
+    assert(received < layer.size, `${received} of ${layer.size} bytes passed`);
+    const store = await LayerStore.open(local);
+    await assertRejects(() => store.config(wrong), Deno.errors.NotFound);
+  } finally {
+    await removeImages(image);
+  }
+});
+
+Deno.test("LayerStore.open() says why it cannot serve: another storage driver, or a data root it cannot read", async () => {
+  const vfs = await assertRejects(
+    () => LayerStore.open(dockerReporting('"/var/lib/docker" "vfs"')),
+    LayerStoreUnavailableError,
+  );
+  assertEquals(vfs.reason, "storage driver vfs");
+  const missing = await Deno.makeTempDir({ prefix: "tm-no-store-" });
+  try {
+    const error = await assertRejects(
+      () => LayerStore.open(dockerReporting(`"${missing}" "overlay2"`)),
+      LayerStoreUnavailableError,
+    );
+    assert(error.message.includes(missing), error.message);
+  } finally {
+    await Deno.remove(missing, { recursive: true });
+  }
+});
