@@ -267,8 +267,9 @@ type TeeResult = { host: string; bytes: number; ms: number; error?: string };
  * One archive of `image` teed into a `docker load` per destination, each without the layers
  * that destination holds. From `store`, the archive carries only the layers some destination
  * lacks; without it, `docker save` starts before the destinations are known (they come from
- * asking the hosts) and is stopped if none needs the image. A host whose engine refuses a
- * reduced archive, or that was being sent one when the store failed, is sent `docker save`'s.
+ * asking the hosts) and is stopped if none needs the image. A host whose engine refuses the
+ * archive built from the store, or that was being sent one when the store failed, is sent
+ * `docker save`'s; one that refuses `docker save`'s without the layers it holds, the whole image.
  */
 async function teeImage(
   image: string,
@@ -487,24 +488,24 @@ async function teeImage(
     const resend: Destination[] = [];
     for (const sink of sinks) {
       const host = sink.target.name;
-      if (storeFailed) {
-        emit({
-          type: "trace",
-          message: `ship ${image} → ${host}: ${sink.error}; using docker save`,
-        });
+      // docker load checks each layer it reads against the config's diff IDs: a store whose
+      // files changed, or an engine that wants another layout, refuses the archive built from
+      // the store; docker save's archive (still without the layers the host holds) follows.
+      if (storeFailed || (archive && sink.refused)) {
+        const why = storeFailed
+          ? sink.error
+          : `docker load refused the archive built from the local layer store (${sink.error})`;
+        emit({ type: "trace", message: `ship ${image} → ${host}: ${why}; using docker save` });
         resend.push({ target: sink.target, chains: sink.chains });
         continue;
       }
-      // Only a load that read the whole archive we built and said no is retried with the
-      // whole image; a stall, a broken link or a killed load would fail the same way again.
-      if (sink.refused && (sink.leftOut > 0 || archive)) {
-        const built = sink.leftOut > 0
-          ? `the archive without the ${sink.leftOut} layer(s) the host holds`
-          : "the archive built from the local layer store";
+      // Only a load that read the whole reduced archive and said no is retried whole; a stall, a
+      // broken link or a killed load would fail the same way again.
+      if (sink.refused && sink.leftOut > 0) {
         emit({
           type: "trace",
-          message: `ship ${image} → ${host}: docker load refused ${built} (${sink.error}); ` +
-            `sending the whole image`,
+          message: `ship ${image} → ${host}: docker load refused the archive without the ` +
+            `${sink.leftOut} layer(s) the host holds (${sink.error}); sending the whole image`,
         });
         resend.push({ target: sink.target, chains: new Set() });
         continue;

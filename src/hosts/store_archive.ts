@@ -27,7 +27,7 @@ export interface StoreArchive {
  * The archive of `info` tagged `reference`, with the files of the layers at the positions
  * `wanted` accepts (a layer that repeats is carried once). Reads the config and the carried
  * layers' tar-split before returning, so a store that cannot serve fails here, before any byte
- * is sent; the stream errors if a layer's files turn out to differ from its diff ID.
+ * is sent; the stream errors if a layer's file is gone or changed size meanwhile.
  */
 export async function storeArchive(
   store: LayerStore,
@@ -49,7 +49,7 @@ export async function storeArchive(
   for (const [position, diffId] of info.layers.entries()) {
     if (!wanted(position) || files.has(diffId)) continue;
     files.add(diffId);
-    layers.push({ name: blob(diffId), layer: await store.layer(chains[position], diffId) });
+    layers.push({ name: blob(diffId), layer: await store.layer(chains[position]) });
   }
   const carried = new Set(info.layers.flatMap((diffId, i) => files.has(diffId) ? [i] : []));
   // Two zero blocks end a tar.

@@ -41,7 +41,7 @@ Deno.test("LayerStore rebuilds every layer's tar and the config as the bytes the
     const config = await store.config(info.id);
     assertEquals(`sha256:${createHash("sha256").update(config).digest("hex")}`, info.id);
     for (const [i, diffId] of info.layers.entries()) {
-      const layer = await store.layer(chains[i], diffId);
+      const layer = await store.layer(chains[i]);
       const tar = new Uint8Array(await new Response(layer.stream()).arrayBuffer());
       assertEquals(tar.length, layer.size);
       assertEquals(`sha256:${createHash("sha256").update(tar).digest("hex")}`, diffId);
@@ -51,23 +51,24 @@ Deno.test("LayerStore rebuilds every layer's tar and the config as the bytes the
   }
 });
 
-Deno.test("LayerStore's layer stream errors with LayerStoreMismatchError, before its last chunk, when the files do not hash to the diff ID [integration: docker]", async () => {
+Deno.test("LayerStore.config() rejects bytes that do not hash to the image ID, and layer() a layer it does not hold [integration: docker]", async () => {
   const image = `${uniqueId("hs-store")}:filler`;
+  const root = await Deno.makeTempDir({ prefix: "tm-test-store-" });
   try {
-    await buildFillerImage(image, 3 << 20);
+    await buildFillerImage(image, 1 << 20);
     const info = (await local.images([image])).get(image)!;
+    const configs = `${root}/image/overlay2/imagedb/content/sha256`;
+    await Deno.mkdir(configs, { recursive: true });
+    await Deno.mkdir(`${root}/image/overlay2/layerdb/sha256`, { recursive: true });
+    await Deno.mkdir(`${root}/overlay2`);
+    await Deno.writeTextFile(`${configs}/${info.id.slice("sha256:".length)}`, "{}");
+    const store = await LayerStore.open(dockerReporting(`"${root}" "overlay2"`));
+    const error = await assertRejects(() => store.config(info.id), LayerStoreMismatchError);
+    assertEquals(error.digest, info.id);
     const [chain] = await chainIds(info.layers);
-    const wrong = `sha256:${"0".repeat(64)}`;
-    const layer = await (await LayerStore.open(local)).layer(chain, wrong);
-    let received = 0;
-    const error = await assertRejects(async () => {
-      for await (const chunk of layer.stream()) received += chunk.length;
-    }, LayerStoreMismatchError);
-    assertEquals(error.digest, wrong);
-    assert(received < layer.size, `${received} of ${layer.size} bytes passed`);
-    const store = await LayerStore.open(local);
-    await assertRejects(() => store.config(wrong), Deno.errors.NotFound);
+    await assertRejects(() => store.layer(chain), Deno.errors.NotFound);
   } finally {
+    await Deno.remove(root, { recursive: true });
     await removeImages(image);
   }
 });
