@@ -193,7 +193,11 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
         return [{ target, chains: held[i].chains }];
       })
     );
-    const results = await teeImage(image, info, needy, options, store);
+    // The first image's loads start while the hosts are still being asked what they hold.
+    const early = image === names[0]
+      ? targets.filter((target) => !destinations || wanted?.includes(target.name))
+      : [];
+    const results = await teeImage(image, info, needy, options, store, early);
     for (const result of results) {
       if (result.error === undefined) {
         report.shipped.push({ image, host: result.host, bytes: result.bytes, ms: result.ms });
@@ -277,6 +281,7 @@ async function teeImage(
   destinations: Promise<Destination[]>,
   options: ShipOptions,
   store: LayerStore | null,
+  early: readonly ShipTarget[] = [],
 ): Promise<TeeResult[]> {
   const { local, emit, signal } = options;
   const interval = options.progressIntervalMs ?? 100;
@@ -288,6 +293,12 @@ async function teeImage(
   let finished = false;
   try {
     signal.throwIfAborted();
+    // A `docker load` started before the destinations are known: the host's docker CLI starts
+    // and reaches its engine while the hosts are asked what they hold, instead of after. One
+    // that turns out not to be needed gets an empty input, which loads nothing (docker load
+    // says the archive has no manifest and exits 1).
+    const loads = new Map(early.map((target) => [target.name, target.docker.load()]));
+    processes.push(...loads.values());
     const chains = await chainIds(info.layers);
     let save: RemoteProcess | undefined;
     let saveErrors = Promise.resolve("");
@@ -308,22 +319,26 @@ async function teeImage(
           type: "trace",
           message: `ship ${image}: ${errorMessage(error)}; using docker save`,
         });
-        finished = true;
-        return await teeImage(image, info, destinations, options, null);
       }
-    } else {
+    }
+    if (!archive) {
       save = local.save([image]);
       processes.push(save);
       saveErrors = new Response(save.stderr).text();
     }
     const targets = await destinations;
+    for (const [name, load] of loads) {
+      if (targets.some(({ target }) => target.name === name)) continue;
+      load.stdin.close().catch(() => {});
+      load.stdout.cancel().catch(() => {});
+      load.stderr.cancel().catch(() => {});
+    }
     if (targets.length === 0) {
       save?.kill();
       await (archive?.stream ?? save?.stdout)?.cancel().catch(() => {});
       finished = true;
       return [];
     }
-    const total = archive?.size ?? info.size;
     /** Layers the archive does not carry at all: every destination holds them. */
     const omitted = archive ? info.layers.length - archive.carried.size : 0;
     const index = new ArchiveIndex(info.layers, chains);
@@ -360,8 +375,11 @@ async function teeImage(
       sink.writer.abort(new Error(message)).catch(() => {});
     };
     const sinks: Sink[] = targets.map(({ target, chains }) => {
-      const load = target.docker.load();
-      processes.push(load);
+      let load = loads.get(target.name);
+      if (!load) {
+        load = target.docker.load();
+        processes.push(load);
+      }
       const output = Promise.all([
         new Response(load.stdout).text(),
         new Response(load.stderr).text(),
@@ -373,7 +391,7 @@ async function teeImage(
         image,
         host: target.name,
         bytes: 0,
-        total,
+        total: info.size,
         state: "started",
       });
       // Without a buffer each chunk would wait for the host to take the previous one before the
@@ -429,7 +447,7 @@ async function teeImage(
               image,
               host: sink.target.name,
               bytes: sink.bytes,
-              total,
+              total: info.size,
               state: "progress",
             });
           }
@@ -524,7 +542,7 @@ async function teeImage(
             image,
             host,
             bytes: rawBytes,
-            total,
+            total: info.size,
             state: "done",
           }
           : {
@@ -532,7 +550,7 @@ async function teeImage(
             image,
             host,
             bytes: sink.bytes,
-            total,
+            total: info.size,
             state: "failed",
             detail: sink.error,
           },

@@ -31,7 +31,7 @@ Deno.test("pullImages() fails before anything starts when an image is nowhere, w
   assertEquals(events.map((e) => e.type), ["image-pull", "image-pull"]);
 });
 
-Deno.test("shipImages() streams one docker save into two engines, then skips them [integration: docker]", async (t) => {
+Deno.test("shipImages() streams one archive into two engines, then skips them [integration: docker]", async (t) => {
   const id = uniqueId("hs-ship");
   const image = `${id}:filler`;
   const local = new Docker(new LocalRemote());
@@ -59,7 +59,9 @@ Deno.test("shipImages() streams one docker save into two engines, then skips the
         image,
         () => shipImages({ images, local, targets, emit, signal: never, progressIntervalMs: 0 }),
       );
-      assertEquals(saves, 1);
+      // Read from this machine's layer store: docker save never ran.
+      assertEquals(saves, 0);
+      assert(!events.some((e) => e.type === "trace" && e.message.includes("docker save")));
       for (const target of targets) {
         assertEquals(await target.docker.imageId(image), info.id);
         const mine = events.filter((e) => e.type === "image-transfer" && e.host === target.name);
@@ -84,6 +86,21 @@ Deno.test("shipImages() streams one docker save into two engines, then skips the
       });
       assertEquals(report.shipped, []);
       assertEquals(events.map((e) => e.type), ["image-skipped", "image-skipped"]);
+    });
+
+    await t.step("through docker save, one save feeds both engines", async () => {
+      await Promise.all(targets.map((target) => target.docker.rmi([image])));
+      const info = (await local.images([image])).get(image)!;
+      const images = new Map([[image, info]]);
+      const saves = await countSaves(
+        image,
+        () =>
+          shipImages({ images, local, targets, emit: () => {}, signal: never, layerStore: false }),
+      );
+      assertEquals(saves, 1);
+      for (const target of targets) {
+        assertEquals(await target.docker.imageId(image), info.id);
+      }
     });
 
     await t.step("gzip on the wire loads the same image", async () => {
