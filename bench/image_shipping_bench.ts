@@ -102,6 +102,7 @@ try {
     incremental: [] as number[],
     incrementalSave: [] as number[],
     save: [] as number[],
+    cli: [] as number[],
   };
   let fullBytes = 0;
   let incrementalBytes = 0;
@@ -138,6 +139,7 @@ try {
     times.incrementalSave.push(viaSave.ms);
     incrementalSaveBytes = viaSave.report.shipped[0].bytes;
     times.save.push(await timed(() => sh(`docker save ${rebuilt} > /dev/null`)));
+    times.cli.push(await timed(() => target.version()));
     console.error(
       `round ${round}: openssh ${times.openssh.at(-1)!.toFixed(0)} ms, tm ${
         times.tm.at(-1)!.toFixed(0)
@@ -236,7 +238,12 @@ With the base on the host, tm sent the archive built from the local layer store 
 changed layer in it; through \`docker save\`, which exports every layer whatever the host holds
 before it streams a byte, the same shipment took ${
     (m.incrementalSave / m.incremental).toFixed(2)
-  }× as long, and \`docker save\` alone took ${m.save.toFixed(0)} ms.
+  }× as long, and \`docker save\` alone took ${m.save.toFixed(0)} ms. What the shipment with the
+base on the host cannot avoid is round trips: asking host B which layers it holds takes two
+\`docker\` commands one after the other (\`image ls\`, then \`image inspect\` of what it lists), and its
+\`docker load\` one more, started meanwhile; one \`docker version\` over SSH to host B took ${
+    m.cli.toFixed(0)
+  } ms in this run (${(m.cli / m.full * 100).toFixed(0)} % of the whole image's shipment).
 `);
 } finally {
   await clearHost(rebuilt, image);

@@ -175,7 +175,7 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
     ? options.targets.filter((t) => names.some((n) => destinations.get(n)?.includes(t.name)))
     : options.targets;
   if (names.length === 0 || targets.length === 0) return report;
-  // Asked once per host, while the first `docker save` already runs (it takes longer).
+  // Asked once per host, while the first image's loads start (and its docker save, if any).
   const holdings = Promise.all(targets.map((target) => holdingsOf(target, names, signal)));
   holdings.catch(() => {}); // awaited in teeImage
   const store = options.layerStore === false ? null : await openStore(options);
