@@ -153,10 +153,13 @@ export interface ShipReport {
   skipped: { image: string; host: string }[];
 }
 
-/** What a host holds: the images asked about, and the chain IDs of every layer it has. */
+/**
+ * What a host holds: the images asked about, and the chain IDs of every layer it has (asked
+ * at the same time, a round trip longer: see `heldChains`).
+ */
 interface HostHoldings {
   images: Map<string, ImageInfo | null>;
-  chains: Set<string>;
+  chains: Promise<Set<string>>;
 }
 
 /**
@@ -176,37 +179,66 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
     : options.targets;
   if (names.length === 0 || targets.length === 0) return report;
   // Asked once per host, while the first image's loads start (and its docker save, if any).
-  const holdings = Promise.all(targets.map((target) => holdingsOf(target, names, signal)));
+  const layers = targets.map((target) => layerChains(target, signal));
+  const holdings = Promise.all(
+    targets.map(async (target, i): Promise<HostHoldings> => ({
+      images: await target.docker.images(names, signal),
+      chains: layers[i],
+    })),
+  );
   holdings.catch(() => {}); // awaited in teeImage
-  const store = options.layerStore === false ? null : await openStore(options);
-  const failures: { image: string; host: string; message: string }[] = [];
-  for (const [image, info] of images) {
-    const wanted = destinations?.get(image);
-    const needy = holdings.then((held) =>
-      targets.flatMap((target, i) => {
-        if (destinations && !wanted?.includes(target.name)) return [];
-        if (held[i].images.get(image)?.id === info.id) {
-          report.skipped.push({ image, host: target.name });
-          emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
-          return [];
-        }
-        return [{ target, chains: held[i].chains }];
-      })
-    );
-    // The first image's loads start while the hosts are still being asked what they hold.
-    const early = image === names[0]
-      ? targets.filter((target) => !destinations || wanted?.includes(target.name))
-      : [];
-    const results = await teeImage(image, info, needy, options, store, early);
-    for (const result of results) {
-      if (result.error === undefined) {
-        report.shipped.push({ image, host: result.host, bytes: result.bytes, ms: result.ms });
-      } else failures.push({ image, host: result.host, message: result.error });
+  try {
+    const store = options.layerStore === false ? null : await openStore(options);
+    const failures: { image: string; host: string; message: string }[] = [];
+    for (const [image, info] of images) {
+      const wanted = destinations?.get(image);
+      const needy = holdings.then((held) =>
+        Promise.all(targets.map(async (target, i): Promise<Destination[]> => {
+          if (destinations && !wanted?.includes(target.name)) return [];
+          const there = held[i].images.get(image);
+          if (there?.id === info.id) {
+            report.skipped.push({ image, host: target.name });
+            emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
+            return [];
+          }
+          return [{ target, chains: await heldChains(there, held[i]) }];
+        })).then((each) => each.flat())
+      );
+      // The first image's loads start while the hosts are still being asked what they hold.
+      const early = image === names[0]
+        ? targets.filter((target) => !destinations || wanted?.includes(target.name))
+        : [];
+      const results = await teeImage(image, info, needy, options, store, early);
+      for (const result of results) {
+        if (result.error === undefined) {
+          report.shipped.push({ image, host: result.host, bytes: result.bytes, ms: result.ms });
+        } else failures.push({ image, host: result.host, message: result.error });
+      }
     }
+    signal.throwIfAborted();
+    if (failures.length > 0) throw new ImageShippingError(failures);
+    return report;
+  } finally {
+    // Nothing outlives shipping, not even a question no image needed the answer to.
+    await Promise.all(layers);
   }
-  signal.throwIfAborted();
-  if (failures.length > 0) throw new ImageShippingError(failures);
-  return report;
+}
+
+/**
+ * The layer chains a host is taken to hold for an image it lacks under that name. A host
+ * holding another build under the name (`there`: the everyday loop of rebuild and re-run)
+ * holds that build's layers, which decide without waiting for the list of every layer on the
+ * host: that list takes two docker commands one after the other (`image ls`, then `image
+ * inspect` of what it lists), one more round trip than `there`. A layer above those the builds
+ * share has a new chain ID (it hashes its parents), so another image rarely holds it; if one
+ * does, it is only sent anyway. A host without the name: every layer on it.
+ */
+async function heldChains(
+  there: ImageInfo | null | undefined,
+  holdings: HostHoldings,
+): Promise<ReadonlySet<string>> {
+  if (there && there.layers.length > 0) return new Set(await chainIds(there.layers));
+  return await holdings.chains;
 }
 
 /** The local layer store, or null (traced) when it cannot be read and `docker save` serves. */
@@ -220,19 +252,12 @@ async function openStore(options: ShipOptions): Promise<LayerStore | null> {
   }
 }
 
-/** The images `names` and the layer chains a host holds (none known if it cannot say). */
-async function holdingsOf(
-  target: ShipTarget,
-  names: string[],
-  signal: AbortSignal,
-): Promise<HostHoldings> {
-  const [images, layers] = await Promise.all([
-    target.docker.images(names, signal),
-    target.docker.imageLayers(signal).catch(() => [] as string[][]),
-  ]);
-  const chains = new Set<string>();
-  for (const diffIds of layers) for (const chain of await chainIds(diffIds)) chains.add(chain);
-  return { images, chains };
+/** The chain IDs of every layer a host holds (none known if it cannot say). */
+async function layerChains(target: ShipTarget, signal: AbortSignal): Promise<Set<string>> {
+  const layers = await target.docker.imageLayers(signal).catch(() => [] as string[][]);
+  const held = new Set<string>();
+  for (const diffIds of layers) for (const chain of await chainIds(diffIds)) held.add(chain);
+  return held;
 }
 
 /** A host an image goes to, with the layer chains it holds (empty: send every layer). */

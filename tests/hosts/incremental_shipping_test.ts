@@ -71,6 +71,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
   const id = uniqueId("hs-incr");
   const base = `${id}:base`;
   const top = `${id}:top`;
+  const older = `${id}:older`;
   const local = new Docker(new LocalRemote());
   // Host A's engine is this machine's (the source); host B's is reached over SSH as in a run.
   const remotes = await Promise.all(
@@ -175,6 +176,49 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
       },
     );
 
+    await t.step(
+      "a host holding an older build under the same name gets the changed layer only, decided from that build without its list of every layer",
+      async () => {
+        await hostDocker(bed.hostB, ["rmi", top]);
+        await buildOnTop(base, older, 256 << 10);
+        const olderInfo = (await local.images([older])).get(older)!;
+        await shipImages({
+          images: new Map([[older, olderInfo]]),
+          local,
+          targets: [hostB],
+          emit: () => {},
+          signal: never,
+        });
+        await hostDocker(bed.hostB, ["tag", older, top]);
+        // A host that cannot list its layers: only the older build can tell what it holds.
+        const unlisted = {
+          name: hostB.name,
+          docker: new Docker(remotes[1], {
+            command: [
+              "sh",
+              "-c",
+              'if [ "$1 $2" = "image ls" ]; then exit 1; fi; exec docker "$@"',
+              "docker",
+            ],
+          }),
+        };
+        const events: UnstampedEvent[] = [];
+        const report = await shipImages({
+          images: new Map([[top, topInfo]]),
+          local,
+          targets: [unlisted],
+          emit: (event) => events.push(event),
+          signal: never,
+        });
+        assert(report.shipped[0].bytes < topInfo.size * 0.05, JSON.stringify(report));
+        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assert(
+          traces(events).some((m) => m.startsWith(`ship ${top} → ${hostB.name}: left out 1 of 2`)),
+          traces(events).join("\n"),
+        );
+      },
+    );
+
     await t.step("an engine that refuses the reduced archive gets the whole image", async () => {
       await hostDocker(bed.hostB, ["rmi", top]);
       // A host that claims to hold every layer of `top` but has none of `top`'s top layer.
@@ -211,8 +255,8 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
       assertEquals(await hostB.docker.imageId(top), topInfo.id);
     });
   } finally {
-    await hostDocker(bed.hostB, ["rmi", top, base]);
-    await removeImages(top, base);
+    await hostDocker(bed.hostB, ["rmi", top, older, base]);
+    await removeImages(top, older, base);
     await Promise.all(remotes.map((remote) => remote.close()));
   }
 });
