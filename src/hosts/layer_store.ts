@@ -10,7 +10,8 @@
  * and the files (`overlay2/<cache-id>/diff`); and each image's config as the exact bytes its ID
  * hashes. The config is checked against the image ID here. A layer's tar is checked where it is
  * loaded: `docker load` hashes every layer it reads and refuses one whose hash is not the diff ID
- * the config names (moby image/tarexport/load.go), so a second hash here would only cost CPU:
+ * the config names (moby image/tarexport/load.go; tests/hosts/incremental_shipping_test.ts changes a
+ * byte of a layer's file and sees the load refuse), so a second hash here would only cost CPU:
  * 0.5 s per 100 MB on the 2-core test machine (node:crypto and sha256sum alike). A store that is
  * not there, not readable (docker run by a non-root user) or not laid out as we expect is
  * reported, and the caller runs `docker save` instead.
@@ -39,7 +40,7 @@ export class LayerStoreMismatchError extends Error {
   }
 }
 
-/** The only driver whose layer directories hold a layer's own files (its diff). */
+/** The driver whose layout this reads; with any other, `docker save` serves. */
 const DRIVER = "overlay2";
 /** Files up to this size are read whole and sent with the headers around them in one chunk. */
 const SMALL_FILE = 64 << 10;
@@ -153,6 +154,10 @@ async function tarSplit(path: string, diff: string): Promise<TarPiece[]> {
     } else if (entry.type === 1) {
       // A name that is not UTF-8 (name_raw) has no path we could open: not worth handling.
       if (entry.name === undefined) throw new Error(`tar-split of ${diff} names a file in bytes`);
+      // A path out of the layer's directory is never read (the engine would not have stored it).
+      if (entry.name.split("/").includes("..")) {
+        throw new Error(`tar-split of ${diff} names ${entry.name}, outside the layer`);
+      }
       // tar-split, like docker save, skips empty files (directories, links, devices).
       if ((entry.size ?? 0) > 0) pieces.push({ path: `${diff}/${entry.name}`, size: entry.size! });
     } else throw new Error(`tar-split of ${diff} has an entry of type ${entry.type}`);
