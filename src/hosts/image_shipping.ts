@@ -319,9 +319,9 @@ async function teeImage(
   try {
     signal.throwIfAborted();
     // A `docker load` started before the destinations are known: the host's docker CLI starts
-    // and reaches its engine while the hosts are asked what they hold, instead of after. One
-    // that turns out not to be needed gets an empty input, which loads nothing (docker load
-    // says the archive has no manifest and exits 1).
+    // and reaches its engine while the hosts are asked what they hold, instead of after
+    // (measured on the loaded 2-core machine, median of 8 re-shipments of a 1 MiB top layer:
+    // 726 ms with, 852 ms without).
     const loads = new Map(early.map((target) => [target.name, target.docker.load()]));
     processes.push(...loads.values());
     const chains = await chainIds(info.layers);
@@ -354,6 +354,11 @@ async function teeImage(
     const targets = await destinations;
     for (const [name, load] of loads) {
       if (targets.some(({ target }) => target.name === name)) continue;
+      // Not needed: an empty input makes it exit having loaded nothing (docker load finds no
+      // manifest). Not awaited: its exit would add a docker round trip to every run whose
+      // hosts hold their images (median of 10 such shipments on the loaded 2-core machine:
+      // 1260 ms awaited, 905 ms without).
+      processes.splice(processes.indexOf(load), 1);
       load.stdin.close().catch(() => {});
       load.stdout.cancel().catch(() => {});
       load.stderr.cancel().catch(() => {});
@@ -591,7 +596,8 @@ async function teeImage(
     signal.removeEventListener("abort", killAll);
     // Aborted, or failed before the end (e.g. a host could not say what it holds).
     if (!finished) killAll();
-    // Nothing may outlive shipping; on success every process has already ended.
+    // Nothing may outlive shipping but an early load no host needed (its input ended: it exits
+    // having loaded nothing); on success every other process has already ended.
     await Promise.all(processes.map((p) => p.status));
   }
 }

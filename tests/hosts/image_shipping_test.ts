@@ -10,6 +10,7 @@ import {
 import { LocalRemote } from "../../src/hosts/local.ts";
 import { buildFillerImage, removeImages, sh, uniqueId } from "../support/scratch_images.ts";
 import { startSecondEngine } from "../support/second_engine.ts";
+import { eventually } from "../support/until.ts";
 
 const never = new AbortController().signal;
 
@@ -86,6 +87,22 @@ Deno.test("shipImages() streams one archive into two engines, then skips them [i
       });
       assertEquals(report.shipped, []);
       assertEquals(events.map((e) => e.type), ["image-skipped", "image-skipped"]);
+      // The loads started while the hosts were asked end on their empty input, loading nothing.
+      const engines = [b.dockerHost, c.dockerHost];
+      const loads = () =>
+        dockerProcesses((args, env) =>
+          args.includes(" load") && engines.some((host) => env.includes(host))
+        );
+      await eventually(
+        "the unneeded docker loads to exit",
+        async () => (await loads()).length === 0,
+      );
+      for (const target of targets) {
+        assertEquals(
+          (await target.docker.call(["image", "ls", "-q"])).trim().split("\n").length,
+          1,
+        );
+      }
     });
 
     await t.step("through docker save, one save feeds both engines", async () => {
