@@ -8,7 +8,7 @@
  * status, due and late times), plus the lines that list a run's plan, a crashed peer's output
  * and the final summary.
  */
-import type { EngineEvent, EventOf, Phase } from "./engine/events.ts";
+import type { EngineEvent, EventOf, FaultAction, Phase } from "./engine/events.ts";
 import { formatBytes, formatDuration } from "./quantities.ts";
 import { type Severity, severityOf } from "./severity.ts";
 
@@ -48,7 +48,9 @@ export function eventSentence(event: EngineEvent): string {
       const hosts = new Set(event.plan.map((p) => p.host)).size;
       return `test ${event.test}: ${plural(event.plan.length, "peer")} on ${
         plural(hosts, "host")
-      }, ${plural(event.timeline.length, "timeline command")}`;
+      }, ${plural(event.timeline.length, "timeline command")}${
+        event.faults ? `, ${plural(event.faults.length, "fault")}` : ""
+      }`;
     }
     case "phase":
       return `${event.phase}: ${PHASE_TITLES[event.phase]}`;
@@ -103,6 +105,12 @@ export function eventSentence(event: EngineEvent): string {
       }s) acknowledged by Redis ${event.ackLateMs.toFixed(2)} ms late`;
     case "command-undeliverable":
       return `${event.command}: not delivered (${event.reason})`;
+    case "fault-applied":
+      return `fault ${faultSentence(event.action)}${event.detail ? ` (${event.detail})` : ""}`;
+    case "fault-failed":
+      return `fault ${faultSentence(event.action)}${
+        event.detail ? ` (${event.detail})` : ""
+      } failed: ${event.reason}${event.targetGone ? "; the run goes on" : ""}`;
     case "warning":
     case "error":
       return event.host ? `${event.host}: ${event.message}` : event.message;
@@ -130,6 +138,8 @@ export function eventSeverity(event: EngineEvent): Severity {
     case "host-lost":
     case "command-undeliverable":
       return "warn";
+    case "fault-failed":
+      return event.targetGone ? "warn" : "error";
     case "image-pull":
       return event.state === "failed" ? "error" : "info";
     case "image-transfer":
@@ -173,6 +183,9 @@ export function eventLines(event: EngineEvent): EventLine[] {
         ...event.timeline.flatMap((c) =>
           peer(c.peer, "PLANNED", `#${c.index} at ${c.time}s: ${c.command}`)
         ),
+        ...(event.faults ?? []).flatMap((f) =>
+          tm("PLANNED", `#${f.index} at ${f.time}s: fault ${faultSentence(f)}`)
+        ),
       ];
     case "phase":
       return tm("PHASE");
@@ -214,6 +227,10 @@ export function eventLines(event: EngineEvent): EventLine[] {
       return tm("ACKED");
     case "command-undeliverable":
       return peer(event.peer, "UNSENT");
+    case "fault-applied":
+      return tm("FAULT", `${sentence}${faultTiming(event)}`);
+    case "fault-failed":
+      return tm("UNDONE", `${sentence}${faultTiming(event)}`);
     case "warning":
     case "error": {
       const tag = event.type === "warning" ? "WARN" : "ERROR";
@@ -266,6 +283,51 @@ function transferSentence(event: EventOf<"image-transfer">): string {
     case "failed":
       return `${label}: failed after ${formatBytes(event.bytes)}${total}${suffix(event.detail)}`;
   }
+}
+
+/** How many peer names a fault's sentence lists before `and N more`. */
+const FAULT_PEERS_SHOWN = 4;
+
+/**
+ * What a fault does, in one line: `delay 200 ms ± 20 ms on alice`, `loss 5% on bob`,
+ * `partition alice, carol | bob, dave`, `pause carol`.
+ */
+export function faultSentence(action: FaultAction): string {
+  const on = peerList(action.peers);
+  const shaping = action.shaping ?? {};
+  switch (action.fault) {
+    case "delay":
+      return `delay ${shaping.delayMs ?? 0} ms${
+        shaping.jitterMs ? ` ± ${shaping.jitterMs} ms` : ""
+      } on ${on}`;
+    case "loss":
+      return `loss ${shaping.lossPercent ?? 0}% on ${on}`;
+    case "rate":
+      return `rate ${shaping.rateKbit ?? 0} kbit/s on ${on}`;
+    case "partition":
+      return `partition ${(action.groups ?? []).map(peerList).join(" | ")}`;
+    default:
+      return `${action.fault} ${on}`;
+  }
+}
+
+/** `alice, bob` or, past FAULT_PEERS_SHOWN names, `alice, bob, carol, dave and 296 more`. */
+function peerList(peers: readonly string[]): string {
+  if (peers.length <= FAULT_PEERS_SHOWN) return peers.join(", ");
+  return `${peers.slice(0, FAULT_PEERS_SHOWN).join(", ")} and ${
+    peers.length - FAULT_PEERS_SHOWN
+  } more`;
+}
+
+/** ` (#3 due 5.000s late 12.30 ms)` for a timeline fault; `""` for the heal guarantee. */
+function faultTiming(event: EventOf<"fault-applied"> | EventOf<"fault-failed">): string {
+  if (event.index === undefined) return "";
+  const late = event.type === "fault-applied" && event.lateMs !== undefined
+    ? ` late ${event.lateMs.toFixed(2)} ms`
+    : "";
+  return ` (#${event.index}${
+    event.dueMs !== undefined ? ` due ${(event.dueMs / 1_000).toFixed(3)}s` : ""
+  }${late})`;
 }
 
 /** ` (#3 due 1.000s late 0.12 ms)` for a timeline command; `""` for bootstrap and shutdown. */

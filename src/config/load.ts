@@ -7,13 +7,14 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument 
 import type { Document } from "yaml";
 import { z } from "zod";
 import {
-  CommandSchema,
   type Config,
   ConfigSchema,
   ExpectSchema,
+  FaultSchema,
   HostSchema,
   PeerSchema,
   SshHostSchema,
+  TimelineEntrySchema,
   TimeoutSchema,
 } from "./schema.ts";
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
@@ -322,7 +323,17 @@ function unionProblems(
 ): LocatedProblem[] {
   const typeMismatch = (issues: Issue[]) =>
     issues.every((inner) => inner.code === "invalid_type" && inner.path.length === 0);
-  const matching = issue.errors.filter((issues) => !typeMismatch(issues));
+  if (path.at(-1) === "peers" && path[0] === "commands" && value !== null) {
+    return [{
+      path,
+      message: `expected a list of peer names or "*", got ${describe(value)}` +
+        (typeof value === "string" ? ` (for one peer write peer: ${value})` : ""),
+    }];
+  }
+  const branch = timelineBranch(path, value);
+  const matching = branch === undefined
+    ? issue.errors.filter((issues) => !typeMismatch(issues))
+    : [issue.errors[branch]];
   if (matching.length === 1) {
     return matching[0].flatMap((inner) => issueProblems(inner, data, path));
   }
@@ -347,6 +358,18 @@ function unionProblems(
 }
 
 /**
+ * For a timeline entry (`commands[i]`, a map), the branch of `TimelineEntrySchema` it meant: a
+ * fault if it has a `fault` field, else a command. Undefined for any other path.
+ */
+function timelineBranch(path: readonly PathSegment[], value: unknown): number | undefined {
+  if (path.length !== 2 || path[0] !== "commands" || typeof path[1] !== "number") return undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const options = TimelineEntrySchema.options as readonly z.ZodType[];
+  const fault = options.indexOf(FaultSchema);
+  return Object.hasOwn(value, "fault") ? fault : 1 - fault;
+}
+
+/**
  * The field names the schema accepts for the map at `path` (for "did you mean"). `data` is the
  * document, so a union whose branches are told apart by a field (hosts by `connection`) answers
  * with the branch the map at `path` selects.
@@ -359,6 +382,11 @@ function knownKeys(schema: z.ZodType, path: readonly PathSegment[], data: unknow
       discriminatorMatches(option, node.def.discriminator, data)
     );
     return chosen ? knownKeys(chosen, path, data) : [];
+  }
+  if (node === TimelineEntrySchema) {
+    // `commands[i]`: the branch the entry meant (a fault or a command), not the first one.
+    const branch = timelineBranch(["commands", 0], data);
+    return branch === undefined ? [] : knownKeys(TimelineEntrySchema.options[branch], path, data);
   }
   if (path.length === 0) {
     return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
@@ -417,7 +445,7 @@ function partsOf(data: unknown): ConfigParts {
   return {
     hosts: each(record.hosts, HostSchema),
     peers: each(record.peers, PeerSchema),
-    commands: each(record.commands, CommandSchema),
+    commands: each(record.commands, TimelineEntrySchema),
     expect: record.expect === undefined ? [] : each(record.expect, ExpectSchema),
     timeout: partOf(record.timeout ?? {}, TimeoutSchema),
   };

@@ -180,6 +180,85 @@ export const ExpectSchema = z.strictObject({
   ),
 });
 
+/**
+ * Who a fault acts on: `peer: <name>`, or `peers:` a list or `"*"` (every peer). Exactly one of
+ * the two where a fault needs targets; `heal` without either heals every peer (`validate.ts`).
+ */
+const faultTargets = {
+  peer: z.string().optional().describe("the peer the fault acts on"),
+  peers: z.union([z.array(z.string()).min(1), z.literal("*")]).optional().describe(
+    'the peers the fault acts on: a list, or "*" for every peer',
+  ),
+};
+const faultTime = z.number().min(0).describe("seconds after the timeline starts");
+
+/** Longest delay or jitter a `delay` fault sets: a minute is already a dead link. */
+export const MAX_DELAY_MS = 60_000;
+/** Fastest rate a `rate` fault sets (100 Gbit/s): beyond any link the test bed has. */
+export const MAX_RATE_KBIT = 100_000_000;
+
+export const DelayFaultSchema = z.strictObject({
+  time: faultTime,
+  fault: z.literal("delay").describe("outgoing latency (tc netem delay)"),
+  ...faultTargets,
+  ms: z.number().min(0).max(MAX_DELAY_MS).describe("added delay of each outgoing packet, ms"),
+  jitter: z.number().min(0).max(MAX_DELAY_MS).optional().describe(
+    "random variation of the delay, ± ms; default 0",
+  ),
+});
+
+export const LossFaultSchema = z.strictObject({
+  time: faultTime,
+  fault: z.literal("loss").describe("outgoing packet loss (tc netem loss)"),
+  ...faultTargets,
+  percent: z.number().min(0).max(100).describe("share of outgoing packets dropped, 0-100"),
+});
+
+export const RateFaultSchema = z.strictObject({
+  time: faultTime,
+  fault: z.literal("rate").describe("outgoing bandwidth limit (tc tbf)"),
+  ...faultTargets,
+  kbit: z.number().int().min(1).max(MAX_RATE_KBIT).describe("outgoing rate, kbit/s"),
+});
+
+export const PartitionFaultSchema = z.strictObject({
+  time: faultTime,
+  fault: z.literal("partition").describe("no traffic between the groups, both ways"),
+  groups: z.array(z.array(z.string()).min(1)).min(2).describe(
+    "at least two non-empty lists of peers; each peer in at most one",
+  ),
+});
+
+export const HealFaultSchema = z.strictObject({
+  time: faultTime,
+  fault: z.literal("heal").describe("removes network faults (delay, loss, rate, partition)"),
+  ...faultTargets,
+});
+
+/** The faults that act on a peer's container or process as a whole. */
+export const CONTAINER_FAULTS = ["pause", "resume", "kill", "start"] as const;
+
+export const ContainerFaultSchema = z.strictObject({
+  time: faultTime,
+  fault: z.enum(CONTAINER_FAULTS).describe(
+    "pause/resume: freeze and thaw; kill: SIGKILL (an expected exit); start: run a killed peer again",
+  ),
+  ...faultTargets,
+});
+
+/** A timeline entry done by tm itself rather than sent to a peer (docs/config.md, "Faults"). */
+export const FaultSchema = z.discriminatedUnion("fault", [
+  DelayFaultSchema,
+  LossFaultSchema,
+  RateFaultSchema,
+  PartitionFaultSchema,
+  HealFaultSchema,
+  ContainerFaultSchema,
+]);
+
+/** One entry of `commands:`: a command sent to a peer, or a fault. */
+export const TimelineEntrySchema = z.union([CommandSchema, FaultSchema]);
+
 /** The levels of `log_level`: tm's one severity scale. */
 export const LOG_LEVELS = SEVERITIES;
 
@@ -214,7 +293,9 @@ export const ConfigSchema = z.strictObject({
     "machines that run peers, reached over SSH or (connection: local) this machine",
   ),
   peers: z.array(PeerSchema).describe("one Docker container each; may be empty"),
-  commands: z.array(CommandSchema).describe("the timeline; sorted by time before the run"),
+  commands: z.array(TimelineEntrySchema).describe(
+    "the timeline: commands sent to peers and faults done by tm; sorted by time before the run",
+  ),
   log_level: z.enum(LOG_LEVELS).default("info").describe("orchestrator log level"),
   expect: z.array(ExpectSchema).default([]).describe(
     "checks the run must meet to pass, each on a peer, a list of peers or every peer",
@@ -232,7 +313,14 @@ export type LocalHostConfig = z.output<typeof LocalHostSchema>;
 export type PeerConfig = z.output<typeof PeerSchema>;
 export type CommandConfig = z.output<typeof CommandSchema>;
 export type ExpectConfig = z.output<typeof ExpectSchema>;
+export type FaultConfig = z.output<typeof FaultSchema>;
+export type TimelineEntryConfig = z.output<typeof TimelineEntrySchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Whether a timeline entry is a fault (`fault:`) rather than a command (`command:`). */
+export function isFault(entry: TimelineEntryConfig): entry is FaultConfig {
+  return "fault" in entry;
+}
 
 /**
  * Where a host is reached, for messages and duplicate checks: `address:ssh_port` over SSH,

@@ -4,16 +4,21 @@
  * carries the YAML path it is about so that `load.ts` can point at the line.
  */
 import {
-  type CommandConfig,
   EXPECT_PREDICATES,
   type ExpectConfig,
   type HostConfig,
   hostEndpoint,
   hostName,
+  isFault,
   type PeerConfig,
+  type TimelineEntryConfig,
 } from "./schema.ts";
 import { place, PlacementError } from "../placement.ts";
 import { errorMessage } from "../errors.ts";
+import { closestMatch, unknownPeer } from "./closest_match.ts";
+import { checkFaults } from "./fault_checks.ts";
+
+export { closestMatch };
 
 /** A path into the YAML document: map keys and sequence indexes. */
 export type PathSegment = string | number;
@@ -32,7 +37,7 @@ export interface PathProblem {
 export interface ConfigParts {
   hosts: readonly (HostConfig | undefined)[];
   peers: readonly (PeerConfig | undefined)[];
-  commands: readonly (CommandConfig | undefined)[];
+  commands: readonly (TimelineEntryConfig | undefined)[];
   /** The checks; absent or empty when the file has none. */
   expect?: readonly (ExpectConfig | undefined)[];
   /** Absent when it failed the schema: the `by` limit is then not checked. */
@@ -44,7 +49,8 @@ const MAX_PORT = 65535;
 
 /**
  * Runs every cross-field check. A peer listing itself in `bootstrap` is an error (it would be
- * sent its own address), and so is a machine listed twice (same address and SSH port).
+ * sent its own address), and so is a machine listed twice (same address and SSH port). The
+ * timeline's faults are checked by `fault_checks.ts`.
  *
  * @returns the problems, in the order of the file's sections (hosts, peers, commands, expect)
  */
@@ -52,7 +58,7 @@ export function validateConfig(config: ConfigParts): PathProblem[] {
   return [
     ...checkHosts(config.hosts),
     ...checkPeers(config),
-    ...checkCommands(config),
+    ...checkTimeline(config),
     ...checkPlacement(config),
     ...checkExpectations(config),
   ];
@@ -128,13 +134,25 @@ function checkPeers({ peers }: ConfigParts): PathProblem[] {
   return problems;
 }
 
-function checkCommands({ peers, commands }: ConfigParts): PathProblem[] {
-  const problems: PathProblem[] = [];
+/** Commands and faults, in file order of the entries. */
+function checkTimeline({ peers, commands }: ConfigParts): PathProblem[] {
   const complete = peers.every((peer) => peer !== undefined);
   const names = peers.flatMap((peer) => peer ? [peer.name] : []);
+  return [
+    ...checkCommands(commands, complete ? names : undefined),
+    ...checkFaults({ peers: complete ? names : undefined, commands }),
+  ].sort((a, b) => (a.path[1] as number) - (b.path[1] as number));
+}
+
+/** @param names every peer name, or undefined while some peer failed the schema */
+function checkCommands(
+  commands: ConfigParts["commands"],
+  names: readonly string[] | undefined,
+): PathProblem[] {
+  const problems: PathProblem[] = [];
   commands.forEach((command, index) => {
-    if (!command) return;
-    if (complete && !names.includes(command.peer)) {
+    if (!command || isFault(command)) return;
+    if (names && !names.includes(command.peer)) {
       problems.push({
         path: ["commands", index, "peer"],
         message: unknownPeer(command.peer, names),
@@ -287,44 +305,4 @@ function checkPlacement(config: ConfigParts): PathProblem[] {
     }
   }
   return problems;
-}
-
-function unknownPeer(name: string, known: readonly string[]): string {
-  const near = closestMatch(name, known);
-  return `unknown peer "${name}"` + (near ? ` (did you mean "${near}"?)` : "");
-}
-
-/**
- * The candidate closest to `word` by optimal-string-alignment distance (a swap of two
- * neighbours counts as one edit), if it is within a third of the word's length (at least 1;
- * words of three letters or fewer only match when they differ in case alone).
- */
-export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = word.length <= 3 ? 0 : Math.max(1, Math.floor(word.length / 3));
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return bestDistance <= limit ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => {
-    const row = new Array<number>(b.length + 1).fill(0);
-    row[0] = i;
-    return row;
-  });
-  for (let j = 0; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.length][b.length];
 }

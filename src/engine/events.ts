@@ -5,6 +5,7 @@
  * milliseconds since the run started on a monotonic clock, stamped by the engine.
  */
 import type { PlacedPeer } from "../placement.ts";
+import type { FaultName, NetworkShaping } from "./runtime.ts";
 
 /** Phases of a run, in order (docs/architecture.md, "A run, step by step"). */
 export type Phase =
@@ -30,6 +31,25 @@ export interface TimelineCommand {
   time: number;
   peer: string;
   command: string;
+}
+
+/** A fault tm does itself (docs/config.md, "Faults"), as the engine runs it. */
+export interface FaultAction {
+  fault: FaultName;
+  /** The peers it acts on, `"*"` expanded (a `heal` without targets: every peer). */
+  peers: string[];
+  /** `partition` only: the groups, no traffic between them. */
+  groups?: string[][];
+  /** `delay`, `loss` and `rate`: what it sets. */
+  shaping?: NetworkShaping;
+}
+
+/** One fault entry of the timeline; `index` shares the numbering of the timeline's commands. */
+export interface TimelineFault extends FaultAction {
+  /** Index in the sorted timeline (commands and faults together). */
+  index: number;
+  /** Seconds after the timeline starts. */
+  time: number;
 }
 
 /**
@@ -76,6 +96,8 @@ export type EngineEvent =
       runId: string;
       plan: PlacedPeer[];
       timeline: TimelineCommand[];
+      /** The timeline's faults, their indexes among `timeline`'s; absent when it has none. */
+      faults?: TimelineFault[];
       /** Path of the log file, if one is written. */
       logFile?: string;
       /** The run record's directory, if one is written (docs/run-record.md). */
@@ -167,6 +189,36 @@ export type EngineEvent =
       reason: string;
       /** Timeline index, absent for bootstrap and shutdown commands (lets the TUI mark the entry). */
       index?: number;
+    }
+    /**
+     * A fault took effect: its FaultControl operation returned. From the timeline (`index`,
+     * `dueMs`, `lateMs`), or the heal guarantee (no index; `detail` says when: before shutdown,
+     * after a failure, on an interrupt).
+     */
+    | {
+      type: "fault-applied";
+      action: FaultAction;
+      /** Timeline index; absent for the heal guarantee. */
+      index?: number;
+      /** Due time in ms since the timeline started (timeline faults only). */
+      dueMs?: number;
+      /** When the operation returned minus the due time, ms, on the monotonic clock. */
+      lateMs?: number;
+      /** Why tm did it, for faults not on the timeline (`before shutdown`). */
+      detail?: string;
+    }
+    /**
+     * A fault could not be done. `targetGone` (its peer's container or host is gone): a warning,
+     * the run goes on; otherwise the run fails.
+     */
+    | {
+      type: "fault-failed";
+      action: FaultAction;
+      index?: number;
+      dueMs?: number;
+      reason: string;
+      targetGone: boolean;
+      detail?: string;
     }
     /** An expectation was decided (passed or failed); sent once per check. */
     | { type: "check-decided"; check: CheckOutcome }

@@ -40,8 +40,12 @@ export interface PeerState {
   launched: boolean;
   /** `shutdown` was sent to it. */
   shutdownSent: boolean;
-  /** Set once its process/container ended for good. */
+  /** Set once its process/container ended for good (until a `start` fault runs it again). */
   exit?: PeerExit & ExitJudgement;
+  /** A `kill` fault is ending it: its exit is expected. */
+  faultKilled: boolean;
+  /** A `start` fault ran it again and it has not reported a status since. */
+  relaunched: boolean;
 }
 
 /** How the engine judged an exit. */
@@ -88,6 +92,8 @@ export class PeerStates {
         errors: 0,
         launched: false,
         shutdownSent: false,
+        faultKilled: false,
+        relaunched: false,
       });
     }
   }
@@ -147,8 +153,12 @@ export class PeerStates {
     // A restarted peer that sets another status at once (a queued `connect`) can overwrite its
     // `started` before tm reads it: any status after `restarting` but `stopped` or a reported
     // failure is the restart done, so it still gets its bootstrap commands again.
-    const cameBack = previous === "restarting" && status !== "restarting" &&
-      status !== "stopped" && status !== "failed" && !status.startsWith("failed|");
+    // So does a peer that a `start` fault ran again, whose previous status is from before it
+    // was killed.
+    const cameBack = (previous === "restarting" || state.relaunched) &&
+      status !== "restarting" && status !== "stopped" && status !== "failed" &&
+      !status.startsWith("failed|");
+    state.relaunched = false;
     return {
       previous,
       newStart: (status === "started" && previous !== "started") || cameBack,
@@ -171,6 +181,20 @@ export class PeerStates {
 
   markShutdownSent(peer: string): void {
     this.of(peer).shutdownSent = true;
+  }
+
+  /** A `kill` fault is about to end the peer (`on`), or failed to (`!on`). */
+  markFaultKill(peer: string, on: boolean): void {
+    this.of(peer).faultKilled = on;
+  }
+
+  /** A `start` fault ran the peer again: it is alive, its next status is a new start. */
+  markRelaunched(peer: string): void {
+    const state = this.of(peer);
+    state.exit = undefined;
+    state.faultKilled = false;
+    state.relaunched = true;
+    this.#changed();
   }
 
   markExited(peer: string, exit: PeerExit, judgement: ExitJudgement): void {

@@ -5,17 +5,24 @@
  * It plays the part of the image's `entrypoint.sh`: a peer that exits 42 after writing a delay
  * to `TM_DELAY_FILE` (a per-peer file in a temp dir this runtime owns) is run again after that
  * many seconds. `teardown()` ends every process and removes the temp dir: nothing outlives it.
+ *
+ * Its `faults` do pause/resume/kill/start with SIGSTOP/SIGCONT/SIGKILL and a new process; local
+ * processes share tm's network, so network faults are refused at preflight.
  */
 import { settledWithin } from "../async.ts";
-import type {
-  OutputCollector,
-  PeerExit,
-  PeerLaunch,
-  PeerRuntime,
-  RunningPeer,
-  RuntimeContext,
-  RuntimeSink,
-  TeardownOptions,
+import {
+  type FaultControl,
+  type FaultName,
+  FaultTargetGoneError,
+  FaultToolError,
+  type OutputCollector,
+  type PeerExit,
+  type PeerLaunch,
+  type PeerRuntime,
+  type RunningPeer,
+  type RuntimeContext,
+  type RuntimeSink,
+  type TeardownOptions,
 } from "./runtime.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,6 +30,13 @@ import { errorMessage } from "../errors.ts";
 
 /** Exit code of the restart protocol (docs/protocol.md, Restart). */
 export const RESTART_EXIT_CODE = 42;
+
+/** How a FaultToolError of this runtime names where it checked and what is missing. */
+export const PROCESS_FAULT_HOST = "local processes";
+export const PROCESS_FAULT_TOOL = "network namespace";
+
+/** The faults local processes cannot have: they share tm's network. */
+const NETWORK_FAULTS: ReadonlySet<FaultName> = new Set(["delay", "loss", "rate", "partition"]);
 
 export interface ProcessRuntimeOptions {
   /** The command line of a peer, e.g. `["deno", "run", "-A", "lib/typescript/reference_peer.ts"]`. */
@@ -49,8 +63,11 @@ export interface ProcessRuntimeOptions {
 class LocalPeer implements RunningPeer {
   child: Deno.ChildProcess | undefined;
   readonly output: string[] = [];
-  /** Every line it printed, across restarts, for `TeardownOptions.collectOutput`. */
-  readonly transcript: string[] = [];
+  /**
+   * Every line it printed, across restarts and `start` faults (the new process continues the
+   * killed one's), for `TeardownOptions.collectOutput`.
+   */
+  transcript: string[] = [];
   /** `pid <n>` of its first process. */
   id = "";
   exited!: Promise<PeerExit>;
@@ -61,6 +78,8 @@ export class ProcessRuntime implements PeerRuntime {
   readonly kind = "process";
   readonly #options: Required<Omit<ProcessRuntimeOptions, "cwd">> & { cwd?: string };
   readonly #peers: LocalPeer[] = [];
+  /** Each peer's latest process (across `start` faults) and how to run it again. */
+  readonly #byName = new Map<string, { peer: LocalPeer; launch: PeerLaunch }>();
   /** Aborted when teardown starts: no more restarts, restart delays end. */
   readonly #tearingDown = new AbortController();
   /** Aborted by a forced teardown: SIGKILL without waiting for the grace period. */
@@ -101,6 +120,80 @@ export class ProcessRuntime implements PeerRuntime {
     if (this.#tearingDown.signal.aborted) {
       return Promise.reject(new Error("the process runtime was torn down"));
     }
+    return Promise.resolve(this.#launch(launch));
+  }
+
+  /** SIGSTOP/SIGCONT/SIGKILL and a new process; network faults refused (`PROCESS_FAULT_*`). */
+  readonly faults: FaultControl = {
+    preflight: (needs) => {
+      for (const [host, faults] of needs) {
+        const network = [...faults].filter((fault) => NETWORK_FAULTS.has(fault));
+        if (network.length > 0) {
+          return Promise.reject(
+            new FaultToolError(
+              PROCESS_FAULT_HOST,
+              PROCESS_FAULT_TOOL,
+              `${network.join(", ")} on ${host}: local processes share tm's network, so the ` +
+                "process runtime cannot shape or partition it; run the test on Docker hosts",
+            ),
+          );
+        }
+      }
+      return Promise.resolve();
+    },
+    pause: (peer) => this.#signalLive(peer, "SIGSTOP"),
+    resume: (peer) => this.#signalLive(peer, "SIGCONT"),
+    kill: async (peer) => {
+      const local = this.#live(peer);
+      signalGroup(local.child!, "SIGKILL");
+      await local.exited;
+    },
+    start: (peer, signal) => {
+      signal.throwIfAborted();
+      const known = this.#byName.get(peer);
+      if (!known) return Promise.reject(new FaultTargetGoneError(peer, `${peer} was never started`));
+      if (known.peer.child) {
+        return Promise.reject(new Error(`${peer} is running (pid ${known.peer.child.pid})`));
+      }
+      if (this.#tearingDown.signal.aborted) {
+        return Promise.reject(new FaultTargetGoneError(peer, "the process runtime was torn down"));
+      }
+      const again = this.#launch(known.launch);
+      again.transcript = [...known.peer.transcript, ...again.transcript];
+      return Promise.resolve(again);
+    },
+    shape: () => Promise.reject(this.#noNetwork()),
+    partition: () => Promise.reject(this.#noNetwork()),
+    // No network fault can have been set: nothing to remove.
+    heal: () => Promise.resolve(),
+  };
+
+  #noNetwork(): FaultToolError {
+    return new FaultToolError(
+      PROCESS_FAULT_HOST,
+      PROCESS_FAULT_TOOL,
+      "local processes share tm's network: the process runtime has no network faults",
+    );
+  }
+
+  /** The peer's process, alive; FaultTargetGoneError if it has none. */
+  #live(peer: string): LocalPeer & { child: Deno.ChildProcess } {
+    const local = this.#byName.get(peer)?.peer;
+    if (!local?.child) throw new FaultTargetGoneError(peer, `${peer} has no running process`);
+    return local as LocalPeer & { child: Deno.ChildProcess };
+  }
+
+  #signalLive(peer: string, signal: Deno.Signal): Promise<void> {
+    try {
+      signalGroup(this.#live(peer).child, signal);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Spawns a peer's process and supervises it; the first spawn's failure throws. */
+  #launch(launch: PeerLaunch): LocalPeer {
     const tempDir = this.#ensureTempDir();
     const peer = new LocalPeer(launch.placement.peer, `${tempDir}/${launch.placement.peer}.delay`);
     const argv = this.#options.command(launch.placement);
@@ -110,7 +203,8 @@ export class ProcessRuntime implements PeerRuntime {
     peer.id = `pid ${first.pid}`;
     peer.exited = this.#supervise(peer, first, argv, env);
     this.#peers.push(peer);
-    return Promise.resolve(peer);
+    this.#byName.set(peer.name, { peer, launch });
+    return peer;
   }
 
   teardown(options: TeardownOptions = {}): Promise<void> {
@@ -128,7 +222,10 @@ export class ProcessRuntime implements PeerRuntime {
     // A process leaves nothing to remove: its output is complete once it stopped.
     if (collectOutput && !this.#forced.signal.aborted) {
       await Promise.all(
-        this.#peers.map((peer) => collectOutput(peer.name, peer.transcript.join("\n"))),
+        // Once per peer: its latest process, whose transcript holds those before it.
+        [...this.#byName.values()].map(({ peer }) =>
+          collectOutput(peer.name, peer.transcript.join("\n"))
+        ),
       );
     }
     if (this.#tempDir) {
@@ -147,6 +244,8 @@ export class ProcessRuntime implements PeerRuntime {
     const child = peer.child;
     if (child && !this.#forced.signal.aborted) {
       signalGroup(child, "SIGTERM");
+      // A paused (SIGSTOPped) peer acts on SIGTERM only once it runs again.
+      signalGroup(child, "SIGCONT");
       const timedOut = !await settledWithin(
         peer.exited,
         this.#options.graceMs,

@@ -26,25 +26,28 @@ import type {
   EventSink,
   Phase,
   TimelineCommand,
+  TimelineFault,
   UnstampedEvent,
   Verdict,
 } from "./events.ts";
 import { CheckEvaluator, failedCheck } from "./checks.ts";
+import { CLEANUP_HEAL_MS, FaultInjector, faultNeeds } from "./fault_injector.ts";
 import { InterruptedError } from "./interrupt.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
 import { PeerStates, reportedFailure } from "./peer_states.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
-import type {
-  OutputCollector,
-  PeerExit,
-  PeerRuntime,
-  RunningPeer,
-  RuntimeContext,
-  RuntimeSink,
+import {
+  FaultToolError,
+  type OutputCollector,
+  type PeerExit,
+  type PeerRuntime,
+  type RunningPeer,
+  type RuntimeContext,
+  type RuntimeSink,
 } from "./runtime.ts";
 import { type OutgoingCommand, TestSteps } from "./test_steps.ts";
-import { buildTimeline } from "./timeline.ts";
-import { errorMessage, errorStack } from "../errors.ts";
+import { buildTimeline, isTimelineFault } from "./timeline.ts";
+import { errorMessage, errorStack, UsageError } from "../errors.ts";
 
 export interface RunOptions {
   config: Config;
@@ -105,9 +108,26 @@ export function newRunId(): string {
 
 /**
  * Runs the test. Never throws for a failed run: it emits `run-finished` and returns the result.
+ * @throws FaultsUnsupportedError (before anything starts, no event emitted) when the timeline
+ *   has faults and the runtime cannot inject them
  */
 export function run(options: RunOptions): Promise<RunResult> {
+  const faults = options.config.commands.filter((entry) => "fault" in entry).length;
+  if (faults > 0 && !options.runtime.faults) {
+    return Promise.reject(new FaultsUnsupportedError(options.runtime.kind, faults));
+  }
   return new Run(options).execute();
+}
+
+/** The timeline has faults but the runtime has no `FaultControl`: a usage error (exit 2). */
+export class FaultsUnsupportedError extends UsageError {
+  constructor(readonly runtime: string, readonly faults: number) {
+    super(
+      `the timeline has ${faults} fault${faults === 1 ? "" : "s"} but the ${runtime} runtime ` +
+        "cannot inject faults; remove the fault: entries or run on a runtime that can",
+    );
+    this.name = "FaultsUnsupportedError";
+  }
 }
 
 /** Why the run stops early: the halt signal's reason. */
@@ -141,6 +161,9 @@ class Run {
   readonly #runtime: PeerRuntime;
   readonly #states: PeerStates;
   readonly #timeline: TimelineCommand[];
+  readonly #timelineFaults: TimelineFault[];
+  /** Present when the timeline has faults (`run()` made sure the runtime can do them). */
+  readonly #faults: FaultInjector | undefined;
   readonly #testSteps: TestSteps;
   readonly #checks: CheckEvaluator;
   readonly #failFast: boolean;
@@ -178,7 +201,27 @@ class Run {
     this.#plan = options.plan;
     this.#runtime = options.runtime;
     this.#states = new PeerStates(options.plan);
-    this.#timeline = buildTimeline(options.config.commands);
+    const timeline = buildTimeline(options.config.commands, this.#states.names);
+    this.#timeline = timeline.filter((entry): entry is TimelineCommand =>
+      !isTimelineFault(entry)
+    );
+    this.#timelineFaults = timeline.filter(isTimelineFault);
+    const control = options.runtime.faults;
+    this.#faults = control && this.#timelineFaults.length > 0
+      ? new FaultInjector({
+        control,
+        peers: this.#states.names,
+        emit: (event) => this.#emit(event),
+        onKilling: (peer) => this.#states.markFaultKill(peer, true),
+        onKillFailed: (peer) => this.#states.markFaultKill(peer, false),
+        onStarted: (peer, running) => this.#relaunched(peer, running),
+        fail: (message) => {
+          this.#emit({ type: "error", message });
+          this.#haltWith("failed", message);
+        },
+        halted: this.#halt.signal,
+      })
+      : undefined;
     this.#failFast = options.failFast ?? options.config.fail_fast;
     this.#checks = new CheckEvaluator({
       checks: options.config.expect,
@@ -198,9 +241,13 @@ class Run {
       config: this.#config,
       plan: this.#plan,
       timeline: this.#timeline,
+      faults: this.#timelineFaults,
       states: this.#states,
       emit: (event) => this.#emit(event),
       send: (commands, lateMs) => this.#send(commands, lateMs),
+      applyFaults: (faults, dueMs, lateMs) =>
+        this.#faults?.enqueue(faults, dueMs, performance.now() - lateMs),
+      faultsLanded: () => this.#faults?.landed() ?? Promise.resolve(),
       sendsLanded: () => Promise.all(this.#sends).then(() => {}),
       halted: this.#halt.signal,
       abortable: (promise) => this.#abortable(promise),
@@ -216,6 +263,7 @@ class Run {
       runId,
       plan: this.#plan,
       timeline: this.#timeline,
+      ...(this.#timelineFaults.length > 0 ? { faults: this.#timelineFaults } : {}),
       ...(this.#options.logFile ? { logFile: this.#options.logFile } : {}),
       ...(this.#options.recordDir ? { recordDir: this.#options.recordDir } : {}),
     });
@@ -331,6 +379,7 @@ class Run {
 
     this.#enter("hosts");
     await this.#step(`setting up the ${this.#runtime.kind} runtime`, this.#setup);
+    await this.#preflightFaults();
 
     this.#enter("starting");
     const names = this.#states.names;
@@ -344,8 +393,64 @@ class Run {
     this.#enter("timeline");
     await this.#testSteps.timeline();
 
+    // Peers can only say `stopped` when they are thawed and reachable again.
+    await this.#faults?.healAll("before shutdown", { resume: true, signal: this.#killed.signal });
+    this.#halt.signal.throwIfAborted();
     this.#enter("shutdown");
     await this.#testSteps.shutdown();
+  }
+
+  /**
+   * Asks the runtime whether each host with planned faults has the tools they need, before
+   * any peer starts; a missing tool fails the run naming host and tool.
+   */
+  async #preflightFaults(): Promise<void> {
+    const control = this.#runtime.faults;
+    if (!control || this.#timelineFaults.length === 0) return;
+    const needs = faultNeeds(
+      this.#timelineFaults,
+      new Map(this.#plan.map((placement) => [placement.peer, placement.host])),
+    );
+    this.#emit({
+      type: "trace",
+      message: `checking the fault tools on ${[...needs.keys()].join(", ")}`,
+    });
+    try {
+      await this.#abortable(control.preflight(needs, this.#halt.signal));
+    } catch (error) {
+      if (error instanceof RunHalt) throw error;
+      throw new StepError(
+        error instanceof FaultToolError
+          ? `faults need ${error.tool} on ${error.host}`
+          : "checking the hosts' fault tools",
+        error,
+      );
+    }
+  }
+
+  /** A `start` fault ran a killed peer again: watch its new exit. */
+  #relaunched(peer: string, running: RunningPeer): void {
+    this.#states.markRelaunched(peer);
+    this.#emitLaunched(peer, this.#states.of(peer).host, running);
+    this.#watchExit(peer, running);
+  }
+
+  #emitLaunched(peer: string, host: string, running: RunningPeer): void {
+    this.#emit({
+      type: "peer-launched",
+      peer,
+      host,
+      id: running.id,
+      ...(running.imageId !== undefined ? { imageId: running.imageId } : {}),
+    });
+  }
+
+  #watchExit(peer: string, running: RunningPeer): void {
+    this.#exitTasks.push(running.exited.then(
+      (exit) => this.#onExit(peer, exit),
+      (error) =>
+        this.#onExit(peer, { code: null, output: [`(exit unknown: ${errorMessage(error)})`] }),
+    ));
   }
 
   /** Launches every peer (a few at a time) and waits until each reported `started`. */
@@ -376,18 +481,8 @@ class Run {
       throw new StepError(`starting peer ${peer} on ${host}`, error);
     }
     this.#states.markLaunched(peer);
-    this.#emit({
-      type: "peer-launched",
-      peer,
-      host,
-      id: running.id,
-      ...(running.imageId !== undefined ? { imageId: running.imageId } : {}),
-    });
-    this.#exitTasks.push(running.exited.then(
-      (exit) => this.#onExit(peer, exit),
-      (error) =>
-        this.#onExit(peer, { code: null, output: [`(exit unknown: ${errorMessage(error)})`] }),
-    ));
+    this.#emitLaunched(peer, host, running);
+    this.#watchExit(peer, running);
   }
 
   /**
@@ -396,6 +491,11 @@ class Run {
    */
   async #windDown(): Promise<void> {
     const halt = this.#halt.signal.reason as RunHalt;
+    // Before peers are asked to stop: a frozen or cut-off peer could not say `stopped`.
+    await this.#faults?.healAll(
+      halt.verdict === "interrupted" ? "on interrupt" : "after the failure",
+      { resume: true, signal: this.#killed.signal },
+    );
     if (this.#killed.signal.aborted || !this.#coordination || this.#redisDown.signal.aborted) {
       return;
     }
@@ -410,6 +510,14 @@ class Run {
     this.#enter("cleanup");
     // Whatever is still being acquired is released once it settles (the halt aborted it).
     await Promise.allSettled([this.#setup, ...this.#launches]);
+    // A second interrupt cut the heal short (or came before it): firewall rules on a host would
+    // outlive the containers, so the network is healed still, with a bound of its own.
+    if (this.#faults?.healOwed) {
+      await this.#faults.healAll("at cleanup", {
+        resume: false,
+        signal: AbortSignal.timeout(CLEANUP_HEAL_MS),
+      });
+    }
     // Every peer exited (a clean run): their logs are all in Redis, so Redis can be drained,
     // closed and removed while the runtime removes the containers. Otherwise the teardown ends
     // the peers first and Redis goes last, after their last lines.
@@ -500,6 +608,12 @@ class Run {
 
   async #onExit(peer: string, exit: PeerExit): Promise<void> {
     const state = this.#states.of(peer);
+    if (state.faultKilled) {
+      // A `kill` fault: expected, not a crash; the run goes on (a `start` may run it again).
+      this.#states.markExited(peer, exit, { expected: true, killed: true });
+      this.#emit({ type: "peer-exited", peer, code: exit.code, expected: true });
+      return;
+    }
     let expected = this.#reached("tearing-down");
     if (!expected) {
       // The `stopped` a peer set just before exiting may still be on its way.

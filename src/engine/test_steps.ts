@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { PlacedPeer } from "../placement.ts";
-import type { TimelineCommand, UnstampedEvent } from "./events.ts";
+import type { TimelineCommand, TimelineFault, UnstampedEvent } from "./events.ts";
 import { type PeerStates, reportedFailure } from "./peer_states.ts";
 import { batchTimeline, runTimeline } from "./timeline.ts";
 
@@ -30,6 +30,8 @@ export interface StepContext {
   config: Config;
   plan: PlacedPeer[];
   timeline: TimelineCommand[];
+  /** The timeline's faults (their indexes among the commands'). */
+  faults: TimelineFault[];
   states: PeerStates;
   emit(event: UnstampedEvent): void;
   /**
@@ -40,6 +42,13 @@ export interface StepContext {
   send(commands: OutgoingCommand[], lateMs?: number): Promise<void>;
   /** Resolves once every send in flight has landed. */
   sendsLanded(): Promise<void>;
+  /**
+   * Queues a batch's faults (done one after another, never delaying commands); returns at once.
+   * @param lateMs how late the timeline dispatched them
+   */
+  applyFaults(faults: TimelineFault[], dueMs: number, lateMs: number): void;
+  /** Resolves once every queued fault was done. Never rejects. */
+  faultsLanded(): Promise<void>;
   /** Aborted when the run halts (failure, stop, kill). */
   halted: AbortSignal;
   /** `promise`, or rejection with the halt as soon as the run halts. */
@@ -136,22 +145,27 @@ export class TestSteps {
     });
   }
 
-  /** Sends the timed commands at their due times, then waits for the last sends to land. */
+  /**
+   * Sends the timed commands and queues the faults at their due times, then waits for the last
+   * sends to land and the last faults to be done.
+   */
   async timeline(): Promise<void> {
-    const { timeline, emit, send } = this.#context;
-    const batches = batchTimeline(timeline);
+    const { timeline, faults, emit, send } = this.#context;
+    const batches = batchTimeline([...timeline, ...faults].sort((a, b) => a.index - b.index));
     if (batches.length > 0) {
       emit({
         type: "trace",
-        message: `timeline: ${timeline.length} commands in ${batches.length} batches over ${
-          batches.at(-1)!.dueMs / 1_000
-        }s`,
+        message: `timeline: ${timeline.length} commands and ${faults.length} faults in ${
+          batches.length
+        } batches over ${batches.at(-1)!.dueMs / 1_000}s`,
       });
     }
     await runTimeline({
       batches,
       signal: this.#context.halted,
       dispatch: (batch, lateMs) => {
+        if (batch.faults.length > 0) this.#context.applyFaults(batch.faults, batch.dueMs, lateMs);
+        if (batch.commands.length === 0) return;
         void send(
           batch.commands.map((c) => ({
             peer: c.peer,
@@ -163,7 +177,9 @@ export class TestSteps {
         );
       },
     });
-    await this.#context.abortable(this.#context.sendsLanded());
+    await this.#context.abortable(
+      Promise.all([this.#context.sendsLanded(), this.#context.faultsLanded()]),
+    );
   }
 
   /** Sends `shutdown` to every peer still running and waits until each stopped. */

@@ -1,17 +1,29 @@
 /**
- * The timeline: the config's commands sorted by time and sent at their due time from a
- * monotonic clock. Commands due at the same instant form one batch, kept in file order, which
- * the engine sends in one pipeline. One timer per batch (finished by a sub-2 ms busy-wait for
- * accuracy); no polling tick.
+ * The timeline: the config's commands and faults sorted by time and dispatched at their due
+ * time from a monotonic clock. Entries due at the same instant form one batch, kept in file
+ * order: its commands the engine sends in one pipeline, its faults it queues (`fault_queue.ts`).
+ * One timer per batch (finished by a sub-2 ms busy-wait for accuracy); no polling tick.
  */
-import type { CommandConfig } from "../config/schema.ts";
-import type { TimelineCommand } from "./events.ts";
+import { type FaultConfig, isFault, type TimelineEntryConfig } from "../config/schema.ts";
+import { targetsOf } from "../config/fault_checks.ts";
+import { dueMsOf, inTimelineOrder } from "../config/timeline_order.ts";
+import type { TimelineCommand, TimelineFault } from "./events.ts";
+import type { FaultName, NetworkShaping } from "./runtime.ts";
 
-/** Commands due at the same instant, in file order. */
+/** One entry of the timeline: a command sent to a peer, or a fault tm does itself. */
+export type TimelineEntry = TimelineCommand | TimelineFault;
+
+/** Entries due at the same instant, in file order, split by kind. */
 export interface TimelineBatch {
   /** Due time in ms after the timeline starts. */
   dueMs: number;
   commands: TimelineCommand[];
+  faults: TimelineFault[];
+}
+
+/** Whether a timeline entry is a fault. */
+export function isTimelineFault(entry: TimelineEntry): entry is TimelineFault {
+  return "fault" in entry;
 }
 
 /** A monotonic clock in milliseconds; the real one is `performance.now()` and `setTimeout`. */
@@ -58,36 +70,58 @@ export const monotonicClock: Clock = {
 };
 
 /**
- * The commands sorted by time; equal times (to the microsecond) keep their order in the file.
+ * The entries sorted by time; equal times (to the microsecond) keep their order in the file.
  * `index` is the position in the sorted timeline.
+ * @param allPeers every peer of the test: what `peers: "*"` and a `heal` without targets act on
+ *   (only needed when the entries hold faults)
  */
-export function buildTimeline(commands: readonly CommandConfig[]): TimelineCommand[] {
-  return commands
-    .map((command, order) => ({ command, order }))
-    .sort((a, b) => dueMsOf(a.command.time) - dueMsOf(b.command.time) || a.order - b.order)
-    .map(({ command }, index) => ({
-      index,
-      time: command.time,
-      peer: command.peer,
-      command: command.command,
-    }));
+export function buildTimeline(
+  entries: readonly TimelineEntryConfig[],
+  allPeers: readonly string[] = [],
+): TimelineEntry[] {
+  return inTimelineOrder(entries).map(({ entry }, index): TimelineEntry =>
+    isFault(entry)
+      ? { index, time: entry.time, ...faultAction(entry, allPeers) }
+      : { index, time: entry.time, peer: entry.peer, command: entry.command }
+  );
 }
 
-/** Groups a sorted timeline into batches of commands due at the same millisecond. */
-export function batchTimeline(timeline: readonly TimelineCommand[]): TimelineBatch[] {
+/** The config's fault names and the runtime's (`FAULT_NAMES`) are the same: checked by tsc. */
+type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _faultNamesAgree: SameNames<FaultConfig["fault"], FaultName> = true;
+
+/** What a fault entry of the config does, its targets expanded. */
+function faultAction(fault: FaultConfig, allPeers: readonly string[]) {
+  const peers = targetsOf(fault, allPeers);
+  switch (fault.fault) {
+    case "partition":
+      return { fault: fault.fault, peers, groups: fault.groups.map((group) => [...group]) };
+    case "delay":
+      return shaped(fault.fault, peers, { delayMs: fault.ms, jitterMs: fault.jitter ?? 0 });
+    case "loss":
+      return shaped(fault.fault, peers, { lossPercent: fault.percent });
+    case "rate":
+      return shaped(fault.fault, peers, { rateKbit: fault.kbit });
+    default:
+      return { fault: fault.fault, peers };
+  }
+}
+
+function shaped(fault: FaultName, peers: string[], shaping: NetworkShaping) {
+  return { fault, peers, shaping };
+}
+
+/** Groups a sorted timeline into batches of entries due at the same millisecond. */
+export function batchTimeline(timeline: readonly TimelineEntry[]): TimelineBatch[] {
   const batches: TimelineBatch[] = [];
-  for (const command of timeline) {
-    const dueMs = dueMsOf(command.time);
-    const last = batches.at(-1);
-    if (last && last.dueMs === dueMs) last.commands.push(command);
-    else batches.push({ dueMs, commands: [command] });
+  for (const entry of timeline) {
+    const dueMs = dueMsOf(entry.time);
+    let last = batches.at(-1);
+    if (!last || last.dueMs !== dueMs) batches.push(last = { dueMs, commands: [], faults: [] });
+    if (isTimelineFault(entry)) last.faults.push(entry);
+    else last.commands.push(entry);
   }
   return batches;
-}
-
-/** Seconds to milliseconds, rounded to the microsecond so 0.1 + 0.2 and 0.3 share a batch. */
-function dueMsOf(seconds: number): number {
-  return Math.round(seconds * 1_000 * 1_000) / 1_000;
 }
 
 export interface RunTimelineOptions {

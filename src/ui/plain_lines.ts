@@ -62,6 +62,10 @@ function body(line: RunLine): Styled {
       return severity === "warn"
         ? [{ text: `✗ ${line.text}`, color: "yellow" }]
         : [{ text: `> ${line.text}`, color: "cyan" }];
+    case "fault":
+      return severity === "info"
+        ? [{ text: `⚡ ${line.text}`, color: "magenta" }]
+        : [{ text: `✗ ${line.text}`, color: severity === "warn" ? "yellow" : "red" }];
     case "log": {
       const color = levelColor(line.level);
       return [

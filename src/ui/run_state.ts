@@ -19,7 +19,7 @@ import type { PlacedPeer } from "../placement.ts";
 import { severityOf } from "../severity.ts";
 import { escapeControlsIn } from "../terminal_text.ts";
 import { LineBuffer } from "./line_buffer.ts";
-import { eventSentence, shipLabel } from "../event_text.ts";
+import { eventSentence, faultSentence, shipLabel } from "../event_text.ts";
 import { formatDuration, formatRate, rate } from "../quantities.ts";
 
 /** What a permanent line is about; views pick colours and markers from it. */
@@ -32,6 +32,7 @@ export type LineKind =
   | "peer" // peer lifecycle seen by the orchestrator: starting, launched, exited
   | "status"
   | "command"
+  | "fault" // a fault tm did (or failed to do): delay, partition, pause, kill, ...
   | "log"
   | "warning"
   | "error"
@@ -115,7 +116,13 @@ export interface TransferView {
   quarters: number;
 }
 
+/**
+ * One timeline entry as the views show it. A fault's `peer` is empty and its `command` is what
+ * it does (`faultSentence`), marked by `fault`.
+ */
 export interface TimelineEntryView extends TimelineCommand {
+  /** A fault tm does itself, not a command sent to a peer. */
+  fault?: boolean;
   /** Run time it was sent, ms. */
   sentAt?: number;
   /** Send time minus due time, ms. */
@@ -262,9 +269,21 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       }));
       state.peersByName = new Map(state.peers.map((p) => [p.name, p]));
       // The engine's batches, so the views group commands exactly as they are sent.
-      state.batches = batchTimeline(event.timeline).map((batch) => ({
+      const entries = [...event.timeline, ...(event.faults ?? [])].sort((a, b) =>
+        a.index - b.index
+      );
+      state.batches = batchTimeline(entries).map((batch) => ({
         dueMs: batch.dueMs,
-        entries: batch.commands.map((command) => ({ ...command })),
+        entries: [
+          ...batch.commands.map((command): TimelineEntryView => ({ ...command })),
+          ...batch.faults.map(({ index, time, ...action }): TimelineEntryView => ({
+            index,
+            time,
+            peer: "",
+            command: faultSentence(action),
+            fault: true,
+          })),
+        ].sort((a, b) => a.index - b.index),
       }));
       state.nextBatch = 0;
       line("run", "info");
@@ -440,6 +459,31 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       state.warnings++;
       peerOf(state, event.peer).warnings++;
       line("command", "warn", undefined, { peer: event.peer });
+      break;
+    }
+    case "fault-applied": {
+      const entry = event.index === undefined
+        ? undefined
+        : findEntry(state, (e) => e.index === event.index);
+      if (entry) {
+        entry.sentAt = event.t;
+        entry.lateMs = event.lateMs;
+        advance(state);
+      }
+      line("fault", "info");
+      break;
+    }
+    case "fault-failed": {
+      const entry = event.index === undefined
+        ? undefined
+        : findEntry(state, (e) => e.index === event.index);
+      if (entry) {
+        entry.undeliverable = event.reason;
+        advance(state);
+      }
+      if (event.targetGone) state.warnings++;
+      else state.errors++;
+      line("fault", event.targetGone ? "warn" : "error");
       break;
     }
     case "warning":

@@ -69,6 +69,14 @@ export function TimelinePanel({ state, now, width, height, color }: TimelinePane
         const commands: Styled = [];
         batch.entries.forEach((entry, n) => {
           if (n > 0) commands.push({ text: ", " });
+          if (entry.fault) {
+            // A fault is tm's own act, not a command to a peer: marked, in its own colour.
+            commands.push({
+              text: `⚡ ${entry.command}`,
+              color: entry.undeliverable !== undefined ? "red" : "magenta",
+            });
+            return;
+          }
           commands.push({ text: entry.peer, color: peerColor(entry.peer) });
           commands.push({
             text: ` > ${entry.command}`,
