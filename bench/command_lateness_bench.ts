@@ -163,7 +163,7 @@ const config = ConfigSchema.parse({
 /** The config's commands for each peer in timeline order (by time; equal times in file order). */
 const expected = new Map<string, string[]>(names.map((name) => [name, []]));
 for (
-  const { peer, command } of config.commands
+  const { peer, command } of commands
     .map((entry, order) => ({ ...entry, order }))
     .sort((a, b) => a.time - b.time || a.order - b.order)
 ) expected.get(peer)!.push(command);

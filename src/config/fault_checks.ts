@@ -91,8 +91,9 @@ function checkTargets(
   if (Array.isArray(fault.peers)) {
     const seen = new Set<string>();
     fault.peers.forEach((name, k) => {
-      if (seen.has(name)) problems.push({ path: at("peers", k), message: `"${name}" is listed twice` });
-      else known(name, at("peers", k));
+      if (seen.has(name)) {
+        problems.push({ path: at("peers", k), message: `"${name}" is listed twice` });
+      } else known(name, at("peers", k));
       seen.add(name);
     });
   }
@@ -169,7 +170,9 @@ function conflict(
         ? `${peer} is killed (${killed.by}), not paused: start brings it back`
         : `resume only follows a pause: ${peer} is not paused at this point of the timeline`;
     case "start":
-      return killed ? undefined : now?.state === "paused"
+      return killed
+        ? undefined
+        : now?.state === "paused"
         ? `${peer} is paused (${now.by}), not killed: resume thaws it`
         : `start only follows a kill: ${peer} is running at this point of the timeline`;
     case "delay":

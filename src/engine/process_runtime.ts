@@ -151,7 +151,9 @@ export class ProcessRuntime implements PeerRuntime {
     start: (peer, signal) => {
       signal.throwIfAborted();
       const known = this.#byName.get(peer);
-      if (!known) return Promise.reject(new FaultTargetGoneError(peer, `${peer} was never started`));
+      if (!known) {
+        return Promise.reject(new FaultTargetGoneError(peer, `${peer} was never started`));
+      }
       if (known.peer.child) {
         return Promise.reject(new Error(`${peer} is running (pid ${known.peer.child.pid})`));
       }

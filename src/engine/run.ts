@@ -202,9 +202,7 @@ class Run {
     this.#runtime = options.runtime;
     this.#states = new PeerStates(options.plan);
     const timeline = buildTimeline(options.config.commands, this.#states.names);
-    this.#timeline = timeline.filter((entry): entry is TimelineCommand =>
-      !isTimelineFault(entry)
-    );
+    this.#timeline = timeline.filter((entry): entry is TimelineCommand => !isTimelineFault(entry));
     this.#timelineFaults = timeline.filter(isTimelineFault);
     const control = options.runtime.faults;
     this.#faults = control && this.#timelineFaults.length > 0

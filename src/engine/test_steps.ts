@@ -155,9 +155,10 @@ export class TestSteps {
     if (batches.length > 0) {
       emit({
         type: "trace",
-        message: `timeline: ${timeline.length} commands and ${faults.length} faults in ${
-          batches.length
-        } batches over ${batches.at(-1)!.dueMs / 1_000}s`,
+        message:
+          `timeline: ${timeline.length} commands and ${faults.length} faults in ${batches.length} batches over ${
+            batches.at(-1)!.dueMs / 1_000
+          }s`,
       });
     }
     await runTimeline({

@@ -4,7 +4,12 @@
  * order: its commands the engine sends in one pipeline, its faults it queues (`fault_queue.ts`).
  * One timer per batch (finished by a sub-2 ms busy-wait for accuracy); no polling tick.
  */
-import { type FaultConfig, isFault, type TimelineEntryConfig } from "../config/schema.ts";
+import {
+  type CommandConfig,
+  type FaultConfig,
+  isFault,
+  type TimelineEntryConfig,
+} from "../config/schema.ts";
 import { targetsOf } from "../config/fault_checks.ts";
 import { dueMsOf, inTimelineOrder } from "../config/timeline_order.ts";
 import type { TimelineCommand, TimelineFault } from "./events.ts";
@@ -75,6 +80,11 @@ export const monotonicClock: Clock = {
  * @param allPeers every peer of the test: what `peers: "*"` and a `heal` without targets act on
  *   (only needed when the entries hold faults)
  */
+export function buildTimeline(commands: readonly CommandConfig[]): TimelineCommand[];
+export function buildTimeline(
+  entries: readonly TimelineEntryConfig[],
+  allPeers?: readonly string[],
+): TimelineEntry[];
 export function buildTimeline(
   entries: readonly TimelineEntryConfig[],
   allPeers: readonly string[] = [],

@@ -5,6 +5,7 @@ type Schema = Record<string, unknown> & {
   properties?: Record<string, Schema>;
   items?: Schema;
   oneOf?: Schema[];
+  anyOf?: Schema[];
 };
 
 Deno.test("configJsonSchema() is draft-07 with an $id, a title and every top-level field", () => {
@@ -40,8 +41,9 @@ Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
     Object.values(record).forEach(walk);
   };
   walk(schema);
-  // the config, timeout, redis, SSH host, local host, peer, command and check objects
-  assertEquals(objects.length, 8);
+  // the config, timeout, redis, SSH host, local host, peer, command and check objects, and the
+  // six fault shapes (delay, loss, rate, partition, heal, pause/resume/kill/start)
+  assertEquals(objects.length, 14);
   for (const object of objects) assertEquals(object.additionalProperties, false);
 });
 
@@ -57,4 +59,24 @@ Deno.test("configJsonSchema() describes the input: defaults optional, both runs_
   assert(runsOn.includes('"type":"string"') && runsOn.includes('"type":"array"'));
   assertEquals(schema.properties!.log_level.enum, ["error", "warn", "info", "debug", "trace"]);
   assertEquals(schema.properties!.timeout.properties!.startup.default, 60);
+});
+
+Deno.test("configJsonSchema() describes a timeline entry as a command or one of the faults", () => {
+  const schema = configJsonSchema() as Schema;
+  const [command, fault] = schema.properties!.commands.items!.anyOf as Schema[];
+  assertEquals(command.required, ["time", "peer", "command"]);
+  const faults = (fault.oneOf ?? []).map((shape) => {
+    const name = shape.properties!.fault;
+    return [name.const ?? name.enum, shape.required];
+  });
+  assertEquals(faults, [
+    ["delay", ["time", "fault", "ms"]],
+    ["loss", ["time", "fault", "percent"]],
+    ["rate", ["time", "fault", "kbit"]],
+    ["partition", ["time", "fault", "groups"]],
+    ["heal", ["time", "fault"]],
+    [["pause", "resume", "kill", "start"], ["time", "fault"]],
+  ]);
+  assertEquals(fault.oneOf![0].properties!.ms.maximum, 60_000);
+  assertEquals(fault.oneOf![1].properties!.percent.maximum, 100);
 });

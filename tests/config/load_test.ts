@@ -209,7 +209,13 @@ Deno.test("parseConfig() keeps commands in file order (the engine's timeline sor
     ),
     "t.yaml",
   );
-  assertEquals(config.commands.map((c) => c.command), ["late", "first", "a", "second", "b"]);
+  assertEquals(config.commands.map((c) => "command" in c && c.command), [
+    "late",
+    "first",
+    "a",
+    "second",
+    "b",
+  ]);
 });
 
 Deno.test("parseConfig() names an unknown key, its line and the closest known key", () => {
@@ -572,7 +578,7 @@ Deno.test("parseConfig() accepts 1000 aliases, resolved to the latest anchor bef
   const config = parseConfig(text, "t.yaml");
   assertEquals(config.peer_environment, { A: "one" });
   assertEquals(config.commands.length, 999);
-  assertEquals(config.commands[998].peer, "alice");
+  assertEquals(config.commands[998], { time: 0, peer: "alice", command: "connect" });
   const redefined = minimal("x1: &v first\nx2: *v\nx3: &v second\npeer_environment: { B: *v }");
   assertEquals(problemsOf(redefined).map((p) => p.path), ["x1", "x2", "x3"]);
   const latest = minimal("peer_environment: { A: &v first, B: *v, C: &v second, D: *v }");
