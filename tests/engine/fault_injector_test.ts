@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../support/assert.ts";
+import { assertEquals } from "../support/assert.ts";
 import { FaultInjector, faultNeeds } from "../../src/engine/fault_injector.ts";
 import type { TimelineFault, UnstampedEvent } from "../../src/engine/events.ts";
 import {
