@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
 import { loadConfigFile } from "./config/load.ts";
 import { configJsonSchema } from "./config/json_schema.ts";
+import { isFault } from "./config/schema.ts";
 import { buildTimeline } from "./engine/timeline.ts";
 import { describeError, ExitCode, UsageError } from "./errors.ts";
 import * as output from "./output_stream.ts";
@@ -173,9 +174,12 @@ function buildProgram(setExitCode: (code: number) => void) {
       } else {
         const hosts = new Set(placed.map((p) => p.hostIndex)).size;
         const last = buildTimeline(config.commands).at(-1)?.time ?? 0;
+        const faults = config.commands.filter(isFault).length;
+        const commands = count(config.commands.length - faults, "command");
         out(
           `${file}: valid. ${count(placed.length, "peer")} on ${count(hosts, "host")}, ` +
-            `${count(config.commands.length, "command")} over ${last} s\n\n` +
+            `${faults > 0 ? `${commands} and ${count(faults, "fault")}` : commands} ` +
+            `over ${last} s\n\n` +
             formatPlanTable(placed) + "\n",
         );
       }
