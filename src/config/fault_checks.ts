@@ -181,7 +181,7 @@ function conflict(
     case "partition":
       return killed
         ? `${peer} is killed (${killed.by}) and not started again; a network fault needs its ` +
-          "container running (a started peer comes back without network faults)"
+          "container running (a started peer gets the faults in force again)"
         : undefined;
     case "heal":
       return undefined;

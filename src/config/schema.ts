@@ -216,7 +216,7 @@ export const LossFaultSchema = z.strictObject({
 
 export const RateFaultSchema = z.strictObject({
   time: faultTime,
-  fault: z.literal("rate").describe("outgoing bandwidth limit (tc tbf)"),
+  fault: z.literal("rate").describe("outgoing bandwidth limit (tc HTB)"),
   ...faultTargets,
   kbit: z.number().int().min(1).max(MAX_RATE_KBIT).describe("outgoing rate, kbit/s"),
 });

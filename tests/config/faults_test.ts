@@ -178,9 +178,9 @@ Deno.test("parseConfig() refuses commands and network faults to a killed peer", 
       "1:22: commands[1].peer: bob is killed (commands[0] at 1s) and not started again before " +
       "this command, which it could not receive; add a fault: start for bob first",
       "2:37: commands[2].peers: bob is killed (commands[0] at 1s) and not started again; a network " +
-      "fault needs its container running (a started peer comes back without network faults)",
+      "fault needs its container running (a started peer gets the faults in force again)",
       "3:42: commands[3].groups: bob is killed (commands[0] at 1s) and not started again; a network " +
-      "fault needs its container running (a started peer comes back without network faults)",
+      "fault needs its container running (a started peer gets the faults in force again)",
     ],
   );
 });
