@@ -9,6 +9,7 @@
  * peer depend on it (`resume` after `pause`, `start` after `kill`). Every fault done or failed
  * is an event; a fault whose target is gone is a warning, any other failure fails the run.
  */
+import { abortable } from "../async.ts";
 import { errorMessage } from "../errors.ts";
 import type { FaultAction, TimelineFault, UnstampedEvent } from "./events.ts";
 import {
@@ -81,15 +82,20 @@ export class FaultInjector {
   /**
    * The heal guarantee: once the queue is idle, removes every network fault (`heal("all")`)
    * if one was tried since the last heal, then (with `resume`) thaws every paused peer.
-   * Idempotent: a second call with nothing owed does nothing.
+   * Idempotent: a second call with nothing owed does nothing. `signal` cuts it short (the
+   * fault in progress may not honour its abort at once): what is still owed stays owed.
    * @param detail when and why, for the events (`before shutdown`)
    */
   async healAll(
     detail: string,
     options: { resume: boolean; signal: AbortSignal },
   ): Promise<void> {
-    await this.#queue;
     const { signal } = options;
+    try {
+      await abortable(this.#queue, signal);
+    } catch {
+      return;
+    }
     if (this.#networkDirty) {
       await this.#apply({ fault: "heal", peers: [...this.#options.peers] }, { detail, signal });
     }

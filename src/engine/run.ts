@@ -13,7 +13,7 @@
  * coordination and the peers' REDIS_URL use `/<db>`, so runs sharing a Redis never share keys.
  */
 import { abortable, forEachConcurrently, settledWithin } from "../async.ts";
-import type { Config } from "../config/schema.ts";
+import { type Config, isFault } from "../config/schema.ts";
 import type { Coordination, StatusUpdate } from "../coordination/coordination.ts";
 import { RedisCoordination } from "../coordination/redis_coordination.ts";
 import { RedisLease } from "../coordination/redis_lease.ts";
@@ -112,7 +112,7 @@ export function newRunId(): string {
  *   has faults and the runtime cannot inject them
  */
 export function run(options: RunOptions): Promise<RunResult> {
-  const faults = options.config.commands.filter((entry) => "fault" in entry).length;
+  const faults = options.config.commands.filter(isFault).length;
   if (faults > 0 && !options.runtime.faults) {
     return Promise.reject(new FaultsUnsupportedError(options.runtime.kind, faults));
   }
