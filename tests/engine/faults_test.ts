@@ -11,7 +11,7 @@ import {
   scenario,
 } from "../support/engine_scenario.ts";
 import type { EngineEvent } from "../../src/engine/events.ts";
-import type { PeerRuntime } from "../../src/engine/runtime.ts";
+import type { FaultControl, PeerRuntime } from "../../src/engine/runtime.ts";
 import { FaultsUnsupportedError, run } from "../../src/engine/run.ts";
 import { UsageError } from "../../src/errors.ts";
 import { place } from "../../src/placement.ts";
@@ -253,4 +253,93 @@ Deno.test("run() rejects a timeline with faults on a runtime without FaultContro
   );
   assertEquals(events, []);
   await processes.teardown();
+});
+
+/**
+ * The process runtime with network faults recorded instead of refused: local processes have no
+ * network of their own to shape, so this is the seam to see when the engine heals and tears
+ * down. Container faults are the process runtime's own (real signals).
+ */
+function recordingNetwork(calls: string[]): PeerRuntime {
+  const processes = referencePeerRuntime();
+  const own = processes.faults;
+  const faults: FaultControl = {
+    ...own,
+    preflight: () => Promise.resolve(),
+    shape: (peer) => (calls.push(`shape ${peer}`), Promise.resolve()),
+    partition: (groups) => (calls.push(`partition ${JSON.stringify(groups)}`), Promise.resolve()),
+    heal: (
+      peers,
+    ) => (calls.push(`heal ${peers === "all" ? "all" : peers.join(",")}`), Promise.resolve()),
+  };
+  return {
+    kind: "process",
+    faults,
+    setup: (context) => processes.setup(context),
+    redisUrlFor: (placement, url) => processes.redisUrlFor(placement, url),
+    start: (launch, signal) => processes.start(launch, signal),
+    teardown: (
+      options,
+    ) => (calls.push(`teardown${options?.force ? " (forced)" : ""}`), processes.teardown(options)),
+  };
+}
+
+Deno.test("run() killed at once during a partition still heals the network before the forced teardown [integration: redis-server, processes]", async () => {
+  const stop = new AbortController();
+  const kill = new AbortController();
+  const calls: string[] = [];
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      { time: 0.2, fault: "partition", groups: [["alice"], ["bob"]] },
+      { time: 120, fault: "heal" },
+    ],
+  });
+  const { result, events } = await runScenario(config, {
+    runtime: recordingNetwork(calls),
+    stop: stop.signal,
+    kill: kill.signal,
+    onEvent: (event) => {
+      if (event.type === "fault-applied" && event.action.fault === "partition") {
+        kill.abort(); // a second Ctrl-C: no graceful shutdown
+        stop.abort();
+      }
+    },
+  });
+  assertEquals([result.verdict, result.exitCode], ["interrupted", 130]);
+  assertEquals(calls.slice(0, 3), [
+    'partition [["alice"],["bob"]]',
+    "heal all",
+    "teardown (forced)",
+  ]);
+  const healed = ofType(events, "fault-applied").filter((e) => e.index === undefined);
+  assertEquals(healed.map((e) => [e.action.fault, e.detail]), [["heal", "at cleanup"]]);
+  assertEquals(ofType(events, "command-sent").filter((e) => e.command === "shutdown"), []);
+});
+
+Deno.test("run() heals the network before the shutdown phase and only once [integration: redis-server, processes]", async () => {
+  const calls: string[] = [];
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      { time: 0.1, fault: "loss", peer: "bob", percent: 5 },
+      { time: 0.2, fault: "heal", peer: "bob" },
+      { time: 0.3, fault: "rate", peers: "*", kbit: 100 },
+    ],
+  });
+  const { result, events } = await runScenario(config, { runtime: recordingNetwork(calls) });
+  assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(ofType(events, "error")));
+  // run() tore the runtime down once; runScenario's own teardown after it is left out.
+  assertEquals(calls.slice(0, calls.indexOf("teardown") + 1), [
+    "shape bob",
+    "heal bob",
+    "shape alice",
+    "shape bob",
+    "heal all",
+    "teardown",
+  ]);
+  const heal = indexOf(events, "guaranteed heal", isFault("heal", "before shutdown"));
+  assert(
+    heal < indexOf(events, "shutdown phase", (e) => e.type === "phase" && e.phase === "shutdown"),
+  );
 });
