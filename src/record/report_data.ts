@@ -6,6 +6,7 @@
 import type { RecordedEvent } from "./events_jsonl.ts";
 import { peerProblems } from "./peer_verdict.ts";
 import type { RunHistory } from "./run_history.ts";
+import { eventSentence } from "../event_text.ts";
 
 /** A stretch of time a peer spent in one status. */
 export interface StatusSpan {
@@ -17,7 +18,7 @@ export interface StatusSpan {
 /** Something that happened to a peer at one moment. */
 export interface LaneMarker {
   t: number;
-  kind: "command" | "restart" | "crash" | "exit" | "unsent";
+  kind: "command" | "restart" | "crash" | "exit" | "unsent" | "fault";
   label: string;
 }
 
@@ -120,6 +121,13 @@ export function reportData(history: RunHistory, recorded: readonly RecordedEvent
           kind: "unsent",
           label: `${event.command} not delivered: ${event.reason}`,
         });
+        break;
+      case "fault-applied":
+      case "fault-failed":
+        // On the lane of every peer it acted on, worded as the views word it.
+        for (const peer of event.action.peers) {
+          lanes.get(peer)?.markers.push({ t: event.t, kind: "fault", label: eventSentence(event) });
+        }
         break;
       case "peer-log":
         logs.push({ t: event.t, peer: event.peer, level: event.level, message: event.message });

@@ -96,7 +96,7 @@ h2 small { font-weight: normal; color: #666; }
 .marker { position: absolute; top: 1px; width: 2px; height: 16px; }
 .m-command { background: #1565c0; } .m-restart { background: #ef6c00; width: 4px; }
 .m-crash { background: #c62828; width: 5px; } .m-exit { background: #333; }
-.m-unsent { background: #ad1457; } .m-check-pass { background: #2e7d32; width: 4px; }
+.m-unsent { background: #ad1457; } .m-fault { background: #8e24aa; width: 4px; } .m-check-pass { background: #2e7d32; width: 4px; }
 .m-check-fail { background: #c62828; width: 4px; }
 .phase { position: absolute; top: 0; height: 18px; border-left: 1px dashed #bbb; font-size: 10px;
   color: #888; padding-left: 2px; white-space: nowrap; overflow: hidden; text-overflow: clip;
@@ -249,7 +249,7 @@ const SCRIPT = `
     legend.appendChild(document.createTextNode(status));
   });
   legend.appendChild(document.createTextNode(
-    "; markers: blue command, orange restart, red crash, black exit, green/red check"));
+    "; markers: blue command, orange restart, red crash, black exit, purple fault, green/red check"));
 
   var peerFilter = document.getElementById("peer-filter");
   data.lanes.forEach(function (lane) { peerFilter.appendChild(el("option", "", lane.peer)); });
