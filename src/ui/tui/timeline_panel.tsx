@@ -18,11 +18,16 @@ export interface TimelinePanelProps {
   color: boolean;
 }
 
-/** The state cell of a batch: `sent +3 ms`, `in 4.2s`, `sending 1/2`, `✗ 1 not delivered`. */
+/**
+ * The state cell of a batch: `sent +3 ms`, `in 4.2s`, `sending 1/2`, `✗ 1 not delivered`, or
+ * `✗ 1 failed` when what went wrong is faults.
+ */
 export function batchStatus(state: RunState, batch: TimelineBatchView, now: number): string {
   const sent = batch.entries.filter((e) => e.sentAt !== undefined);
   const failed = batch.entries.filter((e) => e.undeliverable !== undefined);
-  if (failed.length > 0) return `✗ ${failed.length} not delivered`;
+  if (failed.length > 0) {
+    return `✗ ${failed.length} ${failed.every((e) => e.fault) ? "failed" : "not delivered"}`;
+  }
   if (sent.length === batch.entries.length) {
     const late = Math.max(...sent.map((e) => e.lateMs ?? 0));
     const at = Math.max(...sent.map((e) => e.sentAt!));
