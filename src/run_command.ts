@@ -9,7 +9,7 @@ import { type EventSink, fanout } from "./engine/events.ts";
 import { installInterruptHandlers } from "./engine/interrupt.ts";
 import { failedForLostEvidence } from "./engine/lost_evidence.ts";
 import { ExternalRedis, type RedisProvider } from "./engine/redis_provider.ts";
-import { newRunId, run } from "./engine/run.ts";
+import { assertFaultsSupported, newRunId, run } from "./engine/run.ts";
 import { errorMessage, ExitCode, UsageError } from "./errors.ts";
 import { eventSeverity } from "./event_text.ts";
 import { DockerRedis } from "./hosts/docker_redis.ts";
@@ -162,6 +162,9 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
   }
   const runId = newRunId();
   const owner = currentOwner(runId, config.name);
+  const runtime = createRuntime({ config, plan, runId, owner });
+  // A test with faults on a runtime that cannot do them is refused before any file is written.
+  assertFaultsSupported(config, runtime);
   // A run of its own, even one started in the same second as another: never append to a log.
   const logFile = openLogFile(logFileName(config.name, new Date()), {
     level: config.log_level,
@@ -192,7 +195,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     const result = await run({
       config,
       plan,
-      runtime: createRuntime({ config, plan, runId, owner }),
+      runtime,
       redis,
       emit: recordThenShow(logFile, recordRun(record, view.sink)),
       stop: AbortSignal.any([interrupts.stop, viewStop.signal]),

@@ -112,11 +112,18 @@ export function newRunId(): string {
  *   has faults and the runtime cannot inject them
  */
 export function run(options: RunOptions): Promise<RunResult> {
-  const faults = options.config.commands.filter(isFault).length;
-  if (faults > 0 && !options.runtime.faults) {
-    return Promise.reject(new FaultsUnsupportedError(options.runtime.kind, faults));
+  try {
+    assertFaultsSupported(options.config, options.runtime);
+  } catch (error) {
+    return Promise.reject(error);
   }
   return new Run(options).execute();
+}
+
+/** @throws FaultsUnsupportedError when `config` has faults and `runtime` cannot inject them */
+export function assertFaultsSupported(config: Config, runtime: PeerRuntime): void {
+  const faults = config.commands.filter(isFault).length;
+  if (faults > 0 && !runtime.faults) throw new FaultsUnsupportedError(runtime.kind, faults);
 }
 
 /** The timeline has faults but the runtime has no `FaultControl`: a usage error (exit 2). */
