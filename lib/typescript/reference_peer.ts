@@ -6,12 +6,16 @@
  * goes into the advertised multiaddr), `ADVERTISE_IP` (default: the first non-loopback IPv4),
  * `TM_DELAY_FILE` (where `restart|<secs>` writes the delay; default `/tmp/delay`),
  * `MULE_CONNECT_TIMEOUT`. Test hooks (reference peer only): `REF_PEER_START_DELAY_MS`,
- * `REF_PEER_NEVER_START=1`, `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`, and the
- * commands `exit|<code>`, `fail|<reason>` and `log-burst|<n>`.
+ * `REF_PEER_NEVER_START=1`, `REF_PEER_IGNORE_SHUTDOWN=1`, `REF_PEER_ECHO_ENV=<NAME,...>`,
+ * `REF_PEER_UDP_ECHO=1` (a UDP echo on the listen port, see udp_echo.ts), and the commands
+ * `exit|<code>`, `fail|<reason>`, `log-burst|<n>` and `probe|<ip>:<port>|<count>` (with the UDP
+ * echo: times `count` round trips to another peer's echo, one line each, `rtt <ip>:<port> <ms>`
+ * or `rtt <ip>:<port> timeout`).
  * Every reference peer (TypeScript, Python, Go, Rust) answers with the same statuses and log
  * lines, byte for byte: lib/conformance/ checks it.
  */
 import { type MuleClient, MuleClientBuilder, parseCommand } from "./mod.ts";
+import { parseTarget, UdpEcho } from "./udp_echo.ts";
 
 export { RESTART_EXIT_CODE } from "./mod.ts";
 
@@ -78,7 +82,12 @@ interface PeerState {
   keyGeneration: number;
   pushed: number;
   pulled: number;
+  /** The UDP echo, when `REF_PEER_UDP_ECHO` is set and the port could be bound. */
+  echo?: UdpEcho;
 }
+
+/** Most round trips one `probe` command times. */
+const MAX_PROBES = 1_000;
 
 /** Delay between `connecting` and `connected` (and `disconnecting`/`disconnected`). */
 const TRANSITION_MS = 20;
@@ -210,6 +219,20 @@ async function handleOther(
       await client.fail(arg);
       return;
     }
+    case "probe": {
+      // Test hook: times round trips to another peer's UDP echo, in the background so the
+      // peer keeps answering commands meanwhile.
+      const [where, times] = rest;
+      const target = parseTarget(where ?? "");
+      const count = Number(times ?? "1");
+      if (!target || !Number.isInteger(count) || count < 1 || count > MAX_PROBES) break;
+      if (!state.echo) {
+        log.warn("probe: needs the UDP echo (REF_PEER_UDP_ECHO=1)");
+        return;
+      }
+      void probe(client, state.echo, target, count);
+      return;
+    }
     case "exit": {
       // Test hook: die at once, like a crash (nothing flushed, no status).
       const code = Number(arg);
@@ -218,6 +241,24 @@ async function handleOther(
     }
   }
   log.warn(`unknown command: ${command}`);
+}
+
+/** Logs `rtt <ip>:<port> <ms>` (or `timeout`) for each of `count` round trips, one at a time. */
+async function probe(
+  client: MuleClient,
+  echo: UdpEcho,
+  target: { host: string; port: number },
+  count: number,
+): Promise<void> {
+  const address = `${target.host}:${target.port}`;
+  try {
+    for (let i = 0; i < count; i++) {
+      const ms = await echo.roundTrip(target.host, target.port);
+      client.log.info(`rtt ${address} ${ms === null ? "timeout" : ms.toFixed(1)}`);
+    }
+  } catch {
+    // the client closed under the probe (shutdown): nothing left to report to
+  }
 }
 
 /** Runs the peer until shutdown, restart or a signal; returns its exit code. */
@@ -240,6 +281,13 @@ export async function main(): Promise<number> {
     pushed: 0,
     pulled: 0,
   };
+  if (envFlag("REF_PEER_UDP_ECHO")) {
+    try {
+      state.echo = await UdpEcho.open(port);
+    } catch (error) {
+      client.log.warn(`UDP echo: cannot bind port ${port}: ${(error as Error).message}`);
+    }
+  }
 
   // SIGTERM (docker stop, tm's teardown): status stopped, logs flushed, exit 0.
   client.stopOnSigterm();
@@ -277,6 +325,7 @@ export async function main(): Promise<number> {
     throw error;
   } finally {
     Deno.removeSignalListener("SIGINT", onInt);
+    state.echo?.close();
     await client.close();
   }
 }

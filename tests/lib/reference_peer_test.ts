@@ -1,5 +1,6 @@
 /** The reference peer as a real subprocess against a real redis-server, and its entrypoint.sh. */
 import { assert, assertEquals } from "../support/assert.ts";
+import dgram from "node:dgram";
 import { Redis } from "ioredis";
 import { listenPort, vladFor } from "../../lib/typescript/reference_peer.ts";
 import { type LocalRedis, startRedisServer } from "../support/redis_server.ts";
@@ -208,3 +209,49 @@ Deno.test("entrypoint.sh forwards SIGTERM to the peer and exits with its code 0 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("reference peer probe|<ip>:<port>|<n> logs one rtt line per round trip to another peer's UDP echo, timeout when none answers [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const [portA, portB, silent] = await Promise.all([freeUdpPort(), freeUdpPort(), freeUdpPort()]);
+  const listen = (port: number) => ({
+    LISTEN_ADDR: `/ip4/0.0.0.0/udp/${port}/quic-v1`,
+    REF_PEER_UDP_ECHO: "1",
+  });
+  const alice = spawnPeer(redis, "alice", listen(portA));
+  const bob = spawnPeer(redis, "bob", listen(portB));
+  try {
+    await waitStatus(
+      redis,
+      "bob",
+      `started|${await vladFor("bob")}|/ip4/10.1.2.3/udp/${portB}/quic-v1`,
+    );
+    await waitStatus(
+      redis,
+      "alice",
+      `started|${await vladFor("alice")}|/ip4/10.1.2.3/udp/${portA}/quic-v1`,
+    );
+    await r.rpush("alice_command", `probe|127.0.0.1:${portB}|2`, `probe|127.0.0.1:${silent}|1`);
+    const lines: string[] = [];
+    while (lines.length < 3) {
+      const [, line] = (await r.brpop("alice_log", 10))!;
+      if (line.startsWith("info|rtt ")) lines.push(line);
+    }
+    const answered = lines.filter((line) => line.startsWith(`info|rtt 127.0.0.1:${portB} `));
+    assertEquals(answered.length, 2, lines.join("\n"));
+    for (const line of answered) assert(/ \d+\.\d$/.test(line), line);
+    assert(lines.includes(`info|rtt 127.0.0.1:${silent} timeout`), lines.join("\n"));
+  } finally {
+    await Promise.all([stopPeer(alice), stopPeer(bob)]);
+    r.disconnect();
+  }
+});
+
+/** A UDP port free on every interface now. */
+async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "0.0.0.0", resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
