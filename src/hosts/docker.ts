@@ -96,6 +96,11 @@ export class Docker {
     return this.remote.name;
   }
 
+  /** The argv that runs `docker <args>` here, for scripts that combine it with other tools. */
+  argv(args: string[]): string[] {
+    return [...this.#docker, ...args];
+  }
+
   /** Runs `docker <args>`; returns the result whatever the exit code. */
   async raw(
     args: string[],

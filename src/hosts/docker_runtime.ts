@@ -25,6 +25,7 @@ import type { Config, HostConfig } from "../config/schema.ts";
 import { hostEndpoint, hostName } from "../config/schema.ts";
 import type { UnstampedEvent } from "../engine/events.ts";
 import type {
+  FaultControl,
   OutputCollector,
   PeerExit,
   PeerLaunch,
@@ -46,6 +47,7 @@ import {
   testSlug,
 } from "./container_names.ts";
 import { CoalescingRemote } from "./coalescing_remote.ts";
+import { DockerFaults } from "./docker_faults.ts";
 import { type ContainerSummary, Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
 import { type Compression, pullImages, shipImages, type ShipReport } from "./image_shipping.ts";
 import { LocalRemote } from "./local.ts";
@@ -148,11 +150,34 @@ export class DockerRuntime implements PeerRuntime {
   readonly #runOwner: RunOwner;
   #tearingDown = false;
   #teardown: Promise<void> | undefined;
+  /** Each started peer's launch and host, for faults (`kill` then `start`). */
+  readonly #launched = new Map<
+    string,
+    { launch: PeerLaunch; host: Host; container: string; id: string }
+  >();
+  readonly faults: FaultControl;
 
   constructor(options: DockerRuntimeOptions) {
     this.#options = options;
     this.#local = options.localDocker ?? new Docker(new LocalRemote());
     this.#runOwner = options.owner ?? currentOwner(options.runId, options.config.name);
+    this.faults = new DockerFaults({
+      locate: (peer) => {
+        const launched = this.#launched.get(peer);
+        if (!launched || !launched.host.remote.connected) return undefined;
+        const { launch, host, container } = launched;
+        return {
+          peer,
+          host: host.name,
+          container,
+          port: launch.placement.port,
+          redisPort: redisPortOf(launch.env.REDIS_URL),
+          docker: host.docker,
+        };
+      },
+      hosts: () => new Map(this.#connected().map((host) => [host.name, host.docker])),
+      startAgain: (peer, signal) => this.#startAgain(peer, signal),
+    });
   }
 
   /** The container name of a peer in this test. */
@@ -277,6 +302,7 @@ export class DockerRuntime implements PeerRuntime {
       host.started.add(container);
       host.peerOf.set(container, placement.peer);
       const imageId = host.imageIds.get(placement.image);
+      this.#launched.set(placement.peer, { launch, host, container, id });
       return {
         name: placement.peer,
         id,
@@ -284,6 +310,28 @@ export class DockerRuntime implements PeerRuntime {
         exited,
         ...(imageId !== undefined ? { imageId } : {}),
       };
+    } catch (error) {
+      watcher.forget(container);
+      throw error;
+    }
+  }
+
+  /**
+   * `docker start` of a killed peer's container: the same name, environment, port and config
+   * dir. Its exit is watched again, so the returned peer's `exited` reports the new run only.
+   */
+  async #startAgain(peer: string, signal: AbortSignal): Promise<DockerPeer> {
+    const launched = this.#launched.get(peer);
+    if (!launched) throw new Error(`${peer} was never started`);
+    const { host, container, id, launch } = launched;
+    if (!host.watcher) throw new Error(`host ${host.name} is not set up`);
+    if (this.#tearingDown) throw new Error("the docker runtime is tearing down");
+    const watcher = host.watcher;
+    const exited = watcher.expect(container);
+    try {
+      await host.docker.call(["start", container], { signal });
+      const imageId = host.imageIds.get(launch.placement.image);
+      return { name: peer, id, container, exited, ...(imageId !== undefined ? { imageId } : {}) };
     } catch (error) {
       watcher.forget(container);
       throw error;
@@ -735,6 +783,11 @@ function configDirInHome(container: string): string {
  */
 class ExitWatcher {
   readonly #pending = new Map<string, (exit: PeerExit) => void>();
+  /**
+   * The time of each container's last `die`: a resubscribed stream replays from the last event
+   * seen, which must not end a container started again since (`kill`, then `start`).
+   */
+  readonly #lastDie = new Map<string, number>();
   readonly #stopped = new AbortController();
   #since = "1"; // this run's label is unique: replaying from the start only returns ours
 
@@ -842,7 +895,10 @@ class ExitWatcher {
   }
 
   #onDie(event: DockerEvent): void {
+    const name = event.attributes.name;
     if (event.timeNano > 0) {
+      if ((this.#lastDie.get(name) ?? 0) >= event.timeNano) return;
+      this.#lastDie.set(name, event.timeNano);
       const seconds = Math.floor(event.timeNano / 1e9);
       this.#since = `${seconds}.${String(event.timeNano % 1e9).padStart(9, "0")}`;
     }
@@ -862,6 +918,15 @@ class ExitWatcher {
     this.host.docker.logs(ref, this.options.logLines)
       .catch((error) => [`(docker logs failed: ${errorMessage(error)})`])
       .then((output) => resolve({ code, output }));
+  }
+}
+
+/** The port of a `redis://` URL (6379 when it has none, or cannot be read). */
+function redisPortOf(url: string | undefined): number {
+  try {
+    return Number(new URL(url ?? "").port) || 6379;
+  } catch {
+    return 6379;
   }
 }
 
