@@ -49,17 +49,20 @@ export interface DockerFaultSeam {
   hosts(): ReadonlyMap<string, Docker>;
   /** Starts a killed peer's container again, its exit watched as at its first start. */
   startAgain(peer: string, signal: AbortSignal): Promise<RunningPeer>;
+  /** Reports a problem that does not undo what was done (a warning event). */
+  warn(message: string, host: string): void;
 }
 
 /** A network fault command failed on a host for another reason than a gone container. */
 export class NetworkFaultError extends Error {
   constructor(
     readonly host: string,
-    readonly peer: string,
+    /** What failed: `the network faults of alice`, `listing the host's addresses`. */
+    readonly action: string,
     /** What the host printed on stderr, trimmed. */
     readonly stderr: string,
   ) {
-    super(`${host}: network fault on ${peer} failed: ${stderr || "no output"}`);
+    super(`${host}: ${action} failed: ${stderr || "no output"}`);
     this.name = "NetworkFaultError";
   }
 }
@@ -126,20 +129,31 @@ export class DockerFaults implements FaultControl {
       throw this.#gone(target, error) ?? error;
     }
     // A new namespace: the faults in force apply to it again (and its new container address
-    // to the partition rules of the others).
+    // to the partition rules of the others). The peer runs whatever happens here: a failure is
+    // a warning, and a peer gone meanwhile has nothing to apply.
     const inPartition = this.#groups.some((group) => group.includes(peer));
     if (inPartition || this.#shaping.has(peer)) {
-      await this.#serial.run(
-        () => inPartition ? this.#rebuildPartition([], signal) : this.#rebuild([peer], signal),
-        signal,
-      );
+      try {
+        await this.#serial.run(
+          () => inPartition ? this.#rebuildPartition([], signal) : this.#rebuild([peer], signal),
+          signal,
+        );
+      } catch (error) {
+        if (!(error instanceof FaultTargetGoneError)) {
+          this.#seam.warn(
+            `${peer} started again, but the network faults in force could not be applied to ` +
+              `it: ${errorMessage(error)}`,
+            target.host,
+          );
+        }
+      }
     }
     return running;
   }
 
-  shape(peer: string, shaping: NetworkShaping, signal: AbortSignal): Promise<void> {
+  async shape(peer: string, shaping: NetworkShaping, signal: AbortSignal): Promise<void> {
     this.#locate(peer);
-    return this.#serial.run(async () => {
+    await this.#serial.run(async () => {
       const merged = { ...this.#shaping.get(peer) };
       for (const [key, value] of Object.entries(shaping) as [keyof NetworkShaping, number][]) {
         if (value !== undefined) merged[key] = value;
@@ -150,9 +164,9 @@ export class DockerFaults implements FaultControl {
     }, signal);
   }
 
-  partition(groups: readonly (readonly string[])[], signal: AbortSignal): Promise<void> {
+  async partition(groups: readonly (readonly string[])[], signal: AbortSignal): Promise<void> {
     for (const peer of groups.flat()) this.#locate(peer);
-    return this.#serial.run(() => {
+    await this.#serial.run(() => {
       const before = this.#groups.flat();
       this.#groups = groups.map((group) => [...group]);
       return this.#rebuildPartition(before, signal);
@@ -161,7 +175,9 @@ export class DockerFaults implements FaultControl {
 
   heal(peers: readonly string[] | "all", signal: AbortSignal): Promise<void> {
     return this.#serial.run(async () => {
-      const healed = peers === "all" ? [...this.#touched] : [...peers];
+      const healed = peers === "all"
+        ? [...new Set([...this.#touched, ...this.#shaping.keys(), ...this.#groups.flat()])]
+        : [...peers];
       const inPartition = new Set(this.#groups.flat());
       for (const peer of healed) this.#shaping.delete(peer);
       this.#groups = this.#groups.map((group) => group.filter((peer) => !healed.includes(peer)))
@@ -220,7 +236,9 @@ export class DockerFaults implements FaultControl {
       addresses = docker.remote.execute(["ip", "-o", "-4", "addr", "show", "scope", "global"], {
         signal,
       }).then((result) => {
-        if (result.code !== 0) throw new NetworkFaultError(host, "", result.stderr.trim());
+        if (result.code !== 0) {
+          throw new NetworkFaultError(host, "listing the host's addresses", result.stderr.trim());
+        }
         return parseHostAddresses(result.stdout);
       });
       addresses.catch(() => this.#hostAddresses.delete(host));
@@ -258,7 +276,10 @@ export class DockerFaults implements FaultControl {
       if (result.code === GONE) {
         throw new FaultTargetGoneError(peer, `${peer}: ${result.stderr.trim()}`);
       }
-      if (result.code !== 0) throw new NetworkFaultError(target.host, peer, result.stderr.trim());
+      if (result.code !== 0) {
+        const action = `the network faults of ${peer}`;
+        throw new NetworkFaultError(target.host, action, result.stderr.trim());
+      }
       if (batch.length > 0) this.#touched.add(peer);
       else this.#touched.delete(peer);
     }));

@@ -177,6 +177,7 @@ export class DockerRuntime implements PeerRuntime {
       },
       hosts: () => new Map(this.#connected().map((host) => [host.name, host.docker])),
       startAgain: (peer, signal) => this.#startAgain(peer, signal),
+      warn: (message, host) => this.#send({ type: "warning", message, host }),
     });
   }
 

@@ -281,20 +281,26 @@ Deno.test("DockerFaults shape, partition, heal, pause, resume, kill and start ac
       },
     );
 
-    await t.step("pause() freezes a peer (no answers, no logs) and resume() thaws it", async () => {
-      await faults.pause("dave", signal);
-      assertEquals(await run.probe("alice", "dave", 1), [null]);
-      const logged = run.logOf("dave").length;
-      await run.coordination.send([{ peer: "dave", command: "rotate-key" }]);
-      assertEquals(await run.probe("alice", "carol", 1).then((r) => answered(r).length), 1);
-      assertEquals(run.logOf("dave").length, logged, "a paused peer logs nothing");
-      await faults.resume("dave", signal);
-      await until("dave handles the command sent while paused", () =>
-        Promise.resolve(
-          run.logOf("dave").some((m) => m.startsWith("rotated key")) ? true : undefined,
-        ));
-      assertEquals(answered(await run.probe("alice", "dave", 1)).length, 1);
-    });
+    await t.step(
+      "pause() freezes a peer (no answers, no logs), its network faults still apply and heal, and resume() thaws it",
+      async () => {
+        await faults.pause("dave", signal);
+        assertEquals(await run.probe("alice", "dave", 1), [null]);
+        const logged = run.logOf("dave").length;
+        await run.coordination.send([{ peer: "dave", command: "rotate-key" }]);
+        assertEquals(await run.probe("alice", "carol", 1).then((r) => answered(r).length), 1);
+        assertEquals(run.logOf("dave").length, logged, "a paused peer logs nothing");
+        // Network faults reach a frozen peer's namespace (the heal at Ctrl-C may find one).
+        await faults.shape("dave", { lossPercent: 100 }, signal);
+        await faults.heal(["dave"], signal);
+        await faults.resume("dave", signal);
+        await until("dave handles the command sent while paused", () =>
+          Promise.resolve(
+            run.logOf("dave").some((m) => m.startsWith("rotated key")) ? true : undefined,
+          ));
+        assertEquals(answered(await run.probe("alice", "dave", 1)).length, 1);
+      },
+    );
 
     await t.step(
       "kill() ends the peer (exited resolves); start() runs it again, its faults restored",
