@@ -257,7 +257,8 @@ async function probe(
       client.log.info(`rtt ${address} ${ms === null ? "timeout" : ms.toFixed(1)}`);
     }
   } catch {
-    // the client closed under the probe (shutdown): nothing left to report to
+    // The echo or the client closed under the probe (shutdown): a probe cut short measured
+    // nothing, and there is nothing left to report to.
   }
 }
 

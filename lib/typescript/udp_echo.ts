@@ -17,12 +17,22 @@ export function parseTarget(text: string): { host: string; port: number } | unde
   return port > 0 && port <= 65_535 ? { host: match[1], port } : undefined;
 }
 
+/** The echo closed while a round trip waited for its pong. */
+export class UdpEchoClosedError extends Error {
+  constructor() {
+    super("the UDP echo closed before the pong came");
+    this.name = "UdpEchoClosedError";
+  }
+}
+
 /** The UDP echo of one peer; `close()` releases the port. */
 export class UdpEcho {
   readonly #socket: dgram.Socket;
-  /** Probes waiting for their pong, by id. */
-  readonly #waiting = new Map<string, (answered: boolean) => void>();
+  /** Probes waiting for their pong, by id: settled with how their wait ended. */
+  readonly #waiting = new Map<string, (end: "answered" | "timeout" | "closed") => void>();
   #next = 0;
+  /** Makes this socket's probe ids its own: peers in containers often share one pid. */
+  readonly #nonce = crypto.randomUUID().slice(0, 8);
 
   private constructor(socket: dgram.Socket) {
     this.#socket = socket;
@@ -45,18 +55,20 @@ export class UdpEcho {
 
   /**
    * One round trip to the echo at `host:port`: the time in milliseconds until its pong came
-   * back, or null when none came within `timeoutMs` (default PROBE_TIMEOUT_MS).
+   * back, or null when none came within `timeoutMs` (default PROBE_TIMEOUT_MS). Rejects with
+   * `UdpEchoClosedError` when the echo closes first: a probe cut short is no timeout.
    */
   roundTrip(host: string, port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<number | null> {
-    const id = `${Deno.pid}-${this.#next++}`;
+    const id = `${this.#nonce}-${this.#next++}`;
     const sent = performance.now();
-    return new Promise((resolve) => {
-      const settle = (answered: boolean) => {
+    return new Promise((resolve, reject) => {
+      const settle = (end: "answered" | "timeout" | "closed") => {
         clearTimeout(timer);
         this.#waiting.delete(id);
-        resolve(answered ? performance.now() - sent : null);
+        if (end === "closed") reject(new UdpEchoClosedError());
+        else resolve(end === "answered" ? performance.now() - sent : null);
       };
-      const timer = setTimeout(() => settle(false), timeoutMs);
+      const timer = setTimeout(() => settle("timeout"), timeoutMs);
       this.#waiting.set(id, settle);
       // A send the kernel refuses is a lost datagram: the timeout reports it.
       this.#socket.send(`ping ${id}`, port, host, () => {});
@@ -64,7 +76,7 @@ export class UdpEcho {
   }
 
   close(): void {
-    for (const settle of [...this.#waiting.values()]) settle(false);
+    for (const settle of [...this.#waiting.values()]) settle("closed");
     this.#waiting.clear();
     try {
       this.#socket.close();
@@ -77,7 +89,7 @@ export class UdpEcho {
     if (text.startsWith("ping ")) {
       this.#socket.send(`pong ${text.slice(5)}`, from.port, from.address);
     } else if (text.startsWith("pong ")) {
-      this.#waiting.get(text.slice(5))?.(true);
+      this.#waiting.get(text.slice(5))?.("answered");
     }
   }
 }
