@@ -255,3 +255,29 @@ async function freeUdpPort(): Promise<number> {
   await new Promise<void>((resolve) => socket.close(resolve));
   return port;
 }
+
+Deno.test("reference peer logs no rtt line for a probe that shutdown cut short [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const r = new Redis(redis.url);
+  const [port, silent] = await Promise.all([freeUdpPort(), freeUdpPort()]);
+  const peer = spawnPeer(redis, "alice", {
+    LISTEN_ADDR: `/ip4/0.0.0.0/udp/${port}/quic-v1`,
+    REF_PEER_UDP_ECHO: "1",
+  });
+  try {
+    await waitStatus(
+      redis,
+      "alice",
+      `started|${await vladFor("alice")}|/ip4/10.1.2.3/udp/${port}/quic-v1`,
+    );
+    // The probe waits up to 1 s for a pong that never comes; shutdown arrives first.
+    await r.rpush("alice_command", `probe|127.0.0.1:${silent}|5`, "shutdown");
+    assertEquals((await peer.child.status).code, 0);
+    const logs = await r.lrange("alice_log", 0, -1);
+    assertEquals(logs.filter((line) => line.includes("rtt ")), [], logs.join("\n"));
+    assertEquals(logs[0], "info|shutting down");
+  } finally {
+    await stopPeer(peer);
+    r.disconnect();
+  }
+});
