@@ -92,6 +92,11 @@ export class DockerFaults implements FaultControl {
   #groups: string[][] = [];
   /** Peers whose tree may hold something: what `heal("all")` clears. */
   readonly #touched = new Set<string>();
+  /**
+   * Each running peer's bridge address and gateway, asked once per container run (a partition
+   * after the first then costs one round trip per host); forgotten at `kill` and `start`.
+   */
+  readonly #networks = new Map<string, ContainerNetwork>();
   /** Each host's own addresses, asked once per run. */
   readonly #hostAddresses = new Map<string, Promise<string[]>>();
   readonly #serial = new Limiter(1);
@@ -117,11 +122,13 @@ export class DockerFaults implements FaultControl {
   }
 
   kill(peer: string, signal: AbortSignal): Promise<void> {
+    this.#networks.delete(peer);
     return this.#docker(peer, ["kill", "--signal", "KILL"], signal);
   }
 
   async start(peer: string, signal: AbortSignal): Promise<RunningPeer> {
     const target = this.#locate(peer);
+    this.#networks.delete(peer);
     let running: RunningPeer;
     try {
       running = await this.#seam.startAgain(peer, signal);
@@ -212,12 +219,19 @@ export class DockerFaults implements FaultControl {
     const byHost = Map.groupBy(located, (found) => found.host);
     const endpoints = new Map<string, PeerEndpoint>();
     await Promise.all([...byHost].map(async ([host, peers]) => {
-      const [addresses, containers] = await Promise.all([
+      const unknown = peers.filter((p) => !this.#networks.has(p.peer));
+      const [addresses, inspected] = await Promise.all([
         this.#addressesOf(host, peers[0].docker, signal),
-        inspectNetworks(peers[0].docker, peers.map((p) => p.container), signal),
+        unknown.length === 0
+          ? new Map<string, ContainerNetwork>()
+          : inspectNetworks(peers[0].docker, unknown.map((p) => p.container), signal),
       ]);
+      for (const found of unknown) {
+        const container = inspected.get(found.container);
+        if (container?.address) this.#networks.set(found.peer, container);
+      }
       for (const found of peers) {
-        const container = containers.get(found.container);
+        const container = this.#networks.get(found.peer);
         endpoints.set(found.peer, {
           host,
           hostAddresses: addresses,
