@@ -78,7 +78,11 @@ function rebuildScript(docker: Docker): string {
   const inspect = commandLine(docker.argv(["inspect", "--format", "{{.State.Pid}}"]));
   return `${PRIVILEGE_PRELUDE}
 [ "$S" != none ] || { echo "network faults need root or passwordless sudo -n" >&2; exit 4; }
-pid=$(${inspect} "$1" 2>&1) || { echo "$pid" >&2; exit ${GONE}; }
+pid=$(${inspect} "$1" 2>&1) || {
+  echo "$pid" >&2
+  case "$pid" in *"No such"*) exit ${GONE} ;; esac
+  exit 5
+}
 [ "$pid" -gt 0 ] 2>/dev/null || { echo "container $1 is not running" >&2; exit ${GONE}; }
 $S nsenter -t "$pid" -n tc qdisc del dev ${PEER_DEVICE} root 2>/dev/null
 [ -z "$2" ] || printf '%s\\n' "$2" | $S nsenter -t "$pid" -n tc -batch -`;
