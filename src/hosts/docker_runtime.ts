@@ -20,7 +20,7 @@
  * back within `timeout.startup` fails the run; cleanup tries it once more (for up to
  * `timeout.shutdown`) and reports the containers it could not remove as `left-behind`.
  */
-import { Limiter } from "../async.ts";
+import { Limiter, settledWithin } from "../async.ts";
 import type { Config, HostConfig } from "../config/schema.ts";
 import { hostEndpoint, hostName } from "../config/schema.ts";
 import type { UnstampedEvent } from "../engine/events.ts";
@@ -64,6 +64,12 @@ import { errorMessage } from "../errors.ts";
  * they reach the host together, as one script (see LAUNCH_CONCURRENCY).
  */
 export const DEFAULT_STARTS_PER_HOST = 32;
+
+/**
+ * How long `start` after `kill` waits for the killed run's exit to be reported: a `die` event
+ * and a `docker logs` over SSH take a round trip or two.
+ */
+const EXIT_AFTER_KILL_MS = 10_000;
 
 /** Setup failed on one or more hosts; each problem names its host. */
 export class HostSetupError extends Error {
@@ -153,7 +159,14 @@ export class DockerRuntime implements PeerRuntime {
   /** Each started peer's launch and host, for faults (`kill` then `start`). */
   readonly #launched = new Map<
     string,
-    { launch: PeerLaunch; host: Host; container: string; id: string }
+    {
+      launch: PeerLaunch;
+      host: Host;
+      container: string;
+      id: string;
+      /** The exit of the container's last run (a `start` waits for it). */
+      exited: Promise<PeerExit>;
+    }
   >();
   readonly faults: FaultControl;
 
@@ -303,7 +316,7 @@ export class DockerRuntime implements PeerRuntime {
       host.started.add(container);
       host.peerOf.set(container, placement.peer);
       const imageId = host.imageIds.get(placement.image);
-      this.#launched.set(placement.peer, { launch, host, container, id });
+      this.#launched.set(placement.peer, { launch, host, container, id, exited });
       return {
         name: placement.peer,
         id,
@@ -327,8 +340,14 @@ export class DockerRuntime implements PeerRuntime {
     const { host, container, id, launch } = launched;
     if (!host.watcher) throw new Error(`host ${host.name} is not set up`);
     if (this.#tearingDown) throw new Error("the docker runtime is tearing down");
+    // A second watch of a run still watched would leave its `exited` unresolved. After `kill`
+    // the exit is on its way (docker's `die` event, then `docker logs`): wait for it, a while.
+    if (!await settledWithin(launched.exited, EXIT_AFTER_KILL_MS, signal)) {
+      throw new Error(`${peer} is still running: start follows kill`);
+    }
     const watcher = host.watcher;
     const exited = watcher.expect(container);
+    launched.exited = exited;
     try {
       await host.docker.call(["start", container], { signal });
       const imageId = host.imageIds.get(launch.placement.image);

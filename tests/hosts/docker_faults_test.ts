@@ -139,6 +139,12 @@ class FaultBed implements AsyncDisposable {
     const before = rtts().length;
     await this.coordination.send([{ peer: from, command: `probe|${target}|${count}` }]);
     const lines = await until(`${count} rtt lines from ${from} to ${to}`, () => {
+      if (this.logOf(from).some((m) => m.startsWith("unknown command: probe"))) {
+        // The test bed image is shared: a checkout without the hook may have rebuilt it.
+        throw new Error(
+          `${this.bed.peerImage} lacks the probe hook: run scripts/testbed/images.sh`,
+        );
+      }
       const found = rtts().slice(before);
       return Promise.resolve(found.length >= count ? found.slice(0, count) : undefined);
     }, 30_000);
@@ -303,8 +309,10 @@ Deno.test("DockerFaults shape, partition, heal, pause, resume, kill and start ac
     );
 
     await t.step(
-      "kill() ends the peer (exited resolves); start() runs it again, its faults restored",
+      "kill() ends the peer (exited resolves); start() runs it again, its faults restored, and refuses a running peer",
       async () => {
+        const running = await assertRejects(() => faults.start("dave", signal), Error);
+        assert(running.message.includes("still running"), running.message);
         await faults.partition([["carol"], ["alice", "bob", "dave"]], signal);
         const first = run.running.get("carol")!;
         await faults.kill("carol", signal);
