@@ -136,7 +136,7 @@ export const FAULT_NAMES = [
 export type FaultName = typeof FAULT_NAMES[number];
 
 /**
- * Shaping of one peer's outgoing traffic (`tc` netem/tbf inside its network namespace). Each
+ * Shaping of one peer's outgoing traffic (a `tc` tree inside its network namespace: src/hosts/traffic_control.ts). Each
  * field set replaces the peer's previous value of it; an absent field keeps what was set before.
  */
 export interface NetworkShaping {

@@ -2,7 +2,7 @@
  * The check, before any peer starts, that a host has the tools its planned network faults need
  * and may use them (docs/config.md, "Faults"): one script per host, one round trip. It builds
  * the same `tc` tree the faults build (traffic_control.ts) on the loopback of a throwaway network
- * namespace (`unshare -n`), so a kernel without HTB, pfifo, u32 or netem, or a user without the
+ * namespace (`unshare -n`), so a kernel without HTB, pfifo, u32, bpf or netem, or a user without the
  * right to enter a namespace, is found there and not in the middle of the test.
  */
 import { type FaultName, FaultToolError } from "../engine/runtime.ts";
@@ -17,8 +17,8 @@ const NETWORK_FAULTS: ReadonlySet<FaultName> = new Set([
   "partition",
   "heal",
 ]);
-/** The faults that need the kernel's `netem` qdisc. */
-const NETEM_FAULTS: ReadonlySet<FaultName> = new Set(["delay", "loss"]);
+/** The faults that need the kernel's `netem` qdisc (loss is a BPF filter: traffic_control.ts). */
+const NETEM_FAULTS: ReadonlySet<FaultName> = new Set(["delay"]);
 
 /** The Debian package providing each command the faults run. */
 export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
@@ -57,7 +57,7 @@ done
 [ -z "$lacking" ] || exit 0
 out=$($S unshare -n true 2>&1) || { echo "denied unshare $out" | tr '\\n' ' '; echo; exit 0; }
 out=$(printf '%s\\n' "$1" | $S unshare -n tc -batch - 2>&1) ||
-  { echo "kernel htb/pfifo/u32 $out" | tr '\\n' ' '; echo; exit 0; }
+  { echo "kernel htb/pfifo/u32/bpf $out" | tr '\\n' ' '; echo; exit 0; }
 if [ -n "$2" ]; then
   out=$(printf '%s\\n' "$2" | $S unshare -n tc -batch - 2>&1) ||
     { echo "kernel sch_netem $out" | tr '\\n' ' '; echo; }
@@ -81,7 +81,7 @@ export async function checkFaultTools(
   if (!needsNetworkTools(faults)) return [];
   const netem = [...faults].filter((fault) => NETEM_FAULTS.has(fault));
   const base = egressBatch({
-    shaping: { rateKbit: 1_000 },
+    shaping: { rateKbit: 1_000, lossPercent: 5 },
     blocked: [{ address: "192.0.2.1", port: 9 }],
     redisPort: 6379,
   }, "lo");
@@ -138,7 +138,7 @@ export function parseProblems(
       problems.push({
         tool,
         message: `the kernel lacks a traffic control part (${tool}: modules sch_htb, ` +
-          `sch_pfifo, cls_u32): ${needed} (${why})`,
+          `sch_pfifo, cls_u32, cls_bpf): ${needed} (${why})`,
       });
     } else {
       problems.push({ tool: "sh", message: `unexpected fault tools check output: ${line}` });

@@ -5,14 +5,14 @@
  * One HTB root holds three classes:
  * - 1:10, unshaped: the peer's TCP traffic to Redis, so tm keeps driving a shaped peer;
  * - 1:20, the default: everything else, limited to `rateKbit` when set, with a `netem` leaf for
- *   delay, jitter and partial loss;
- * - 1:30, a black hole (a `pfifo` of length 0): the destinations a partition cuts off, and all of
- *   the default traffic under 100% loss.
+ *   delay and jitter;
+ * - 1:30, a black hole (a `pfifo` of length 0): the destinations a partition cuts off, and the
+ *   share of the default traffic `loss` drops, chosen at random by a classic-BPF filter.
  *
  * A black hole on egress rather than an iptables DROP: a DROP in OUTPUT makes the sender's
  * `sendto` fail with EPERM, which no real partition does, while a full queue's drop is silent to
  * a UDP sender (the kernel hides ENOBUFS unless IP_RECVERR is set). It also needs no `netem`,
- * so partitions and 100% loss work on kernels built without it (this test bed's).
+ * so partitions and loss work on kernels built without it (this test bed's): only delay does.
  */
 import type { NetworkShaping } from "../engine/runtime.ts";
 
@@ -50,10 +50,32 @@ export function hasEgressFaults(faults: EgressFaults): boolean {
     rateKbit !== undefined;
 }
 
-/** Whether the shaping needs the kernel's `netem` qdisc (delay, jitter, loss short of 100%). */
+/** Whether the shaping needs the kernel's `netem` qdisc: delay and jitter. */
 export function needsNetem(shaping: NetworkShaping): boolean {
-  const loss = shaping.lossPercent ?? 0;
-  return !!shaping.delayMs || !!shaping.jitterMs || (loss > 0 && loss < 100);
+  return !!shaping.delayMs || !!shaping.jitterMs;
+}
+
+/**
+ * Classic BPF's ancillary load of a random number (`SKF_AD_OFF + SKF_AD_RANDOM`, -0x1000 + 56 as
+ * an unsigned 32-bit offset): the kernel's prandom, a fresh value per packet.
+ */
+const LOAD_RANDOM = 0x1_0000_0000 - 0x1000 + 56;
+
+/**
+ * The program of a `bpf` filter (cls_bpf, classic BPF in tc's `bytecode` form) that matches a
+ * random `percent` of the packets: a random 32-bit number below `percent`% of 2^32 returns -1
+ * (match: the filter's class), any other 0 (no match). Loss without `netem`, which kernels may
+ * lack (this test bed's does): there, 30% dropped 595 of 2,000 datagrams, silently.
+ */
+export function randomMatchBytecode(percent: number): string {
+  const below = Math.min(Math.round(2 ** 32 * percent / 100), 2 ** 32 - 1);
+  return [
+    "4",
+    `32 0 0 ${LOAD_RANDOM}`, // ld  [rand]
+    `53 0 1 ${below}`, // jge #below, keep, drop
+    "6 0 0 0", // keep: ret #0 (no match)
+    "6 0 0 4294967295", // drop: ret #-1 (match: the filter's classid)
+  ].join(",");
 }
 
 /**
@@ -82,18 +104,21 @@ export function egressBatch(faults: EgressFaults, device = PEER_DEVICE): string[
       : ` match ip protocol 17 0xff match ip dport ${port} 0xffff`;
     lines.push(filter(2, `match ip dst ${address}/32${udp}`, "1:30"));
   }
-  if ((shaping.lossPercent ?? 0) >= 100) lines.push(filter(3, "match u32 0 0", "1:30"));
+  const loss = shaping.lossPercent ?? 0;
+  if (loss >= 100) lines.push(filter(3, "match u32 0 0", "1:30"));
+  else if (loss > 0) {
+    lines.push(
+      `filter add ${dev} parent 1: protocol ip prio 3 bpf bytecode "${
+        randomMatchBytecode(loss)
+      }" flowid 1:30`,
+    );
+  }
   return lines;
 }
 
-/** The `netem` qdisc of the shaping: delay with its jitter, and loss below 100%. */
+/** The `netem` qdisc of the shaping: delay with its jitter. */
 function netem(shaping: NetworkShaping): string {
-  const parts = ["netem"];
-  if (shaping.delayMs || shaping.jitterMs) {
-    parts.push(`delay ${shaping.delayMs ?? 0}ms`);
-    if (shaping.jitterMs) parts.push(`${shaping.jitterMs}ms`);
-  }
-  const loss = shaping.lossPercent ?? 0;
-  if (loss > 0 && loss < 100) parts.push(`loss ${loss}%`);
+  const parts = ["netem", `delay ${shaping.delayMs ?? 0}ms`];
+  if (shaping.jitterMs) parts.push(`${shaping.jitterMs}ms`);
   return parts.join(" ");
 }

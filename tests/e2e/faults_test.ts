@@ -184,6 +184,7 @@ Deno.test("tm runs examples/partition-heal.yaml on the test bed to exit 0 [integ
   );
   assertEquals(faults, [
     "fault rate 512 kbit/s on dave",
+    "fault loss 5% on bob",
     "fault partition alice, bob | carol, dave",
     "fault heal alice, bob, carol, dave",
     "fault pause bob",

@@ -247,6 +247,20 @@ Deno.test("DockerFaults shape, partition, heal, pause, resume, kill and start ac
     );
 
     await t.step(
+      "shape({ lossPercent: 50 }) loses some of a peer's datagrams, not all, without netem; heal restores",
+      async () => {
+        await faults.shape("alice", { lossPercent: 50 }, signal);
+        // Only alice's side is shaped: each round trip survives with p = 0.5, so 24 all answered
+        // or all lost has a chance of 2 in 2^24.
+        const lossy = await run.probe("alice", "carol", 24);
+        const through = answered(lossy).length;
+        assert(through > 0 && through < 24, `${through} of 24 answered: ${lossy}`);
+        await faults.heal(["alice"], signal);
+        assertEquals(answered(await run.probe("alice", "carol", 4)).length, 4);
+      },
+    );
+
+    await t.step(
       "partition() blocks both ways between groups across hosts and within one host; Redis works; heal restores",
       async () => {
         await faults.partition([["alice", "carol"], ["bob", "dave"]], signal);

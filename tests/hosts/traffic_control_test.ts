@@ -1,5 +1,10 @@
 import { assertEquals } from "../support/assert.ts";
-import { egressBatch, hasEgressFaults, needsNetem } from "../../src/hosts/traffic_control.ts";
+import {
+  egressBatch,
+  hasEgressFaults,
+  needsNetem,
+  randomMatchBytecode,
+} from "../../src/hosts/traffic_control.ts";
 
 const HTB = [
   "qdisc add dev eth0 root handle 1: htb default 20",
@@ -17,7 +22,7 @@ Deno.test("egressBatch is empty when nothing is shaped or blocked", () => {
   assertEquals(hasEgressFaults({ shaping: { delayMs: 0 }, blocked: [], redisPort: 6390 }), false);
 });
 
-Deno.test("egressBatch puts delay, jitter and partial loss in a netem leaf of the default class, Redis kept out", () => {
+Deno.test("egressBatch puts delay and jitter in a netem leaf of the default class and partial loss in a random BPF match to the black hole, Redis kept out", () => {
   assertEquals(
     egressBatch({
       shaping: { delayMs: 200, jitterMs: 20, lossPercent: 5 },
@@ -28,8 +33,11 @@ Deno.test("egressBatch puts delay, jitter and partial loss in a netem leaf of th
       ...HTB,
       "class add dev eth0 parent 1: classid 1:20 htb rate 10gbit quantum 1514",
       ...BLACK_HOLE,
-      "qdisc add dev eth0 parent 1:20 handle 20: netem delay 200ms 20ms loss 5%",
+      "qdisc add dev eth0 parent 1:20 handle 20: netem delay 200ms 20ms",
       REDIS,
+      `filter add dev eth0 parent 1: protocol ip prio 3 bpf bytecode "${
+        randomMatchBytecode(5)
+      }" flowid 1:30`,
     ],
   );
 });
@@ -55,10 +63,19 @@ Deno.test("egressBatch sends blocked destinations, and everything under 100% los
   assertEquals(batch.some((line) => line.includes("netem")), false);
 });
 
-Deno.test("needsNetem is true for delay, jitter and loss short of 100% only", () => {
+Deno.test("needsNetem is true for delay and jitter only", () => {
   assertEquals(needsNetem({ delayMs: 1 }), true);
   assertEquals(needsNetem({ jitterMs: 1 }), true);
-  assertEquals(needsNetem({ lossPercent: 5 }), true);
+  assertEquals(needsNetem({ lossPercent: 5 }), false);
   assertEquals(needsNetem({ lossPercent: 100 }), false);
   assertEquals(needsNetem({ rateKbit: 64 }), false);
+});
+
+Deno.test("randomMatchBytecode matches below percent% of 2^32 with classic BPF's random load", () => {
+  assertEquals(
+    randomMatchBytecode(30),
+    "4,32 0 0 4294963256,53 0 1 1288490189,6 0 0 0,6 0 0 4294967295",
+  );
+  // 99.99...%: the threshold stays a 32-bit number.
+  assertEquals(randomMatchBytecode(99.9999999999).split(",")[2], "53 0 1 4294967295");
 });
