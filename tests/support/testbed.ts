@@ -82,9 +82,9 @@ export function sshOptions(
   };
 }
 
-/** Runs the docker CLI against a testbed host's engine directly (not over SSH). */
+/** Runs the docker CLI against a testbed host's engine (or any engine) directly (not over SSH). */
 export async function hostDocker(
-  host: TestbedHost,
+  host: Pick<TestbedHost, "dockerHost">,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command("docker", {
