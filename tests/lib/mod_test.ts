@@ -1,11 +1,10 @@
 /** Tests of the peer client library lib/typescript/mod.ts against a real redis-server. */
-import { assertEquals, assertRejects } from "../support/assert.ts";
+import { assertEquals } from "../support/assert.ts";
 import { Redis } from "ioredis";
 import {
   type Command,
   maskRedisUrl,
   MuleClientBuilder,
-  MuleClientError,
   parseCommand,
   parseLogLevel,
 } from "../../lib/typescript/mod.ts";
