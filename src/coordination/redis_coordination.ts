@@ -445,11 +445,14 @@ export class RedisCoordination implements Coordination {
         this.#channelRefs.set(channel, refs + 1);
         this.#channelPeer.set(channel, peers[i]);
       });
+      // close() during these steps ends the generator, as it ends one that waits for updates.
       try {
         if (fresh.length > 0) await this.#subscriber.subscribe(...fresh);
       } catch (error) {
+        if (this.#closing) return;
         throw this.#requestError("subscribing to status notifications", error);
       }
+      if (this.#closing) return;
       if (this.#notifications !== "on") {
         const result = await this.enableKeyspaceNotifications();
         if (!result.ok) {
@@ -459,9 +462,13 @@ export class RedisCoordination implements Coordination {
           this.#startPolling(session);
         }
       }
-      await this.#readStatuses(peers).catch((error) => {
+      if (this.#closing) return;
+      try {
+        await this.#readStatuses(peers);
+      } catch (error) {
+        if (this.#closing) return;
         throw this.#requestError("reading statuses", error);
-      });
+      }
       for (;;) {
         const update = await session.queue.next(signal);
         if (update === undefined) return;

@@ -370,3 +370,12 @@ Deno.test("RedisCoordination generators throw CoordinationError when Redis is go
     await redis.stop();
   }
 });
+
+Deno.test("RedisCoordination.close() while statuses() is still starting ends it instead of failing it [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const coordination = await RedisCoordination.open(redis.url);
+  // The first next() subscribes, then reads every status: close() lands in the middle of that.
+  const statuses = coordination.statuses(["alice"], new AbortController().signal).next();
+  await coordination.close();
+  assertEquals((await statuses).done, true);
+});

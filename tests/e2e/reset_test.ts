@@ -1,11 +1,13 @@
 /**
  * End to end: `tm --reset-hosts` removes the config's images from every host, and
- * `tm --reset-hosts-all --yes` prunes a host's engine. The prune runs against host B only: on
- * host A (this machine's engine) it would remove every other test's images.
+ * `tm --reset-hosts-all --yes` prunes a host's engine. The prune runs against an engine of its
+ * own (a `connection: local` host whose DOCKER_HOST is a private engine): the test files run in
+ * parallel, and pruning a shared engine would remove other tests' images and stopped containers.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { hasImage, labelled, workspace } from "../support/e2e.ts";
 import { buildBusyboxImage, removeImages, sh } from "../support/scratch_images.ts";
+import { startSecondEngine } from "../support/second_engine.ts";
 import { hostDocker } from "../support/testbed.ts";
 
 /** Copies `image` from this machine's engine to the engine at `dockerHost`. */
@@ -51,34 +53,41 @@ Deno.test("tm --reset-hosts removes the config's images from every host and noth
 
 Deno.test("tm --reset-hosts-all --yes prunes the host's engine: unused images and stopped containers [integration: testbed]", async () => {
   await using ws = await workspace("prune");
+  await using engine = await startSecondEngine();
   const { bed } = ws;
   const image = `tm-${ws.name}:small`;
   const label = `tm.e2e=${ws.name}`;
+  const own = { name: "own", dockerHost: engine.dockerHost };
   await buildBusyboxImage(image);
   try {
-    await copyImage(image, bed.hostB.dockerHost);
-    const created = await hostDocker(bed.hostB, ["create", "--label", label, image, "true"]);
+    await copyImage(image, engine.dockerHost);
+    const created = await hostDocker(own, ["create", "--label", label, image, "true"]);
     assertEquals(created.code, 0, created.stderr);
+    // A tag only the private engine has: removing it proves tm reaches that engine before the
+    // prune runs (pruning this machine's engine would wreck every other test).
+    const marker = `tm-${ws.name}:marker`;
+    assertEquals((await hostDocker(own, ["tag", image, marker])).code, 0);
     const config = await ws.writeConfig({
       redis: { port: ws.redisPort, image: bed.redisImage },
-      images: [bed.peerImage],
-      hosts: [ws.host(bed.hostB)],
+      images: [marker],
+      hosts: [{ connection: "local", name: "own", base_port: 20_000 }],
       peers: [{ name: "solo", image: bed.peerImage }],
       commands: [],
     });
+    // tm drives the local host with this machine's docker CLI, which honours DOCKER_HOST.
+    const env = { DOCKER_HOST: engine.dockerHost };
+    const reached = await ws.run([config, "--reset-hosts"], { env });
+    assertEquals(reached.code, 0, `${reached.stdout}\n${reached.stderr}`);
+    assert(reached.stdout.includes(`own: removed ${marker}`), reached.stdout);
 
-    const result = await ws.run([config, "--reset-hosts-all", "--yes"]);
+    const result = await ws.run([config, "--reset-hosts-all", "--yes"], { env });
     const output = `${result.stdout}\n${result.stderr}`;
     assertEquals(result.code, 0, output);
-    assert(result.stdout.includes("hostb: docker system prune -af"), output);
-    assert(!result.stdout.includes("hosta"), "host A was not touched");
-    assertEquals(await labelled(bed.hostB, label), [], "the stopped container was pruned");
-    assert(!(await hasImage(bed.hostB, image)), "the unused image was pruned");
-    assert(await hasImage(bed.hostA, image), "host A's engine kept its images");
+    assert(result.stdout.includes("own: docker system prune -af"), output);
+    assertEquals(await labelled(own, label), [], "the stopped container was pruned");
+    assert(!(await hasImage(own, image)), "the unused image was pruned");
+    assert(await hasImage(bed.hostA, image), "the machine's own engine kept its images");
   } finally {
     await removeImages(image);
-    const left = await labelled(bed.hostB, label).catch(() => []);
-    if (left.length) await hostDocker(bed.hostB, ["rm", "-f", ...left.map((c) => c.id)]);
-    await hostDocker(bed.hostB, ["rmi", "-f", image]);
   }
 });

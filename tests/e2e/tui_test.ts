@@ -161,8 +161,10 @@ Deno.test("tm in console mode on a real terminal ends with a clean screen and th
   assert(lines.some((l) => /\] alice\s+> push\|bob\|hello/.test(l)), screen);
   const verdict = lines.findIndex((l) => l.startsWith("PASSED"));
   assert(verdict >= 0, screen);
-  assert(/^\s+log file: e2e-console-.*\.log$/.test(lines.at(-1)!), screen);
-  assert(lines.slice(verdict).some((l) => /^\s+alice\s+hosta\s+stopped/.test(l)), screen);
+  const summary = lines.slice(verdict);
+  assert(summary.some((l) => /^\s+log file: e2e-console-.*\.log$/.test(l)), screen);
+  assert(/^\s+run record: tm-runs\/e2e-console-/.test(lines.at(-1)!), screen);
+  assert(summary.some((l) => /^\s+alice\s+hosta\s+stopped/.test(l)), screen);
   assertEquals(await term.display("#{cursor_flag}"), "1", "the cursor is shown");
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
 });

@@ -1,15 +1,47 @@
 /** Tests of the peer client library lib/typescript/mod.ts against a real redis-server. */
-import { assertEquals, assertRejects } from "../support/assert.ts";
+import { assertEquals } from "../support/assert.ts";
 import { Redis } from "ioredis";
 import {
   type Command,
   maskRedisUrl,
   MuleClientBuilder,
-  MuleClientError,
   parseCommand,
   parseLogLevel,
 } from "../../lib/typescript/mod.ts";
 import { startRedisServer } from "../support/redis_server.ts";
+
+const ENV_PEER = new URL("./env_peer.ts", import.meta.url).pathname;
+const DENO_JSON = new URL("../../deno.json", import.meta.url).pathname;
+
+/** What tests/lib/env_peer.ts printed. */
+interface EnvPeerResult {
+  peerName?: string;
+  error?: { variable?: string; message: string };
+}
+
+/**
+ * Runs tests/lib/env_peer.ts with `env` as its whole environment (plus Deno's cache dir): the
+ * test process's own environment is shared by the test files running in parallel.
+ */
+async function envPeer(env: Record<string, string>, args: string[] = []): Promise<EnvPeerResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", DENO_JSON, ENV_PEER, ...args],
+    clearEnv: true,
+    env: {
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      DENO_NO_UPDATE_CHECK: "1",
+      ...env,
+    },
+    stdin: "null",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout).trim();
+  const stderr = new TextDecoder().decode(output.stderr).trim();
+  try {
+    return JSON.parse(stdout.split("\n").at(-1) ?? "");
+  } catch {
+    throw new Error(`env_peer.ts exited ${output.code} without a result:\n${stdout}\n${stderr}`);
+  }
+}
 
 Deno.test("parseLogLevel() understands Python, Rust and plain spellings", () => {
   assertEquals(parseLogLevel("INFO"), "info");
@@ -21,21 +53,10 @@ Deno.test("parseLogLevel() understands Python, Rust and plain spellings", () => 
 });
 
 Deno.test("MuleClientBuilder.build() names the missing variable", async () => {
-  const saved = { url: Deno.env.get("REDIS_URL"), name: Deno.env.get("PEER_NAME") };
-  Deno.env.delete("REDIS_URL");
-  Deno.env.delete("PEER_NAME");
-  try {
-    const noUrl = await assertRejects(() => new MuleClientBuilder().build(), MuleClientError);
-    assertEquals((noUrl as MuleClientError).variable, "REDIS_URL");
-    const noName = await assertRejects(
-      () => new MuleClientBuilder().redisUrl("redis://127.0.0.1:1").build(),
-      MuleClientError,
-    );
-    assertEquals((noName as MuleClientError).variable, "PEER_NAME");
-  } finally {
-    if (saved.url !== undefined) Deno.env.set("REDIS_URL", saved.url);
-    if (saved.name !== undefined) Deno.env.set("PEER_NAME", saved.name);
-  }
+  const noUrl = await envPeer({});
+  assertEquals(noUrl.error?.variable, "REDIS_URL");
+  const noName = await envPeer({}, ["--redis-url", "redis://127.0.0.1:1"]);
+  assertEquals(noName.error?.variable, "PEER_NAME");
 });
 
 Deno.test("parseCommand() maps standard commands to their kinds and the rest to other", () => {
@@ -68,31 +89,18 @@ Deno.test("maskRedisUrl() hides the password and nothing else", () => {
 });
 
 Deno.test("MuleClientBuilder.build() gives up on an unreachable Redis after MULE_CONNECT_TIMEOUT, password masked", async () => {
-  const saved = Deno.env.get("MULE_CONNECT_TIMEOUT");
-  Deno.env.set("MULE_CONNECT_TIMEOUT", "0.3");
-  try {
-    const error = await assertRejects(
-      () => new MuleClientBuilder().redisUrl("redis://:s3cret@127.0.0.1:1/0").peerName("a").build(),
-      MuleClientError,
-    );
-    assertEquals(
-      error.message.startsWith("cannot reach Redis at redis://:***@127.0.0.1:1/0 after 0.3s: "),
-      true,
-      error.message,
-    );
-    assertEquals(error.message.includes("s3cret"), false);
-    assertEquals((error as MuleClientError).variable, "REDIS_URL");
-    Deno.env.set("MULE_CONNECT_TIMEOUT", "soon");
-    const bad = await assertRejects(
-      () => new MuleClientBuilder().redisUrl("redis://127.0.0.1:1").peerName("a").build(),
-      MuleClientError,
-    );
-    assertEquals((bad as MuleClientError).variable, "MULE_CONNECT_TIMEOUT");
-  } finally {
-    saved === undefined
-      ? Deno.env.delete("MULE_CONNECT_TIMEOUT")
-      : Deno.env.set("MULE_CONNECT_TIMEOUT", saved);
-  }
+  const unreachable = ["--redis-url", "redis://:s3cret@127.0.0.1:1/0", "--peer-name", "a"];
+  const { error } = await envPeer({ MULE_CONNECT_TIMEOUT: "0.3" }, unreachable);
+  const message = error?.message ?? "";
+  assertEquals(
+    message.startsWith("cannot reach Redis at redis://:***@127.0.0.1:1/0 after 0.3s: "),
+    true,
+    message,
+  );
+  assertEquals(message.includes("s3cret"), false);
+  assertEquals(error?.variable, "REDIS_URL");
+  const bad = await envPeer({ MULE_CONNECT_TIMEOUT: "soon" }, unreachable);
+  assertEquals(bad.error?.variable, "MULE_CONNECT_TIMEOUT");
 });
 
 Deno.test("MuleClient honours the database and the ACL user and password of REDIS_URL [integration: redis-server]", async () => {
@@ -125,14 +133,31 @@ Deno.test("MuleClient.close() right after 1,000 log calls loses none [integratio
   }
 });
 
-Deno.test("MuleClient reads env, sets status, iterates commands FIFO and forwards logs [integration: redis-server]", async () => {
+Deno.test("MuleClient reads REDIS_URL, PEER_NAME and LOG_LEVEL from the environment [integration: redis-server]", async () => {
   await using redis = await startRedisServer();
   const orchestrator = new Redis(redis.url);
-  const saved = ["REDIS_URL", "PEER_NAME", "LOG_LEVEL"].map((k) => [k, Deno.env.get(k)] as const);
-  Deno.env.set("REDIS_URL", redis.url);
-  Deno.env.set("PEER_NAME", "alice");
-  Deno.env.set("LOG_LEVEL", "WARNING");
-  const client = await new MuleClientBuilder().build();
+  try {
+    const result = await envPeer({
+      REDIS_URL: redis.url,
+      PEER_NAME: "alice",
+      LOG_LEVEL: "WARNING",
+    });
+    assertEquals(result, { peerName: "alice" });
+    assertEquals(await orchestrator.get("alice_status"), "stopped");
+    // The orchestrator pops from the right: oldest first. WARNING hides debug and info.
+    assertEquals(await orchestrator.rpop("alice_log", 10), ["warn|warn line", "error|error line"]);
+  } finally {
+    orchestrator.disconnect();
+  }
+});
+
+Deno.test("MuleClient sets status, iterates commands FIFO and forwards logs [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const orchestrator = new Redis(redis.url);
+  const client = await new MuleClientBuilder().redisUrl(redis.url).peerName("alice").logLevel(
+    "warn",
+  )
+    .build();
   try {
     assertEquals(client.peerName, "alice");
     await client.sendStatus("started|vlad|/ip4/1.2.3.4/udp/1/quic-v1");
@@ -161,7 +186,6 @@ Deno.test("MuleClient reads env, sets status, iterates commands FIFO and forward
     await client.close();
     await client.close(); // idempotent
     orchestrator.disconnect();
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
   }
 });
 

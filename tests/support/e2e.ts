@@ -268,7 +268,10 @@ export async function removeTestContainers(bed: Testbed, test: string): Promise<
 }
 
 /** Containers (any state) carrying `label` (`key=value`) on a testbed host. */
-export async function labelled(host: TestbedHost, label: string): Promise<FoundContainer[]> {
+export async function labelled(
+  host: Pick<TestbedHost, "name" | "dockerHost">,
+  label: string,
+): Promise<FoundContainer[]> {
   const { code, stdout, stderr } = await hostDocker(host, [
     "ps",
     "-a",
@@ -291,7 +294,10 @@ export async function labelled(host: TestbedHost, label: string): Promise<FoundC
 }
 
 /** Whether `image` exists on a testbed host's engine. */
-export async function hasImage(host: TestbedHost, image: string): Promise<boolean> {
+export async function hasImage(
+  host: Pick<TestbedHost, "dockerHost">,
+  image: string,
+): Promise<boolean> {
   return (await hostDocker(host, ["image", "inspect", image])).code === 0;
 }
 

@@ -1,9 +1,11 @@
 /**
  * Test support: the two-host testbed of `scripts/testbed/` (host A = this machine's testbed sshd,
  * host B = a network namespace with its own dockerd and sshd). `testbed()` runs setup.sh once per
- * process (idempotent, about a second when the testbed is already up) and returns its facts.
- * The testbed is one per machine and shared by concurrent test processes, so tests leave it up;
- * `TM_TESTBED_TEARDOWN=1` tears it down when the process exits (CI), `teardownTestbed()` at once.
+ * test process (idempotent; 1-4 s when the testbed is already up) and returns its facts: `deno
+ * test --parallel` runs each test file in a worker of one process, and the workers share that
+ * process's environment, where the first setup leaves its facts for the others.
+ * The testbed is one per machine and shared by concurrent test processes, so tests leave it up
+ * (`.ci/run` tears it down after the suite; `teardownTestbed()` does it at once).
  * Tests that use it say `[integration: testbed]` in their names.
  */
 import type { SshOptions } from "../../src/hosts/ssh.ts";
@@ -43,7 +45,7 @@ let ready: Promise<Testbed> | null = null;
 
 /** Sets the testbed up (once per process) and returns its facts. */
 export function testbed(): Promise<Testbed> {
-  ready ??= setUp().catch((error) => {
+  ready ??= setUpOnce().then(toTestbed).catch((error) => {
     ready = null;
     throw error;
   });
@@ -51,17 +53,35 @@ export function testbed(): Promise<Testbed> {
 }
 
 /**
- * Removes every container and image from host B's engine (for tests that need it empty, e.g.
- * image shipping). Host B is shared: only call this from tests that own it for their duration.
+ * Environment variable holding `{pid, facts}` of this process's finished setup: the one state the
+ * workers of a `deno test` process share. A child process inherits it with another pid, and sets
+ * the testbed up itself.
  */
-export async function emptyHostB(): Promise<void> {
-  await testbed();
-  await run("setup.sh", ["--fresh-hostb", "--no-images"]);
+const SETUP_FACTS_ENV = "TM_TESTBED_SETUP_FACTS";
+
+/** Serialises the workers' first calls, so that one runs setup.sh and the others reuse it. */
+const SETUP_LOCK = `${Deno.env.get("TMPDIR") ?? "/tmp"}/tm-testbed-setup.lock`;
+
+/** setup.sh's output, from this process's earlier setup or from running it now. */
+async function setUpOnce(): Promise<string> {
+  const earlier = () => {
+    const raw = Deno.env.get(SETUP_FACTS_ENV);
+    const done = raw === undefined ? null : JSON.parse(raw) as { pid: number; facts: string };
+    return done?.pid === Deno.pid ? done.facts : null;
+  };
+  const known = earlier();
+  if (known !== null) return known;
+  using lock = await Deno.open(SETUP_LOCK, { create: true, write: true });
+  await lock.lock(true);
+  const facts = earlier() ?? await run("setup.sh", []);
+  Deno.env.set(SETUP_FACTS_ENV, JSON.stringify({ pid: Deno.pid, facts }));
+  return facts;
 }
 
 /** Tears the whole testbed down now (processes, namespace, state; images unless kept). */
 export async function teardownTestbed(options: { keepImages?: boolean } = {}): Promise<void> {
   ready = null;
+  Deno.env.delete(SETUP_FACTS_ENV);
   await run("teardown.sh", options.keepImages ? ["--keep-images"] : []);
 }
 
@@ -82,9 +102,9 @@ export function sshOptions(
   };
 }
 
-/** Runs the docker CLI against a testbed host's engine directly (not over SSH). */
+/** Runs the docker CLI against a testbed host's engine (or any engine) directly (not over SSH). */
 export async function hostDocker(
-  host: TestbedHost,
+  host: Pick<TestbedHost, "dockerHost">,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command("docker", {
@@ -99,8 +119,9 @@ export async function hostDocker(
   };
 }
 
-async function setUp(): Promise<Testbed> {
-  const facts = parseFacts(await run("setup.sh", []));
+/** The typed facts of setup.sh's output. */
+function toTestbed(output: string): Testbed {
+  const facts = parseFacts(output);
   const get = (key: string): string => {
     const value = facts.get(`TM_TESTBED_${key}`);
     if (value === undefined) throw new Error(`setup.sh did not print TM_TESTBED_${key}`);
@@ -115,7 +136,6 @@ async function setUp(): Promise<Testbed> {
     orchestratorAddress: get(`${prefix}_ORCHESTRATOR_ADDRESS`),
     dockerHost: get(`${prefix}_DOCKER_HOST`),
   });
-  if (Deno.env.get("TM_TESTBED_TEARDOWN") === "1") registerTeardownAtExit();
   return {
     dir: get("DIR"),
     knownHostsPath: get("KNOWN_HOSTS"),
@@ -148,18 +168,4 @@ async function run(script: string, args: string[]): Promise<string> {
     throw new Error(`scripts/testbed/${script} failed (exit ${output.code}):\n${stderr}`);
   }
   return new TextDecoder().decode(output.stdout);
-}
-
-let registered = false;
-function registerTeardownAtExit(): void {
-  if (registered) return;
-  registered = true;
-  globalThis.addEventListener("unload", () => {
-    new Deno.Command("bash", {
-      args: [SCRIPTS + "teardown.sh", "--keep-images"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "inherit",
-    }).outputSync();
-  });
 }
