@@ -3,111 +3,24 @@
  * (ProcessRuntime), the real RedisCoordination.
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { run, type RunResult } from "../../src/engine/run.ts";
+import { run } from "../../src/engine/run.ts";
 import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
-import { type EngineEvent, type EventOf, fanout } from "../../src/engine/events.ts";
-import { ConfigSchema } from "../../src/config/schema.ts";
+import type { EngineEvent, EventOf } from "../../src/engine/events.ts";
 import { place } from "../../src/placement.ts";
 import { isLogged, openLogFile } from "../../src/log_file.ts";
 import { localRedisProvider, startRedisServer } from "../support/redis_server.ts";
-import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import type { RedisProvider, RedisServer } from "../../src/engine/redis_provider.ts";
 import { vladFor } from "../../lib/typescript/reference_peer.ts";
 import { alive, lines } from "../support/process_output.ts";
-
-const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
-
-interface PeerSpec {
-  name: string;
-  bootstrap?: string[];
-  environment?: Record<string, string>;
-}
-
-/** A config of reference peers on one local host; peers log at debug to show what they got. */
-function scenario(options: {
-  peers: PeerSpec[];
-  commands: { time: number; peer: string; command: string }[];
-  startup?: number;
-  shutdown?: number;
-  expect?: unknown[];
-  failFast?: boolean;
-}) {
-  return ConfigSchema.parse({
-    name: "engine-test",
-    timeout: { startup: options.startup ?? 30, shutdown: options.shutdown ?? 10 },
-    redis: { port: 6399, image: "redis:7-alpine" },
-    peer_environment: { LOG_LEVEL: "debug", ADVERTISE_IP: "127.0.0.1" },
-    hosts: [{
-      address: "127.0.0.1",
-      name: "local",
-      ssh_user: "me",
-      ssh_auth: "agent",
-      base_port: 21000,
-    }],
-    peers: options.peers.map((peer) => ({ image: "reference-peer", ...peer })),
-    commands: options.commands,
-    expect: options.expect ?? [],
-    fail_fast: options.failFast ?? false,
-  });
-}
-
-interface Outcome {
-  result: RunResult;
-  events: EngineEvent[];
-  /** Every peer pid the runtime ever reported. */
-  pids: Set<number>;
-}
-
-async function runScenario(
-  config: ReturnType<typeof scenario>,
-  options: {
-    stop?: AbortSignal;
-    kill?: AbortSignal;
-    onEvent?: (event: EngineEvent) => void;
-    extraSink?: (event: EngineEvent) => void;
-    redis?: RedisProvider;
-    outageLimitMs?: number;
-  } = {},
-): Promise<Outcome> {
-  const events: EngineEvent[] = [];
-  const pids = new Set<number>();
-  const runtime = new ProcessRuntime({
-    command: () => [Deno.execPath(), "run", "-A", "--no-check", REFERENCE_PEER],
-    onOutput: () => runtime.pids.forEach((pid) => pids.add(pid)),
-  });
-  const collect = (event: EngineEvent) => {
-    events.push(event);
-    runtime.pids.forEach((pid) => pids.add(pid));
-    options.onEvent?.(event);
-  };
-  try {
-    const result = await run({
-      config,
-      plan: place(config),
-      runtime,
-      redis: options.redis ?? localRedisProvider(),
-      openCoordination: (url, signal) =>
-        RedisCoordination.open(url, { signal, outageLimitMs: options.outageLimitMs }),
-      emit: options.extraSink ? fanout(collect, options.extraSink) : collect,
-      stop: options.stop,
-      kill: options.kill,
-    });
-    return { result, events, pids };
-  } finally {
-    await runtime.teardown({ force: true }); // idempotent; run() already did it
-  }
-}
-
-const ofType = <K extends EngineEvent["type"]>(events: EngineEvent[], type: K) =>
-  events.filter((event): event is EventOf<K> => event.type === type);
-
-const logsOf = (events: EngineEvent[], peer: string) =>
-  ofType(events, "peer-log").filter((event) => event.peer === peer).map((event) => event.message);
-
-function assertNoProcessLeft(outcome: Outcome): void {
-  assert(outcome.pids.size > 0, "no peer pid was observed");
-  for (const pid of outcome.pids) assert(!alive(pid), `peer process ${pid} outlived the run`);
-}
+import {
+  assertNoProcessLeft,
+  logsOf,
+  ofType,
+  REFERENCE_PEER,
+  runScenario,
+  scenario,
+  type ScenarioOutcome,
+} from "../support/engine_scenario.ts";
 
 Deno.test("run() takes a 3-peer scenario through every phase, every peer stopping cleanly, and the log file records it [integration: redis-server, processes]", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tm-run-test-" });
@@ -127,7 +40,7 @@ Deno.test("run() takes a 3-peer scenario through every phase, every peer stoppin
         { time: 0.3, peer: "bob", command: "pull" },
       ],
     });
-    let outcome: Outcome;
+    let outcome: ScenarioOutcome;
     try {
       outcome = await runScenario(config, { extraSink: log.sink });
     } finally {

@@ -4,7 +4,9 @@
  */
 import { run, type RunResult } from "../../src/engine/run.ts";
 import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
-import type { EngineEvent, EventOf } from "../../src/engine/events.ts";
+import { type EngineEvent, type EventOf, fanout } from "../../src/engine/events.ts";
+import type { RedisProvider } from "../../src/engine/redis_provider.ts";
+import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import type { PeerRuntime } from "../../src/engine/runtime.ts";
 import { type Config, ConfigSchema } from "../../src/config/schema.ts";
 import { place } from "../../src/placement.ts";
@@ -12,7 +14,9 @@ import { localRedisProvider } from "./redis_server.ts";
 import { assert } from "./assert.ts";
 import { alive } from "./process_output.ts";
 
-const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
+/** The TypeScript reference peer's source, which the process runtime runs with `deno run`. */
+export const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url)
+  .pathname;
 
 export interface ScenarioPeer {
   name: string;
@@ -29,6 +33,10 @@ export function scenario(options: {
   commands: Record<string, unknown>[];
   startup?: number;
   shutdown?: number;
+  /** The `expect:` list. Default: none. */
+  expect?: unknown[];
+  /** `fail_fast`. Default: false. */
+  failFast?: boolean;
 }): Config {
   return ConfigSchema.parse({
     name: "engine-test",
@@ -44,6 +52,8 @@ export function scenario(options: {
     }],
     peers: options.peers.map((peer) => ({ image: "reference-peer", ...peer })),
     commands: options.commands,
+    expect: options.expect ?? [],
+    fail_fast: options.failFast ?? false,
   });
 }
 
@@ -66,6 +76,9 @@ export function referencePeerRuntime(onOutput?: () => void): ProcessRuntime {
  * Runs `config` with reference peers as processes and a local redis-server.
  * @param options.runtime what runs the peers instead of a new `referencePeerRuntime()` (its
  *   pids are not collected then)
+ * @param options.redis where Redis comes from (default: a local redis-server per run)
+ * @param options.extraSink a second sink every event also goes to (a log file)
+ * @param options.outageLimitMs the coordination's Redis outage limit (default: its own)
  */
 export async function runScenario(
   config: Config,
@@ -74,23 +87,29 @@ export async function runScenario(
     kill?: AbortSignal;
     onEvent?: (event: EngineEvent) => void;
     runtime?: PeerRuntime;
+    redis?: RedisProvider;
+    extraSink?: (event: EngineEvent) => void;
+    outageLimitMs?: number;
   } = {},
 ): Promise<ScenarioOutcome> {
   const events: EngineEvent[] = [];
   const pids = new Set<number>();
   const processes = referencePeerRuntime(() => processes.pids.forEach((pid) => pids.add(pid)));
   const runtime = options.runtime ?? processes;
+  const collect = (event: EngineEvent) => {
+    events.push(event);
+    processes.pids.forEach((pid) => pids.add(pid));
+    options.onEvent?.(event);
+  };
   try {
     const result = await run({
       config,
       plan: place(config),
       runtime,
-      redis: localRedisProvider(),
-      emit: (event) => {
-        events.push(event);
-        processes.pids.forEach((pid) => pids.add(pid));
-        options.onEvent?.(event);
-      },
+      redis: options.redis ?? localRedisProvider(),
+      openCoordination: (url, signal) =>
+        RedisCoordination.open(url, { signal, outageLimitMs: options.outageLimitMs }),
+      emit: options.extraSink ? fanout(collect, options.extraSink) : collect,
       stop: options.stop,
       kill: options.kill,
     });
@@ -107,6 +126,11 @@ export function ofType<K extends EngineEvent["type"]>(
   type: K,
 ): EventOf<K>[] {
   return events.filter((event): event is EventOf<K> => event.type === type);
+}
+
+/** The messages of a peer's log lines, in order. */
+export function logsOf(events: EngineEvent[], peer: string): string[] {
+  return ofType(events, "peer-log").filter((event) => event.peer === peer).map((e) => e.message);
 }
 
 /** No peer process the run started is still alive. */
