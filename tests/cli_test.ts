@@ -6,34 +6,20 @@ import { formatPlanTable, planRecords } from "../src/plan_table.ts";
 import { place } from "../src/placement.ts";
 import { loadConfigFile } from "../src/config/load.ts";
 import { startRedisServer } from "./support/redis_server.ts";
+import { ROOT, runTm } from "./support/tm_command.ts";
 
 const FIXTURES = "tests/fixtures/config/broken";
 const SMOKE = "examples/smoke-test-5peer.yaml";
 
 /** Runs `deno run -A main.ts <args>` from the repository root. */
-const root = new URL("..", import.meta.url).pathname;
+const root = ROOT;
 
-async function tm(...args: string[]) {
-  return await tmIn(root, ...args);
+function tm(...args: string[]) {
+  return runTm(root, ...args);
 }
 
 /** Runs tm in `cwd` (where a test run writes its log file). */
-async function tmIn(cwd: string, ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}main.ts`, ...args],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const tmIn = runTm;
 
 function assertNoStackTrace(text: string) {
   assert(!text.includes("    at "), `a stack trace was printed:\n${text}`);

@@ -6,25 +6,9 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { RECORD_FILES } from "../../src/record/record_files.ts";
 import { recordRun, tempDir } from "../support/run_records.ts";
 import { scriptedRun } from "../support/scripted_events.ts";
+import { ROOT, runTm } from "../support/tm_command.ts";
 
-const root = new URL("../../", import.meta.url).pathname;
-
-async function tm(cwd: string, ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}main.ts`, ...args],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const tm = runTm;
 
 Deno.test("tm report rebuilds junit.xml and report.html from events.jsonl alone, and says a killed run did not finish", async () => {
   await using dir = await tempDir();
@@ -101,7 +85,7 @@ Deno.test("tm runs and tm report on a bad directory print one line and exit 2", 
 Deno.test("tm <config> --out where no directory can be made prints one line naming --out and exits 2", async () => {
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir.path}/file`, "x");
-  const result = await tm(dir.path, `${root}examples/one-peer.yaml`, "--out", "file");
+  const result = await tm(dir.path, `${ROOT}examples/one-peer.yaml`, "--out", "file");
   assertEquals(result.code, 2, result.stdout + result.stderr);
   assertEquals(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
   assert(

@@ -1,0 +1,33 @@
+/**
+ * Test support: `tm` run to the end as a subprocess (`deno run -A main.ts <args>`), its output
+ * captured, colour off. End-to-end tests on the test bed use `Workspace.run` (tests/support/e2e.ts),
+ * which adds the test bed's environment.
+ */
+
+/** The repository root, where `main.ts` is. */
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** What a finished tm printed and returned. */
+export interface TmOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs tm with `args` in `cwd` (where a run writes its log file and run record) to its end. */
+export async function runTm(cwd: string, ...args: string[]): Promise<TmOutput> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}main.ts`, ...args],
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
