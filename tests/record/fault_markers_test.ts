@@ -3,6 +3,7 @@ import type { EngineEvent } from "../../src/engine/events.ts";
 import type { RecordedEvent } from "../../src/record/events_jsonl.ts";
 import { reportData } from "../../src/record/report_data.ts";
 import { runHistory } from "../../src/record/run_history.ts";
+import { placed } from "../support/scripted_events.ts";
 
 const events: EngineEvent[] = [
   {
@@ -10,26 +11,7 @@ const events: EngineEvent[] = [
     type: "run-started",
     test: "t",
     runId: "r",
-    plan: [
-      {
-        peer: "alice",
-        host: "a",
-        hostIndex: 0,
-        address: "10.0.0.1",
-        port: 1,
-        image: "i",
-        listenAddr: "/ip4/0.0.0.0/udp/1/quic-v1",
-      },
-      {
-        peer: "bob",
-        host: "a",
-        hostIndex: 0,
-        address: "10.0.0.1",
-        port: 2,
-        image: "i",
-        listenAddr: "/ip4/0.0.0.0/udp/2/quic-v1",
-      },
-    ],
+    plan: [placed("alice", 0, 1), placed("bob", 0, 2)],
     timeline: [],
     faults: [{
       index: 0,

@@ -19,7 +19,8 @@ export const REDIS_URL = "redis://10.0.0.1:6390";
 export const IMAGE = "tm-peer:latest";
 export const IMAGE_BYTES = 24_000_000;
 
-function placed(peer: string, hostIndex: number, port: number): PlacedPeer {
+/** A peer placed on `host-<hostIndex>` (address 10.0.0.<hostIndex + 10>) at `port`. */
+export function placed(peer: string, hostIndex: number, port: number): PlacedPeer {
   return {
     peer,
     hostIndex,

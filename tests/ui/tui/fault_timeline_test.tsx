@@ -3,27 +3,9 @@ import { render } from "ink-testing-library";
 import type { EngineEvent } from "../../../src/engine/events.ts";
 import { RunStore } from "../../../src/ui/run_store.ts";
 import { TuiApp } from "../../../src/ui/tui/app.tsx";
+import { placed } from "../../support/scripted_events.ts";
 
-const PLAN = [
-  {
-    peer: "alice",
-    host: "a",
-    hostIndex: 0,
-    address: "10.0.0.1",
-    port: 1,
-    image: "i",
-    listenAddr: "/ip4/0.0.0.0/udp/1/quic-v1",
-  },
-  {
-    peer: "bob",
-    host: "a",
-    hostIndex: 0,
-    address: "10.0.0.1",
-    port: 2,
-    image: "i",
-    listenAddr: "/ip4/0.0.0.0/udp/2/quic-v1",
-  },
-];
+const PLAN = [placed("alice", 0, 1), placed("bob", 0, 2)];
 
 Deno.test("TuiApp marks fault entries in the timeline with ⚡, and a failed one as not done", () => {
   const events: EngineEvent[] = [
