@@ -28,7 +28,6 @@ import type {
   TimelineCommand,
   TimelineFault,
   UnstampedEvent,
-  Verdict,
 } from "./events.ts";
 import { CheckEvaluator, failedCheck } from "./checks.ts";
 import { CLEANUP_HEAL_MS, FaultInjector, faultNeeds } from "./fault_injector.ts";
@@ -45,6 +44,7 @@ import {
   type RuntimeContext,
   type RuntimeSink,
 } from "./runtime.ts";
+import { RunHalt, type RunResult, runResult } from "./run_verdict.ts";
 import { type OutgoingCommand, TestSteps } from "./test_steps.ts";
 import { buildTimeline, isTimelineFault } from "./timeline.ts";
 import { errorMessage, errorStack, UsageError } from "../errors.ts";
@@ -80,11 +80,7 @@ export interface RunOptions {
   failFast?: boolean;
 }
 
-export interface RunResult {
-  verdict: Verdict;
-  exitCode: 0 | 1 | 130;
-  reason?: string;
-}
+export type { RunResult } from "./run_verdict.ts";
 
 /**
  * Peers launched at the same time (runtime.start calls in flight). The Docker runtime sends
@@ -134,14 +130,6 @@ export class FaultsUnsupportedError extends UsageError {
         "cannot inject faults; remove the fault: entries or run on a runtime that can",
     );
     this.name = "FaultsUnsupportedError";
-  }
-}
-
-/** Why the run stops early: the halt signal's reason. */
-class RunHalt extends Error {
-  constructor(readonly verdict: "failed" | "interrupted", message: string) {
-    super(message);
-    this.name = "RunHalt";
   }
 }
 
@@ -299,21 +287,21 @@ class Run {
       this.#checks.finish(this.#now(), this.#states.summaries());
       this.#armCheckTimer();
     }
-    // Nothing tm started may outlive it: a run that passed but left containers behind failed.
-    const halt = (this.#halt.signal.reason as RunHalt | undefined) ?? this.#verdictHalt() ??
-      this.#leftBehindHalt();
-    const verdict: Verdict = halt?.verdict ?? "passed";
-    const exitCode = verdict === "passed" ? 0 : verdict === "failed" ? 1 : 130;
+    const checks = this.#checks.outcomes();
+    const result = runResult({
+      halt: this.#halt.signal.reason as RunHalt | undefined,
+      peers: this.#states.all(),
+      checks,
+      leftBehind: this.#leftBehind,
+    });
     this.#emit({
       type: "run-finished",
-      verdict,
-      exitCode,
-      ...(halt ? { reason: halt.message } : {}),
+      ...result,
       durationMs: this.#now(),
       peers: this.#states.summaries(),
-      checks: this.#checks.outcomes(),
+      checks,
     });
-    return { verdict, exitCode, ...(halt ? { reason: halt.message } : {}) };
+    return result;
   }
 
   // ---- the steps of a run ------------------------------------------------------------------
@@ -669,32 +657,11 @@ class Run {
     if (this.#failFast) this.#haltWith("failed", message);
   }
 
-  /**
-   * The failure of a run that went to its end, if peers reported `failed` or checks failed:
-   * one line naming them (the peers first, then the checks, in file order).
-   */
-  #verdictHalt(): RunHalt | undefined {
-    const reasons = [
-      ...this.#states.all().flatMap((state) =>
-        state.failure === undefined ? [] : [reportedFailure(state.peer, state.failure)]
-      ),
-      ...this.#checks.outcomes().flatMap((check) => check.passed ? [] : [failedCheck(check)]),
-    ];
-    return reasons.length === 0 ? undefined : new RunHalt("failed", reasons.join("; "));
-  }
-
   /** The runtime cannot go on (a host lost for good): the run fails, then winds down. */
   #runtimeFailed(reason: string): void {
     if (this.#reached("cleaning")) return;
     this.#emit({ type: "error", message: reason });
     this.#haltWith("failed", reason);
-  }
-
-  /** The failure of a run that otherwise passed but left containers behind, if it did. */
-  #leftBehindHalt(): RunHalt | undefined {
-    if (this.#leftBehind.size === 0) return undefined;
-    const where = [...this.#leftBehind].map(([host, n]) => `${n} on ${host}`).join(", ");
-    return new RunHalt("failed", `cleanup could not remove every container (${where})`);
   }
 
   #lostRedis(message: string): void {
