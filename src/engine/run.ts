@@ -30,6 +30,7 @@ import type {
   UnstampedEvent,
 } from "./events.ts";
 import { CheckEvaluator, failedCheck } from "./checks.ts";
+import { CommandSender } from "./command_sender.ts";
 import { CLEANUP_HEAL_MS, FaultInjector, faultNeeds } from "./fault_injector.ts";
 import { InterruptedError } from "./interrupt.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
@@ -45,7 +46,7 @@ import {
   type RuntimeSink,
 } from "./runtime.ts";
 import { RunHalt, type RunResult, runResult } from "./run_verdict.ts";
-import { type OutgoingCommand, TestSteps } from "./test_steps.ts";
+import { TestSteps } from "./test_steps.ts";
 import { buildTimeline, isTimelineFault } from "./timeline.ts";
 import { errorMessage, errorStack, UsageError } from "../errors.ts";
 
@@ -183,7 +184,7 @@ class Run {
   readonly #launches: Promise<unknown>[] = [];
   readonly #exitTasks: Promise<void>[] = [];
   readonly #monitor: PeerMonitor;
-  readonly #sends = new Set<Promise<void>>();
+  readonly #sender: CommandSender;
   /** Where the run is in its life: the one state its waits and handlers look at. */
   #stage: RunStage = "setting-up";
   #teardown: Promise<void> | undefined;
@@ -230,6 +231,12 @@ class Run {
       onStatus: (update) => this.#onStatus(update),
       onLost: (message) => this.#lostRedis(message),
     });
+    this.#sender = new CommandSender({
+      states: this.#states,
+      coordination: () => this.#coordination!,
+      emit: (event) => this.#emit(event),
+      lost: (message) => this.#lostRedis(message),
+    });
     this.#testSteps = new TestSteps({
       config: this.#config,
       plan: this.#plan,
@@ -237,11 +244,11 @@ class Run {
       faults: this.#timelineFaults,
       states: this.#states,
       emit: (event) => this.#emit(event),
-      send: (commands, lateMs) => this.#send(commands, lateMs),
+      send: (commands, lateMs) => this.#sender.send(commands, lateMs),
       applyFaults: (faults, dueMs, lateMs) =>
         this.#faults?.enqueue(faults, dueMs, performance.now() - lateMs),
       faultsLanded: () => this.#faults?.landed() ?? Promise.resolve(),
-      sendsLanded: () => Promise.all(this.#sends).then(() => {}),
+      sendsLanded: () => this.#sender.landed(),
       halted: this.#halt.signal,
       abortable: (promise) => this.#abortable(promise),
       fail: (message) => this.#haltWith("failed", message),
@@ -594,7 +601,7 @@ class Run {
           type: "trace",
           message: `${peer} started again: re-sending its ${commands.length} bootstrap commands`,
         });
-        void this.#send(commands);
+        void this.#sender.send(commands);
       }
     }
   }
@@ -669,67 +676,6 @@ class Run {
     this.#redisDown.abort();
     this.#emit({ type: "error", message: `Redis failed: ${message}` });
     this.#haltWith("failed", `lost Redis: ${message}`);
-  }
-
-  // ---- sending -----------------------------------------------------------------------------
-
-  /**
-   * Sends commands in one pipeline, in order. Commands to peers that stopped or exited are
-   * reported undeliverable instead. The pipeline is issued before any event is emitted, so
-   * slow sinks do not delay it. A failed send is a Redis failure (the run halts).
-   */
-  #send(commands: OutgoingCommand[], lateMs?: number): Promise<void> {
-    // The batch's due time on the timeline's clock (performance.now()), to time the ack.
-    const due = lateMs === undefined ? undefined : performance.now() - lateMs;
-    const deliverable: OutgoingCommand[] = [];
-    const undeliverable: (OutgoingCommand & { reason: string })[] = [];
-    for (const command of commands) {
-      const reason = this.#states.undeliverableReason(command.peer);
-      if (reason === undefined) deliverable.push(command);
-      else undeliverable.push({ ...command, reason });
-    }
-    let sending = Promise.resolve();
-    if (deliverable.length > 0) {
-      const coordination = this.#coordination!;
-      sending = coordination
-        .send(deliverable.map(({ peer, command }) => ({ peer, command })))
-        .then(
-          () => {
-            if (due !== undefined) this.#acknowledged(deliverable, performance.now() - due);
-          },
-          (error) => this.#lostRedis(`sending commands: ${errorMessage(error)}`),
-        );
-      this.#sends.add(sending);
-      sending.finally(() => this.#sends.delete(sending));
-    }
-    for (const { peer, command, index, dueMs } of deliverable) {
-      this.#emit({
-        type: "command-sent",
-        peer,
-        command,
-        ...(index !== undefined ? { index } : {}),
-        ...(dueMs !== undefined ? { dueMs } : {}),
-        ...(lateMs !== undefined && index !== undefined ? { lateMs } : {}),
-      });
-    }
-    for (const { peer, command, index, reason } of undeliverable) {
-      this.#emit({
-        type: "command-undeliverable",
-        peer,
-        command,
-        reason,
-        ...(index !== undefined ? { index } : {}),
-      });
-    }
-    return sending;
-  }
-
-  /** Reports that Redis acknowledged a timeline batch's pipeline, `ackLateMs` after it was due. */
-  #acknowledged(sent: OutgoingCommand[], ackLateMs: number): void {
-    const indexes = sent.flatMap(({ index }) => index === undefined ? [] : [index]);
-    const dueMs = sent[0]?.dueMs;
-    if (indexes.length === 0 || dueMs === undefined) return;
-    this.#emit({ type: "commands-acknowledged", indexes, dueMs, ackLateMs });
   }
 
   // ---- stopping ----------------------------------------------------------------------------
