@@ -15,11 +15,8 @@
 import { abortable, forEachConcurrently, settledWithin } from "../async.ts";
 import { type Config, isFault } from "../config/schema.ts";
 import type { Coordination, StatusUpdate } from "../coordination/coordination.ts";
-import { RedisCoordination } from "../coordination/redis_coordination.ts";
-import { RedisLease } from "../coordination/redis_lease.ts";
 import { peerEnvironment } from "../environment.ts";
 import type { PlacedPeer } from "../placement.ts";
-import { redactUrls } from "../url_redaction.ts";
 import { currentOwner, type RunOwner } from "../run_owner.ts";
 import type {
   EngineEvent,
@@ -35,7 +32,8 @@ import { CLEANUP_HEAL_MS, FaultInjector, faultNeeds } from "./fault_injector.ts"
 import { InterruptedError } from "./interrupt.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
 import { PeerStates, reportedFailure } from "./peer_states.ts";
-import type { RedisProvider, RedisServer } from "./redis_provider.ts";
+import { RedisSession } from "./redis_session.ts";
+import type { RedisProvider } from "./redis_provider.ts";
 import {
   FaultToolError,
   type OutputCollector,
@@ -175,11 +173,8 @@ class Run {
   readonly #redisDown = new AbortController();
 
   #phase: Phase | undefined;
-  #redisStart: Promise<RedisServer> | undefined;
-  #leasing: Promise<RedisLease> | undefined;
-  #runId = "";
-  #coordinationOpen: Promise<Coordination> | undefined;
-  #coordination: Coordination | undefined;
+  readonly #redis: RedisSession;
+  readonly #runId: string;
   #setup: Promise<void> | undefined;
   readonly #launches: Promise<unknown>[] = [];
   readonly #exitTasks: Promise<void>[] = [];
@@ -193,6 +188,7 @@ class Run {
 
   constructor(options: RunOptions) {
     this.#options = options;
+    this.#runId = options.runId ?? newRunId();
     this.#config = options.config;
     this.#plan = options.plan;
     this.#runtime = options.runtime;
@@ -231,9 +227,23 @@ class Run {
       onStatus: (update) => this.#onStatus(update),
       onLost: (message) => this.#lostRedis(message),
     });
+    this.#redis = new RedisSession({
+      redis: options.redis,
+      owner: options.owner ?? currentOwner(this.#runId, options.config.name),
+      leaseTtlMs: options.leaseTtlMs,
+      openCoordination: options.openCoordination,
+      runtimeSink: this.#runtimeSink,
+      emit: (event) => this.#emit(event),
+      leaseLost: (message) => {
+        this.#emit({ type: "error", message });
+        this.#haltWith("failed", message);
+      },
+      step: (what, promise) => this.#step(what, promise),
+      guard: (what, promise) => this.#guard(what, promise),
+    });
     this.#sender = new CommandSender({
       states: this.#states,
-      coordination: () => this.#coordination!,
+      coordination: () => this.#redis.coordination!,
       emit: (event) => this.#emit(event),
       lost: (message) => this.#lostRedis(message),
     });
@@ -256,7 +266,7 @@ class Run {
   }
 
   async execute(): Promise<RunResult> {
-    const runId = this.#runId = this.#options.runId ?? newRunId();
+    const runId = this.#runId;
     this.#emit({
       type: "run-started",
       test: this.#config.name,
@@ -318,64 +328,22 @@ class Run {
     signal.throwIfAborted();
 
     this.#enter("redis");
-    this.#redisStart = this.#options.redis.start(signal, this.#runtimeSink);
+    this.#redis.start(signal);
     // The hosts need Redis only once their peers start: they are set up while Redis starts and
-    // is leased (on the testbed, a 2-peer run gained the ~0.6 s of the Redis container's
-    // start-up). The lease reaches the runtime when taken: `database` is set before any peer
+    // is leased. The lease reaches the runtime when taken: `database` is set before any peer
     // starts, and a `leaseHolder` lookup made earlier waits for it.
-    const leased = Promise.withResolvers<RedisLease>();
-    leased.promise.catch(() => {}); // a failed lease is reported by its step below
-    signal.addEventListener("abort", () => leased.reject(signal.reason), { once: true });
     const context: RuntimeContext = {
       emit: this.#runtimeSink,
       signal,
       fail: (reason) => this.#runtimeFailed(reason),
-      leaseHolder: async (database) => (await leased.promise).holder(database),
+      leaseHolder: (database) => this.#redis.leaseHolder(database),
     };
     this.#setup = this.#runtime.setup(context);
     this.#setup.catch(() => {}); // awaited below, after Redis, whose failure is reported first
-    const server = await this.#step("starting Redis", this.#redisStart);
-    this.#leasing = RedisLease.acquire(
-      server.url,
-      this.#options.owner ?? currentOwner(this.#runId, this.#config.name),
-      {
-        signal,
-        ttlMs: this.#options.leaseTtlMs,
-        trace: (message) => this.#emit({ type: "trace", message }),
-        onLost: (message) => {
-          this.#emit({ type: "error", message });
-          this.#haltWith("failed", message);
-        },
-      },
+    const { lease, coordination } = await this.#redis.open(
+      signal,
+      (lease) => context.database = lease.database,
     );
-    this.#leasing.then(leased.resolve, leased.reject);
-    const lease = await this.#step("leasing a Redis database", this.#leasing);
-    context.database = lease.database;
-    this.#emit({ type: "trace", message: `leased database ${lease.db} (${lease.database})` });
-    await this.#step("reading notify-keyspace-events", lease.rememberKeyspaceEvents());
-    const open = this.#options.openCoordination ??
-      ((url, signal) =>
-        RedisCoordination.open(url, {
-          signal,
-          trace: (message: string) => this.#emit({ type: "trace", message }),
-        }));
-    const opening = open(lease.url, signal);
-    this.#coordinationOpen = opening;
-    const coordination = await this.#step("connecting to Redis", opening);
-    this.#coordination = coordination;
-    const notifications = await this.#step(
-      "enabling keyspace notifications",
-      coordination.enableKeyspaceNotifications(),
-    );
-    if (!notifications.ok) {
-      this.#emit({
-        type: "warning",
-        message: `Redis refused CONFIG SET notify-keyspace-events K$ (${notifications.reason}): ` +
-          "status changes are seen only if the server already has notify-keyspace-events with K and $",
-      });
-    }
-    // Peers get the URL with its password; what tm shows and records never has it.
-    this.#emit({ type: "redis-ready", url: redactUrls(lease.url) });
 
     this.#enter("hosts");
     await this.#step(`setting up the ${this.#runtime.kind} runtime`, this.#setup);
@@ -496,7 +464,9 @@ class Run {
       halt.verdict === "interrupted" ? "on interrupt" : "after the failure",
       { resume: true, signal: this.#killed.signal },
     );
-    if (this.#killed.signal.aborted || !this.#coordination || this.#redisDown.signal.aborted) {
+    if (
+      this.#killed.signal.aborted || !this.#redis.coordination || this.#redisDown.signal.aborted
+    ) {
       return;
     }
     if (this.#phase === "shutdown" || !this.#monitor.started) return;
@@ -549,31 +519,18 @@ class Run {
 
   /** Drains the peers' last log lines, closes the Redis connections, then stops Redis. */
   async #closeRedis(): Promise<void> {
-    if (this.#coordination && !this.#redisDown.signal.aborted && this.#monitor.started) {
+    if (this.#redis.coordination && !this.#redisDown.signal.aborted && this.#monitor.started) {
       await this.#monitor.drainLogs(this.#killed.signal);
     }
     this.#monitor.stop();
-    const coordination = this.#coordination ??
-      await this.#coordinationOpen?.catch(() => undefined);
-    if (coordination) await this.#guard("closing the Redis connections", coordination.close());
+    await this.#redis.closeConnections();
     // After a Redis failure the monitors have ended (or cannot end cleanly): don't wait.
     await this.#settleWithin(
       this.#monitor.ended(),
       this.#redisDown.signal.aborted ? 0 : MONITOR_END_WAIT_MS,
       () => this.#emit({ type: "trace", message: "the Redis monitors did not end after close" }),
     );
-    const lease = await this.#leasing?.catch(() => undefined);
-    if (lease) {
-      const { restoredKeyspaceEvents } = await lease.release();
-      if (restoredKeyspaceEvents !== undefined) {
-        this.#emit({
-          type: "trace",
-          message: `notify-keyspace-events set back to ${JSON.stringify(restoredKeyspaceEvents)}`,
-        });
-      }
-    }
-    const server = await this.#redisStart?.catch(() => undefined);
-    if (server) await this.#guard("stopping Redis", server.stop());
+    await this.#redis.release();
   }
 
   // ---- what peers report --------------------------------------------------------------------
