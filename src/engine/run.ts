@@ -12,7 +12,7 @@
  * The run leases a Redis database of its own (`RedisLease`, docs/concurrency.md): the
  * coordination and the peers' REDIS_URL use `/<db>`, so runs sharing a Redis never share keys.
  */
-import { abortable, forEachConcurrently, settledWithin } from "../async.ts";
+import { abortable, forEachConcurrently } from "../async.ts";
 import { type Config, isFault } from "../config/schema.ts";
 import type { Coordination, StatusUpdate } from "../coordination/coordination.ts";
 import { peerEnvironment } from "../environment.ts";
@@ -28,11 +28,12 @@ import type {
 } from "./events.ts";
 import { CheckEvaluator, failedCheck } from "./checks.ts";
 import { CommandSender } from "./command_sender.ts";
-import { CLEANUP_HEAL_MS, FaultInjector, faultNeeds } from "./fault_injector.ts";
+import { FaultInjector, faultNeeds } from "./fault_injector.ts";
 import { InterruptedError } from "./interrupt.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
 import { PeerStates, reportedFailure } from "./peer_states.ts";
 import { RedisSession } from "./redis_session.ts";
+import { RunCleanup } from "./run_cleanup.ts";
 import type { RedisProvider } from "./redis_provider.ts";
 import {
   FaultToolError,
@@ -90,10 +91,7 @@ export type { RunResult } from "./run_verdict.ts";
 export const LAUNCH_CONCURRENCY = 32;
 /** How long an exit waits for a `stopped` status already on its way before it is judged. */
 export const EXIT_STATUS_GRACE_MS = 500;
-/** How long cleanup waits for the Redis monitors to end once the coordination closed. */
-export const MONITOR_END_WAIT_MS = 2_000;
-/** How long cleanup waits for exits after the runtime's teardown returned. */
-export const EXIT_AFTER_TEARDOWN_MS = 5_000;
+export { EXIT_AFTER_TEARDOWN_MS, MONITOR_END_WAIT_MS } from "./run_cleanup.ts";
 
 /** A short id, unique enough to tell runs apart in names and logs: 8 lowercase hex digits. */
 export function newRunId(): string {
@@ -182,7 +180,7 @@ class Run {
   readonly #sender: CommandSender;
   /** Where the run is in its life: the one state its waits and handlers look at. */
   #stage: RunStage = "setting-up";
-  #teardown: Promise<void> | undefined;
+  readonly #cleanupSequence: RunCleanup;
   /** Containers cleanup could not remove, per host (from the runtime's `left-behind`). */
   readonly #leftBehind = new Map<string, number>();
 
@@ -239,6 +237,19 @@ class Run {
         this.#haltWith("failed", message);
       },
       step: (what, promise) => this.#step(what, promise),
+      guard: (what, promise) => this.#guard(what, promise),
+    });
+    this.#cleanupSequence = new RunCleanup({
+      runtime: options.runtime,
+      runtimeSink: this.#runtimeSink,
+      collectOutput: options.collectOutput,
+      states: this.#states,
+      faults: this.#faults,
+      monitor: this.#monitor,
+      redis: this.#redis,
+      killed: this.#killed.signal,
+      redisDown: this.#redisDown.signal,
+      emit: (event) => this.#emit(event),
       guard: (what, promise) => this.#guard(what, promise),
     });
     this.#sender = new CommandSender({
@@ -478,59 +489,11 @@ class Run {
   async #cleanup(): Promise<void> {
     this.#stage = "cleaning";
     this.#enter("cleanup");
-    // Whatever is still being acquired is released once it settles (the halt aborted it).
-    await Promise.allSettled([this.#setup, ...this.#launches]);
-    // A second interrupt cut the heal short (or came before it): firewall rules on a host would
-    // outlive the containers, so the network is healed still, with a bound of its own.
-    if (this.#faults?.healOwed) {
-      await this.#faults.healAll("at cleanup", {
-        resume: false,
-        signal: AbortSignal.timeout(CLEANUP_HEAL_MS),
-      });
-    }
-    // Every peer exited (a clean run): their logs are all in Redis, so Redis can be drained,
-    // closed and removed while the runtime removes the containers. Otherwise the teardown ends
-    // the peers first and Redis goes last, after their last lines.
-    const allExited = this.#states.all().every((state) => state.exit !== undefined);
-    const redisClosing = allExited ? this.#closeRedis() : undefined;
-    this.#stage = "tearing-down";
-    this.#teardown = this.#runtime.teardown({
-      force: this.#killed.signal.aborted,
-      emit: this.#runtimeSink,
-      ...(this.#options.collectOutput ? { collectOutput: this.#options.collectOutput } : {}),
+    await this.#cleanupSequence.run({
+      acquiring: [this.#setup, ...this.#launches],
+      exits: this.#exitTasks,
+      tearingDown: () => this.#stage = "tearing-down",
     });
-    await this.#guard("tearing down the runtime", this.#teardown);
-    await (redisClosing ?? this.#afterTeardown().then(() => this.#closeRedis()));
-  }
-
-  /** Waits for the exits the teardown caused. */
-  async #afterTeardown(): Promise<void> {
-    await this.#settleWithin(
-      Promise.all(this.#exitTasks),
-      EXIT_AFTER_TEARDOWN_MS,
-      () =>
-        this.#emit({
-          type: "warning",
-          message:
-            `the ${this.#runtime.kind} runtime's teardown returned but some peers did not report their exit`,
-        }),
-    );
-  }
-
-  /** Drains the peers' last log lines, closes the Redis connections, then stops Redis. */
-  async #closeRedis(): Promise<void> {
-    if (this.#redis.coordination && !this.#redisDown.signal.aborted && this.#monitor.started) {
-      await this.#monitor.drainLogs(this.#killed.signal);
-    }
-    this.#monitor.stop();
-    await this.#redis.closeConnections();
-    // After a Redis failure the monitors have ended (or cannot end cleanly): don't wait.
-    await this.#settleWithin(
-      this.#monitor.ended(),
-      this.#redisDown.signal.aborted ? 0 : MONITOR_END_WAIT_MS,
-      () => this.#emit({ type: "trace", message: "the Redis monitors did not end after close" }),
-    );
-    await this.#redis.release();
   }
 
   // ---- what peers report --------------------------------------------------------------------
@@ -648,9 +611,7 @@ class Run {
     if (force) {
       this.#killed.abort();
       // A teardown already under way is escalated: kill at once.
-      if (this.#teardown) {
-        void this.#runtime.teardown({ force: true, emit: this.#runtimeSink }).catch(() => {});
-      }
+      this.#cleanupSequence.escalate();
     }
     this.#emit({
       type: "trace",
@@ -707,10 +668,6 @@ class Run {
     } catch (error) {
       this.#emit({ type: "warning", message: `${what} failed: ${errorMessage(error)}` });
     }
-  }
-
-  async #settleWithin(promise: Promise<unknown>, ms: number, onTimeout: () => void) {
-    if (!await settledWithin(promise, ms)) onTimeout();
   }
 
   // ---- events ------------------------------------------------------------------------------
