@@ -6,11 +6,10 @@
  * given, and reports the outcome as a `RunResult`.
  *
  * Every wait is event-driven (status changes, process exits, timers), never a polling loop.
- * Whatever happens, cleanup runs: the runtime's teardown, the Redis connections, the Redis
- * database lease (which gives notify-keyspace-events back), Redis.
- *
- * The run leases a Redis database of its own (`RedisLease`, docs/concurrency.md): the
- * coordination and the peers' REDIS_URL use `/<db>`, so runs sharing a Redis never share keys.
+ * The roles the run wires together have files of their own: its Redis, lease and coordination
+ * (`redis_session.ts`; runs sharing a Redis never share keys, docs/concurrency.md), sending
+ * commands (`command_sender.ts`), the cleanup that runs whatever happens (`run_cleanup.ts`), and
+ * the verdict (`run_verdict.ts`).
  */
 import { abortable, forEachConcurrently } from "../async.ts";
 import { type Config, isFault } from "../config/schema.ts";
