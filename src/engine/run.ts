@@ -7,14 +7,13 @@
  *
  * Every wait is event-driven (status changes, process exits, timers), never a polling loop.
  * The roles the run wires together have files of their own: its Redis, lease and coordination
- * (`redis_session.ts`; runs sharing a Redis never share keys, docs/concurrency.md), sending
- * commands (`command_sender.ts`), the cleanup that runs whatever happens (`run_cleanup.ts`), and
- * the verdict (`run_verdict.ts`).
+ * (`redis_session.ts`; runs sharing a Redis never share keys, docs/concurrency.md), the peers'
+ * launches and exits (`peer_launches.ts`), sending commands (`command_sender.ts`), the cleanup
+ * that runs whatever happens (`run_cleanup.ts`), and the verdict (`run_verdict.ts`).
  */
-import { abortable, forEachConcurrently } from "../async.ts";
+import { abortable } from "../async.ts";
 import { type Config, isFault } from "../config/schema.ts";
 import type { Coordination, StatusUpdate } from "../coordination/coordination.ts";
-import { peerEnvironment } from "../environment.ts";
 import type { PlacedPeer } from "../placement.ts";
 import { currentOwner, type RunOwner } from "../run_owner.ts";
 import type {
@@ -29,6 +28,7 @@ import { CheckEvaluator, failedCheck } from "./checks.ts";
 import { CommandSender } from "./command_sender.ts";
 import { FaultInjector, faultNeeds } from "./fault_injector.ts";
 import { InterruptedError } from "./interrupt.ts";
+import { PeerLaunches } from "./peer_launches.ts";
 import { PeerMonitor } from "./peer_monitor.ts";
 import { PeerStates, reportedFailure } from "./peer_states.ts";
 import { RedisSession } from "./redis_session.ts";
@@ -37,13 +37,12 @@ import type { RedisProvider } from "./redis_provider.ts";
 import {
   FaultToolError,
   type OutputCollector,
-  type PeerExit,
   type PeerRuntime,
-  type RunningPeer,
   type RuntimeContext,
   type RuntimeSink,
 } from "./runtime.ts";
 import { RunHalt, type RunResult, runResult } from "./run_verdict.ts";
+import { StepError } from "./step_error.ts";
 import { TestSteps } from "./test_steps.ts";
 import { buildTimeline, isTimelineFault } from "./timeline.ts";
 import { errorMessage, errorStack, UsageError } from "../errors.ts";
@@ -81,15 +80,7 @@ export interface RunOptions {
 
 export type { RunResult } from "./run_verdict.ts";
 
-/**
- * Peers launched at the same time (runtime.start calls in flight). The Docker runtime sends
- * the launches issued together to a host as one script, so the wider the window, the fewer
- * round trips: with 8, 300 peers on one host spent 149 s starting where 32 parallel
- * `docker run -d` typed by hand took about 80 s (bench/run_overhead_bench.ts).
- */
-export const LAUNCH_CONCURRENCY = 32;
-/** How long an exit waits for a `stopped` status already on its way before it is judged. */
-export const EXIT_STATUS_GRACE_MS = 500;
+export { EXIT_STATUS_GRACE_MS, LAUNCH_CONCURRENCY } from "./peer_launches.ts";
 export { EXIT_AFTER_TEARDOWN_MS, MONITOR_END_WAIT_MS } from "./run_cleanup.ts";
 
 /** A short id, unique enough to tell runs apart in names and logs: 8 lowercase hex digits. */
@@ -129,14 +120,6 @@ export class FaultsUnsupportedError extends UsageError {
   }
 }
 
-/** A step that failed, with what the engine was doing. */
-class StepError extends Error {
-  constructor(readonly step: string, cause: unknown) {
-    super(`${step}: ${errorMessage(cause)}`, { cause });
-    this.name = "StepError";
-  }
-}
-
 /**
  * A run's stages, in order: setting up and running the test's steps until bootstrap is done;
  * bootstrapped (a peer that starts again gets its bootstrap commands again); cleaning (no new
@@ -173,8 +156,7 @@ class Run {
   readonly #redis: RedisSession;
   readonly #runId: string;
   #setup: Promise<void> | undefined;
-  readonly #launches: Promise<unknown>[] = [];
-  readonly #exitTasks: Promise<void>[] = [];
+  readonly #peers: PeerLaunches;
   readonly #monitor: PeerMonitor;
   readonly #sender: CommandSender;
   /** Where the run is in its life: the one state its waits and handlers look at. */
@@ -201,7 +183,7 @@ class Run {
         emit: (event) => this.#emit(event),
         onKilling: (peer) => this.#states.markFaultKill(peer, true),
         onKillFailed: (peer) => this.#states.markFaultKill(peer, false),
-        onStarted: (peer, running) => this.#relaunched(peer, running),
+        onStarted: (peer, running) => this.#peers.relaunched(peer, running),
         fail: (message) => {
           this.#emit({ type: "error", message });
           this.#haltWith("failed", message);
@@ -250,6 +232,15 @@ class Run {
       redisDown: this.#redisDown.signal,
       emit: (event) => this.#emit(event),
       guard: (what, promise) => this.#guard(what, promise),
+    });
+    this.#peers = new PeerLaunches({
+      config: options.config,
+      plan: options.plan,
+      runtime: options.runtime,
+      states: this.#states,
+      emit: (event) => this.#emit(event),
+      tearingDown: () => this.#reached("tearing-down"),
+      fail: (message) => this.#haltWith("failed", message),
     });
     this.#sender = new CommandSender({
       states: this.#states,
@@ -406,61 +397,11 @@ class Run {
     }
   }
 
-  /** A `start` fault ran a killed peer again: watch its new exit. */
-  #relaunched(peer: string, running: RunningPeer): void {
-    this.#states.markRelaunched(peer);
-    this.#emitLaunched(peer, this.#states.of(peer).host, running);
-    this.#watchExit(peer, running);
-  }
-
-  #emitLaunched(peer: string, host: string, running: RunningPeer): void {
-    this.#emit({
-      type: "peer-launched",
-      peer,
-      host,
-      id: running.id,
-      ...(running.imageId !== undefined ? { imageId: running.imageId } : {}),
-    });
-  }
-
-  #watchExit(peer: string, running: RunningPeer): void {
-    this.#exitTasks.push(running.exited.then(
-      (exit) => this.#onExit(peer, exit),
-      (error) =>
-        this.#onExit(peer, { code: null, output: [`(exit unknown: ${errorMessage(error)})`] }),
-    ));
-  }
-
   /** Launches every peer (a few at a time) and waits until each reported `started`. */
   async #startPeers(redisUrl: string): Promise<void> {
     const signal = this.#halt.signal;
-    const launchAll = forEachConcurrently(this.#plan, LAUNCH_CONCURRENCY, signal, (placement) => {
-      const launch = this.#launch(placement, redisUrl, signal);
-      this.#launches.push(launch);
-      return launch;
-    });
-    await this.#abortable(launchAll);
+    await this.#abortable(this.#peers.launchAll(redisUrl, signal));
     await this.#testSteps.awaitStarted();
-  }
-
-  async #launch(placement: PlacedPeer, redisUrl: string, signal: AbortSignal): Promise<void> {
-    const { peer, host } = placement;
-    this.#emit({ type: "peer-starting", peer, host });
-    const env = peerEnvironment(
-      this.#config,
-      placement,
-      this.#runtime.redisUrlFor(placement, redisUrl),
-    );
-    let running: RunningPeer;
-    try {
-      running = await this.#runtime.start({ placement, env }, signal);
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      throw new StepError(`starting peer ${peer} on ${host}`, error);
-    }
-    this.#states.markLaunched(peer);
-    this.#emitLaunched(peer, host, running);
-    this.#watchExit(peer, running);
   }
 
   /**
@@ -489,8 +430,8 @@ class Run {
     this.#stage = "cleaning";
     this.#enter("cleanup");
     await this.#cleanupSequence.run({
-      acquiring: [this.#setup, ...this.#launches],
-      exits: this.#exitTasks,
+      acquiring: [this.#setup, ...this.#peers.launches],
+      exits: this.#peers.exits,
       tearingDown: () => this.#stage = "tearing-down",
     });
   }
@@ -523,57 +464,6 @@ class Run {
         void this.#sender.send(commands);
       }
     }
-  }
-
-  async #onExit(peer: string, exit: PeerExit): Promise<void> {
-    const state = this.#states.of(peer);
-    if (state.faultKilled) {
-      // A `kill` fault: expected, not a crash; the run goes on (a `start` may run it again).
-      this.#states.markExited(peer, exit, { expected: true, killed: true });
-      this.#emit({ type: "peer-exited", peer, code: exit.code, expected: true });
-      return;
-    }
-    let expected = this.#reached("tearing-down");
-    if (!expected) {
-      // The `stopped` a peer set just before exiting may still be on its way.
-      if (state.status !== "stopped") {
-        await this.#states.within(
-          () => state.status === "stopped",
-          EXIT_STATUS_GRACE_MS,
-          neverAborted,
-        );
-      }
-      expected = state.status === "stopped" || (state.shutdownSent && exit.code === 0) ||
-        this.#reached("tearing-down");
-    }
-    this.#states.markExited(peer, exit, { expected, killed: this.#reached("tearing-down") });
-    this.#emit({
-      type: "peer-exited",
-      peer,
-      code: exit.code,
-      expected,
-      ...(exit.output.length > 0 ? { output: exit.output } : {}),
-    });
-    if (expected) {
-      if (state.status !== "stopped" && !this.#reached("tearing-down")) {
-        this.#emit({
-          type: "warning",
-          peer,
-          message: `${peer} exited after shutdown without reporting stopped`,
-        });
-      }
-      return;
-    }
-    const how = exit.code === null ? "was killed by a signal" : `exited with code ${exit.code}`;
-    const last = exit.output.at(-1);
-    this.#emit({
-      type: "error",
-      peer,
-      message: `${peer} ${how} unexpectedly (last status: ${state.status ?? "none"})${
-        last ? `; last output: ${last}` : ""
-      }`,
-    });
-    this.#haltWith("failed", `peer ${peer} ${how} unexpectedly`);
   }
 
   /** A peer reported `failed`: the run will fail; with fail_fast it stops now. */
@@ -729,5 +619,3 @@ class Run {
     return performance.now() - this.#t0;
   }
 }
-
-const neverAborted = new AbortController().signal;

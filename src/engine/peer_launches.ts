@@ -1,0 +1,162 @@
+/**
+ * The run's peers as processes or containers: launched a few at a time, each exit watched and
+ * judged. An exit is expected once the runtime tears down, after a `kill` fault, or when the
+ * peer said `stopped` (or was sent `shutdown` and exited 0); any other exit fails the run.
+ */
+import { forEachConcurrently } from "../async.ts";
+import type { Config } from "../config/schema.ts";
+import { peerEnvironment } from "../environment.ts";
+import { errorMessage } from "../errors.ts";
+import type { PlacedPeer } from "../placement.ts";
+import type { UnstampedEvent } from "./events.ts";
+import type { PeerStates } from "./peer_states.ts";
+import type { PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
+import { StepError } from "./step_error.ts";
+
+/**
+ * Peers launched at the same time (runtime.start calls in flight). The Docker runtime sends
+ * the launches issued together to a host as one script, so the wider the window, the fewer
+ * round trips: with 8, 300 peers on one host spent 149 s starting where 32 parallel
+ * `docker run -d` typed by hand took about 80 s (bench/run_overhead_bench.ts).
+ */
+export const LAUNCH_CONCURRENCY = 32;
+/** How long an exit waits for a `stopped` status already on its way before it is judged. */
+export const EXIT_STATUS_GRACE_MS = 500;
+
+export interface PeerLaunchesOptions {
+  config: Config;
+  plan: readonly PlacedPeer[];
+  runtime: PeerRuntime;
+  states: PeerStates;
+  emit: (event: UnstampedEvent) => void;
+  /** Whether the runtime's teardown has begun: every exit from then on is expected. */
+  tearingDown: () => boolean;
+  /** A peer exited unexpectedly: the run fails with `message`. */
+  fail: (message: string) => void;
+}
+
+export class PeerLaunches {
+  readonly #options: PeerLaunchesOptions;
+  readonly #launches: Promise<unknown>[] = [];
+  readonly #exits: Promise<void>[] = [];
+
+  constructor(options: PeerLaunchesOptions) {
+    this.#options = options;
+  }
+
+  /** The launches issued so far (cleanup waits for them to settle). */
+  get launches(): readonly Promise<unknown>[] {
+    return this.#launches;
+  }
+
+  /** Each launched peer's exit being handled; grows with every (re)launch. */
+  get exits(): readonly Promise<void>[] {
+    return this.#exits;
+  }
+
+  /**
+   * Launches every peer of the plan, `LAUNCH_CONCURRENCY` at a time; resolves once all are
+   * launched. `signal` stops issuing launches and aborts those in flight.
+   * @throws StepError naming the peer and host whose launch failed
+   */
+  launchAll(redisUrl: string, signal: AbortSignal): Promise<void> {
+    return forEachConcurrently(this.#options.plan, LAUNCH_CONCURRENCY, signal, (placement) => {
+      const launch = this.#launch(placement, redisUrl, signal);
+      this.#launches.push(launch);
+      return launch;
+    });
+  }
+
+  /** A `start` fault ran a killed peer again: watch its new exit. */
+  relaunched(peer: string, running: RunningPeer): void {
+    const { states } = this.#options;
+    states.markRelaunched(peer);
+    this.#emitLaunched(peer, states.of(peer).host, running);
+    this.#watchExit(peer, running);
+  }
+
+  async #launch(placement: PlacedPeer, redisUrl: string, signal: AbortSignal): Promise<void> {
+    const { config, runtime, states, emit } = this.#options;
+    const { peer, host } = placement;
+    emit({ type: "peer-starting", peer, host });
+    const env = peerEnvironment(config, placement, runtime.redisUrlFor(placement, redisUrl));
+    let running: RunningPeer;
+    try {
+      running = await runtime.start({ placement, env }, signal);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw new StepError(`starting peer ${peer} on ${host}`, error);
+    }
+    states.markLaunched(peer);
+    this.#emitLaunched(peer, host, running);
+    this.#watchExit(peer, running);
+  }
+
+  #emitLaunched(peer: string, host: string, running: RunningPeer): void {
+    this.#options.emit({
+      type: "peer-launched",
+      peer,
+      host,
+      id: running.id,
+      ...(running.imageId !== undefined ? { imageId: running.imageId } : {}),
+    });
+  }
+
+  #watchExit(peer: string, running: RunningPeer): void {
+    this.#exits.push(running.exited.then(
+      (exit) => this.#onExit(peer, exit),
+      (error) =>
+        this.#onExit(peer, { code: null, output: [`(exit unknown: ${errorMessage(error)})`] }),
+    ));
+  }
+
+  async #onExit(peer: string, exit: PeerExit): Promise<void> {
+    const { states, emit, tearingDown } = this.#options;
+    const state = states.of(peer);
+    if (state.faultKilled) {
+      // A `kill` fault: expected, not a crash; the run goes on (a `start` may run it again).
+      states.markExited(peer, exit, { expected: true, killed: true });
+      emit({ type: "peer-exited", peer, code: exit.code, expected: true });
+      return;
+    }
+    let expected = tearingDown();
+    if (!expected) {
+      // The `stopped` a peer set just before exiting may still be on its way.
+      if (state.status !== "stopped") {
+        await states.within(() => state.status === "stopped", EXIT_STATUS_GRACE_MS, neverAborted);
+      }
+      expected = state.status === "stopped" || (state.shutdownSent && exit.code === 0) ||
+        tearingDown();
+    }
+    states.markExited(peer, exit, { expected, killed: tearingDown() });
+    emit({
+      type: "peer-exited",
+      peer,
+      code: exit.code,
+      expected,
+      ...(exit.output.length > 0 ? { output: exit.output } : {}),
+    });
+    if (expected) {
+      if (state.status !== "stopped" && !tearingDown()) {
+        emit({
+          type: "warning",
+          peer,
+          message: `${peer} exited after shutdown without reporting stopped`,
+        });
+      }
+      return;
+    }
+    const how = exit.code === null ? "was killed by a signal" : `exited with code ${exit.code}`;
+    const last = exit.output.at(-1);
+    emit({
+      type: "error",
+      peer,
+      message: `${peer} ${how} unexpectedly (last status: ${state.status ?? "none"})${
+        last ? `; last output: ${last}` : ""
+      }`,
+    });
+    this.#options.fail(`peer ${peer} ${how} unexpectedly`);
+  }
+}
+
+const neverAborted = new AbortController().signal;
