@@ -24,7 +24,7 @@ import { newRunId } from "../src/engine/run.ts";
 import { currentOwner } from "../src/run_owner.ts";
 import { hostDocker, testbed, type TestbedHost } from "../tests/support/testbed.ts";
 import { freePort } from "../tests/support/redis_server.ts";
-import { randomBasePort } from "../tests/support/e2e.ts";
+import { testbedHostEntry } from "../tests/support/e2e.ts";
 import { distribution, ms, ratio } from "./support/distribution.ts";
 
 /** Pause/resume pairs on the timeline: one fault every PERIOD_S. */
@@ -55,15 +55,7 @@ const commands = Array.from({ length: PAIRS }, (_, k) => {
   ];
 }).flat();
 
-const host = (h: TestbedHost, tag: string) => ({
-  name: h.name,
-  address: h.address,
-  ssh_port: h.port,
-  ssh_user: h.user,
-  ssh_auth: h.key,
-  base_port: randomBasePort(),
-  tags: [tag],
-});
+const host = (h: TestbedHost, tag: string) => testbedHostEntry(h, { tags: [tag] });
 const config = ConfigSchema.parse({
   name: `bench-faults-${crypto.randomUUID().slice(0, 8)}`,
   timeout: { startup: 60, shutdown: 30 },

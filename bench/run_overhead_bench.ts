@@ -31,7 +31,7 @@ import { HOST_GATEWAY_MAPPING, peerRedisUrl } from "../src/hosts/redis_address.t
 import { commandLine } from "../src/hosts/shell.ts";
 import { place } from "../src/placement.ts";
 import { currentOwner } from "../src/run_owner.ts";
-import { randomBasePort } from "../tests/support/e2e.ts";
+import { testbedHostEntry } from "../tests/support/e2e.ts";
 import { freePort } from "../tests/support/redis_server.ts";
 import { testbed } from "../tests/support/testbed.ts";
 import { removeLabelled, uniqueId } from "../tests/support/scratch_images.ts";
@@ -141,14 +141,7 @@ function rawConfig(
     name,
     timeout: { startup: 240, shutdown: 120 },
     redis: { port: redisPort, image: bed.redisImage },
-    hosts: [{
-      name: host.name,
-      address: host.address,
-      ssh_port: host.port,
-      ssh_user: host.user,
-      ssh_auth: host.key,
-      base_port: randomBasePort(),
-    }],
+    hosts: [testbedHostEntry(host)],
     peers: Array.from({ length: peers }, (_, i) => ({
       name: peerName(i),
       image,

@@ -7,19 +7,11 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type LogLine, randomBasePort, type Workspace, workspace } from "../support/e2e.ts";
+import { kernelHasNetem } from "../support/testbed.ts";
 
 const PEERS = { alice: "a", bob: "a", carol: "b", dave: "b" } as const;
 type Peer = keyof typeof PEERS;
 
-/** Whether this machine's kernel (both test bed hosts run on it) has the netem qdisc. */
-async function kernelHasNetem(): Promise<boolean> {
-  const output = await new Deno.Command("unshare", {
-    args: ["-n", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => ({ success: false }));
-  return output.success;
-}
 const NETEM = await kernelHasNetem();
 
 /** A workspace whose hosts' base ports are known, so the peers' addresses are. */

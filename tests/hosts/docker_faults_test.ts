@@ -17,24 +17,15 @@ import { connectHost } from "../../src/hosts/connect.ts";
 import { LocalRemote } from "../../src/hosts/local.ts";
 import { checkFaultTools } from "../../src/hosts/fault_preflight.ts";
 import { place, type PlacedPeer } from "../../src/placement.ts";
-import { randomBasePort, uniqueTestName } from "../support/e2e.ts";
+import { testbedHostEntry, uniqueTestName } from "../support/e2e.ts";
 import { type LocalRedis, startRedisServer } from "../support/redis_server.ts";
-import { type Testbed, testbed } from "../support/testbed.ts";
+import { kernelHasNetem, type Testbed, testbed } from "../support/testbed.ts";
 import { until } from "../support/until.ts";
 
 const PEERS = { alice: "a", bob: "a", carol: "b", dave: "b" } as const;
 type Peer = keyof typeof PEERS;
 const STARTED_WITHIN_MS = 60_000;
 
-/** Whether this machine's kernel has the netem qdisc (the test bed's may be built without it). */
-async function kernelHasNetem(): Promise<boolean> {
-  const output = await new Deno.Command("unshare", {
-    args: ["-n", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => ({ success: false }));
-  return output.success;
-}
 const NETEM = await kernelHasNetem();
 
 /** A DockerRuntime with the four peers started and reporting, their logs collected. */
@@ -59,15 +50,7 @@ class FaultBed implements AsyncDisposable {
     const redis = await startRedisServer({
       extraArgs: ["--bind", "0.0.0.0", "--protected-mode", "no"],
     });
-    const host = (h: Testbed["hostA"], tag: string) => ({
-      name: h.name,
-      address: h.address,
-      ssh_port: h.port,
-      ssh_user: h.user,
-      ssh_auth: h.key,
-      base_port: randomBasePort(),
-      tags: [tag],
-    });
+    const host = (h: typeof bed.hostA, tag: string) => testbedHostEntry(h, { tags: [tag] });
     const config = ConfigSchema.parse({
       name: uniqueTestName("faults"),
       redis: { port: 6399, image: "unused" },
@@ -411,18 +394,10 @@ class FaultBedLite implements AsyncDisposable {
   static async open(): Promise<FaultBedLite> {
     const bed = await testbed();
     Deno.env.set("TM_KNOWN_HOSTS", bed.knownHostsPath);
-    const host = (h: Testbed["hostA"]) => ({
-      name: h.name,
-      address: h.address,
-      ssh_port: h.port,
-      ssh_user: h.user,
-      ssh_auth: h.key,
-      base_port: randomBasePort(),
-    });
     const config = ConfigSchema.parse({
       name: uniqueTestName("preflight"),
       redis: { port: 6399, image: "unused" },
-      hosts: [host(bed.hostA), host(bed.hostB)],
+      hosts: [testbedHostEntry(bed.hostA), testbedHostEntry(bed.hostB)],
       peers: [],
       commands: [],
     });

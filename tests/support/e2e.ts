@@ -72,6 +72,22 @@ export interface HostEntryOptions {
   tags?: string[];
 }
 
+/** The config entry of a testbed host: key auth, the testbed's SSH port. */
+export function testbedHostEntry(
+  host: TestbedHost,
+  options: HostEntryOptions = {},
+): Record<string, unknown> {
+  return {
+    name: host.name,
+    address: host.address,
+    ssh_port: host.port,
+    ssh_user: host.user,
+    ssh_auth: host.key,
+    base_port: options.basePort ?? randomBasePort(),
+    ...(options.tags ? { tags: options.tags } : {}),
+  };
+}
+
 /** One end-to-end test's private corner of the testbed; `await using` cleans it up. */
 export interface Workspace extends AsyncDisposable {
   readonly bed: Testbed;
@@ -154,17 +170,7 @@ export async function workspace(label: string): Promise<Workspace> {
     tmpDir,
     knownHosts,
     redisPort,
-    host(host, options = {}) {
-      return {
-        name: host.name,
-        address: host.address,
-        ssh_port: host.port,
-        ssh_user: host.user,
-        ssh_auth: host.key,
-        base_port: options.basePort ?? randomBasePort(),
-        ...(options.tags ? { tags: options.tags } : {}),
-      };
-    },
+    host: testbedHostEntry,
     async writeConfig(config, file = "test.yaml") {
       const path = `${dir}/${file}`;
       await Deno.writeTextFile(path, stringify({ name, ...config }, { lineWidth: 0 }));

@@ -169,3 +169,16 @@ async function run(script: string, args: string[]): Promise<string> {
   }
   return new TextDecoder().decode(output.stdout);
 }
+
+/**
+ * Whether this machine's kernel has the netem qdisc; both test bed hosts run on it (host B is a
+ * network namespace). Kernels may be built without it (this machine's is).
+ */
+export async function kernelHasNetem(): Promise<boolean> {
+  const output = await new Deno.Command("unshare", {
+    args: ["-n", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ success: false }));
+  return output.success;
+}
