@@ -10,7 +10,7 @@ import { severityOf } from "../severity.ts";
 
 /** Statuses a peer only reports after `started`: seeing one proves it started even if the
  * `started` itself was overwritten before tm could read it. */
-const AFTER_START = new Set([
+export const AFTER_START: ReadonlySet<string> = new Set([
   "connecting",
   "connected",
   "disconnecting",

@@ -11,6 +11,7 @@ import type {
   TimelineCommand,
 } from "../engine/events.ts";
 import type { PlacedPeer } from "../placement.ts";
+import { AFTER_START } from "../engine/peer_states.ts";
 import type { RecordedEvent } from "./events_jsonl.ts";
 
 /** How many of a peer's last log lines a history keeps for messages (JUnit, summary). */
@@ -88,17 +89,6 @@ export function failureOf(status: string): string | undefined {
   if (status === "failed") return "";
   return status.startsWith("failed|") ? status.slice("failed|".length) : undefined;
 }
-
-/** Statuses a peer reports only once started (peer_states.ts says the same of `started`). */
-const AFTER_START = new Set([
-  "started",
-  "connecting",
-  "connected",
-  "disconnecting",
-  "disconnected",
-  "restarting",
-  "stopped",
-]);
 
 /**
  * Tells the run from its events, in order.
@@ -190,7 +180,8 @@ function apply(
       if (!peer) break;
       const failure = failureOf(event.status);
       if (failure !== undefined) peer.failure = failure;
-      if (AFTER_START.has(event.status)) peer.started = true;
+      // `started`, or a status that proves it (peer_states.ts: `started` may be overwritten).
+      if (event.status === "started" || AFTER_START.has(event.status)) peer.started = true;
       if (event.status === "restarting") peer.restarts++;
       peer.lastStatus = event.status;
       break;
