@@ -71,8 +71,8 @@ Deno.test("tm runs peers on a connection: local host beside an SSH host, with no
 
 Deno.test("deno task demo runs the one-peer example on this machine without SSH [integration: docker]", async () => {
   const env = await withoutSsh();
+  const cwd = await Deno.makeTempDir({ prefix: "tm-demo-" });
   try {
-    const cwd = await Deno.makeTempDir({ prefix: "tm-demo-" });
     const demo = await new Deno.Command("bash", {
       args: [new URL("../../scripts/demo.sh", import.meta.url).pathname],
       cwd,
@@ -83,8 +83,8 @@ Deno.test("deno task demo runs the one-peer example on this machine without SSH 
     const output = new TextDecoder().decode(demo.stdout) + new TextDecoder().decode(demo.stderr);
     assertEquals(demo.code, 0, output);
     assert(/PASSED/.test(output), output);
-    await Deno.remove(cwd, { recursive: true });
   } finally {
+    await Deno.remove(cwd, { recursive: true });
     await Deno.remove(env.HOME, { recursive: true });
   }
 });
