@@ -16,17 +16,9 @@ import {
   type FaultControl,
   type FaultName,
   FaultTargetGoneError,
+  NETWORK_FAULTS,
   type RunningPeer,
 } from "./runtime.ts";
-
-/** The faults that act on the network (undone by `heal`); the others act on containers. */
-export const NETWORK_FAULTS: ReadonlySet<FaultName> = new Set([
-  "delay",
-  "loss",
-  "rate",
-  "partition",
-  "heal",
-]);
 
 /** How long the heal at cleanup may take when a second interrupt cut the first one short. */
 export const CLEANUP_HEAL_MS = 10_000;

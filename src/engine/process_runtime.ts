@@ -15,6 +15,7 @@ import {
   type FaultName,
   FaultTargetGoneError,
   FaultToolError,
+  NETWORK_FAULTS,
   type OutputCollector,
   type PeerExit,
   type PeerLaunch,
@@ -35,8 +36,8 @@ export const RESTART_EXIT_CODE = 42;
 export const PROCESS_FAULT_HOST = "local processes";
 export const PROCESS_FAULT_TOOL = "network namespace";
 
-/** The faults local processes cannot have: they share tm's network. */
-const NETWORK_FAULTS: ReadonlySet<FaultName> = new Set(["delay", "loss", "rate", "partition"]);
+/** Whether local processes cannot have `fault`: they share tm's network (a `heal` undoes nothing). */
+const refused = (fault: FaultName) => NETWORK_FAULTS.has(fault) && fault !== "heal";
 
 export interface ProcessRuntimeOptions {
   /** The command line of a peer, e.g. `["deno", "run", "-A", "lib/typescript/reference_peer.ts"]`. */
@@ -127,7 +128,7 @@ export class ProcessRuntime implements PeerRuntime {
   readonly faults: FaultControl = {
     preflight: (needs) => {
       for (const [host, faults] of needs) {
-        const network = [...faults].filter((fault) => NETWORK_FAULTS.has(fault));
+        const network = [...faults].filter(refused);
         if (network.length > 0) {
           return Promise.reject(
             new FaultToolError(

@@ -135,6 +135,15 @@ export const FAULT_NAMES = [
 ] as const;
 export type FaultName = typeof FAULT_NAMES[number];
 
+/** The faults done on a peer's network (`heal` undoes them); the others act on its container. */
+export const NETWORK_FAULTS: ReadonlySet<FaultName> = new Set([
+  "delay",
+  "loss",
+  "rate",
+  "partition",
+  "heal",
+]);
+
 /**
  * Shaping of one peer's outgoing traffic (a `tc` tree inside its network namespace: src/hosts/traffic_control.ts). Each
  * field set replaces the peer's previous value of it; an absent field keeps what was set before.

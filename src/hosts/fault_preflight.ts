@@ -5,18 +5,10 @@
  * namespace (`unshare -n`), so a kernel without HTB, pfifo, u32, bpf or netem, or a user without the
  * right to enter a namespace, is found there and not in the middle of the test.
  */
-import { type FaultName, FaultToolError } from "../engine/runtime.ts";
+import { type FaultName, FaultToolError, NETWORK_FAULTS } from "../engine/runtime.ts";
 import type { Remote } from "./remote.ts";
 import { egressBatch } from "./traffic_control.ts";
 
-/** The faults done inside a peer's network namespace (the others are Docker operations). */
-const NETWORK_FAULTS: ReadonlySet<FaultName> = new Set([
-  "delay",
-  "loss",
-  "rate",
-  "partition",
-  "heal",
-]);
 /** The faults that need the kernel's `netem` qdisc (loss is a BPF filter: traffic_control.ts). */
 const NETEM_FAULTS: ReadonlySet<FaultName> = new Set(["delay"]);
 
