@@ -18,6 +18,7 @@ import { eventLines, eventSeverity } from "./event_text.ts";
 import { isReported, type Severity } from "./severity.ts";
 import { escapeControls } from "./terminal_text.ts";
 import { errorMessage } from "./errors.ts";
+import { SyncAppender } from "./sync_appender.ts";
 
 /**
  * `<name>-YYYY-MM-DD-HH-MM-SS` in local time, characters unsafe in file names replaced by `_`:
@@ -122,33 +123,19 @@ export function openLogFile(path: string, options: LogFileOptions = {}): LogFile
   const level = options.level ?? "info";
   const opened = openFile(path, options.fresh ?? false);
   path = opened.path;
-  let file: Deno.FsFile | undefined = opened.file;
-  const encoder = new TextEncoder();
   const formatter = new LineFormatter();
   let lost: LogFileWriteError | undefined;
-  const write = (text: string) => {
-    if (!file) return;
-    try {
-      const bytes = encoder.encode(text);
-      let written = 0;
-      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-    } catch (error) {
-      lost = new LogFileWriteError(path, error);
-      file.close();
-      file = undefined;
-    }
-  };
+  const file = new SyncAppender(opened.file, (error) => lost = new LogFileWriteError(path, error));
   return {
     path,
     sink: (event) => {
-      if (isLogged(event, level)) write(formatter.format(event, new Date()));
+      if (isLogged(event, level)) file.write(formatter.format(event, new Date()));
     },
     get lost() {
       return lost;
     },
     close() {
-      file?.close();
-      file = undefined;
+      file.close();
       return Promise.resolve();
     },
   };

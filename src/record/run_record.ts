@@ -15,6 +15,7 @@ import type { PlacedPeer } from "../placement.ts";
 import { planRecords } from "../plan_table.ts";
 import { eventLine, headerLine, type RecordedEvent } from "./events_jsonl.ts";
 import { peerFile, RECORD_FILES, RecordWriteError } from "./record_files.ts";
+import { SyncAppender } from "../sync_appender.ts";
 import { writeReports } from "./record_reports.ts";
 import { createRunDirectory } from "./run_directory.ts";
 import { runHistory } from "./run_history.ts";
@@ -61,27 +62,18 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
   );
   Deno.mkdirSync(`${dir}/${RECORD_FILES.peers}`);
   const eventsPath = `${dir}/${RECORD_FILES.events}`;
-  let file: Deno.FsFile | undefined = Deno.openSync(eventsPath, { write: true, createNew: true });
-  const encoder = new TextEncoder();
   const recorded: RecordedEvent[] = [];
   let timelineStart: number | undefined;
   let lost: RecordWriteError | undefined;
-
+  const file = new SyncAppender(
+    Deno.openSync(eventsPath, { write: true, createNew: true }),
+    (error) => lost ??= new RecordWriteError(eventsPath, error),
+  );
   const fail = (path: string, error: unknown) => {
     lost ??= new RecordWriteError(path, error);
-    file?.close();
-    file = undefined;
+    file.close();
   };
-  const append = (line: string) => {
-    if (!file) return;
-    try {
-      const bytes = encoder.encode(line + "\n");
-      let written = 0;
-      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-    } catch (error) {
-      fail(eventsPath, error);
-    }
-  };
+  const append = (line: string) => file.write(line + "\n");
   const finish = () => {
     const history = runHistory(recorded);
     const summaryPath = `${dir}/${RECORD_FILES.summary}`;
@@ -101,7 +93,7 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
   return {
     dir,
     sink: (event) => {
-      if (!file) return;
+      if (!file.open) return;
       if (event.type === "phase" && event.phase === "timeline") timelineStart ??= event.t;
       const entry: RecordedEvent = {
         wall: new Date().toISOString(),
@@ -110,7 +102,7 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
       };
       recorded.push(entry);
       append(eventLine(entry));
-      if (event.type === "run-finished" && file) finish();
+      if (event.type === "run-finished" && file.open) finish();
     },
     collectOutput: async (peer, output) => {
       const path = `${dir}/${peerFile(peer, "container.log")}`;
@@ -124,8 +116,7 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
       return lost;
     },
     close() {
-      file?.close();
-      file = undefined;
+      file.close();
       return Promise.resolve();
     },
   };
