@@ -2,6 +2,9 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { CoalescingRemote, parseBatch } from "../../src/hosts/coalescing_remote.ts";
 import { COMMAND_NOT_FOUND, LocalRemote } from "../../src/hosts/local.ts";
 import type { ExecOptions, ExecResult } from "../../src/hosts/remote.ts";
+import { eventually } from "../support/until.ts";
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 /** A LocalRemote that records the argv of every command it runs. */
 class RecordingRemote extends LocalRemote {
@@ -57,16 +60,20 @@ Deno.test("CoalescingRemote: an aborted caller of a sent script settles when the
   try {
     const remote = new CoalescingRemote(new LocalRemote());
     const abort = new AbortController();
-    const aborted = remote.execute(["sh", "-c", `sleep 0.3; touch "${dir}/created"`], {
-      signal: abort.signal,
-    });
-    const other = remote.execute(["sh", "-c", "sleep 0.2; printf done"]);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the script is on its way
+    // Each command waits for `go`, so the abort lands while the script runs, however slow.
+    const gate = `while [ ! -e "${dir}/go" ]; do sleep 0.01; done`;
+    const aborted = remote.execute(
+      ["sh", "-c", `touch "${dir}/running"; ${gate}; sleep 0.1; touch "${dir}/created"`],
+      { signal: abort.signal },
+    );
+    const other = remote.execute(["sh", "-c", `${gate}; printf done`]);
+    await eventually("the script runs", () => exists(`${dir}/running`));
     abort.abort(new Error("gave up"));
+    await Deno.writeTextFile(`${dir}/go`, "");
     const reason = await aborted.then(() => null, (error: Error) => error.message);
     assertEquals(reason, "gave up");
     // Settled only once what it started is over: its file exists by then.
-    assert(await Deno.stat(`${dir}/created`).then(() => true, () => false));
+    assert(await exists(`${dir}/created`));
     assertEquals((await other).stdout, "done");
     await remote.close();
   } finally {
@@ -111,19 +118,24 @@ Deno.test("CoalescingRemote's script runs at most `parallel` commands at once", 
 });
 
 Deno.test("CoalescingRemote holds commands issued while maxScripts are in flight for the next script", async () => {
+  const dir = await Deno.makeTempDir();
   const inner = new RecordingRemote();
   const remote = new CoalescingRemote(inner, { maxScripts: 1 });
+  // The first script holds its slot until `go` exists: the later commands surely find it busy.
   const first = Promise.all([
-    remote.execute(["sh", "-c", "sleep 0.3; printf a"]),
+    remote.execute(["sh", "-c", `while [ ! -e "${dir}/go" ]; do sleep 0.01; done; printf a`]),
     remote.execute(["printf", "b"]),
   ]);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const nextTick = () => new Promise((resolve) => setTimeout(resolve, 0));
+  await nextTick();
   const later = Promise.all(["c", "d", "e"].map((x) => remote.execute(["printf", x])));
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await nextTick();
   const next = remote.execute(["printf", "f"]);
+  await Deno.writeTextFile(`${dir}/go`, "");
   assertEquals((await first).map((r) => r.stdout), ["a", "b"]);
   assertEquals((await later).map((r) => r.stdout), ["c", "d", "e"]);
   assertEquals((await next).stdout, "f");
   assertEquals(inner.commands.length, 2, "c, d, e and f waited and went out together");
   await remote.close();
+  await Deno.remove(dir, { recursive: true });
 });
