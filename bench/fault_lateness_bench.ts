@@ -16,12 +16,12 @@
  */
 import { run } from "../src/engine/run.ts";
 import type { EngineEvent } from "../src/engine/events.ts";
-import { ConfigSchema } from "../src/config/schema.ts";
-import { place } from "../src/placement.ts";
-import { createRuntime } from "../src/hosts/runtimes.ts";
-import { DockerRedis } from "../src/hosts/docker_redis.ts";
+import { ConfigSchema } from "../src/plan/schema.ts";
+import { place } from "../src/plan/placement.ts";
+import { createRuntime } from "../src/runtimes/registry.ts";
+import { DockerRedis } from "../src/runtimes/docker/docker_redis.ts";
 import { newRunId } from "../src/engine/run.ts";
-import { currentOwner } from "../src/run_owner.ts";
+import { currentOwner } from "../src/coordination/run_owner.ts";
 import { hostDocker, testbed, type TestbedHost } from "../tests/support/testbed.ts";
 import { freePort } from "../tests/support/redis_server.ts";
 import { testbedHostEntry } from "../tests/support/e2e.ts";

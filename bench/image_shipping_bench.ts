@@ -15,10 +15,14 @@
  * sentence below the tables is computed from this run's figures.
  */
 import type { UnstampedEvent } from "../src/engine/events.ts";
-import { Docker, type ImageInfo } from "../src/hosts/docker.ts";
-import { type Compression, shipImages, type ShipReport } from "../src/hosts/image_shipping.ts";
-import { LocalRemote } from "../src/hosts/local.ts";
-import { SshRemote } from "../src/hosts/ssh.ts";
+import { Docker, type ImageInfo } from "../src/runtimes/docker/docker.ts";
+import {
+  type Compression,
+  shipImages,
+  type ShipReport,
+} from "../src/runtimes/docker/image_shipping.ts";
+import { LocalRemote } from "../src/transport/local.ts";
+import { SshRemote } from "../src/transport/ssh.ts";
 import {
   buildFillerImage,
   buildOnTop,

@@ -6,14 +6,18 @@
  * Host: this machine's engine through LocalRemote.
  * Target (issue 4): ≤ 1.5× the baseline. Median of 3 alternating rounds.
  */
-import { ConfigSchema } from "../src/config/schema.ts";
-import { peerEnvironment } from "../src/environment.ts";
-import { place } from "../src/placement.ts";
-import { runArgs } from "../src/hosts/docker.ts";
-import { configDir, DEFAULT_STARTS_PER_HOST, DockerRuntime } from "../src/hosts/docker_runtime.ts";
-import { LocalRemote } from "../src/hosts/local.ts";
-import { containerName, peerLabels } from "../src/hosts/container_names.ts";
-import { currentOwner } from "../src/run_owner.ts";
+import { ConfigSchema } from "../src/plan/schema.ts";
+import { peerEnvironment } from "../src/plan/environment.ts";
+import { place } from "../src/plan/placement.ts";
+import { runArgs } from "../src/runtimes/docker/docker.ts";
+import {
+  configDir,
+  DEFAULT_STARTS_PER_HOST,
+  DockerRuntime,
+} from "../src/runtimes/docker/docker_runtime.ts";
+import { LocalRemote } from "../src/transport/local.ts";
+import { containerName, peerLabels } from "../src/runtimes/docker/container_names.ts";
+import { currentOwner } from "../src/coordination/run_owner.ts";
 import {
   buildBusyboxImage,
   removeImages,

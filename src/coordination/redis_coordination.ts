@@ -24,7 +24,7 @@
  * the generators throw a CoordinationError and `send()` rejects with it.
  */
 import { Redis } from "ioredis";
-import { settledWithin } from "../async.ts";
+import { settledWithin } from "../base/async.ts";
 import {
   type Coordination,
   CoordinationError,
@@ -32,8 +32,8 @@ import {
   type StatusUpdate,
 } from "./coordination.ts";
 import { parseLogEntry, parseStatus } from "./protocol.ts";
-import { redactUrls } from "../url_redaction.ts";
-import { errorMessage } from "../errors.ts";
+import { redactUrls } from "../base/url_redaction.ts";
+import { errorMessage } from "../base/errors.ts";
 
 export interface RedisCoordinationOptions {
   /** Aborts `open()`. */

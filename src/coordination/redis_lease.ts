@@ -17,12 +17,12 @@
  * One connection, `tm:lease`, besides the coordination's.
  */
 import { Redis } from "ioredis";
-import { valueWithin } from "../async.ts";
-import { describeOwner, parseOwner, processState, type RunOwner } from "../run_owner.ts";
+import { valueWithin } from "../base/async.ts";
+import { describeOwner, parseOwner, processState, type RunOwner } from "./run_owner.ts";
 import { CoordinationError } from "./coordination.ts";
 import { withKeyspaceFlags } from "./redis_coordination.ts";
-import { redactUrls as redactUrl } from "../url_redaction.ts";
-import { errorMessage } from "../errors.ts";
+import { redactUrls as redactUrl } from "../base/url_redaction.ts";
+import { errorMessage } from "../base/errors.ts";
 
 /** The lease key in every database tm uses. */
 export const LEASE_KEY = "tm:lease";

@@ -11,8 +11,8 @@
  * before the timeline started is reported once that 0 is known (its `atMs` then negative), or,
  * when the run stops first, relative to the moment it stopped.
  */
-import type { ExpectConfig, ExpectPredicate } from "../config/schema.ts";
-import { isReported, type Severity, severityOf } from "../severity.ts";
+import type { ExpectConfig, ExpectPredicate } from "../plan/schema.ts";
+import { isReported, type Severity, severityOf } from "../text/severity.ts";
 import type { CheckOutcome, EngineEvent, PeerSummary } from "./events.ts";
 
 /** How many of a peer's last log lines a failure keeps as evidence. */

@@ -5,7 +5,7 @@
  * are tracked, so the test's steps can wait until every one landed.
  */
 import type { Coordination } from "../coordination/coordination.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage } from "../base/errors.ts";
 import type { UnstampedEvent } from "./events.ts";
 import type { PeerStates } from "./peer_states.ts";
 import type { OutgoingCommand } from "./test_steps.ts";

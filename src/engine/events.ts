@@ -4,7 +4,7 @@
  * The engine never prints; it calls the `EventSink` it was given. Every event carries `t`,
  * milliseconds since the run started on a monotonic clock, stamped by the engine.
  */
-import type { PlacedPeer } from "../placement.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
 import type { FaultName, NetworkShaping } from "./runtime.ts";
 
 /** Phases of a run, in order (docs/architecture.md, "A run, step by step"). */

@@ -9,8 +9,8 @@
  * peer depend on it (`resume` after `pause`, `start` after `kill`). Every fault done or failed
  * is an event; a fault whose target is gone is a warning, any other failure fails the run.
  */
-import { abortable } from "../async.ts";
-import { errorMessage } from "../errors.ts";
+import { abortable } from "../base/async.ts";
+import { errorMessage } from "../base/errors.ts";
 import type { FaultAction, TimelineFault, UnstampedEvent } from "./events.ts";
 import {
   type FaultControl,

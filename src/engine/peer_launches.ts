@@ -3,11 +3,11 @@
  * judged. An exit is expected once the runtime tears down, after a `kill` fault, or when the
  * peer said `stopped` (or was sent `shutdown` and exited 0); any other exit fails the run.
  */
-import { forEachConcurrently } from "../async.ts";
-import type { Config } from "../config/schema.ts";
-import { peerEnvironment } from "../environment.ts";
-import { errorMessage } from "../errors.ts";
-import type { PlacedPeer } from "../placement.ts";
+import { forEachConcurrently } from "../base/async.ts";
+import type { Config } from "../plan/schema.ts";
+import { peerEnvironment } from "../plan/environment.ts";
+import { errorMessage } from "../base/errors.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
 import type { UnstampedEvent } from "./events.ts";
 import type { PeerStates } from "./peer_states.ts";
 import type { PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";

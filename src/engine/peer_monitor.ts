@@ -8,7 +8,7 @@ import type { Coordination, LogEntry, StatusUpdate } from "../coordination/coord
 import type { UnstampedEvent } from "./events.ts";
 import type { PeerStates } from "./peer_states.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { errorMessage } from "../errors.ts";
+import { errorMessage } from "../base/errors.ts";
 
 /** Before closing Redis, peer logs are drained until none came for this long... */
 export const LOG_QUIET_MS = 100;

@@ -5,8 +5,8 @@
  */
 import type { PeerSummary } from "./events.ts";
 import type { PeerExit } from "./runtime.ts";
-import type { PlacedPeer } from "../placement.ts";
-import { severityOf } from "../severity.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
+import { severityOf } from "../text/severity.ts";
 
 /** Statuses a peer only reports after `started`: seeing one proves it started even if the
  * `started` itself was overwritten before tm could read it. */

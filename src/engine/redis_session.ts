@@ -7,8 +7,8 @@
 import type { Coordination } from "../coordination/coordination.ts";
 import { RedisCoordination } from "../coordination/redis_coordination.ts";
 import { RedisLease } from "../coordination/redis_lease.ts";
-import type { RunOwner } from "../run_owner.ts";
-import { redactUrls } from "../url_redaction.ts";
+import type { RunOwner } from "../coordination/run_owner.ts";
+import { redactUrls } from "../base/url_redaction.ts";
 import type { UnstampedEvent } from "./events.ts";
 import type { RedisProvider, RedisServer } from "./redis_provider.ts";
 import type { RuntimeSink } from "./runtime.ts";

@@ -11,11 +11,11 @@
  * launches and exits (`peer_launches.ts`), sending commands (`command_sender.ts`), the cleanup
  * that runs whatever happens (`run_cleanup.ts`), and the verdict (`run_verdict.ts`).
  */
-import { abortable } from "../async.ts";
-import { type Config, isFault } from "../config/schema.ts";
+import { abortable } from "../base/async.ts";
+import { type Config, isFault } from "../plan/schema.ts";
 import type { Coordination, StatusUpdate } from "../coordination/coordination.ts";
-import type { PlacedPeer } from "../placement.ts";
-import { currentOwner, type RunOwner } from "../run_owner.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
+import { currentOwner, type RunOwner } from "../coordination/run_owner.ts";
 import type {
   EngineEvent,
   EventSink,
@@ -45,7 +45,7 @@ import { RunHalt, type RunResult, runResult } from "./run_verdict.ts";
 import { StepError } from "./step_error.ts";
 import { TestSteps } from "./test_steps.ts";
 import { buildTimeline, isTimelineFault } from "./timeline.ts";
-import { errorMessage, errorStack, UsageError } from "../errors.ts";
+import { errorMessage, errorStack, UsageError } from "../base/errors.ts";
 
 export interface RunOptions {
   config: Config;

@@ -4,7 +4,7 @@
  * last log lines, close the Redis connections, wait for the monitors to end, release the lease
  * and stop Redis. Every wait has a bound; a failing step is a warning, never a throw.
  */
-import { settledWithin } from "../async.ts";
+import { settledWithin } from "../base/async.ts";
 import type { UnstampedEvent } from "./events.ts";
 import { CLEANUP_HEAL_MS, type FaultInjector } from "./fault_injector.ts";
 import type { PeerMonitor } from "./peer_monitor.ts";

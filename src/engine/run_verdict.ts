@@ -23,7 +23,7 @@ export class RunHalt extends Error {
 }
 
 /** What a run recorded that decides its verdict. */
-export interface RunRecord {
+export interface VerdictFacts {
   /** The first halt, if the run stopped early: it decides the verdict alone. */
   halt: RunHalt | undefined;
   /** Each peer, with the reason it reported `failed` (undefined when it did not). */
@@ -39,8 +39,8 @@ export interface RunRecord {
  * `failed` or checks failed (one line naming the peers first, then the checks, in file order),
  * and, since nothing tm started may outlive it, if it passed but left containers behind.
  */
-export function runResult(record: RunRecord): RunResult {
-  const halt = record.halt ?? failures(record) ?? leftBehind(record.leftBehind);
+export function runResult(facts: VerdictFacts): RunResult {
+  const halt = facts.halt ?? failures(facts) ?? leftBehind(facts.leftBehind);
   const verdict: Verdict = halt?.verdict ?? "passed";
   return { verdict, exitCode: exitCodeOf(verdict), ...(halt ? { reason: halt.message } : {}) };
 }
@@ -51,12 +51,12 @@ export function exitCodeOf(verdict: Verdict): RunResult["exitCode"] {
 }
 
 /** The failure of a run that went to its end, if peers reported `failed` or checks failed. */
-function failures(record: RunRecord): RunHalt | undefined {
+function failures(facts: VerdictFacts): RunHalt | undefined {
   const reasons = [
-    ...record.peers.flatMap(({ peer, failure }) =>
+    ...facts.peers.flatMap(({ peer, failure }) =>
       failure === undefined ? [] : [reportedFailure(peer, failure)]
     ),
-    ...record.checks.flatMap((check) => check.passed ? [] : [failedCheck(check)]),
+    ...facts.checks.flatMap((check) => check.passed ? [] : [failedCheck(check)]),
   ];
   return reasons.length === 0 ? undefined : new RunHalt("failed", reasons.join("; "));
 }

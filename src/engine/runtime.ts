@@ -1,11 +1,11 @@
 /**
  * PeerRuntime: where peers run (Docker on the config's hosts, local processes, ...). The engine
  * drives one without knowing which. The runtimes a config can select are listed in
- * `src/hosts/runtimes.ts`; `tests/support/runtime_contract.ts` is the test every one passes.
+ * `src/runtimes/registry.ts`; `tests/support/runtime_contract.ts` is the test every one passes.
  */
 import type { UnstampedEvent } from "./events.ts";
-import type { PlacedPeer } from "../placement.ts";
-import type { RunOwner } from "../run_owner.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
+import type { RunOwner } from "../coordination/run_owner.ts";
 
 /** Everything needed to start one peer. */
 export interface PeerLaunch {
@@ -145,7 +145,7 @@ export const NETWORK_FAULTS: ReadonlySet<FaultName> = new Set([
 ]);
 
 /**
- * Shaping of one peer's outgoing traffic (a `tc` tree inside its network namespace: src/hosts/traffic_control.ts). Each
+ * Shaping of one peer's outgoing traffic (a `tc` tree inside its network namespace: src/runtimes/docker/traffic_control.ts). Each
  * field set replaces the peer's previous value of it; an absent field keeps what was set before.
  */
 export interface NetworkShaping {

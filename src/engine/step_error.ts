@@ -1,5 +1,5 @@
 /** The error of a run's step that failed, naming what the engine was doing. */
-import { errorMessage } from "../errors.ts";
+import { errorMessage } from "../base/errors.ts";
 
 /** A step that failed, with what the engine was doing: `starting Redis: <cause>`. */
 export class StepError extends Error {

@@ -4,8 +4,8 @@
  * commands and wait on peer states. Setting up, halting and cleaning up are the run's lifecycle
  * (`run.ts`), which hands the steps what they may use through a `StepContext`.
  */
-import type { Config } from "../config/schema.ts";
-import type { PlacedPeer } from "../placement.ts";
+import type { Config } from "../plan/schema.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
 import type { TimelineCommand, TimelineFault, UnstampedEvent } from "./events.ts";
 import { type PeerStates, reportedFailure } from "./peer_states.ts";
 import { batchTimeline, runTimeline } from "./timeline.ts";

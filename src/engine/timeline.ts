@@ -9,9 +9,9 @@ import {
   type FaultConfig,
   isFault,
   type TimelineEntryConfig,
-} from "../config/schema.ts";
-import { targetsOf } from "../config/fault_checks.ts";
-import { dueMsOf, inTimelineOrder } from "../config/timeline_order.ts";
+} from "../plan/schema.ts";
+import { targetsOf } from "../faults/fault_checks.ts";
+import { dueMsOf, inTimelineOrder } from "../plan/timeline_order.ts";
 import type { TimelineCommand, TimelineFault } from "./events.ts";
 import type { FaultName, NetworkShaping } from "./runtime.ts";
 

@@ -23,7 +23,7 @@ export const EVENTS_VERSION = 1;
 export interface EventsHeader {
   format: typeof EVENTS_FORMAT;
   version: number;
-  /** The tm version that wrote it (src/version.ts). */
+  /** The tm version that wrote it (src/base/version.ts). */
   tm: string;
   /** When the record was opened, ISO 8601 UTC. */
   wall: string;

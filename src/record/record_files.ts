@@ -2,7 +2,7 @@
  * The files of a run's directory (docs/run-record.md, "Layout"): one owner of their names for the
  * recorder, `tm report`, `tm runs` and the tests.
  */
-import { errorMessage } from "../errors.ts";
+import { errorMessage } from "../base/errors.ts";
 
 /** File names inside a run's directory: one owner for `tm report`, `tm runs` and the docs. */
 export const RECORD_FILES = {

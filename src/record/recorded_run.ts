@@ -3,7 +3,7 @@
  * for `tm report` and `tm runs`. Problems with the directory the user named are `UsageError`s:
  * one line naming the path, exit 2.
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../base/errors.ts";
 import { type EventsFile, EventsFormatError, parseEvents } from "./events_jsonl.ts";
 import { RECORD_FILES } from "./record_files.ts";
 import type { RunSummary } from "./run_summary.ts";

@@ -2,11 +2,11 @@
  * `tm report <run-dir>`: rebuilds a run's `junit.xml` and `report.html` from its `events.jsonl`
  * alone (docs/run-record.md, "tm report"), and says when the run did not finish.
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../base/errors.ts";
 import { RECORD_FILES } from "./record_files.ts";
 import { readRecordedEvents } from "./recorded_run.ts";
-import { writeReports } from "./record_reports.ts";
-import { NotARunError, runHistory } from "./run_history.ts";
+import { writeReports } from "./reporters/reporters.ts";
+import { NotARunError, runHistory } from "../history/run_history.ts";
 
 /** What `tm report` did, as printed. */
 export interface ReportOutcome {

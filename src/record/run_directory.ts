@@ -2,7 +2,7 @@
  * Where a run's record goes: `<parent>/<name>-<YYYY-MM-DD-HH-MM-SS>/` (docs/run-record.md), a
  * directory no other run writes to.
  */
-import { runFileStem } from "../log_file.ts";
+import { runFileStem } from "./log_file.ts";
 
 /** Default parent of run records, relative to the working directory. */
 export const DEFAULT_RUNS_DIR = "tm-runs";

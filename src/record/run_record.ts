@@ -11,14 +11,14 @@
  */
 import type { EventSink } from "../engine/events.ts";
 import type { OutputCollector } from "../engine/runtime.ts";
-import type { PlacedPeer } from "../placement.ts";
-import { planRecords } from "../plan_table.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
+import { planRecords } from "../cli/plan_table.ts";
 import { eventLine, headerLine, type RecordedEvent } from "./events_jsonl.ts";
 import { peerFile, RECORD_FILES, RecordWriteError } from "./record_files.ts";
-import { SyncAppender } from "../sync_appender.ts";
-import { writeReports } from "./record_reports.ts";
+import { SyncAppender } from "./sync_appender.ts";
+import { writeReports } from "./reporters/reporters.ts";
 import { createRunDirectory } from "./run_directory.ts";
-import { runHistory } from "./run_history.ts";
+import { runHistory } from "../history/run_history.ts";
 import { runSummary } from "./run_summary.ts";
 
 /** Options of `openRunRecord`. */

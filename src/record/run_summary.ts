@@ -3,8 +3,8 @@
  * object, for scripts and `tm runs`. Built from the run's history when `run-finished` arrives.
  */
 import type { CheckOutcome, Phase, Verdict } from "../engine/events.ts";
-import { peerProblems } from "./peer_verdict.ts";
-import type { RunHistory } from "./run_history.ts";
+import { peerProblems } from "../history/peer_verdict.ts";
+import type { RunHistory } from "../history/run_history.ts";
 
 /** The version of the summary's fields; bumped when a field changes meaning or goes away. */
 export const SUMMARY_VERSION = 1;

@@ -2,7 +2,7 @@
  * `tm runs [dir]`: the runs recorded in a directory (default `tm-runs`), oldest first, with name,
  * date, verdict and duration (docs/run-record.md, "tm runs").
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../base/errors.ts";
 import { readRecordedEvents, readSummary } from "./recorded_run.ts";
 
 /** One run in the list. */

@@ -7,14 +7,14 @@ import { Box, render, Static } from "ink";
 import process from "node:process";
 import { EventEmitter } from "node:events";
 import type { EngineEvent, EventSink } from "../engine/events.ts";
-import * as output from "../output_stream.ts";
+import * as output from "../base/output_stream.ts";
 import { LiveArea, liveItems } from "./live_area.tsx";
 import { formatLine, isShown, type LineFilter } from "./plain_lines.ts";
 import { applyEvent, createRunState, type RunState } from "./run_state.ts";
 import { RunStore } from "./run_store.ts";
 import { renderStyled, type Styled } from "./styled_text.ts";
 import { StyledLine } from "./styled_view.tsx";
-import { summarize } from "./summary.ts";
+import { summarize } from "./final_summary.ts";
 import { guardTerminal } from "./terminal_guard.ts";
 import { useRunState } from "./use_run_state.ts";
 

@@ -13,7 +13,7 @@ import {
   formatRate,
   progressBar,
   truncate,
-} from "../quantities.ts";
+} from "../text/quantities.ts";
 import { batchDueAt, type RunState } from "./run_state.ts";
 import type { Styled } from "./styled_text.ts";
 import { StyledLine } from "./styled_view.tsx";

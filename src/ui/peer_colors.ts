@@ -2,9 +2,9 @@
  * Colours that mean the same everywhere: a stable colour per peer name (a hash of the name, so a
  * peer keeps its colour across runs, the console and the TUI) and a colour per peer status.
  */
-import type { PeerState } from "./run_state.ts";
+import type { PeerLifecycle } from "./run_state.ts";
 import type { Color } from "./styled_text.ts";
-import { severityOf } from "../severity.ts";
+import { severityOf } from "../text/severity.ts";
 
 /**
  * 256-colour palette, distinguishable on dark and light backgrounds; no pure red (errors) and no
@@ -38,7 +38,7 @@ export function peerColor(name: string): Color {
 }
 
 /** The colour of a peer's status by what it means for the test. */
-export function statusColor(status: string | null, state: PeerState = "running"): Color {
+export function statusColor(status: string | null, state: PeerLifecycle = "running"): Color {
   if (state === "exited") return status === "stopped" ? "gray" : "red";
   if (status === null) return state === "starting" ? "yellow" : "gray";
   switch (status) {

@@ -4,9 +4,9 @@
  * coloured by `peerColor`.
  */
 import { levelColor, peerColor } from "./peer_colors.ts";
-import { formatStamp } from "../quantities.ts";
+import { formatStamp } from "../text/quantities.ts";
 import type { RunLine } from "./run_state.ts";
-import { severityOf } from "../severity.ts";
+import { severityOf } from "../text/severity.ts";
 import type { Styled } from "./styled_text.ts";
 
 /** Which lines a console shows. */

@@ -15,12 +15,12 @@ import type {
   Verdict,
 } from "../engine/events.ts";
 import { batchTimeline } from "../engine/timeline.ts";
-import type { PlacedPeer } from "../placement.ts";
-import { severityOf } from "../severity.ts";
-import { escapeControlsIn } from "../terminal_text.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
+import { severityOf } from "../text/severity.ts";
+import { escapeControlsIn } from "../text/terminal_text.ts";
 import { LineBuffer } from "./line_buffer.ts";
-import { eventSentence, faultSentence, shipLabel } from "../event_text.ts";
-import { formatDuration, formatRate, rate } from "../quantities.ts";
+import { eventSentence, faultSentence, shipLabel } from "../text/event_text.ts";
+import { formatDuration, formatRate, rate } from "../text/quantities.ts";
 
 /** What a permanent line is about; views pick colours and markers from it. */
 export type LineKind =
@@ -62,14 +62,14 @@ export interface RunLine {
 }
 
 /** Where a peer is in its life, as far as the orchestrator knows. */
-export type PeerState = "pending" | "starting" | "running" | "exited";
+export type PeerLifecycle = "pending" | "starting" | "running" | "exited";
 
 export interface PeerView {
   name: string;
   host: string;
   port: number;
   image: string;
-  state: PeerState;
+  state: PeerLifecycle;
   /** Last status the peer SET (`started`, `connected`, …), null before the first. */
   status: string | null;
   /** Bootstrap address from `started|<address>`. */

@@ -20,7 +20,7 @@
  */
 import process from "node:process";
 import { INTERRUPT_SIGNALS } from "../engine/interrupt.ts";
-import * as output from "../output_stream.ts";
+import * as output from "../base/output_stream.ts";
 
 /** Options of `guardTerminal`. */
 export interface GuardOptions {

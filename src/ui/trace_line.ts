@@ -3,7 +3,7 @@
  * trace (a stack trace) continues on indented lines, so no line of it can pass for a stamped one;
  * control characters inside each line are escaped (the trace quotes peers and hosts).
  */
-import { escapeControls } from "../terminal_text.ts";
+import { escapeControls } from "../text/terminal_text.ts";
 
 /** `[  12.3s] message\n`, continuation lines indented under the message. */
 export function traceLine(t: number, message: string): string {

@@ -8,7 +8,7 @@ import {
   RedisLeaseError,
   withDatabase,
 } from "../../src/coordination/redis_lease.ts";
-import { currentOwner, type RunOwner } from "../../src/run_owner.ts";
+import { currentOwner, type RunOwner } from "../../src/coordination/run_owner.ts";
 import { type LocalRedis, startRedisServer } from "../support/redis_server.ts";
 import { deadOwner } from "../support/run_owners.ts";
 import { eventually } from "../support/until.ts";

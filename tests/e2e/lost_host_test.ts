@@ -15,7 +15,7 @@ import {
 } from "../support/e2e.ts";
 import { killSessions, privateSshd } from "../support/host_b_sshd.ts";
 import { eventually } from "../support/until.ts";
-import { containerName } from "../../src/hosts/container_names.ts";
+import { containerName } from "../../src/runtimes/docker/container_names.ts";
 
 interface TwoPeers {
   commands: unknown[];

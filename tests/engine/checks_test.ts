@@ -1,7 +1,7 @@
 /** The check evaluator on scripted events and a fake clock (the `t` of each event). */
 import { assertEquals } from "../support/assert.ts";
 import { CheckEvaluator, describeCheck, EVIDENCE_LINES } from "../../src/engine/checks.ts";
-import type { ExpectConfig } from "../../src/config/schema.ts";
+import type { ExpectConfig } from "../../src/plan/schema.ts";
 import type { CheckOutcome, EngineEvent, PeerSummary } from "../../src/engine/events.ts";
 
 const PEERS = ["alice", "bob"];

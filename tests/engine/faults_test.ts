@@ -13,8 +13,8 @@ import {
 import type { EngineEvent } from "../../src/engine/events.ts";
 import type { FaultControl, PeerRuntime } from "../../src/engine/runtime.ts";
 import { FaultsUnsupportedError, run } from "../../src/engine/run.ts";
-import { UsageError } from "../../src/errors.ts";
-import { place } from "../../src/placement.ts";
+import { UsageError } from "../../src/base/errors.ts";
+import { place } from "../../src/plan/placement.ts";
 import { localRedisProvider } from "../support/redis_server.ts";
 
 /** Position of the first event matching `predicate`; fails the test when there is none. */

@@ -3,7 +3,7 @@ import { PeerLaunches } from "../../src/engine/peer_launches.ts";
 import { PeerStates } from "../../src/engine/peer_states.ts";
 import type { UnstampedEvent } from "../../src/engine/events.ts";
 import type { PeerExit } from "../../src/engine/runtime.ts";
-import type { PlacedPeer } from "../../src/placement.ts";
+import type { PlacedPeer } from "../../src/plan/placement.ts";
 import { referencePeerRuntime, scenario } from "../support/engine_scenario.ts";
 
 const plan: PlacedPeer[] = [{

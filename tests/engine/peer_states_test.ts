@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { PeerStates } from "../../src/engine/peer_states.ts";
-import type { PlacedPeer } from "../../src/placement.ts";
+import type { PlacedPeer } from "../../src/plan/placement.ts";
 
 const plan: PlacedPeer[] = ["alice", "bob"].map((peer, i) => ({
   peer,

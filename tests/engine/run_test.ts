@@ -4,10 +4,10 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { run } from "../../src/engine/run.ts";
-import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
+import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
 import type { EngineEvent, EventOf } from "../../src/engine/events.ts";
-import { place } from "../../src/placement.ts";
-import { isLogged, openLogFile } from "../../src/log_file.ts";
+import { place } from "../../src/plan/placement.ts";
+import { isLogged, openLogFile } from "../../src/record/log_file.ts";
 import { localRedisProvider, startRedisServer } from "../support/redis_server.ts";
 import type { RedisProvider, RedisServer } from "../../src/engine/redis_provider.ts";
 import { vladFor } from "../../lib/typescript/reference_peer.ts";
@@ -453,12 +453,14 @@ Deno.test("run() fails clearly when Redis goes away mid-run, and still cleans up
 const INTERRUPTIBLE_RUN = (config: unknown) => `
 import { run } from ${JSON.stringify(new URL("../../src/engine/run.ts", import.meta.url).href)};
 import { ProcessRuntime } from ${
-  JSON.stringify(new URL("../../src/engine/process_runtime.ts", import.meta.url).href)
+  JSON.stringify(new URL("../../src/runtimes/process/process_runtime.ts", import.meta.url).href)
 };
 import { installInterruptHandlers } from ${
   JSON.stringify(new URL("../../src/engine/interrupt.ts", import.meta.url).href)
 };
-import { place } from ${JSON.stringify(new URL("../../src/placement.ts", import.meta.url).href)};
+import { place } from ${
+  JSON.stringify(new URL("../../src/plan/placement.ts", import.meta.url).href)
+};
 import { localRedisProvider } from ${
   JSON.stringify(new URL("../support/redis_server.ts", import.meta.url).href)
 };

@@ -5,11 +5,11 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { run } from "../../src/engine/run.ts";
-import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
+import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
 import type { EngineEvent, EventOf } from "../../src/engine/events.ts";
 import type { RuntimeContext, TeardownOptions } from "../../src/engine/runtime.ts";
-import { ConfigSchema } from "../../src/config/schema.ts";
-import { place } from "../../src/placement.ts";
+import { ConfigSchema } from "../../src/plan/schema.ts";
+import { place } from "../../src/plan/placement.ts";
 import { localRedisProvider } from "../support/redis_server.ts";
 
 const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;

@@ -1,8 +1,8 @@
 import { assertEquals } from "../support/assert.ts";
 import type { EngineEvent } from "../../src/engine/events.ts";
 import type { RecordedEvent } from "../../src/record/events_jsonl.ts";
-import { reportData } from "../../src/record/report_data.ts";
-import { runHistory } from "../../src/record/run_history.ts";
+import { reportData } from "../../src/record/reporters/report_data.ts";
+import { runHistory } from "../../src/history/run_history.ts";
 import { placed } from "../support/scripted_events.ts";
 
 const events: EngineEvent[] = [

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import type { EngineEvent } from "../../src/engine/events.ts";
-import { planRecords } from "../../src/plan_table.ts";
+import { planRecords } from "../../src/cli/plan_table.ts";
 import { peerFile, RECORD_FILES } from "../../src/record/record_files.ts";
 import type { RunSummary } from "../../src/record/run_summary.ts";
 import { openRunRecord } from "../../src/record/run_record.ts";

@@ -3,13 +3,13 @@
  * processes (ProcessRuntime) against a real redis-server, every event collected.
  */
 import { run, type RunResult } from "../../src/engine/run.ts";
-import { ProcessRuntime } from "../../src/engine/process_runtime.ts";
+import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
 import { type EngineEvent, type EventOf, fanout } from "../../src/engine/events.ts";
 import type { RedisProvider } from "../../src/engine/redis_provider.ts";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import type { PeerRuntime } from "../../src/engine/runtime.ts";
-import { type Config, ConfigSchema } from "../../src/config/schema.ts";
-import { place } from "../../src/placement.ts";
+import { type Config, ConfigSchema } from "../../src/plan/schema.ts";
+import { place } from "../../src/plan/placement.ts";
 import { localRedisProvider } from "./redis_server.ts";
 import { assert } from "./assert.ts";
 import { alive } from "./process_output.ts";

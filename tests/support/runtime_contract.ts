@@ -11,14 +11,14 @@
  * waiting for a polite stop.
  */
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { settledWithin } from "../../src/async.ts";
-import { type Config, ConfigSchema } from "../../src/config/schema.ts";
+import { settledWithin } from "../../src/base/async.ts";
+import { type Config, ConfigSchema } from "../../src/plan/schema.ts";
 import type { Coordination } from "../../src/coordination/coordination.ts";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import type { UnstampedEvent } from "../../src/engine/events.ts";
 import type { PeerRuntime, RunningPeer } from "../../src/engine/runtime.ts";
-import { peerEnvironment } from "../../src/environment.ts";
-import { place, type PlacedPeer } from "../../src/placement.ts";
+import { peerEnvironment } from "../../src/plan/environment.ts";
+import { place, type PlacedPeer } from "../../src/plan/placement.ts";
 import { startRedisServer } from "./redis_server.ts";
 import { randomBasePort, uniqueTestName } from "./e2e.ts";
 

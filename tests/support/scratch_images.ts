@@ -3,7 +3,7 @@
  * unique tags the caller removes: busybox (sh, env, sleep, ...), redis-server, and busybox plus a
  * file of random bytes for image-shipping tests and benchmarks.
  */
-import { quote } from "../../src/hosts/shell.ts";
+import { quote } from "../../src/transport/shell.ts";
 
 /** Runs a command and returns its stdout; throws with its stderr on failure. */
 export async function sh(script: string, stdin?: Uint8Array): Promise<string> {

@@ -11,7 +11,7 @@ import type {
   TimelineCommand,
   UnstampedEvent,
 } from "../../src/engine/events.ts";
-import type { PlacedPeer } from "../../src/placement.ts";
+import type { PlacedPeer } from "../../src/plan/placement.ts";
 
 export const TEST_NAME = "gossip-demo";
 export const LOG_FILE = "gossip-demo-2025-06-01-12-00-00.log";

@@ -5,7 +5,7 @@
  * It must run in its own network namespace: `dockerd --bridge none` deletes `docker0`, and
  * with it the main engine's bridge, in the namespace it starts in.
  */
-import { LocalRemote } from "../../src/hosts/local.ts";
+import { LocalRemote } from "../../src/transport/local.ts";
 
 export interface SecondEngine extends AsyncDisposable {
   /** `unix://…/docker.sock` */

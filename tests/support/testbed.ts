@@ -8,7 +8,7 @@
  * (`.ci/run` tears it down after the suite; `teardownTestbed()` does it at once).
  * Tests that use it say `[integration: testbed]` in their names.
  */
-import type { SshOptions } from "../../src/hosts/ssh.ts";
+import type { SshOptions } from "../../src/transport/ssh.ts";
 
 const SCRIPTS = new URL("../../scripts/testbed/", import.meta.url).pathname;
 

@@ -7,13 +7,13 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { render } from "ink-testing-library";
 import { createConsole } from "../../src/ui/console.tsx";
 import { foldEvents } from "../../src/ui/run_state.ts";
-import { summarize } from "../../src/ui/summary.ts";
+import { summarize } from "../../src/ui/final_summary.ts";
 import { plainText } from "../../src/ui/styled_text.ts";
 import { RunStore } from "../../src/ui/run_store.ts";
 import { TuiApp } from "../../src/ui/tui/app.tsx";
 import { traceLine } from "../../src/ui/trace_line.ts";
-import { LineFormatter } from "../../src/log_file.ts";
-import { describeError } from "../../src/errors.ts";
+import { LineFormatter } from "../../src/record/log_file.ts";
+import { describeError } from "../../src/base/errors.ts";
 import type { EngineEvent } from "../../src/engine/events.ts";
 import {
   HOSTILE_HOST_TEXT,

@@ -4,7 +4,7 @@
  */
 import { Box, type Key, Text, useInput } from "ink";
 import { useState } from "react";
-import { truncate } from "../../quantities.ts";
+import { truncate } from "../../text/quantities.ts";
 import type { RunStore } from "../run_store.ts";
 import { useRunState } from "../use_run_state.ts";
 import { HeaderPanel } from "./header_panel.tsx";

@@ -1,8 +1,8 @@
 /** TUI header: test name, phase (or verdict), elapsed time, Redis URL, warning and error counts. */
 import { Box, Text } from "ink";
-import { formatClock, truncate } from "../../quantities.ts";
+import { formatClock, truncate } from "../../text/quantities.ts";
 import type { RunState } from "../run_state.ts";
-import { totals, verdictColor } from "../summary.ts";
+import { totals, verdictColor } from "../final_summary.ts";
 
 export interface HeaderPanelProps {
   state: RunState;

@@ -5,7 +5,7 @@
  */
 import { Text } from "ink";
 import { levelColor, peerColor, statusColor } from "../peer_colors.ts";
-import { fit, formatAge } from "../../quantities.ts";
+import { fit, formatAge } from "../../text/quantities.ts";
 import type { PeerView, RunState } from "../run_state.ts";
 import { Panel } from "./panel.tsx";
 

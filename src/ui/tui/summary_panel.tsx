@@ -3,7 +3,7 @@ import { Box } from "ink";
 import type { RunState } from "../run_state.ts";
 import { fitStyled } from "../styled_text.ts";
 import { StyledLine } from "../styled_view.tsx";
-import { summarize } from "../summary.ts";
+import { summarize } from "../final_summary.ts";
 import { Panel } from "./panel.tsx";
 
 /** Rows the summary needs (its lines plus the title row). */

@@ -4,7 +4,7 @@
  */
 import { Box } from "ink";
 import { peerColor } from "../peer_colors.ts";
-import { fit, formatDuration } from "../../quantities.ts";
+import { fit, formatDuration } from "../../text/quantities.ts";
 import { batchDueAt, type RunState, type TimelineBatchView } from "../run_state.ts";
 import { fitStyled, type Styled } from "../styled_text.ts";
 import { StyledLine } from "../styled_view.tsx";

@@ -1,0 +1,197 @@
+/**
+ * Cross-field checks on the timeline's faults (docs/config.md, "Faults"): who each fault acts
+ * on (`peer` xor `peers`, known peers, partition groups), and what each peer can be sent or
+ * done to at each point of the timeline (`resume` only after `pause`, `start` only after
+ * `kill`, no command to a killed peer). Pure; problems carry the YAML path they are about.
+ */
+import { unknownPeer } from "../plan/closest_match.ts";
+import type { FaultConfig, TimelineEntryConfig } from "../plan/schema.ts";
+import { isFault } from "../plan/schema.ts";
+import { inTimelineOrder } from "../plan/timeline_order.ts";
+import type { PathProblem, PathSegment } from "../plan/validate.ts";
+
+/** What the fault checks look at; entries that failed the schema are `undefined`. */
+export interface FaultCheckParts {
+  /** Every peer name, or undefined while some peer failed the schema (names unknown). */
+  peers: readonly string[] | undefined;
+  commands: readonly (TimelineEntryConfig | undefined)[];
+}
+
+/** Faults that need `peer` or `peers`; `heal` takes them optionally, `partition` takes groups. */
+const TARGETED = new Set<FaultConfig["fault"]>([
+  "delay",
+  "loss",
+  "rate",
+  "pause",
+  "resume",
+  "kill",
+  "start",
+]);
+
+/** Runs every fault check; problems in file order of the entries they are about. */
+export function checkFaults(parts: FaultCheckParts): PathProblem[] {
+  const problems: PathProblem[] = [];
+  parts.commands.forEach((entry, index) => {
+    if (entry && isFault(entry)) problems.push(...checkTargets(entry, index, parts.peers));
+  });
+  // Following peers through the timeline needs every entry: one that failed the schema might
+  // be the `kill` a later `start` depends on.
+  if (problems.length === 0 && parts.peers && parts.commands.every((entry) => entry)) {
+    problems.push(...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers));
+  }
+  return problems.sort((a, b) => (a.path[1] as number) - (b.path[1] as number));
+}
+
+/** `peer` xor `peers`, every name known and listed once; partition groups disjoint. */
+function checkTargets(
+  fault: FaultConfig,
+  index: number,
+  peers: readonly string[] | undefined,
+): PathProblem[] {
+  const at = (...rest: PathSegment[]): PathSegment[] => ["commands", index, ...rest];
+  const problems: PathProblem[] = [];
+  const known = (name: string, path: PathSegment[]) => {
+    if (peers && !peers.includes(name)) problems.push({ path, message: unknownPeer(name, peers) });
+  };
+  if (fault.fault === "partition") {
+    const groupOf = new Map<string, number>();
+    fault.groups.forEach((group, g) =>
+      group.forEach((name, k) => {
+        const first = groupOf.get(name);
+        if (first !== undefined) {
+          problems.push({
+            path: at("groups", g, k),
+            message: first === g
+              ? `"${name}" is listed twice in this group`
+              : `"${name}" is already in groups[${first}]; a peer belongs to at most one group`,
+          });
+          return;
+        }
+        groupOf.set(name, g);
+        known(name, at("groups", g, k));
+      })
+    );
+    return problems;
+  }
+  if (fault.peer !== undefined && fault.peers !== undefined) {
+    return [{
+      path: at("peers"),
+      message: `give either peer or peers, not both (${fault.fault} acts on the peers named once)`,
+    }];
+  }
+  if (fault.peer === undefined && fault.peers === undefined) {
+    return TARGETED.has(fault.fault)
+      ? [{
+        path: at("fault"),
+        message: `${fault.fault} needs the peers it acts on: peer: <name>, or peers: a list or "*"`,
+      }]
+      : [];
+  }
+  if (fault.peer !== undefined) known(fault.peer, at("peer"));
+  if (Array.isArray(fault.peers)) {
+    const seen = new Set<string>();
+    fault.peers.forEach((name, k) => {
+      if (seen.has(name)) {
+        problems.push({ path: at("peers", k), message: `"${name}" is listed twice` });
+      } else known(name, at("peers", k));
+      seen.add(name);
+    });
+  }
+  return problems;
+}
+
+/** What a fault or command finds a peer in, and which entry put it there. */
+interface PeerCondition {
+  state: "paused" | "killed";
+  /** `commands[i] at <time>s`, for messages. */
+  by: string;
+}
+
+/**
+ * Follows every peer through the timeline, in the order the engine runs it: a peer is running,
+ * paused or killed. `pause` and `kill` need it running, `resume` paused, `start` killed; network
+ * faults and commands need it not killed (a killed peer has no network, and commands sent to it
+ * are lost). A paused peer may be sent commands: they wait in Redis until it is resumed.
+ */
+function checkSequence(entries: TimelineEntryConfig[], peers: readonly string[]): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const conditions = new Map<string, PeerCondition>();
+  for (const { entry, position } of inTimelineOrder(entries)) {
+    const at = (...rest: PathSegment[]): PathSegment[] => ["commands", position, ...rest];
+    const by = `commands[${position}] at ${entry.time}s`;
+    if (!isFault(entry)) {
+      const killed = conditions.get(entry.peer);
+      if (killed?.state === "killed") {
+        problems.push({
+          path: at("peer"),
+          message: `${entry.peer} is killed (${killed.by}) and not started again before this ` +
+            `command, which it could not receive; add a fault: start for ${entry.peer} first`,
+        });
+      }
+      continue;
+    }
+    const targets = targetsOf(entry, peers);
+    const path = entry.fault === "partition" ? at("groups") : at(entry.peer ? "peer" : "peers");
+    for (const peer of targets) {
+      const now = conditions.get(peer);
+      const problem = conflict(entry.fault, peer, now);
+      if (problem) {
+        problems.push({ path, message: problem });
+        break;
+      }
+      if (entry.fault === "pause") conditions.set(peer, { state: "paused", by });
+      else if (entry.fault === "kill") conditions.set(peer, { state: "killed", by });
+      else if (entry.fault === "resume" || entry.fault === "start") conditions.delete(peer);
+    }
+  }
+  return problems;
+}
+
+/** Why `fault` cannot act on `peer` in its present condition, or undefined if it can. */
+function conflict(
+  fault: FaultConfig["fault"],
+  peer: string,
+  now: PeerCondition | undefined,
+): string | undefined {
+  const killed = now?.state === "killed" ? now : undefined;
+  switch (fault) {
+    case "pause":
+    case "kill":
+      if (!now) return undefined;
+      return now.state === "paused"
+        ? fault === "pause"
+          ? `${peer} is already paused (${now.by})`
+          : `${peer} is paused (${now.by}); resume it before kill`
+        : `${peer} is killed (${now.by}) and not started again`;
+    case "resume":
+      return now?.state === "paused"
+        ? undefined
+        : killed
+        ? `${peer} is killed (${killed.by}), not paused: start brings it back`
+        : `resume only follows a pause: ${peer} is not paused at this point of the timeline`;
+    case "start":
+      return killed
+        ? undefined
+        : now?.state === "paused"
+        ? `${peer} is paused (${now.by}), not killed: resume thaws it`
+        : `start only follows a kill: ${peer} is running at this point of the timeline`;
+    case "delay":
+    case "loss":
+    case "rate":
+    case "partition":
+      return killed
+        ? `${peer} is killed (${killed.by}) and not started again; a network fault needs its ` +
+          "container running (a started peer gets the faults in force again)"
+        : undefined;
+    case "heal":
+      return undefined;
+  }
+}
+
+/** The peers a fault acts on, `"*"` and a target-less `heal` expanded to every peer. */
+export function targetsOf(fault: FaultConfig, peers: readonly string[]): string[] {
+  if (fault.fault === "partition") return fault.groups.flat();
+  if (fault.peer !== undefined) return [fault.peer];
+  if (Array.isArray(fault.peers)) return [...fault.peers];
+  return [...peers];
+}

@@ -1,0 +1,216 @@
+/**
+ * A run told from its recorded events alone: what the summary, the JUnit file and the HTML
+ * report are built from, at the end of a run and by `tm report` from `events.jsonl`. A run that
+ * was killed has no `run-finished`: what is known is told, and `finished` is undefined.
+ */
+import type {
+  CheckOutcome,
+  EngineEvent,
+  EventOf,
+  Phase,
+  TimelineCommand,
+} from "../engine/events.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
+import { AFTER_START } from "../engine/peer_states.ts";
+import type { RecordedEvent } from "../record/events_jsonl.ts";
+
+/** How many of a peer's last log lines a history keeps for messages (JUnit, summary). */
+export const LAST_LINES = 20;
+
+/** One peer's life in the run. */
+export interface PeerHistory {
+  peer: string;
+  host: string;
+  port: number;
+  image: string;
+  /** The image's ID on its host (`sha256:…`), if the runtime reported it. */
+  imageId?: string;
+  /** Container ID (or `pid …`), if launched. */
+  id?: string;
+  /** Reported `started` (or a status only a started peer reports) at least once. */
+  started: boolean;
+  /** Last status reported, null if none. */
+  lastStatus: string | null;
+  restarts: number;
+  /** The reason of a `failed|<reason>` status (`""` for a bare `failed`); absent if none. */
+  failure?: string;
+  /** Its process/container exited on its own, unexpectedly. */
+  crashed: boolean;
+  /** Exit code if it exited (null: killed by a signal or unknown). */
+  exitCode?: number | null;
+  /** Last lines of its output at an unexpected exit (docker logs). */
+  exitOutput: string[];
+  /** Its last log lines (`[level] message`), oldest first, up to `LAST_LINES`. */
+  lastLogs: string[];
+  warnings: number;
+  errors: number;
+}
+
+/** One phase: from the event entering it to the next phase (or the run's end). */
+export interface PhaseSpan {
+  phase: Phase;
+  startMs: number;
+  /** Undefined when the run's record ends inside it. */
+  endMs?: number;
+}
+
+/** What a run's events say. */
+export interface RunHistory {
+  test: string;
+  runId: string;
+  plan: PlacedPeer[];
+  timeline: TimelineCommand[];
+  /** Wall time of the first event, ISO 8601. */
+  startedAt: string;
+  /** Run time (`t`) at which the timeline began; undefined if it never did. */
+  timelineStartMs?: number;
+  /** Run time of the last event recorded. */
+  lastMs: number;
+  /** The run's end; undefined when the record stops before it (tm was killed). */
+  finished?: EventOf<"run-finished">;
+  peers: PeerHistory[];
+  /** Decided checks in `expect:` order (from `run-finished`, else the `check-decided` events). */
+  checks: CheckOutcome[];
+  phases: PhaseSpan[];
+  /** Each host connected, with its Docker engine version if the runtime reported it. */
+  hosts: { host: string; address: string; docker?: string }[];
+}
+
+/** The record holds no `run-started`: nothing to tell. */
+export class NotARunError extends Error {
+  constructor() {
+    super("the record holds no run-started event");
+    this.name = "NotARunError";
+  }
+}
+
+/** Whether a status is a peer's `failed` report, and its reason. */
+export function failureOf(status: string): string | undefined {
+  if (status === "failed") return "";
+  return status.startsWith("failed|") ? status.slice("failed|".length) : undefined;
+}
+
+/**
+ * Tells the run from its events, in order.
+ * @throws NotARunError when there is no `run-started`
+ */
+export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
+  const start = recorded.find((r) => r.event.type === "run-started");
+  if (!start || start.event.type !== "run-started") throw new NotARunError();
+  const { test, runId, plan, timeline } = start.event;
+  const peers = new Map<string, PeerHistory>(plan.map((p) => [p.peer, {
+    peer: p.peer,
+    host: p.host,
+    port: p.port,
+    image: p.image,
+    started: false,
+    lastStatus: null,
+    restarts: 0,
+    crashed: false,
+    exitOutput: [],
+    lastLogs: [],
+    warnings: 0,
+    errors: 0,
+  }]));
+  const history: RunHistory = {
+    test,
+    runId,
+    plan,
+    timeline,
+    startedAt: start.wall,
+    lastMs: 0,
+    peers: [...peers.values()],
+    checks: [],
+    phases: [],
+    hosts: [],
+  };
+  const decided = new Map<number, CheckOutcome>();
+  for (const { event } of recorded) {
+    history.lastMs = Math.max(history.lastMs, event.t);
+    const peer = "peer" in event && event.peer !== undefined ? peers.get(event.peer) : undefined;
+    apply(history, event, peer, decided);
+  }
+  const last = history.phases.at(-1);
+  if (last && history.finished) last.endMs = history.finished.t;
+  if (history.finished) {
+    for (const summary of history.finished.peers) {
+      const peer = peers.get(summary.peer);
+      if (!peer) continue;
+      peer.restarts = summary.restarts;
+      peer.warnings = summary.warnings;
+      peer.errors = summary.errors;
+      if (summary.failure !== undefined) peer.failure = summary.failure;
+      if (summary.exitCode !== undefined) peer.exitCode = summary.exitCode;
+    }
+    history.checks = [...history.finished.checks];
+  } else {
+    history.checks = [...decided.values()].sort((a, b) => a.index - b.index);
+  }
+  return history;
+}
+
+function apply(
+  history: RunHistory,
+  event: EngineEvent,
+  peer: PeerHistory | undefined,
+  decided: Map<number, CheckOutcome>,
+): void {
+  switch (event.type) {
+    case "phase": {
+      const previous = history.phases.at(-1);
+      if (previous) previous.endMs = event.t;
+      history.phases.push({ phase: event.phase, startMs: event.t });
+      if (event.phase === "timeline") history.timelineStartMs = event.t;
+      break;
+    }
+    case "host-connected":
+      history.hosts.push({ host: event.host, address: event.address });
+      break;
+    case "host-ready": {
+      const host = history.hosts.find((h) => h.host === event.host);
+      if (host) host.docker = event.docker;
+      break;
+    }
+    case "peer-launched":
+      if (!peer) break;
+      if (event.id !== undefined) peer.id = event.id;
+      if (event.imageId !== undefined) peer.imageId = event.imageId;
+      break;
+    case "peer-status": {
+      if (!peer) break;
+      const failure = failureOf(event.status);
+      if (failure !== undefined) peer.failure = failure;
+      // `started`, or a status that proves it (peer_states.ts: `started` may be overwritten).
+      if (event.status === "started" || AFTER_START.has(event.status)) peer.started = true;
+      if (event.status === "restarting") peer.restarts++;
+      peer.lastStatus = event.status;
+      break;
+    }
+    case "peer-log":
+      if (!peer) break;
+      peer.lastLogs.push(`[${event.level}] ${event.message}`);
+      if (peer.lastLogs.length > LAST_LINES) peer.lastLogs.shift();
+      if (event.level === "warn") peer.warnings++;
+      if (event.level === "error") peer.errors++;
+      break;
+    case "peer-exited":
+      if (!peer) break;
+      peer.exitCode = event.code;
+      if (!event.expected) {
+        peer.crashed = true;
+        peer.exitOutput = event.output ?? [];
+      }
+      break;
+    case "check-decided":
+      decided.set(event.check.index, event.check);
+      break;
+    case "run-finished":
+      history.finished = event;
+      break;
+  }
+}
+
+/** ms on the timeline clock of run time `t` (negative before the timeline); undefined if none. */
+export function timelineClock(history: RunHistory, t: number): number | undefined {
+  return history.timelineStartMs === undefined ? undefined : t - history.timelineStartMs;
+}

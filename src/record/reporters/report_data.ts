@@ -1,0 +1,172 @@
+/**
+ * What the HTML report shows, as plain data: built from a run's recorded events and embedded in
+ * `report.html` as JSON, which the page's script draws (docs/run-record.md, "report.html").
+ * Times are run time (`t`, ms since the run started); the page labels them on the timeline clock.
+ */
+import type { RecordedEvent } from "../events_jsonl.ts";
+import { peerProblems } from "../../history/peer_verdict.ts";
+import type { RunHistory } from "../../history/run_history.ts";
+import { eventSentence } from "../../text/event_text.ts";
+
+/** A stretch of time a peer spent in one status. */
+export interface StatusSpan {
+  from: number;
+  to: number;
+  status: string;
+}
+
+/** Something that happened to a peer at one moment. */
+export interface LaneMarker {
+  t: number;
+  kind: "command" | "restart" | "crash" | "exit" | "unsent" | "fault";
+  label: string;
+}
+
+export interface ReportLane {
+  peer: string;
+  host: string;
+  problems: string[];
+  spans: StatusSpan[];
+  markers: LaneMarker[];
+}
+
+/** One line of the log list: a peer's log line, or tm's own warning or error (`peer: "tm"`). */
+export interface ReportLog {
+  t: number;
+  peer: string;
+  level: string;
+  message: string;
+}
+
+export interface ReportData {
+  test: string;
+  runId: string;
+  startedAt: string;
+  /** `passed`, `failed`, `interrupted`, or `unfinished` (no `run-finished`: tm was killed). */
+  verdict: string;
+  exitCode: number | null;
+  reason: string | null;
+  /** Run time the timeline began, null if it never did (times are then shown as run time). */
+  timelineStartMs: number | null;
+  /** Run time of the record's end. */
+  endMs: number;
+  phases: { phase: string; from: number; to: number }[];
+  lanes: ReportLane[];
+  checks: {
+    index: number;
+    description: string;
+    passed: boolean;
+    /** Run time it was decided. */
+    t: number;
+    evidence: string[];
+  }[];
+  logs: ReportLog[];
+}
+
+/** The report's data for a run. */
+export function reportData(history: RunHistory, recorded: readonly RecordedEvent[]): ReportData {
+  const endMs = history.finished?.t ?? history.lastMs;
+  const lanes = new Map<string, ReportLane>(history.peers.map((peer) => [peer.peer, {
+    peer: peer.peer,
+    host: peer.host,
+    problems: peerProblems(peer).map((problem) => problem.text),
+    spans: [],
+    markers: [],
+  }]));
+  const open = new Map<string, StatusSpan>();
+  const close = (peer: string, t: number) => {
+    const span = open.get(peer);
+    if (span) span.to = t;
+    open.delete(peer);
+  };
+  const begin = (peer: string, t: number, status: string) => {
+    const lane = lanes.get(peer);
+    if (!lane) return;
+    close(peer, t);
+    const span = { from: t, to: endMs, status };
+    lane.spans.push(span);
+    open.set(peer, span);
+  };
+  const logs: ReportLog[] = [];
+  for (const { event } of recorded) {
+    switch (event.type) {
+      case "peer-launched":
+        begin(event.peer, event.t, "launched");
+        break;
+      case "peer-status":
+        begin(event.peer, event.t, event.status);
+        if (event.status === "restarting") {
+          lanes.get(event.peer)?.markers.push({ t: event.t, kind: "restart", label: "restart" });
+        }
+        break;
+      case "peer-exited": {
+        close(event.peer, event.t);
+        const code = event.code === null ? "unknown code" : `code ${event.code}`;
+        lanes.get(event.peer)?.markers.push({
+          t: event.t,
+          kind: event.expected ? "exit" : "crash",
+          label: `${event.expected ? "exited" : "crashed"} with ${code}`,
+        });
+        for (const line of event.output ?? []) {
+          logs.push({ t: event.t, peer: event.peer, level: "output", message: line });
+        }
+        break;
+      }
+      case "command-sent":
+        lanes.get(event.peer)?.markers.push({ t: event.t, kind: "command", label: event.command });
+        break;
+      case "command-undeliverable":
+        lanes.get(event.peer)?.markers.push({
+          t: event.t,
+          kind: "unsent",
+          label: `${event.command} not delivered: ${event.reason}`,
+        });
+        break;
+      case "fault-applied":
+      case "fault-failed":
+        // On the lane of every peer it acted on, worded as the views word it.
+        for (const peer of event.action.peers) {
+          lanes.get(peer)?.markers.push({ t: event.t, kind: "fault", label: eventSentence(event) });
+        }
+        break;
+      case "peer-log":
+        logs.push({ t: event.t, peer: event.peer, level: event.level, message: event.message });
+        break;
+      case "warning":
+      case "error":
+        logs.push({
+          t: event.t,
+          peer: event.peer ?? "tm",
+          level: event.type === "warning" ? "warn" : "error",
+          message: event.host ? `${event.host}: ${event.message}` : event.message,
+        });
+        break;
+    }
+  }
+  const timelineStart = history.timelineStartMs ?? null;
+  return {
+    test: history.test,
+    runId: history.runId,
+    startedAt: history.startedAt,
+    verdict: history.finished?.verdict ?? "unfinished",
+    exitCode: history.finished?.exitCode ?? null,
+    reason: history.finished?.reason ??
+      (history.finished ? null : "the run did not finish: its record ends before run-finished"),
+    timelineStartMs: timelineStart,
+    endMs,
+    phases: history.phases.map((span) => ({
+      phase: span.phase,
+      from: span.startMs,
+      to: span.endMs ?? endMs,
+    })),
+    lanes: [...lanes.values()],
+    checks: history.checks.map((check) => ({
+      index: check.index,
+      description: check.description,
+      passed: check.passed,
+      t: check.atMs + (timelineStart ?? 0),
+      evidence: check.evidence ?? [],
+    })),
+    logs,
+  };
+}

@@ -1,0 +1,466 @@
+/**
+ * Docker: the docker CLI on one host, run through a `Remote` (SSH or local), with typed
+ * results parsed from its JSON output. Failures are `DockerError`s naming the host, the
+ * command and what docker printed on stderr.
+ */
+import { COMMAND_NOT_FOUND } from "../../transport/local.ts";
+import type { ExecResult, Remote, RemoteProcess } from "../../transport/remote.ts";
+import { commandLine } from "../../transport/shell.ts";
+import { redactUrls } from "../../base/url_redaction.ts";
+
+/** A docker command failed (non-zero exit, or docker is missing or unreachable). */
+export class DockerError extends Error {
+  constructor(
+    /** Host display name. */
+    readonly host: string,
+    /** The command as run, e.g. `["docker", "run", ...]`. */
+    readonly argv: string[],
+    /** Exit code; null when killed. */
+    readonly code: number | null,
+    /** What docker printed on stderr, trimmed. */
+    readonly stderr: string,
+    message?: string,
+  ) {
+    super(
+      message ??
+        `${host}: docker ${argv[1] ?? ""} failed (exit ${code ?? "killed"}): ${
+          dockerCause(stderr) || "no output"
+        } (command: ${shownCommand(argv)})`,
+    );
+    this.name = "DockerError";
+  }
+}
+
+/** What `docker run -d` starts. */
+export interface RunSpec {
+  image: string;
+  /** Container name. Default: docker picks one. */
+  name?: string;
+  labels?: Record<string, string>;
+  /** Environment; values arrive literally (newlines, quotes, `$()` included). */
+  env?: Record<string, string>;
+  /** Published ports, e.g. `{ host: 11984, container: 11984, protocol: "udp" }`. */
+  ports?: { host: number; container: number; protocol?: "tcp" | "udp"; bind?: string }[];
+  /** Bind mounts `source:target`. */
+  volumes?: { source: string; target: string }[];
+  /** `--add-host` entries, e.g. `host.docker.internal:host-gateway`. */
+  addHosts?: string[];
+  /** Command after the image. Default: the image's. */
+  command?: string[];
+}
+
+/** One row of `docker ps`. */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  /** created, running, exited, ... */
+  state: string;
+  /** The values of the labels asked for (missing labels are absent). */
+  labels: Record<string, string>;
+}
+
+/** The parts of `docker image inspect` we use. */
+export interface ImageInfo {
+  /** `sha256:...` */
+  id: string;
+  /** Uncompressed size in bytes. */
+  size: number;
+  /** Diff IDs of its layers, bottom first (`.RootFS.Layers`). */
+  layers: string[];
+}
+
+/** A `docker events` line (container events). */
+export interface DockerEvent {
+  /** die, start, destroy, ... */
+  action: string;
+  id: string;
+  attributes: Record<string, string>;
+  /** Daemon clock, nanoseconds since the epoch. */
+  timeNano: number;
+}
+
+export interface DockerOptions {
+  /** The docker command. Default: `["docker"]`. */
+  command?: string[];
+}
+
+export class Docker {
+  readonly #docker: string[];
+
+  constructor(readonly remote: Remote, options: DockerOptions = {}) {
+    this.#docker = options.command ?? ["docker"];
+  }
+
+  /** Host display name. */
+  get host(): string {
+    return this.remote.name;
+  }
+
+  /** The argv that runs `docker <args>` here, for scripts that combine it with other tools. */
+  argv(args: string[]): string[] {
+    return [...this.#docker, ...args];
+  }
+
+  /** Runs `docker <args>`; returns the result whatever the exit code. */
+  async raw(
+    args: string[],
+    options: { signal?: AbortSignal; stdin?: string | Uint8Array } = {},
+  ): Promise<ExecResult & { argv: string[] }> {
+    const argv = [...this.#docker, ...args];
+    const result = await this.remote.execute(argv, options);
+    return { ...result, argv };
+  }
+
+  /** Runs `docker <args>`; throws DockerError unless it exits 0; returns stdout. */
+  async call(args: string[], options: { signal?: AbortSignal } = {}): Promise<string> {
+    const result = await this.raw(args, options);
+    if (result.code !== 0) throw this.#error(result);
+    return result.stdout;
+  }
+
+  /** Client and engine versions; a clear DockerError if docker is missing or its daemon down. */
+  async version(signal?: AbortSignal): Promise<{ client: string; server: string }> {
+    const result = await this.raw(["version", "--format", "{{json .}}"], { signal });
+    if (result.code === 0) {
+      const parsed = JSON.parse(result.stdout) as {
+        Client?: { Version?: string };
+        Server?: { Version?: string } | null;
+      };
+      return { client: parsed.Client?.Version ?? "?", server: parsed.Server?.Version ?? "?" };
+    }
+    throw this.#error(result);
+  }
+
+  /** Image ID (`sha256:…`) of `image`, or null if the host does not have it. */
+  async imageId(image: string, signal?: AbortSignal): Promise<string | null> {
+    return (await this.images([image], signal)).get(image)?.id ?? null;
+  }
+
+  /** Inspects several images in one command; missing images map to null. */
+  async images(images: string[], signal?: AbortSignal): Promise<Map<string, ImageInfo | null>> {
+    const found = new Map<string, ImageInfo | null>(images.map((image) => [image, null]));
+    if (images.length === 0) return found;
+    const result = await this.raw(
+      [
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Id}} {{json .Size}} {{json .RootFS.Layers}}",
+        ...images,
+      ],
+      { signal },
+    );
+    const lines = result.stdout.split("\n").filter((line) => line !== "");
+    const errors = result.stderr.toLowerCase().split("\n");
+    const isMissing = (image: string) => {
+      const needle = `no such image: ${image.toLowerCase()}`;
+      return errors.some((line) => {
+        const at = line.indexOf(needle);
+        return at >= 0 && /^(:|\s|$)/.test(line.slice(at + needle.length));
+      });
+    };
+    const present = images.filter((image) => !isMissing(image));
+    if (result.code !== 0 && present.length === images.length) throw this.#error(result);
+    if (present.length !== lines.length) {
+      // Ambiguous error lines (e.g. both `a` and `a:x` asked for): one image at a time.
+      if (images.length === 1) throw this.#error(result, "unexpected inspect output");
+      const each = await Promise.all(images.map((image) => this.images([image], signal)));
+      return new Map(each.flatMap((map) => [...map]));
+    }
+    // Output lines come in argument order, skipping the missing images.
+    present.forEach((image, i) => {
+      const [id, size, layers] = lines[i].split(" ").map((field) => JSON.parse(field));
+      found.set(image, { id: String(id), size: Number(size), layers: layers ?? [] });
+    });
+    return found;
+  }
+
+  /**
+   * Diff IDs of the layers of every image the engine holds (`.RootFS.Layers`), one list per
+   * image, so a caller can tell which layer chains are already there. One command (a shell
+   * lists the images and inspects them): a round trip to a host costs more than the work.
+   */
+  async imageLayers(signal?: AbortSignal): Promise<string[][]> {
+    const docker = commandLine(this.#docker);
+    const script = `ids=$(${docker} image ls -aq --no-trunc) || exit; [ -z "$ids" ] || ` +
+      `${docker} image inspect --format '{{json .RootFS.Layers}}' $ids`;
+    const result = await this.remote.execute(["sh", "-c", script], { signal });
+    // An image removed between the two commands is only missing from the answer.
+    if (result.code !== 0 && result.stdout === "") {
+      throw this.#error({ ...result, argv: ["sh", "-c", script] });
+    }
+    return result.stdout.split("\n").filter((line) => line.startsWith("["))
+      .map((line) => JSON.parse(line) as string[]);
+  }
+
+  /** `docker pull`; throws DockerError on failure. */
+  async pull(image: string, signal?: AbortSignal): Promise<void> {
+    await this.call(["pull", "--quiet", image], { signal });
+  }
+
+  /** `docker run -d`; resolves with the container ID. */
+  async run(spec: RunSpec, signal?: AbortSignal): Promise<string> {
+    const out = await this.call(runArgs(spec), { signal });
+    return out.trim();
+  }
+
+  /** `docker rm -v [-f]` of containers (IDs or names); missing ones are ignored. */
+  async rm(containers: string[], options: { force?: boolean; signal?: AbortSignal } = {}) {
+    if (containers.length === 0) return;
+    const result = await this.raw(
+      ["rm", "-v", ...(options.force ? ["-f"] : []), ...containers],
+      { signal: options.signal },
+    );
+    if (result.code === 0) return;
+    const problems = result.stderr.split("\n").filter((line) =>
+      line.trim() !== "" && !/no such container/i.test(line)
+    );
+    if (problems.length > 0) throw this.#error({ ...result, stderr: problems.join("\n") });
+  }
+
+  /**
+   * `docker rm -v -f` of every container (any state) carrying all `labels` (`key=value`),
+   * listed and removed by one shell on the host: one round trip instead of `docker ps`, then
+   * `docker rm`. Containers gone in between are ignored.
+   * @returns the IDs removed
+   */
+  async removeLabelled(labels: string[], options: { signal?: AbortSignal } = {}) {
+    const list = commandLine([
+      ...this.#docker,
+      ...["ps", "-aq", "--no-trunc", ...labels.flatMap((label) => ["--filter", `label=${label}`])],
+    ]);
+    const remove = commandLine([...this.#docker, "rm", "-v", "-f"]);
+    const script = `ids=$(${list}) || exit; [ -z "$ids" ] || ${remove} $ids`;
+    const result = await this.remote.execute(["sh", "-c", script], options);
+    const removed = result.stdout.split("\n").filter((line) => line.trim() !== "");
+    if (result.code === 0) return removed;
+    const problems = result.stderr.split("\n").filter((line) =>
+      line.trim() !== "" && !/no such container/i.test(line)
+    );
+    if (problems.length > 0) {
+      throw this.#error({ ...result, argv: ["sh", "-c", script], stderr: problems.join("\n") });
+    }
+    return removed;
+  }
+
+  /**
+   * Containers (all states) carrying every `label` filter (`key` or `key=value`), plus name
+   * filters (docker's substring/regexp match). `labelKeys` are read into `labels`.
+   */
+  async containers(
+    filters: { labels?: string[]; names?: string[] },
+    options: { labelKeys?: string[]; signal?: AbortSignal } = {},
+  ): Promise<ContainerSummary[]> {
+    const keys = options.labelKeys ?? [];
+    const labelFields = keys.map((key) =>
+      `${JSON.stringify(key)}:{{json (.Label ${JSON.stringify(key)})}}`
+    )
+      .join(",");
+    const format =
+      `{"id":{{json .ID}},"name":{{json .Names}},"state":{{json .State}},"labels":{${labelFields}}}`;
+    const args = ["ps", "-a", "--no-trunc", "--format", format];
+    for (const label of filters.labels ?? []) args.push("--filter", `label=${label}`);
+    for (const name of filters.names ?? []) args.push("--filter", `name=${name}`);
+    const out = await this.call(args, { signal: options.signal });
+    return out.split("\n").filter((line) => line !== "").map((line) => {
+      const row = JSON.parse(line) as ContainerSummary;
+      row.labels = Object.fromEntries(Object.entries(row.labels).filter(([, v]) => v !== ""));
+      return row;
+    });
+  }
+
+  /** `docker wait`: the container's exit code once it stops. */
+  async wait(container: string, signal?: AbortSignal): Promise<number> {
+    return Number((await this.call(["wait", container], { signal })).trim());
+  }
+
+  /**
+   * The last `lines` lines of a container's output (`Infinity`: all of it), stdout and stderr
+   * interleaved in the order they were written (merged by docker's timestamps).
+   */
+  async logs(container: string, lines = 50, signal?: AbortSignal): Promise<string[]> {
+    const result = await this.raw(
+      ["logs", "--timestamps", "--tail", Number.isFinite(lines) ? String(lines) : "all", container],
+      { signal },
+    );
+    if (result.code !== 0) throw this.#error(result);
+    return mergeTimestamped(result.stdout, result.stderr).slice(-lines);
+  }
+
+  /**
+   * Streams container events as parsed lines (`docker events --format '{{json .}}'`), with
+   * `--since` replaying buffered events so nothing between subscribing and starting is lost.
+   */
+  events(
+    filters: string[],
+    options: { since?: string; signal?: AbortSignal } = {},
+  ): { events: AsyncIterable<DockerEvent>; process: RemoteProcess } {
+    const args = ["events", "--format", "{{json .}}"];
+    if (options.since) args.push("--since", options.since);
+    for (const filter of filters) args.push("--filter", filter);
+    const process = this.remote.spawn([...this.#docker, ...args], { signal: options.signal });
+    process.stderr.cancel().catch(() => {});
+    async function* parse(): AsyncIterable<DockerEvent> {
+      for await (const line of lines(process.stdout)) {
+        if (line.trim() === "") continue;
+        const raw = JSON.parse(line) as {
+          Action?: string;
+          status?: string;
+          id?: string;
+          Actor?: { ID?: string; Attributes?: Record<string, string> };
+          timeNano?: number;
+        };
+        yield {
+          action: raw.Action ?? raw.status ?? "",
+          id: raw.Actor?.ID ?? raw.id ?? "",
+          attributes: raw.Actor?.Attributes ?? {},
+          timeNano: raw.timeNano ?? 0,
+        };
+      }
+    }
+    return { events: parse(), process };
+  }
+
+  /** `docker save` of images, as a process whose stdout is the tar stream. */
+  save(images: string[], signal?: AbortSignal): RemoteProcess {
+    return this.remote.spawn([...this.#docker, "save", ...images], { signal });
+  }
+
+  /** `docker load`, as a process reading a tar stream (plain or gzip) on stdin. */
+  load(signal?: AbortSignal): RemoteProcess {
+    return this.remote.spawn([...this.#docker, "load", "--quiet"], { signal });
+  }
+
+  /**
+   * `docker rmi` of images; missing images are fine. Resolves with the images actually removed
+   * and the problems (e.g. in use by a container) per image.
+   */
+  async rmi(
+    images: string[],
+    signal?: AbortSignal,
+  ): Promise<{ removed: string[]; missing: string[]; failed: Map<string, string> }> {
+    const report = { removed: [] as string[], missing: [] as string[], failed: new Map() };
+    if (images.length === 0) return report;
+    const result = await this.raw(["rmi", ...images], { signal });
+    if (result.code === 127) throw this.#error(result);
+    for (const image of images) {
+      const line = result.stderr.split("\n").find((l) => l.includes(image));
+      if (!line) report.removed.push(image);
+      else if (/no such image/i.test(line)) report.missing.push(image);
+      else report.failed.set(image, line.replace(/^Error( response from daemon)?:\s*/, ""));
+    }
+    return report;
+  }
+
+  /** `docker system prune -af`: everything unused on the host. Returns docker's summary. */
+  async systemPrune(signal?: AbortSignal): Promise<string> {
+    const out = await this.call(["system", "prune", "-af"], { signal });
+    return out.split("\n").find((line) => /reclaimed/i.test(line))?.trim() ?? out.trim();
+  }
+
+  #error(result: ExecResult & { argv: string[] }, why?: string): DockerError {
+    const stderr = result.stderr.trim();
+    let message: string | undefined;
+    if (result.code === COMMAND_NOT_FOUND && /not found/i.test(stderr)) {
+      message = `${this.host}: docker is not installed (or not on PATH for non-interactive ` +
+        `sessions): ${stderr}`;
+    } else if (/cannot connect to the docker daemon|docker daemon.*running/i.test(stderr)) {
+      message = `${this.host}: the Docker daemon is not reachable: ${stderr}`;
+    } else if (/permission denied.*docker.sock/i.test(stderr)) {
+      message =
+        `${this.host}: no permission to use Docker (add the SSH user to the docker group): ${stderr}`;
+    } else if (why) {
+      message = `${this.host}: docker ${result.argv[1] ?? ""}: ${why}: ${
+        dockerCause(stderr)
+      } (command: ${shownCommand(result.argv)})`;
+    }
+    return new DockerError(this.host, result.argv, result.code, stderr, message);
+  }
+}
+
+/** The arguments of `docker run -d` for a spec. */
+export function runArgs(spec: RunSpec): string[] {
+  const args = ["run", "-d"];
+  if (spec.name) args.push("--name", spec.name);
+  for (const [key, value] of Object.entries(spec.labels ?? {})) {
+    args.push("--label", `${key}=${value}`);
+  }
+  for (const port of spec.ports ?? []) {
+    const bind = port.bind ? `${port.bind}:` : "";
+    args.push("-p", `${bind}${port.host}:${port.container}/${port.protocol ?? "tcp"}`);
+  }
+  for (const [key, value] of Object.entries(spec.env ?? {})) args.push("-e", `${key}=${value}`);
+  for (const volume of spec.volumes ?? []) args.push("-v", `${volume.source}:${volume.target}`);
+  for (const host of spec.addHosts ?? []) args.push("--add-host", host);
+  args.push(spec.image, ...(spec.command ?? []));
+  return args;
+}
+
+/**
+ * Merges `docker logs --timestamps` stdout and stderr into one list in time order and strips
+ * the timestamps. RFC 3339 timestamps with nanoseconds compare as strings.
+ */
+export function mergeTimestamped(stdout: string, stderr: string): string[] {
+  const parse = (text: string) =>
+    text.split("\n").filter((line) => line !== "").map((line) => {
+      const space = line.indexOf(" ");
+      return space > 0 && /^\d{4}-\d\d-\d\dT/.test(line)
+        ? { at: line.slice(0, space), text: line.slice(space + 1) }
+        : { at: "", text: line };
+    });
+  const out = parse(stdout);
+  const err = parse(stderr);
+  const merged: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < out.length || j < err.length) {
+    if (j >= err.length || (i < out.length && padNanos(out[i].at) <= padNanos(err[j].at))) {
+      merged.push(out[i++].text);
+    } else merged.push(err[j++].text);
+  }
+  return merged;
+}
+
+/** Docker trims trailing zeros of the fraction; pad it so timestamps compare as strings. */
+function padNanos(at: string): string {
+  const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)$/.exec(at);
+  if (!match) return at;
+  return `${match[1]}.${(match[2] ?? "").padEnd(9, "0")}${match[3]}`;
+}
+
+/** Splits a byte stream into lines (without the newline). */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string> {
+  let buffer = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += text;
+    let at: number;
+    while ((at = buffer.indexOf("\n")) >= 0) {
+      yield buffer.slice(0, at);
+      buffer = buffer.slice(at + 1);
+    }
+  }
+  if (buffer !== "") yield buffer;
+}
+
+/**
+ * Docker's stderr as the cause in a one-line message: its lines joined, the `docker:` and
+ * `Error response from daemon:` lead-ins and the `Run 'docker run --help'` footer dropped, and
+ * 64-digit IDs cut to docker's 12-digit short form, so the cause (`bind: address already in
+ * use`) comes early enough that a view cutting the line to its width still shows it.
+ */
+function dockerCause(stderr: string): string {
+  return stderr.split("\n").map((line) => line.trim())
+    .filter((line) => line !== "" && !/^Run '.*--help' for more information\.?$/.test(line))
+    .join("; ")
+    .replace(/^(docker: )?(Error response from daemon: )?/, "")
+    .replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1");
+}
+
+/** A command line for a message: URL passwords (a peer's REDIS_URL) masked, then abbreviated. */
+function shownCommand(argv: string[]): string {
+  return abbreviate(redactUrls(commandLine(argv)));
+}
+
+function abbreviate(text: string, max = 160): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

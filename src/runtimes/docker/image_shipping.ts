@@ -1,0 +1,672 @@
+/**
+ * Image shipping: `docker pull` of the config's `images` on this machine, then for each image
+ * ONE archive streamed (teed) into `docker load` on every host that needs it (a peer placed
+ * there runs it) and lacks it or has a different image ID — no temp files, hosts fed at once, the
+ * slowest setting the pace, a failing host dropped without stalling the others. The archive is
+ * built from the local engine's layer store with only the layers some host lacks
+ * (store_archive.ts), or, when that store cannot be read, is `docker save`'s. Progress goes out
+ * as `image-transfer` events.
+ */
+import { abortable, deadline } from "../../base/async.ts";
+import type { UnstampedEvent } from "../../engine/events.ts";
+import { type Docker, DockerError, type ImageInfo } from "./docker.ts";
+import type { RemoteProcess } from "../../transport/remote.ts";
+import {
+  type ArchiveEntry,
+  ArchiveIndex,
+  type ArchivePiece,
+  chainIds,
+  TarSplitter,
+} from "./image_archive.ts";
+import { errorMessage } from "../../base/errors.ts";
+import { LayerStore } from "./layer_store.ts";
+import { type StoreArchive, storeArchive } from "./store_archive.ts";
+
+/** Images the run needs that this machine does not have and could not pull. */
+export class ImageMissingError extends Error {
+  constructor(
+    /** The missing image references. */
+    readonly images: string[],
+    /** Why each pull failed, by image. */
+    readonly pullErrors: Map<string, string>,
+  ) {
+    super(
+      images.map((image) =>
+        `image ${image} is not on this machine and \`docker pull\` failed ` +
+        `(${pullErrors.get(image) ?? "unknown error"}); build it first: docker build -t ${image} .`
+      ).join("\n"),
+    );
+    this.name = "ImageMissingError";
+  }
+}
+
+/** Shipping failed for some (image, host) pairs; the others may have succeeded. */
+export class ImageShippingError extends Error {
+  constructor(readonly failures: { image: string; host: string; message: string }[]) {
+    super(
+      failures.map((f) => `${f.host}: shipping ${f.image} failed: ${f.message}`).join("\n"),
+    );
+    this.name = "ImageShippingError";
+  }
+}
+
+/** A host images are shipped to. */
+export interface ShipTarget {
+  /** Display name (events, messages). */
+  name: string;
+  docker: Docker;
+}
+
+/** On-the-wire compression: `gzip -1` on this machine; `docker load` detects gzip itself. */
+export type Compression = "none" | "gzip";
+
+/**
+ * Default: none. Measured (docs/benchmarks.md, image_shipping): on loopback and fast links the
+ * single-threaded `gzip -1` (~100-150 MB/s on our machines) is slower than the wire, and
+ * compressed image layers barely shrink; choose gzip for slow links and compressible images.
+ */
+export const DEFAULT_COMPRESSION: Compression = "none";
+
+/** Bytes buffered per host between `docker save` and the host's `docker load`. */
+const BUFFER_BYTES = 4 << 20;
+
+export interface PullOptions {
+  images: string[];
+  /** The local engine. */
+  local: Docker;
+  emit: (event: UnstampedEvent) => void;
+  signal: AbortSignal;
+}
+
+/**
+ * `docker pull` of every image on this machine, in parallel. A failed pull of an image that is
+ * here anyway is a warning (offline, or built locally).
+ * @returns every image's local ID and size
+ * @throws ImageMissingError naming every image that is neither here nor pullable
+ */
+export async function pullImages(options: PullOptions): Promise<Map<string, ImageInfo>> {
+  const { images, local, emit, signal } = options;
+  const pullErrors = new Map<string, string>();
+  await Promise.all(images.map(async (image) => {
+    emit({ type: "image-pull", image, state: "started" });
+    try {
+      await local.pull(image, signal);
+      emit({ type: "image-pull", image, state: "done" });
+    } catch (error) {
+      signal.throwIfAborted();
+      pullErrors.set(image, pullFailure(error));
+    }
+  }));
+  const found = await local.images(images, signal);
+  const missing = images.filter((image) => found.get(image) == null);
+  for (const [image, detail] of pullErrors) {
+    // An image built on this machine is the common case: its pull fails, the local copy serves.
+    if (found.get(image) == null) emit({ type: "image-pull", image, state: "failed", detail });
+    else {
+      emit({
+        type: "image-pull",
+        image,
+        state: "done",
+        detail: "not pulled, using the local image",
+      });
+      emit({
+        type: "warning",
+        message: `could not pull ${image} (${detail}); using the local image`,
+      });
+    }
+  }
+  if (missing.length > 0) throw new ImageMissingError(missing, pullErrors);
+  return new Map(images.map((image) => [image, found.get(image)!]));
+}
+
+export interface ShipOptions {
+  /** Images to ship, with their local ID and size (from `pullImages`). */
+  images: Map<string, ImageInfo>;
+  /** The local engine (`docker save`, and `gzip` on its remote). */
+  local: Docker;
+  targets: ShipTarget[];
+  /**
+   * Which targets need each image, by target name (the hosts its peers are placed on); an
+   * image it does not list goes nowhere. Default: every target needs every image.
+   */
+  destinations?: Map<string, string[]>;
+  emit: (event: UnstampedEvent) => void;
+  /** Aborting kills every save/load; nothing partial is left (docker load discards it). */
+  signal: AbortSignal;
+  /** Default: DEFAULT_COMPRESSION. */
+  compression?: Compression;
+  /** Minimum ms between two progress events of one (image, host). Default: 100. */
+  progressIntervalMs?: number;
+  /** A host that accepts no data for this long is dropped, ms. Default: 60 000. */
+  stallTimeoutMs?: number;
+  /**
+   * Build archives from the local engine's layer store when it can be read (layer_store.ts);
+   * false: always `docker save`. Default: true.
+   */
+  layerStore?: boolean;
+}
+
+/** What shipping did, per image: hosts that received it and hosts that already had it. */
+export interface ShipReport {
+  /** `bytes`: what was sent to the host (less than the archive when it held some layers). */
+  shipped: { image: string; host: string; bytes: number; ms: number }[];
+  skipped: { image: string; host: string }[];
+}
+
+/**
+ * What a host holds: the images asked about, and the chain IDs of every layer it has (asked
+ * at the same time, a round trip longer: see `heldChains`).
+ */
+interface HostHoldings {
+  images: Map<string, ImageInfo | null>;
+  chains: Promise<Set<string>>;
+}
+
+/**
+ * Ships every image to every target that needs it (`destinations`) and lacks it (missing or
+ * different ID). Images one after the other, hosts of one image at once. A host is sent the
+ * archive without the layers it already holds (see image_archive.ts); if its engine refuses
+ * that, it is sent the whole image.
+ * @throws ImageShippingError after trying everything, if any (image, host) failed
+ */
+export async function shipImages(options: ShipOptions): Promise<ShipReport> {
+  const { images, destinations, emit, signal } = options;
+  const report: ShipReport = { shipped: [], skipped: [] };
+  const names = [...images.keys()];
+  // A host no image is destined for is not even asked.
+  const targets = destinations
+    ? options.targets.filter((t) => names.some((n) => destinations.get(n)?.includes(t.name)))
+    : options.targets;
+  if (names.length === 0 || targets.length === 0) return report;
+  // Asked once per host, while the first image's loads start (and its docker save, if any).
+  const layers = targets.map((target) => layerChains(target, signal));
+  const holdings = Promise.all(
+    targets.map(async (target, i): Promise<HostHoldings> => ({
+      images: await target.docker.images(names, signal),
+      chains: layers[i],
+    })),
+  );
+  holdings.catch(() => {}); // awaited in teeImage
+  try {
+    const store = options.layerStore === false ? null : await openStore(options);
+    const failures: { image: string; host: string; message: string }[] = [];
+    for (const [image, info] of images) {
+      const wanted = destinations?.get(image);
+      const needy = holdings.then((held) =>
+        Promise.all(targets.map(async (target, i): Promise<Destination[]> => {
+          if (destinations && !wanted?.includes(target.name)) return [];
+          const there = held[i].images.get(image);
+          if (there?.id === info.id) {
+            report.skipped.push({ image, host: target.name });
+            emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
+            return [];
+          }
+          return [{ target, chains: await heldChains(there, held[i]) }];
+        })).then((each) => each.flat())
+      );
+      // The first image's loads start while the hosts are still being asked what they hold.
+      const early = image === names[0]
+        ? targets.filter((target) => !destinations || wanted?.includes(target.name))
+        : [];
+      const results = await teeImage(image, info, needy, options, store, early);
+      for (const result of results) {
+        if (result.error === undefined) {
+          report.shipped.push({ image, host: result.host, bytes: result.bytes, ms: result.ms });
+        } else failures.push({ image, host: result.host, message: result.error });
+      }
+    }
+    signal.throwIfAborted();
+    if (failures.length > 0) throw new ImageShippingError(failures);
+    return report;
+  } finally {
+    // Nothing outlives shipping, not even a question no image needed the answer to.
+    await Promise.all(layers);
+  }
+}
+
+/**
+ * The layer chains a host is taken to hold for an image it lacks under that name. A host
+ * holding another build under the name (`there`: the everyday loop of rebuild and re-run)
+ * holds that build's layers, which decide without waiting for the list of every layer on the
+ * host: that list takes two docker commands one after the other (`image ls`, then `image
+ * inspect` of what it lists), one more round trip than `there`. A layer above those the builds
+ * share has a new chain ID (it hashes its parents), so another image rarely holds it; if one
+ * does, it is only sent anyway. A host without the name: every layer on it.
+ */
+async function heldChains(
+  there: ImageInfo | null | undefined,
+  holdings: HostHoldings,
+): Promise<ReadonlySet<string>> {
+  if (there && there.layers.length > 0) return new Set(await chainIds(there.layers));
+  return await holdings.chains;
+}
+
+/** The local layer store, or null (traced) when it cannot be read and `docker save` serves. */
+async function openStore(options: ShipOptions): Promise<LayerStore | null> {
+  try {
+    return await LayerStore.open(options.local, options.signal);
+  } catch (error) {
+    options.signal.throwIfAborted();
+    options.emit({ type: "trace", message: `ship: ${errorMessage(error)}; using docker save` });
+    return null;
+  }
+}
+
+/** The chain IDs of every layer a host holds (none known if it cannot say). */
+async function layerChains(target: ShipTarget, signal: AbortSignal): Promise<Set<string>> {
+  const layers = await target.docker.imageLayers(signal).catch(() => [] as string[][]);
+  const held = new Set<string>();
+  for (const diffIds of layers) for (const chain of await chainIds(diffIds)) held.add(chain);
+  return held;
+}
+
+/** A host an image goes to, with the layer chains it holds (empty: send every layer). */
+interface Destination {
+  target: ShipTarget;
+  chains: ReadonlySet<string>;
+}
+
+interface Sink {
+  target: ShipTarget;
+  chains: ReadonlySet<string>;
+  load: RemoteProcess;
+  /** Writes into a per-host buffer that feeds the load's stdin (reading and sending overlap). */
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The buffer draining into the load's stdin; settles when stdin is closed or broke. */
+  piping: Promise<void>;
+  output: Promise<string>;
+  /** Archive bytes read so far when this host was last written to (progress). */
+  bytes: number;
+  /** Bytes actually sent. */
+  sent: number;
+  lastEmit: number;
+  /** The entry the last piece belonged to, and whether it is left out for this host. */
+  entry: ArchiveEntry | null | undefined;
+  leaving: boolean;
+  /** Layers left out because the host holds them. */
+  leftOut: number;
+  /** docker load read the whole archive and exited non-zero. */
+  refused?: boolean;
+  error?: string;
+}
+
+type TeeResult = { host: string; bytes: number; ms: number; error?: string };
+
+/**
+ * One archive of `image` teed into a `docker load` per destination, each without the layers
+ * that destination holds. From `store`, the archive carries only the layers some destination
+ * lacks; without it, `docker save` starts before the destinations are known (they come from
+ * asking the hosts) and is stopped if none needs the image. A host whose engine refuses the
+ * archive built from the store, or that was being sent one when the store failed, is sent
+ * `docker save`'s; one that refuses `docker save`'s without the layers it holds, the whole image.
+ */
+async function teeImage(
+  image: string,
+  info: ImageInfo,
+  destinations: Promise<Destination[]>,
+  options: ShipOptions,
+  store: LayerStore | null,
+  early: readonly ShipTarget[] = [],
+): Promise<TeeResult[]> {
+  const { local, emit, signal } = options;
+  const interval = options.progressIntervalMs ?? 100;
+  const stallMs = options.stallTimeoutMs ?? 60_000;
+  const started = performance.now();
+  const processes: RemoteProcess[] = [];
+  const killAll = () => processes.forEach((p) => p.kill());
+  signal.addEventListener("abort", killAll, { once: true });
+  let finished = false;
+  try {
+    signal.throwIfAborted();
+    // A `docker load` started before the destinations are known: the host's docker CLI starts
+    // and reaches its engine while the hosts are asked what they hold, instead of after
+    // (measured on the loaded 2-core machine, median of 8 re-shipments of a 1 MiB top layer:
+    // 726 ms with, 852 ms without).
+    const loads = new Map(early.map((target) => [target.name, target.docker.load()]));
+    processes.push(...loads.values());
+    const chains = await chainIds(info.layers);
+    let save: RemoteProcess | undefined;
+    let saveErrors = Promise.resolve("");
+    let archive: StoreArchive | undefined;
+    if (store && taggable(image)) {
+      const targets = await destinations;
+      try {
+        archive = await storeArchive(
+          store,
+          tagged(image),
+          info,
+          chains,
+          (i) => targets.some((t) => !t.chains.has(chains[i])),
+        );
+      } catch (error) {
+        signal.throwIfAborted();
+        emit({
+          type: "trace",
+          message: `ship ${image}: ${errorMessage(error)}; using docker save`,
+        });
+      }
+    }
+    if (!archive) {
+      save = local.save([image]);
+      processes.push(save);
+      saveErrors = new Response(save.stderr).text();
+    }
+    const targets = await destinations;
+    for (const [name, load] of loads) {
+      if (targets.some(({ target }) => target.name === name)) continue;
+      // Not needed: an empty input makes it exit having loaded nothing (docker load finds no
+      // manifest). Not awaited: its exit would add a docker round trip to every run whose
+      // hosts hold their images (median of 10 such shipments on the loaded 2-core machine:
+      // 1260 ms awaited, 905 ms without).
+      processes.splice(processes.indexOf(load), 1);
+      load.stdin.close().catch(() => {});
+      load.stdout.cancel().catch(() => {});
+      load.stderr.cancel().catch(() => {});
+    }
+    if (targets.length === 0) {
+      save?.kill();
+      await (archive?.stream ?? save?.stdout)?.cancel().catch(() => {});
+      finished = true;
+      return [];
+    }
+    /** Layers the archive does not carry at all: every destination holds them. */
+    const omitted = archive ? info.layers.length - archive.carried.size : 0;
+    const index = new ArchiveIndex(info.layers, chains);
+    const splitter = new TarSplitter({
+      collect: (name) => index.wants(name),
+      onContent: (entry, content) => index.learn(entry, content),
+    });
+    // Compression hides the archive's entries from the filter: every layer is sent.
+    const gzipped = (options.compression ?? DEFAULT_COMPRESSION) === "gzip";
+    let rawBytes = 0;
+    const counted = (archive?.stream ?? save!.stdout).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          rawBytes += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    let source: ReadableStream<Uint8Array> = counted;
+    let gzip: RemoteProcess | undefined;
+    let gzipErrors: Promise<string> = Promise.resolve("");
+    if (gzipped) {
+      gzip = local.remote.spawn(["gzip", "-1", "-c"]);
+      processes.push(gzip);
+      gzipErrors = new Response(gzip.stderr).text();
+      counted.pipeTo(gzip.stdin).catch(() => {});
+      source = gzip.stdout;
+    }
+
+    const fail = (sink: Sink, message: string) => {
+      if (sink.error !== undefined) return;
+      sink.error = message;
+      sink.load.kill();
+      sink.writer.abort(new Error(message)).catch(() => {});
+    };
+    const sinks: Sink[] = targets.map(({ target, chains }) => {
+      let load = loads.get(target.name);
+      if (!load) {
+        load = target.docker.load();
+        processes.push(load);
+      }
+      const output = Promise.all([
+        new Response(load.stdout).text(),
+        new Response(load.stderr).text(),
+      ])
+        .then(([out, err]) => `${err.trim()}${err.trim() && out.trim() ? "\n" : ""}${out.trim()}`)
+        .catch(() => "");
+      emit({
+        type: "image-transfer",
+        image,
+        host: target.name,
+        bytes: 0,
+        total: info.size,
+        state: "started",
+      });
+      // Without a buffer each chunk would wait for the host to take the previous one before the
+      // next is read from docker save; BUFFER_BYTES per host lets both sides run at once.
+      const buffer = new TransformStream<Uint8Array, Uint8Array>(
+        undefined,
+        new ByteLengthQueuingStrategy({ highWaterMark: BUFFER_BYTES }),
+      );
+      const sink: Sink = {
+        target,
+        chains: gzipped ? new Set() : chains,
+        load,
+        writer: buffer.writable.getWriter(),
+        piping: Promise.resolve(),
+        output,
+        bytes: 0,
+        sent: 0,
+        lastEmit: 0,
+        entry: undefined,
+        leaving: false,
+        leftOut: omitted,
+      };
+      sink.piping = buffer.readable.pipeTo(load.stdin).catch((error) => {
+        fail(sink, `the transfer broke off (${errorMessage(error)})`);
+      });
+      return sink;
+    });
+
+    /** The layer store failed while the archive streamed (a layer changed under us). */
+    let storeFailed = false;
+    try {
+      for await (const chunk of source) {
+        const live = sinks.filter((sink) => sink.error === undefined);
+        if (live.length === 0) break;
+        const pieces = gzipped ? [] : await splitter.push(chunk);
+        await Promise.all(
+          live.map((sink) =>
+            send(sink, gzipped ? [chunk] : keptParts(sink, chunk, pieces, index), stallMs, signal)
+              .catch((error) => {
+                signal.throwIfAborted();
+                fail(sink, `the transfer broke off (${errorMessage(error)})`);
+              })
+          ),
+        );
+        const now = performance.now();
+        for (const sink of live) {
+          if (sink.error !== undefined) continue;
+          sink.bytes = rawBytes;
+          if (now - sink.lastEmit >= interval) {
+            sink.lastEmit = now;
+            emit({
+              type: "image-transfer",
+              image,
+              host: sink.target.name,
+              bytes: sink.bytes,
+              total: info.size,
+              state: "progress",
+            });
+          }
+        }
+      }
+    } catch (error) {
+      signal.throwIfAborted();
+      if (!archive) throw error;
+      storeFailed = true;
+      for (const sink of sinks) {
+        fail(sink, `reading the local layer store failed: ${errorMessage(error)}`);
+      }
+    }
+    signal.throwIfAborted();
+
+    const [saveStatus, gzipStatus] = await Promise.all([save?.status, gzip?.status]);
+    if ((saveStatus && saveStatus.code !== 0) || (gzip && gzipStatus?.code !== 0)) {
+      const why = saveStatus && saveStatus.code !== 0
+        ? `docker save failed (exit ${saveStatus.code ?? "killed"}): ${(await saveErrors).trim()}`
+        : `gzip failed: ${(await gzipErrors).trim()}`;
+      for (const sink of sinks) fail(sink, why);
+    }
+    // Finish every live load: close its input, wait for its verdict.
+    await Promise.all(sinks.map(async (sink) => {
+      if (sink.error === undefined) {
+        await sink.writer.close().catch((error) => fail(sink, errorMessage(error)));
+      }
+      await sink.piping;
+      const status = await sink.load.status;
+      const output = await sink.output;
+      if (sink.error === undefined && status.code !== 0) {
+        sink.refused = true;
+        fail(sink, `docker load failed (exit ${status.code ?? "killed"}): ${output}`);
+      } else if (sink.error !== undefined && output !== "") sink.error += `: ${output}`;
+    }));
+    signal.throwIfAborted();
+    // The loaded image must be the one we have: the archive's manifest says which image it
+    // carried and under which name, and docker load accepted it whole. Without a manifest we
+    // could read (gzip on the wire, an unknown layout), the host is asked.
+    const carried = index.configDigest === info.id && index.repoTags.includes(tagged(image));
+    await Promise.all(
+      sinks.filter((s) => s.error === undefined && !carried).map(async (sink) => {
+        try {
+          const id = await sink.target.docker.imageId(image, signal);
+          if (id !== info.id) {
+            fail(sink, `after docker load the host has ${id ?? "no image"}, expected ${info.id}`);
+          }
+        } catch (error) {
+          fail(sink, errorMessage(error));
+        }
+      }),
+    );
+    signal.throwIfAborted();
+    const ms = Math.round(performance.now() - started);
+    const results: TeeResult[] = [];
+    const resend: Destination[] = [];
+    for (const sink of sinks) {
+      const host = sink.target.name;
+      // docker load checks each layer it reads against the config's diff IDs: a store whose
+      // files changed, or an engine that wants another layout, refuses the archive built from
+      // the store; docker save's archive (still without the layers the host holds) follows.
+      if (storeFailed || (archive && sink.refused)) {
+        const why = storeFailed
+          ? sink.error
+          : `docker load refused the archive built from the local layer store (${sink.error})`;
+        emit({ type: "trace", message: `ship ${image} → ${host}: ${why}; using docker save` });
+        resend.push({ target: sink.target, chains: sink.chains });
+        continue;
+      }
+      // Only a load that read the whole reduced archive and said no is retried whole; a stall, a
+      // broken link or a killed load would fail the same way again.
+      if (sink.refused && sink.leftOut > 0) {
+        emit({
+          type: "trace",
+          message: `ship ${image} → ${host}: docker load refused the archive without the ` +
+            `${sink.leftOut} layer(s) the host holds (${sink.error}); sending the whole image`,
+        });
+        resend.push({ target: sink.target, chains: new Set() });
+        continue;
+      }
+      if (sink.leftOut > 0) {
+        emit({
+          type: "trace",
+          message: `ship ${image} → ${host}: left out ${sink.leftOut} of ${info.layers.length} ` +
+            `layer(s) the host holds; sent ${sink.sent} bytes`,
+        });
+      }
+      emit(
+        sink.error === undefined
+          ? {
+            type: "image-transfer",
+            image,
+            host,
+            bytes: rawBytes,
+            total: info.size,
+            state: "done",
+          }
+          : {
+            type: "image-transfer",
+            image,
+            host,
+            bytes: sink.bytes,
+            total: info.size,
+            state: "failed",
+            detail: sink.error,
+          },
+      );
+      results.push({ host, bytes: sink.sent, ms, error: sink.error });
+    }
+    finished = true;
+    if (resend.length > 0) {
+      results.push(...await teeImage(image, info, Promise.resolve(resend), options, null));
+    }
+    return results;
+  } finally {
+    signal.removeEventListener("abort", killAll);
+    // Aborted, or failed before the end (e.g. a host could not say what it holds).
+    if (!finished) killAll();
+    // Nothing may outlive shipping but an early load no host needed (its input ended: it exits
+    // having loaded nothing); on success every other process has already ended.
+    await Promise.all(processes.map((p) => p.status));
+  }
+}
+
+/** Whether `image` is a name (with or without a tag) an archive's manifest can tag an image with. */
+function taggable(image: string): boolean {
+  return !image.includes("@") && !/^(sha256:)?[0-9a-f]{64}$/.test(image);
+}
+
+/** `image` as docker save's manifest names it: a reference without a tag means `:latest`. */
+function tagged(image: string): string {
+  const name = image.slice(image.lastIndexOf("/") + 1);
+  return name.includes(":") || name.includes("@") ? image : `${image}:latest`;
+}
+
+/**
+ * The parts of `chunk` a host is sent: every piece but those of layers it holds. The whole
+ * chunk when nothing is left out (the common case: no copy, one write).
+ */
+function keptParts(
+  sink: Sink,
+  chunk: Uint8Array,
+  pieces: ArchivePiece[],
+  index: ArchiveIndex,
+): Uint8Array[] {
+  const kept: Uint8Array[] = [];
+  let whole = true;
+  for (const piece of pieces) {
+    if (piece.entry !== sink.entry) {
+      sink.entry = piece.entry;
+      sink.leaving = piece.entry !== null && index.canSkip(piece.entry, sink.chains);
+      if (piece.entry !== null && sink.leaving) sink.leftOut++;
+    }
+    if (sink.leaving) whole = false;
+    else kept.push(piece.bytes);
+  }
+  return whole ? [chunk] : kept;
+}
+
+/** Sends parts of the archive to one host. */
+async function send(
+  sink: Sink,
+  parts: Uint8Array[],
+  stallMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  for (const part of parts) {
+    if (part.length === 0) continue;
+    await write(sink, part, stallMs, signal);
+    sink.sent += part.length;
+  }
+}
+
+/** Writes a chunk, failing if the host accepts nothing for `stallMs` or on abort. */
+async function write(
+  sink: Sink,
+  chunk: Uint8Array,
+  stallMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const stalled = () => new Error(`the host accepted no data for ${stallMs / 1000} s`);
+  await abortable(deadline(sink.writer.write(chunk), stallMs, stalled), signal);
+  if (sink.error !== undefined) throw new Error(sink.error);
+}
+
+/** Why a pull failed, in docker's words: the last line of its stderr. */
+function pullFailure(error: unknown): string {
+  if (error instanceof DockerError && error.stderr) {
+    return error.stderr.trim().split("\n").at(-1)!.replace(/^Error response from daemon: /, "");
+  }
+  return errorMessage(error);
+}

@@ -1,0 +1,64 @@
+/**
+ * The runtimes a config can select, and how it selects them: each host's `connection` names the
+ * runtime that runs the peers placed on it. `ssh` and `local` hosts both run peers as Docker
+ * containers (the `Remote` each opens is chosen in `connect.ts`), so today every config selects
+ * Docker. A Kubernetes or Swarm runtime is added here: a `connection` kind in the config schema,
+ * its entry below, and `tests/runtimes/runtime_contract_test.ts` run against it.
+ *
+ * The process runtime (`src/runtimes/process/process_runtime.ts`) is not selectable: it runs the engine's
+ * tests and passes the same contract test.
+ */
+import type { Config, HostConfig } from "../plan/schema.ts";
+import type { PeerRuntime } from "../engine/runtime.ts";
+import type { PlacedPeer } from "../plan/placement.ts";
+import type { RunOwner } from "../coordination/run_owner.ts";
+import { connectHost } from "../transport/connect.ts";
+import { DockerRuntime } from "./docker/docker_runtime.ts";
+
+/** What every runtime is built from. */
+export interface RuntimeOptions {
+  config: Config;
+  plan: PlacedPeer[];
+  /** Unique per run: what the runtime starts carries it. */
+  runId: string;
+  /** Who runs it, as what the runtime starts is labelled. Default: this process. */
+  owner?: RunOwner;
+}
+
+/** The runtimes a config can select, by kind. */
+export const RUNTIMES = {
+  docker: (options: RuntimeOptions): PeerRuntime =>
+    new DockerRuntime({ ...options, connect: connectHost }),
+} as const satisfies Record<string, (options: RuntimeOptions) => PeerRuntime>;
+
+/** A runtime's kind: `docker`. */
+export type RuntimeKind = keyof typeof RUNTIMES;
+
+/** The runtime each host `connection` selects. */
+export const RUNTIME_OF_CONNECTION: { readonly [C in HostConfig["connection"]]: RuntimeKind } = {
+  ssh: "docker",
+  local: "docker",
+};
+
+/** The config's hosts select runtimes that one run cannot combine. */
+export class MixedRuntimesError extends Error {
+  constructor(readonly kinds: RuntimeKind[]) {
+    super(
+      `the hosts' connections select different runtimes (${kinds.join(", ")}); ` +
+        "one test runs on one runtime: give every host a connection of the same runtime",
+    );
+    this.name = "MixedRuntimesError";
+  }
+}
+
+/** The runtime the config's hosts select (the kind of every host's `connection`). */
+export function runtimeKindOf(config: Config): RuntimeKind {
+  const kinds = [...new Set(config.hosts.map((host) => RUNTIME_OF_CONNECTION[host.connection]))];
+  if (kinds.length > 1) throw new MixedRuntimesError(kinds);
+  return kinds[0] ?? "docker";
+}
+
+/** Builds the runtime the config selects. */
+export function createRuntime(options: RuntimeOptions): PeerRuntime {
+  return RUNTIMES[runtimeKindOf(options.config)](options);
+}

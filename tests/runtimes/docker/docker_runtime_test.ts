@@ -1,0 +1,371 @@
+import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
+import { type Config, ConfigSchema } from "../../../src/plan/schema.ts";
+import type { UnstampedEvent } from "../../../src/engine/events.ts";
+import { peerEnvironment } from "../../../src/plan/environment.ts";
+import { place } from "../../../src/plan/placement.ts";
+import { Docker } from "../../../src/runtimes/docker/docker.ts";
+import { DockerRuntime, HostSetupError } from "../../../src/runtimes/docker/docker_runtime.ts";
+import { LocalRemote } from "../../../src/transport/local.ts";
+import { peerLabels } from "../../../src/runtimes/docker/container_names.ts";
+import { currentOwner, type RunOwner } from "../../../src/coordination/run_owner.ts";
+import { deadOwner } from "../../support/run_owners.ts";
+import type {
+  ExecOptions,
+  ExecResult,
+  Remote,
+  RemoteProcess,
+} from "../../../src/transport/remote.ts";
+import {
+  buildBusyboxImage,
+  removeImages,
+  removeLabelled,
+  sh,
+  uniqueId,
+} from "../../support/scratch_images.ts";
+import { startSecondEngine } from "../../support/second_engine.ts";
+
+const docker = new Docker(new LocalRemote());
+
+/** A config whose peers run `$SCRIPT` (from their environment) in the test image. */
+function testConfig(
+  name: string,
+  image: string,
+  peers: { name: string; script: string; runs_on?: string }[],
+  extra: Record<string, unknown> = {},
+): Config {
+  const basePort = 20_000 + Math.floor(Math.random() * 30_000);
+  return ConfigSchema.parse({
+    name,
+    redis: { port: 6399, image: "unused" },
+    hosts: [{
+      address: "127.0.0.1",
+      name: "host-a",
+      ssh_user: "root",
+      ssh_auth: "agent",
+      base_port: basePort,
+      tags: ["a"],
+    }],
+    peers: peers.map((p) => ({
+      name: p.name,
+      image,
+      environment: { SCRIPT: p.script },
+      ...(p.runs_on ? { runs_on: p.runs_on } : {}),
+    })),
+    commands: [],
+    ...extra,
+  });
+}
+
+function sink() {
+  const events: UnstampedEvent[] = [];
+  return { events, emit: (event: UnstampedEvent) => events.push(event) };
+}
+
+const localConnect = (host: { name?: string; address: string }) =>
+  Promise.resolve(new LocalRemote({ name: host.name ?? host.address }));
+
+async function startAll(runtime: DockerRuntime, config: Config, redisUrl: string) {
+  const plan = place(config);
+  const signal = new AbortController().signal;
+  return await Promise.all(plan.map((placement) =>
+    runtime.start({
+      placement,
+      env: peerEnvironment(config, placement, runtime.redisUrlFor(placement, redisUrl)),
+    }, signal)
+  ));
+}
+
+Deno.test("DockerRuntime starts containers, reports an exit with its code and logs, removes only its run's containers [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  const test = `${id} test`;
+  const config = testConfig(test, image, [
+    { name: "alice", script: 'echo "url=$REDIS_URL name=$PEER_NAME"; ls -d /config; sleep 600' },
+    { name: "crasher", script: "echo starting; echo boom >&2; exit 3" },
+  ]);
+  const runId = `${id}-run`;
+  const runtime = new DockerRuntime({ config, plan: place(config), runId, connect: localConnect });
+  const { events, emit } = sink();
+  // Another test's container on the same host: teardown must leave it alone.
+  let other = "";
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    other = await docker.run({
+      image,
+      name: `${id}-other-run`,
+      labels: { "tm.run": `${id}-other`, "tm.test": `${test} other` },
+      env: { SCRIPT: "sleep 600" },
+    });
+    await runtime.setup({ emit, signal: new AbortController().signal });
+    assertEquals(
+      events.filter((e) => e.type.startsWith("host-")).map((e) => e.type),
+      ["host-connecting", "host-connected", "host-ready"],
+    );
+    // The host's Docker engine version, for the run record's summary.
+    const ready = events.find((e) => e.type === "host-ready");
+    assertEquals(
+      ready?.type === "host-ready" ? ready.docker : undefined,
+      (await docker.version()).server,
+    );
+    const [alice, crasher] = await startAll(runtime, config, "redis://127.0.0.1:6399");
+    assertEquals([alice.name, crasher.name], ["alice", "crasher"]);
+    // The image ID the containers run, for the run record.
+    assertEquals([alice.imageId, crasher.imageId], Array(2).fill(await docker.imageId(image)));
+
+    const exit = await crasher.exited;
+    assertEquals(exit.code, 3);
+    assertEquals([...exit.output].sort(), ["boom", "starting"]);
+
+    const aliceName = runtime.containerName("alice");
+    const [row] = await docker.containers({ names: [`^${aliceName}$`] }, {
+      labelKeys: ["tm.run", "tm.test", "tm.peer"],
+    });
+    assertEquals(row.state, "running");
+    assertEquals(row.labels, { "tm.run": runId, "tm.test": test, "tm.peer": "alice" });
+    // This machine: Redis through host.docker.internal, which the container can resolve.
+    const logs = await waitForLogs(aliceName, 2);
+    assertEquals(logs, ["url=redis://host.docker.internal:6399 name=alice", "/config"]);
+    const hosts = await docker.call(["exec", aliceName, "cat", "/etc/hosts"]);
+    assert(/host\.docker\.internal/.test(hosts), hosts);
+
+    await runtime.teardown();
+    await runtime.teardown(); // idempotent
+    assertEquals((await alice.exited).code, null);
+    assertEquals(await docker.containers({ labels: [`tm.run=${runId}`] }), []);
+    const survivors = await docker.containers({ labels: [`tm.run=${id}-other`] });
+    assertEquals(survivors.map((c) => c.id), [other]);
+  } finally {
+    await runtime.teardown();
+    await removeLabelled(`tm.run=${runId}`);
+    await removeLabelled(`tm.run=${id}-other`);
+    await removeImages(image);
+    await removeConfigDirs(id);
+  }
+});
+
+Deno.test("DockerRuntime.setup() fails naming the unreachable host before any container starts [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const config = testConfig(`${id}`, "unused:1", [{ name: "alice", script: "true" }]);
+  config.hosts.push({ ...config.hosts[0], address: "10.255.255.1", name: "host-down" });
+  const runtime = new DockerRuntime({
+    config,
+    plan: place(config),
+    runId: id,
+    connect: (host, index) =>
+      index === 1 ? Promise.reject(new Error("host-down: connection refused")) : localConnect(host),
+  });
+  try {
+    const error = await assertRejects(
+      () => runtime.setup({ emit: () => {}, signal: new AbortController().signal }),
+      HostSetupError,
+    );
+    assertEquals(error.message, "host-down: connection refused");
+    assertEquals(error.problems.map((p) => p.host), ["host-down"]);
+  } finally {
+    await runtime.teardown();
+  }
+  assertEquals(await docker.containers({ labels: [`tm.run=${id}`] }), []);
+});
+
+Deno.test("DockerRuntime.setup() removes a dead run's leftover, refuses a live run's and a foreign container of the same name [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  const config = testConfig(id, image, [{ name: "alice", script: "sleep 600" }]);
+  const name = `tm-${id}--alice`;
+  const setUp = async (runId: string) => {
+    const runtime = new DockerRuntime({
+      config,
+      plan: place(config),
+      runId,
+      connect: localConnect,
+    });
+    const { events, emit } = sink();
+    try {
+      await runtime.setup({ emit, signal: new AbortController().signal });
+      return { runtime, events };
+    } catch (error) {
+      await runtime.teardown();
+      throw error;
+    }
+  };
+  const leftover = (owner: RunOwner, labels = peerLabels(owner, "alice")) =>
+    docker.run({ image, name, labels, env: { SCRIPT: "sleep 600" } });
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    // Left by a run of this test whose tm is gone (a SIGKILL): removed with a warning.
+    await leftover(deadOwner(`${id}-old`, id));
+    const { runtime, events } = await setUp(`${id}-new`);
+    try {
+      assert(
+        events.some((e) =>
+          e.type === "warning" && e.message.includes(`left by run ${id}-old`) &&
+          e.message.includes(name)
+        ),
+        JSON.stringify(events),
+      );
+      // Views put the event's host first: a message naming it again showed "b: b: ...".
+      const warning = events.find((e) => e.type === "warning" && e.message.includes(name));
+      assert(warning?.type === "warning" && warning.host, JSON.stringify(events));
+      assert(!warning.message.startsWith(`${warning.host}:`), warning.message);
+      assertEquals(await docker.containers({ names: [`^${name}$`] }), []);
+      await startAll(runtime, config, "redis://127.0.0.1:6399");
+    } finally {
+      await runtime.teardown();
+    }
+
+    // A run of this test that is still going (this very process): not touched, named.
+    await leftover(currentOwner(`${id}-live`, id));
+    const live = await assertRejects(() => setUp(`${id}-3`), HostSetupError);
+    assert(live.message.includes(`run ${id}-live of test "${id}"`), live.message);
+    assert(live.message.includes("is still running here"), live.message);
+    assertEquals((await docker.containers({ names: [`^${name}$`] }))[0]?.state, "running");
+    await docker.rm([name], { force: true });
+
+    // A container of that name tm did not start for this test is not ours to remove.
+    await leftover(currentOwner(`${id}-x`, `${id}-elsewhere`), {});
+    const foreign = await assertRejects(() => setUp(`${id}-4`), HostSetupError);
+    assert(foreign.message.includes(`${name} exists and tm did not start it`), foreign.message);
+    assertEquals((await docker.containers({ names: [`^${name}$`] })).length, 1);
+  } finally {
+    await docker.rm([name], { force: true });
+    await removeImages(image);
+    await removeConfigDirs(id);
+  }
+});
+
+Deno.test("DockerRuntime ships a peer's image to the engine it is placed on only, refuses a peer image that is nowhere, removes images on teardown [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  await using engine = await startSecondEngine();
+  const config = testConfig(id, image, [{ name: "alice", script: "sleep 600", runs_on: "b" }], {
+    images: [image],
+    remove_images: true,
+  });
+  config.hosts.push({ ...config.hosts[0], address: "10.0.0.2", name: "host-b", tags: ["b"] });
+  const connect = (_host: unknown, index: number) =>
+    Promise.resolve(index === 0 ? new LocalRemote({ name: "host-a" }) : engine.remote("host-b"));
+  const remoteDocker = new Docker(engine.remote());
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    const runtime = new DockerRuntime({ config, plan: place(config), runId: id, connect });
+    const { events, emit } = sink();
+    try {
+      await runtime.setup({ emit, signal: new AbortController().signal });
+      assertEquals(await remoteDocker.imageId(image), await docker.imageId(image));
+      const types = events.map((e) => `${e.type}:${"host" in e ? e.host : ""}`);
+      assert(types.includes("image-transfer:host-b"), types.join());
+      // No peer of this image is placed on host A: it is neither asked nor sent.
+      assert(!types.some((t) => t.startsWith("image-") && t.endsWith(":host-a")), types.join());
+    } finally {
+      await runtime.teardown();
+    }
+    assertEquals(await remoteDocker.imageId(image), null); // remove_images
+    // A peer image that is not in `images` and not on its host fails setup, naming both.
+    const lacking = testConfig(id, `${id}:absent`, [{ name: "bob", script: "true" }]);
+    const failing = new DockerRuntime({
+      config: lacking,
+      plan: place(lacking),
+      runId: `${id}-2`,
+      connect: localConnect,
+    });
+    try {
+      const error = await assertRejects(
+        () => failing.setup({ emit: () => {}, signal: new AbortController().signal }),
+        HostSetupError,
+      );
+      assert(
+        error.message.includes(`image ${id}:absent on neither this machine nor the host`),
+        error.message,
+      );
+    } finally {
+      await failing.teardown();
+    }
+  } finally {
+    await removeImages(image);
+    await removeConfigDirs(id);
+  }
+});
+
+/** Polls `docker logs` until the container printed `count` lines (it starts asynchronously). */
+async function waitForLogs(container: string, count: number): Promise<string[]> {
+  for (let i = 0; i < 200; i++) {
+    const logs = await docker.logs(container, 50);
+    if (logs.length >= count) return logs;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${container} did not print ${count} lines`);
+}
+
+/** The peer config dirs (`~/peer-config/tm-<test>--<peer>-config`) of tests named after `id`. */
+async function removeConfigDirs(id: string): Promise<void> {
+  await sh(`rm -rf "$HOME"/peer-config/tm-${id}*`);
+}
+
+/**
+ * A remote host as the runtime sees one over SSH (not a LocalRemote, whose commands it does not
+ * coalesce), running on this machine, that records in order each command and stream it starts.
+ */
+class RecordingRemote implements Remote {
+  readonly log: string[] = [];
+  readonly #local = new LocalRemote({ name: "host-a" });
+  readonly name = "host-a";
+  get disconnected(): AbortSignal {
+    return this.#local.disconnected;
+  }
+  orchestratorAddress(): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+  execute(argv: string[], options?: ExecOptions): Promise<ExecResult> {
+    this.log.push(`execute ${argv.join(" ")}`);
+    return this.#local.execute(argv, options);
+  }
+  spawn(argv: string[], options?: { signal?: AbortSignal }): RemoteProcess {
+    this.log.push(`spawn ${argv.join(" ")}`);
+    return this.#local.spawn(argv, options);
+  }
+  close(): Promise<void> {
+    return this.#local.close();
+  }
+}
+
+Deno.test("DockerRuntime asks a host everything before its first docker run in one round trip, launches together in one, and removes in one [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  const config = testConfig(id, image, [
+    { name: "alice", script: "sleep 600" },
+    { name: "bob", script: "sleep 600" },
+    { name: "carol", script: "sleep 600" },
+  ]);
+  const remote = new RecordingRemote();
+  const runtime = new DockerRuntime({
+    config,
+    plan: place(config),
+    runId: `${id}-run`,
+    connect: () => Promise.resolve(remote),
+  });
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    await runtime.setup({ emit: () => {}, signal: new AbortController().signal });
+    const setup = remote.log.filter((entry) => entry.startsWith("execute"));
+    assertEquals(setup.length, 1, setup.join("\n"));
+    for (const asked of ["docker version", "printenv HOME", "docker image inspect", "docker ps"]) {
+      assert(setup[0].includes(asked), `${asked} in the one script:\n${setup[0]}`);
+    }
+    assert(setup[0].includes("mkdir -p"), setup[0]);
+    const before = remote.log.length;
+    await startAll(runtime, config, "redis://127.0.0.1:6399");
+    const launches = remote.log.slice(before).filter((entry) => entry.startsWith("execute"));
+    assertEquals(launches.length, 1, launches.join("\n"));
+    assertEquals(launches[0].split("docker run -d").length - 1, 3);
+    const running = await docker.containers({ labels: [`tm.run=${id}-run`] });
+    assertEquals(running.length, 3);
+  } finally {
+    const before = remote.log.length;
+    await runtime.teardown();
+    const removal = remote.log.slice(before).filter((entry) => entry.startsWith("execute"));
+    assertEquals(removal.length, 1, removal.join("\n"));
+    assertEquals(await docker.containers({ labels: [`tm.run=${id}-run`] }), []);
+    await removeImages(image);
+    await removeConfigDirs(id);
+  }
+});

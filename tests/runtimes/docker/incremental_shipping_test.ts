@@ -1,0 +1,262 @@
+/**
+ * Incremental image shipping on the two testbed engines, over SSH: a host that holds an image's
+ * lower layers is sent the archive without them, loads it, and ends with the same image ID,
+ * whether the archive is built from the local layer store or from `docker save`; a host whose
+ * engine refuses the reduced archive is sent the whole image; a layer store whose files are not
+ * what their digests say is given up for `docker save`.
+ */
+import { assert, assertEquals } from "../../support/assert.ts";
+import type { UnstampedEvent } from "../../../src/engine/events.ts";
+import { Docker } from "../../../src/runtimes/docker/docker.ts";
+import { shipImages } from "../../../src/runtimes/docker/image_shipping.ts";
+import { LocalRemote } from "../../../src/transport/local.ts";
+import { SshRemote } from "../../../src/transport/ssh.ts";
+import { chainIds } from "../../../src/runtimes/docker/image_archive.ts";
+import {
+  buildFillerImage,
+  buildOnTop,
+  removeImages,
+  sh,
+  uniqueId,
+} from "../../support/scratch_images.ts";
+import { startSecondEngine } from "../../support/second_engine.ts";
+import { hostDocker, sshOptions, testbed } from "../../support/testbed.ts";
+
+const never = new AbortController().signal;
+
+/**
+ * A copy of this machine's layer store holding `image`'s config and its top layer, whose file
+ * `path` has its first byte changed (same size: only the diff ID check can tell), and a Docker
+ * whose `docker info` points at that copy. Removed by disposing.
+ */
+async function corruptedStore(
+  image: { id: string; layers: string[] },
+  path: string,
+): Promise<{ docker: Docker } & AsyncDisposable> {
+  const root = await Deno.makeTempDir({ prefix: "tm-test-store-" });
+  const chain = (await chainIds(image.layers)).at(-1)!.slice("sha256:".length);
+  const real = "/var/lib/docker";
+  const cacheId = (await Deno.readTextFile(
+    `${real}/image/overlay2/layerdb/sha256/${chain}/cache-id`,
+  )).trim();
+  await sh(
+    `set -e; cd ${root}; mkdir -p image/overlay2/imagedb/content/sha256 ` +
+      `image/overlay2/layerdb/sha256 overlay2/${cacheId}; ` +
+      `cp ${real}/image/overlay2/imagedb/content/sha256/${image.id.slice(7)} ` +
+      `image/overlay2/imagedb/content/sha256/; ` +
+      `cp -a ${real}/image/overlay2/layerdb/sha256/${chain} image/overlay2/layerdb/sha256/; ` +
+      `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/; ` +
+      `printf 'x' | dd of=overlay2/${cacheId}/diff/${path} bs=1 count=1 conv=notrunc 2>/dev/null`,
+  );
+  const docker = new Docker(new LocalRemote(), {
+    command: [
+      "sh",
+      "-c",
+      `if [ "$1" = info ]; then echo '"${root}" "overlay2"'; exit 0; fi; exec docker "$@"`,
+      "docker",
+    ],
+  });
+  return {
+    docker,
+    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
+  };
+}
+
+function traces(events: UnstampedEvent[]): string[] {
+  return events.flatMap((e) => e.type === "trace" ? [e.message] : []);
+}
+
+Deno.test("shipImages() sends each testbed host only the layers it lacks, and the whole image when its engine refuses that [integration: testbed]", async (t) => {
+  const bed = await testbed();
+  const id = uniqueId("hs-incr");
+  const base = `${id}:base`;
+  const top = `${id}:top`;
+  const older = `${id}:older`;
+  const local = new Docker(new LocalRemote());
+  // Host A's engine is this machine's (the source); host B's is reached over SSH as in a run.
+  const remotes = await Promise.all(
+    [bed.hostA, bed.hostB].map((host) => SshRemote.connect(sshOptions(bed, host))),
+  );
+  const [, hostB] = remotes.map((remote) => ({
+    name: remote.name,
+    docker: new Docker(remote),
+  }));
+  try {
+    await buildFillerImage(base, 24 << 20);
+    await buildOnTop(base, top, 256 << 10);
+    const baseInfo = (await local.images([base])).get(base)!;
+    const topInfo = (await local.images([top])).get(top)!;
+    assertEquals(topInfo.layers.slice(0, -1), baseInfo.layers);
+
+    // Host B gets the base first (whole: it holds none of its layers).
+    const first = await shipImages({
+      images: new Map([[base, baseInfo]]),
+      local,
+      targets: [hostB],
+      emit: () => {},
+      signal: never,
+    });
+    assert(first.shipped[0].bytes >= baseInfo.size, JSON.stringify(first));
+
+    await t.step(
+      "one shipment: a host holding the lower layers gets the top layer only, a bare engine all of it",
+      async () => {
+        await using fresh = await startSecondEngine();
+        const bare = { name: "bare", docker: new Docker(fresh.remote("bare")) };
+        const events: UnstampedEvent[] = [];
+        const report = await shipImages({
+          images: new Map([[top, topInfo]]),
+          local,
+          targets: [hostB, bare],
+          emit: (event) => events.push(event),
+          signal: never,
+        });
+        const sent = new Map(report.shipped.map((s) => [s.host, s.bytes]));
+        assert(sent.get(hostB.name)! < topInfo.size * 0.05, JSON.stringify(report));
+        assert(sent.get("bare")! >= topInfo.size, JSON.stringify(report));
+        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assertEquals(await bare.docker.imageId(top), topInfo.id);
+        const traces = events.flatMap((e) => e.type === "trace" ? [e.message] : []);
+        assert(
+          traces.some((m) => m.startsWith(`ship ${top} → ${hostB.name}: left out 1 of 2 layer(s)`)),
+          traces.join("\n"),
+        );
+        assert(!traces.some((m) => m.includes("→ bare: left out")), traces.join("\n"));
+        // Both were fed from the layer store: docker save never ran.
+        assert(!traces.some((m) => m.includes("docker save")), traces.join("\n"));
+      },
+    );
+
+    await t.step(
+      "through docker save (layer store not read), a host holding the lower layers gets the top layer only",
+      async () => {
+        await hostDocker(bed.hostB, ["rmi", top]);
+        const events: UnstampedEvent[] = [];
+        const report = await shipImages({
+          images: new Map([[top, topInfo]]),
+          local,
+          targets: [hostB],
+          emit: (event) => events.push(event),
+          signal: never,
+          layerStore: false,
+        });
+        assert(report.shipped[0].bytes < topInfo.size * 0.05, JSON.stringify(report));
+        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assert(
+          traces(events).some((m) => m.startsWith(`ship ${top} → ${hostB.name}: left out 1 of 2`)),
+          traces(events).join("\n"),
+        );
+      },
+    );
+
+    await t.step(
+      "a host whose docker load refuses the layer store's archive (a file changed) is sent docker save's, without the layers it holds",
+      async () => {
+        await hostDocker(bed.hostB, ["rmi", top]);
+        await using store = await corruptedStore(topInfo, "top.bin");
+        const events: UnstampedEvent[] = [];
+        const report = await shipImages({
+          images: new Map([[top, topInfo]]),
+          local: store.docker,
+          targets: [hostB],
+          emit: (event) => events.push(event),
+          signal: never,
+        });
+        assertEquals(report.shipped.map((s) => s.host), [hostB.name]);
+        assert(report.shipped[0].bytes < topInfo.size * 0.05, JSON.stringify(report));
+        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assert(
+          traces(events).some((m) =>
+            m.startsWith(
+              `ship ${top} → ${hostB.name}: docker load refused the archive built from the local layer store`,
+            ) && m.endsWith("using docker save")
+          ),
+          traces(events).join("\n"),
+        );
+      },
+    );
+
+    await t.step(
+      "a host holding an older build under the same name gets the changed layer only, decided from that build without its list of every layer",
+      async () => {
+        await hostDocker(bed.hostB, ["rmi", top]);
+        await buildOnTop(base, older, 256 << 10);
+        const olderInfo = (await local.images([older])).get(older)!;
+        await shipImages({
+          images: new Map([[older, olderInfo]]),
+          local,
+          targets: [hostB],
+          emit: () => {},
+          signal: never,
+        });
+        await hostDocker(bed.hostB, ["tag", older, top]);
+        // A host that cannot list its layers: only the older build can tell what it holds.
+        const unlisted = {
+          name: hostB.name,
+          docker: new Docker(remotes[1], {
+            command: [
+              "sh",
+              "-c",
+              'if [ "$1 $2" = "image ls" ]; then exit 1; fi; exec docker "$@"',
+              "docker",
+            ],
+          }),
+        };
+        const events: UnstampedEvent[] = [];
+        const report = await shipImages({
+          images: new Map([[top, topInfo]]),
+          local,
+          targets: [unlisted],
+          emit: (event) => events.push(event),
+          signal: never,
+        });
+        assert(report.shipped[0].bytes < topInfo.size * 0.05, JSON.stringify(report));
+        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assert(
+          traces(events).some((m) => m.startsWith(`ship ${top} → ${hostB.name}: left out 1 of 2`)),
+          traces(events).join("\n"),
+        );
+      },
+    );
+
+    await t.step("an engine that refuses the reduced archive gets the whole image", async () => {
+      await hostDocker(bed.hostB, ["rmi", top]);
+      // A host that claims to hold every layer of `top` but has none of `top`'s top layer.
+      const layers = JSON.stringify(topInfo.layers);
+      const liar = {
+        name: "hostb-liar",
+        docker: new Docker(remotes[1], {
+          command: [
+            "sh",
+            "-c",
+            `if [ "$1 $2" = "image ls" ]; then echo sha256:fake; exit 0; fi; ` +
+            `if [ "$1 $2" = "image inspect" ] && [ "$5" = sha256:fake ]; then echo '${layers}'; exit 0; fi; ` +
+            'exec docker "$@"',
+            "docker",
+          ],
+        }),
+      };
+      const events: UnstampedEvent[] = [];
+      const report = await shipImages({
+        images: new Map([[top, topInfo]]),
+        local,
+        targets: [liar],
+        emit: (event) => events.push(event),
+        signal: never,
+      });
+      assertEquals(report.shipped.map((s) => s.host), ["hostb-liar"]);
+      assert(report.shipped[0].bytes >= topInfo.size, JSON.stringify(report));
+      assert(
+        events.some((e) =>
+          e.type === "trace" && e.message.includes("docker load refused the archive without")
+        ),
+        JSON.stringify(events.filter((e) => e.type === "trace")),
+      );
+      assertEquals(await hostB.docker.imageId(top), topInfo.id);
+    });
+  } finally {
+    await hostDocker(bed.hostB, ["rmi", top, older, base]);
+    await removeImages(top, older, base);
+    await Promise.all(remotes.map((remote) => remote.close()));
+  }
+});

@@ -1,0 +1,87 @@
+/**
+ * The PeerRuntime contract (tests/support/runtime_contract.ts), run against every runtime: local
+ * processes, Docker on this machine (`connection: local`) and Docker over SSH (testbed host B).
+ * The Docker runtimes are built through the registry, as the CLI builds them.
+ */
+import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
+import { RUNTIME_OF_CONNECTION, RUNTIMES } from "../../src/runtimes/registry.ts";
+import { alive } from "../support/process_output.ts";
+import { runtimeContract } from "../support/runtime_contract.ts";
+import { hostDocker, testbed } from "../support/testbed.ts";
+
+const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
+
+/** Names of the containers of run `runId` on an engine (`docker` with `args` before `ps`). */
+async function containersOfRun(
+  docker: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>,
+  runId: string,
+): Promise<string[]> {
+  const result = await docker([
+    "ps",
+    "-a",
+    "--filter",
+    `label=tm.run=${runId}`,
+    "--format",
+    "{{.Names}}",
+  ]);
+  if (result.code !== 0) throw new Error(`docker ps failed: ${result.stderr}`);
+  return result.stdout.split("\n").filter((line) => line !== "");
+}
+
+async function localDocker(args: string[]) {
+  const output = await new Deno.Command("docker", { args, stdin: "null" }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+runtimeContract({
+  name: "ProcessRuntime",
+  needs: "[integration: redis-server, processes]",
+  host: () => Promise.resolve({ connection: "local", name: "local" }),
+  image: () => Promise.resolve("reference-peer"),
+  create: () =>
+    new ProcessRuntime({
+      command: () => [Deno.execPath(), "run", "-A", "--no-check", REFERENCE_PEER],
+      graceMs: 60_000,
+    }),
+  leftovers: (_runId, peers) =>
+    Promise.resolve(
+      peers.map((peer) => Number(peer.id.replace(/^pid /, ""))).filter(alive).map(String),
+    ),
+});
+
+runtimeContract({
+  name: "DockerRuntime (connection: local)",
+  needs: "[integration: redis-server, docker, testbed]",
+  host: () => Promise.resolve({ connection: "local", name: "local" }),
+  image: async () => (await testbed()).peerImage,
+  create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.local](options),
+  leftovers: (runId) => containersOfRun(localDocker, runId),
+});
+
+runtimeContract({
+  name: "DockerRuntime (connection: ssh, testbed host B)",
+  needs: "[integration: redis-server, docker, ssh, testbed]",
+  host: async () => {
+    const { hostB, knownHostsPath } = await testbed();
+    // The SSH connector reads known_hosts from TM_KNOWN_HOSTS, as the CLI does.
+    Deno.env.set("TM_KNOWN_HOSTS", knownHostsPath);
+    return {
+      name: hostB.name,
+      address: hostB.address,
+      ssh_port: hostB.port,
+      ssh_user: hostB.user,
+      ssh_auth: hostB.key,
+    };
+  },
+  image: async () => (await testbed()).peerImage,
+  create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.ssh](options),
+  leftovers: async (runId) => {
+    const { hostB } = await testbed();
+    return containersOfRun((args) => hostDocker(hostB, args), runId);
+  },
+});

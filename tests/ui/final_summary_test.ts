@@ -1,0 +1,92 @@
+import { deepStrictEqual as assertEquals } from "node:assert";
+import { applyEvent, foldEvents } from "../../src/ui/run_state.ts";
+import { summarize } from "../../src/ui/final_summary.ts";
+import { plainText } from "../../src/ui/styled_text.ts";
+import { scriptedRun } from "../support/scripted_events.ts";
+
+Deno.test("summarize() names the containers left on each host with the command to remove them", () => {
+  const state = foldEvents(scriptedRun());
+  applyEvent(state, {
+    type: "left-behind",
+    host: "host-1",
+    containers: ["tm-gossip-demo-bob", "tm-gossip-demo-dave"],
+    reason: "connection lost",
+    t: 9_000,
+  });
+  const lines = summarize(state).map(plainText);
+  assertEquals(
+    lines.filter((line) => line.includes("left on")),
+    [
+      "  left on host-1: tm-gossip-demo-bob, tm-gossip-demo-dave " +
+      "(remove: docker rm -f tm-gossip-demo-bob tm-gossip-demo-dave)",
+    ],
+  );
+});
+
+Deno.test("summarize() has no left-behind line when cleanup removed everything", () => {
+  const lines = summarize(foldEvents(scriptedRun())).map(plainText);
+  assertEquals(lines.filter((line) => line.includes("left on")), []);
+});
+
+/** The scripted run, with two checks decided and their outcomes in `run-finished`. */
+function runWithChecks() {
+  const passed = {
+    index: 0,
+    description: "bob reports status connected by 5 s",
+    peers: ["bob"],
+    passed: true,
+    atMs: 1_234,
+  };
+  const failed = {
+    index: 1,
+    description: "carol logs nothing at error or worse",
+    peers: ["carol"],
+    passed: false,
+    atMs: -400,
+    evidence: ["carol logged at error: disk full", "  info starting", "  error disk full"],
+  };
+  const events = scriptedRun().map((event) =>
+    event.type === "run-finished"
+      ? {
+        ...event,
+        verdict: "failed" as const,
+        exitCode: 1 as const,
+        reason: "check #1 failed: carol logs nothing at error or worse",
+        checks: [passed, failed],
+        peers: event.peers.map((p) => p.peer === "carol" ? { ...p, failure: "disk full" } : p),
+      }
+      : event
+  );
+  return { events, passed, failed };
+}
+
+Deno.test("summarize() lists each check passed or failed, when it was decided, and a failure's evidence", () => {
+  const lines = summarize(foldEvents(runWithChecks().events)).map(plainText);
+  const from = lines.findIndex((line) => line.startsWith("  checks"));
+  assertEquals(lines.slice(from, from + 6), [
+    "  checks 1 passed, 1 failed",
+    "  ✓ #0 bob reports status connected by 5 s · t=1.2s",
+    "  ✗ #1 carol logs nothing at error or worse · t=-0.4s",
+    "      carol logged at error: disk full",
+    "        info starting",
+    "        error disk full",
+  ]);
+});
+
+Deno.test("summarize() shows a peer's reported failure with its reason in the status column", () => {
+  const lines = summarize(foldEvents(runWithChecks().events)).map(plainText);
+  const carol = lines.find((line) => line.trimStart().startsWith("carol"));
+  assertEquals(carol?.includes("stopped, reported failed: disk full"), true, carol);
+});
+
+Deno.test("summarize() lists only the failed checks past maxCheckRows, and counts the rest", () => {
+  const lines = summarize(foldEvents(runWithChecks().events), { maxCheckRows: 1 }).map(plainText);
+  const from = lines.findIndex((line) => line.startsWith("  checks"));
+  assertEquals(lines[from + 1], "  ✗ #1 carol logs nothing at error or worse · t=-0.4s");
+  assertEquals(lines[from + 5], "  1 more checks passed");
+});
+
+Deno.test("summarize() has no checks line for a test without expect:", () => {
+  const lines = summarize(foldEvents(scriptedRun())).map(plainText);
+  assertEquals(lines.filter((line) => line.includes("checks")), []);
+});
