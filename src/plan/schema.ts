@@ -26,6 +26,9 @@ export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const port = z.number().int().min(1).max(65535);
 
+/** Seeds are 32-bit unsigned integers: what `src/plan/seed.ts`'s generator takes whole. */
+export const MAX_SEED = 0xffff_ffff;
+
 /**
  * A NUL cannot cross exec(): Docker would fail mid-run on it (and take the host's SSH connection
  * down), so a value holding one is a config error. Every other character reaches the peer intact.
@@ -302,6 +305,9 @@ export const ConfigSchema = z.strictObject({
   ),
   fail_fast: z.boolean().default(false).describe(
     "the first failed check, or a peer reporting failed, stops the run at once (gracefully)",
+  ),
+  seed: z.number().int().min(0).max(MAX_SEED).optional().describe(
+    "seed of every random choice the plan makes (bootstrap picks, chaos); default: a new one, printed",
   ),
 });
 
