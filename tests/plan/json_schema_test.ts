@@ -26,6 +26,7 @@ Deno.test("configJsonSchema() is draft-07 with an $id, a title and every top-lev
     "log_level",
     "expect",
     "fail_fast",
+    "seed",
   ]);
   assertEquals(schema.required, ["name", "redis", "hosts", "peers", "commands"]);
 });
