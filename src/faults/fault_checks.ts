@@ -5,6 +5,8 @@
  * `kill`, no command to a killed peer). Pure; problems carry the YAML path they are about.
  */
 import { unknownPeer } from "../plan/closest_match.ts";
+import type { PeerCondition } from "./fault_kind.ts";
+import { faultKind } from "./kinds.ts";
 import type { FaultConfig, TimelineEntryConfig } from "../plan/schema.ts";
 import { isFault } from "../plan/schema.ts";
 import { inTimelineOrder } from "../plan/timeline_order.ts";
@@ -16,17 +18,6 @@ export interface FaultCheckParts {
   peers: readonly string[] | undefined;
   commands: readonly (TimelineEntryConfig | undefined)[];
 }
-
-/** Faults that need `peer` or `peers`; `heal` takes them optionally, `partition` takes groups. */
-const TARGETED = new Set<FaultConfig["fault"]>([
-  "delay",
-  "loss",
-  "rate",
-  "pause",
-  "resume",
-  "kill",
-  "start",
-]);
 
 /** Runs every fault check; problems in file order of the entries they are about. */
 export function checkFaults(parts: FaultCheckParts): PathProblem[] {
@@ -80,7 +71,7 @@ function checkTargets(
     }];
   }
   if (fault.peer === undefined && fault.peers === undefined) {
-    return TARGETED.has(fault.fault)
+    return faultKind(fault.fault).targets === "required"
       ? [{
         path: at("fault"),
         message: `${fault.fault} needs the peers it acts on: peer: <name>, or peers: a list or "*"`,
@@ -100,22 +91,23 @@ function checkTargets(
   return problems;
 }
 
-/** What a fault or command finds a peer in, and which entry put it there. */
-interface PeerCondition {
-  state: "paused" | "killed";
+/** What a fault or command finds a peer in (when not running), and which entry put it there. */
+interface Condition {
+  state: Exclude<PeerCondition, "running">;
   /** `commands[i] at <time>s`, for messages. */
   by: string;
 }
 
 /**
  * Follows every peer through the timeline, in the order the engine runs it: a peer is running,
- * paused or killed. `pause` and `kill` need it running, `resume` paused, `start` killed; network
- * faults and commands need it not killed (a killed peer has no network, and commands sent to it
+ * paused or killed, and each kind's `order` says what it needs and leaves (`pause` and `kill` need
+ * it running, `resume` paused, `start` killed; network faults need it not killed); commands need it
+ * not killed (a killed peer has no network, and commands sent to it
  * are lost). A paused peer may be sent commands: they wait in Redis until it is resumed.
  */
 function checkSequence(entries: TimelineEntryConfig[], peers: readonly string[]): PathProblem[] {
   const problems: PathProblem[] = [];
-  const conditions = new Map<string, PeerCondition>();
+  const conditions = new Map<string, Condition>();
   for (const { entry, position } of inTimelineOrder(entries)) {
     const at = (...rest: PathSegment[]): PathSegment[] => ["commands", position, ...rest];
     const by = `commands[${position}] at ${entry.time}s`;
@@ -134,58 +126,17 @@ function checkSequence(entries: TimelineEntryConfig[], peers: readonly string[])
     const path = entry.fault === "partition" ? at("groups") : at(entry.peer ? "peer" : "peers");
     for (const peer of targets) {
       const now = conditions.get(peer);
-      const problem = conflict(entry.fault, peer, now);
+      const { order } = faultKind(entry.fault);
+      const problem = order.refuse(peer, now?.state ?? "running", now?.by ?? "");
       if (problem) {
         problems.push({ path, message: problem });
         break;
       }
-      if (entry.fault === "pause") conditions.set(peer, { state: "paused", by });
-      else if (entry.fault === "kill") conditions.set(peer, { state: "killed", by });
-      else if (entry.fault === "resume" || entry.fault === "start") conditions.delete(peer);
+      if (order.leaves === "running") conditions.delete(peer);
+      else if (order.leaves !== undefined) conditions.set(peer, { state: order.leaves, by });
     }
   }
   return problems;
-}
-
-/** Why `fault` cannot act on `peer` in its present condition, or undefined if it can. */
-function conflict(
-  fault: FaultConfig["fault"],
-  peer: string,
-  now: PeerCondition | undefined,
-): string | undefined {
-  const killed = now?.state === "killed" ? now : undefined;
-  switch (fault) {
-    case "pause":
-    case "kill":
-      if (!now) return undefined;
-      return now.state === "paused"
-        ? fault === "pause"
-          ? `${peer} is already paused (${now.by})`
-          : `${peer} is paused (${now.by}); resume it before kill`
-        : `${peer} is killed (${now.by}) and not started again`;
-    case "resume":
-      return now?.state === "paused"
-        ? undefined
-        : killed
-        ? `${peer} is killed (${killed.by}), not paused: start brings it back`
-        : `resume only follows a pause: ${peer} is not paused at this point of the timeline`;
-    case "start":
-      return killed
-        ? undefined
-        : now?.state === "paused"
-        ? `${peer} is paused (${now.by}), not killed: resume thaws it`
-        : `start only follows a kill: ${peer} is running at this point of the timeline`;
-    case "delay":
-    case "loss":
-    case "rate":
-    case "partition":
-      return killed
-        ? `${peer} is killed (${killed.by}) and not started again; a network fault needs its ` +
-          "container running (a started peer gets the faults in force again)"
-        : undefined;
-    case "heal":
-      return undefined;
-  }
 }
 
 /** The peers a fault acts on, `"*"` and a target-less `heal` expanded to every peer. */

@@ -6,6 +6,7 @@
  * names, port ranges per host) live in `validate.ts`.
  */
 import { z } from "zod";
+import { FAULT_SCHEMAS } from "../faults/kinds.ts";
 import { SEVERITIES } from "../text/severity.ts";
 
 /** Peer names become container names and Redis key prefixes (`<name>_status`). */
@@ -183,81 +184,8 @@ export const ExpectSchema = z.strictObject({
   ),
 });
 
-/**
- * Who a fault acts on: `peer: <name>`, or `peers:` a list or `"*"` (every peer). Exactly one of
- * the two where a fault needs targets; `heal` without either heals every peer (`validate.ts`).
- */
-const faultTargets = {
-  peer: z.string().optional().describe("the peer the fault acts on"),
-  peers: z.union([z.array(z.string()).min(1), z.literal("*")]).optional().describe(
-    'the peers the fault acts on: a list, or "*" for every peer',
-  ),
-};
-const faultTime = z.number().min(0).describe("seconds after the timeline starts");
-
-/** Longest delay or jitter a `delay` fault sets: a minute is already a dead link. */
-export const MAX_DELAY_MS = 60_000;
-/** Fastest rate a `rate` fault sets (100 Gbit/s): beyond any link the test bed has. */
-export const MAX_RATE_KBIT = 100_000_000;
-
-export const DelayFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("delay").describe("outgoing latency (tc netem delay)"),
-  ...faultTargets,
-  ms: z.number().min(0).max(MAX_DELAY_MS).describe("added delay of each outgoing packet, ms"),
-  jitter: z.number().min(0).max(MAX_DELAY_MS).optional().describe(
-    "random variation of the delay, ± ms; default 0",
-  ),
-});
-
-export const LossFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("loss").describe("outgoing packet loss (tc netem loss)"),
-  ...faultTargets,
-  percent: z.number().min(0).max(100).describe("share of outgoing packets dropped, 0-100"),
-});
-
-export const RateFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("rate").describe("outgoing bandwidth limit (tc HTB)"),
-  ...faultTargets,
-  kbit: z.number().int().min(1).max(MAX_RATE_KBIT).describe("outgoing rate, kbit/s"),
-});
-
-export const PartitionFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("partition").describe("no traffic between the groups, both ways"),
-  groups: z.array(z.array(z.string()).min(1)).min(2).describe(
-    "at least two non-empty lists of peers; each peer in at most one",
-  ),
-});
-
-export const HealFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("heal").describe("removes network faults (delay, loss, rate, partition)"),
-  ...faultTargets,
-});
-
-/** The faults that act on a peer's container or process as a whole. */
-export const CONTAINER_FAULTS = ["pause", "resume", "kill", "start"] as const;
-
-export const ContainerFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.enum(CONTAINER_FAULTS).describe(
-    "pause/resume: freeze and thaw; kill: SIGKILL (an expected exit); start: run a killed peer again",
-  ),
-  ...faultTargets,
-});
-
 /** A timeline entry done by tm itself rather than sent to a peer (docs/config.md, "Faults"). */
-export const FaultSchema = z.discriminatedUnion("fault", [
-  DelayFaultSchema,
-  LossFaultSchema,
-  RateFaultSchema,
-  PartitionFaultSchema,
-  HealFaultSchema,
-  ContainerFaultSchema,
-]);
+export const FaultSchema = z.discriminatedUnion("fault", FAULT_SCHEMAS);
 
 /** One entry of `commands:`: a command sent to a peer, or a fault. */
 export const TimelineEntrySchema = z.union([CommandSchema, FaultSchema]);

@@ -9,6 +9,7 @@
  * and the final summary.
  */
 import type { EngineEvent, EventOf, FaultAction, Phase } from "../engine/events.ts";
+import { faultKind } from "../faults/kinds.ts";
 import { formatBytes, formatDuration } from "./quantities.ts";
 import { type Severity, severityOf } from "./severity.ts";
 
@@ -293,22 +294,7 @@ const FAULT_PEERS_SHOWN = 4;
  * `partition alice, carol | bob, dave`, `pause carol`.
  */
 export function faultSentence(action: FaultAction): string {
-  const on = peerList(action.peers);
-  const shaping = action.shaping ?? {};
-  switch (action.fault) {
-    case "delay":
-      return `delay ${shaping.delayMs ?? 0} ms${
-        shaping.jitterMs ? ` ± ${shaping.jitterMs} ms` : ""
-      } on ${on}`;
-    case "loss":
-      return `loss ${shaping.lossPercent ?? 0}% on ${on}`;
-    case "rate":
-      return `rate ${shaping.rateKbit ?? 0} kbit/s on ${on}`;
-    case "partition":
-      return `partition ${(action.groups ?? []).map(peerList).join(" | ")}`;
-    default:
-      return `${action.fault} ${on}`;
-  }
+  return faultKind(action.fault).sentence(action, peerList(action.peers), peerList);
 }
 
 /** `alice, bob` or, past FAULT_PEERS_SHOWN names, `alice, bob, carol, dave and 296 more`. */
