@@ -6,6 +6,7 @@
  */
 import { unknownPeer } from "../plan/closest_match.ts";
 import type { PeerCondition } from "./fault_kind.ts";
+import type { EntryOrigin } from "./chaos.ts";
 import { faultKind } from "./kinds.ts";
 import type { FaultConfig, TimelineEntryConfig } from "../plan/schema.ts";
 import { isFault } from "../plan/schema.ts";
@@ -17,18 +18,30 @@ export interface FaultCheckParts {
   /** Every peer name, or undefined while some peer failed the schema (names unknown). */
   peers: readonly string[] | undefined;
   commands: readonly (TimelineEntryConfig | undefined)[];
+  /**
+   * Where each entry stands in the file, when `commands` is the timeline with its chaos entries
+   * expanded (`chaos.ts`): problems are reported at the file's entry. Default: `commands` is the
+   * file's list.
+   */
+  origins?: readonly EntryOrigin[];
 }
 
 /** Runs every fault check; problems in file order of the entries they are about. */
 export function checkFaults(parts: FaultCheckParts): PathProblem[] {
   const problems: PathProblem[] = [];
-  parts.commands.forEach((entry, index) => {
-    if (entry && isFault(entry)) problems.push(...checkTargets(entry, index, parts.peers));
+  const origin = (position: number): EntryOrigin =>
+    parts.origins?.[position] ?? { index: position, chaos: false };
+  parts.commands.forEach((entry, position) => {
+    if (entry && isFault(entry)) {
+      problems.push(...checkTargets(entry, origin(position).index, parts.peers));
+    }
   });
   // Following peers through the timeline needs every entry: one that failed the schema might
   // be the `kill` a later `start` depends on.
   if (problems.length === 0 && parts.peers && parts.commands.every((entry) => entry)) {
-    problems.push(...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers));
+    problems.push(
+      ...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers, origin),
+    );
   }
   return problems.sort((a, b) => (a.path[1] as number) - (b.path[1] as number));
 }
@@ -105,12 +118,18 @@ interface Condition {
  * not killed (a killed peer has no network, and commands sent to it
  * are lost). A paused peer may be sent commands: they wait in Redis until it is resumed.
  */
-function checkSequence(entries: TimelineEntryConfig[], peers: readonly string[]): PathProblem[] {
+function checkSequence(
+  entries: TimelineEntryConfig[],
+  peers: readonly string[],
+  origin: (position: number) => EntryOrigin,
+): PathProblem[] {
   const problems: PathProblem[] = [];
   const conditions = new Map<string, Condition>();
   for (const { entry, position } of inTimelineOrder(entries)) {
-    const at = (...rest: PathSegment[]): PathSegment[] => ["commands", position, ...rest];
-    const by = `commands[${position}] at ${entry.time}s`;
+    const from = origin(position);
+    const at = (...rest: PathSegment[]): PathSegment[] =>
+      from.chaos ? ["commands", from.index] : ["commands", from.index, ...rest];
+    const by = `${from.chaos ? "chaos of " : ""}commands[${from.index}] at ${entry.time}s`;
     if (!isFault(entry)) {
       const killed = conditions.get(entry.peer);
       if (killed?.state === "killed") {
@@ -129,7 +148,12 @@ function checkSequence(entries: TimelineEntryConfig[], peers: readonly string[])
       const { order } = faultKind(entry.fault);
       const problem = order.refuse(peer, now?.state ?? "running", now?.by ?? "");
       if (problem) {
-        problems.push({ path, message: problem });
+        problems.push({
+          path,
+          message: from.chaos
+            ? `the chaos schedule's ${entry.fault} at ${entry.time}s: ${problem}`
+            : problem,
+        });
         break;
       }
       if (order.leaves === "running") conditions.delete(peer);

@@ -6,8 +6,10 @@
  * names, port ranges per host) live in `validate.ts`.
  */
 import { z } from "zod";
+import { ChaosSchema } from "../faults/chaos.ts";
 import { FAULT_SCHEMAS } from "../faults/kinds.ts";
 import { SEVERITIES } from "../text/severity.ts";
+import { MAX_SEED } from "./seed.ts";
 
 /** Peer names become container names and Redis key prefixes (`<name>_status`). */
 export const PEER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -26,9 +28,6 @@ export const TAG_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/;
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const port = z.number().int().min(1).max(65535);
-
-/** Seeds are 32-bit unsigned integers: what `src/plan/seed.ts`'s generator takes whole. */
-export const MAX_SEED = 0xffff_ffff;
 
 /**
  * A NUL cannot cross exec(): Docker would fail mid-run on it (and take the host's SSH connection
@@ -187,8 +186,11 @@ export const ExpectSchema = z.strictObject({
 /** A timeline entry done by tm itself rather than sent to a peer (docs/config.md, "Faults"). */
 export const FaultSchema = z.discriminatedUnion("fault", FAULT_SCHEMAS);
 
-/** One entry of `commands:`: a command sent to a peer, or a fault. */
-export const TimelineEntrySchema = z.union([CommandSchema, FaultSchema]);
+/** A `fault:` entry of the file: a fault, or `chaos` that stands for faults drawn from a seed. */
+export const FileFaultSchema = z.discriminatedUnion("fault", [...FAULT_SCHEMAS, ChaosSchema]);
+
+/** One entry of `commands:` in the file: a command sent to a peer, a fault, or chaos. */
+export const TimelineEntrySchema = z.union([CommandSchema, FileFaultSchema]);
 
 /** The levels of `log_level`: tm's one severity scale. */
 export const LOG_LEVELS = SEVERITIES;
@@ -239,8 +241,28 @@ export const ConfigSchema = z.strictObject({
   ),
 });
 
-/** A validated config, defaults applied, environments as maps, `runs_on` as a sorted list. */
-export type Config = z.output<typeof ConfigSchema>;
+/** The file's config as the schema gives it (chaos entries not yet expanded). */
+export type FileConfig = z.output<typeof ConfigSchema>;
+
+/**
+ * A validated config, defaults applied, environments as maps, `runs_on` as a sorted list, each
+ * `chaos` entry expanded into the faults it stands for (`src/faults/chaos.ts`), and the seed those
+ * were drawn from set (the file's, else a new one).
+ */
+export type Config = Omit<FileConfig, "commands"> & {
+  commands: TimelineEntryConfig[];
+  /** What each chaos entry was expanded into; absent when the file has none. */
+  chaos?: ChaosPlan[];
+};
+
+/** One chaos entry, expanded. */
+export interface ChaosPlan {
+  /** Its position in the file's `commands`. */
+  index: number;
+  seed: number;
+  /** The faults it stands for, undos included. */
+  faults: number;
+}
 export type HostConfig = z.output<typeof HostSchema>;
 export type SshHostConfig = z.output<typeof SshHostSchema>;
 export type LocalHostConfig = z.output<typeof LocalHostSchema>;
@@ -248,7 +270,10 @@ export type PeerConfig = z.output<typeof PeerSchema>;
 export type CommandConfig = z.output<typeof CommandSchema>;
 export type ExpectConfig = z.output<typeof ExpectSchema>;
 export type FaultConfig = z.output<typeof FaultSchema>;
-export type TimelineEntryConfig = z.output<typeof TimelineEntrySchema>;
+/** A timeline entry of the plan: a command or a fault (chaos expanded). */
+export type TimelineEntryConfig = CommandConfig | FaultConfig;
+/** A timeline entry as the file gives it. */
+export type FileTimelineEntry = z.output<typeof TimelineEntrySchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Whether a timeline entry is a fault (`fault:`) rather than a command (`command:`). */

@@ -44,8 +44,8 @@ Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
   };
   walk(schema);
   // the config, timeout, redis, SSH host, local host, peer, command and check objects, and one
-  // shape per fault kind
-  assertEquals(objects.length, 8 + FAULT_KINDS.length);
+  // shape per fault kind, and chaos
+  assertEquals(objects.length, 8 + FAULT_KINDS.length + 1);
   for (const object of objects) assertEquals(object.additionalProperties, false);
 });
 
@@ -81,6 +81,7 @@ Deno.test("configJsonSchema() describes a timeline entry as a command or one of 
     ["resume", ["time", "fault"]],
     ["kill", ["time", "fault"]],
     ["start", ["time", "fault"]],
+    ["chaos", ["fault", "from", "until", "every", "kinds", "peers"]],
   ]);
   assertEquals(fault.oneOf![0].properties!.ms.maximum, 60_000);
   assertEquals(fault.oneOf![1].properties!.percent.maximum, 100);
