@@ -10,7 +10,6 @@ import {
   type Config,
   ConfigSchema,
   ExpectSchema,
-  type FileConfig,
   FileFaultSchema,
   HostSchema,
   PeerSchema,
