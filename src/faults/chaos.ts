@@ -221,7 +221,7 @@ export function expandTimeline<Entry extends FileTimelineEntry | undefined>(
       expanded.commands.push(fault as Exclude<Entry, ChaosConfig>);
       expanded.origins.push({ index, chaos: true });
     }
-    expanded.chaos.push({ index, seed: schedule.seed, faults: schedule.faults.length });
+    expanded.chaos.push({ index, seed: schedule.seed, faults: schedule.faults });
   });
   return expanded;
 }

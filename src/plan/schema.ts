@@ -260,8 +260,8 @@ export interface ChaosPlan {
   /** Its position in the file's `commands`. */
   index: number;
   seed: number;
-  /** The faults it stands for, undos included. */
-  faults: number;
+  /** The faults it stands for, undos included, in time order. */
+  faults: FaultConfig[];
 }
 export type HostConfig = z.output<typeof HostSchema>;
 export type SshHostConfig = z.output<typeof SshHostSchema>;

@@ -51,7 +51,7 @@ export function eventSentence(event: EngineEvent): string {
         plural(hosts, "host")
       }, ${plural(event.timeline.length, "timeline command")}${
         event.faults ? `, ${plural(event.faults.length, "fault")}` : ""
-      }`;
+      }${event.chaos ? `; ${chaosSentence(event.chaos)}` : ""}`;
     }
     case "phase":
       return `${event.phase}: ${PHASE_TITLES[event.phase]}`;
@@ -284,6 +284,17 @@ function transferSentence(event: EventOf<"image-transfer">): string {
     case "failed":
       return `${label}: failed after ${formatBytes(event.bytes)}${total}${suffix(event.detail)}`;
   }
+}
+
+/**
+ * What chaos drew and how to draw it again: `chaos drew 14 faults from seed 8812 (rerun with
+ * seed: 8812)`; entries with a seed of their own are listed with it.
+ */
+export function chaosSentence(chaos: readonly { seed: number; faults: number }[]): string {
+  const seeds = [...new Set(chaos.map(({ seed }) => seed))];
+  const faults = chaos.reduce((sum, { faults }) => sum + faults, 0);
+  return `chaos drew ${plural(faults, "fault")} from seed ${seeds.join(", ")} (rerun with ` +
+    `${seeds.length === 1 ? `seed: ${seeds[0]}` : "each entry's seed"})`;
 }
 
 /** How many peer names a fault's sentence lists before `and N more`. */

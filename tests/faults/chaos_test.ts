@@ -78,7 +78,7 @@ Deno.test("parseConfig() expands chaos into concrete faults, and the file's seed
     seed: 8812,
   }]);
   const faults = config.commands.filter(isFault);
-  assertEquals(faults.length, config.chaos![0].faults);
+  assertEquals(faults, config.chaos![0].faults);
   assert(faults.every((fault) =>
     ["pause", "resume", "kill", "start", "partition", "heal"]
       .includes(fault.fault)
