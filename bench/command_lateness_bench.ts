@@ -21,6 +21,7 @@ import type { EngineEvent } from "../src/engine/events.ts";
 import type { PeerExit, PeerLaunch, PeerRuntime, RunningPeer } from "../src/engine/runtime.ts";
 import { batchTimeline, buildTimeline, monotonicClock } from "../src/engine/timeline.ts";
 import { ConfigSchema } from "../src/plan/schema.ts";
+import { planConfig } from "../src/plan/plan_config.ts";
 import { place } from "../src/plan/placement.ts";
 import { openLogFile } from "../src/record/log_file.ts";
 import { startRedisServer } from "../tests/support/redis_server.ts";
@@ -151,14 +152,14 @@ const commands = Array.from({ length: COMMANDS }, (_, i) => ({
     ? "pull"
     : "rotate-key",
 }));
-const config = ConfigSchema.parse({
+const config = planConfig(ConfigSchema.parse({
   name: "command-lateness-bench",
   timeout: { startup: 60, shutdown: 30 },
   redis: { port: 6399, image: "redis:7-alpine" },
   hosts: [{ address: "127.0.0.1", ssh_user: "bench", ssh_auth: "agent", base_port: 30000 }],
   peers: names.map((name) => ({ name, image: "simulated" })),
   commands,
-});
+}));
 
 /** The config's commands for each peer in timeline order (by time; equal times in file order). */
 const expected = new Map<string, string[]>(names.map((name) => [name, []]));

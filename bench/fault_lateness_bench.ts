@@ -17,6 +17,7 @@
 import { run } from "../src/engine/run.ts";
 import type { EngineEvent } from "../src/engine/events.ts";
 import { ConfigSchema } from "../src/plan/schema.ts";
+import { planConfig } from "../src/plan/plan_config.ts";
 import { place } from "../src/plan/placement.ts";
 import { createRuntime } from "../src/runtimes/registry.ts";
 import { DockerRedis } from "../src/runtimes/docker/docker_redis.ts";
@@ -56,14 +57,14 @@ const commands = Array.from({ length: PAIRS }, (_, k) => {
 }).flat();
 
 const host = (h: TestbedHost, tag: string) => testbedHostEntry(h, { tags: [tag] });
-const config = ConfigSchema.parse({
+const config = planConfig(ConfigSchema.parse({
   name: `bench-faults-${crypto.randomUUID().slice(0, 8)}`,
   timeout: { startup: 60, shutdown: 30 },
   redis: { port: freePort(), image: bed.redisImage },
   hosts: [host(bed.hostA, "a"), host(bed.hostB, "b")],
   peers: peers.map((peer) => ({ ...peer, image: bed.peerImage })),
   commands,
-});
+}));
 
 /** Times `docker pause` and `docker unpause` on a throwaway container of the peer image. */
 async function baseline(h: TestbedHost): Promise<number[]> {

@@ -7,6 +7,7 @@
  * Target (issue 4): ≤ 1.5× the baseline. Median of 3 alternating rounds.
  */
 import { ConfigSchema } from "../src/plan/schema.ts";
+import { planConfig } from "../src/plan/plan_config.ts";
 import { peerEnvironment } from "../src/plan/environment.ts";
 import { place } from "../src/plan/placement.ts";
 import { runArgs } from "../src/runtimes/docker/docker.ts";
@@ -33,7 +34,7 @@ const TARGET = 1.5;
 const id = uniqueId("tm-bench-start");
 const image = `${id}:peer`;
 const basePort = 40_000 + Math.floor(Math.random() * 10_000);
-const config = ConfigSchema.parse({
+const config = planConfig(ConfigSchema.parse({
   name: id,
   redis: { port: 6399, image: "unused" },
   hosts: [{
@@ -49,7 +50,7 @@ const config = ConfigSchema.parse({
     environment: { GREETING: "hello world", MODE: "bench" },
   })),
   commands: [],
-});
+}));
 const plan = place(config);
 const home = Deno.env.get("HOME") ?? "/root";
 const redisUrl = "redis://host.docker.internal:6399";

@@ -8,6 +8,7 @@ import { loadConfigFile } from "../plan/load.ts";
 import { configJsonSchema } from "../plan/json_schema.ts";
 import { isFault } from "../plan/schema.ts";
 import { buildTimeline } from "../engine/timeline.ts";
+import { formatChaos } from "./chaos_listing.ts";
 import { describeError, ExitCode, UsageError } from "../base/errors.ts";
 import * as output from "../base/output_stream.ts";
 import { place } from "../plan/placement.ts";
@@ -180,7 +181,10 @@ function buildProgram(setExitCode: (code: number) => void) {
           `${file}: valid. ${count(placed.length, "peer")} on ${count(hosts, "host")}, ` +
             `${faults > 0 ? `${commands} and ${count(faults, "fault")}` : commands} ` +
             `over ${last} s\n\n` +
-            formatPlanTable(placed) + "\n",
+            formatPlanTable(placed) + "\n" +
+            (config.chaos
+              ? "\n" + formatChaos(config.chaos, config.peers.map((peer) => peer.name))
+              : ""),
         );
       }
       setExitCode(ExitCode.ok);

@@ -98,6 +98,11 @@ export type EngineEvent =
       timeline: TimelineCommand[];
       /** The timeline's faults, their indexes among `timeline`'s; absent when it has none. */
       faults?: TimelineFault[];
+      /**
+       * Each `chaos` entry: the seed it drew from and how many faults it drew (docs/config.md,
+       * "Chaos"); absent when the test has none.
+       */
+      chaos?: { seed: number; faults: number }[];
       /** Path of the log file, if one is written. */
       logFile?: string;
       /** The run record's directory, if one is written (docs/run-record.md). */

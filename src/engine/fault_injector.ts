@@ -12,11 +12,12 @@
 import { abortable } from "../base/async.ts";
 import { errorMessage } from "../base/errors.ts";
 import type { FaultAction, TimelineFault, UnstampedEvent } from "./events.ts";
+import type { FaultApplication } from "../faults/fault_kind.ts";
+import { faultKind } from "../faults/kinds.ts";
 import {
   type FaultControl,
   type FaultName,
   FaultTargetGoneError,
-  NETWORK_FAULTS,
   type RunningPeer,
 } from "./runtime.ts";
 
@@ -106,7 +107,6 @@ export class FaultInjector {
     action: FaultAction,
     at: { index?: number; dueMs?: number; dueAt?: number; detail?: string; signal?: AbortSignal },
   ): Promise<void> {
-    const { control } = this.#options;
     const signal = at.signal ?? this.#options.halted;
     const where = {
       ...(at.index !== undefined ? { index: at.index } : {}),
@@ -115,20 +115,16 @@ export class FaultInjector {
     };
     const failures: { peers: string[]; error: unknown }[] = [];
     let done: string[] = action.peers;
-    if (NETWORK_FAULTS.has(action.fault) && action.fault !== "heal") this.#networkDirty = true;
+    const kind = faultKind(action.fault);
+    if (kind.acts === "network" && !kind.heals) this.#networkDirty = true;
     try {
-      switch (action.fault) {
-        case "partition":
-          await control.partition(action.groups ?? [], signal);
-          break;
-        case "heal": {
-          const all = this.#options.peers.every((peer) => action.peers.includes(peer));
-          await control.heal(all ? "all" : action.peers, signal);
-          if (all) this.#networkDirty = false;
-          break;
+      if (kind.apply.scope === "action") {
+        await kind.apply.run(action, this.#application(signal));
+        if (kind.heals && this.#options.peers.every((peer) => action.peers.includes(peer))) {
+          this.#networkDirty = false;
         }
-        default:
-          done = await this.#eachPeer(action, signal, failures);
+      } else {
+        done = await this.#eachPeer(action, signal, failures);
       }
     } catch (error) {
       failures.push({ peers: action.peers, error });
@@ -184,32 +180,27 @@ export class FaultInjector {
   }
 
   async #onePeer(action: FaultAction, peer: string, signal: AbortSignal): Promise<void> {
-    const { control } = this.#options;
-    switch (action.fault) {
-      case "pause":
-        await control.pause(peer, signal);
-        this.#paused.add(peer);
-        return;
-      case "resume":
-        await control.resume(peer, signal);
-        this.#paused.delete(peer);
-        return;
-      case "kill":
-        this.#options.onKilling(peer);
-        try {
-          await control.kill(peer, signal);
-        } catch (error) {
-          // Gone already: its exit was (or will be) seen as it happened.
-          if (!(error instanceof FaultTargetGoneError)) this.#options.onKillFailed(peer);
-          throw error;
-        }
-        return;
-      case "start":
-        this.#options.onStarted(peer, await control.start(peer, signal));
-        return;
-      default:
-        await control.shape(peer, action.shaping ?? {}, signal);
-    }
+    const apply = faultKind(action.fault).apply;
+    if (apply.scope !== "peer") throw new Error(`${action.fault} is not done peer by peer`);
+    await apply.run(peer, action, this.#application(signal));
+    const leaves = faultKind(action.fault).order.leaves;
+    if (leaves === "paused") this.#paused.add(peer);
+    else if (leaves !== undefined) this.#paused.delete(peer);
+  }
+
+  /** What a fault kind's `apply` is given: the runtime's control and the engine's hooks. */
+  #application(signal: AbortSignal): FaultApplication {
+    const options = this.#options;
+    return {
+      control: options.control,
+      allPeers: options.peers,
+      signal,
+      hooks: {
+        killing: (peer) => options.onKilling(peer),
+        killFailed: (peer) => options.onKillFailed(peer),
+        started: (peer, running) => options.onStarted(peer, running),
+      },
+    };
   }
 }
 

@@ -275,6 +275,9 @@ class Run {
       plan: this.#plan,
       timeline: this.#timeline,
       ...(this.#timelineFaults.length > 0 ? { faults: this.#timelineFaults } : {}),
+      ...(this.#config.chaos
+        ? { chaos: this.#config.chaos.map(({ seed, faults }) => ({ seed, faults: faults.length })) }
+        : {}),
       ...(this.#options.logFile ? { logFile: this.#options.logFile } : {}),
       ...(this.#options.recordDir ? { recordDir: this.#options.recordDir } : {}),
     });

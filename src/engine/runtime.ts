@@ -4,6 +4,7 @@
  * `src/runtimes/registry.ts`; `tests/support/runtime_contract.ts` is the test every one passes.
  */
 import type { UnstampedEvent } from "./events.ts";
+import type { FaultName } from "../faults/kinds.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import type { RunOwner } from "../coordination/run_owner.ts";
 
@@ -121,28 +122,8 @@ export interface TeardownOptions {
 /** Takes one peer's whole output, lines joined with `\n`; must not throw. */
 export type OutputCollector = (peer: string, output: string) => Promise<void>;
 
-/** The faults a timeline entry may carry (docs/config.md, "Faults"). */
-export const FAULT_NAMES = [
-  "delay",
-  "loss",
-  "rate",
-  "partition",
-  "heal",
-  "pause",
-  "resume",
-  "kill",
-  "start",
-] as const;
-export type FaultName = typeof FAULT_NAMES[number];
-
-/** The faults done on a peer's network (`heal` undoes them); the others act on its container. */
-export const NETWORK_FAULTS: ReadonlySet<FaultName> = new Set([
-  "delay",
-  "loss",
-  "rate",
-  "partition",
-  "heal",
-]);
+/** The faults a timeline entry may carry: one record each in `src/faults/kinds.ts`. */
+export type { FaultName };
 
 /**
  * Shaping of one peer's outgoing traffic (a `tc` tree inside its network namespace: src/runtimes/docker/traffic_control.ts). Each

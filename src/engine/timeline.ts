@@ -13,7 +13,7 @@ import {
 import { targetsOf } from "../faults/fault_checks.ts";
 import { dueMsOf, inTimelineOrder } from "../plan/timeline_order.ts";
 import type { TimelineCommand, TimelineFault } from "./events.ts";
-import type { FaultName, NetworkShaping } from "./runtime.ts";
+import { faultKind } from "../faults/kinds.ts";
 
 /** One entry of the timeline: a command sent to a peer, or a fault tm does itself. */
 export type TimelineEntry = TimelineCommand | TimelineFault;
@@ -96,29 +96,13 @@ export function buildTimeline(
   );
 }
 
-/** The config's fault names and the runtime's (`FAULT_NAMES`) are the same: checked by tsc. */
-type SameNames<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _faultNamesAgree: SameNames<FaultConfig["fault"], FaultName> = true;
-
 /** What a fault entry of the config does, its targets expanded. */
 function faultAction(fault: FaultConfig, allPeers: readonly string[]) {
-  const peers = targetsOf(fault, allPeers);
-  switch (fault.fault) {
-    case "partition":
-      return { fault: fault.fault, peers, groups: fault.groups.map((group) => [...group]) };
-    case "delay":
-      return shaped(fault.fault, peers, { delayMs: fault.ms, jitterMs: fault.jitter ?? 0 });
-    case "loss":
-      return shaped(fault.fault, peers, { lossPercent: fault.percent });
-    case "rate":
-      return shaped(fault.fault, peers, { rateKbit: fault.kbit });
-    default:
-      return { fault: fault.fault, peers };
-  }
-}
-
-function shaped(fault: FaultName, peers: string[], shaping: NetworkShaping) {
-  return { fault, peers, shaping };
+  return {
+    fault: fault.fault,
+    peers: targetsOf(fault, allPeers),
+    ...faultKind(fault.fault).details(fault as never),
+  };
 }
 
 /** Groups a sorted timeline into batches of entries due at the same millisecond. */

@@ -5,6 +5,9 @@
  * `kill`, no command to a killed peer). Pure; problems carry the YAML path they are about.
  */
 import { unknownPeer } from "../plan/closest_match.ts";
+import type { PeerCondition } from "./fault_kind.ts";
+import type { EntryOrigin } from "./chaos.ts";
+import { faultKind } from "./kinds.ts";
 import type { FaultConfig, TimelineEntryConfig } from "../plan/schema.ts";
 import { isFault } from "../plan/schema.ts";
 import { inTimelineOrder } from "../plan/timeline_order.ts";
@@ -15,29 +18,30 @@ export interface FaultCheckParts {
   /** Every peer name, or undefined while some peer failed the schema (names unknown). */
   peers: readonly string[] | undefined;
   commands: readonly (TimelineEntryConfig | undefined)[];
+  /**
+   * Where each entry stands in the file, when `commands` is the timeline with its chaos entries
+   * expanded (`chaos.ts`): problems are reported at the file's entry. Default: `commands` is the
+   * file's list.
+   */
+  origins?: readonly EntryOrigin[];
 }
-
-/** Faults that need `peer` or `peers`; `heal` takes them optionally, `partition` takes groups. */
-const TARGETED = new Set<FaultConfig["fault"]>([
-  "delay",
-  "loss",
-  "rate",
-  "pause",
-  "resume",
-  "kill",
-  "start",
-]);
 
 /** Runs every fault check; problems in file order of the entries they are about. */
 export function checkFaults(parts: FaultCheckParts): PathProblem[] {
   const problems: PathProblem[] = [];
-  parts.commands.forEach((entry, index) => {
-    if (entry && isFault(entry)) problems.push(...checkTargets(entry, index, parts.peers));
+  const origin = (position: number): EntryOrigin =>
+    parts.origins?.[position] ?? { index: position, chaos: false };
+  parts.commands.forEach((entry, position) => {
+    if (entry && isFault(entry)) {
+      problems.push(...checkTargets(entry, origin(position).index, parts.peers));
+    }
   });
   // Following peers through the timeline needs every entry: one that failed the schema might
   // be the `kill` a later `start` depends on.
   if (problems.length === 0 && parts.peers && parts.commands.every((entry) => entry)) {
-    problems.push(...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers));
+    problems.push(
+      ...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers, origin),
+    );
   }
   return problems.sort((a, b) => (a.path[1] as number) - (b.path[1] as number));
 }
@@ -80,7 +84,7 @@ function checkTargets(
     }];
   }
   if (fault.peer === undefined && fault.peers === undefined) {
-    return TARGETED.has(fault.fault)
+    return faultKind(fault.fault).targets === "required"
       ? [{
         path: at("fault"),
         message: `${fault.fault} needs the peers it acts on: peer: <name>, or peers: a list or "*"`,
@@ -100,25 +104,32 @@ function checkTargets(
   return problems;
 }
 
-/** What a fault or command finds a peer in, and which entry put it there. */
-interface PeerCondition {
-  state: "paused" | "killed";
+/** What a fault or command finds a peer in (when not running), and which entry put it there. */
+interface Condition {
+  state: Exclude<PeerCondition, "running">;
   /** `commands[i] at <time>s`, for messages. */
   by: string;
 }
 
 /**
  * Follows every peer through the timeline, in the order the engine runs it: a peer is running,
- * paused or killed. `pause` and `kill` need it running, `resume` paused, `start` killed; network
- * faults and commands need it not killed (a killed peer has no network, and commands sent to it
+ * paused or killed, and each kind's `order` says what it needs and leaves (`pause` and `kill` need
+ * it running, `resume` paused, `start` killed; network faults need it not killed); commands need it
+ * not killed (a killed peer has no network, and commands sent to it
  * are lost). A paused peer may be sent commands: they wait in Redis until it is resumed.
  */
-function checkSequence(entries: TimelineEntryConfig[], peers: readonly string[]): PathProblem[] {
+function checkSequence(
+  entries: TimelineEntryConfig[],
+  peers: readonly string[],
+  origin: (position: number) => EntryOrigin,
+): PathProblem[] {
   const problems: PathProblem[] = [];
-  const conditions = new Map<string, PeerCondition>();
+  const conditions = new Map<string, Condition>();
   for (const { entry, position } of inTimelineOrder(entries)) {
-    const at = (...rest: PathSegment[]): PathSegment[] => ["commands", position, ...rest];
-    const by = `commands[${position}] at ${entry.time}s`;
+    const from = origin(position);
+    const at = (...rest: PathSegment[]): PathSegment[] =>
+      from.chaos ? ["commands", from.index] : ["commands", from.index, ...rest];
+    const by = `${from.chaos ? "chaos of " : ""}commands[${from.index}] at ${entry.time}s`;
     if (!isFault(entry)) {
       const killed = conditions.get(entry.peer);
       if (killed?.state === "killed") {
@@ -134,58 +145,22 @@ function checkSequence(entries: TimelineEntryConfig[], peers: readonly string[])
     const path = entry.fault === "partition" ? at("groups") : at(entry.peer ? "peer" : "peers");
     for (const peer of targets) {
       const now = conditions.get(peer);
-      const problem = conflict(entry.fault, peer, now);
+      const { order } = faultKind(entry.fault);
+      const problem = order.refuse(peer, now?.state ?? "running", now?.by ?? "");
       if (problem) {
-        problems.push({ path, message: problem });
+        problems.push({
+          path,
+          message: from.chaos
+            ? `the chaos schedule's ${entry.fault} at ${entry.time}s: ${problem}`
+            : problem,
+        });
         break;
       }
-      if (entry.fault === "pause") conditions.set(peer, { state: "paused", by });
-      else if (entry.fault === "kill") conditions.set(peer, { state: "killed", by });
-      else if (entry.fault === "resume" || entry.fault === "start") conditions.delete(peer);
+      if (order.leaves === "running") conditions.delete(peer);
+      else if (order.leaves !== undefined) conditions.set(peer, { state: order.leaves, by });
     }
   }
   return problems;
-}
-
-/** Why `fault` cannot act on `peer` in its present condition, or undefined if it can. */
-function conflict(
-  fault: FaultConfig["fault"],
-  peer: string,
-  now: PeerCondition | undefined,
-): string | undefined {
-  const killed = now?.state === "killed" ? now : undefined;
-  switch (fault) {
-    case "pause":
-    case "kill":
-      if (!now) return undefined;
-      return now.state === "paused"
-        ? fault === "pause"
-          ? `${peer} is already paused (${now.by})`
-          : `${peer} is paused (${now.by}); resume it before kill`
-        : `${peer} is killed (${now.by}) and not started again`;
-    case "resume":
-      return now?.state === "paused"
-        ? undefined
-        : killed
-        ? `${peer} is killed (${killed.by}), not paused: start brings it back`
-        : `resume only follows a pause: ${peer} is not paused at this point of the timeline`;
-    case "start":
-      return killed
-        ? undefined
-        : now?.state === "paused"
-        ? `${peer} is paused (${now.by}), not killed: resume thaws it`
-        : `start only follows a kill: ${peer} is running at this point of the timeline`;
-    case "delay":
-    case "loss":
-    case "rate":
-    case "partition":
-      return killed
-        ? `${peer} is killed (${killed.by}) and not started again; a network fault needs its ` +
-          "container running (a started peer gets the faults in force again)"
-        : undefined;
-    case "heal":
-      return undefined;
-  }
 }
 
 /** The peers a fault acts on, `"*"` and a target-less `heal` expanded to every peer. */

@@ -10,7 +10,7 @@ import {
   type Config,
   ConfigSchema,
   ExpectSchema,
-  FaultSchema,
+  FileFaultSchema,
   HostSchema,
   PeerSchema,
   SshHostSchema,
@@ -27,6 +27,8 @@ import {
   validateConfig,
 } from "./validate.ts";
 import { errorMessage } from "../base/errors.ts";
+import { planConfig } from "./plan_config.ts";
+import { resolveSeed } from "./seed.ts";
 
 /** Where a problem points: at the value of its path, or at the map key that ends it. */
 type Anchor = "value" | "key";
@@ -108,7 +110,9 @@ export function parseConfig(text: string, file: string): Config {
   // aliasProblems bounded what aliases expand to; the library's own count is redundant then.
   const data: unknown = doc.toJS({ maxAliasCount: -1 });
   const result = ConfigSchema.safeParse(data);
-  const problems: LocatedProblem[] = result.success ? validateConfig(result.data) : [
+  // Drawn once here: validation checks what chaos draws from it, and the run uses the same.
+  const seed = resolveSeed(result.success ? result.data.seed : undefined);
+  const problems: LocatedProblem[] = result.success ? validateConfig({ ...result.data, seed }) : [
     ...firstPerPath(result.error.issues.flatMap((issue) => issueProblems(issue, data, []))),
     ...validateConfig(partsOf(data)),
   ];
@@ -120,8 +124,7 @@ export function parseConfig(text: string, file: string): Config {
     }));
     throw new ConfigError(file, sortByPosition(dedupe(located)));
   }
-  // Commands stay in file order: the engine's timeline (`buildTimeline`) is what sorts them.
-  return result.data!;
+  return planConfig(result.data!, seed);
 }
 
 /**
@@ -365,7 +368,7 @@ function timelineBranch(path: readonly PathSegment[], value: unknown): number | 
   if (path.length !== 2 || path[0] !== "commands" || typeof path[1] !== "number") return undefined;
   if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
   const options = TimelineEntrySchema.options as readonly z.ZodType[];
-  const fault = options.indexOf(FaultSchema);
+  const fault = options.indexOf(FileFaultSchema);
   return Object.hasOwn(value, "fault") ? fault : 1 - fault;
 }
 
@@ -448,6 +451,7 @@ function partsOf(data: unknown): ConfigParts {
     commands: each(record.commands, TimelineEntrySchema),
     expect: record.expect === undefined ? [] : each(record.expect, ExpectSchema),
     timeout: partOf(record.timeout ?? {}, TimeoutSchema),
+    seed: partOf(record.seed, ConfigSchema.shape.seed),
   };
 }
 

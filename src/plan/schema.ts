@@ -6,7 +6,10 @@
  * names, port ranges per host) live in `validate.ts`.
  */
 import { z } from "zod";
+import { ChaosSchema } from "../faults/chaos.ts";
+import { FAULT_SCHEMAS } from "../faults/kinds.ts";
 import { SEVERITIES } from "../text/severity.ts";
+import { MAX_SEED } from "./seed.ts";
 
 /** Peer names become container names and Redis key prefixes (`<name>_status`). */
 export const PEER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -25,9 +28,6 @@ export const TAG_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/;
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const port = z.number().int().min(1).max(65535);
-
-/** Seeds are 32-bit unsigned integers: what `src/plan/seed.ts`'s generator takes whole. */
-export const MAX_SEED = 0xffff_ffff;
 
 /**
  * A NUL cannot cross exec(): Docker would fail mid-run on it (and take the host's SSH connection
@@ -183,84 +183,14 @@ export const ExpectSchema = z.strictObject({
   ),
 });
 
-/**
- * Who a fault acts on: `peer: <name>`, or `peers:` a list or `"*"` (every peer). Exactly one of
- * the two where a fault needs targets; `heal` without either heals every peer (`validate.ts`).
- */
-const faultTargets = {
-  peer: z.string().optional().describe("the peer the fault acts on"),
-  peers: z.union([z.array(z.string()).min(1), z.literal("*")]).optional().describe(
-    'the peers the fault acts on: a list, or "*" for every peer',
-  ),
-};
-const faultTime = z.number().min(0).describe("seconds after the timeline starts");
-
-/** Longest delay or jitter a `delay` fault sets: a minute is already a dead link. */
-export const MAX_DELAY_MS = 60_000;
-/** Fastest rate a `rate` fault sets (100 Gbit/s): beyond any link the test bed has. */
-export const MAX_RATE_KBIT = 100_000_000;
-
-export const DelayFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("delay").describe("outgoing latency (tc netem delay)"),
-  ...faultTargets,
-  ms: z.number().min(0).max(MAX_DELAY_MS).describe("added delay of each outgoing packet, ms"),
-  jitter: z.number().min(0).max(MAX_DELAY_MS).optional().describe(
-    "random variation of the delay, ± ms; default 0",
-  ),
-});
-
-export const LossFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("loss").describe("outgoing packet loss (tc netem loss)"),
-  ...faultTargets,
-  percent: z.number().min(0).max(100).describe("share of outgoing packets dropped, 0-100"),
-});
-
-export const RateFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("rate").describe("outgoing bandwidth limit (tc HTB)"),
-  ...faultTargets,
-  kbit: z.number().int().min(1).max(MAX_RATE_KBIT).describe("outgoing rate, kbit/s"),
-});
-
-export const PartitionFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("partition").describe("no traffic between the groups, both ways"),
-  groups: z.array(z.array(z.string()).min(1)).min(2).describe(
-    "at least two non-empty lists of peers; each peer in at most one",
-  ),
-});
-
-export const HealFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.literal("heal").describe("removes network faults (delay, loss, rate, partition)"),
-  ...faultTargets,
-});
-
-/** The faults that act on a peer's container or process as a whole. */
-export const CONTAINER_FAULTS = ["pause", "resume", "kill", "start"] as const;
-
-export const ContainerFaultSchema = z.strictObject({
-  time: faultTime,
-  fault: z.enum(CONTAINER_FAULTS).describe(
-    "pause/resume: freeze and thaw; kill: SIGKILL (an expected exit); start: run a killed peer again",
-  ),
-  ...faultTargets,
-});
-
 /** A timeline entry done by tm itself rather than sent to a peer (docs/config.md, "Faults"). */
-export const FaultSchema = z.discriminatedUnion("fault", [
-  DelayFaultSchema,
-  LossFaultSchema,
-  RateFaultSchema,
-  PartitionFaultSchema,
-  HealFaultSchema,
-  ContainerFaultSchema,
-]);
+export const FaultSchema = z.discriminatedUnion("fault", FAULT_SCHEMAS);
 
-/** One entry of `commands:`: a command sent to a peer, or a fault. */
-export const TimelineEntrySchema = z.union([CommandSchema, FaultSchema]);
+/** A `fault:` entry of the file: a fault, or `chaos` that stands for faults drawn from a seed. */
+export const FileFaultSchema = z.discriminatedUnion("fault", [...FAULT_SCHEMAS, ChaosSchema]);
+
+/** One entry of `commands:` in the file: a command sent to a peer, a fault, or chaos. */
+export const TimelineEntrySchema = z.union([CommandSchema, FileFaultSchema]);
 
 /** The levels of `log_level`: tm's one severity scale. */
 export const LOG_LEVELS = SEVERITIES;
@@ -311,8 +241,28 @@ export const ConfigSchema = z.strictObject({
   ),
 });
 
-/** A validated config, defaults applied, environments as maps, `runs_on` as a sorted list. */
-export type Config = z.output<typeof ConfigSchema>;
+/** The file's config as the schema gives it (chaos entries not yet expanded). */
+export type FileConfig = z.output<typeof ConfigSchema>;
+
+/**
+ * A validated config, defaults applied, environments as maps, `runs_on` as a sorted list, each
+ * `chaos` entry expanded into the faults it stands for (`src/faults/chaos.ts`), and the seed those
+ * were drawn from set (the file's, else a new one).
+ */
+export type Config = Omit<FileConfig, "commands"> & {
+  commands: TimelineEntryConfig[];
+  /** What each chaos entry was expanded into; absent when the file has none. */
+  chaos?: ChaosPlan[];
+};
+
+/** One chaos entry, expanded. */
+export interface ChaosPlan {
+  /** Its position in the file's `commands`. */
+  index: number;
+  seed: number;
+  /** The faults it stands for, undos included, in time order. */
+  faults: FaultConfig[];
+}
 export type HostConfig = z.output<typeof HostSchema>;
 export type SshHostConfig = z.output<typeof SshHostSchema>;
 export type LocalHostConfig = z.output<typeof LocalHostSchema>;
@@ -320,7 +270,10 @@ export type PeerConfig = z.output<typeof PeerSchema>;
 export type CommandConfig = z.output<typeof CommandSchema>;
 export type ExpectConfig = z.output<typeof ExpectSchema>;
 export type FaultConfig = z.output<typeof FaultSchema>;
-export type TimelineEntryConfig = z.output<typeof TimelineEntrySchema>;
+/** A timeline entry of the plan: a command or a fault (chaos expanded). */
+export type TimelineEntryConfig = CommandConfig | FaultConfig;
+/** A timeline entry as the file gives it. */
+export type FileTimelineEntry = z.output<typeof TimelineEntrySchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Whether a timeline entry is a fault (`fault:`) rather than a command (`command:`). */

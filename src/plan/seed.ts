@@ -5,7 +5,8 @@
  * The generator is mulberry32: 32 bits of state, a full period of 2^32, and a few lines; plan
  * choices need reproducibility, not cryptographic strength.
  */
-import { MAX_SEED } from "./schema.ts";
+/** Seeds are 32-bit unsigned integers: what the generator below takes whole. */
+export const MAX_SEED = 0xffff_ffff;
 
 /** The seed a test file gives (`seed:`), else a new one drawn from the system's randomness. */
 export function resolveSeed(configured: number | undefined): number {

@@ -6,16 +6,16 @@
 import {
   EXPECT_PREDICATES,
   type ExpectConfig,
+  type FileTimelineEntry,
   type HostConfig,
   hostEndpoint,
   hostName,
-  isFault,
   type PeerConfig,
-  type TimelineEntryConfig,
 } from "./schema.ts";
 import { place, PlacementError } from "./placement.ts";
 import { errorMessage } from "../base/errors.ts";
 import { closestMatch, unknownPeer } from "./closest_match.ts";
+import { checkChaos, expandTimeline, latestMoment } from "../faults/chaos.ts";
 import { checkFaults } from "../faults/fault_checks.ts";
 
 export { closestMatch };
@@ -37,7 +37,9 @@ export interface PathProblem {
 export interface ConfigParts {
   hosts: readonly (HostConfig | undefined)[];
   peers: readonly (PeerConfig | undefined)[];
-  commands: readonly (TimelineEntryConfig | undefined)[];
+  commands: readonly (FileTimelineEntry | undefined)[];
+  /** The seed chaos entries are drawn from; without it they are checked but not drawn. */
+  seed?: number;
   /** The checks; absent or empty when the file has none. */
   expect?: readonly (ExpectConfig | undefined)[];
   /** Absent when it failed the schema: the `by` limit is then not checked. */
@@ -134,13 +136,25 @@ function checkPeers({ peers }: ConfigParts): PathProblem[] {
   return problems;
 }
 
-/** Commands and faults, in file order of the entries. */
-function checkTimeline({ peers, commands }: ConfigParts): PathProblem[] {
+/**
+ * Commands, chaos and faults, in file order of the entries. The faults are checked with each
+ * chaos entry expanded into what it draws, so the drawn faults keep the timeline's order rules
+ * with the file's own entries too.
+ */
+function checkTimeline({ peers, commands, seed }: ConfigParts): PathProblem[] {
   const complete = peers.every((peer) => peer !== undefined);
   const names = peers.flatMap((peer) => peer ? [peer.name] : []);
+  const chaosProblems = checkChaos(commands, complete ? names : undefined);
+  const draw = complete && seed !== undefined && chaosProblems.length === 0;
+  const expanded = expandTimeline(commands, names, seed ?? 0, draw);
   return [
+    ...chaosProblems,
     ...checkCommands(commands, complete ? names : undefined),
-    ...checkFaults({ peers: complete ? names : undefined, commands }),
+    ...checkFaults({
+      peers: complete ? names : undefined,
+      commands: expanded.commands,
+      origins: expanded.origins,
+    }),
   ].sort((a, b) => (a.path[1] as number) - (b.path[1] as number));
 }
 
@@ -151,7 +165,7 @@ function checkCommands(
 ): PathProblem[] {
   const problems: PathProblem[] = [];
   commands.forEach((command, index) => {
-    if (!command || isFault(command)) return;
+    if (!command || "fault" in command) return;
     if (names && !names.includes(command.peer)) {
       problems.push({
         path: ["commands", index, "peer"],
@@ -180,7 +194,7 @@ function checkExpectations({ peers, commands, expect = [], timeout }: ConfigPart
   const complete = peers.every((peer) => peer !== undefined);
   const names = peers.flatMap((peer) => peer ? [peer.name] : []);
   const lastCommand = commands.every((command) => command !== undefined)
-    ? Math.max(0, ...commands.map((command) => command!.time))
+    ? Math.max(0, ...commands.map((command) => latestMoment(command!)))
     : undefined;
   expect.forEach((check, index) => {
     if (!check) return;

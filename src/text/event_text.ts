@@ -9,6 +9,7 @@
  * and the final summary.
  */
 import type { EngineEvent, EventOf, FaultAction, Phase } from "../engine/events.ts";
+import { faultKind } from "../faults/kinds.ts";
 import { formatBytes, formatDuration } from "./quantities.ts";
 import { type Severity, severityOf } from "./severity.ts";
 
@@ -50,7 +51,7 @@ export function eventSentence(event: EngineEvent): string {
         plural(hosts, "host")
       }, ${plural(event.timeline.length, "timeline command")}${
         event.faults ? `, ${plural(event.faults.length, "fault")}` : ""
-      }`;
+      }${event.chaos ? `; ${chaosSentence(event.chaos)}` : ""}`;
     }
     case "phase":
       return `${event.phase}: ${PHASE_TITLES[event.phase]}`;
@@ -285,6 +286,17 @@ function transferSentence(event: EventOf<"image-transfer">): string {
   }
 }
 
+/**
+ * What chaos drew and how to draw it again: `chaos drew 14 faults from seed 8812 (rerun with
+ * seed: 8812)`; entries with a seed of their own are listed with it.
+ */
+export function chaosSentence(chaos: readonly { seed: number; faults: number }[]): string {
+  const seeds = [...new Set(chaos.map(({ seed }) => seed))];
+  const faults = chaos.reduce((sum, { faults }) => sum + faults, 0);
+  return `chaos drew ${plural(faults, "fault")} from seed ${seeds.join(", ")} (rerun with ` +
+    `${seeds.length === 1 ? `seed: ${seeds[0]}` : "each entry's seed"})`;
+}
+
 /** How many peer names a fault's sentence lists before `and N more`. */
 const FAULT_PEERS_SHOWN = 4;
 
@@ -293,22 +305,7 @@ const FAULT_PEERS_SHOWN = 4;
  * `partition alice, carol | bob, dave`, `pause carol`.
  */
 export function faultSentence(action: FaultAction): string {
-  const on = peerList(action.peers);
-  const shaping = action.shaping ?? {};
-  switch (action.fault) {
-    case "delay":
-      return `delay ${shaping.delayMs ?? 0} ms${
-        shaping.jitterMs ? ` ± ${shaping.jitterMs} ms` : ""
-      } on ${on}`;
-    case "loss":
-      return `loss ${shaping.lossPercent ?? 0}% on ${on}`;
-    case "rate":
-      return `rate ${shaping.rateKbit ?? 0} kbit/s on ${on}`;
-    case "partition":
-      return `partition ${(action.groups ?? []).map(peerList).join(" | ")}`;
-    default:
-      return `${action.fault} ${on}`;
-  }
+  return faultKind(action.fault).sentence(action, peerList(action.peers), peerList);
 }
 
 /** `alice, bob` or, past FAULT_PEERS_SHOWN names, `alice, bob, carol, dave and 296 more`. */

@@ -4,7 +4,7 @@
  * containers cleanup could not remove, and the log file path. Shared by the console and the TUI.
  */
 import type { CheckOutcome, PeerSummary } from "../engine/events.ts";
-import { formatTimelineTime } from "../text/event_text.ts";
+import { chaosSentence, formatTimelineTime } from "../text/event_text.ts";
 import { peerColor, statusColor } from "./peer_colors.ts";
 import { formatDuration } from "../text/quantities.ts";
 import type { RunState } from "./run_state.ts";
@@ -200,6 +200,7 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
       { text: `${containers.join(", ")} (remove: docker rm -f ${containers.join(" ")})` },
     ]);
   }
+  if (state.chaos) lines.push([{ text: `  ${chaosSentence(state.chaos)}` }]);
   if (state.logFile) lines.push([{ text: `  log file: ${state.logFile}` }]);
   if (state.recordDir) lines.push([{ text: `  run record: ${state.recordDir}` }]);
   return lines;

@@ -156,6 +156,8 @@ export interface RunState {
   logFile?: string;
   /** The run record's directory, if one is written. */
   recordDir?: string;
+  /** What each chaos entry drew, and from which seed (run-started); absent without chaos. */
+  chaos?: { seed: number; faults: number }[];
   plan: PlacedPeer[];
   /** Width of the longest peer name in the plan, for alignment. */
   nameWidth: number;
@@ -253,6 +255,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       state.runId = event.runId;
       state.logFile = event.logFile;
       state.recordDir = event.recordDir;
+      state.chaos = event.chaos;
       state.plan = event.plan;
       state.nameWidth = Math.max(0, ...event.plan.map((p) => p.peer.length));
       state.peers = event.plan.map((p) => ({

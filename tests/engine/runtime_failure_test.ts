@@ -9,6 +9,7 @@ import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
 import type { EngineEvent, EventOf } from "../../src/engine/events.ts";
 import type { RuntimeContext, TeardownOptions } from "../../src/engine/runtime.ts";
 import { ConfigSchema } from "../../src/plan/schema.ts";
+import { planConfig } from "../../src/plan/plan_config.ts";
 import { place } from "../../src/plan/placement.ts";
 import { localRedisProvider } from "../support/redis_server.ts";
 
@@ -40,7 +41,7 @@ class ReportingRuntime extends ProcessRuntime {
 }
 
 function scenario(lastCommandAt: number) {
-  return ConfigSchema.parse({
+  return planConfig(ConfigSchema.parse({
     name: "runtime-failure-test",
     timeout: { startup: 30, shutdown: 10 },
     redis: { port: 6399, image: "redis:7-alpine" },
@@ -57,7 +58,7 @@ function scenario(lastCommandAt: number) {
       { time: 0, peer: "alice", command: "connect" },
       { time: lastCommandAt, peer: "bob", command: "pull" },
     ],
-  });
+  }));
 }
 
 const ofType = <K extends EngineEvent["type"]>(events: EngineEvent[], type: K) =>

@@ -64,7 +64,7 @@ Deno.test("parseConfig() accepts the issue's timeline of faults beside commands"
 Deno.test("parseConfig() reports an unknown fault name with a suggestion", () => {
   assertEquals(problems("{ time: 1, fault: pasue, peer: alice }"), [
     "0:23: commands[0].fault: must be one of delay, loss, rate, partition, heal, pause, resume, " +
-    'kill, start; got "pasue" (did you mean pause?)',
+    'kill, start, chaos; got "pasue" (did you mean pause?)',
   ]);
 });
 

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { configJsonSchema } from "../../src/plan/json_schema.ts";
+import { FAULT_KINDS } from "../../src/faults/kinds.ts";
 
 type Schema = Record<string, unknown> & {
   properties?: Record<string, Schema>;
@@ -42,9 +43,9 @@ Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
     Object.values(record).forEach(walk);
   };
   walk(schema);
-  // the config, timeout, redis, SSH host, local host, peer, command and check objects, and the
-  // six fault shapes (delay, loss, rate, partition, heal, pause/resume/kill/start)
-  assertEquals(objects.length, 14);
+  // the config, timeout, redis, SSH host, local host, peer, command and check objects, and one
+  // shape per fault kind, and chaos
+  assertEquals(objects.length, 8 + FAULT_KINDS.length + 1);
   for (const object of objects) assertEquals(object.additionalProperties, false);
 });
 
@@ -76,7 +77,11 @@ Deno.test("configJsonSchema() describes a timeline entry as a command or one of 
     ["rate", ["time", "fault", "kbit"]],
     ["partition", ["time", "fault", "groups"]],
     ["heal", ["time", "fault"]],
-    [["pause", "resume", "kill", "start"], ["time", "fault"]],
+    ["pause", ["time", "fault"]],
+    ["resume", ["time", "fault"]],
+    ["kill", ["time", "fault"]],
+    ["start", ["time", "fault"]],
+    ["chaos", ["fault", "from", "until", "every", "kinds", "peers"]],
   ]);
   assertEquals(fault.oneOf![0].properties!.ms.maximum, 60_000);
   assertEquals(fault.oneOf![1].properties!.percent.maximum, 100);

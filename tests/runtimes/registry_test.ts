@@ -1,10 +1,11 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { ConfigSchema } from "../../src/plan/schema.ts";
+import { planConfig } from "../../src/plan/plan_config.ts";
 import { DockerRuntime } from "../../src/runtimes/docker/docker_runtime.ts";
 import { createRuntime, runtimeKindOf } from "../../src/runtimes/registry.ts";
 import { place } from "../../src/plan/placement.ts";
 
-const config = ConfigSchema.parse({
+const config = planConfig(ConfigSchema.parse({
   name: "registry",
   redis: { port: 6399, image: "redis" },
   hosts: [
@@ -13,7 +14,7 @@ const config = ConfigSchema.parse({
   ],
   peers: [{ name: "alice", image: "peer" }],
   commands: [],
-});
+}));
 
 Deno.test("runtimeKindOf selects the Docker runtime for ssh and local hosts, mixed in one config", () => {
   assertEquals(runtimeKindOf(config), "docker");

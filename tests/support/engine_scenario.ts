@@ -9,6 +9,7 @@ import type { RedisProvider } from "../../src/engine/redis_provider.ts";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import type { PeerRuntime } from "../../src/engine/runtime.ts";
 import { type Config, ConfigSchema } from "../../src/plan/schema.ts";
+import { planConfig } from "../../src/plan/plan_config.ts";
 import { place } from "../../src/plan/placement.ts";
 import { localRedisProvider } from "./redis_server.ts";
 import { assert } from "./assert.ts";
@@ -38,7 +39,7 @@ export function scenario(options: {
   /** `fail_fast`. Default: false. */
   failFast?: boolean;
 }): Config {
-  return ConfigSchema.parse({
+  return planConfig(ConfigSchema.parse({
     name: "engine-test",
     timeout: { startup: options.startup ?? 30, shutdown: options.shutdown ?? 10 },
     redis: { port: 6399, image: "redis:7-alpine" },
@@ -54,7 +55,7 @@ export function scenario(options: {
     commands: options.commands,
     expect: options.expect ?? [],
     fail_fast: options.failFast ?? false,
-  });
+  }));
 }
 
 export interface ScenarioOutcome {

@@ -13,6 +13,7 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { settledWithin } from "../../src/base/async.ts";
 import { type Config, ConfigSchema } from "../../src/plan/schema.ts";
+import { planConfig } from "../../src/plan/plan_config.ts";
 import type { Coordination } from "../../src/coordination/coordination.ts";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import type { UnstampedEvent } from "../../src/engine/events.ts";
@@ -154,14 +155,14 @@ class ContractRun implements AsyncDisposable {
     });
     try {
       const image = await subject.image();
-      const config = ConfigSchema.parse({
+      const config = planConfig(ConfigSchema.parse({
         name: uniqueTestName("contract"),
         redis: { port: 6399, image: "unused" },
         peer_environment: { ADVERTISE_IP: "127.0.0.1" },
         hosts: [{ ...await subject.host(), base_port: randomBasePort() }],
         peers: ["alice", "bob", "carol"].map((name) => ({ name, image })),
         commands: [],
-      });
+      }));
       const plan = place(config);
       const runId = crypto.randomUUID().slice(0, 8);
       const runtime = subject.create({ config, plan, runId });

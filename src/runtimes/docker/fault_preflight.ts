@@ -5,12 +5,10 @@
  * namespace (`unshare -n`), so a kernel without HTB, pfifo, u32, bpf or netem, or a user without the
  * right to enter a namespace, is found there and not in the middle of the test.
  */
-import { type FaultName, FaultToolError, NETWORK_FAULTS } from "../../engine/runtime.ts";
+import { type FaultName, FaultToolError } from "../../engine/runtime.ts";
+import { needsTool } from "../../faults/kinds.ts";
 import type { Remote } from "../../transport/remote.ts";
 import { egressBatch } from "./traffic_control.ts";
-
-/** The faults that need the kernel's `netem` qdisc (loss is a BPF filter: traffic_control.ts). */
-const NETEM_FAULTS: ReadonlySet<FaultName> = new Set(["delay"]);
 
 /** The Debian package providing each command the faults run. */
 export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
@@ -58,7 +56,7 @@ exit 0`;
 
 /** Whether any of `faults` is done inside a peer's network namespace. */
 export function needsNetworkTools(faults: ReadonlySet<FaultName>): boolean {
-  return [...faults].some((fault) => NETWORK_FAULTS.has(fault));
+  return [...faults].some((fault) => needsTool(fault, "traffic-control"));
 }
 
 /**
@@ -71,7 +69,8 @@ export async function checkFaultTools(
   signal?: AbortSignal,
 ): Promise<ToolProblem[]> {
   if (!needsNetworkTools(faults)) return [];
-  const netem = [...faults].filter((fault) => NETEM_FAULTS.has(fault));
+  // Loss is a BPF filter (traffic_control.ts): only the kinds whose record says so need netem.
+  const netem = [...faults].filter((fault) => needsTool(fault, "netem"));
   const base = egressBatch({
     shaping: { rateKbit: 1_000, lossPercent: 5 },
     blocked: [{ address: "192.0.2.1", port: 9 }],
@@ -90,7 +89,11 @@ export async function checkFaultTools(
       message: `the fault tools check failed (exit ${result.code}): ${result.stderr.trim()}`,
     }];
   }
-  return parseProblems(result.stdout, [...faults].filter((f) => NETWORK_FAULTS.has(f)), netem);
+  return parseProblems(
+    result.stdout,
+    [...faults].filter((f) => needsTool(f, "traffic-control")),
+    netem,
+  );
 }
 
 /** The script's lines as problems, each message naming the tool, its package and the faults. */

@@ -10,12 +10,12 @@
  * processes share tm's network, so network faults are refused at preflight.
  */
 import { settledWithin } from "../../base/async.ts";
+import { faultKind } from "../../faults/kinds.ts";
 import {
   type FaultControl,
   type FaultName,
   FaultTargetGoneError,
   FaultToolError,
-  NETWORK_FAULTS,
   type OutputCollector,
   type PeerExit,
   type PeerLaunch,
@@ -37,7 +37,8 @@ export const PROCESS_FAULT_HOST = "local processes";
 export const PROCESS_FAULT_TOOL = "network namespace";
 
 /** Whether local processes cannot have `fault`: they share tm's network (a `heal` undoes nothing). */
-const refused = (fault: FaultName) => NETWORK_FAULTS.has(fault) && fault !== "heal";
+const refused = (fault: FaultName) =>
+  faultKind(fault).acts === "network" && !faultKind(fault).heals;
 
 export interface ProcessRuntimeOptions {
   /** The command line of a peer, e.g. `["deno", "run", "-A", "lib/typescript/reference_peer.ts"]`. */

@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { type Config, ConfigSchema } from "../../../src/plan/schema.ts";
+import { planConfig } from "../../../src/plan/plan_config.ts";
 import { RedisCoordination } from "../../../src/coordination/redis_coordination.ts";
 import type { LogEntry } from "../../../src/coordination/coordination.ts";
 import {
@@ -55,7 +56,7 @@ class FaultBed implements AsyncDisposable {
       extraArgs: ["--bind", "0.0.0.0", "--protected-mode", "no"],
     });
     const host = (h: typeof bed.hostA, tag: string) => testbedHostEntry(h, { tags: [tag] });
-    const config = ConfigSchema.parse({
+    const config = planConfig(ConfigSchema.parse({
       name: uniqueTestName("faults"),
       redis: { port: 6399, image: "unused" },
       peer_environment: { REF_PEER_UDP_ECHO: "1" },
@@ -66,7 +67,7 @@ class FaultBed implements AsyncDisposable {
         runs_on: [tag],
       })),
       commands: [],
-    });
+    }));
     const plan = new Map(place(config).map((p) => [p.peer, p]));
     const runtime = new DockerRuntime({
       config,
@@ -398,13 +399,13 @@ class FaultBedLite implements AsyncDisposable {
   static async open(): Promise<FaultBedLite> {
     const bed = await testbed();
     Deno.env.set("TM_KNOWN_HOSTS", bed.knownHostsPath);
-    const config = ConfigSchema.parse({
+    const config = planConfig(ConfigSchema.parse({
       name: uniqueTestName("preflight"),
       redis: { port: 6399, image: "unused" },
       hosts: [testbedHostEntry(bed.hostA), testbedHostEntry(bed.hostB)],
       peers: [],
       commands: [],
-    });
+    }));
     const runtime = new DockerRuntime({
       config,
       plan: [],

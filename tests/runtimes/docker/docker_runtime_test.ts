@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { type Config, ConfigSchema } from "../../../src/plan/schema.ts";
+import { planConfig } from "../../../src/plan/plan_config.ts";
 import type { UnstampedEvent } from "../../../src/engine/events.ts";
 import { peerEnvironment } from "../../../src/plan/environment.ts";
 import { place } from "../../../src/plan/placement.ts";
@@ -34,7 +35,7 @@ function testConfig(
   extra: Record<string, unknown> = {},
 ): Config {
   const basePort = 20_000 + Math.floor(Math.random() * 30_000);
-  return ConfigSchema.parse({
+  return planConfig(ConfigSchema.parse({
     name,
     redis: { port: 6399, image: "unused" },
     hosts: [{
@@ -53,7 +54,7 @@ function testConfig(
     })),
     commands: [],
     ...extra,
-  });
+  }));
 }
 
 function sink() {
