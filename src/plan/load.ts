@@ -89,6 +89,15 @@ export function parseConfig(text: string, file: string): Config {
       message: `the file is empty (nothing but blank lines or comments); ${SHAPE_HINT}`,
     }]);
   }
+  // Before anything resolves an alias (describing a top level that is not a map does): the yaml
+  // library throws a bare ReferenceError on an alias with no anchor (`*:`).
+  const aliases = indexAliases(doc);
+  if (aliases.problems.length > 0) {
+    throw new ConfigError(
+      file,
+      aliases.problems.map(({ offset, message }) => ({ path: "", ...position(offset), message })),
+    );
+  }
   if (!isMap(root)) {
     const found = isSeq(root) ? "a list" : `a single value (${describe(doc.toJS())})`;
     throw new ConfigError(file, [{
@@ -96,13 +105,6 @@ export function parseConfig(text: string, file: string): Config {
       ...position(root.range?.[0] ?? 0),
       message: `the top level is ${found}, but ${SHAPE_HINT}`,
     }]);
-  }
-  const aliases = indexAliases(doc);
-  if (aliases.problems.length > 0) {
-    throw new ConfigError(
-      file,
-      aliases.problems.map(({ offset, message }) => ({ path: "", ...position(offset), message })),
-    );
   }
 
   // aliasProblems bounded what aliases expand to; the library's own count is redundant then.

@@ -646,3 +646,20 @@ Deno.test("loadConfigFile() stops reading past 4 MiB: /dev/zero and a huge file 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("parseConfig() on a top level that is an alias with no anchor (`*:`) reports it at 1:1 instead of throwing the yaml library's ReferenceError", () => {
+  const error = (() => {
+    try {
+      parseConfig("*:\n", "c.yaml");
+    } catch (error) {
+      return error;
+    }
+  })();
+  assert(error instanceof ConfigError, String(error));
+  assertEquals(error.problems, [{
+    path: "",
+    line: 1,
+    column: 1,
+    message: "invalid YAML: alias *: refers to no anchor &:",
+  }]);
+});
