@@ -60,7 +60,13 @@ export function parseConfig(text: string, file: string): Config {
     }]);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false });
+  const doc = parseDocument(text, {
+    lineCounter,
+    keepSourceTokens: true,
+    prettyErrors: false,
+    // The library would print its warnings on stderr (a complex key stringified); tm reports.
+    logLevel: "error",
+  });
   const position = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -279,7 +285,7 @@ function issueProblems(issue: Issue, data: unknown, base: PathSegment[]): Locate
         return {
           path: [...path, key],
           anchor: "key" as const,
-          message: `unknown field "${key}"` +
+          message: `unknown field ${JSON.stringify(key)}` +
             (near
               ? ` (did you mean ${near}?)`
               : known.length
