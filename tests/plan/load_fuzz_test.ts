@@ -12,6 +12,7 @@ import { parse, stringify } from "yaml";
 import { describeError, ExitCode } from "../../src/base/errors.ts";
 import { ConfigError } from "../../src/plan/config_error.ts";
 import { parseConfig } from "../../src/plan/load.ts";
+import { changed, jsonChange } from "../support/json_mutation.ts";
 
 const EXAMPLES_DIR = new URL("../../examples/", import.meta.url);
 const EXAMPLES: string[] = [];
@@ -22,54 +23,29 @@ for await (const entry of Deno.readDir(EXAMPLES_DIR)) {
 }
 EXAMPLES.sort();
 const FILE = "fuzz.yaml";
-const REMOVE = Symbol("remove");
 
 /** A value put somewhere in a config: any JSON value, or one of the shapes configs get wrong. */
-const anyValue = fc.oneof(
-  fc.constant<typeof REMOVE>(REMOVE),
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(null, "", 0, -1, 1.5, 1e308, -1e308, [], {}, "*", "a|b", "(a+)+$", "\u202e"),
-);
-
-/** At the path `choices` lead to in `value`, `replacement` (or the key removed). */
-function changed(value: unknown, choices: number[], replacement: unknown, depth = 0): unknown {
-  const choice = choices[depth];
-  if (choice === undefined || value === null || typeof value !== "object") {
-    return depth > 0 && replacement === REMOVE
-      ? REMOVE
-      : replacement === REMOVE
-      ? value
-      : replacement;
-  }
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(value)
-    ? [...value]
-    : { ...(value as Record<string, unknown>) };
-  const keys = Object.keys(copy);
-  if (keys.length === 0) return replacement === REMOVE ? copy : replacement;
-  const key = keys[choice % keys.length];
-  const inner = changed((copy as Record<string, unknown>)[key], choices, replacement, depth + 1);
-  if (inner === REMOVE) {
-    if (Array.isArray(copy)) copy.splice(Number(key), 1);
-    else delete copy[key];
-  } else (copy as Record<string, unknown>)[key] = inner;
-  return copy;
-}
+const configChange = jsonChange([
+  null,
+  "",
+  0,
+  -1,
+  1.5,
+  1e308,
+  -1e308,
+  [],
+  {},
+  "*",
+  "a|b",
+  "(a+)+$",
+  "\u202e",
+]);
 
 /** An example with up to three values changed, written back as YAML. */
 const mutatedExample = fc.record({
   example: fc.nat({ max: EXAMPLES.length - 1 }),
-  changes: fc.array(
-    fc.record({ choices: fc.array(fc.nat(), { maxLength: 5 }), value: anyValue }),
-    { minLength: 1, maxLength: 3 },
-  ),
-}).map(({ example, changes }) =>
-  stringify(
-    changes.reduce(
-      (config, { choices, value }) => changed(config, choices, value),
-      parse(EXAMPLES[example]) as unknown,
-    ),
-  )
-);
+  changes: fc.array(configChange, { minLength: 1, maxLength: 3 }),
+}).map(({ example, changes }) => stringify(changes.reduce(changed, parse(EXAMPLES[example]))));
 
 /** YAML's punctuation and a few words, for text that is nearly a config. */
 const YAML_BITS = [

@@ -6,7 +6,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { RECORD_FILES } from "../../src/record/record_files.ts";
 import { recordRun, tempDir } from "../support/run_records.ts";
 import { scriptedRun } from "../support/scripted_events.ts";
-import { ROOT, runTm } from "../support/tm_command.ts";
+import { ROOT, runTm, runTmUntil } from "../support/tm_command.ts";
 
 const tm = runTm;
 
@@ -96,22 +96,9 @@ Deno.test("tm <config> --out where no directory can be made prints one line nami
 
 /** tm's result, or a failure naming the hang if it has not ended within a minute. */
 async function tmWithin(cwd: string, ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, ...args],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decoder = new TextDecoder();
-  assert(output.signal === null, `tm ${args.join(" ")} hung (killed by ${output.signal})`);
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  const result = await runTmUntil(AbortSignal.timeout(60_000), cwd, ...args);
+  assert(result.signal === null, `tm ${args.join(" ")} hung (killed by ${result.signal})`);
+  return result;
 }
 
 /** Replaces the first event of `type` in `dir`'s events.jsonl with `change` applied to it. */

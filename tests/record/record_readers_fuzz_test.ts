@@ -21,6 +21,7 @@ import { NotARunError, runHistory } from "../../src/history/run_history.ts";
 import { hostileRun } from "../support/hostile_events.ts";
 import { readEventsOf, recordRun, tempDir } from "../support/run_records.ts";
 import { scriptedRun } from "../support/scripted_events.ts";
+import { changed, jsonChange } from "../support/json_mutation.ts";
 
 /** Records of real runs, as the recorder writes them: finished, crashed, killed, hostile. */
 async function baseRecords(): Promise<{ events: string; summary: string | null }[]> {
@@ -43,42 +44,18 @@ async function baseRecords(): Promise<{ events: string; summary: string | null }
 }
 
 const BASES = await baseRecords();
-const REMOVE = Symbol("remove");
-
-/** A change to one JSON value: at the path its choices lead to, a new value, or the key gone. */
-const valueChange = fc.record({
-  choices: fc.array(fc.nat(), { minLength: 0, maxLength: 6 }),
-  value: fc.oneof(
-    fc.constant<typeof REMOVE>(REMOVE),
-    fc.jsonValue({ maxDepth: 2 }),
-    fc.constantFrom(null, "", 0, -1, 1e308, [], {}, "x".repeat(300), "\u202e\u2028\x1b[2J"),
-  ),
-});
-type ValueChange = typeof valueChange extends fc.Arbitrary<infer T> ? T : never;
-
-/** `value` with `change` applied (a copy of the path it walks; the root is never removed). */
-function changed(value: unknown, change: ValueChange, depth = 0): unknown {
-  const choice = change.choices[depth];
-  if (choice === undefined || value === null || typeof value !== "object") {
-    return depth > 0 && change.value === REMOVE
-      ? REMOVE
-      : change.value === REMOVE
-      ? value
-      : change.value;
-  }
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(value)
-    ? [...value]
-    : { ...(value as Record<string, unknown>) };
-  const keys = Object.keys(copy);
-  if (keys.length === 0) return change.value === REMOVE ? copy : change.value;
-  const key = keys[choice % keys.length];
-  const inner = changed((copy as Record<string, unknown>)[key], change, depth + 1);
-  if (inner === REMOVE) {
-    if (Array.isArray(copy)) copy.splice(Number(key), 1);
-    else delete copy[key];
-  } else (copy as Record<string, unknown>)[key] = inner;
-  return copy;
-}
+/** A change to one JSON value of a record. */
+const valueChange = jsonChange([
+  null,
+  "",
+  0,
+  -1,
+  1e308,
+  [],
+  {},
+  "x".repeat(300),
+  "\u202e\u2028\x1b[2J",
+]);
 
 /** A change to the lines of `events.jsonl`. */
 const lineChange = fc.oneof(
