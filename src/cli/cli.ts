@@ -210,8 +210,12 @@ function buildProgram(setExitCode: (code: number) => void) {
     .argument("[dir]", "where the runs are", DEFAULT_RUNS_DIR)
     .action(async (dir) => {
       const { formatRuns, listRuns } = await import("../record/runs_list.ts");
-      const table = formatRuns(dir, await listRuns(dir));
+      const found = await listRuns(dir);
+      const table = formatRuns(dir, found.runs);
       out(table.split("\n").map((line) => `${escapeControls(line)}\n`).join(""));
+      // What was not listed, and why: one line each, after the table.
+      const said = [...found.skipped.map((skip) => `skipped ${skip.reason}`), ...found.notes];
+      err(said.map((line) => `tm runs: ${escapeControls(line)}\n`).join(""));
       setExitCode(ExitCode.ok);
     });
 

@@ -3,6 +3,7 @@
  * file has a node for it, its line and column. A user mistake: exit 2, no stack trace.
  */
 import { UsageError } from "../base/errors.ts";
+import { escapeControls } from "../text/terminal_text.ts";
 
 /** One problem in a config file. */
 export interface ConfigProblem {
@@ -15,8 +16,16 @@ export interface ConfigProblem {
   message: string;
 }
 
-/** Formats one problem as `file:line:column: path: message` (parts without data left out). */
+/**
+ * Formats one problem as `file:line:column: path: message` (parts without data left out), on one
+ * line whatever the file holds: a key or value quoted in it has its newlines and other control
+ * characters escaped (a YAML complex key such as `? {a: 1}` may span lines).
+ */
 export function formatProblem(file: string, problem: ConfigProblem): string {
+  return escapeControls(problemLine(file, problem));
+}
+
+function problemLine(file: string, problem: ConfigProblem): string {
   const where = problem.line === undefined
     ? file
     : `${file}:${problem.line}${problem.column === undefined ? "" : `:${problem.column}`}`;

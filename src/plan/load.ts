@@ -62,7 +62,13 @@ export function parseConfig(text: string, file: string): Config {
     }]);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, prettyErrors: false });
+  const doc = parseDocument(text, {
+    lineCounter,
+    keepSourceTokens: true,
+    prettyErrors: false,
+    // The library would print its warnings on stderr (a complex key stringified); tm reports.
+    logLevel: "error",
+  });
   const position = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -91,6 +97,15 @@ export function parseConfig(text: string, file: string): Config {
       message: `the file is empty (nothing but blank lines or comments); ${SHAPE_HINT}`,
     }]);
   }
+  // Before anything resolves an alias (describing a top level that is not a map does): the yaml
+  // library throws a bare ReferenceError on an alias with no anchor (`*:`).
+  const aliases = indexAliases(doc);
+  if (aliases.problems.length > 0) {
+    throw new ConfigError(
+      file,
+      aliases.problems.map(({ offset, message }) => ({ path: "", ...position(offset), message })),
+    );
+  }
   if (!isMap(root)) {
     const found = isSeq(root) ? "a list" : `a single value (${describe(doc.toJS())})`;
     throw new ConfigError(file, [{
@@ -98,13 +113,6 @@ export function parseConfig(text: string, file: string): Config {
       ...position(root.range?.[0] ?? 0),
       message: `the top level is ${found}, but ${SHAPE_HINT}`,
     }]);
-  }
-  const aliases = indexAliases(doc);
-  if (aliases.problems.length > 0) {
-    throw new ConfigError(
-      file,
-      aliases.problems.map(({ offset, message }) => ({ path: "", ...position(offset), message })),
-    );
   }
 
   // aliasProblems bounded what aliases expand to; the library's own count is redundant then.
@@ -280,7 +288,7 @@ function issueProblems(issue: Issue, data: unknown, base: PathSegment[]): Locate
         return {
           path: [...path, key],
           anchor: "key" as const,
-          message: `unknown field "${key}"` +
+          message: `unknown field ${JSON.stringify(key)}` +
             (near
               ? ` (did you mean ${near}?)`
               : known.length

@@ -10,6 +10,7 @@
  * ```
  */
 import type { EngineEvent } from "../engine/events.ts";
+import { EventsHeaderSchema, recordedEventProblem, schemaProblem } from "./record_schema.ts";
 
 /** The header's `format`. */
 export const EVENTS_FORMAT = "tm-events";
@@ -86,14 +87,18 @@ export interface EventsFile {
  * Parses the text of an `events.jsonl`.
  * @param path only for messages
  * @throws EventsFormatError for a missing or foreign header, a newer version, or a bad line
- *   (other than a last line cut short)
+ *   (other than a last line cut short): a line that is not JSON, or whose fields are not what
+ *   its event type has (src/record/record_schema.ts)
  */
 export function parseEvents(text: string, path: string): EventsFile {
   const lines = text.split("\n");
   // A complete file ends with a newline: the last element is "" then.
   const unterminated = lines.pop() ?? "";
-  const header = parseLine(lines[0] ?? unterminated, path, 1) as Partial<EventsHeader>;
-  if (header.format !== EVENTS_FORMAT || typeof header.version !== "number") {
+  const header = parseLine(lines[0] ?? unterminated, path, 1) as Partial<EventsHeader> | null;
+  if (
+    typeof header !== "object" || header === null || header.format !== EVENTS_FORMAT ||
+    typeof header.version !== "number"
+  ) {
     throw new EventsFormatError(path, 1, `not a tm events file (no "format":"${EVENTS_FORMAT}")`);
   }
   if (header.version > EVENTS_VERSION) {
@@ -104,16 +109,13 @@ export function parseEvents(text: string, path: string): EventsFile {
         "use a newer tm",
     );
   }
+  const headerProblem = schemaProblem(EventsHeaderSchema, header);
+  if (headerProblem) throw new EventsFormatError(path, 1, `bad header: ${headerProblem}`);
   const events: RecordedEvent[] = [];
   for (let i = 1; i < lines.length; i++) {
-    const value = parseLine(lines[i], path, i + 1) as Partial<RecordedEvent>;
-    const event = value.event as Partial<EngineEvent> | undefined;
-    if (
-      typeof value.wall !== "string" || typeof event !== "object" || event === null ||
-      typeof event.type !== "string" || typeof event.t !== "number"
-    ) {
-      throw new EventsFormatError(path, i + 1, "not an event line (wall, event.type, event.t)");
-    }
+    const value = parseLine(lines[i], path, i + 1);
+    const problem = recordedEventProblem(value);
+    if (problem) throw new EventsFormatError(path, i + 1, problem);
     events.push(value as RecordedEvent);
   }
   return { header: header as EventsHeader, events, truncated: unterminated !== "" };

@@ -5,15 +5,20 @@
  * view (console, TUI, summary, stderr trace, the log file) shows such text through this module.
  *
  * Escaped, visibly: C0 controls including ESC, BEL, CR, LF and TAB (`\x1b`, `\n`, `\t`), DEL and
- * the C1 controls U+0080–U+009F (a terminal may read U+009B as ESC [), and the Unicode bidi
- * formatting characters (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which reorder
- * what follows them on screen. Everything else, including the backslash, is left as it is.
+ * the C1 controls U+0080–U+009F (a terminal may read U+009B as ESC [), the Unicode line and
+ * paragraph separators U+2028 and U+2029 (editors and browsers break the line there, so a peer
+ * could forge a line of its own), and the Unicode bidi formatting characters (U+061C, U+200E,
+ * U+200F, U+202A–U+202E, U+2066–U+2069), which reorder what follows them on screen
+ * (`\u202eevil` shows as "live"). Everything else, including the backslash, is left as it is.
+ *
+ * The same rule serves every view, the file views too: the log file, `report.html` (its data is
+ * escaped before the page sees it) and `junit.xml` (before its XML escaping).
  */
 
 // deno-lint-ignore no-control-regex
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 // deno-lint-ignore no-control-regex
-const ANY_UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const ANY_UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
@@ -26,7 +31,10 @@ function escapeOne(char: string): string {
     : `\\u${code.toString(16).padStart(4, "0")}`;
 }
 
-/** `text` on one line with every control and bidi character written as a visible escape. */
+/**
+ * `text` on one line with every control, line separator and bidi character written as a visible
+ * escape.
+ */
 export function escapeControls(text: string): string {
   return ANY_UNSAFE.test(text) ? text.replace(UNSAFE, escapeOne) : text;
 }

@@ -111,6 +111,58 @@ Deno.test("tm partition cuts traffic both ways across hosts and within one, Redi
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
 });
 
+/**
+ * Host A's IPv4 addresses (it is this machine) that a peer on host B reaches it at: each but
+ * loopback and the bridges other tests' Docker networks come and go with. The link to host B's
+ * end is one; Docker's own bridge (`docker0`) and the uplink are others.
+ */
+async function hostAAddresses(): Promise<string[]> {
+  const output = await new Deno.Command("ip", { args: ["-o", "-4", "addr", "show"] }).output();
+  return [
+    ...new TextDecoder().decode(output.stdout).matchAll(
+      /^\d+:\s+(\S+?)(?:@\S+)?\s+inet\s+([\d.]+)\//gm,
+    ),
+  ]
+    .filter(([, device, address]) => !address.startsWith("127.") && !device.startsWith("br-"))
+    .map(([, , address]) => address);
+}
+
+Deno.test("tm partition cuts a peer off every address of the other group's host, not only the one it is configured with [integration: testbed]", async () => {
+  await using bed = await open("partition-addresses");
+  const { ws } = bed;
+  const addresses = await hostAAddresses();
+  assert(addresses.includes(ws.bed.hostB.orchestratorAddress), addresses.join());
+  assert(addresses.length >= 2, `host A needs a second address: ${addresses}`);
+  const port = bed.basePort.a; // alice's
+  const probes = (time: number) =>
+    addresses.map((address) => ({ time, peer: "dave", command: `probe|${address}:${port}|1` }));
+  const config = await writeConfig(bed, [
+    ...probes(1),
+    { time: 3, fault: "partition", groups: [["alice"], ["dave", "carol"]] },
+    ...probes(7),
+    { time: 10, fault: "heal" },
+    ...probes(13),
+    { time: 16, peer: "alice", command: "pull" }, // leaves the last probes their second
+  ]);
+  const result = await ws.run([config]);
+  assertEquals(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  const log = await ws.logLines();
+  const seen = Object.fromEntries(addresses.map((address) => {
+    const prefix = `rtt ${address}:${port} `;
+    return [
+      address,
+      log.filter((l) => l.source === "dave" && l.text.startsWith(prefix))
+        .map((l) => l.text.slice(prefix.length) === "timeout" ? "timeout" : "answered"),
+    ];
+  }));
+  // Each address reaches alice before and after, and none during the partition.
+  assertEquals(
+    seen,
+    Object.fromEntries(addresses.map((a) => [a, ["answered", "timeout", "answered"]])),
+  );
+  assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+});
+
 Deno.test({
   name:
     "tm delay adds at least its ms to a peer's round trips, and heal removes it [integration: testbed, netem]",

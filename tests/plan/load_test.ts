@@ -2,6 +2,10 @@ import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { formatPath, loadConfigFile, parseConfig } from "../../src/plan/load.ts";
 import { ConfigError, type ConfigProblem } from "../../src/plan/config_error.ts";
 import { UsageError } from "../../src/base/errors.ts";
+import { runTm } from "../support/tm_command.ts";
+
+/** A config whose second key is a complex one (`? …`) that the yaml library writes on 3 lines. */
+const COMPLEX_KEY = "name: t\n?   startup: 60 #\n";
 
 /** A minimal valid config; `extra` lines are appended at the top level. */
 function minimal(extra = ""): string {
@@ -644,6 +648,51 @@ Deno.test("loadConfigFile() stops reading past 4 MiB: /dev/zero and a huge file 
     await Deno.writeTextFile(huge, minimal("# " + "x".repeat(4 * 1024 * 1024) + "\n"));
     const error = await assertRejects(() => loadConfigFile(huge), ConfigError);
     assertEquals(error.message, `${huge}: ${limit}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseConfig() on a top level that is an alias with no anchor (`*:`) reports it at 1:1 instead of throwing the yaml library's ReferenceError", () => {
+  const error = (() => {
+    try {
+      parseConfig("*:\n", "c.yaml");
+    } catch (error) {
+      return error;
+    }
+  })();
+  assert(error instanceof ConfigError, String(error));
+  assertEquals(error.problems, [{
+    path: "",
+    line: 1,
+    column: 1,
+    message: "invalid YAML: alias *: refers to no anchor &:",
+  }]);
+});
+
+Deno.test("parseConfig() reports an unknown complex key that spans lines on one line, its newlines escaped", () => {
+  const error = (() => {
+    try {
+      parseConfig(COMPLEX_KEY, "c.yaml");
+    } catch (error) {
+      return error;
+    }
+  })();
+  assert(error instanceof ConfigError, String(error));
+  const unknown = error.message.split("\n").filter((line) => line.includes("unknown field"));
+  assertEquals(unknown.length, 1, error.message);
+  const key = '"{\\n  startup: 60 #\\n}"';
+  assert(unknown[0].startsWith(`c.yaml:1:1: [${key}]: unknown field ${key} (known`), unknown[0]);
+});
+
+Deno.test("tm validate on a complex key prints one line per problem and nothing of the yaml library's own [subprocess]", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-load-test-" });
+  try {
+    await Deno.writeTextFile(`${dir}/c.yaml`, COMPLEX_KEY);
+    const result = await runTm(dir, "validate", "c.yaml");
+    assertEquals(result.code, 2, result.stderr);
+    const lines = result.stderr.trimEnd().split("\n");
+    assertEquals(lines.filter((line) => !line.startsWith("c.yaml:")), [], result.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -12,10 +12,21 @@ export interface TmOutput {
   code: number;
   stdout: string;
   stderr: string;
+  /** The signal that ended it (null: it exited). */
+  signal: Deno.Signal | null;
 }
 
 /** Runs tm with `args` in `cwd` (where a run writes its log file and run record) to its end. */
-export async function runTm(cwd: string, ...args: string[]): Promise<TmOutput> {
+export function runTm(cwd: string, ...args: string[]): Promise<TmOutput> {
+  return runTmUntil(undefined, cwd, ...args);
+}
+
+/** As `runTm`; tm is killed (SIGTERM) if `signal` aborts first: a hang ends as `signal`. */
+export async function runTmUntil(
+  signal: AbortSignal | undefined,
+  cwd: string,
+  ...args: string[]
+): Promise<TmOutput> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}main.ts`, ...args],
     cwd,
@@ -23,11 +34,13 @@ export async function runTm(cwd: string, ...args: string[]): Promise<TmOutput> {
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
+    ...(signal ? { signal } : {}),
   }).output();
   const decoder = new TextDecoder();
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
+    signal: output.signal,
   };
 }

@@ -25,3 +25,7 @@ Deno.test("escapeControlsIn() escapes nested strings in a copy and returns clean
   });
   assertEquals(dirty.output[1], "bad\x1b", "the original is untouched");
 });
+
+Deno.test("escapeControls() writes the line and paragraph separators U+2028 and U+2029 as escapes", () => {
+  assertEquals(escapeControls("a\u2028b\u2029c"), "a\\u2028b\\u2029c");
+});

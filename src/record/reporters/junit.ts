@@ -3,11 +3,16 @@
  * a `<testcase>` per peer and per decided check, in the JUnit XML dialect Jenkins and GitLab read
  * (the Ant/Jenkins `junit-10.xsd` shape: `testsuites > testsuite > testcase > failure,
  * system-out`). GitLab ignores a failure's `message` attribute, so the body repeats it.
+ *
+ * Text is escaped twice, in order: as every view shows outside text (src/text/terminal_text.ts:
+ * controls, line separators and bidi overrides as visible `\u202e`-style escapes, so a CI page
+ * shows what the console shows), then for XML.
  */
 import { failedCheck } from "../../engine/checks.ts";
 import type { CheckOutcome } from "../../engine/events.ts";
 import { peerProblems } from "../../history/peer_verdict.ts";
 import type { PeerHistory, RunHistory } from "../../history/run_history.ts";
+import { escapeControls } from "../../text/terminal_text.ts";
 import { xmlAttribute, xmlText } from "./xml_text.ts";
 
 const UNFINISHED = "the run did not finish (tm was killed): its record ends before run-finished";
@@ -123,19 +128,23 @@ function caseLines(testCase: TestCase): string[] {
     ...(failure
       ? [
         `      <failure${attributes({ type: failure.type, message: failure.message })}>${
-          xmlText(failure.body.join("\n"))
+          lines(failure.body)
         }</failure>`,
       ]
       : []),
-    ...(testCase.systemOut
-      ? [`      <system-out>${xmlText(testCase.systemOut.join("\n"))}</system-out>`]
-      : []),
+    ...(testCase.systemOut ? [`      <system-out>${lines(testCase.systemOut)}</system-out>`] : []),
     `    </testcase>`,
   ];
 }
 
-/** ` a="…" b="…"`, each value escaped. */
+/** Character data of `texts`, one a line, each escaped as the views escape it. */
+function lines(texts: readonly string[]): string {
+  return xmlText(texts.map(escapeControls).join("\n"));
+}
+
+/** ` a="…" b="…"`, each value escaped (as the views escape it, then for XML). */
 function attributes(values: Record<string, string | number>): string {
-  return Object.entries(values).map(([key, value]) => ` ${key}="${xmlAttribute(String(value))}"`)
-    .join("");
+  return Object.entries(values).map(([key, value]) =>
+    ` ${key}="${xmlAttribute(escapeControls(String(value)))}"`
+  ).join("");
 }

@@ -2,11 +2,14 @@
  * What the HTML report shows, as plain data: built from a run's recorded events and embedded in
  * `report.html` as JSON, which the page's script draws (docs/run-record.md, "report.html").
  * Times are run time (`t`, ms since the run started); the page labels them on the timeline clock.
+ * Every string is escaped as the console and the log file escape it (src/text/terminal_text.ts):
+ * a peer's `\u202eevil` reads the same in the page as in the terminal, not as "live".
  */
 import type { RecordedEvent } from "../events_jsonl.ts";
 import { peerProblems } from "../../history/peer_verdict.ts";
 import type { RunHistory } from "../../history/run_history.ts";
 import { eventSentence } from "../../text/event_text.ts";
+import { escapeControlsIn } from "../../text/terminal_text.ts";
 
 /** A stretch of time a peer spent in one status. */
 export interface StatusSpan {
@@ -63,8 +66,12 @@ export interface ReportData {
   logs: ReportLog[];
 }
 
-/** The report's data for a run. */
+/** The report's data for a run, its text escaped as every view escapes it. */
 export function reportData(history: RunHistory, recorded: readonly RecordedEvent[]): ReportData {
+  return escapeControlsIn(rawReportData(history, recorded));
+}
+
+function rawReportData(history: RunHistory, recorded: readonly RecordedEvent[]): ReportData {
   const endMs = history.finished?.t ?? history.lastMs;
   const lanes = new Map<string, ReportLane>(history.peers.map((peer) => [peer.peer, {
     peer: peer.peer,

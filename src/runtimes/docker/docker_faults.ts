@@ -22,7 +22,12 @@ import {
 import { errorMessage } from "../../base/errors.ts";
 import type { Docker } from "./docker.ts";
 import { preflightFaults, PRIVILEGE_PRELUDE } from "./fault_preflight.ts";
-import { parseHostAddresses, partitionBlocks, type PeerEndpoint } from "./partition_rules.ts";
+import {
+  type HostAddress,
+  parseHostAddresses,
+  partitionBlocks,
+  type PeerEndpoint,
+} from "./partition_rules.ts";
 import { RemoteError } from "../../transport/remote.ts";
 import { commandLine } from "../../transport/shell.ts";
 import { type BlockedDestination, egressBatch, PEER_DEVICE } from "./traffic_control.ts";
@@ -102,7 +107,7 @@ export class DockerFaults implements FaultControl {
    */
   readonly #networks = new Map<string, ContainerNetwork>();
   /** Each host's own addresses, asked once per run. */
-  readonly #hostAddresses = new Map<string, Promise<string[]>>();
+  readonly #hostAddresses = new Map<string, Promise<HostAddress[]>>();
   readonly #serial = new Limiter(1);
 
   constructor(seam: DockerFaultSeam) {
@@ -248,10 +253,10 @@ export class DockerFaults implements FaultControl {
     return partitionBlocks(this.#groups, endpoints);
   }
 
-  #addressesOf(host: string, docker: Docker, signal: AbortSignal): Promise<string[]> {
+  #addressesOf(host: string, docker: Docker, signal: AbortSignal): Promise<HostAddress[]> {
     let addresses = this.#hostAddresses.get(host);
     if (!addresses) {
-      addresses = docker.remote.execute(["ip", "-o", "-4", "addr", "show", "scope", "global"], {
+      addresses = docker.remote.execute(["ip", "-o", "-4", "addr", "show"], {
         signal,
       }).then((result) => {
         if (result.code !== 0) {

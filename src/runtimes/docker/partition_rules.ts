@@ -5,19 +5,33 @@
  * Each side drops what it SENDS to the other side, so the partition holds both ways whatever
  * the network between them rewrites: Docker masquerades a container's traffic to another host
  * and relays traffic between containers of one host through docker-proxy, so a receiver cannot
- * tell which peer a datagram came from, but a sender always knows where it sends. A peer Y is
- * reached at every address of its host on its published UDP port (the address it advertises, or
- * any other of the host's), at its own container address (from a container on the same bridge),
- * and, from a peer on the same host, at that bridge's gateway on its port.
+ * tell which peer a datagram came from, but a sender always knows where it sends.
+ *
+ * A peer Y is reached on its published UDP port at EVERY address of its host, whatever the
+ * interface: Linux accepts a datagram for any of its own addresses on any interface, and Docker
+ * publishes the port on all of them. So the address it is configured with, the one another host
+ * sees it as (the test bed's host A is 127.0.0.1 to tm and 10.231.7.1 to host B), and the
+ * address of each of its Docker bridges (host A's 172.17.0.1, routed to it from host B) all lead
+ * to Y. Left out: loopback (never another host), and, for a sender on another host, the
+ * addresses that host owns itself (a second machine's own 172.17.0.1 leads to itself). Y's
+ * container address is cut too (from a container on its bridge, or routed to its host), except
+ * where it lies inside one of the sender's host's own networks, which it then stands for.
  */
 import type { BlockedDestination } from "./traffic_control.ts";
+
+/** One IPv4 address of a host, with the length of its network's prefix. */
+export interface HostAddress {
+  address: string;
+  /** `24` for `10.0.0.5/24`. */
+  prefixLength: number;
+}
 
 /** Where one peer can be reached, as its host and Docker report it. */
 export interface PeerEndpoint {
   /** The host's display name. */
   host: string;
-  /** The host's own IPv4 addresses (not those of Docker's bridges). */
-  hostAddresses: readonly string[];
+  /** Every IPv4 address of the host but loopback, Docker's bridges included. */
+  hostAddresses: readonly HostAddress[];
   /** The UDP port published 1:1 on the host. */
   port: number;
   /** The container's address on its bridge; null while it is not running. */
@@ -55,13 +69,28 @@ export function partitionBlocks(
 
 /** The addresses `from` can reach `to` at. */
 function destinationsOf(to: PeerEndpoint, from: PeerEndpoint): BlockedDestination[] {
-  const found: BlockedDestination[] = to.hostAddresses.map((address) => ({
-    address,
-    port: to.port,
-  }));
-  if (to.containerAddress) found.push({ address: to.containerAddress });
-  if (to.host === from.host && from.gateway) found.push({ address: from.gateway, port: to.port });
+  const sameHost = to.host === from.host;
+  const own = new Set(from.hostAddresses.map((a) => a.address));
+  const found: BlockedDestination[] = to.hostAddresses
+    .filter(({ address }) => sameHost || !own.has(address))
+    .map(({ address }) => ({ address, port: to.port }));
+  if (sameHost && from.gateway) found.push({ address: from.gateway, port: to.port });
+  const container = to.containerAddress;
+  if (container && (sameHost || !from.hostAddresses.some((a) => inNetwork(container, a)))) {
+    found.push({ address: container });
+  }
   return found;
+}
+
+/** Whether `address` lies in the network of `host` (its prefix). */
+export function inNetwork(address: string, host: HostAddress): boolean {
+  if (host.prefixLength <= 0) return true;
+  const mask = host.prefixLength >= 32 ? 0xffff_ffff : (~0 << (32 - host.prefixLength)) >>> 0;
+  return ((ipv4(address) & mask) >>> 0) === ((ipv4(host.address) & mask) >>> 0);
+}
+
+function ipv4(address: string): number {
+  return address.split(".").reduce((value, part) => ((value << 8) | Number(part)) >>> 0, 0);
 }
 
 function dedupe(blocked: BlockedDestination[]): BlockedDestination[] {
@@ -75,19 +104,18 @@ function dedupe(blocked: BlockedDestination[]): BlockedDestination[] {
 }
 
 /**
- * A host's own IPv4 addresses from `ip -o -4 addr show scope global`, without those of Docker's
- * bridges and veths (`docker0`, `br-…`, `veth…`): every host has its own 172.17.0.1, which
- * must not stand for another host.
+ * A host's IPv4 addresses from `ip -o -4 addr show`, every interface and scope but loopback
+ * (`127.0.0.0/8`), in the order listed, each once.
  */
-export function parseHostAddresses(ipOutput: string): string[] {
-  const addresses: string[] = [];
+export function parseHostAddresses(ipOutput: string): HostAddress[] {
+  const addresses: HostAddress[] = [];
   for (const line of ipOutput.split("\n")) {
     // `2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\       valid_lft …`
-    const match = /^\d+:\s+(\S+?)(?:@\S+)?\s+inet\s+(\d+\.\d+\.\d+\.\d+)\//.exec(line);
+    const match = /^\d+:\s+\S+\s+inet\s+(\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(line);
     if (!match) continue;
-    const [, device, address] = match;
-    if (/^(docker\d*|br-|veth)/.test(device)) continue;
-    if (!addresses.includes(address)) addresses.push(address);
+    const [, address, prefix] = match;
+    if (address.startsWith("127.") || addresses.some((a) => a.address === address)) continue;
+    addresses.push({ address, prefixLength: Number(prefix) });
   }
   return addresses;
 }

@@ -6,6 +6,7 @@ import { RECORD_FILES } from "../../../src/record/record_files.ts";
 import { runHistory } from "../../../src/history/run_history.ts";
 import { readEventsOf, recordRun, tempDir } from "../../support/run_records.ts";
 import { scriptedRun } from "../../support/scripted_events.ts";
+import { hostileRun, RAW_CONTROL, SHOWN } from "../../support/hostile_events.ts";
 
 /** A peer log line with everything XML cannot hold as is. */
 const HOSTILE = "a]]>b <script>&amp; \x00\x1b[2J\x07 \ud800 end\r\n\"'";
@@ -120,7 +121,7 @@ Deno.test("junitXml keeps hostile peer text readable and the file well-formed: ]
   assert(!/[\x00-\x08\x0b\x0c\x0e-\x1f]/.test(xml));
   assert(!/[\ud800-\udbff](?![\udc00-\udfff])/.test(xml));
   const carol = parse(xml).testsuites.testsuite[0].testcase.find((c) => c.name === "carol")!;
-  const shown = "a]]>b <script>&amp; \\x00\\x1b[2J\\x07 \\ud800 end\r\n\"'";
+  const shown = "a]]>b <script>&amp; \\x00\\x1b[2J\\x07 \\ud800 end\\r\\n\"'";
   assert(carol["system-out"]!.includes(`[error] ${shown}`), carol["system-out"]);
 });
 
@@ -138,4 +139,18 @@ Deno.test("junitXml of a run killed before run-finished fails a 'run finished' c
     ["dave", "did-not-stop"],
     ["run finished", "unfinished"],
   ]);
+});
+
+Deno.test("junitXml shows bidi overrides and line separators escaped as the console does, in bodies and attributes", async () => {
+  await using dir = await tempDir();
+  const record = await recordRun(dir.path, hostileRun(), { name: "hostile" });
+  const xml = await Deno.readTextFile(`${record.dir}/${RECORD_FILES.junit}`);
+  const raw = RAW_CONTROL.exec(xml.replace(/\n/g, ""));
+  assert(!raw, `U+${raw?.[0].codePointAt(0)?.toString(16)} raw in junit.xml`);
+  const cases = parse(xml).testsuites.testsuite[0].testcase;
+  const alice = cases.find((c) => c.name === "alice")!;
+  assert(alice["system-out"]!.includes(`[warn] ${SHOWN.log}`), alice["system-out"]);
+  const check = cases.find((c) => c.name?.startsWith("#0 "))!;
+  assert(check.failure!["#text"]!.includes(`[warn] ${SHOWN.log}`), check.failure!["#text"]);
+  assert(xml.includes(`<property name="reason" value="peer carol crashed: ${SHOWN.log}"/>`), xml);
 });

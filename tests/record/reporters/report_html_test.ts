@@ -10,6 +10,8 @@ import type { PlacedPeer } from "../../../src/plan/placement.ts";
 import { RECORD_FILES } from "../../../src/record/record_files.ts";
 import { recordRun, tempDir } from "../../support/run_records.ts";
 import { PLAN, scriptedRun } from "../../support/scripted_events.ts";
+import { hostileRun as hostileTextRun, RAW_CONTROL, SHOWN } from "../../support/hostile_events.ts";
+import { escapeControls } from "../../../src/text/terminal_text.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -22,6 +24,7 @@ interface PageNode {
 }
 
 /** A log line that tries to close the data's script element and run its own. */
+// (Its U+2028 is shown as `\u2028`, as every view shows it.)
 const BREAKOUT =
   `</script><script>window.pwned = 1</script><!-- \u2028 <img src=x onerror="window.pwned=2">`;
 
@@ -114,7 +117,7 @@ Deno.test({
       "tr.log td.msg",
       (cells) => cells.map((c) => (c as unknown as PageNode).textContent),
     );
-    assert(messages.includes(BREAKOUT), messages.join("\n"));
+    assert(messages.includes(escapeControls(BREAKOUT)), messages.join("\n"));
     assertEquals(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
 
     // A second click on the same lane shows every peer again.
@@ -186,5 +189,43 @@ Deno.test({
     await page.click('.lane[data-peer="peer-250"] .lane-name');
     assertEquals(await shownPeers(page), ["peer-250"]);
     assertEquals(problems, []);
+  },
+});
+
+Deno.test({
+  name:
+    "report.html in Chromium shows a peer's bidi overrides and line separators escaped, as the console does, in the logs, the evidence and the lanes [integration: chromium]",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using dir = await tempDir();
+    const record = await recordRun(dir.path, hostileTextRun(), { name: "hostile" });
+    await using chromium = await browser();
+    const { page, problems } = await open(chromium.browser, `${record.dir}/${RECORD_FILES.report}`);
+    assertEquals(problems, []);
+    const text = (selector: string) =>
+      page.$$eval(selector, (nodes) => nodes.map((n) => (n as unknown as PageNode).textContent));
+    const titles = (selector: string) =>
+      page.$$eval(
+        selector,
+        (nodes) => nodes.map((n) => (n as unknown as PageNode).getAttribute("title")),
+      );
+    // The log table: alice's line, and carol's crash output quoting it.
+    const messages = await text("tr.log td.msg");
+    assert(messages.includes(SHOWN.log), messages.join("\n"));
+    // The failed check's evidence.
+    const evidence = (await text(".evidence")).join("\n");
+    assert(evidence.includes(`[warn] ${SHOWN.log}`), evidence);
+    // The lanes' status spans (bob's status sets a terminal title).
+    const spans = await titles(".lane[data-peer=bob] .span");
+    assert(spans.some((title) => title?.startsWith(`${SHOWN.status} `)), spans.join("\n"));
+    // Nothing of it reaches the page raw: not in the text, not in an attribute.
+    const body = await page.evaluate(() =>
+      (globalThis as unknown as { document: { body: { outerHTML: string } } }).document.body
+        .outerHTML
+    );
+    const raw = RAW_CONTROL.exec(body.replace(/\n/g, ""));
+    assert(!raw, `U+${raw?.[0].codePointAt(0)?.toString(16)} raw in the page`);
+    assertEquals(await page.title(), `tm: ${SHOWN.test} (failed)`);
   },
 });
