@@ -264,6 +264,17 @@ async def test_build_names_a_missing_variable(
     assert missing.value.variable == variable
 
 
+async def test_build_without_peer_name_raises_what_the_originals_except_valueerror_catches(
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    # The original library raised ValueError; a peer migrating to ours may catch that.
+    monkeypatch.setenv("REDIS_URL", redis_server.url())
+    with pytest.raises(ValueError, match="^PEER_NAME is not set") as missing:
+        await MuleClientBuilder().build()
+    assert isinstance(missing.value, MuleConfigError)
+    assert isinstance(missing.value, MuleClientError)
+
+
 async def test_build_rejects_an_unknown_log_level(
     monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
 ) -> None:
