@@ -269,7 +269,7 @@ async def test_build_without_peer_name_raises_what_the_originals_except_valueerr
 ) -> None:
     # The original library raised ValueError; a peer migrating to ours may catch that.
     monkeypatch.setenv("REDIS_URL", redis_server.url())
-    with pytest.raises(ValueError, match="^PEER_NAME is not set") as missing:
+    with pytest.raises(ValueError, match=r"^PEER_NAME is not set") as missing:
         await MuleClientBuilder().build()
     assert isinstance(missing.value, MuleConfigError)
     assert isinstance(missing.value, MuleClientError)
