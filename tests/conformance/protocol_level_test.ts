@@ -41,6 +41,18 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "conformance --level protocol: the seed guide's peer, written for the original library, passes every case on ours [integration: redis]",
+  ignore: noVenv !== undefined,
+  fn: async () => {
+    const peer = `${PYTHON} lib/python/examples/my_peer.py`;
+    const { code, lines } = await conformance("--peer-cmd", peer);
+    assertEquals(lines.at(-1), "6 passed, 0 failed, 0 skipped", lines.join("\n"));
+    assertEquals(code, 0);
+  },
+});
+
 /** Each broken rule: the case it fails (--filter) and what its FAIL line must say. */
 const BROKEN: { rule: string; filter: string; says: string[] }[] = [
   {
