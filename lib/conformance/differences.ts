@@ -1,4 +1,5 @@
 /** What differs between an expected and an actual result, as one short line for the report. */
+import { tmReading } from "./vectors.ts";
 
 const MAX_QUOTE = 120;
 
@@ -65,4 +66,93 @@ export function stderrDifference(
     return `stderr ${quote(line)} must not contain ${leaked.map(quote).join(", ")}`;
   }
   return undefined;
+}
+
+/** The levels of a `level|message` log line (docs/protocol.md, "Logs"). */
+const LOG_LEVELS = ["debug", "info", "warn", "error"];
+
+/**
+ * The first log line not of the form `level|message`, level one of debug, info, warn, error;
+ * undefined when every line is.
+ */
+export function logFormatDifference(logs: readonly string[]): string | undefined {
+  const index = logs.findIndex((line) => {
+    const bar = line.indexOf("|");
+    return bar < 0 || !LOG_LEVELS.includes(line.slice(0, bar));
+  });
+  if (index < 0) return undefined;
+  return `log line #${index + 1} ${quote(logs[index])} is not "level|message" with level one of ${
+    LOG_LEVELS.join(", ")
+  } (LPUSH <peer>_log "info|text")`;
+}
+
+/**
+ * The statuses `tm` acts on (see `tmReading`), compared in order with `expected`; the others
+ * (connecting, ...) are left out of the comparison but shown.
+ */
+export function tmStatusDifference(
+  expected: readonly string[],
+  statuses: readonly string[],
+): string | undefined {
+  const read = statuses.map(tmReading).filter((s) => s !== undefined);
+  const wrong = listDifference("statuses as tm reads them", expected, read);
+  if (!wrong) return undefined;
+  const all = statuses.length === 0 ? "none" : statuses.map(quote).join(", ");
+  return `${wrong}; every status set: ${all}`;
+}
+
+/** `<key>` still holds commands after the peer exited: which, and what that means. */
+export function commandsLeftText(left: readonly string[], expected: number, key: string): string {
+  const shown = left.slice(0, 3).map(quote).join(", ") + (left.length > 3 ? ", ..." : "");
+  const hint = expected === 0
+    ? ": the peer exited before taking them; commands are taken oldest first" +
+      ` (BLPOP ${key} 0: tm appends with RPUSH), and "shutdown" is the last`
+    : "";
+  return `${key} holds ${left.length} command(s) after the peer exited, expected ${expected}` +
+    ` (${shown})${hint}`;
+}
+
+/**
+ * The log lines naming `commands` (one of them followed by no digit): each must be named, in
+ * the order sent, and none missing at the end (lost when the peer exited). `none`: no line
+ * names any, so nothing could be checked.
+ */
+export function commandLogDifference(
+  commands: readonly string[],
+  logs: readonly string[],
+): { none: boolean; difference?: string } {
+  const index = new Map(commands.map((c, i) => [c, i]));
+  const pattern = new RegExp(
+    `(${commands.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(?![0-9])`,
+  );
+  const named: { line: number; command: number }[] = [];
+  logs.forEach((line, i) => {
+    const match = pattern.exec(line);
+    if (match) named.push({ line: i, command: index.get(match[1])! });
+  });
+  if (named.length === 0) return { none: true };
+  let expected = 0;
+  for (const { line, command } of named) {
+    if (command === expected - 1) continue; // a second line about the same command
+    if (command !== expected) {
+      return {
+        none: false,
+        difference:
+          `log line #${line + 1} ${quote(logs[line])} names ${quote(commands[command])} where ${
+            quote(commands[expected])
+          } was next: commands were sent in order (RPUSH)` +
+          ` and must be taken oldest first (BLPOP from the left)`,
+      };
+    }
+    expected++;
+  }
+  if (expected < commands.length) {
+    return {
+      none: false,
+      difference: `log lines lost: lines name the first ${expected} of ${commands.length}` +
+        ` commands, none names ${quote(commands[expected])} or later; every line logged before` +
+        ` exit must be pushed to <peer>_log first (flush before "stopped", then exit)`,
+    };
+  }
+  return { none: false };
 }

@@ -2,11 +2,12 @@
  * The conformance runner: checks that a peer behaves as every Mule reference peer must, by
  * running it as a local process once per case of cases.json against a real Redis.
  *
- *   deno run -A lib/conformance/run.ts --peer-cmd "<command line>" [--redis-url <url>]
- *     [--filter <text>] [--vectors <file>] [--case-timeout <seconds>]
+ *   deno run -A lib/conformance/run.ts --peer-cmd "<command line>" [--level protocol|library]
+ *     [--redis-url <url>] [--filter <text>] [--vectors <file>] [--case-timeout <seconds>]
  *
- * Prints one line per case (`pass <name>` or `FAIL <name>: <difference>`), then
- * `N passed, N failed`. Exit 0 when every case passed, 1 when one failed, 2 on bad usage.
+ * Prints one line per case (`pass <name>`, `FAIL <name>: <difference>` or `skip <name>: <why>`),
+ * then `N passed, N failed, N skipped`. Exit 0 when no case failed (and one passed), 1 when one
+ * failed, 2 on bad usage.
  * See README.md.
  */
 import { parseArgs } from "node:util";
@@ -14,10 +15,11 @@ import { Redis } from "npm:ioredis@^6.0.0";
 import { type CaseResult, runCase, type RunnerContext } from "./case_runner.ts";
 import { startRedisServer } from "./redis_server.ts";
 import { StatusRecorder } from "./status_recorder.ts";
-import { loadVectors, type VectorCase } from "./vectors.ts";
+import { casesOfLevel, type Level, LEVELS, loadVectors, type VectorCase } from "./vectors.ts";
 
-const USAGE = `usage: run.ts --peer-cmd "<command line>" [--redis-url <url>] [--filter <text>]
-              [--vectors <file>] [--case-timeout <seconds>]`;
+const USAGE =
+  `usage: run.ts --peer-cmd "<command line>" [--level protocol|library] [--redis-url <url>]
+              [--filter <text>] [--vectors <file>] [--case-timeout <seconds>]`;
 
 /** Bad command-line arguments: exit 2 with the usage. */
 export class UsageError extends Error {
@@ -31,6 +33,8 @@ export class UsageError extends Error {
 export interface RunnerOptions {
   /** The peer's command line, run as `sh -c 'exec <cmd>'`. */
   peerCommand: string;
+  /** `protocol` (default): what tm relies on; `library`: every case, the libraries' too. */
+  level: Level;
   /** An existing Redis (the runner creates an ACL user there); default: its own redis-server. */
   redisUrl?: string;
   /** Only cases whose name contains this text (default: all). */
@@ -49,6 +53,7 @@ export function parseRunnerArgs(args: string[]): RunnerOptions {
       args,
       options: {
         "peer-cmd": { type: "string" },
+        level: { type: "string" },
         "redis-url": { type: "string" },
         filter: { type: "string" },
         vectors: { type: "string" },
@@ -61,6 +66,10 @@ export function parseRunnerArgs(args: string[]): RunnerOptions {
   }
   const peerCommand = values["peer-cmd"]?.trim();
   if (!peerCommand) throw new UsageError("--peer-cmd is required");
+  const level = values.level ?? "protocol";
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`--level ${level}: expected ${LEVELS.join(" or ")}`);
+  }
   const timeout = Number(values["case-timeout"] ?? "60");
   if (!Number.isFinite(timeout) || timeout <= 0) {
     throw new UsageError(
@@ -69,6 +78,7 @@ export function parseRunnerArgs(args: string[]): RunnerOptions {
   }
   return {
     peerCommand,
+    level: level as Level,
     redisUrl: values["redis-url"],
     filter: values.filter,
     vectors: values.vectors ?? new URL("./cases.json", import.meta.url).pathname,
@@ -78,9 +88,15 @@ export function parseRunnerArgs(args: string[]): RunnerOptions {
 
 /** The line printed for one case. */
 export function resultLine(result: CaseResult): string {
-  return result.differences.length === 0
-    ? `pass ${result.name}`
-    : `FAIL ${result.name}: ${result.differences.join("; ")}`;
+  if (result.differences.length > 0) return `FAIL ${result.name}: ${result.differences.join("; ")}`;
+  return result.skipped ? `skip ${result.name}: ${result.skipped}` : `pass ${result.name}`;
+}
+
+/** The last line: `N passed, N failed, N skipped`. */
+export function summaryLine(results: readonly CaseResult[]): string {
+  const failed = results.filter((r) => r.differences.length > 0).length;
+  const skipped = results.filter((r) => r.differences.length === 0 && r.skipped).length;
+  return `${results.length - failed - skipped} passed, ${failed} failed, ${skipped} skipped`;
 }
 
 /**
@@ -91,7 +107,7 @@ export async function runConformance(
   options: RunnerOptions,
   report: (result: CaseResult) => void,
 ): Promise<CaseResult[]> {
-  const cases: VectorCase[] = (await loadVectors(options.vectors))
+  const cases: VectorCase[] = casesOfLevel(await loadVectors(options.vectors), options.level)
     .filter((c) => options.filter === undefined || c.name.includes(options.filter));
   await using server = options.redisUrl ? undefined : await startRedisServer();
   const redisUrl = options.redisUrl ?? server!.url;
@@ -143,8 +159,9 @@ if (import.meta.main) {
   try {
     const results = await runConformance(options, (r) => console.log(resultLine(r)));
     const failed = results.filter((r) => r.differences.length > 0).length;
-    console.log(`${results.length - failed} passed, ${failed} failed`);
-    Deno.exit(failed === 0 && results.length > 0 ? 0 : 1);
+    const passed = results.filter((r) => r.differences.length === 0 && !r.skipped).length;
+    console.log(summaryLine(results));
+    Deno.exit(failed === 0 && passed > 0 ? 0 : 1);
   } catch (error) {
     console.error(`conformance: ${(error as Error).message}`);
     Deno.exit(2);

@@ -4,10 +4,17 @@
  */
 import { Redis } from "npm:ioredis@^6.0.0";
 
-/** Every `SET <key> <value>` seen, per database and key, with waiters for a value. */
+/** One `SET <key> <value>` seen by MONITOR, with its database. */
+export interface RecordedSet {
+  db: number;
+  key: string;
+  value: string;
+}
+
+/** Every `SET <key> <value>` seen, in the server's order, with waiters for a value. */
 export class StatusRecorder implements AsyncDisposable {
   #monitor: { disconnect(): void } | undefined;
-  #seen = new Map<string, string[]>();
+  #seen: RecordedSet[] = [];
   #changed = new EventTarget();
 
   private constructor() {}
@@ -22,10 +29,7 @@ export class StatusRecorder implements AsyncDisposable {
       "monitor",
       (_time: string, args: string[], _source: string, database: string) => {
         if (args.length < 3 || args[0].toLowerCase() !== "set") return;
-        const id = `${database}/${args[1]}`;
-        const list = recorder.#seen.get(id) ?? [];
-        list.push(args[2]);
-        recorder.#seen.set(id, list);
+        recorder.#seen.push({ db: Number(database), key: args[1], value: args[2] });
         recorder.#changed.dispatchEvent(new Event("set"));
       },
     );
@@ -33,19 +37,36 @@ export class StatusRecorder implements AsyncDisposable {
     return recorder;
   }
 
-  /** Values SET on `key` in database `db` so far, oldest first. */
-  values(db: number, key: string): string[] {
-    return [...(this.#seen.get(`${db}/${key}`) ?? [])];
+  /** A position in the record: what is SET from now on comes after it (see `since`). */
+  mark(): number {
+    return this.#seen.length;
   }
 
-  /** Forgets what was recorded for `key` (before a case reuses it). */
-  forget(db: number, key: string): void {
-    this.#seen.delete(`${db}/${key}`);
+  /** Every SET recorded after `mark`, oldest first. */
+  since(mark: number): RecordedSet[] {
+    return this.#seen.slice(mark);
   }
 
-  /** Resolves once `value` was SET on `key`; rejects when `signal` aborts. */
-  async waitFor(db: number, key: string, value: string, signal: AbortSignal): Promise<void> {
-    while (!this.values(db, key).includes(value)) {
+  /** Values SET on `key` in database `db` after `mark`, oldest first. */
+  values(db: number, key: string, mark = 0): string[] {
+    return this.since(mark).filter((s) => s.db === db && s.key === key).map((s) => s.value);
+  }
+
+  /**
+   * Waits until a value SET on `key` in `db` at or after `from` (an index into
+   * `values(db, key, mark)`) satisfies `wanted`; resolves to that value's index. Rejects when
+   * `signal` aborts.
+   */
+  async waitFor(
+    db: number,
+    key: string,
+    wanted: (value: string) => boolean,
+    signal: AbortSignal,
+    { mark = 0, from = 0 }: { mark?: number; from?: number } = {},
+  ): Promise<number> {
+    for (;;) {
+      const index = this.values(db, key, mark).findIndex((v, i) => i >= from && wanted(v));
+      if (index >= 0) return index;
       signal.throwIfAborted();
       await new Promise<void>((resolve) => {
         const done = () => {

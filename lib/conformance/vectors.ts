@@ -13,14 +13,35 @@ const Repeat = z.strictObject({
 /** A list of strings where an item may be a Repeat. */
 const Lines = z.array(z.union([z.string(), Repeat]));
 
+/** The statuses `tm` acts on, as it reads them (address info and failure reason dropped). */
+const TmStatus = z.enum(["started", "restarting", "stopped", "failed"]);
+
 const Step = z.union([
   z.strictObject({ push: Lines }),
   z.strictObject({ await_status: z.string() }),
+  /** Until the peer SETs a status that `tm` reads as this one (`started|<anything>` → started). */
+  z.strictObject({ await_tm_status: TmStatus }),
   z.strictObject({ signal: z.enum(["SIGTERM", "SIGINT"]) }),
+  /** Sends nothing for this many seconds; the peer must not exit meanwhile. */
+  z.strictObject({ idle: z.number().positive().max(60) }),
+  /**
+   * What the image's entrypoint does: the peer must exit 42 with the delay file holding
+   * `delay`; the runner removes the file, sleeps that long and starts the peer again.
+   */
+  z.strictObject({ entrypoint_restart: z.strictObject({ delay: z.string() }) }),
 ]);
+
+/**
+ * `protocol`: only what tm relies on (docs/protocol.md), which any peer written against the
+ * protocol passes; `library`: the client libraries' own guarantees on top (their wording, the
+ * `fail` hook, the connect timeout, SIGTERM).
+ */
+export const LEVELS = ["protocol", "library"] as const;
+export type Level = typeof LEVELS[number];
 
 const Case = z.strictObject({
   name: z.string().min(1),
+  level: z.enum(LEVELS),
   /** PEER_NAME, and the prefix of the case's Redis keys. */
   peer: z.string().regex(/^[a-z][a-z0-9-]*$/),
   /** Extra environment for the peer. */
@@ -39,6 +60,17 @@ const Case = z.strictObject({
     exit: z.union([z.int().min(0).max(255), z.literal("nonzero")]),
     /** Every status the peer SETs, in order. */
     statuses: z.array(z.string()).optional(),
+    /** Every status `tm` acts on, in order, as it reads them (the others are not compared). */
+    tm_statuses: z.array(TmStatus).optional(),
+    /** How many commands `<peer>_command` still holds after the peer exited. */
+    commands_left: z.int().min(0).optional(),
+    /**
+     * Commands the peer was sent: the log lines that name one of them must name each once in
+     * order, none missing at the end. `skip_if_none`: the case is not applicable (skipped) to a
+     * peer that logs no line naming them.
+     */
+    command_log: z.strictObject({ commands: Lines, skip_if_none: z.boolean().default(false) })
+      .optional(),
     /** Every line in `<peer>_log`, oldest first. */
     logs: Lines.optional(),
     /** Content of the delay file after the peer exited. */
@@ -59,11 +91,18 @@ export type VectorCase = z.infer<typeof Case>;
 export type Step =
   | { push: string[] }
   | { await_status: string }
-  | { signal: "SIGTERM" | "SIGINT" };
+  | { await_tm_status: TmStatus }
+  | { signal: "SIGTERM" | "SIGINT" }
+  | { idle: number }
+  | { entrypoint_restart: { delay: string } };
+
+/** A status `tm` acts on (see `tmReading`). */
+export type TmStatus = z.infer<typeof TmStatus>;
 
 /** A case ready to run: every placeholder filled in, every repeat unrolled. */
 export interface ConcreteCase {
   name: string;
+  level: Level;
   peer: string;
   env: Record<string, string>;
   unset: string[];
@@ -72,6 +111,9 @@ export interface ConcreteCase {
   expect: {
     exit: number | "nonzero";
     statuses?: string[];
+    tmStatuses?: TmStatus[];
+    commandsLeft?: number;
+    commandLog?: { commands: string[]; skipIfNone: boolean };
     logs?: string[];
     delayFile?: string;
     stderrLine?: { includes: string[]; excludes: string[] };
@@ -132,11 +174,15 @@ export function concreteCase(vector: VectorCase, values: Placeholders): Concrete
   const steps: Step[] = vector.steps.map((step) => {
     if ("push" in step) return { push: expandLines(step.push, values) };
     if ("await_status" in step) return { await_status: fill(step.await_status, values) };
+    if ("entrypoint_restart" in step) {
+      return { entrypoint_restart: { delay: fill(step.entrypoint_restart.delay, values) } };
+    }
     return step;
   });
   const e = vector.expect;
   return {
     name: vector.name,
+    level: vector.level,
     peer: vector.peer,
     env,
     unset: vector.unset,
@@ -145,6 +191,12 @@ export function concreteCase(vector: VectorCase, values: Placeholders): Concrete
     expect: {
       exit: e.exit,
       statuses: e.statuses?.map((s) => fill(s, values)),
+      tmStatuses: e.tm_statuses,
+      commandsLeft: e.commands_left,
+      commandLog: e.command_log && {
+        commands: expandLines(e.command_log.commands, values),
+        skipIfNone: e.command_log.skip_if_none,
+      },
       logs: e.logs && expandLines(e.logs, values),
       delayFile: e.delay_file === undefined ? undefined : fill(e.delay_file, values),
       stderrLine: e.stderr_line && {
@@ -153,4 +205,20 @@ export function concreteCase(vector: VectorCase, values: Placeholders): Concrete
       },
     },
   };
+}
+
+/**
+ * A status as `tm` reads it: `started` and `failed` with anything after a `|`, `restarting`,
+ * `stopped`; undefined for the statuses it only displays (`connecting`, ...).
+ */
+export function tmReading(status: string): TmStatus | undefined {
+  const word = status.split("|", 1)[0];
+  if (word === "started" || word === "failed") return word;
+  if (status === "restarting" || status === "stopped") return status;
+  return undefined;
+}
+
+/** The cases a level runs: `protocol` its own; `library` every case (it includes the protocol). */
+export function casesOfLevel<T extends { level: Level }>(cases: readonly T[], level: Level): T[] {
+  return level === "library" ? [...cases] : cases.filter((c) => c.level === level);
 }

@@ -31,10 +31,18 @@ type Builder struct {
 	echo           io.Writer
 	delayFile      string
 	exit           func(code int)
+	keepDefault    bool
 }
 
 // NewBuilder returns a Builder that takes every setting from the environment.
 func NewBuilder() *Builder { return &Builder{} }
+
+// DefaultLogger says whether Build makes the client's Logger the default slog logger (and so
+// the destination of the log package's output too), as the original library's Build did, so
+// that a peer's slog.Info(...) and log.Printf(...) reach the orchestrator. Default true; Close
+// gives the previous default logger and log output back. With false, the program's default
+// logger is left alone: use client.Logger() or client.LogHandler() yourself.
+func (b *Builder) DefaultLogger(install bool) *Builder { b.keepDefault = !install; return b }
 
 // RedisURL sets the Redis URL instead of REDIS_URL (redis://[user:password@]host:port[/db]).
 func (b *Builder) RedisURL(url string) *Builder { b.redisURL = url; return b }
@@ -69,6 +77,7 @@ type settings struct {
 	echo           io.Writer
 	delayFile      string
 	exit           func(code int)
+	setDefault     bool
 }
 
 func (b *Builder) resolve() (settings, error) {
@@ -80,6 +89,7 @@ func (b *Builder) resolve() (settings, error) {
 		echo:           b.echo,
 		delayFile:      firstSet(b.delayFile, os.Getenv("TM_DELAY_FILE"), DefaultDelayFile),
 		exit:           b.exit,
+		setDefault:     !b.keepDefault,
 	}
 	if s.redisURL == "" {
 		return s, &ConfigError{Variable: "REDIS_URL", Message: "REDIS_URL is not set: the orchestrator sets it; " +
@@ -137,8 +147,9 @@ func firstSet(values ...string) string {
 }
 
 // Build resolves the settings, connects to Redis (retrying with back-off for the connect
-// timeout; ctx cancels the wait) and returns a ready Client. Errors are *ConfigError (a missing
-// or invalid variable) or *ConnectError (Redis unreachable or refusing us).
+// timeout; ctx cancels the wait) and returns a ready Client, whose Logger it makes the default
+// slog logger unless DefaultLogger(false) was set. Errors are *ConfigError (a missing or invalid
+// variable) or *ConnectError (Redis unreachable or refusing us).
 func (b *Builder) Build(ctx context.Context) (*Client, error) {
 	s, err := b.resolve()
 	if err != nil {
@@ -148,5 +159,9 @@ func (b *Builder) Build(ctx context.Context) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(s, conns), nil
+	c := newClient(s, conns)
+	if s.setDefault {
+		c.installDefaultLogger()
+	}
+	return c, nil
 }

@@ -82,8 +82,8 @@ func (c *Client) PeerName() string { return c.peerName }
 // <peer>_log as `level|message` (debug, info, warn, error), without blocking the caller.
 func (c *Client) LogHandler() slog.Handler { return c.handler }
 
-// Logger is a slog.Logger on LogHandler; slog.SetDefault(client.Logger()) forwards the whole
-// program's slog (and log) output.
+// Logger is a slog.Logger on LogHandler. Build makes it the default slog logger (unless
+// Builder.DefaultLogger(false)), so the whole program's slog (and log) output is forwarded.
 func (c *Client) Logger() *slog.Logger { return c.logger }
 
 // SendStatus sets <peer>_status (`started`, `started|<vlad>|<multiaddr>`, `connected`,
@@ -167,6 +167,7 @@ func (c *Client) close(finalStatus func() error) error {
 	if err := c.conns.commands.Close(); !errors.Is(err, redis.ErrClosed) { // stopPump may have closed it
 		errs = append(errs, err)
 	}
+	c.restoreDefaultLogger()
 	c.logs.close()
 	errs = append(errs, c.conns.main.Close())
 	return errors.Join(errs...)

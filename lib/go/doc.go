@@ -4,13 +4,13 @@
 // A peer builds a client from REDIS_URL, PEER_NAME and LOG_LEVEL, reports its status
 // (SET <peer>_status), receives the orchestrator's commands on a channel (BLPOP <peer>_command 0
 // on a connection of its own: blocking, no polling) and forwards its log records
-// (LPUSH <peer>_log "level|message") through a slog.Handler that never blocks the caller.
+// (LPUSH <peer>_log "level|message") through a slog.Handler that never blocks the caller; Build
+// makes it the default slog logger (Builder.DefaultLogger(false) does not).
 // The protocol is described in the project's docs/protocol.md; the guide is docs/peers/go.md.
 //
 //	client, err := themule.NewBuilder().Build(ctx)
 //	if err != nil { ... }
 //	defer client.Close()
-//	slog.SetDefault(client.Logger())
 //	client.SendStatus(ctx, "started")
 //	for raw := range client.Commands() {
 //		switch cmd := themule.ParseCommand(raw).(type) {

@@ -20,7 +20,6 @@ func Example() {
 		os.Exit(1)
 	}
 	defer client.Close()
-	slog.SetDefault(client.Logger())
 	defer client.HandleSIGTERM(ctx)()
 
 	if err := client.SendStatus(ctx, "started"); err != nil {

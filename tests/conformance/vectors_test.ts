@@ -1,12 +1,24 @@
 /** Pure logic of the conformance runner: vectors expansion, the difference lines, arguments. */
 import { assertEquals, assertThrows } from "../support/assert.ts";
 import {
+  commandLogDifference,
+  commandsLeftText,
   exitDifference,
   listDifference,
+  logFormatDifference,
   stderrDifference,
+  tmStatusDifference,
 } from "../../lib/conformance/differences.ts";
-import { parseRunnerArgs, UsageError } from "../../lib/conformance/run.ts";
-import { concreteCase, expandLines, fill, loadVectors } from "../../lib/conformance/vectors.ts";
+import { MANAGED_VARIABLES, peerEnvironment } from "../../lib/conformance/case_runner.ts";
+import { parseRunnerArgs, summaryLine, UsageError } from "../../lib/conformance/run.ts";
+import {
+  casesOfLevel,
+  concreteCase,
+  expandLines,
+  fill,
+  loadVectors,
+  tmReading,
+} from "../../lib/conformance/vectors.ts";
 
 const CASES = new URL("../../lib/conformance/cases.json", import.meta.url).pathname;
 
@@ -72,4 +84,123 @@ Deno.test("parseRunnerArgs() requires --peer-cmd and a positive --case-timeout",
   assertThrows(() => parseRunnerArgs(["--peer-cmd", "x", "--case-timeout", "0"]), UsageError);
   assertThrows(() => parseRunnerArgs(["--peer"]), UsageError);
   assertEquals(parseRunnerArgs(["--peer-cmd", "python3 p.py"]).peerCommand, "python3 p.py");
+  assertEquals(parseRunnerArgs(["--peer-cmd", "p"]).level, "protocol");
+  assertEquals(parseRunnerArgs(["--peer-cmd", "p", "--level", "library"]).level, "library");
+  assertThrows(
+    () => parseRunnerArgs(["--peer-cmd", "p", "--level", "all"]),
+    UsageError,
+    "--level all: expected protocol or library",
+  );
+});
+
+Deno.test("casesOfLevel() runs the protocol cases alone at protocol level, every case at library level", async () => {
+  const cases = await loadVectors(CASES);
+  const protocol = casesOfLevel(cases, "protocol");
+  assertEquals(protocol.length >= 6, true);
+  assertEquals(protocol.every((c) => c.level === "protocol"), true);
+  assertEquals(casesOfLevel(cases, "library").length, cases.length);
+});
+
+Deno.test("the protocol cases expect nothing of the reference peers' wording or address info", async () => {
+  for (const c of casesOfLevel(await loadVectors(CASES), "protocol")) {
+    const text = JSON.stringify(c);
+    for (const library of ["{vlad}", "{multiaddr}", "await_status", '"logs"', '"statuses"']) {
+      assertEquals(text.includes(library), false, `${c.name} uses ${library}`);
+    }
+  }
+});
+
+Deno.test("tmReading() reads started and failed with or without info, drops display-only statuses", () => {
+  assertEquals(
+    ["started", "started|v|/ip4/1", "failed|x", "restarting", "stopped", "connected", "startedx"]
+      .map(tmReading),
+    ["started", "started", "failed", "restarting", "stopped", undefined, undefined],
+  );
+});
+
+Deno.test("tmStatusDifference() compares what tm acts on and shows every status set", () => {
+  assertEquals(
+    tmStatusDifference(["started", "stopped"], ["started|a", "connected", "stopped"]),
+    undefined,
+  );
+  assertEquals(
+    tmStatusDifference(["started", "stopped"], ["started", "connected"]),
+    'statuses as tm reads them: 1 of 2, first missing #2 "stopped"; every status set: "started", "connected"',
+  );
+});
+
+Deno.test("logFormatDifference() names the first line that is not level|message", () => {
+  assertEquals(logFormatDifference(["info|a", "debug|", "error|x|y"]), undefined);
+  assertEquals(
+    logFormatDifference(["info|a", "hello"])?.startsWith('log line #2 "hello" is not'),
+    true,
+  );
+  assertEquals(logFormatDifference(["INFO|a"])?.startsWith("log line #1"), true);
+  assertEquals(logFormatDifference(["trace|a"])?.startsWith("log line #1"), true);
+});
+
+Deno.test("commandLogDifference() sees lines lost at the end, commands out of order, and no lines at all", () => {
+  const commands = ["n|1", "n|2", "n|10"];
+  assertEquals(
+    commandLogDifference(commands, [
+      "info|start",
+      "info|got n|1",
+      "info|n|1 done",
+      "info|got n|2",
+      "info|got n|10",
+    ]),
+    { none: false },
+  );
+  assertEquals(commandLogDifference(commands, ["info|start"]), { none: true });
+  const lost = commandLogDifference(commands, ["info|got n|1", "info|got n|2"]);
+  assertEquals(lost.difference?.startsWith("log lines lost: lines name the first 2 of 3"), true);
+  const reversed = commandLogDifference(commands, ["info|got n|10", "info|got n|2"]);
+  assertEquals(
+    reversed.difference?.startsWith(
+      'log line #1 "info|got n|10" names "n|10" where "n|1" was next',
+    ),
+    true,
+  );
+});
+
+Deno.test("commandsLeftText() lists the commands left and says they are taken oldest first", () => {
+  const text = commandsLeftText(["a", "b", "c", "d"], 0, "p_command");
+  assertEquals(
+    text.startsWith(
+      'p_command holds 4 command(s) after the peer exited, expected 0 ("a", "b", "c", ...)',
+    ),
+    true,
+  );
+  assertEquals(text.includes("BLPOP p_command 0"), true);
+});
+
+Deno.test("summaryLine() counts passed, failed and skipped cases", () => {
+  assertEquals(
+    summaryLine([
+      { name: "a", differences: [] },
+      { name: "b", differences: ["x"] },
+      { name: "c", differences: [], skipped: "why" },
+    ]),
+    "1 passed, 1 failed, 1 skipped",
+  );
+});
+
+Deno.test("peerEnvironment() passes the caller's RUST_LOG through and sets the managed variables itself", () => {
+  const env = peerEnvironment(
+    { peer: "alice", env: {}, unset: [] },
+    "redis://127.0.0.1:1/0",
+    "/tmp/d",
+    {
+      RUST_LOG: "my_peer=debug",
+      LOG_LEVEL: "trace",
+      PEER_NAME: "x",
+      REF_PEER_NEVER_START: "1",
+      HOME: "/h",
+    },
+  );
+  assertEquals(env.RUST_LOG, "my_peer=debug");
+  assertEquals(env.HOME, "/h");
+  assertEquals([env.PEER_NAME, env.LOG_LEVEL, env.TM_DELAY_FILE], ["alice", "info", "/tmp/d"]);
+  assertEquals("REF_PEER_NEVER_START" in env, false);
+  assertEquals((MANAGED_VARIABLES as readonly string[]).includes("RUST_LOG"), false);
 });

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 import the_mule.client as client_module
 from the_mule import (
@@ -21,6 +23,7 @@ from the_mule.restart import write_delay_file
 
 from .conftest import log_entries
 from .redis_server import RedisServer, free_port
+from .until import until
 
 
 async def test_iteration_yields_a_burst_of_50_commands_in_order(
@@ -43,6 +46,38 @@ async def test_iteration_waits_for_a_command_pushed_later(
     await asyncio.sleep(0.05)  # let BLPOP reach Redis; the command is pushed afterwards
     assert not waiting.done()
     store.rpush(f"{peer_name}_command", "connect")
+    assert await asyncio.wait_for(waiting, 10) == "connect"
+
+
+def _redis_py_socket_timeout() -> float | None:
+    """The socket timeout redis-py gives a client that sets none: 5 s from redis-py 8 on."""
+    parameter = inspect.signature(aioredis.Redis.__init__).parameters["socket_timeout"]
+    default = parameter.default
+    return float(default) if isinstance(default, (int, float)) else None
+
+
+async def test_an_idle_blpop_outlives_the_redis_py_default_socket_timeout(
+    client: MuleClient, store: redis.Redis, peer_name: str
+) -> None:
+    # redis-py 8 gives every client a 5 s socket timeout, which ends an idle BLPOP ... 0 with a
+    # TimeoutError unless the client sets its own (redis-py's retries then reissue it on a new
+    # connection, a few times, before the error surfaces); lib/python/check.sh runs this on
+    # redis-py 5.x and 8.x. The BLPOP must still be the same one, on the same connection.
+    key = f"{peer_name}_command"
+
+    def blocked_on_key() -> list[str]:
+        return [str(c["id"]) for c in store.client_list() if c.get("cmd") == "blpop"]
+
+    before = set(blocked_on_key())
+    waiting = asyncio.ensure_future(client.__anext__())
+    ours = await asyncio.to_thread(
+        until, lambda: set(blocked_on_key()) - before, "the client's BLPOP to reach Redis"
+    )
+    idle = max(_redis_py_socket_timeout() or 0.0, 5.0) + 1.0
+    await asyncio.sleep(idle)
+    assert not waiting.done(), f"the wait for a command ended after {idle}s idle: {waiting}"
+    assert ours <= set(blocked_on_key()), "the BLPOP was dropped and reissued while idle"
+    store.rpush(key, "connect")
     assert await asyncio.wait_for(waiting, 10) == "connect"
 
 
@@ -227,6 +262,17 @@ async def test_build_names_a_missing_variable(
     with pytest.raises(MuleConfigError, match=f"^{variable} is not set") as missing:
         await MuleClientBuilder().build()
     assert missing.value.variable == variable
+
+
+async def test_build_without_peer_name_raises_what_the_originals_except_valueerror_catches(
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    # The original library raised ValueError; a peer migrating to ours may catch that.
+    monkeypatch.setenv("REDIS_URL", redis_server.url())
+    with pytest.raises(ValueError, match=r"^PEER_NAME is not set") as missing:
+        await MuleClientBuilder().build()
+    assert isinstance(missing.value, MuleConfigError)
+    assert isinstance(missing.value, MuleClientError)
 
 
 async def test_build_rejects_an_unknown_log_level(

@@ -7,8 +7,11 @@ class MuleClientError(RuntimeError):
     """A problem building or using a MuleClient."""
 
 
-class MuleConfigError(MuleClientError):
-    """A required setting is missing or invalid; `variable` names the environment variable."""
+class MuleConfigError(MuleClientError, ValueError):
+    """A required setting is missing or invalid; `variable` names the environment variable.
+
+    Also a ValueError, which the original library raised for a missing setting: a peer written
+    for it that catches ValueError keeps working."""
 
     def __init__(self, message: str, variable: str) -> None:
         super().__init__(message)

@@ -35,13 +35,13 @@ async fn run() -> Result<(), the_mule::Error> {
                 // ... your disconnect logic ...
                 client.send_status("disconnected").await?;
             }
-            Command::Peer(address) => {
+            Command::Peer { multiaddr: address } => {
                 let (vlad, multiaddr) = address.split_once('|').unwrap_or((address.as_str(), ""));
                 tracing::info!("adding bootstrap peer: {vlad} at {multiaddr}");
             }
-            Command::Restart(delay) => {
+            Command::Restart { delay_secs } => {
                 // Status restarting, delay file, logs flushed, exit 42: returns only on error.
-                client.restart(delay).await?;
+                client.restart(delay_secs).await?;
             }
             Command::Shutdown => break,
             // push|<peer>|<msg>, pull, rotate-key, track|<peer>, ... whatever your test sends

@@ -109,8 +109,8 @@ impl MuleClient {
     ///
     /// ```no_run
     /// # async fn on_command(client: &mut the_mule::MuleClient, command: the_mule::Command) -> the_mule::Result<()> {
-    /// if let the_mule::Command::Restart(delay) = command {
-    ///     client.restart(delay).await?;
+    /// if let the_mule::Command::Restart { delay_secs } = command {
+    ///     client.restart(delay_secs).await?;
     /// }
     /// # Ok(()) }
     /// ```

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// assert_eq!(Command::parse("connect"), Command::Connect);
 /// assert_eq!(Command::parse("restart|0.5").to_string(), "restart|0.5");
 /// assert_eq!(Command::parse("peer|vlad-1|/ip4/10.0.0.2/udp/4001/quic-v1"),
-///            Command::Peer("vlad-1|/ip4/10.0.0.2/udp/4001/quic-v1".into()));
+///            Command::Peer { multiaddr: "vlad-1|/ip4/10.0.0.2/udp/4001/quic-v1".into() });
 /// assert_eq!(Command::parse("push|bob|hi"), Command::Other("push|bob|hi".into()));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,12 +27,22 @@ pub enum Command {
     /// `shutdown`: report `stopped` and exit 0.
     Shutdown,
     /// `restart|<secs>`: exit 42 and be run again after the delay (see
-    /// [`MuleClient::restart`](crate::MuleClient::restart)).
-    Restart(RestartDelay),
+    /// [`MuleClient::restart`](crate::MuleClient::restart)). A struct variant with the original
+    /// library's field name; the delay is typed and may be fractional (`0.5`), and
+    /// `delay_secs.to_string()` gives it back as sent.
+    Restart {
+        /// The delay, as sent.
+        delay_secs: RestartDelay,
+    },
     /// `peer|<addr>`: a bootstrap peer's address info, everything after the first `|` (it may
-    /// itself contain `|`, as the reference peers' `<vlad>|<multiaddr>` does).
-    Peer(String),
+    /// itself contain `|`, as the reference peers' `<vlad>|<multiaddr>` does). The field keeps
+    /// the original library's name, `multiaddr`, although it holds the whole address info.
+    Peer {
+        /// The address info, verbatim.
+        multiaddr: String,
+    },
     /// Anything else, verbatim: `push|bob|hello`, `pull`, `rotate-key`, `restart|abc`, ...
+    /// (The original library called this variant `Test`.)
     Other(String),
 }
 
@@ -48,10 +58,12 @@ impl Command {
         }
         match raw.split_once('|') {
             Some(("restart", secs)) => match RestartDelay::parse(secs) {
-                Some(delay) => Command::Restart(delay),
+                Some(delay_secs) => Command::Restart { delay_secs },
                 None => Command::Other(raw.to_owned()),
             },
-            Some(("peer", addr)) if !addr.is_empty() => Command::Peer(addr.to_owned()),
+            Some(("peer", addr)) if !addr.is_empty() => Command::Peer {
+                multiaddr: addr.to_owned(),
+            },
             _ => Command::Other(raw.to_owned()),
         }
     }
@@ -73,8 +85,8 @@ impl fmt::Display for Command {
             Command::Connect => f.write_str("connect"),
             Command::Disconnect => f.write_str("disconnect"),
             Command::Shutdown => f.write_str("shutdown"),
-            Command::Restart(delay) => write!(f, "restart|{delay}"),
-            Command::Peer(addr) => write!(f, "peer|{addr}"),
+            Command::Restart { delay_secs } => write!(f, "restart|{delay_secs}"),
+            Command::Peer { multiaddr } => write!(f, "peer|{multiaddr}"),
             Command::Other(raw) => f.write_str(raw),
         }
     }
@@ -160,7 +172,9 @@ mod tests {
     use super::*;
 
     fn restart(text: &str) -> Command {
-        Command::Restart(RestartDelay::parse(text).expect(text))
+        Command::Restart {
+            delay_secs: RestartDelay::parse(text).expect(text),
+        }
     }
 
     #[test]
@@ -175,9 +189,16 @@ mod tests {
             ("restart|0", restart("0")),
             (
                 "peer|vlad-1|/ip4/1.2.3.4/udp/1/quic-v1",
-                Command::Peer("vlad-1|/ip4/1.2.3.4/udp/1/quic-v1".into()),
+                Command::Peer {
+                    multiaddr: "vlad-1|/ip4/1.2.3.4/udp/1/quic-v1".into(),
+                },
             ),
-            ("peer|a", Command::Peer("a".into())),
+            (
+                "peer|a",
+                Command::Peer {
+                    multiaddr: "a".into(),
+                },
+            ),
             ("peer|", other("peer|")),
             ("restart|abc", other("restart|abc")),
             ("restart|", other("restart|")),

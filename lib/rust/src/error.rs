@@ -133,6 +133,9 @@ impl std::error::Error for Error {
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The original library's name of [`Error`]: a peer written for it compiles unchanged.
+pub type MuleError = Error;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,9 +31,9 @@
 //!         match command {
 //!             Command::Connect => client.send_status("connected").await?,
 //!             Command::Disconnect => client.send_status("disconnected").await?,
-//!             Command::Peer(addr) => tracing::info!("adding bootstrap peer {addr}"),
-//!             Command::Restart(delay) => {
-//!                 client.restart(delay).await?; // exits with code 42
+//!             Command::Peer { multiaddr } => tracing::info!("adding bootstrap peer {multiaddr}"),
+//!             Command::Restart { delay_secs } => {
+//!                 client.restart(delay_secs).await?; // exits with code 42
 //!             }
 //!             Command::Shutdown => break,
 //!             Command::Other(raw) => tracing::warn!("unknown command: {raw}"),
@@ -70,7 +70,7 @@ mod sigterm;
 pub use builder::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_FILE, MuleClientBuilder};
 pub use client::{MuleClient, RESTART_EXIT_CODE};
 pub use command::{Command, RestartDelay};
-pub use error::{Error, Result};
+pub use error::{Error, MuleError, Result};
 pub use level::{parse_log_level, wire_level};
 pub use redis_url::mask_password;
 /// The level filter type used by [`MuleClientBuilder::log_level`], re-exported for convenience.

@@ -94,11 +94,15 @@ async fn stream_yields_a_burst_of_50_commands_in_order() {
     assert_eq!(received[0], Command::Connect);
     assert_eq!(
         received[2],
-        Command::Restart(RestartDelay::parse("2").unwrap())
+        Command::Restart {
+            delay_secs: RestartDelay::parse("2").unwrap(),
+        }
     );
     assert_eq!(
         received[3],
-        Command::Peer("vlad-3|/ip4/10.0.0.3/udp/4001/quic-v1".into())
+        Command::Peer {
+            multiaddr: "vlad-3|/ip4/10.0.0.3/udp/4001/quic-v1".into(),
+        }
     );
     assert_eq!(received[4], Command::Disconnect);
     client.close().await;

@@ -155,8 +155,8 @@ async fn handle_command(
         }
         Command::Shutdown => return shutdown(client).await,
         // Status restarting, delay file, info line, flush, close, exit 42: never returns.
-        Command::Restart(delay) => match client.restart(delay).await? {},
-        Command::Peer(address) => {
+        Command::Restart { delay_secs } => match client.restart(delay_secs).await? {},
+        Command::Peer { multiaddr: address } => {
             let (vlad, addr) = address.split_once('|').unwrap_or((&address, ""));
             if vlad.is_empty() {
                 warn!(
