@@ -179,7 +179,7 @@ function buildProgram(setExitCode: (code: number) => void) {
         out(
           `${file}: valid. ${count(placed.length, "peer")} on ${count(hosts, "host")}, ` +
             `${faults > 0 ? `${commands} and ${count(faults, "fault")}` : commands} ` +
-            `over ${last} s\n\n` +
+            `over ${last} s, seed ${config.seed}\n\n` +
             formatPlanTable(placed) + "\n",
         );
       }

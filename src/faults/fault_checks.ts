@@ -8,6 +8,7 @@ import { unknownPeer } from "../plan/closest_match.ts";
 import type { FaultConfig, TimelineEntryConfig } from "../plan/schema.ts";
 import { isFault } from "../plan/schema.ts";
 import { inTimelineOrder } from "../plan/timeline_order.ts";
+import { isPeerPattern } from "../plan/peer_selector.ts";
 import type { PathProblem, PathSegment } from "../plan/validate.ts";
 
 /** What the fault checks look at; entries that failed the schema are `undefined`. */
@@ -15,7 +16,15 @@ export interface FaultCheckParts {
   /** Every peer name, or undefined while some peer failed the schema (names unknown). */
   peers: readonly string[] | undefined;
   commands: readonly (TimelineEntryConfig | undefined)[];
+  /**
+   * The peers a glob or range selects (`src/plan/peer_selector.ts`); validate.ts reports the
+   * malformed and unmatched ones, so here a selector is never an unknown peer. Absent: names only.
+   */
+  select?: (pattern: string) => readonly string[];
 }
+
+/** The peers one name or selector stands for. */
+type Expand = (name: string) => readonly string[];
 
 /** Faults that need `peer` or `peers`; `heal` takes them optionally, `partition` takes groups. */
 const TARGETED = new Set<FaultConfig["fault"]>([
@@ -32,12 +41,16 @@ const TARGETED = new Set<FaultConfig["fault"]>([
 export function checkFaults(parts: FaultCheckParts): PathProblem[] {
   const problems: PathProblem[] = [];
   parts.commands.forEach((entry, index) => {
-    if (entry && isFault(entry)) problems.push(...checkTargets(entry, index, parts.peers));
+    if (entry && isFault(entry)) {
+      problems.push(...checkTargets(entry, index, parts.peers, expander(parts)));
+    }
   });
   // Following peers through the timeline needs every entry: one that failed the schema might
   // be the `kill` a later `start` depends on.
   if (problems.length === 0 && parts.peers && parts.commands.every((entry) => entry)) {
-    problems.push(...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers));
+    problems.push(
+      ...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers, expander(parts)),
+    );
   }
   return problems.sort((a, b) => (a.path[1] as number) - (b.path[1] as number));
 }
@@ -47,18 +60,27 @@ function checkTargets(
   fault: FaultConfig,
   index: number,
   peers: readonly string[] | undefined,
+  expand: Expand,
 ): PathProblem[] {
   const at = (...rest: PathSegment[]): PathSegment[] => ["commands", index, ...rest];
   const problems: PathProblem[] = [];
   const known = (name: string, path: PathSegment[]) => {
-    if (peers && !peers.includes(name)) problems.push({ path, message: unknownPeer(name, peers) });
+    if (peers && !isPeerPattern(name) && !peers.includes(name)) {
+      problems.push({ path, message: unknownPeer(name, peers) });
+    }
   };
   if (fault.fault === "partition") {
     const groupOf = new Map<string, number>();
     fault.groups.forEach((group, g) =>
-      group.forEach((name, k) => {
-        const first = groupOf.get(name);
-        if (first !== undefined) {
+      group.forEach((written, k) => {
+        for (const name of expand(written)) {
+          const first = groupOf.get(name);
+          if (first === undefined) {
+            groupOf.set(name, g);
+            continue;
+          }
+          // Two selectors of one group may select the same peer: it is one peer of the group.
+          if (first === g && isPeerPattern(written)) continue;
           problems.push({
             path: at("groups", g, k),
             message: first === g
@@ -67,8 +89,7 @@ function checkTargets(
           });
           return;
         }
-        groupOf.set(name, g);
-        known(name, at("groups", g, k));
+        known(written, at("groups", g, k));
       })
     );
     return problems;
@@ -113,24 +134,31 @@ interface PeerCondition {
  * faults and commands need it not killed (a killed peer has no network, and commands sent to it
  * are lost). A paused peer may be sent commands: they wait in Redis until it is resumed.
  */
-function checkSequence(entries: TimelineEntryConfig[], peers: readonly string[]): PathProblem[] {
+function checkSequence(
+  entries: TimelineEntryConfig[],
+  peers: readonly string[],
+  expand: Expand,
+): PathProblem[] {
   const problems: PathProblem[] = [];
   const conditions = new Map<string, PeerCondition>();
   for (const { entry, position } of inTimelineOrder(entries)) {
     const at = (...rest: PathSegment[]): PathSegment[] => ["commands", position, ...rest];
     const by = `commands[${position}] at ${entry.time}s`;
     if (!isFault(entry)) {
-      const killed = conditions.get(entry.peer);
-      if (killed?.state === "killed") {
-        problems.push({
-          path: at("peer"),
-          message: `${entry.peer} is killed (${killed.by}) and not started again before this ` +
-            `command, which it could not receive; add a fault: start for ${entry.peer} first`,
-        });
+      for (const peer of expand(entry.peer)) {
+        const killed = conditions.get(peer);
+        if (killed?.state === "killed") {
+          problems.push({
+            path: at("peer"),
+            message: `${peer} is killed (${killed.by}) and not started again before this ` +
+              `command, which it could not receive; add a fault: start for ${peer} first`,
+          });
+          break;
+        }
       }
       continue;
     }
-    const targets = targetsOf(entry, peers);
+    const targets = [...new Set(targetsOf(entry, peers).flatMap(expand))];
     const path = entry.fault === "partition" ? at("groups") : at(entry.peer ? "peer" : "peers");
     for (const peer of targets) {
       const now = conditions.get(peer);
@@ -194,4 +222,10 @@ export function targetsOf(fault: FaultConfig, peers: readonly string[]): string[
   if (fault.peer !== undefined) return [fault.peer];
   if (Array.isArray(fault.peers)) return [...fault.peers];
   return [...peers];
+}
+
+/** Each selector to the peers it selects, each name to itself. */
+function expander(parts: FaultCheckParts): Expand {
+  const { select } = parts;
+  return (name) => select && isPeerPattern(name) ? select(name) : [name];
 }

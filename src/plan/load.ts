@@ -8,15 +8,17 @@ import type { Document } from "yaml";
 import { z } from "zod";
 import {
   type Config,
-  ConfigSchema,
   ExpectSchema,
   FaultSchema,
   HostSchema,
-  PeerSchema,
+  PeerEntrySchema,
   SshHostSchema,
+  TestFileSchema,
   TimelineEntrySchema,
   TimeoutSchema,
 } from "./schema.ts";
+import { expandTestFile } from "./expansion.ts";
+import { resolveSeed } from "./seed.ts";
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
 import { aliasBeyondLimit, type AliasIndex, indexAliases } from "./yaml_aliases.ts";
 import {
@@ -41,8 +43,9 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const SHAPE_HINT = "a tm config is a map with name, redis, hosts, peers and commands";
 
 /**
- * Parses and validates a config: YAML syntax, the schema, then the cross-field checks.
- * Commands come back sorted by time; commands due at the same time keep their file order.
+ * Parses and validates a config: YAML syntax, the schema, then the cross-field checks; then
+ * expands it (`expansion.ts`): groups into peers, selectors into names, random bootstraps drawn
+ * from the file's `seed` (or a new one, set in the result's `seed`).
  *
  * @param text the YAML source
  * @param file the file name used in error messages
@@ -107,7 +110,7 @@ export function parseConfig(text: string, file: string): Config {
 
   // aliasProblems bounded what aliases expand to; the library's own count is redundant then.
   const data: unknown = doc.toJS({ maxAliasCount: -1 });
-  const result = ConfigSchema.safeParse(data);
+  const result = TestFileSchema.safeParse(data);
   const problems: LocatedProblem[] = result.success ? validateConfig(result.data) : [
     ...firstPerPath(result.error.issues.flatMap((issue) => issueProblems(issue, data, []))),
     ...validateConfig(partsOf(data)),
@@ -121,7 +124,8 @@ export function parseConfig(text: string, file: string): Config {
     throw new ConfigError(file, sortByPosition(dedupe(located)));
   }
   // Commands stay in file order: the engine's timeline (`buildTimeline`) is what sorts them.
-  return result.data!;
+  // Groups and selectors are expanded here, once: the engine sees concrete peers.
+  return expandTestFile(result.data!, resolveSeed(result.data!.seed));
 }
 
 /**
@@ -262,7 +266,7 @@ function issueProblems(issue: Issue, data: unknown, base: PathSegment[]): Locate
       }];
     }
     case "unrecognized_keys": {
-      const known = knownKeys(ConfigSchema, path, data);
+      const known = knownKeys(TestFileSchema, path, data);
       const localHost = path[0] === "hosts" && path.length === 2 &&
         (value as { connection?: unknown } | null)?.connection === "local";
       return issue.keys.map((key) => {
@@ -444,7 +448,7 @@ function partsOf(data: unknown): ConfigParts {
     Array.isArray(list) ? list.map((entry) => partOf(entry, schema)) : [undefined];
   return {
     hosts: each(record.hosts, HostSchema),
-    peers: each(record.peers, PeerSchema),
+    peers: each(record.peers, PeerEntrySchema),
     commands: each(record.commands, TimelineEntrySchema),
     expect: record.expect === undefined ? [] : each(record.expect, ExpectSchema),
     timeout: partOf(record.timeout ?? {}, TimeoutSchema),

@@ -81,6 +81,10 @@ export const RedisSchema = z.strictObject({
 });
 
 const hostName_ = z.string().min(1).optional().describe("display name; defaults to address");
+const advertise_ = z.string().min(1).optional().describe(
+  "the IP address (or name) peers on other hosts reach this host's peers at: their ADVERTISE_IP; " +
+    "default: address resolved, or for a local host the address the other hosts see this machine at",
+);
 const basePort = port.describe("first UDP port for this host's peers");
 const tags = z.array(z.string().regex(TAG_PATTERN, "not a valid tag")).default([]).describe(
   "labels that peers' runs_on select hosts by",
@@ -103,6 +107,7 @@ export const SshHostSchema = z.strictObject({
   ),
   base_port: basePort,
   tags,
+  advertise: advertise_,
 });
 
 /** This machine, driven through its own Docker CLI: no SSH, no keys (`connection: local`). */
@@ -116,6 +121,7 @@ export const LocalHostSchema = z.strictObject({
   name: hostName_,
   base_port: basePort,
   tags,
+  advertise: advertise_,
 });
 
 /** The host kinds, told apart by `connection` (default `ssh`, so older configs stay valid). */
@@ -143,9 +149,45 @@ export const PeerSchema = z.strictObject({
     .describe("a tag or list of tags the host must all carry; empty means any host"),
 });
 
+/** Most peers one `count:` entry stands for. */
+export const MAX_GROUP_COUNT = 10_000;
+
+/** `bootstrap: { random: K }`: K distinct other peers per peer, drawn from the test's seed. */
+export const RandomBootstrapSchema = z.strictObject({
+  random: z.number().int().min(1).describe(
+    "how many distinct other peers each peer is bootstrapped with, drawn from the test's seed",
+  ),
+  from: z.string().min(1).optional().describe(
+    'the peers they are drawn from: a name, glob or range (e.g. "seed-*"); default every peer',
+  ),
+});
+
+/**
+ * A peer entry as written in the test file: one peer, or with `count: N` a group of peers
+ * `<name>-1` ... `<name>-N`; `bootstrap` a list of names and selectors, or `{ random: K }`. The
+ * plan (`peer_groups.ts`) turns entries into the concrete peers of `PeerSchema`.
+ */
+export const PeerEntrySchema = PeerSchema.extend({
+  name: PeerSchema.shape.name.describe(
+    "unique; used in container names and Redis keys (<name>_status); with count, the group's " +
+      "peers are <name>-1 ... <name>-N",
+  ),
+  count: z.number().int().min(1).max(MAX_GROUP_COUNT).optional().describe(
+    `a group: this entry stands for peers <name>-1 ... <name>-N (1-${MAX_GROUP_COUNT}), each ` +
+      "with its image, environment, runs_on and bootstrap",
+  ),
+  bootstrap: z.union([z.array(z.string()), RandomBootstrapSchema]).default([]).describe(
+    'peers whose address this peer receives: names, globs ("seed-*") or ranges ' +
+      '("node-[1-5]"), or { random: K, from: <selector> }',
+  ),
+});
+
 export const CommandSchema = z.strictObject({
   time: z.number().min(0).describe("seconds after the timeline starts"),
-  peer: z.string().describe("the peer the command is sent to"),
+  peer: z.string().describe(
+    'the peer the command is sent to, or a glob ("node-*") or range ("node-[1-50]"): each ' +
+      "selected peer gets it, in one batch",
+  ),
   command: z.string().min(1).describe(
     "connect, disconnect, shutdown, restart|<seconds>, or any string the peer understands",
   ),
@@ -160,7 +202,7 @@ export type ExpectPredicate = (typeof EXPECT_PREDICATES)[number];
 
 export const ExpectSchema = z.strictObject({
   peer: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe(
-    'the peer the check is about, a list of peers, or "*" for every peer',
+    'the peer the check is about, a list of peers, or a glob or range ("*" for every peer)',
   ),
   status: z.string().min(1).optional().describe(
     "the peer has this status (the word before any |) at some moment of the window",
@@ -188,9 +230,11 @@ export const ExpectSchema = z.strictObject({
  * the two where a fault needs targets; `heal` without either heals every peer (`validate.ts`).
  */
 const faultTargets = {
-  peer: z.string().optional().describe("the peer the fault acts on"),
+  peer: z.string().optional().describe(
+    'the peer the fault acts on, or a glob or range selecting several ("node-[1-5]")',
+  ),
   peers: z.union([z.array(z.string()).min(1), z.literal("*")]).optional().describe(
-    'the peers the fault acts on: a list, or "*" for every peer',
+    'the peers the fault acts on: a list of names, globs or ranges, or "*" for every peer',
   ),
 };
 const faultTime = z.number().min(0).describe("seconds after the timeline starts");
@@ -228,7 +272,7 @@ export const PartitionFaultSchema = z.strictObject({
   time: faultTime,
   fault: z.literal("partition").describe("no traffic between the groups, both ways"),
   groups: z.array(z.array(z.string()).min(1)).min(2).describe(
-    "at least two non-empty lists of peers; each peer in at most one",
+    "at least two non-empty lists of peers (names, globs or ranges); each peer in at most one",
   ),
 });
 
@@ -311,12 +355,30 @@ export const ConfigSchema = z.strictObject({
   ),
 });
 
-/** A validated config, defaults applied, environments as maps, `runs_on` as a sorted list. */
-export type Config = z.output<typeof ConfigSchema>;
+/**
+ * The test file as written: peer entries may be groups (`count`) with selector or random
+ * bootstraps. What `tm schema` prints; `load.ts` checks it and the plan expands it to `Config`.
+ */
+export const TestFileSchema = ConfigSchema.extend({
+  peers: z.array(PeerEntrySchema).describe(
+    "one Docker container each, or count: N of them per entry; may be empty",
+  ),
+});
+
+/**
+ * A validated config as the engine sees it: concrete peers (groups expanded, every bootstrap a
+ * list of names), every selector resolved to names, defaults applied, environments as maps,
+ * `runs_on` as a sorted list.
+ */
+export type Config = Omit<z.output<typeof ConfigSchema>, "peers"> & { peers: PeerConfig[] };
+/** The test file as written (`TestFileSchema`), before the plan expands it. */
+export type TestFile = z.output<typeof TestFileSchema>;
+export type PeerEntryConfig = z.output<typeof PeerEntrySchema>;
 export type HostConfig = z.output<typeof HostSchema>;
 export type SshHostConfig = z.output<typeof SshHostSchema>;
 export type LocalHostConfig = z.output<typeof LocalHostSchema>;
-export type PeerConfig = z.output<typeof PeerSchema>;
+/** A concrete peer; `group` is the name of the `count:` entry it comes from, if any. */
+export type PeerConfig = z.output<typeof PeerSchema> & { group?: string };
 export type CommandConfig = z.output<typeof CommandSchema>;
 export type ExpectConfig = z.output<typeof ExpectSchema>;
 export type FaultConfig = z.output<typeof FaultSchema>;

@@ -26,6 +26,7 @@ Deno.test("configJsonSchema() is draft-07 with an $id, a title and every top-lev
     "log_level",
     "expect",
     "fail_fast",
+    "seed",
   ]);
   assertEquals(schema.required, ["name", "redis", "hosts", "peers", "commands"]);
 });
@@ -42,8 +43,9 @@ Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
   };
   walk(schema);
   // the config, timeout, redis, SSH host, local host, peer, command and check objects, and the
-  // six fault shapes (delay, loss, rate, partition, heal, pause/resume/kill/start)
-  assertEquals(objects.length, 14);
+  // six fault shapes (delay, loss, rate, partition, heal, pause/resume/kill/start), and the
+  // random bootstrap ({ random: K, from })
+  assertEquals(objects.length, 15);
   for (const object of objects) assertEquals(object.additionalProperties, false);
 });
 

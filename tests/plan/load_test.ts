@@ -73,6 +73,7 @@ log_level: debug
 expect:
   - { peer: bob, status: connected, by: 3 }
 fail_fast: true
+seed: 7
 `,
     "full.yaml",
   );
@@ -108,6 +109,7 @@ fail_fast: true
     log_level: "debug",
     expect: [{ peer: "bob", status: "connected", by: 3 }],
     fail_fast: true,
+    seed: 7,
   });
 });
 
