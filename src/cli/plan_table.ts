@@ -42,7 +42,8 @@ const PORT_COLUMN = 3;
  * Columns padded to their widest cell, two spaces apart, the port right-aligned, no trailing
  * spaces; one header line, then one line per peer, except that a group's peers share one line at
  * its first peer's place: `node-[1-1000]`, its hosts and addresses (each once, in plan order),
- * its port range and `/ip4/0.0.0.0/udp/<first>-<last>/quic-v1`. An empty plan is just the header.
+ * the range of ports it uses on each host (each distinct range once) and the listen address with
+ * `<port>` for the port. An empty plan is just the header.
  */
 export function formatPlanTable(placed: readonly PlacedPeer[]): string {
   const rows = [HEADERS, ...foldGroups(placed)];
@@ -76,16 +77,14 @@ function foldGroups(placed: readonly PlacedPeer[]): string[][] {
     const group = members.get(p.group);
     if (!group) continue; // its row is out already
     members.delete(p.group);
-    const ports = group.map((member) => member.port);
-    const [low, high] = [Math.min(...ports), Math.max(...ports)];
-    const range = low === high ? String(low) : `${low}-${high}`;
+    const range = portRanges(group);
     rows.push([
       groupLabel(p.group, group.length),
       distinct(group.map((member) => member.host)),
       distinct(group.map((member) => member.address)),
       range,
       p.image,
-      p.listenAddr.replace(`/udp/${p.port}/`, `/udp/${range}/`),
+      p.listenAddr.replace(`/udp/${p.port}/`, "/udp/<port>/"),
     ]);
   }
   return rows;
@@ -93,4 +92,17 @@ function foldGroups(placed: readonly PlacedPeer[]): string[][] {
 
 function distinct(values: readonly string[]): string {
   return [...new Set(values)].join(", ");
+}
+
+/** `10000-10499`: each host's lowest to highest port of the group, each distinct range once. */
+function portRanges(group: readonly PlacedPeer[]): string {
+  const byHost = new Map<number, { low: number; high: number }>();
+  for (const { hostIndex, port } of group) {
+    const range = byHost.get(hostIndex);
+    if (!range) byHost.set(hostIndex, { low: port, high: port });
+    else [range.low, range.high] = [Math.min(range.low, port), Math.max(range.high, port)];
+  }
+  return distinct(
+    [...byHost.values()].map(({ low, high }) => low === high ? `${low}` : `${low}-${high}`),
+  );
 }

@@ -29,9 +29,9 @@ type Part =
   | { kind: "one" }
   | { kind: "number"; ranges: { from: number; to: number }[] };
 
-/** Whether `text` is a glob or range rather than one peer's name. */
+/** Whether `text` is a glob or range (or a stray `]`) rather than one peer's name. */
 export function isPeerPattern(text: string): boolean {
-  return /[*?[]/.test(text);
+  return /[*?[\]]/.test(text);
 }
 
 /**
