@@ -81,7 +81,10 @@ export const RedisSchema = z.strictObject({
 });
 
 const hostName_ = z.string().min(1).optional().describe("display name; defaults to address");
-const advertise_ = z.string().min(1).optional().describe(
+const advertise_ = z.string().min(1).refine(
+  (value) => !value.includes(":"),
+  "goes into the peers' /ip4/ addresses: give an IPv4 address or a name",
+).optional().describe(
   "the IP address (or name) peers on other hosts reach this host's peers at: their ADVERTISE_IP; " +
     "default: address resolved, or for a local host the address the other hosts see this machine at",
 );
