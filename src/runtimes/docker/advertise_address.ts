@@ -85,9 +85,7 @@ function thisMachine(
     const seen = ipv4Of(host.orchestratorAddress);
     if (seen !== undefined && !isLoopback(seen)) return seen;
   }
-  const ipv4 = sources.interfaces().filter((i) =>
-    i.family === "IPv4" && !isLoopback(i.address)
-  );
+  const ipv4 = sources.interfaces().filter((i) => i.family === "IPv4" && !isLoopback(i.address));
   const bridge = (name: string) => /^(docker|br-|veth|cni|virbr)/.test(name);
   const found = ipv4.find((i) => !bridge(i.name)) ?? ipv4[0];
   if (found) return found.address;
