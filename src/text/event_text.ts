@@ -50,7 +50,7 @@ export function eventSentence(event: EngineEvent): string {
         plural(hosts, "host")
       }, ${plural(event.timeline.length, "timeline command")}${
         event.faults ? `, ${plural(event.faults.length, "fault")}` : ""
-      }`;
+      }${event.seed !== undefined ? `, seed ${event.seed}` : ""}`;
     }
     case "phase":
       return `${event.phase}: ${PHASE_TITLES[event.phase]}`;
