@@ -128,3 +128,23 @@ Deno.test("parseConfig draws a seed when the file has none, and records it", () 
   const config = parse(file(`  - { name: a, image: peer:1 }`));
   assert(Number.isInteger(config.seed) && config.seed! >= 0 && config.seed! <= 0xffff_ffff);
 });
+
+Deno.test("examples/dht-1000.yaml: under 30 lines, 1,000 peers, every node bootstrapped with 3 seeds", async () => {
+  const path = new URL("../../examples/dht-1000.yaml", import.meta.url).pathname;
+  const text = await Deno.readTextFile(path);
+  assert(text.trimEnd().split("\n").length < 30);
+  const config = parseConfig(text, path);
+  assertEquals(config.peers.length, 1_000);
+  assertEquals(config.seed, 1000);
+  for (const peer of config.peers) {
+    if (peer.group === "seed") assertEquals(peer.bootstrap.length, 9);
+    else assertEquals(new Set(peer.bootstrap.filter((b) => b.startsWith("seed-"))).size, 3);
+  }
+  // The timeline touches every peer: `*` connects each of them.
+  const connected = new Set(
+    config.commands.flatMap((entry) =>
+      "command" in entry && entry.command === "connect" ? [entry.peer] : []
+    ),
+  );
+  assertEquals(connected.size, 1_000);
+});
