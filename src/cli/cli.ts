@@ -162,10 +162,14 @@ function buildProgram(setExitCode: (code: number) => void) {
     .command("validate")
     .description(
       "load and check a config, print the placement plan (peer, host, address, port, image, " +
-        "listen address); starts nothing",
+        "listen address; a group on one row) and the seed; starts nothing",
     )
     .argument("<config>", "the test's YAML file")
-    .option("--json", "print only a JSON array of {peer, host, address, port, image, listen_addr}")
+    .option(
+      "--json",
+      "print only a JSON array of {peer, host, address, port, image, listen_addr, bootstrap}, " +
+        "one per peer (a group's with its group)",
+    )
     .action(async (file, options) => {
       const config = await loadConfigFile(file);
       const placed = place(config);
