@@ -163,10 +163,14 @@ function buildProgram(setExitCode: (code: number) => void) {
     .command("validate")
     .description(
       "load and check a config, print the placement plan (peer, host, address, port, image, " +
-        "listen address); starts nothing",
+        "listen address; a group on one row) and the seed; starts nothing",
     )
     .argument("<config>", "the test's YAML file")
-    .option("--json", "print only a JSON array of {peer, host, address, port, image, listen_addr}")
+    .option(
+      "--json",
+      "print only a JSON array of {peer, host, address, port, image, listen_addr, bootstrap}, " +
+        "one per peer (a group's with its group)",
+    )
     .action(async (file, options) => {
       const config = await loadConfigFile(file);
       const placed = place(config);
@@ -180,7 +184,7 @@ function buildProgram(setExitCode: (code: number) => void) {
         out(
           `${file}: valid. ${count(placed.length, "peer")} on ${count(hosts, "host")}, ` +
             `${faults > 0 ? `${commands} and ${count(faults, "fault")}` : commands} ` +
-            `over ${last} s\n\n` +
+            `over ${last} s, seed ${config.seed}\n\n` +
             formatPlanTable(placed) + "\n" +
             (config.chaos
               ? "\n" + formatChaos(config.chaos, config.peers.map((peer) => peer.name))

@@ -94,6 +94,8 @@ export type EngineEvent =
       type: "run-started";
       test: string;
       runId: string;
+      /** The test's seed (docs/config.md, "Groups"): the same file and seed plan the same run. */
+      seed?: number;
       plan: PlacedPeer[];
       timeline: TimelineCommand[];
       /** The timeline's faults, their indexes among `timeline`'s; absent when it has none. */

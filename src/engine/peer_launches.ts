@@ -79,7 +79,12 @@ export class PeerLaunches {
     const { config, runtime, states, emit } = this.#options;
     const { peer, host } = placement;
     emit({ type: "peer-starting", peer, host });
-    const env = peerEnvironment(config, placement, runtime.redisUrlFor(placement, redisUrl));
+    const env = peerEnvironment(
+      config,
+      placement,
+      runtime.redisUrlFor(placement, redisUrl),
+      runtime.advertiseIpFor?.(placement),
+    );
     let running: RunningPeer;
     try {
       running = await runtime.start({ placement, env }, signal);

@@ -272,6 +272,7 @@ class Run {
       type: "run-started",
       test: this.#config.name,
       runId,
+      ...(this.#config.seed !== undefined ? { seed: this.#config.seed } : {}),
       plan: this.#plan,
       timeline: this.#timeline,
       ...(this.#timelineFaults.length > 0 ? { faults: this.#timelineFaults } : {}),

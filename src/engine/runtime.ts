@@ -86,6 +86,11 @@ export interface PeerRuntime {
    * connects to (e.g. a loopback host replaced by the address the host sees us at).
    */
   redisUrlFor(placement: PlacedPeer, orchestratorUrl: string): string;
+  /**
+   * The IPv4 address peers on other hosts reach the peer at `placement` at (its `ADVERTISE_IP`,
+   * docs/protocol.md), known once `setup` is done; absent or undefined: ADVERTISE_IP is not set.
+   */
+  advertiseIpFor?(placement: PlacedPeer): string | undefined;
   /** Start one peer. Resolves when it was launched (not when it reports `started`). */
   start(launch: PeerLaunch, signal: AbortSignal): Promise<RunningPeer>;
   /**

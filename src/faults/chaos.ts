@@ -13,6 +13,7 @@
  */
 import { z } from "zod";
 import { unknownPeer } from "../plan/closest_match.ts";
+import { isPeerPattern } from "../plan/peer_selector.ts";
 import type { ChaosPlan, FaultConfig, FileTimelineEntry } from "../plan/schema.ts";
 import type { PathProblem, PathSegment } from "../plan/validate.ts";
 import { MAX_SEED, type Random, randomIndex, seededRandom } from "../plan/seed.ts";
@@ -39,7 +40,7 @@ export const ChaosSchema = z.strictObject({
     `the faults to draw from: ${CHAOS_KINDS.join(", ")}`,
   ),
   peers: faultTargets.peers.unwrap().describe(
-    'the peers chaos acts on: a list, or "*" for every peer',
+    'the peers chaos acts on: a list of names, globs or ranges, or "*" for every peer',
   ),
   seed: z.number().int().min(0).max(MAX_SEED).optional().describe(
     "seed of this entry's schedule; default the test's seed",
@@ -78,14 +79,16 @@ export const CHAOS_PARAMETERS = {
  * @param allPeers every peer of the test, in the file's order (what `peers: "*"` stands for)
  * @param seed the entry's seed, else the test's
  * @param index the entry's position in the timeline: two chaos entries draw unrelated streams
+ * @param select the peers a list of names and selectors stands for (default: the names as given)
  */
 export function expandChaos(
   chaos: ChaosConfig,
   allPeers: readonly string[],
   seed: number,
   index: number,
+  select: SelectPeers = (patterns) => [...patterns],
 ): ChaosSchedule {
-  const peers = chaos.peers === "*" ? allPeers : chaos.peers;
+  const peers = chaos.peers === "*" ? allPeers : select(chaos.peers);
   const random = seededRandom(seed, `chaos#${index}`);
   const freeAt = new Map(peers.map((peer) => [peer, chaos.from]));
   let partitionFreeAt = chaos.from;
@@ -174,6 +177,9 @@ function ms(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
 }
 
+/** The peers a list of names, globs and ranges stands for, each once, in file order. */
+export type SelectPeers = (patterns: readonly string[]) => readonly string[];
+
 /** Where an entry of the expanded timeline stands in the file. */
 export interface EntryOrigin {
   /** Its position in the file's `commands`. */
@@ -194,7 +200,8 @@ export interface ExpandedTimeline<Entry> {
 /**
  * Expands each chaos entry in place into the faults it stands for. Entries that failed the
  * schema stay `undefined`. With `draw: false` (some chaos entry is invalid, or peers unknown)
- * chaos entries are left out instead, so the rest of the timeline can still be checked.
+ * chaos entries are left out instead, so the rest of the timeline can still be checked. `select`
+ * resolves the globs and ranges of a chaos entry's `peers` (default: names as given).
  *
  * @param peers every peer name, in the file's order (`"*"` stands for them)
  */
@@ -202,8 +209,9 @@ export function expandTimeline<Entry extends FileTimelineEntry | undefined>(
   entries: readonly Entry[],
   peers: readonly string[],
   seed: number,
-  draw = true,
+  options: { draw?: boolean; select?: SelectPeers } = {},
 ): ExpandedTimeline<Exclude<Entry, ChaosConfig>> {
+  const { draw = true, select } = options;
   const expanded: ExpandedTimeline<Exclude<Entry, ChaosConfig>> = {
     commands: [],
     origins: [],
@@ -216,7 +224,7 @@ export function expandTimeline<Entry extends FileTimelineEntry | undefined>(
       return;
     }
     if (!draw) return;
-    const schedule = expandChaos(entry, peers, entry.seed ?? seed, index);
+    const schedule = expandChaos(entry, peers, entry.seed ?? seed, index, select);
     for (const fault of schedule.faults) {
       expanded.commands.push(fault as Exclude<Entry, ChaosConfig>);
       expanded.origins.push({ index, chaos: true });
@@ -260,7 +268,8 @@ export function checkChaos(
       entry.peers.forEach((name, k) => {
         if (seen.has(name)) {
           problems.push({ path: at("peers", k), message: `"${name}" is listed twice` });
-        } else if (peers && !peers.includes(name)) {
+        } else if (peers && !isPeerPattern(name) && !peers.includes(name)) {
+          // A glob or range is checked with the faults' selectors (validate.ts).
           problems.push({ path: at("peers", k), message: unknownPeer(name, peers) });
         }
         seen.add(name);

@@ -11,6 +11,7 @@ import { faultKind } from "./kinds.ts";
 import type { FaultConfig, TimelineEntryConfig } from "../plan/schema.ts";
 import { isFault } from "../plan/schema.ts";
 import { inTimelineOrder } from "../plan/timeline_order.ts";
+import { isPeerPattern } from "../plan/peer_selector.ts";
 import type { PathProblem, PathSegment } from "../plan/validate.ts";
 
 /** What the fault checks look at; entries that failed the schema are `undefined`. */
@@ -24,7 +25,15 @@ export interface FaultCheckParts {
    * file's list.
    */
   origins?: readonly EntryOrigin[];
+  /**
+   * The peers a glob or range selects (`src/plan/peer_selector.ts`); validate.ts reports the
+   * malformed and unmatched ones, so here a selector is never an unknown peer. Absent: names only.
+   */
+  select?: (pattern: string) => readonly string[];
 }
+
+/** The peers one name or selector stands for. */
+type Expand = (name: string) => readonly string[];
 
 /** Runs every fault check; problems in file order of the entries they are about. */
 export function checkFaults(parts: FaultCheckParts): PathProblem[] {
@@ -33,14 +42,19 @@ export function checkFaults(parts: FaultCheckParts): PathProblem[] {
     parts.origins?.[position] ?? { index: position, chaos: false };
   parts.commands.forEach((entry, position) => {
     if (entry && isFault(entry)) {
-      problems.push(...checkTargets(entry, origin(position).index, parts.peers));
+      problems.push(
+        ...checkTargets(entry, origin(position).index, parts.peers, expander(parts)),
+      );
     }
   });
   // Following peers through the timeline needs every entry: one that failed the schema might
   // be the `kill` a later `start` depends on.
   if (problems.length === 0 && parts.peers && parts.commands.every((entry) => entry)) {
     problems.push(
-      ...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers, origin),
+      ...checkSequence(parts.commands as TimelineEntryConfig[], parts.peers, {
+        origin,
+        expand: expander(parts),
+      }),
     );
   }
   return problems.sort((a, b) => (a.path[1] as number) - (b.path[1] as number));
@@ -51,18 +65,27 @@ function checkTargets(
   fault: FaultConfig,
   index: number,
   peers: readonly string[] | undefined,
+  expand: Expand,
 ): PathProblem[] {
   const at = (...rest: PathSegment[]): PathSegment[] => ["commands", index, ...rest];
   const problems: PathProblem[] = [];
   const known = (name: string, path: PathSegment[]) => {
-    if (peers && !peers.includes(name)) problems.push({ path, message: unknownPeer(name, peers) });
+    if (peers && !isPeerPattern(name) && !peers.includes(name)) {
+      problems.push({ path, message: unknownPeer(name, peers) });
+    }
   };
   if (fault.fault === "partition") {
     const groupOf = new Map<string, number>();
     fault.groups.forEach((group, g) =>
-      group.forEach((name, k) => {
-        const first = groupOf.get(name);
-        if (first !== undefined) {
+      group.forEach((written, k) => {
+        for (const name of expand(written)) {
+          const first = groupOf.get(name);
+          if (first === undefined) {
+            groupOf.set(name, g);
+            continue;
+          }
+          // Two selectors of one group may select the same peer: it is one peer of the group.
+          if (first === g && isPeerPattern(written)) continue;
           problems.push({
             path: at("groups", g, k),
             message: first === g
@@ -71,8 +94,7 @@ function checkTargets(
           });
           return;
         }
-        groupOf.set(name, g);
-        known(name, at("groups", g, k));
+        known(written, at("groups", g, k));
       })
     );
     return problems;
@@ -121,7 +143,7 @@ interface Condition {
 function checkSequence(
   entries: TimelineEntryConfig[],
   peers: readonly string[],
-  origin: (position: number) => EntryOrigin,
+  { origin, expand }: { origin: (position: number) => EntryOrigin; expand: Expand },
 ): PathProblem[] {
   const problems: PathProblem[] = [];
   const conditions = new Map<string, Condition>();
@@ -131,17 +153,20 @@ function checkSequence(
       from.chaos ? ["commands", from.index] : ["commands", from.index, ...rest];
     const by = `${from.chaos ? "chaos of " : ""}commands[${from.index}] at ${entry.time}s`;
     if (!isFault(entry)) {
-      const killed = conditions.get(entry.peer);
-      if (killed?.state === "killed") {
-        problems.push({
-          path: at("peer"),
-          message: `${entry.peer} is killed (${killed.by}) and not started again before this ` +
-            `command, which it could not receive; add a fault: start for ${entry.peer} first`,
-        });
+      for (const peer of expand(entry.peer)) {
+        const killed = conditions.get(peer);
+        if (killed?.state === "killed") {
+          problems.push({
+            path: at("peer"),
+            message: `${peer} is killed (${killed.by}) and not started again before this ` +
+              `command, which it could not receive; add a fault: start for ${peer} first`,
+          });
+          break;
+        }
       }
       continue;
     }
-    const targets = targetsOf(entry, peers);
+    const targets = [...new Set(targetsOf(entry, peers).flatMap(expand))];
     const path = entry.fault === "partition" ? at("groups") : at(entry.peer ? "peer" : "peers");
     for (const peer of targets) {
       const now = conditions.get(peer);
@@ -169,4 +194,10 @@ export function targetsOf(fault: FaultConfig, peers: readonly string[]): string[
   if (fault.peer !== undefined) return [fault.peer];
   if (Array.isArray(fault.peers)) return [...fault.peers];
   return [...peers];
+}
+
+/** Each selector to the peers it selects, each name to itself. */
+function expander(parts: FaultCheckParts): Expand {
+  const { select } = parts;
+  return (name) => select && isPeerPattern(name) ? select(name) : [name];
 }

@@ -58,6 +58,8 @@ export interface PhaseSpan {
 export interface RunHistory {
   test: string;
   runId: string;
+  /** The test's seed; absent in records of runs before seeds. */
+  seed?: number;
   plan: PlacedPeer[];
   timeline: TimelineCommand[];
   /** Wall time of the first event, ISO 8601. */
@@ -97,7 +99,7 @@ export function failureOf(status: string): string | undefined {
 export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
   const start = recorded.find((r) => r.event.type === "run-started");
   if (!start || start.event.type !== "run-started") throw new NotARunError();
-  const { test, runId, plan, timeline } = start.event;
+  const { test, runId, seed, plan, timeline } = start.event;
   const peers = new Map<string, PeerHistory>(plan.map((p) => [p.peer, {
     peer: p.peer,
     host: p.host,
@@ -115,6 +117,7 @@ export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
   const history: RunHistory = {
     test,
     runId,
+    ...(seed !== undefined ? { seed } : {}),
     plan,
     timeline,
     startedAt: start.wall,

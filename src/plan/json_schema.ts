@@ -4,13 +4,13 @@
  * optional). Draft-07, the dialect editors' YAML language servers understand best.
  */
 import { z } from "zod";
-import { ConfigSchema } from "./schema.ts";
+import { TestFileSchema } from "./schema.ts";
 
 /** `$id` of the schema; editors only use it as a name. */
 export const CONFIG_SCHEMA_ID = "urn:tm:config";
 
 export function configJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(ConfigSchema, { io: "input", target: "draft-7" });
+  const generated = z.toJSONSchema(TestFileSchema, { io: "input", target: "draft-7" });
   const { $schema, ...rest } = generated;
   return {
     $schema,

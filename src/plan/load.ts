@@ -8,15 +8,16 @@ import type { Document } from "yaml";
 import { z } from "zod";
 import {
   type Config,
-  ConfigSchema,
   ExpectSchema,
   FileFaultSchema,
   HostSchema,
-  PeerSchema,
+  PeerEntrySchema,
   SshHostSchema,
+  TestFileSchema,
   TimelineEntrySchema,
   TimeoutSchema,
 } from "./schema.ts";
+import { resolveSeed } from "./seed.ts";
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
 import { aliasBeyondLimit, type AliasIndex, indexAliases } from "./yaml_aliases.ts";
 import {
@@ -28,7 +29,6 @@ import {
 } from "./validate.ts";
 import { errorMessage } from "../base/errors.ts";
 import { planConfig } from "./plan_config.ts";
-import { resolveSeed } from "./seed.ts";
 
 /** Where a problem points: at the value of its path, or at the map key that ends it. */
 type Anchor = "value" | "key";
@@ -43,8 +43,9 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const SHAPE_HINT = "a tm config is a map with name, redis, hosts, peers and commands";
 
 /**
- * Parses and validates a config: YAML syntax, the schema, then the cross-field checks.
- * Commands come back sorted by time; commands due at the same time keep their file order.
+ * Parses and validates a config: YAML syntax, the schema, then the cross-field checks; then
+ * expands it (`expansion.ts`): groups into peers, selectors into names, random bootstraps drawn
+ * from the file's `seed` (or a new one, set in the result's `seed`).
  *
  * @param text the YAML source
  * @param file the file name used in error messages
@@ -117,7 +118,7 @@ export function parseConfig(text: string, file: string): Config {
 
   // aliasProblems bounded what aliases expand to; the library's own count is redundant then.
   const data: unknown = doc.toJS({ maxAliasCount: -1 });
-  const result = ConfigSchema.safeParse(data);
+  const result = TestFileSchema.safeParse(data);
   // Drawn once here: validation checks what chaos draws from it, and the run uses the same.
   const seed = resolveSeed(result.success ? result.data.seed : undefined);
   const problems: LocatedProblem[] = result.success ? validateConfig({ ...result.data, seed }) : [
@@ -132,6 +133,7 @@ export function parseConfig(text: string, file: string): Config {
     }));
     throw new ConfigError(file, sortByPosition(dedupe(located)));
   }
+  // Groups, selectors and chaos are expanded here, once: the engine sees concrete peers.
   return planConfig(result.data!, seed);
 }
 
@@ -273,7 +275,7 @@ function issueProblems(issue: Issue, data: unknown, base: PathSegment[]): Locate
       }];
     }
     case "unrecognized_keys": {
-      const known = knownKeys(ConfigSchema, path, data);
+      const known = knownKeys(TestFileSchema, path, data);
       const localHost = path[0] === "hosts" && path.length === 2 &&
         (value as { connection?: unknown } | null)?.connection === "local";
       return issue.keys.map((key) => {
@@ -455,11 +457,11 @@ function partsOf(data: unknown): ConfigParts {
     Array.isArray(list) ? list.map((entry) => partOf(entry, schema)) : [undefined];
   return {
     hosts: each(record.hosts, HostSchema),
-    peers: each(record.peers, PeerSchema),
+    peers: each(record.peers, PeerEntrySchema),
     commands: each(record.commands, TimelineEntrySchema),
     expect: record.expect === undefined ? [] : each(record.expect, ExpectSchema),
     timeout: partOf(record.timeout ?? {}, TimeoutSchema),
-    seed: partOf(record.seed, ConfigSchema.shape.seed),
+    seed: partOf(record.seed, TestFileSchema.shape.seed),
   };
 }
 

@@ -19,6 +19,10 @@ export interface PlacedPeer {
   image: string;
   /** `/ip4/0.0.0.0/udp/<port>/quic-v1` */
   listenAddr: string;
+  /** The peers whose addresses it is sent at bootstrap; absent when none. */
+  bootstrap?: string[];
+  /** The `count:` entry (group) the peer belongs to, if any. */
+  group?: string;
 }
 
 /** No host carries every tag of some peers' `runs_on`. */
@@ -89,6 +93,8 @@ export function place(config: Pick<Config, "hosts" | "peers">): PlacedPeer[] {
         port,
         image: peer.image,
         listenAddr: listenAddr(port),
+        ...(peer.bootstrap.length > 0 ? { bootstrap: peer.bootstrap } : {}),
+        ...(peer.group !== undefined ? { group: peer.group } : {}),
       });
     });
   }

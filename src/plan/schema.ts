@@ -81,6 +81,13 @@ export const RedisSchema = z.strictObject({
 });
 
 const hostName_ = z.string().min(1).optional().describe("display name; defaults to address");
+const advertise_ = z.string().min(1).refine(
+  (value) => !value.includes(":"),
+  "goes into the peers' /ip4/ addresses: give an IPv4 address or a name",
+).optional().describe(
+  "the IP address (or name) peers on other hosts reach this host's peers at: their ADVERTISE_IP; " +
+    "default: address resolved, or for a local host the address the other hosts see this machine at",
+);
 const basePort = port.describe("first UDP port for this host's peers");
 const tags = z.array(z.string().regex(TAG_PATTERN, "not a valid tag")).default([]).describe(
   "labels that peers' runs_on select hosts by",
@@ -103,6 +110,7 @@ export const SshHostSchema = z.strictObject({
   ),
   base_port: basePort,
   tags,
+  advertise: advertise_,
 });
 
 /** This machine, driven through its own Docker CLI: no SSH, no keys (`connection: local`). */
@@ -116,6 +124,7 @@ export const LocalHostSchema = z.strictObject({
   name: hostName_,
   base_port: basePort,
   tags,
+  advertise: advertise_,
 });
 
 /** The host kinds, told apart by `connection` (default `ssh`, so older configs stay valid). */
@@ -143,9 +152,45 @@ export const PeerSchema = z.strictObject({
     .describe("a tag or list of tags the host must all carry; empty means any host"),
 });
 
+/** Most peers one `count:` entry stands for. */
+export const MAX_GROUP_COUNT = 10_000;
+
+/** `bootstrap: { random: K }`: K distinct other peers per peer, drawn from the test's seed. */
+export const RandomBootstrapSchema = z.strictObject({
+  random: z.number().int().min(1).describe(
+    "how many distinct other peers each peer is bootstrapped with, drawn from the test's seed",
+  ),
+  from: z.string().min(1).optional().describe(
+    'the peers they are drawn from: a name, glob or range (e.g. "seed-*"); default every peer',
+  ),
+});
+
+/**
+ * A peer entry as written in the test file: one peer, or with `count: N` a group of peers
+ * `<name>-1` ... `<name>-N`; `bootstrap` a list of names and selectors, or `{ random: K }`. The
+ * plan (`peer_groups.ts`) turns entries into the concrete peers of `PeerSchema`.
+ */
+export const PeerEntrySchema = PeerSchema.extend({
+  name: PeerSchema.shape.name.describe(
+    "unique; used in container names and Redis keys (<name>_status); with count, the group's " +
+      "peers are <name>-1 ... <name>-N",
+  ),
+  count: z.number().int().min(1).max(MAX_GROUP_COUNT).optional().describe(
+    `a group: this entry stands for peers <name>-1 ... <name>-N (1-${MAX_GROUP_COUNT}), each ` +
+      "with its image, environment, runs_on and bootstrap",
+  ),
+  bootstrap: z.union([z.array(z.string()), RandomBootstrapSchema]).default([]).describe(
+    'peers whose address this peer receives: names, globs ("seed-*") or ranges ' +
+      '("node-[1-5]"), or { random: K, from: <selector> }',
+  ),
+});
+
 export const CommandSchema = z.strictObject({
   time: z.number().min(0).describe("seconds after the timeline starts"),
-  peer: z.string().describe("the peer the command is sent to"),
+  peer: z.string().describe(
+    'the peer the command is sent to, or a glob ("node-*") or range ("node-[1-50]"): each ' +
+      "selected peer gets it, in one batch",
+  ),
   command: z.string().min(1).describe(
     "connect, disconnect, shutdown, restart|<seconds>, or any string the peer understands",
   ),
@@ -160,7 +205,7 @@ export type ExpectPredicate = (typeof EXPECT_PREDICATES)[number];
 
 export const ExpectSchema = z.strictObject({
   peer: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe(
-    'the peer the check is about, a list of peers, or "*" for every peer',
+    'the peer the check is about, a list of peers, or a glob or range ("*" for every peer)',
   ),
   status: z.string().min(1).optional().describe(
     "the peer has this status (the word before any |) at some moment of the window",
@@ -241,19 +286,32 @@ export const ConfigSchema = z.strictObject({
   ),
 });
 
-/** The file's config as the schema gives it (chaos entries not yet expanded). */
-export type FileConfig = z.output<typeof ConfigSchema>;
+/**
+ * The test file as written: peer entries may be groups (`count`) with selector or random
+ * bootstraps, the timeline may hold `chaos` entries. What `tm schema` prints; `load.ts` checks it
+ * and the plan expands it to `Config` (`expansion.ts`).
+ */
+export const TestFileSchema = ConfigSchema.extend({
+  peers: z.array(PeerEntrySchema).describe(
+    "one Docker container each, or count: N of them per entry; may be empty",
+  ),
+});
 
 /**
- * A validated config, defaults applied, environments as maps, `runs_on` as a sorted list, each
- * `chaos` entry expanded into the faults it stands for (`src/faults/chaos.ts`), and the seed those
- * were drawn from set (the file's, else a new one).
+ * A validated config as the engine sees it: concrete peers (groups expanded, every bootstrap a
+ * list of names), every selector resolved to names, each `chaos` entry replaced by the faults it
+ * draws (`src/faults/chaos.ts`), the seed set (the file's, else a new one), defaults applied,
+ * environments as maps, `runs_on` as a sorted list.
  */
-export type Config = Omit<FileConfig, "commands"> & {
+export type Config = Omit<z.output<typeof ConfigSchema>, "peers" | "commands"> & {
+  peers: PeerConfig[];
   commands: TimelineEntryConfig[];
   /** What each chaos entry was expanded into; absent when the file has none. */
   chaos?: ChaosPlan[];
 };
+/** The test file as written (`TestFileSchema`), before the plan expands it. */
+export type TestFile = z.output<typeof TestFileSchema>;
+export type PeerEntryConfig = z.output<typeof PeerEntrySchema>;
 
 /** One chaos entry, expanded. */
 export interface ChaosPlan {
@@ -266,7 +324,8 @@ export interface ChaosPlan {
 export type HostConfig = z.output<typeof HostSchema>;
 export type SshHostConfig = z.output<typeof SshHostSchema>;
 export type LocalHostConfig = z.output<typeof LocalHostSchema>;
-export type PeerConfig = z.output<typeof PeerSchema>;
+/** A concrete peer; `group` is the name of the `count:` entry it comes from, if any. */
+export type PeerConfig = z.output<typeof PeerSchema> & { group?: string };
 export type CommandConfig = z.output<typeof CommandSchema>;
 export type ExpectConfig = z.output<typeof ExpectSchema>;
 export type FaultConfig = z.output<typeof FaultSchema>;

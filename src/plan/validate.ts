@@ -11,12 +11,16 @@ import {
   hostEndpoint,
   hostName,
   type PeerConfig,
+  type PeerEntryConfig,
 } from "./schema.ts";
 import { place, PlacementError } from "./placement.ts";
 import { errorMessage } from "../base/errors.ts";
 import { closestMatch, unknownPeer } from "./closest_match.ts";
 import { checkChaos, expandTimeline, latestMoment } from "../faults/chaos.ts";
 import { checkFaults } from "../faults/fault_checks.ts";
+import { PeerNames } from "./expansion.ts";
+import { describePeers, memberName, memberNames } from "./peer_groups.ts";
+import { compilePeerPattern, isPeerPattern, PeerPatternError } from "./peer_selector.ts";
 
 export { closestMatch };
 
@@ -36,7 +40,8 @@ export interface PathProblem {
  */
 export interface ConfigParts {
   hosts: readonly (HostConfig | undefined)[];
-  peers: readonly (PeerConfig | undefined)[];
+  /** The peer entries as written: a peer, or a group (`count`). */
+  peers: readonly (PeerEntryConfig | undefined)[];
   commands: readonly (FileTimelineEntry | undefined)[];
   /** The seed chaos entries are drawn from; without it they are checked but not drawn. */
   seed?: number;
@@ -57,13 +62,58 @@ const MAX_PORT = 65535;
  * @returns the problems, in the order of the file's sections (hosts, peers, commands, expect)
  */
 export function validateConfig(config: ConfigParts): PathProblem[] {
+  const peers = knownPeers(config.peers);
   return [
     ...checkHosts(config.hosts),
-    ...checkPeers(config),
-    ...checkTimeline(config),
+    ...checkPeers(config, peers),
+    ...checkTimeline(config, peers),
     ...checkPlacement(config),
-    ...checkExpectations(config),
+    ...checkExpectations(config, peers),
   ];
+}
+
+/** Every peer of a test whose peer entries all passed the schema, for resolving names. */
+interface KnownPeers {
+  names: PeerNames;
+  /** The peers in words, groups folded (`alice, node-[1-1000]`), for "selects no peer". */
+  described: string;
+}
+
+/** The test's peers, or undefined while some entry failed the schema (names unknown). */
+function knownPeers(entries: ConfigParts["peers"]): KnownPeers | undefined {
+  if (!entries.every((entry) => entry !== undefined)) return undefined;
+  const complete = entries as PeerEntryConfig[];
+  return {
+    names: new PeerNames([...new Set(complete.flatMap(memberNames))]),
+    described: describePeers(complete),
+  };
+}
+
+/**
+ * A peer named at `path`: a name must be a peer's, a selector (glob or range) must be readable
+ * and select at least one peer. Names are only checked once every peer is known.
+ */
+function checkSelector(
+  written: string,
+  path: PathSegment[],
+  peers: KnownPeers | undefined,
+): PathProblem[] {
+  if (!isPeerPattern(written)) {
+    return peers && !peers.names.has(written)
+      ? [{ path, message: unknownPeer(written, peers.names.all) }]
+      : [];
+  }
+  try {
+    if (!peers) return compilePeerPattern(written) && [];
+    if (peers.names.select(written).length > 0) return [];
+  } catch (error) {
+    if (!(error instanceof PeerPatternError)) throw error;
+    return [{ path, message: `${error.message}` }];
+  }
+  return [{
+    path,
+    message: `"${written}" selects no peer (the peers: ${peers.described})`,
+  }];
 }
 
 function checkHosts(hosts: ConfigParts["hosts"]): PathProblem[] {
@@ -101,37 +151,95 @@ function checkHosts(hosts: ConfigParts["hosts"]): PathProblem[] {
   return problems;
 }
 
-function checkPeers({ peers }: ConfigParts): PathProblem[] {
+/** Longest peer name (`PEER_NAME_PATTERN`): a group's member names must fit it too. */
+const MAX_PEER_NAME = 63;
+
+function checkPeers({ peers }: ConfigParts, known: KnownPeers | undefined): PathProblem[] {
   const problems: PathProblem[] = [];
   const firstIndex = new Map<string, number>();
   peers.forEach((peer, index) => {
     if (!peer) return;
-    const first = firstIndex.get(peer.name);
-    if (first !== undefined) {
+    if (peer.count !== undefined) {
+      const longest = memberName(peer.name, peer.count);
+      if (longest.length > MAX_PEER_NAME) {
+        problems.push({
+          path: ["peers", index, "name"],
+          message: `with count: ${peer.count} the last peer is named "${longest}", longer than ` +
+            `${MAX_PEER_NAME} characters: shorten the name to at most ${
+              MAX_PEER_NAME - longest.length + peer.name.length
+            }`,
+        });
+      }
+    }
+    for (const name of memberNames(peer)) {
+      const first = firstIndex.get(name);
+      if (first === undefined) {
+        firstIndex.set(name, index);
+        continue;
+      }
       problems.push({
         path: ["peers", index, "name"],
-        message: `duplicate peer name "${peer.name}" (first used by peers[${first}])`,
+        message: name === peer.name
+          ? `duplicate peer name "${peer.name}" (first used by peers[${first}])`
+          : `the group's peer "${name}" (count: ${peer.count}) is already a peer of ` +
+            `peers[${first}]; rename one of them`,
       });
-    } else {
-      firstIndex.set(peer.name, index);
+      break;
     }
   });
-  const complete = peers.every((peer) => peer !== undefined);
-  const names = [...firstIndex.keys()];
   peers.forEach((peer, index) => {
     if (!peer) return;
-    const seen = new Set<string>();
-    peer.bootstrap.forEach((target, position) => {
-      const path = ["peers", index, "bootstrap", position];
-      if (target === peer.name) {
-        problems.push({ path, message: `peer ${peer.name} cannot bootstrap from itself` });
-      } else if (seen.has(target)) {
-        problems.push({ path, message: `"${target}" is listed twice` });
-      } else if (complete && !firstIndex.has(target)) {
-        problems.push({ path, message: unknownPeer(target, names) });
-      }
-      seen.add(target);
-    });
+    problems.push(...checkBootstrap(peer, ["peers", index, "bootstrap"], known));
+  });
+  return problems;
+}
+
+/**
+ * A peer's `bootstrap`: names and selectors that select some peer other than itself (a single
+ * peer naming itself is refused; a selector simply leaves each peer out of its own list), or
+ * `{ random: K }` with at least K candidates besides each peer.
+ */
+function checkBootstrap(
+  peer: PeerEntryConfig,
+  path: PathSegment[],
+  known: KnownPeers | undefined,
+): PathProblem[] {
+  const problems: PathProblem[] = [];
+  if (!Array.isArray(peer.bootstrap)) {
+    const { random, from } = peer.bootstrap;
+    if (from !== undefined) {
+      const bad = checkSelector(from, [...path, "from"], known);
+      if (bad.length > 0 || !known) return bad;
+    }
+    if (!known) return [];
+    const candidates = from === undefined ? known.names.all : known.names.select(from);
+    const members = memberNames(peer);
+    const self = new PeerNames(candidates);
+    // The fewest candidates any member has: those of a member that is itself a candidate.
+    const fewest = members.some((name) => self.has(name))
+      ? candidates.length - 1
+      : candidates.length;
+    if (random > fewest) {
+      problems.push({
+        path: [...path, "random"],
+        message: `random: ${random} needs ${random} other peers${
+          from === undefined ? "" : ` selected by "${from}"`
+        } for each peer, but there ${fewest === 1 ? "is" : "are"} only ${fewest}`,
+      });
+    }
+    return problems;
+  }
+  const seen = new Set<string>();
+  peer.bootstrap.forEach((target, position) => {
+    const at = [...path, position];
+    if (target === peer.name && peer.count === undefined) {
+      problems.push({ path: at, message: `peer ${peer.name} cannot bootstrap from itself` });
+    } else if (seen.has(target)) {
+      problems.push({ path: at, message: `"${target}" is listed twice` });
+    } else {
+      problems.push(...checkSelector(target, at, known));
+    }
+    seen.add(target);
   });
   return problems;
 }
@@ -141,37 +249,74 @@ function checkPeers({ peers }: ConfigParts): PathProblem[] {
  * chaos entry expanded into what it draws, so the drawn faults keep the timeline's order rules
  * with the file's own entries too.
  */
-function checkTimeline({ peers, commands, seed }: ConfigParts): PathProblem[] {
-  const complete = peers.every((peer) => peer !== undefined);
-  const names = peers.flatMap((peer) => peer ? [peer.name] : []);
-  const chaosProblems = checkChaos(commands, complete ? names : undefined);
-  const draw = complete && seed !== undefined && chaosProblems.length === 0;
-  const expanded = expandTimeline(commands, names, seed ?? 0, draw);
+function checkTimeline(
+  { commands, seed }: ConfigParts,
+  known: KnownPeers | undefined,
+): PathProblem[] {
+  const selectors = checkFaultSelectors(commands, known);
+  const chaosProblems = checkChaos(commands, known?.names.all);
+  const draw = known !== undefined && seed !== undefined && chaosProblems.length === 0 &&
+    selectors.length === 0;
+  const select = (pattern: string) => known?.names.select(pattern) ?? [];
+  const expanded = expandTimeline(commands, known?.names.all ?? [], seed ?? 0, {
+    draw,
+    select: (patterns) => known?.names.selectAll(patterns) ?? [],
+  });
   return [
     ...chaosProblems,
-    ...checkCommands(commands, complete ? names : undefined),
-    ...checkFaults({
-      peers: complete ? names : undefined,
+    ...checkCommands(commands, known),
+    ...selectors,
+    // A selector that selects nothing was just said; following it through the timeline would
+    // only add noise.
+    ...(selectors.length > 0 ? [] : checkFaults({
+      peers: known?.names.all,
       commands: expanded.commands,
       origins: expanded.origins,
-    }),
+      ...(known ? { select } : {}),
+    })),
   ].sort((a, b) => (a.path[1] as number) - (b.path[1] as number));
 }
 
-/** @param names every peer name, or undefined while some peer failed the schema */
+/** The globs and ranges of the faults' `peer`, `peers` and `groups` (names: fault_checks.ts). */
+function checkFaultSelectors(
+  commands: ConfigParts["commands"],
+  known: KnownPeers | undefined,
+): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const check = (written: string, path: PathSegment[]) => {
+    if (isPeerPattern(written)) problems.push(...checkSelector(written, path, known));
+  };
+  commands.forEach((entry, index) => {
+    if (!entry || !("fault" in entry)) return;
+    const at = (...rest: PathSegment[]): PathSegment[] => ["commands", index, ...rest];
+    if (entry.fault === "chaos") {
+      if (Array.isArray(entry.peers)) {
+        entry.peers.forEach((written, k) => check(written, at("peers", k)));
+      }
+      return;
+    }
+    if (entry.fault === "partition") {
+      entry.groups.forEach((group, g) =>
+        group.forEach((written, k) => check(written, at("groups", g, k)))
+      );
+      return;
+    }
+    if (entry.peer !== undefined) check(entry.peer, at("peer"));
+    if (Array.isArray(entry.peers)) {
+      entry.peers.forEach((written, k) => check(written, at("peers", k)));
+    }
+  });
+  return problems;
+}
+
 function checkCommands(
   commands: ConfigParts["commands"],
-  names: readonly string[] | undefined,
+  known: KnownPeers | undefined,
 ): PathProblem[] {
   const problems: PathProblem[] = [];
   commands.forEach((command, index) => {
     if (!command || "fault" in command) return;
-    if (names && !names.includes(command.peer)) {
-      problems.push({
-        path: ["commands", index, "peer"],
-        message: unknownPeer(command.peer, names),
-      });
-    }
+    problems.push(...checkSelector(command.peer, ["commands", index, "peer"], known));
     const restart = /^restart(\|(.*))?$/.exec(command.command);
     if (restart && !/^\d+(\.\d+)?$/.test(restart[2] ?? "")) {
       problems.push({
@@ -189,10 +334,11 @@ function checkCommands(
  * command plus the shutdown timeout. `restarts` and `exit_code` are judged once every peer
  * exited, so a window on them means nothing and is refused.
  */
-function checkExpectations({ peers, commands, expect = [], timeout }: ConfigParts): PathProblem[] {
+function checkExpectations(
+  { commands, expect = [], timeout }: ConfigParts,
+  known: KnownPeers | undefined,
+): PathProblem[] {
   const problems: PathProblem[] = [];
-  const complete = peers.every((peer) => peer !== undefined);
-  const names = peers.flatMap((peer) => peer ? [peer.name] : []);
   const lastCommand = commands.every((command) => command !== undefined)
     ? Math.max(0, ...commands.map((command) => latestMoment(command!)))
     : undefined;
@@ -200,9 +346,7 @@ function checkExpectations({ peers, commands, expect = [], timeout }: ConfigPart
     if (!check) return;
     const at = (...rest: PathSegment[]): PathSegment[] => ["expect", index, ...rest];
     if (typeof check.peer === "string") {
-      if (check.peer !== "*" && complete && !names.includes(check.peer)) {
-        problems.push({ path: at("peer"), message: unknownPeer(check.peer, names) });
-      }
+      if (check.peer !== "*") problems.push(...checkSelector(check.peer, at("peer"), known));
     } else {
       const seen = new Set<string>();
       check.peer.forEach((name, position) => {
@@ -211,8 +355,8 @@ function checkExpectations({ peers, commands, expect = [], timeout }: ConfigPart
           problems.push({ path, message: '"*" means every peer on its own: write peer: "*"' });
         } else if (seen.has(name)) {
           problems.push({ path, message: `"${name}" is listed twice` });
-        } else if (complete && !names.includes(name)) {
-          problems.push({ path, message: unknownPeer(name, names) });
+        } else {
+          problems.push(...checkSelector(name, path, known));
         }
         seen.add(name);
       });
@@ -277,7 +421,7 @@ function checkPlacement(config: ConfigParts): PathProblem[] {
   if (config.hosts.length === 0) return [];
   if (!config.hosts.every((host) => host) || !config.peers.every((peer) => peer)) return [];
   const hosts = config.hosts as HostConfig[];
-  const peers = (config.peers as PeerConfig[]).map((peer, index) => ({ peer, index }));
+  const peers = (config.peers as PeerEntryConfig[]).map((peer, index) => ({ peer, index }));
   const problems: PathProblem[] = [];
   const hostTags = [...new Set(hosts.flatMap((host) => host.tags))];
   const groups = new Map<string, typeof peers>();
@@ -289,10 +433,15 @@ function checkPlacement(config: ConfigParts): PathProblem[] {
   for (const group of groups.values()) {
     const tags = group[0].peer.runs_on;
     if (hosts.some((host) => tags.every((tag) => host.tags.includes(tag)))) {
-      placeable.push(...group.map(({ peer }) => peer));
+      placeable.push(
+        ...group.flatMap(({ peer }) =>
+          memberNames(peer).map((name) => ({ ...peer, name, bootstrap: [] }))
+        ),
+      );
       continue;
     }
-    const names = group.map(({ peer }) => peer.name).sort();
+    // A group is named once, folded (`node-[1-1000]`), not member by member.
+    const names = group.map(({ peer }) => describePeers([peer])).sort();
     const hints = tags.filter((tag) => !hostTags.includes(tag)).flatMap((tag) => {
       const near = closestMatch(tag, hostTags);
       return near ? [`"${tag}": did you mean "${near}"?`] : [];

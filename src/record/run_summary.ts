@@ -34,6 +34,8 @@ export interface RunSummary {
   summaryVersion: number;
   test: string;
   runId: string;
+  /** The test's seed, to repeat the run (`seed:` in the file); null in older records. */
+  seed: number | null;
   /** The tm that ran it. */
   tm: string;
   /** Wall time of the run's start, ISO 8601 UTC. */
@@ -61,6 +63,7 @@ export function runSummary(history: RunHistory, tm: string): RunSummary {
     summaryVersion: SUMMARY_VERSION,
     test: history.test,
     runId: history.runId,
+    seed: history.seed ?? null,
     tm,
     startedAt: history.startedAt,
     durationMs: finished.durationMs,

@@ -51,7 +51,9 @@ export function eventSentence(event: EngineEvent): string {
         plural(hosts, "host")
       }, ${plural(event.timeline.length, "timeline command")}${
         event.faults ? `, ${plural(event.faults.length, "fault")}` : ""
-      }${event.chaos ? `; ${chaosSentence(event.chaos)}` : ""}`;
+      }${event.seed !== undefined ? `, seed ${event.seed}` : ""}${
+        event.chaos ? `; ${chaosSentence(event.chaos)}` : ""
+      }`;
     }
     case "phase":
       return `${event.phase}: ${PHASE_TITLES[event.phase]}`;

@@ -131,7 +131,8 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
   const lines: Styled[] = [];
   const duration = formatDuration(finished?.durationMs ?? state.lastT);
   lines.push([{ text: verdictText(state), color: verdictColor(state), bold: true }]);
-  lines.push([{ text: `  test ${state.test || "?"} · ${duration}`, dim: false }]);
+  const seed = state.seed !== undefined ? ` · seed ${state.seed}` : "";
+  lines.push([{ text: `  test ${state.test || "?"} · ${duration}${seed}`, dim: false }]);
 
   const peers = finalPeers(state);
   const maxRows = options.maxPeerRows ?? 20;

@@ -153,6 +153,8 @@ export interface RunFinished {
 export interface RunState {
   test: string;
   runId: string;
+  /** The test's seed, printed in the summary so the run can be repeated. */
+  seed?: number;
   logFile?: string;
   /** The run record's directory, if one is written. */
   recordDir?: string;
@@ -253,6 +255,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
     case "run-started": {
       state.test = event.test;
       state.runId = event.runId;
+      state.seed = event.seed;
       state.logFile = event.logFile;
       state.recordDir = event.recordDir;
       state.chaos = event.chaos;

@@ -26,6 +26,15 @@ function assertNoStackTrace(text: string) {
 }
 
 /** The tagged assignment of examples/smoke-test-5peer.yaml, as docs/config.md lists it. */
+/** The smoke example's `bootstrap` lists. */
+const SMOKE_BOOTSTRAP: Record<string, string[]> = {
+  alice: [],
+  bob: ["alice"],
+  charlie: ["alice", "bob"],
+  dave: ["alice"],
+  eve: ["bob"],
+};
+
 const DOCUMENTED_ASSIGNMENT = [
   ["alice", "host-0", "192.168.1.10", 11986],
   ["bob", "host-1", "192.168.1.11", 11985],
@@ -39,6 +48,7 @@ const DOCUMENTED_ASSIGNMENT = [
   port,
   image: "tm-ref-peer:latest",
   listen_addr: `/ip4/0.0.0.0/udp/${port}/quic-v1`,
+  bootstrap: SMOKE_BOOTSTRAP[peer as string],
 }));
 
 Deno.test("tm validate --json prints exactly the documented assignment and nothing else", async () => {
@@ -48,7 +58,15 @@ Deno.test("tm validate --json prints exactly the documented assignment and nothi
   const records = JSON.parse(stdout);
   assertEquals(records, DOCUMENTED_ASSIGNMENT);
   for (const record of records) {
-    assertEquals(Object.keys(record), ["peer", "host", "address", "port", "image", "listen_addr"]);
+    assertEquals(Object.keys(record), [
+      "peer",
+      "host",
+      "address",
+      "port",
+      "image",
+      "listen_addr",
+      "bootstrap",
+    ]);
   }
 });
 
@@ -56,8 +74,13 @@ Deno.test("tm validate prints a summary and an aligned plan table", async () => 
   const { code, stdout, stderr } = await tm("validate", SMOKE);
   assertEquals(code, 0);
   assertEquals(stderr, "");
-  assertEquals(stdout.split("\n"), [
-    `${SMOKE}: valid. 5 peers on 2 hosts, 12 commands over 26 s`,
+  const [summary, ...table] = stdout.split("\n");
+  assert(
+    new RegExp(`^${SMOKE}: valid\\. 5 peers on 2 hosts, 12 commands over 26 s, seed \\d+$`)
+      .test(summary),
+    summary,
+  );
+  assertEquals(table, [
     "",
     "PEER     HOST    ADDRESS        PORT  IMAGE               LISTEN ADDRESS",
     "alice    host-0  192.168.1.10  11986  tm-ref-peer:latest  /ip4/0.0.0.0/udp/11986/quic-v1",
@@ -79,6 +102,7 @@ Deno.test("tm validate accepts the one-peer example", async () => {
     port: 11984,
     image: "tm-ref-peer:latest",
     listen_addr: "/ip4/0.0.0.0/udp/11984/quic-v1",
+    bootstrap: [],
   }]);
 });
 

@@ -8,9 +8,8 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { type LogLine, workspace } from "../support/e2e.ts";
 import {
   buildPeer,
-  exists,
   REFERENCE_PEERS,
-  ROOT,
+  scratchImage,
   unavailable,
 } from "../support/reference_peers.ts";
 import { hostDocker } from "../support/testbed.ts";
@@ -19,21 +18,6 @@ import { hostDocker } from "../support/testbed.ts";
 const missing = REFERENCE_PEERS.map(unavailable).filter((why) => why !== undefined);
 if (missing.length > 0) {
   console.warn(`cross-language end to end not run: ${missing.join("; ")}`);
-}
-
-/** Builds `lib/<language>/scratch-image.sh <tag>`'s image; throws with its output on failure. */
-async function scratchImage(dir: string, tag: string): Promise<void> {
-  const script = `${dir}/scratch-image.sh`;
-  assert(exists(script), `${script} is missing: every library provides one`);
-  const out = await new Deno.Command("bash", {
-    args: [`${ROOT}${script}`, tag],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  assert(out.success, `${script} ${tag} failed (exit ${out.code}):\n${text}`);
 }
 
 /** Statuses of `peer` in the run's log, in order. */

@@ -130,7 +130,7 @@ Deno.test("run() takes a 3-peer scenario through every phase, every peer stoppin
     assert(logged.length < events.length, "the debug events are left out");
     assertEquals(lines.length, logged.length + 3 + 5 + 3 + countOutputLines(events));
     assert(
-      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[ +0\.\d{3}s\] tm +RUN +test \S+: 3 peers on 1 host, 5 timeline commands; run /
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[ +0\.\d{3}s\] tm +RUN +test \S+: 3 peers on 1 host, 5 timeline commands, seed \d+; run /
         .test(lines[0]),
     );
     assert(lines.some((l) => / alice +STATUS +started vlad-\S+ \(was none\)$/.test(l)));

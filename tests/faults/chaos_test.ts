@@ -140,3 +140,21 @@ function outstanding(faults: readonly FaultConfig[]): string[] {
   }
   return [...inForce].map(([peer, fault]) => `${fault} ${peer}`);
 }
+
+Deno.test("parseConfig() draws chaos over the peers a selector of a group selects", () => {
+  const config = parseConfig(
+    `name: t
+redis: { port: 6379, image: redis:7-alpine }
+hosts:
+  - { address: 10.0.0.1, ssh_user: tm, ssh_auth: agent, base_port: 11984 }
+peers:
+  - { name: node, count: 4, image: peer:1 }
+commands:
+  - { fault: chaos, from: 0, until: 20, every: 1, kinds: [pause, loss], peers: ["node-[1-2]"] }
+seed: 3
+`,
+    "t.yaml",
+  );
+  const targets = new Set(config.commands.filter(isFault).map((fault) => fault.peer));
+  assertEquals([...targets].sort(), ["node-1", "node-2"]);
+});

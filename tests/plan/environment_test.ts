@@ -56,11 +56,27 @@ Deno.test("peerEnvironment() gives a peer without its own environment the shared
 });
 
 Deno.test("peerEnvironment() never lets the config override a system variable", () => {
-  const env = peerEnvironment(config, alice, "redis://right:6379");
+  const env = peerEnvironment(config, alice, "redis://right:6379", "10.0.0.1");
   assertEquals(SYSTEM_VARIABLES.map((name) => env[name]), [
     "redis://right:6379",
     "alice",
     "/ip4/0.0.0.0/udp/12000/quic-v1",
     "box",
+    "10.0.0.1",
   ]);
+});
+
+Deno.test("peerEnvironment() sets ADVERTISE_IP from the runtime, over any config value", () => {
+  const env = peerEnvironment(
+    { ...config, peer_environment: { ADVERTISE_IP: "172.17.0.4" } },
+    bob,
+    "redis://r:1",
+    "10.231.7.2",
+  );
+  assertEquals(env.ADVERTISE_IP, "10.231.7.2");
+  assertEquals(
+    "ADVERTISE_IP" in
+      peerEnvironment({ ...config, peer_environment: { ADVERTISE_IP: "x" } }, bob, "redis://r:1"),
+    false,
+  );
 });

@@ -43,9 +43,9 @@ Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
     Object.values(record).forEach(walk);
   };
   walk(schema);
-  // the config, timeout, redis, SSH host, local host, peer, command and check objects, and one
-  // shape per fault kind, and chaos
-  assertEquals(objects.length, 8 + FAULT_KINDS.length + 1);
+  // the config, timeout, redis, SSH host, local host, peer, command and check objects, one shape
+  // per fault kind, chaos, and the random bootstrap ({ random: K, from })
+  assertEquals(objects.length, 8 + FAULT_KINDS.length + 1 + 1);
   for (const object of objects) assertEquals(object.additionalProperties, false);
 });
 

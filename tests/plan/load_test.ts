@@ -697,3 +697,110 @@ Deno.test("tm validate on a complex key prints one line per problem and nothing 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** `minimal()` with these peers and commands (YAML text at their top-level keys). */
+function grouped(peers: string, commands = "commands: []", extra = ""): string {
+  return `name: t
+redis: { port: 6379, image: redis:7-alpine }
+${HOSTS}peers:
+${peers}
+${commands}
+${extra}`;
+}
+
+Deno.test("parseConfig() points at a selector that selects no peer, naming the peers folded", () => {
+  const text = grouped(
+    "  - { name: node, count: 40, image: peer:1 }\n  - { name: alice, image: peer:1 }",
+    'commands:\n  - { time: 1, peer: "node-[41-50]", command: connect }',
+  );
+  assertEquals(problemsOf(text), [{
+    path: "commands[0].peer",
+    line: 12,
+    column: 22,
+    message: '"node-[41-50]" selects no peer (the peers: node-[1-40], alice)',
+  }]);
+});
+
+Deno.test("parseConfig() reports unmatched and malformed selectors wherever peers are named", () => {
+  const text = grouped(
+    '  - { name: node, count: 3, image: peer:1, bootstrap: ["seed-*"] }',
+    `commands:
+  - { time: 1, fault: kill, peers: ["node-[5-9]"] }
+  - { time: 2, fault: partition, groups: [["node-1"], ["node-[2-"]] }`,
+    'expect:\n  - { peer: "nod?-9", status: connected }',
+  );
+  assertEquals(problemsOf(text).map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`), [
+    '9:56 peers[0].bootstrap[0]: "seed-*" selects no peer (the peers: node-[1-3])',
+    '11:37 commands[0].peers[0]: "node-[5-9]" selects no peer (the peers: node-[1-3])',
+    '12:56 commands[1].groups[1][0]: "node-[2-": [ is not closed by ]',
+    '14:13 expect[0].peer: "nod?-9" selects no peer (the peers: node-[1-3])',
+  ]);
+});
+
+Deno.test("parseConfig() refuses a group whose names collide or grow past 63 characters", () => {
+  const long = "n".repeat(60);
+  const problems = problemsOf(grouped(
+    `  - { name: node-2, image: peer:1 }
+  - { name: node, count: 3, image: peer:1 }
+  - { name: ${long}, count: 1000, image: peer:1 }`,
+  ));
+  assertEquals(problems.map((p) => [p.path, p.message]), [
+    [
+      "peers[1].name",
+      'the group\'s peer "node-2" (count: 3) is already a peer of peers[0]; rename one of them',
+    ],
+    [
+      "peers[2].name",
+      `with count: 1000 the last peer is named "${long}-1000", longer than 63 characters: ` +
+      "shorten the name to at most 58",
+    ],
+  ]);
+});
+
+Deno.test("parseConfig() refuses count outside 1-10,000 and random larger than the candidates", () => {
+  assertEquals(
+    problemsOf(grouped("  - { name: node, count: 10001, image: peer:1 }"))[0].message,
+    "must be at most 10000, got 10001",
+  );
+  const problems = problemsOf(grouped(
+    `  - { name: seed, count: 2, image: peer:1 }
+  - { name: node, count: 5, image: peer:1, bootstrap: { random: 3, from: "seed-*" } }
+  - { name: all, count: 2, image: peer:1, bootstrap: { random: 9 } }`,
+  ));
+  assertEquals(problems.map((p) => [p.path, p.message]), [
+    [
+      "peers[1].bootstrap.random",
+      'random: 3 needs 3 other peers selected by "seed-*" for each peer, but there are only 2',
+    ],
+    [
+      "peers[2].bootstrap.random",
+      "random: 9 needs 9 other peers for each peer, but there are only 8",
+    ],
+  ]);
+});
+
+Deno.test("parseConfig() follows a selector through the timeline: a peer of a group killed", () => {
+  const problems = problemsOf(grouped(
+    "  - { name: node, count: 3, image: peer:1 }",
+    `commands:
+  - { time: 1, fault: kill, peer: "node-[2-3]" }
+  - { time: 2, peer: "node-*", command: connect }`,
+  ));
+  assertEquals(problems.map((p) => [p.path, p.message]), [[
+    "commands[1].peer",
+    "node-2 is killed (commands[0] at 1s) and not started again before this command, which it " +
+    "could not receive; add a fault: start for node-2 first",
+  ]]);
+});
+
+Deno.test("parseConfig() refuses a peer two partition groups select", () => {
+  const problems = problemsOf(grouped(
+    "  - { name: node, count: 4, image: peer:1 }",
+    `commands:
+  - { time: 1, fault: partition, groups: [["node-[1-2]"], ["node-*"]] }`,
+  ));
+  assertEquals(problems.map((p) => [p.path, p.message]), [[
+    "commands[0].groups[1][0]",
+    '"node-1" is already in groups[0]; a peer belongs to at most one group',
+  ]]);
+});

@@ -127,3 +127,18 @@ export async function buildPeer(peer: ReferencePeer): Promise<void> {
     );
   }
 }
+
+/** Builds `lib/<language>/scratch-image.sh <tag>`'s image; throws with its output on failure. */
+export async function scratchImage(dir: string, tag: string): Promise<void> {
+  const script = `${dir}/scratch-image.sh`;
+  if (!exists(script)) throw new Error(`${script} is missing: every library provides one`);
+  const out = await new Deno.Command("bash", {
+    args: [`${ROOT}${script}`, tag],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${script} ${tag} failed (exit ${out.code}):\n${text}`);
+}

@@ -58,3 +58,19 @@ Deno.test("eventSeverity() ranks tm's events on the log_level scale", () => {
     cases.map(([e, s]) => [e.type, s]),
   );
 });
+
+Deno.test("eventSentence() of run-started ends with the test's seed when it has one", () => {
+  const started = {
+    type: "run-started" as const,
+    t: 0,
+    test: "dht",
+    runId: "r1",
+    seed: 42,
+    plan: [],
+    timeline: [],
+  };
+  assertEquals(
+    eventSentence(started),
+    "test dht: 0 peers on 0 hosts, 0 timeline commands, seed 42",
+  );
+});

@@ -90,3 +90,15 @@ Deno.test("summarize() has no checks line for a test without expect:", () => {
   const lines = summarize(foldEvents(scriptedRun())).map(plainText);
   assertEquals(lines.filter((line) => line.includes("checks")), []);
 });
+
+Deno.test("summarize() prints the test's seed beside its name, so the run can be repeated", () => {
+  const events = scriptedRun().map((event) =>
+    event.type === "run-started" ? { ...event, seed: 4_197_634_683 } : event
+  );
+  const lines = summarize(foldEvents(events)).map(plainText);
+  assertEquals(lines.filter((line) => line.includes("seed")).length, 1);
+  assertEquals(
+    lines.find((line) => line.startsWith("  test "))?.endsWith(" · seed 4197634683"),
+    true,
+  );
+});

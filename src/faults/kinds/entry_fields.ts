@@ -12,9 +12,11 @@ export const faultTime = z.number().min(0).describe("seconds after the timeline 
  * the two where the kind's `targets` is `required` (`fault_checks.ts` says so with a position).
  */
 export const faultTargets = {
-  peer: z.string().optional().describe("the peer the fault acts on"),
+  peer: z.string().optional().describe(
+    'the peer the fault acts on, or a glob or range selecting several ("node-[1-5]")',
+  ),
   peers: z.union([z.array(z.string()).min(1), z.literal("*")]).optional().describe(
-    'the peers the fault acts on: a list, or "*" for every peer',
+    'the peers the fault acts on: a list of names, globs or ranges, or "*" for every peer',
   ),
 };
 

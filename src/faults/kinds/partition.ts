@@ -9,7 +9,7 @@ export const partition = defineFault({
     time: faultTime,
     fault: z.literal("partition").describe("no traffic between the groups, both ways"),
     groups: z.array(z.array(z.string()).min(1)).min(2).describe(
-      "at least two non-empty lists of peers; each peer in at most one",
+      "at least two non-empty lists of peers (names, globs or ranges); each peer in at most one",
     ),
   }),
   acts: "network",

@@ -57,6 +57,7 @@ import {
   ReconnectingRemote,
 } from "../../transport/reconnecting_remote.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_address.ts";
+import { AdvertiseAddressError, advertiseAddresses } from "./advertise_address.ts";
 import { type Remote, RemoteError } from "../../transport/remote.ts";
 import { runLiveness } from "./run_liveness.ts";
 import { TimedRemote } from "../../transport/timed_remote.ts";
@@ -123,6 +124,8 @@ interface Host {
   orchestratorAddress: string | null;
   /** `$HOME` on the host, for the peer config dirs. */
   home: string;
+  /** Its peers' ADVERTISE_IP (`advertise_address.ts`), once setup probed every host. */
+  advertiseIp?: string;
   limiter: Limiter;
   watcher?: ExitWatcher;
   /** ID of each of its peers' images on it, once setup checked they are there. */
@@ -241,6 +244,7 @@ export class DockerRuntime implements PeerRuntime {
           : []
       );
       if (problems.length > 0) throw new HostSetupError(problems);
+      await this.#learnAdvertiseAddresses(hosts);
       const report = await shipping;
       await Promise.all(hosts.map((host, i) => {
         const facts = (probes[i] as PromiseFulfilledResult<HostFacts>).value;
@@ -278,6 +282,36 @@ export class DockerRuntime implements PeerRuntime {
       if (info) images.set(image, info);
     }
     return { images, destinations };
+  }
+
+  /**
+   * Every host's ADVERTISE_IP, now that each told how it sees us (`advertise_address.ts`); one
+   * that cannot be found fails setup, naming the host and the fix.
+   */
+  async #learnAdvertiseAddresses(hosts: Host[]): Promise<void> {
+    let addresses: string[];
+    try {
+      addresses = await advertiseAddresses(
+        hosts.map((host) => ({
+          config: host.config,
+          orchestratorAddress: host.orchestratorAddress,
+        })),
+      );
+    } catch (error) {
+      if (!(error instanceof AdvertiseAddressError)) throw error;
+      throw new HostSetupError([{ host: error.host, message: error.message }]);
+    }
+    hosts.forEach((host, i) => {
+      host.advertiseIp = addresses[i];
+      this.#send({
+        type: "trace",
+        message: `${host.name}: its peers advertise ${addresses[i]} (ADVERTISE_IP)`,
+      });
+    });
+  }
+
+  advertiseIpFor(placement: PlacedPeer): string | undefined {
+    return this.#hosts[placement.hostIndex]?.advertiseIp;
   }
 
   redisUrlFor(placement: PlacedPeer, orchestratorUrl: string): string {

@@ -117,6 +117,11 @@ export class ProcessRuntime implements PeerRuntime {
     return orchestratorUrl;
   }
 
+  /** Every peer is a process of this machine: the others reach it on loopback. */
+  advertiseIpFor(_placement: PlacedPeer): string {
+    return "127.0.0.1";
+  }
+
   start(launch: PeerLaunch, signal: AbortSignal): Promise<RunningPeer> {
     signal.throwIfAborted();
     if (this.#tearingDown.signal.aborted) {
