@@ -155,6 +155,8 @@ seed: 3
 `,
     "t.yaml",
   );
-  const targets = new Set(config.commands.filter(isFault).map((fault) => fault.peer));
+  const targets = new Set(
+    config.commands.filter(isFault).map((fault) => "peer" in fault ? fault.peer : undefined),
+  );
   assertEquals([...targets].sort(), ["node-1", "node-2"]);
 });
