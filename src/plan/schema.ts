@@ -166,7 +166,7 @@ export const ExpectSchema = z.strictObject({
     "the peer has this status (the word before any |) at some moment of the window",
   ),
   log: z.string().min(1).optional().describe(
-    "a log line of the peer matches this regular expression (JavaScript syntax) within the window",
+    "a log line of the peer matches this regular expression (RE2 syntax) within the window",
   ),
   no_log: z.enum(SEVERITIES).optional().describe(
     "the peer logs no line at this level or worse within the window",

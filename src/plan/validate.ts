@@ -14,9 +14,9 @@ import {
   type TimelineEntryConfig,
 } from "./schema.ts";
 import { place, PlacementError } from "./placement.ts";
-import { errorMessage } from "../base/errors.ts";
 import { closestMatch, unknownPeer } from "./closest_match.ts";
 import { checkFaults } from "../faults/fault_checks.ts";
+import { compileLogPattern, LogPatternError } from "./log_pattern.ts";
 
 export { closestMatch };
 
@@ -218,11 +218,13 @@ function checkExpectations({ peers, commands, expect = [], timeout }: ConfigPart
     }
     if (check.log !== undefined) {
       try {
-        new RegExp(check.log);
+        compileLogPattern(check.log);
       } catch (error) {
+        if (!(error instanceof LogPatternError)) throw error;
         problems.push({
           path: at("log"),
-          message: `not a valid regular expression (JavaScript syntax): ${errorMessage(error)}`,
+          message:
+            `${error.message} (no lookaround or backreferences: docs/config.md, Expectations)`,
         });
       }
     }
