@@ -32,6 +32,13 @@ export interface FaultInjectorOptions {
   onKilling(peer: string): void;
   /** The kill failed: an exit of the peer is no longer expected. */
   onKillFailed(peer: string): void;
+  /**
+   * Awaited before a killed peer is run again: it may report `started` before the runtime's
+   * `start` returns (a `docker start` waits for the container), and that status is a new start.
+   */
+  onStarting(peer: string, signal: AbortSignal): Promise<void>;
+  /** The start failed: the peer is still the exited one. */
+  onStartFailed(peer: string): void;
   /** A killed peer runs again: its exit is watched from now on. */
   onStarted(peer: string, running: RunningPeer): void;
   /** A fault failed (its target is there): the run fails with `message`. */
@@ -204,9 +211,18 @@ export class FaultInjector {
           throw error;
         }
         return;
-      case "start":
-        this.#options.onStarted(peer, await control.start(peer, signal));
+      case "start": {
+        await this.#options.onStarting(peer, signal);
+        let running: RunningPeer;
+        try {
+          running = await control.start(peer, signal);
+        } catch (error) {
+          this.#options.onStartFailed(peer);
+          throw error;
+        }
+        this.#options.onStarted(peer, running);
         return;
+      }
       default:
         await control.shape(peer, action.shaping ?? {}, signal);
     }

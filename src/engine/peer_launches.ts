@@ -67,10 +67,9 @@ export class PeerLaunches {
     });
   }
 
-  /** A `start` fault ran a killed peer again: watch its new exit. */
+  /** A `start` fault ran a killed peer again (`markRelaunching` came first): watch its new exit. */
   relaunched(peer: string, running: RunningPeer): void {
     const { states } = this.#options;
-    states.markRelaunched(peer);
     this.#emitLaunched(peer, states.of(peer).host, running);
     this.#watchExit(peer, running);
   }

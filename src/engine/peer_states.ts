@@ -44,8 +44,10 @@ export interface PeerState {
   exit?: PeerExit & ExitJudgement;
   /** A `kill` fault is ending it: its exit is expected. */
   faultKilled: boolean;
-  /** A `start` fault ran it again and it has not reported a status since. */
+  /** A `start` fault is running it again and it has not reported a status since. */
   relaunched: boolean;
+  /** Its exit before a `start` fault, restored if the start fails. */
+  exitBeforeRelaunch?: PeerExit & ExitJudgement;
 }
 
 /** How the engine judged an exit. */
@@ -188,12 +190,25 @@ export class PeerStates {
     this.of(peer).faultKilled = on;
   }
 
-  /** A `start` fault ran the peer again: it is alive, its next status is a new start. */
-  markRelaunched(peer: string): void {
+  /**
+   * A `start` fault is about to run the peer again: from now on it is alive and its next status
+   * is a new start, even one read before the runtime's `start` returns.
+   */
+  markRelaunching(peer: string): void {
     const state = this.of(peer);
+    state.exitBeforeRelaunch = state.exit;
     state.exit = undefined;
     state.faultKilled = false;
     state.relaunched = true;
+    this.#changed();
+  }
+
+  /** The `start` failed: the peer is the exited one again, unless it reported a status since. */
+  markRelaunchFailed(peer: string): void {
+    const state = this.of(peer);
+    if (state.relaunched && state.exit === undefined) state.exit = state.exitBeforeRelaunch;
+    state.relaunched = false;
+    state.exitBeforeRelaunch = undefined;
     this.#changed();
   }
 

@@ -1,6 +1,7 @@
 import { assertEquals } from "../support/assert.ts";
 import { FaultInjector, faultNeeds } from "../../src/engine/fault_injector.ts";
 import type { TimelineFault, UnstampedEvent } from "../../src/engine/events.ts";
+import { until } from "../support/until.ts";
 import {
   type FaultControl,
   FaultTargetGoneError,
@@ -64,6 +65,11 @@ function setup(control = new RecordingControl()) {
     emit: (event) => events.push(event),
     onKilling: (peer) => notes.push(`killing ${peer}`),
     onKillFailed: (peer) => notes.push(`kill failed ${peer}`),
+    onStarting: (peer) => {
+      notes.push(`starting ${peer}`);
+      return Promise.resolve();
+    },
+    onStartFailed: (peer) => notes.push(`start failed ${peer}`),
     onStarted: (peer, running) => notes.push(`started ${peer} as ${running.id}`),
     fail: (message) => failures.push(message),
     halted: halt.signal,
@@ -176,7 +182,22 @@ Deno.test("FaultInjector hands a started peer's new RunningPeer to the run", asy
   const { injector, notes } = setup();
   injector.enqueue([fault({ fault: "start", peers: ["bob"] })], 0, performance.now());
   await injector.landed();
-  assertEquals(notes, ["started bob as new bob"]);
+  assertEquals(notes, ["starting bob", "started bob as new bob"]);
+});
+
+Deno.test("FaultInjector says a peer is starting before the runtime's start returns, and when it failed", async () => {
+  const { control, injector, notes } = setup();
+  const release = control.hold("start bob");
+  control.failures.set("start bob", new Error("docker start: no such container"));
+  injector.enqueue([fault({ fault: "start", peers: ["bob"] })], 0, performance.now());
+  await until(
+    "the start to be issued",
+    () => Promise.resolve(control.calls.length > 0 || undefined),
+  );
+  assertEquals(notes, ["starting bob"]);
+  release();
+  await injector.landed();
+  assertEquals(notes, ["starting bob", "start failed bob"]);
 });
 
 Deno.test("FaultInjector skips queued faults once the run halted", async () => {

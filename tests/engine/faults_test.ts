@@ -70,6 +70,56 @@ Deno.test("run() with kill then start: an expected exit, one more started, a re-
   assertNoProcessLeft(outcome);
 });
 
+Deno.test("run() re-bootstraps a peer a start fault ran again that reported started before start returned [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
+    commands: [
+      { time: 0, peer: "bob", command: "connect" },
+      { time: 0.3, fault: "kill", peer: "bob" },
+      { time: 0.6, fault: "start", peer: "bob" },
+      { time: 2, peer: "bob", command: "pull" },
+    ],
+  });
+  // A `docker start` returns after the container ran for a while: this one returns only once
+  // tm has read the new process's `started`.
+  let startedAgain: () => void = () => {};
+  const seenStartedAgain = new Promise<void>((resolve) => startedAgain = resolve);
+  let bobStarts = 0;
+  const inner = referencePeerRuntime();
+  const faults: FaultControl = {
+    ...inner.faults!,
+    start: async (peer, signal) => {
+      const running = await inner.faults!.start(peer, signal);
+      await Promise.race([
+        seenStartedAgain,
+        new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })),
+      ]);
+      return running;
+    },
+  };
+  const runtime = new Proxy(inner, {
+    get(target, key) {
+      if (key === "faults") return faults;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const { result, events } = await runScenario(config, {
+    runtime,
+    onEvent: (event) => {
+      if (event.type === "peer-status" && event.peer === "bob" && event.status === "started") {
+        if (++bobStarts === 2) startedAgain();
+      }
+    },
+  });
+  assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(ofType(events, "error")));
+  assertEquals(bobStarts, 2);
+  const bootstraps = ofType(events, "command-sent")
+    .filter((e) => e.peer === "bob" && e.command.startsWith("peer|"));
+  assertEquals(bootstraps.length, 2, "bob is sent alice's address again once it started again");
+  assertEquals(ofType(events, "command-undeliverable"), []);
+});
+
 Deno.test("run() with a peer still killed at shutdown passes: it is not asked to stop [integration: redis-server, processes]", async () => {
   const config = scenario({
     peers: [{ name: "alice" }, { name: "bob" }],
