@@ -18,6 +18,7 @@
  */
 import type { ExpectConfig, ExpectPredicate } from "../plan/schema.ts";
 import { compileLogPattern, type LogPattern } from "../plan/log_pattern.ts";
+import { timelineStartAfter } from "../history/peer_facts.ts";
 import { isReported, type Severity, severityOf } from "../text/severity.ts";
 import type { CheckOutcome, EngineEvent, PeerSummary } from "./events.ts";
 
@@ -133,15 +134,15 @@ export class CheckEvaluator {
   /** Takes in one engine event (its `t` is the run clock). */
   observe(event: EngineEvent): void {
     if (this.#stopped) return;
+    if (this.#origin === undefined) {
+      this.#origin = timelineStartAfter(undefined, event);
+      if (this.#origin !== undefined) {
+        this.#deadline = null;
+        this.tick(event.t);
+        this.#report();
+      }
+    }
     switch (event.type) {
-      case "phase":
-        if (event.phase === "timeline" && this.#origin === undefined) {
-          this.#origin = event.t;
-          this.#deadline = null;
-          this.tick(event.t);
-          this.#report();
-        }
-        return;
       case "peer-status": {
         const shown = event.status === "failed" && event.address !== undefined
           ? `failed|${event.address}`

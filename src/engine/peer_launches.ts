@@ -112,7 +112,7 @@ export class PeerLaunches {
   async #onExit(peer: string, exit: PeerExit): Promise<void> {
     const { states, emit, tearingDown } = this.#options;
     const state = states.of(peer);
-    if (state.faultKilled) {
+    if (state.killedByFault) {
       // A `kill` fault: expected, not a crash; the run goes on (a `start` may run it again).
       states.markExited(peer, exit, { expected: true, killed: true });
       emit({ type: "peer-exited", peer, code: exit.code, expected: true });

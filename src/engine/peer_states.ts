@@ -7,43 +7,27 @@ import type { PeerSummary } from "./events.ts";
 import type { PeerExit } from "./runtime.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import { severityOf } from "../text/severity.ts";
+import { AFTER_START, applyFaultKill, applyStatus, type PeerFacts } from "../history/peer_facts.ts";
 
-/** Statuses a peer only reports after `started`: seeing one proves it started even if the
- * `started` itself was overwritten before tm could read it. */
-export const AFTER_START: ReadonlySet<string> = new Set([
-  "connecting",
-  "connected",
-  "disconnecting",
-  "disconnected",
-  "restarting",
-  "stopped",
-]);
+export { AFTER_START };
 
-export interface PeerState {
+/**
+ * A peer's live state: the facts every view of the run shares (`src/history/peer_facts.ts`,
+ * applied by the same rules), plus what only the engine needs while the run goes on.
+ */
+export interface PeerState extends PeerFacts {
   readonly peer: string;
   readonly host: string;
-  /** Last status word reported, null before the first. */
-  status: string | null;
-  /** The last bootstrap address reported with `started|<address>`. */
-  address?: string;
-  /** Reported `started` (or a later status) at least once. */
-  started: boolean;
-  /** How many times it reported `restarting`. */
-  restarts: number;
   /** Log lines at warn / error level. */
   warnings: number;
   errors: number;
   lastLog?: { level: string; message: string };
-  /** The reason of its first `failed|<reason>` status (`""` for a bare `failed`). */
-  failure?: string;
   /** The runtime launched it. */
   launched: boolean;
   /** `shutdown` was sent to it. */
   shutdownSent: boolean;
   /** Set once its process/container ended for good (until a `start` fault runs it again). */
   exit?: PeerExit & ExitJudgement;
-  /** A `kill` fault is ending it: its exit is expected. */
-  faultKilled: boolean;
   /** A `start` fault is running it again and it has not reported a status since. */
   relaunched: boolean;
   /** Its exit before a `start` fault, restored if the start fails. */
@@ -94,7 +78,7 @@ export class PeerStates {
         errors: 0,
         launched: false,
         shutdownSent: false,
-        faultKilled: false,
+        killedByFault: false,
         relaunched: false,
       });
     }
@@ -140,17 +124,7 @@ export class PeerStates {
 
   applyStatus(peer: string, status: string, address: string | undefined): StatusChange {
     const state = this.of(peer);
-    const previous = state.status;
-    state.status = status;
-    if (status === "started") {
-      if (address !== undefined) state.address = address;
-      state.started = true;
-    } else if (AFTER_START.has(status)) {
-      state.started = true;
-    }
-    if (status === "restarting" && previous !== "restarting") state.restarts++;
-    const firstFailure = status === "failed" && state.failure === undefined;
-    if (firstFailure) state.failure = address ?? "";
+    const { previous, failure } = applyStatus(state, status, address);
     this.#changed();
     // A restarted peer that sets another status at once (a queued `connect`) can overwrite its
     // `started` before tm reads it: any status after `restarting` but `stopped` or a reported
@@ -164,7 +138,7 @@ export class PeerStates {
     return {
       previous,
       newStart: (status === "started" && previous !== "started") || cameBack,
-      ...(firstFailure ? { failure: state.failure } : {}),
+      ...(failure !== undefined ? { failure } : {}),
     };
   }
 
@@ -185,9 +159,9 @@ export class PeerStates {
     this.of(peer).shutdownSent = true;
   }
 
-  /** A `kill` fault is about to end the peer (`on`), or failed to (`!on`). */
+  /** A `kill` fault is about to end the peer (`on`): its exit is expected; or failed to (`!on`). */
   markFaultKill(peer: string, on: boolean): void {
-    this.of(peer).faultKilled = on;
+    this.of(peer).killedByFault = on;
   }
 
   /**
@@ -197,8 +171,7 @@ export class PeerStates {
   markRelaunching(peer: string): void {
     const state = this.of(peer);
     state.exitBeforeRelaunch = state.exit;
-    state.exit = undefined;
-    state.faultKilled = false;
+    applyFaultKill(state, false);
     state.relaunched = true;
     this.#changed();
   }
@@ -206,7 +179,10 @@ export class PeerStates {
   /** The `start` failed: the peer is the exited one again, unless it reported a status since. */
   markRelaunchFailed(peer: string): void {
     const state = this.of(peer);
-    if (state.relaunched && state.exit === undefined) state.exit = state.exitBeforeRelaunch;
+    if (state.relaunched && state.exit === undefined) {
+      state.exit = state.exitBeforeRelaunch;
+      state.killedByFault = true;
+    }
     state.relaunched = false;
     state.exitBeforeRelaunch = undefined;
     this.#changed();
@@ -274,6 +250,7 @@ export class PeerStates {
       errors: state.errors,
       ...(state.exit && !state.exit.killed ? { exitCode: state.exit.code } : {}),
       ...(state.failure !== undefined ? { failure: state.failure } : {}),
+      ...(state.killedByFault && state.exit ? { killedByFault: true as const } : {}),
     }));
   }
 

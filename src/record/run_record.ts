@@ -20,6 +20,7 @@ import { writeReports } from "./reporters/reporters.ts";
 import { createRunDirectory } from "./run_directory.ts";
 import { runHistory } from "../history/run_history.ts";
 import { runSummary } from "./run_summary.ts";
+import { timelineStartAfter } from "../history/peer_facts.ts";
 
 /** Options of `openRunRecord`. */
 export interface RunRecordOptions {
@@ -94,7 +95,7 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
     dir,
     sink: (event) => {
       if (!file.open) return;
-      if (event.type === "phase" && event.phase === "timeline") timelineStart ??= event.t;
+      timelineStart = timelineStartAfter(timelineStart, event);
       const entry: RecordedEvent = {
         wall: new Date().toISOString(),
         ...(timelineStart !== undefined ? { timelineMs: event.t - timelineStart } : {}),

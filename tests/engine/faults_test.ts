@@ -16,6 +16,8 @@ import { FaultsUnsupportedError, run } from "../../src/engine/run.ts";
 import { UsageError } from "../../src/base/errors.ts";
 import { place } from "../../src/plan/placement.ts";
 import { localRedisProvider } from "../support/redis_server.ts";
+import { runHistory } from "../../src/history/run_history.ts";
+import { peerProblems } from "../../src/history/peer_verdict.ts";
 
 /** Position of the first event matching `predicate`; fails the test when there is none. */
 function indexOf(events: EngineEvent[], what: string, predicate: (e: EngineEvent) => boolean) {
@@ -138,6 +140,14 @@ Deno.test("run() with a peer still killed at shutdown passes: it is not asked to
     ofType(events, "peer-exited").map((e) => [e.peer, e.expected]),
     [["bob", true], ["alice", true]],
   );
+  // The record, its reports and the console judge bob as the verdict did: no problem.
+  const finished = ofType(events, "run-finished")[0];
+  assertEquals(finished.peers.find((p) => p.peer === "bob")?.killedByFault, true);
+  const history = runHistory(events.map((event) => ({ wall: "", event })));
+  assertEquals(history.peers.map((peer) => [peer.peer, peerProblems(peer)]), [
+    ["alice", []],
+    ["bob", []],
+  ]);
   assertNoProcessLeft(outcome);
 });
 

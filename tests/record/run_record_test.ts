@@ -24,7 +24,8 @@ function enrichedRun(): EngineEvent[] {
           t: event.t - 1,
           type: "peer-status",
           peer: "alice",
-          status: "failed|no route",
+          status: "failed",
+          address: "no route",
           previous: "stopped",
         },
         {
@@ -32,7 +33,7 @@ function enrichedRun(): EngineEvent[] {
           verdict: "failed",
           exitCode: 1,
           peers: event.peers.map((p) =>
-            p.peer === "alice" ? { ...p, status: "failed|no route", failure: "no route" } : p
+            p.peer === "alice" ? { ...p, status: "failed", failure: "no route" } : p
           ),
         },
       ];
@@ -67,10 +68,11 @@ Deno.test("openRunRecord writes config.yaml byte for byte, plan.json, and a summ
     imageId: "sha256:alice",
     restarts: 0,
     exitCode: 0,
-    lastStatus: "failed|no route",
+    lastStatus: "failed",
     failure: "no route",
     crashed: false,
-    problems: ["reported failed: no route", "did not stop (last status failed|no route)"],
+    killedByFault: false,
+    problems: ["reported failed: no route", "did not stop (last status failed)"],
     warnings: 0,
     errors: 0,
   });

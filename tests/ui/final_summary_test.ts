@@ -90,3 +90,18 @@ Deno.test("summarize() has no checks line for a test without expect:", () => {
   const lines = summarize(foldEvents(scriptedRun())).map(plainText);
   assertEquals(lines.filter((line) => line.includes("checks")), []);
 });
+
+Deno.test("summarize() shows a peer a kill fault left ended as killed by a fault, not its last status", () => {
+  const events = scriptedRun();
+  const finished = events.pop()!;
+  if (finished.type !== "run-finished") throw new Error("the script ends with run-finished");
+  events.push({
+    ...finished,
+    peers: finished.peers.map((p) =>
+      p.peer === "dave" ? { ...p, status: "connected", killedByFault: true as const } : p
+    ),
+  });
+  const lines = summarize(foldEvents(events)).map(plainText);
+  const dave = lines.find((line) => line.trimStart().startsWith("dave"));
+  assertEquals(dave?.includes("killed by a fault"), true, dave);
+});
