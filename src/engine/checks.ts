@@ -20,6 +20,7 @@ import type { ExpectConfig, ExpectPredicate } from "../plan/schema.ts";
 import { compileLogPattern, type LogPattern } from "../plan/log_pattern.ts";
 import { timelineStartAfter } from "../history/peer_facts.ts";
 import { isReported, type Severity, severityOf } from "../text/severity.ts";
+import { formatSeconds } from "../text/quantities.ts";
 import type { CheckOutcome, EngineEvent, PeerSummary } from "./events.ts";
 
 /** How many of a peer's last log lines a failure keeps as evidence. */
@@ -447,11 +448,11 @@ export function describeCheck(check: ExpectConfig): string {
     : list[0];
   const verb = (word: string) => many ? word : `${word}s`;
   const window = check.after !== undefined && check.by !== undefined
-    ? ` between ${check.after} s and ${check.by} s`
+    ? ` between ${formatSeconds(check.after)} and ${formatSeconds(check.by)}`
     : check.by !== undefined
-    ? ` by ${check.by} s`
+    ? ` by ${formatSeconds(check.by)}`
     : check.after !== undefined
-    ? ` after ${check.after} s`
+    ? ` after ${formatSeconds(check.after)}`
     : "";
   switch (predicateOf(check)) {
     case "status":

@@ -71,7 +71,8 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
     (error) => lost ??= new RecordWriteError(eventsPath, error),
   );
   const fail = (path: string, error: unknown) => {
-    lost ??= new RecordWriteError(path, error);
+    // A reporter's own RecordWriteError already names its file: wrapping it said it twice.
+    lost ??= error instanceof RecordWriteError ? error : new RecordWriteError(path, error);
     file.close();
   };
   const append = (line: string) => file.write(line + "\n");
@@ -86,7 +87,7 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
       writeReports(dir, history, recorded);
       writePeerLogs(dir, recorded);
     } catch (error) {
-      fail(error instanceof RecordWriteError ? error.path : summaryPath, error);
+      fail(summaryPath, error);
     }
   };
 

@@ -92,4 +92,7 @@ Deno.test("tm <config> --out where no directory can be made prints one line nami
     result.stderr.startsWith("tm: --out file: the run record cannot be written there"),
     result.stderr,
   );
+  // Refused before the run: no log file of a run that never was.
+  const left = [...Deno.readDirSync(dir.path)].map((entry) => entry.name);
+  assertEquals(left, ["file"]);
 });

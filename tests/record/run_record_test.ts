@@ -166,3 +166,24 @@ Deno.test("openRunRecord sets lost, naming the file, when summary.json cannot be
   assert(record.lost, "lost");
   assertEquals(record.lost.path, `${record.dir}/${RECORD_FILES.summary}`);
 });
+
+Deno.test("openRunRecord says once which file of the record could not be written", async () => {
+  await using dir = await tempDir();
+  const events = scriptedRun();
+  const finished = events.pop()!;
+  const record = openRunRecord({
+    parent: dir.path,
+    testName: "demo",
+    config: CONFIG_BYTES,
+    plan: PLAN,
+    tm: "9.9.9",
+  });
+  for (const event of events) record.sink(event);
+  // The report cannot be written (a directory holds its name), as on a full disk.
+  await Deno.mkdir(`${record.dir}/${RECORD_FILES.junit}`);
+  record.sink(finished);
+  await record.close();
+  const message = record.lost?.message ?? "";
+  assertEquals(message.split("could not be written").length - 1, 1, message);
+  assert(message.includes(RECORD_FILES.junit), message);
+});
