@@ -150,6 +150,17 @@ export class FaultInjector {
         ...(lateMs !== undefined ? { lateMs } : {}),
       });
     }
+    // Cut short by the run stopping (a second Ctrl-C): no fault failed, and a heal still owed is
+    // done again at cleanup; a timeout (the cleanup's bound) is a failure.
+    if (failures.length > 0 && signal.aborted && !timedOut(signal)) {
+      const peers = failures.flatMap((failure) => failure.peers).join(", ");
+      this.#options.emit({
+        type: "trace",
+        message: `fault ${action.fault} on ${peers} cut short: the run is stopping` +
+          (this.#networkDirty ? " (the network is healed at cleanup)" : ""),
+      });
+      return;
+    }
     for (const { peers, error } of failures) {
       const targetGone = error instanceof FaultTargetGoneError;
       const reason = errorMessage(error);
@@ -249,4 +260,9 @@ export function faultNeeds(
     }
   }
   return needs;
+}
+
+/** Whether `signal` was aborted by its own timeout (`AbortSignal.timeout`), not by a halt. */
+function timedOut(signal: AbortSignal): boolean {
+  return signal.reason instanceof DOMException && signal.reason.name === "TimeoutError";
 }

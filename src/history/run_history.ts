@@ -68,7 +68,7 @@ export interface RunHistory {
   timelineStartMs?: number;
   /** Run time of the last event recorded. */
   lastMs: number;
-  /** The run's end; undefined when the record stops before it (tm was killed). */
+  /** The run's end; undefined when the record stops before it (`unfinishedCause`). */
   finished?: EventOf<"run-finished">;
   peers: PeerHistory[];
   /** Decided checks in `expect:` order (from `run-finished`, else the `check-decided` events). */
@@ -76,6 +76,16 @@ export interface RunHistory {
   phases: PhaseSpan[];
   /** Each host connected, with its Docker engine version if the runtime reported it. */
   hosts: { host: string; address: string; docker?: string }[];
+}
+
+/**
+ * Why a record ends before `run-finished`, as far as it can tell: a last line cut short is a
+ * write that failed (a full disk); whole lines are tm killed, or a write that failed between two.
+ */
+export function unfinishedCause(cutShort: boolean): string {
+  return cutShort
+    ? "a write to the record failed mid-line (a full disk?)"
+    : "tm was killed, or a write to the record failed (a full disk?)";
 }
 
 /** The record holds no `run-started`: nothing to tell. */

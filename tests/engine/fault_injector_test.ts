@@ -131,6 +131,54 @@ Deno.test("FaultInjector.healAll() heals every peer after a network fault, resum
   assertEquals(control.calls.length, 6, "nothing owed: no more calls");
 });
 
+Deno.test("FaultInjector.healAll() cut short by a second interrupt reports no failed fault, and still owes the heal", async () => {
+  const { control, injector, events, failures } = setup();
+  injector.enqueue(
+    [fault({ fault: "partition", peers: ["alice", "bob"], groups: [["alice"], ["bob"]] })],
+    0,
+    performance.now(),
+  );
+  const release = control.hold("heal all");
+  const interrupt = new AbortController();
+  control.failures.set("heal all", new DOMException("The signal has been aborted", "AbortError"));
+  const healing = injector.healAll("before shutdown", { resume: true, signal: interrupt.signal });
+  await until(
+    "the heal to be issued",
+    () => Promise.resolve(control.calls.includes("heal all") || undefined),
+  );
+  interrupt.abort();
+  release();
+  await healing;
+  assertEquals(events.filter((e) => e.type === "fault-failed"), []);
+  assertEquals(failures, []);
+  assertEquals(injector.healOwed, true);
+  const said = events.flatMap((e) => e.type === "trace" ? [e.message] : []);
+  assertEquals(said, [
+    "fault heal on alice, bob cut short: the run is stopping (the network is healed at cleanup)",
+  ]);
+});
+
+Deno.test("FaultInjector.healAll() that runs out of its time at cleanup reports the heal failed", async () => {
+  const { control, injector, events } = setup();
+  injector.enqueue(
+    [fault({ fault: "partition", peers: ["alice", "bob"], groups: [["alice"], ["bob"]] })],
+    0,
+    performance.now(),
+  );
+  const release = control.hold("heal all");
+  const bound = new AbortController();
+  control.failures.set("heal all", new DOMException("The signal timed out.", "TimeoutError"));
+  const healing = injector.healAll("at cleanup", { resume: false, signal: bound.signal });
+  await until(
+    "the heal to be issued",
+    () => Promise.resolve(control.calls.includes("heal all") || undefined),
+  );
+  bound.abort(new DOMException("The signal timed out.", "TimeoutError"));
+  release();
+  await healing;
+  assertEquals(events.filter((e) => e.type === "fault-failed").length, 1);
+});
+
 Deno.test("FaultInjector heals some peers by name and all of them as heal('all')", async () => {
   const { control, injector } = setup();
   injector.enqueue(
