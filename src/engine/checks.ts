@@ -43,7 +43,7 @@ interface Pending {
   readonly index: number;
   readonly predicate: ExpectPredicate;
   readonly config: ExpectConfig;
-  readonly peers: string[];
+  readonly peers: readonly string[];
   /** `peers` as a set; `met.size === wanted.size` means every peer met the check. */
   readonly wanted: ReadonlySet<string>;
   readonly description: string;
@@ -79,10 +79,13 @@ export class CheckEvaluator {
 
   constructor(options: CheckEvaluatorOptions) {
     this.#options = options;
+    // Shared by every `"*"` check: 10,000 of them over 100 peers would copy a million names.
+    const everyPeer = [...options.peers];
+    const everyPeerSet = new Set(everyPeer);
     this.#checks = options.checks.map((config, index) => {
       const predicate = predicateOf(config);
       const peers = config.peer === "*"
-        ? [...options.peers]
+        ? everyPeer
         : typeof config.peer === "string"
         ? [config.peer]
         : [...config.peer];
@@ -91,7 +94,7 @@ export class CheckEvaluator {
         predicate,
         config,
         peers,
-        wanted: new Set(peers),
+        wanted: config.peer === "*" ? everyPeerSet : new Set(peers),
         description: describeCheck(config),
         ...(config.log !== undefined ? { pattern: compileLogPattern(config.log) } : {}),
         ...(config.after !== undefined ? { afterMs: config.after * 1_000 } : {}),
@@ -304,7 +307,7 @@ export class CheckEvaluator {
     return {
       index: check.index,
       description: check.description,
-      peers: check.peers,
+      peers: [...check.peers],
       passed: decision.passed,
       atMs: decision.t - (this.#origin ?? decision.t),
       ...(decision.evidence ? { evidence: decision.evidence } : {}),
