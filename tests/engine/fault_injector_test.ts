@@ -131,7 +131,11 @@ Deno.test("FaultInjector.healAll() heals every peer after a network fault, resum
   assertEquals(control.calls.length, 6, "nothing owed: no more calls");
 });
 
-Deno.test("FaultInjector.healAll() cut short by a second interrupt reports no failed fault, and still owes the heal", async () => {
+/**
+ * A partition, then `healAll` with a signal aborted (`reason`) while the heal is in progress,
+ * the heal then failing with `error` as an aborted operation does.
+ */
+async function healCutShort(reason: unknown, error: DOMException) {
   const { control, injector, events, failures } = setup();
   injector.enqueue(
     [fault({ fault: "partition", peers: ["alice", "bob"], groups: [["alice"], ["bob"]] })],
@@ -139,16 +143,24 @@ Deno.test("FaultInjector.healAll() cut short by a second interrupt reports no fa
     performance.now(),
   );
   const release = control.hold("heal all");
-  const interrupt = new AbortController();
-  control.failures.set("heal all", new DOMException("The signal has been aborted", "AbortError"));
-  const healing = injector.healAll("before shutdown", { resume: true, signal: interrupt.signal });
+  const abort = new AbortController();
+  control.failures.set("heal all", error);
+  const healing = injector.healAll("at the end", { resume: true, signal: abort.signal });
   await until(
     "the heal to be issued",
     () => Promise.resolve(control.calls.includes("heal all") || undefined),
   );
-  interrupt.abort();
+  abort.abort(reason);
   release();
   await healing;
+  return { injector, events, failures };
+}
+
+Deno.test("FaultInjector.healAll() cut short by a second interrupt reports no failed fault, and still owes the heal", async () => {
+  const { injector, events, failures } = await healCutShort(
+    undefined,
+    new DOMException("The signal has been aborted", "AbortError"),
+  );
   assertEquals(events.filter((e) => e.type === "fault-failed"), []);
   assertEquals(failures, []);
   assertEquals(injector.healOwed, true);
@@ -159,23 +171,8 @@ Deno.test("FaultInjector.healAll() cut short by a second interrupt reports no fa
 });
 
 Deno.test("FaultInjector.healAll() that runs out of its time at cleanup reports the heal failed", async () => {
-  const { control, injector, events } = setup();
-  injector.enqueue(
-    [fault({ fault: "partition", peers: ["alice", "bob"], groups: [["alice"], ["bob"]] })],
-    0,
-    performance.now(),
-  );
-  const release = control.hold("heal all");
-  const bound = new AbortController();
-  control.failures.set("heal all", new DOMException("The signal timed out.", "TimeoutError"));
-  const healing = injector.healAll("at cleanup", { resume: false, signal: bound.signal });
-  await until(
-    "the heal to be issued",
-    () => Promise.resolve(control.calls.includes("heal all") || undefined),
-  );
-  bound.abort(new DOMException("The signal timed out.", "TimeoutError"));
-  release();
-  await healing;
+  const timeout = new DOMException("The signal timed out.", "TimeoutError");
+  const { events } = await healCutShort(timeout, timeout);
   assertEquals(events.filter((e) => e.type === "fault-failed").length, 1);
 });
 

@@ -33,8 +33,9 @@ const isFault = (fault: string, detail?: string) => (e: EngineEvent) =>
 const isShutdownTo = (peer: string) => (e: EngineEvent) =>
   e.type === "command-sent" && e.peer === peer && e.command === "shutdown";
 
-Deno.test("run() with kill then start: an expected exit, one more started, a re-bootstrap, and the run passes [integration: redis-server, processes]", async () => {
-  const config = scenario({
+/** alice, and bob bootstrapped with her: bob killed at 0.3 s, started again at 0.6 s. */
+function killThenStartBob() {
+  return scenario({
     peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
     commands: [
       { time: 0, peer: "bob", command: "connect" },
@@ -43,6 +44,10 @@ Deno.test("run() with kill then start: an expected exit, one more started, a re-
       { time: 2, peer: "bob", command: "pull" },
     ],
   });
+}
+
+Deno.test("run() with kill then start: an expected exit, one more started, a re-bootstrap, and the run passes [integration: redis-server, processes]", async () => {
+  const config = killThenStartBob();
   const outcome = await runScenario(config);
   const { result, events } = outcome;
   assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(ofType(events, "error")));
@@ -73,15 +78,7 @@ Deno.test("run() with kill then start: an expected exit, one more started, a re-
 });
 
 Deno.test("run() re-bootstraps a peer a start fault ran again that reported started before start returned [integration: redis-server, processes]", async () => {
-  const config = scenario({
-    peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
-    commands: [
-      { time: 0, peer: "bob", command: "connect" },
-      { time: 0.3, fault: "kill", peer: "bob" },
-      { time: 0.6, fault: "start", peer: "bob" },
-      { time: 2, peer: "bob", command: "pull" },
-    ],
-  });
+  const config = killThenStartBob();
   // A `docker start` returns after the container ran for a while: this one returns only once
   // tm has read the new process's `started`.
   let startedAgain: () => void = () => {};
