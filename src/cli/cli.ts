@@ -16,6 +16,7 @@ import { formatPlanTable, planRecords } from "./plan_table.ts";
 import { VERSION } from "../base/version.ts";
 import { DEFAULT_RUNS_DIR } from "../record/run_directory.ts";
 import { escapeControls } from "../text/terminal_text.ts";
+import { formatSeconds } from "../text/quantities.ts";
 import { databaseOf, RedisLeaseError } from "../coordination/redis_lease.ts";
 
 const out = (text: string) => void output.stdout.write(text);
@@ -184,7 +185,7 @@ function buildProgram(setExitCode: (code: number) => void) {
         out(
           `${file}: valid. ${count(placed.length, "peer")} on ${count(hosts, "host")}, ` +
             `${faults > 0 ? `${commands} and ${count(faults, "fault")}` : commands} ` +
-            `over ${last} s, seed ${config.seed}\n\n` +
+            `over ${formatSeconds(last)}, seed ${config.seed}\n\n` +
             formatPlanTable(placed) + "\n" +
             (config.chaos
               ? "\n" + formatChaos(config.chaos, config.peers.map((peer) => peer.name))

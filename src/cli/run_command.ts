@@ -174,7 +174,9 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
   try {
     record = openRecord(options.out ?? DEFAULT_RUNS_DIR, configPath, config, plan);
   } catch (error) {
+    // Refused before the run began (a bad --out): its log file would tell of a run that never was.
     await logFile.close();
+    await Deno.remove(logFile.path).catch(() => {});
     throw error;
   }
   const logPath = logFile.path;

@@ -10,9 +10,17 @@
  * `after` are seconds on the timeline clock, whose 0 is the `timeline` phase: a decision taken
  * before the timeline started is reported once that 0 is known (its `atMs` then negative), or,
  * when the run stops first, relative to the moment it stopped.
+ *
+ * It runs on the run's main thread for every event, so no step may grow with the check count
+ * times anything (docs allow 10,000 checks): checks are indexed by predicate and peer, a peer
+ * that met a check is not matched again, a line is matched once per distinct pattern (RE2:
+ * linear in the line, which protocol.ts caps at 64 KiB), and the next deadline is cached.
  */
 import type { ExpectConfig, ExpectPredicate } from "../plan/schema.ts";
+import { compileLogPattern, type LogPattern } from "../plan/log_pattern.ts";
+import { timelineStartAfter } from "../history/peer_facts.ts";
 import { isReported, type Severity, severityOf } from "../text/severity.ts";
+import { formatSeconds } from "../text/quantities.ts";
 import type { CheckOutcome, EngineEvent, PeerSummary } from "./events.ts";
 
 /** How many of a peer's last log lines a failure keeps as evidence. */
@@ -35,9 +43,11 @@ interface Pending {
   readonly index: number;
   readonly predicate: ExpectPredicate;
   readonly config: ExpectConfig;
-  readonly peers: string[];
+  readonly peers: readonly string[];
+  /** `peers` as a set; `met.size === wanted.size` means every peer met the check. */
+  readonly wanted: ReadonlySet<string>;
   readonly description: string;
-  readonly pattern?: RegExp;
+  readonly pattern?: LogPattern;
   /** The window on the timeline clock, ms; undefined: open on that side. */
   readonly afterMs?: number;
   readonly byMs?: number;
@@ -59,14 +69,23 @@ export class CheckEvaluator {
   /** Last status of each peer, as shown in evidence (`failed|<reason>` keeps its reason). */
   readonly #status = new Map<string, string>();
   readonly #lines = new Map<string, string[]>();
+  /** The undecided `status`, `log` and `no_log` checks, found by an event's peer and value. */
+  readonly #index = new CheckIndex();
+  /** Decided, not yet reported (the timeline's 0 unknown), in decision order. */
+  #unreported: Pending[] = [];
+  /** `nextDeadline()`'s answer while nothing it depends on changed; null: to compute. */
+  #deadline: number | undefined | null = null;
   #stopped = false;
 
   constructor(options: CheckEvaluatorOptions) {
     this.#options = options;
+    // Shared by every `"*"` check: 10,000 of them over 100 peers would copy a million names.
+    const everyPeer = [...options.peers];
+    const everyPeerSet = new Set(everyPeer);
     this.#checks = options.checks.map((config, index) => {
       const predicate = predicateOf(config);
       const peers = config.peer === "*"
-        ? [...options.peers]
+        ? everyPeer
         : typeof config.peer === "string"
         ? [config.peer]
         : [...config.peer];
@@ -75,8 +94,9 @@ export class CheckEvaluator {
         predicate,
         config,
         peers,
+        wanted: config.peer === "*" ? everyPeerSet : new Set(peers),
         description: describeCheck(config),
-        ...(config.log !== undefined ? { pattern: new RegExp(config.log) } : {}),
+        ...(config.log !== undefined ? { pattern: compileLogPattern(config.log) } : {}),
         ...(config.after !== undefined ? { afterMs: config.after * 1_000 } : {}),
         ...(config.by !== undefined ? { byMs: config.by * 1_000 } : {}),
         met: new Set<string>(),
@@ -84,6 +104,9 @@ export class CheckEvaluator {
         reported: false,
       };
     });
+    for (const check of this.#checks) {
+      if (atEndOfWindow(check.predicate)) this.#index.add(check);
+    }
   }
 
   /** Every outcome reported so far, in file order. */
@@ -97,6 +120,7 @@ export class CheckEvaluator {
    */
   nextDeadline(): number | undefined {
     if (this.#origin === undefined || this.#stopped) return undefined;
+    if (this.#deadline !== null) return this.#deadline;
     let next: number | undefined;
     for (const check of this.#checks) {
       if (check.decision) continue;
@@ -107,29 +131,29 @@ export class CheckEvaluator {
         : undefined;
       if (at !== undefined) next = Math.min(next ?? Infinity, this.#origin + at);
     }
+    this.#deadline = next;
     return next;
   }
 
   /** Takes in one engine event (its `t` is the run clock). */
   observe(event: EngineEvent): void {
     if (this.#stopped) return;
+    if (this.#origin === undefined) {
+      this.#origin = timelineStartAfter(undefined, event);
+      if (this.#origin !== undefined) {
+        this.#deadline = null;
+        this.tick(event.t);
+        this.#report();
+      }
+    }
     switch (event.type) {
-      case "phase":
-        if (event.phase === "timeline" && this.#origin === undefined) {
-          this.#origin = event.t;
-          this.tick(event.t);
-          this.#report();
-        }
-        return;
       case "peer-status": {
         const shown = event.status === "failed" && event.address !== undefined
           ? `failed|${event.address}`
           : event.status;
         this.#status.set(event.peer, shown);
-        for (const check of this.#open("status", event.t)) {
-          if (event.status === check.config.status && check.peers.includes(event.peer)) {
-            this.#meet(check, event.peer, event.t);
-          }
+        for (const check of this.#open("status", event.peer, event.t, event.status)) {
+          this.#meet(check, event.peer, event.t);
         }
         return;
       }
@@ -138,19 +162,18 @@ export class CheckEvaluator {
         lines.push(`${event.level} ${event.message}`);
         if (lines.length > EVIDENCE_LINES) lines.shift();
         this.#lines.set(event.peer, lines);
-        for (const check of this.#open("log", event.t)) {
-          if (check.peers.includes(event.peer) && check.pattern!.test(event.message)) {
-            this.#meet(check, event.peer, event.t);
-          }
+        // Checks sharing a pattern share a bucket: the line is matched once per distinct one.
+        const matches = (source: string) => compileLogPattern(source).test(event.message);
+        for (const check of this.#open("log", event.peer, event.t, matches)) {
+          this.#meet(check, event.peer, event.t);
         }
-        for (const check of this.#open("no_log", event.t)) {
-          const level = check.config.no_log as Severity;
-          if (check.peers.includes(event.peer) && isReported(severityOf(event.level), level)) {
-            this.#decide(check, false, event.t, [
-              `${event.peer} logged at ${event.level}: ${event.message}`,
-              ...this.#lastLines(event.peer),
-            ]);
-          }
+        const severity = severityOf(event.level);
+        const reported = (level: string) => isReported(severity, level as Severity);
+        for (const check of this.#open("no_log", event.peer, event.t, reported)) {
+          this.#decide(check, false, event.t, [
+            `${event.peer} logged at ${event.level}: ${event.message}`,
+            ...this.#lastLines(event.peer),
+          ]);
         }
         return;
       }
@@ -165,6 +188,7 @@ export class CheckEvaluator {
       if (check.decision) continue;
       if (!check.opened && check.afterMs !== undefined && now >= check.afterMs) {
         check.opened = true;
+        this.#deadline = null;
         for (const peer of check.peers) {
           if (this.#status.get(peer)?.split("|")[0] === check.config.status) {
             this.#meet(check, peer, t);
@@ -210,25 +234,33 @@ export class CheckEvaluator {
     this.#report();
   }
 
-  /** The checks of `predicate` still undecided whose window holds `t` (run clock). */
-  #open(predicate: ExpectPredicate, t: number): Pending[] {
+  /**
+   * The checks of `predicate` about `peer`, undecided and not met by it, whose window holds `t`
+   * (run clock) and whose value (status, pattern, level) the event `fits`.
+   */
+  #open(
+    predicate: ExpectPredicate,
+    peer: string,
+    t: number,
+    fits: string | ((value: string) => boolean),
+  ): Pending[] {
     const now = this.#origin === undefined ? -Infinity : t - this.#origin;
-    return this.#checks.filter((check) =>
-      check.predicate === predicate && !check.decision &&
+    const inWindow = (check: Pending) =>
       (check.afterMs === undefined || now >= check.afterMs) &&
-      (check.byMs === undefined || now <= check.byMs)
-    );
+      (check.byMs === undefined || now <= check.byMs);
+    return this.#index.find(predicate, peer, fits).filter(inWindow);
   }
 
   #meet(check: Pending, peer: string, t: number): void {
     check.met.add(peer);
-    if (check.peers.every((name) => check.met.has(name))) this.#decide(check, true, t);
+    this.#index.met(check, peer);
+    if (check.met.size === check.wanted.size) this.#decide(check, true, t);
   }
 
   /** The window of a `status`, `log` or `no_log` check closed with it still undecided. */
   #closeWindow(check: Pending, t: number): void {
     if (check.predicate === "no_log") return this.#decide(check, true, t);
-    if (check.peers.every((name) => check.met.has(name))) return this.#decide(check, true, t);
+    if (check.met.size === check.wanted.size) return this.#decide(check, true, t);
     const missing = check.peers.filter((name) => !check.met.has(name));
     const evidence = missing.slice(0, EVIDENCE_PEERS).flatMap((peer) => [
       `${peer}: last status ${this.#status.get(peer) ?? "none"}`,
@@ -247,6 +279,9 @@ export class CheckEvaluator {
   #decide(check: Pending, passed: boolean, t: number, evidence?: string[]): void {
     if (check.decision) return;
     check.decision = { passed, t, ...(passed ? {} : { evidence: evidence ?? [] }) };
+    this.#deadline = null;
+    this.#unreported.push(check);
+    this.#index.remove(check);
     if (!passed) {
       const { atMs: _, ...outcome } = this.#outcome(check);
       this.#options.failed?.(outcome);
@@ -257,8 +292,11 @@ export class CheckEvaluator {
   /** Reports the decisions taken, once the timeline's 0 is known. */
   #report(): void {
     if (this.#origin === undefined) return;
-    for (const check of this.#checks) {
-      if (!check.decision || check.reported) continue;
+    // In file order, as before the timeline's 0 was known; one at a time once it is.
+    const due = this.#unreported.sort((a, b) => a.index - b.index);
+    this.#unreported = [];
+    for (const check of due) {
+      if (check.reported) continue;
       check.reported = true;
       this.#options.decided(this.#outcome(check));
     }
@@ -269,12 +307,89 @@ export class CheckEvaluator {
     return {
       index: check.index,
       description: check.description,
-      peers: check.peers,
+      peers: [...check.peers],
       passed: decision.passed,
       atMs: decision.t - (this.#origin ?? decision.t),
       ...(decision.evidence ? { evidence: decision.evidence } : {}),
     };
   }
+}
+
+/** Where a check is filed: `"*"` for every peer (one entry, not one per peer). */
+const EVERY_PEER = "*";
+
+/**
+ * The undecided event-driven checks by predicate, peer (or `"*"`) and value (the status, the
+ * pattern's source, the level): an event costs the distinct values open for its peer plus the
+ * checks it meets, never the check count (10,000 checks on a run's main thread).
+ */
+class CheckIndex {
+  readonly #buckets = new Map<ExpectPredicate, Map<string, Map<string, Set<Pending>>>>();
+
+  add(check: Pending): void {
+    const byPeer = this.#buckets.get(check.predicate) ?? new Map();
+    this.#buckets.set(check.predicate, byPeer);
+    for (const peer of filedUnder(check)) {
+      const byValue = byPeer.get(peer) ?? new Map<string, Set<Pending>>();
+      byPeer.set(peer, byValue);
+      const value = valueOf(check);
+      const bucket = byValue.get(value);
+      if (bucket) bucket.add(check);
+      else byValue.set(value, new Set([check]));
+    }
+  }
+
+  /**
+   * The checks filed for `peer` whose value `fits` (one value, or a test run once per value),
+   * not met by `peer` yet.
+   */
+  find(
+    predicate: ExpectPredicate,
+    peer: string,
+    fits: string | ((value: string) => boolean),
+  ): Pending[] {
+    const found: Pending[] = [];
+    for (const who of [peer, EVERY_PEER]) {
+      const byValue = this.#buckets.get(predicate)?.get(who);
+      if (!byValue) continue;
+      const buckets = typeof fits === "string"
+        ? [byValue.get(fits)]
+        : [...byValue].flatMap(([value, bucket]) => fits(value) ? [bucket] : []);
+      for (const bucket of buckets) {
+        for (const check of bucket ?? []) {
+          if (check.wanted.has(peer) && !check.met.has(peer)) found.push(check);
+        }
+      }
+    }
+    return found;
+  }
+
+  /** `peer` met `check`: a check naming peers stops being looked up for it. */
+  met(check: Pending, peer: string): void {
+    if (check.config.peer !== EVERY_PEER) this.#delete(check, peer);
+  }
+
+  /** `check` was decided. */
+  remove(check: Pending): void {
+    for (const peer of filedUnder(check)) this.#delete(check, peer);
+  }
+
+  #delete(check: Pending, peer: string): void {
+    const byValue = this.#buckets.get(check.predicate)?.get(peer);
+    const value = valueOf(check);
+    const bucket = byValue?.get(value);
+    if (!bucket) return;
+    bucket.delete(check);
+    if (bucket.size === 0) byValue!.delete(value);
+  }
+}
+
+function filedUnder(check: Pending): Iterable<string> {
+  return check.config.peer === EVERY_PEER ? [EVERY_PEER] : check.wanted;
+}
+
+function valueOf(check: Pending): string {
+  return check.config.status ?? check.config.log ?? check.config.no_log ?? "";
 }
 
 /** How a run's verdict names a failed check: `check #2 failed: bob reports status connected`. */
@@ -336,11 +451,11 @@ export function describeCheck(check: ExpectConfig): string {
     : list[0];
   const verb = (word: string) => many ? word : `${word}s`;
   const window = check.after !== undefined && check.by !== undefined
-    ? ` between ${check.after} s and ${check.by} s`
+    ? ` between ${formatSeconds(check.after)} and ${formatSeconds(check.by)}`
     : check.by !== undefined
-    ? ` by ${check.by} s`
+    ? ` by ${formatSeconds(check.by)}`
     : check.after !== undefined
-    ? ` after ${check.after} s`
+    ? ` after ${formatSeconds(check.after)}`
     : "";
   switch (predicateOf(check)) {
     case "status":

@@ -85,6 +85,8 @@ export interface PeerSummary {
   exitCode?: number | null;
   /** The reason of a `failed|<reason>` status (`""` for a bare `failed`); absent if it never failed. */
   failure?: string;
+  /** A `kill` fault ended it and no `start` ran it again: not asked to stop, not a failure. */
+  killedByFault?: true;
 }
 
 export type EngineEvent =

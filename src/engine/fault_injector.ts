@@ -33,6 +33,13 @@ export interface FaultInjectorOptions {
   onKilling(peer: string): void;
   /** The kill failed: an exit of the peer is no longer expected. */
   onKillFailed(peer: string): void;
+  /**
+   * Awaited before a killed peer is run again: it may report `started` before the runtime's
+   * `start` returns (a `docker start` waits for the container), and that status is a new start.
+   */
+  onStarting(peer: string, signal: AbortSignal): Promise<void>;
+  /** The start failed: the peer is still the exited one. */
+  onStartFailed(peer: string): void;
   /** A killed peer runs again: its exit is watched from now on. */
   onStarted(peer: string, running: RunningPeer): void;
   /** A fault failed (its target is there): the run fails with `message`. */
@@ -139,6 +146,17 @@ export class FaultInjector {
         ...(lateMs !== undefined ? { lateMs } : {}),
       });
     }
+    // Cut short by the run stopping (a second Ctrl-C): no fault failed, and a heal still owed is
+    // done again at cleanup; a timeout (the cleanup's bound) is a failure.
+    if (failures.length > 0 && signal.aborted && !timedOut(signal)) {
+      const peers = failures.flatMap((failure) => failure.peers).join(", ");
+      this.#options.emit({
+        type: "trace",
+        message: `fault ${action.fault} on ${peers} cut short: the run is stopping` +
+          (this.#networkDirty ? " (the network is healed at cleanup)" : ""),
+      });
+      return;
+    }
     for (const { peers, error } of failures) {
       const targetGone = error instanceof FaultTargetGoneError;
       const reason = errorMessage(error);
@@ -198,6 +216,8 @@ export class FaultInjector {
       hooks: {
         killing: (peer) => options.onKilling(peer),
         killFailed: (peer) => options.onKillFailed(peer),
+        starting: (peer, signal) => options.onStarting(peer, signal),
+        startFailed: (peer) => options.onStartFailed(peer),
         started: (peer, running) => options.onStarted(peer, running),
       },
     };
@@ -224,4 +244,9 @@ export function faultNeeds(
     }
   }
   return needs;
+}
+
+/** Whether `signal` was aborted by its own timeout (`AbortSignal.timeout`), not by a halt. */
+function timedOut(signal: AbortSignal): boolean {
+  return signal.reason instanceof DOMException && signal.reason.name === "TimeoutError";
 }

@@ -67,10 +67,9 @@ export class PeerLaunches {
     });
   }
 
-  /** A `start` fault ran a killed peer again: watch its new exit. */
+  /** A `start` fault ran a killed peer again (`markRelaunching` came first): watch its new exit. */
   relaunched(peer: string, running: RunningPeer): void {
     const { states } = this.#options;
-    states.markRelaunched(peer);
     this.#emitLaunched(peer, states.of(peer).host, running);
     this.#watchExit(peer, running);
   }
@@ -118,7 +117,7 @@ export class PeerLaunches {
   async #onExit(peer: string, exit: PeerExit): Promise<void> {
     const { states, emit, tearingDown } = this.#options;
     const state = states.of(peer);
-    if (state.faultKilled) {
+    if (state.killedByFault) {
       // A `kill` fault: expected, not a crash; the run goes on (a `start` may run it again).
       states.markExited(peer, exit, { expected: true, killed: true });
       emit({ type: "peer-exited", peer, code: exit.code, expected: true });

@@ -7,45 +7,31 @@ import type { PeerSummary } from "./events.ts";
 import type { PeerExit } from "./runtime.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import { severityOf } from "../text/severity.ts";
+import { AFTER_START, applyFaultKill, applyStatus, type PeerFacts } from "../history/peer_facts.ts";
 
-/** Statuses a peer only reports after `started`: seeing one proves it started even if the
- * `started` itself was overwritten before tm could read it. */
-export const AFTER_START: ReadonlySet<string> = new Set([
-  "connecting",
-  "connected",
-  "disconnecting",
-  "disconnected",
-  "restarting",
-  "stopped",
-]);
+export { AFTER_START };
 
-export interface PeerState {
+/**
+ * A peer's live state: the facts every view of the run shares (`src/history/peer_facts.ts`,
+ * applied by the same rules), plus what only the engine needs while the run goes on.
+ */
+export interface PeerState extends PeerFacts {
   readonly peer: string;
   readonly host: string;
-  /** Last status word reported, null before the first. */
-  status: string | null;
-  /** The last bootstrap address reported with `started|<address>`. */
-  address?: string;
-  /** Reported `started` (or a later status) at least once. */
-  started: boolean;
-  /** How many times it reported `restarting`. */
-  restarts: number;
   /** Log lines at warn / error level. */
   warnings: number;
   errors: number;
   lastLog?: { level: string; message: string };
-  /** The reason of its first `failed|<reason>` status (`""` for a bare `failed`). */
-  failure?: string;
   /** The runtime launched it. */
   launched: boolean;
   /** `shutdown` was sent to it. */
   shutdownSent: boolean;
   /** Set once its process/container ended for good (until a `start` fault runs it again). */
   exit?: PeerExit & ExitJudgement;
-  /** A `kill` fault is ending it: its exit is expected. */
-  faultKilled: boolean;
-  /** A `start` fault ran it again and it has not reported a status since. */
+  /** A `start` fault is running it again and it has not reported a status since. */
   relaunched: boolean;
+  /** Its exit before a `start` fault, restored if the start fails. */
+  exitBeforeRelaunch?: PeerExit & ExitJudgement;
 }
 
 /** How the engine judged an exit. */
@@ -92,7 +78,7 @@ export class PeerStates {
         errors: 0,
         launched: false,
         shutdownSent: false,
-        faultKilled: false,
+        killedByFault: false,
         relaunched: false,
       });
     }
@@ -138,17 +124,7 @@ export class PeerStates {
 
   applyStatus(peer: string, status: string, address: string | undefined): StatusChange {
     const state = this.of(peer);
-    const previous = state.status;
-    state.status = status;
-    if (status === "started") {
-      if (address !== undefined) state.address = address;
-      state.started = true;
-    } else if (AFTER_START.has(status)) {
-      state.started = true;
-    }
-    if (status === "restarting" && previous !== "restarting") state.restarts++;
-    const firstFailure = status === "failed" && state.failure === undefined;
-    if (firstFailure) state.failure = address ?? "";
+    const { previous, failure } = applyStatus(state, status, address);
     this.#changed();
     // A restarted peer that sets another status at once (a queued `connect`) can overwrite its
     // `started` before tm reads it: any status after `restarting` but `stopped` or a reported
@@ -162,7 +138,7 @@ export class PeerStates {
     return {
       previous,
       newStart: (status === "started" && previous !== "started") || cameBack,
-      ...(firstFailure ? { failure: state.failure } : {}),
+      ...(failure !== undefined ? { failure } : {}),
     };
   }
 
@@ -183,17 +159,32 @@ export class PeerStates {
     this.of(peer).shutdownSent = true;
   }
 
-  /** A `kill` fault is about to end the peer (`on`), or failed to (`!on`). */
+  /** A `kill` fault is about to end the peer (`on`): its exit is expected; or failed to (`!on`). */
   markFaultKill(peer: string, on: boolean): void {
-    this.of(peer).faultKilled = on;
+    this.of(peer).killedByFault = on;
   }
 
-  /** A `start` fault ran the peer again: it is alive, its next status is a new start. */
-  markRelaunched(peer: string): void {
+  /**
+   * A `start` fault is about to run the peer again: from now on it is alive and its next status
+   * is a new start, even one read before the runtime's `start` returns.
+   */
+  markRelaunching(peer: string): void {
     const state = this.of(peer);
-    state.exit = undefined;
-    state.faultKilled = false;
+    state.exitBeforeRelaunch = state.exit;
+    applyFaultKill(state, false);
     state.relaunched = true;
+    this.#changed();
+  }
+
+  /** The `start` failed: the peer is the exited one again, unless it reported a status since. */
+  markRelaunchFailed(peer: string): void {
+    const state = this.of(peer);
+    if (state.relaunched && state.exit === undefined) {
+      state.exit = state.exitBeforeRelaunch;
+      state.killedByFault = true;
+    }
+    state.relaunched = false;
+    state.exitBeforeRelaunch = undefined;
     this.#changed();
   }
 
@@ -259,6 +250,7 @@ export class PeerStates {
       errors: state.errors,
       ...(state.exit && !state.exit.killed ? { exitCode: state.exit.code } : {}),
       ...(state.failure !== undefined ? { failure: state.failure } : {}),
+      ...(state.killedByFault && state.exit ? { killedByFault: true as const } : {}),
     }));
   }
 

@@ -183,6 +183,13 @@ class Run {
         emit: (event) => this.#emit(event),
         onKilling: (peer) => this.#states.markFaultKill(peer, true),
         onKillFailed: (peer) => this.#states.markFaultKill(peer, false),
+        onStarting: async (peer, signal) => {
+          // A `docker kill` returns before the engine's event stream reports the exit: the
+          // killed process's exit is recorded (as expected) before the new one can be judged.
+          await this.#states.until(() => this.#states.of(peer).exit !== undefined, signal);
+          this.#states.markRelaunching(peer);
+        },
+        onStartFailed: (peer) => this.#states.markRelaunchFailed(peer),
         onStarted: (peer, running) => this.#peers.relaunched(peer, running),
         fail: (message) => {
           this.#emit({ type: "error", message });

@@ -28,6 +28,13 @@ export interface FaultHooks {
   killing(peer: string): void;
   /** A kill that failed for another reason than the peer being gone: the exit is not expected. */
   killFailed(peer: string): void;
+  /**
+   * Before a killed peer is started again: resolves once its kill's exit is recorded, the peer
+   * then counting as relaunched, so a `started` it reports before the start returns is its new one.
+   */
+  starting(peer: string, signal: AbortSignal): Promise<void>;
+  /** The start failed: the peer is back to exited. */
+  startFailed(peer: string): void;
   /** A killed peer runs again. */
   started(peer: string, running: RunningPeer): void;
 }

@@ -1,7 +1,8 @@
 /**
  * Whether one peer passed, and why not: the judgement the JUnit file, the summary and the HTML
  * report share (docs/run-record.md, "junit.xml"). A peer fails when it crashed, never started,
- * reported `failed`, or did not stop.
+ * reported `failed`, or did not stop; a peer a `kill` fault left ended did what the test asked
+ * (the engine does not ask it to stop either).
  */
 import type { PeerHistory } from "./run_history.ts";
 
@@ -26,7 +27,7 @@ export function peerProblems(peer: PeerHistory): PeerProblem[] {
     });
   }
   if (!peer.started) problems.push({ kind: "never-started", text: "never started" });
-  else if (!peer.crashed && peer.lastStatus !== "stopped") {
+  else if (!peer.crashed && !peer.killedByFault && peer.lastStatus !== "stopped") {
     problems.push({
       kind: "did-not-stop",
       text: `did not stop (last status ${peer.lastStatus ?? "none"})`,

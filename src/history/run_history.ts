@@ -11,8 +11,8 @@ import type {
   TimelineCommand,
 } from "../engine/events.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
-import { AFTER_START } from "../engine/peer_states.ts";
 import type { RecordedEvent } from "../record/events_jsonl.ts";
+import { type PeerFacts, RunFacts } from "./peer_facts.ts";
 
 /** How many of a peer's last log lines a history keeps for messages (JUnit, summary). */
 export const LAST_LINES = 20;
@@ -36,6 +36,8 @@ export interface PeerHistory {
   failure?: string;
   /** Its process/container exited on its own, unexpectedly. */
   crashed: boolean;
+  /** A `kill` fault ended it and no `start` ran it again: the test's doing, not a failure. */
+  killedByFault: boolean;
   /** Exit code if it exited (null: killed by a signal or unknown). */
   exitCode?: number | null;
   /** Last lines of its output at an unexpected exit (docker logs). */
@@ -68,7 +70,7 @@ export interface RunHistory {
   timelineStartMs?: number;
   /** Run time of the last event recorded. */
   lastMs: number;
-  /** The run's end; undefined when the record stops before it (tm was killed). */
+  /** The run's end; undefined when the record stops before it (`unfinishedCause`). */
   finished?: EventOf<"run-finished">;
   peers: PeerHistory[];
   /** Decided checks in `expect:` order (from `run-finished`, else the `check-decided` events). */
@@ -78,18 +80,22 @@ export interface RunHistory {
   hosts: { host: string; address: string; docker?: string }[];
 }
 
+/**
+ * Why a record ends before `run-finished`, as far as it can tell: a last line cut short is a
+ * write that failed (a full disk); whole lines are tm killed, or a write that failed between two.
+ */
+export function unfinishedCause(cutShort: boolean): string {
+  return cutShort
+    ? "a write to the record failed mid-line (a full disk?)"
+    : "tm was killed, or a write to the record failed (a full disk?)";
+}
+
 /** The record holds no `run-started`: nothing to tell. */
 export class NotARunError extends Error {
   constructor() {
     super("the record holds no run-started event");
     this.name = "NotARunError";
   }
-}
-
-/** Whether a status is a peer's `failed` report, and its reason. */
-export function failureOf(status: string): string | undefined {
-  if (status === "failed") return "";
-  return status.startsWith("failed|") ? status.slice("failed|".length) : undefined;
 }
 
 /**
@@ -109,6 +115,7 @@ export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
     lastStatus: null,
     restarts: 0,
     crashed: false,
+    killedByFault: false,
     exitOutput: [],
     lastLogs: [],
     warnings: 0,
@@ -128,11 +135,15 @@ export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
     hosts: [],
   };
   const decided = new Map<number, CheckOutcome>();
+  const facts = new RunFacts();
   for (const { event } of recorded) {
     history.lastMs = Math.max(history.lastMs, event.t);
+    facts.observe(event);
     const peer = "peer" in event && event.peer !== undefined ? peers.get(event.peer) : undefined;
     apply(history, event, peer, decided);
   }
+  history.timelineStartMs = facts.timelineStartMs;
+  for (const peer of peers.values()) told(peer, facts.of(peer.peer));
   const last = history.phases.at(-1);
   if (last && history.finished) last.endMs = history.finished.t;
   if (history.finished) {
@@ -163,7 +174,6 @@ function apply(
       const previous = history.phases.at(-1);
       if (previous) previous.endMs = event.t;
       history.phases.push({ phase: event.phase, startMs: event.t });
-      if (event.phase === "timeline") history.timelineStartMs = event.t;
       break;
     }
     case "host-connected":
@@ -179,16 +189,6 @@ function apply(
       if (event.id !== undefined) peer.id = event.id;
       if (event.imageId !== undefined) peer.imageId = event.imageId;
       break;
-    case "peer-status": {
-      if (!peer) break;
-      const failure = failureOf(event.status);
-      if (failure !== undefined) peer.failure = failure;
-      // `started`, or a status that proves it (peer_states.ts: `started` may be overwritten).
-      if (event.status === "started" || AFTER_START.has(event.status)) peer.started = true;
-      if (event.status === "restarting") peer.restarts++;
-      peer.lastStatus = event.status;
-      break;
-    }
     case "peer-log":
       if (!peer) break;
       peer.lastLogs.push(`[${event.level}] ${event.message}`);
@@ -198,7 +198,6 @@ function apply(
       break;
     case "peer-exited":
       if (!peer) break;
-      peer.exitCode = event.code;
       if (!event.expected) {
         peer.crashed = true;
         peer.exitOutput = event.output ?? [];
@@ -211,6 +210,16 @@ function apply(
       history.finished = event;
       break;
   }
+}
+
+/** A peer's facts (peer_facts.ts) as its history tells them; `run-finished` may refine them. */
+function told(peer: PeerHistory, facts: PeerFacts): void {
+  peer.started = facts.started;
+  peer.lastStatus = facts.status;
+  peer.restarts = facts.restarts;
+  peer.killedByFault = facts.killedByFault && facts.exit !== undefined;
+  if (facts.failure !== undefined) peer.failure = facts.failure;
+  if (facts.exit !== undefined) peer.exitCode = facts.exit.code;
 }
 
 /** ms on the timeline clock of run time `t` (negative before the timeline); undefined if none. */

@@ -211,7 +211,7 @@ export const ExpectSchema = z.strictObject({
     "the peer has this status (the word before any |) at some moment of the window",
   ),
   log: z.string().min(1).optional().describe(
-    "a log line of the peer matches this regular expression (JavaScript syntax) within the window",
+    "a log line of the peer matches this regular expression (RE2 syntax) within the window",
   ),
   no_log: z.enum(SEVERITIES).optional().describe(
     "the peer logs no line at this level or worse within the window",
@@ -241,8 +241,20 @@ export const TimelineEntrySchema = z.union([CommandSchema, FileFaultSchema]);
 export const LOG_LEVELS = SEVERITIES;
 
 export const ConfigSchema = z.strictObject({
-  name: z.string().min(1).regex(/^[^/\\\0]+$/, "must not contain / or \\").superRefine(
+  name: z.string().min(1).regex(/^[^/\\]+$/, "must not contain / or \\").superRefine(
     (name, context) => {
+      // A control character would reach file names, container names and terminals as is.
+      // deno-lint-ignore no-control-regex
+      const control = /[\u0000-\u001f\u007f-\u009f]/u.exec(name);
+      if (control) {
+        const code = control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+        context.addIssue({
+          code: "custom",
+          message: `must not contain control characters (U+${code} at character ${
+            control.index + 1
+          })`,
+        });
+      }
       const bytes = new TextEncoder().encode(name).length;
       if (bytes > MAX_TEST_NAME_BYTES) {
         context.addIssue({

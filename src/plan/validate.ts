@@ -14,13 +14,13 @@ import {
   type PeerEntryConfig,
 } from "./schema.ts";
 import { place, PlacementError } from "./placement.ts";
-import { errorMessage } from "../base/errors.ts";
 import { closestMatch, unknownPeer } from "./closest_match.ts";
 import { checkChaos, expandTimeline, latestMoment } from "../faults/chaos.ts";
 import { checkFaults } from "../faults/fault_checks.ts";
 import { PeerNames } from "./expansion.ts";
 import { describePeers, memberName, memberNames } from "./peer_groups.ts";
 import { compilePeerPattern, isPeerPattern, PeerPatternError } from "./peer_selector.ts";
+import { compileLogPattern, LogPatternError } from "./log_pattern.ts";
 
 export { closestMatch };
 
@@ -376,11 +376,13 @@ function checkExpectations(
     }
     if (check.log !== undefined) {
       try {
-        new RegExp(check.log);
+        compileLogPattern(check.log);
       } catch (error) {
+        if (!(error instanceof LogPatternError)) throw error;
         problems.push({
           path: at("log"),
-          message: `not a valid regular expression (JavaScript syntax): ${errorMessage(error)}`,
+          message:
+            `${error.message} (no lookaround or backreferences: docs/config.md, Expectations)`,
         });
       }
     }

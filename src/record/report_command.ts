@@ -6,7 +6,7 @@ import { UsageError } from "../base/errors.ts";
 import { RECORD_FILES } from "./record_files.ts";
 import { readRecordedEvents } from "./recorded_run.ts";
 import { writeReports } from "./reporters/reporters.ts";
-import { NotARunError, runHistory } from "../history/run_history.ts";
+import { NotARunError, runHistory, unfinishedCause } from "../history/run_history.ts";
 
 /** What `tm report` did, as printed. */
 export interface ReportOutcome {
@@ -43,8 +43,8 @@ export async function rebuildReports(dir: string): Promise<ReportOutcome> {
   } else {
     lines.push(
       `run ${history.runId} of ${history.test} did not finish: its record ends ` +
-        `${(history.lastMs / 1_000).toFixed(1)} s in, before run-finished (tm was killed)` +
-        (truncated ? "; its last line was cut short" : ""),
+        `${(history.lastMs / 1_000).toFixed(1)} s in, before run-finished: ` +
+        unfinishedCause(truncated),
     );
   }
   return { lines, finished: finished !== undefined };

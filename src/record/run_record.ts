@@ -20,6 +20,7 @@ import { writeReports } from "./reporters/reporters.ts";
 import { createRunDirectory } from "./run_directory.ts";
 import { runHistory } from "../history/run_history.ts";
 import { runSummary } from "./run_summary.ts";
+import { timelineStartAfter } from "../history/peer_facts.ts";
 
 /** Options of `openRunRecord`. */
 export interface RunRecordOptions {
@@ -70,7 +71,8 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
     (error) => lost ??= new RecordWriteError(eventsPath, error),
   );
   const fail = (path: string, error: unknown) => {
-    lost ??= new RecordWriteError(path, error);
+    // A reporter's own RecordWriteError already names its file: wrapping it said it twice.
+    lost ??= error instanceof RecordWriteError ? error : new RecordWriteError(path, error);
     file.close();
   };
   const append = (line: string) => file.write(line + "\n");
@@ -85,7 +87,7 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
       writeReports(dir, history, recorded);
       writePeerLogs(dir, recorded);
     } catch (error) {
-      fail(error instanceof RecordWriteError ? error.path : summaryPath, error);
+      fail(summaryPath, error);
     }
   };
 
@@ -94,7 +96,7 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
     dir,
     sink: (event) => {
       if (!file.open) return;
-      if (event.type === "phase" && event.phase === "timeline") timelineStart ??= event.t;
+      timelineStart = timelineStartAfter(timelineStart, event);
       const entry: RecordedEvent = {
         wall: new Date().toISOString(),
         ...(timelineStart !== undefined ? { timelineMs: event.t - timelineStart } : {}),

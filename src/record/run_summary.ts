@@ -24,6 +24,8 @@ export interface PeerOutcome {
   /** The reason of its `failed|<reason>` report (`""` for a bare `failed`); null if none. */
   failure: string | null;
   crashed: boolean;
+  /** A `kill` fault ended it and no `start` ran it again (not a failure: the test did it). */
+  killedByFault: boolean;
   /** Why it failed the run (crashed, never started, reported failed, did not stop); [] if not. */
   problems: string[];
   warnings: number;
@@ -81,6 +83,7 @@ export function runSummary(history: RunHistory, tm: string): RunSummary {
       lastStatus: peer.lastStatus,
       failure: peer.failure ?? null,
       crashed: peer.crashed,
+      killedByFault: peer.killedByFault,
       problems: peerProblems(peer).map((problem) => problem.text),
       warnings: peer.warnings,
       errors: peer.errors,

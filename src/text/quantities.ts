@@ -8,6 +8,14 @@ export function formatStamp(ms: number): string {
   return `[${(Math.max(0, ms) / 1000).toFixed(1).padStart(6)}s]`;
 }
 
+/**
+ * Seconds as a test file writes them, to the millisecond the timeline keeps: `1.2 s`, `0.25 s`,
+ * `30 s` (a float sum such as 1.2000000000000002 is not shown as is).
+ */
+export function formatSeconds(seconds: number): string {
+  return `${Number(seconds.toFixed(3))} s`;
+}
+
 /** A duration for people: `850 ms`, `4.2s`, `3m 05s`, `1h 02m`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;

@@ -65,6 +65,7 @@ export function finalPeers(state: RunState): PeerSummary[] {
     warnings: p.warnings,
     errors: p.errors,
     exitCode: p.exit && !p.exit.expected ? p.exit.code : undefined,
+    ...(p.facts.killedByFault && p.facts.exit ? { killedByFault: true as const } : {}),
   }));
 }
 
@@ -85,6 +86,7 @@ function finalStatus(peer: PeerSummary): string {
   const failure = peer.failure === undefined
     ? ""
     : `, reported failed${peer.failure ? `: ${peer.failure}` : ""}`;
+  if (peer.killedByFault) return `killed by a fault${failure}`;
   if (peer.exitCode !== undefined && peer.exitCode !== null && peer.status !== "stopped") {
     return `${status}, exited ${peer.exitCode}${failure}`;
   }

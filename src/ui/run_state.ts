@@ -15,6 +15,12 @@ import type {
   Verdict,
 } from "../engine/events.ts";
 import { batchTimeline } from "../engine/timeline.ts";
+import {
+  applyPeerEvent,
+  newPeerFacts,
+  type PeerFacts,
+  timelineStartAfter,
+} from "../history/peer_facts.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import { severityOf } from "../text/severity.ts";
 import { escapeControlsIn } from "../text/terminal_text.ts";
@@ -82,6 +88,8 @@ export interface PeerView {
   lastLog?: { t: number; level: string; message: string };
   /** Set once the container exited. */
   exit?: { code: number | null; expected: boolean };
+  /** What the events say of it, by the rules every view shares (history/peer_facts.ts). */
+  facts: PeerFacts;
 }
 
 export interface HostView {
@@ -236,6 +244,8 @@ export function foldEvents(events: Iterable<EngineEvent>, options?: RunStateOpti
 export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
   const event = escapeControlsIn(unsafe);
   state.lastT = Math.max(state.lastT, event.t);
+  state.timelineStart = timelineStartAfter(state.timelineStart, event);
+  if (event.type !== "run-started") applyPeerEvent(event, (name) => peerOf(state, name).facts);
   const line = (
     kind: LineKind,
     level: string,
@@ -272,6 +282,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         restarts: 0,
         warnings: 0,
         errors: 0,
+        facts: newPeerFacts(),
       }));
       state.peersByName = new Map(state.peers.map((p) => [p.name, p]));
       // The engine's batches, so the views group commands exactly as they are sent.
@@ -298,9 +309,6 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
     case "phase":
       state.phase = event.phase;
       state.phaseSince = event.t;
-      if (event.phase === "timeline" && state.timelineStart === undefined) {
-        state.timelineStart = event.t;
-      }
       line("phase", "info");
       break;
     case "redis-ready":
@@ -412,7 +420,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       peer.status = event.status;
       peer.since = event.t;
       if (event.address !== undefined) peer.address = event.address;
-      if (event.status === "restarting") peer.restarts++;
+      peer.restarts = peer.facts.restarts;
       peer.exit = undefined;
       line("status", event.status === "restarting" ? "warn" : "info", undefined, {
         peer: event.peer,
@@ -547,9 +555,6 @@ function markSent(state: RunState, event: EventOf<"command-sent">) {
   if (!entry) return;
   entry.sentAt = event.t;
   entry.lateMs = event.lateMs;
-  if (event.dueMs !== undefined && state.timelineStart === undefined) {
-    state.timelineStart = event.t - event.dueMs - (event.lateMs ?? 0);
-  }
   advance(state);
 }
 
@@ -657,6 +662,7 @@ function peerOf(state: RunState, name: string, host = "?"): PeerView {
       restarts: 0,
       warnings: 0,
       errors: 0,
+      facts: newPeerFacts(),
     };
     state.peers.push(peer);
     state.peersByName.set(name, peer);

@@ -92,6 +92,22 @@ Deno.test("tm validate prints a summary and an aligned plan table", async () => 
   ]);
 });
 
+Deno.test("tm validate says the timeline's length to the millisecond, not a float sum's digits", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-validate-seconds-" });
+  try {
+    const config = `${dir}/seconds.yaml`;
+    const text = await Deno.readTextFile(`${root}/examples/one-peer.yaml`);
+    await Deno.writeTextFile(config, text.replace("- time: 3", `- time: ${0.1 * 12}`));
+    const { code, stdout } = await tm("validate", config);
+    assertEquals([code, stdout.split("\n")[0].replace(/, seed \d+$/, "")], [
+      0,
+      `${config}: valid. 1 peer on 1 host, 2 commands over 1.2 s`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("tm validate accepts the one-peer example", async () => {
   const { code, stdout } = await tm("validate", "examples/one-peer.yaml", "--json");
   assertEquals(code, 0);

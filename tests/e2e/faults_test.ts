@@ -73,6 +73,28 @@ Deno.test("tm with kill then start on both hosts: expected exits, each peer star
   assertEquals(await ws.containers(), { hosta: [], hostb: [] });
 });
 
+Deno.test("tm re-bootstraps a peer a start fault ran again: its bootstrap line comes after the start, exit 0 [integration: testbed]", async () => {
+  await using ws = await workspace("fault-restart-boot");
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "far", command: "connect" },
+    { time: 0.5, fault: "kill", peer: "far" },
+    { time: 1.5, fault: "start", peer: "far" },
+    { time: 10, peer: "near", command: "pull" },
+  ], {
+    timeout: { startup: 30, shutdown: 20 },
+    // The reference peer logs this line when it is sent `peer|<address>`.
+    expect: [{ peer: "far", log: "adding bootstrap peer", after: 1.5 }],
+  });
+  const result = await ws.run([config]);
+  const output = `${result.stdout}\n${result.stderr}`;
+  assertEquals(result.code, 0, output);
+  const lines = await ws.logLines();
+  const bootstrap = tagged(lines, "far", "SENT").filter((l) => l.text.startsWith("peer|"));
+  assertEquals(bootstrap.length, 2, `far bootstrapped twice:\n${output}`);
+  const checks = tagged(lines, "tm", "CHECK").map((l) => l.text);
+  assertEquals(checks.map((text) => /^check #0 passed\b/.test(text)), [true], output);
+});
+
 Deno.test("tm with pause and resume holds a peer's log lines until it is resumed, exit 0 [integration: testbed]", async () => {
   await using ws = await workspace("fault-pause");
   const config = await ws.writeNearFarConfig([

@@ -239,3 +239,45 @@ Deno.test("tm on SIGTERM while containers are being started exits 130 and leaves
   assert(!result.stdout.includes("── timeline"), output);
   await assertNothingLeft(ws, ends, before);
 });
+
+Deno.test("tm on SIGINT while a catastrophic log: pattern meets a peer line exits 130 and leaves nothing behind [integration: testbed]", async () => {
+  await using ws = await workspace("sigint-regex");
+  // `(a+)+$` against n `a`s and a `b` takes a backtracking engine 2^n steps (42 froze it for
+  // good): before RE2 the check froze tm's main thread (timeline, signal handlers) until SIGKILL,
+  // containers left. A line near the 64 KiB a log line is cut at is the worst case the docs allow.
+  const line = `${"a".repeat(60_000)}b`;
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 0.2, peer: "near", command: `push|far|${line}` },
+    { time: 1, peer: "near", command: "rotate-key" },
+    { time: 60, peer: "near", command: "pull" },
+  ], { expect: [{ peer: "near", log: "(a+)+$" }] });
+  const before = snapshot();
+  const tm = ws.start([config]);
+  try {
+    // The timeline goes on after the line was judged (it does not match: it ends in `b`).
+    await tm.waitFor(/near > rotate-key/);
+  } catch (error) {
+    tm.kill("SIGKILL"); // frozen on the line: no output, no signal handler runs
+    await tm.done;
+    throw error;
+  }
+  const ends = await sshClientEnds(tm.pid, ws.bed);
+  tm.kill("SIGINT");
+  // A bounded wait for the exit (not a time assertion): a frozen tm is killed and fails the test.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const frozen = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), 60_000);
+  });
+  const result = await Promise.race([tm.done, frozen]);
+  clearTimeout(timer);
+  if (!result) {
+    tm.kill("SIGKILL");
+    await tm.done;
+    throw new Error("tm did not exit on SIGINT: its main thread is stuck");
+  }
+  const output = `${result.stdout}\n${result.stderr}`;
+  assertEquals(result.code, 130, output);
+  assert(/^INTERRUPTED/m.test(result.stdout), output);
+  await assertNothingLeft(ws, ends, before);
+});

@@ -132,3 +132,25 @@ Deno.test("tm on Ctrl-C mid-run leaves a record that says interrupted, with ever
   const runs = await ws.run(["runs"]);
   assert(/\binterrupted\b/.test(runs.stdout), runs.stdout);
 });
+
+Deno.test("tm with a peer a kill fault left ended passes, and summary.json, junit.xml and the console say the same [integration: testbed]", async () => {
+  await using ws = await workspace("record-killed");
+  const config = await ws.writeNearFarConfig([
+    { time: 0, peer: "near", command: "connect" },
+    { time: 0.5, fault: "kill", peer: "far" },
+    { time: 2, peer: "near", command: "pull" },
+  ]);
+  const out = `${ws.dir}/records`;
+  const result = await ws.run([config, "--out", out]);
+  const output = `${result.stdout}\n${result.stderr}`;
+  assertEquals(result.code, 0, output);
+  assert(/^\s+far\s+hostb\s+killed by a fault/m.test(result.stdout), output);
+  const dir = onlyRun(out);
+  const summary = await readSummary(dir);
+  assertEquals(
+    summary.peers.map((p) => [p.peer, p.killedByFault, p.problems]).sort(),
+    [["far", true, []], ["near", false, []]],
+  );
+  const junit = await Deno.readTextFile(`${dir}/${RECORD_FILES.junit}`);
+  assertEquals(/<failure/.test(junit), false, junit);
+});

@@ -248,3 +248,37 @@ Deno.test("describeCheck() says who, what and when in one line", () => {
   assertEquals(describeCheck({ peer: "*", restarts: 0 }), "every peer restarts exactly 0 times");
   assertEquals(describeCheck({ peer: ["a", "b"], exit_code: 0 }), "a and b each exit with code 0");
 });
+
+Deno.test("CheckEvaluator matches a catastrophic log: pattern in linear time, with RE2 semantics", () => {
+  // A backtracking engine takes 2^n steps for `(a+)+$` on n `a`s and a `b`: it never returned.
+  const { evaluator, decided } = evaluate([
+    { peer: "alice", log: "(a+)+$", by: 5 },
+    { peer: "bob", log: "(a+)+$", by: 5 },
+  ]);
+  evaluator.observe(timeline(0));
+  evaluator.observe(log(100, "alice", "info", `${"a".repeat(64 * 1024)}b`));
+  evaluator.observe(log(200, "bob", "info", `${"a".repeat(64 * 1024)}`));
+  assertEquals(decided.map((d) => [d.index, d.passed]), [[1, true]]);
+});
+
+Deno.test("CheckEvaluator judges 10,000 checks on every peer, each met by its own line", () => {
+  const peers = Array.from({ length: 20 }, (_, i) => `p${i}`);
+  const checks: ExpectConfig[] = Array.from({ length: 10_000 }, (_, i) => ({
+    peer: i % 2 === 0 ? "*" : [`p${i % 20}`],
+    log: `line ${i % 50}$`,
+  }));
+  const decided: CheckOutcome[] = [];
+  const evaluator = new CheckEvaluator({ checks, peers, decided: (o) => decided.push(o) });
+  evaluator.observe(timeline(0));
+  for (const peer of peers) {
+    for (let n = 0; n < 49; n++) evaluator.observe(log(1, peer, "info", `line ${n}`));
+  }
+  // Every check but those on `line 49` (never logged) passed.
+  const expected = checks.flatMap((check, index) => check.log === "line 49$" ? [] : [index]);
+  assertEquals(decided.map((d) => d.index).sort((a, b) => a - b), expected);
+  evaluator.observe(log(2, "p0", "info", "line 49"));
+  // The `line 49` checks each name one odd-numbered peer: p0's line meets none of them.
+  assertEquals(decided.length, expected.length);
+  for (const peer of peers.slice(1)) evaluator.observe(log(3, peer, "info", "line 49"));
+  assertEquals(decided.length, checks.length);
+});

@@ -1,6 +1,7 @@
 import { assertEquals } from "../support/assert.ts";
 import { FaultInjector, faultNeeds } from "../../src/engine/fault_injector.ts";
 import type { TimelineFault, UnstampedEvent } from "../../src/engine/events.ts";
+import { until } from "../support/until.ts";
 import {
   type FaultControl,
   FaultTargetGoneError,
@@ -64,6 +65,11 @@ function setup(control = new RecordingControl()) {
     emit: (event) => events.push(event),
     onKilling: (peer) => notes.push(`killing ${peer}`),
     onKillFailed: (peer) => notes.push(`kill failed ${peer}`),
+    onStarting: (peer) => {
+      notes.push(`starting ${peer}`);
+      return Promise.resolve();
+    },
+    onStartFailed: (peer) => notes.push(`start failed ${peer}`),
     onStarted: (peer, running) => notes.push(`started ${peer} as ${running.id}`),
     fail: (message) => failures.push(message),
     halted: halt.signal,
@@ -125,6 +131,51 @@ Deno.test("FaultInjector.healAll() heals every peer after a network fault, resum
   assertEquals(control.calls.length, 6, "nothing owed: no more calls");
 });
 
+/**
+ * A partition, then `healAll` with a signal aborted (`reason`) while the heal is in progress,
+ * the heal then failing with `error` as an aborted operation does.
+ */
+async function healCutShort(reason: unknown, error: DOMException) {
+  const { control, injector, events, failures } = setup();
+  injector.enqueue(
+    [fault({ fault: "partition", peers: ["alice", "bob"], groups: [["alice"], ["bob"]] })],
+    0,
+    performance.now(),
+  );
+  const release = control.hold("heal all");
+  const abort = new AbortController();
+  control.failures.set("heal all", error);
+  const healing = injector.healAll("at the end", { resume: true, signal: abort.signal });
+  await until(
+    "the heal to be issued",
+    () => Promise.resolve(control.calls.includes("heal all") || undefined),
+  );
+  abort.abort(reason);
+  release();
+  await healing;
+  return { injector, events, failures };
+}
+
+Deno.test("FaultInjector.healAll() cut short by a second interrupt reports no failed fault, and still owes the heal", async () => {
+  const { injector, events, failures } = await healCutShort(
+    undefined,
+    new DOMException("The signal has been aborted", "AbortError"),
+  );
+  assertEquals(events.filter((e) => e.type === "fault-failed"), []);
+  assertEquals(failures, []);
+  assertEquals(injector.healOwed, true);
+  const said = events.flatMap((e) => e.type === "trace" ? [e.message] : []);
+  assertEquals(said, [
+    "fault heal on alice, bob cut short: the run is stopping (the network is healed at cleanup)",
+  ]);
+});
+
+Deno.test("FaultInjector.healAll() that runs out of its time at cleanup reports the heal failed", async () => {
+  const timeout = new DOMException("The signal timed out.", "TimeoutError");
+  const { events } = await healCutShort(timeout, timeout);
+  assertEquals(events.filter((e) => e.type === "fault-failed").length, 1);
+});
+
 Deno.test("FaultInjector heals some peers by name and all of them as heal('all')", async () => {
   const { control, injector } = setup();
   injector.enqueue(
@@ -176,7 +227,22 @@ Deno.test("FaultInjector hands a started peer's new RunningPeer to the run", asy
   const { injector, notes } = setup();
   injector.enqueue([fault({ fault: "start", peers: ["bob"] })], 0, performance.now());
   await injector.landed();
-  assertEquals(notes, ["started bob as new bob"]);
+  assertEquals(notes, ["starting bob", "started bob as new bob"]);
+});
+
+Deno.test("FaultInjector says a peer is starting before the runtime's start returns, and when it failed", async () => {
+  const { control, injector, notes } = setup();
+  const release = control.hold("start bob");
+  control.failures.set("start bob", new Error("docker start: no such container"));
+  injector.enqueue([fault({ fault: "start", peers: ["bob"] })], 0, performance.now());
+  await until(
+    "the start to be issued",
+    () => Promise.resolve(control.calls.length > 0 || undefined),
+  );
+  assertEquals(notes, ["starting bob"]);
+  release();
+  await injector.landed();
+  assertEquals(notes, ["starting bob", "start failed bob"]);
 });
 
 Deno.test("FaultInjector skips queued faults once the run halted", async () => {

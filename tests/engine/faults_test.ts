@@ -16,6 +16,8 @@ import { FaultsUnsupportedError, run } from "../../src/engine/run.ts";
 import { UsageError } from "../../src/base/errors.ts";
 import { place } from "../../src/plan/placement.ts";
 import { localRedisProvider } from "../support/redis_server.ts";
+import { runHistory } from "../../src/history/run_history.ts";
+import { peerProblems } from "../../src/history/peer_verdict.ts";
 
 /** Position of the first event matching `predicate`; fails the test when there is none. */
 function indexOf(events: EngineEvent[], what: string, predicate: (e: EngineEvent) => boolean) {
@@ -31,8 +33,9 @@ const isFault = (fault: string, detail?: string) => (e: EngineEvent) =>
 const isShutdownTo = (peer: string) => (e: EngineEvent) =>
   e.type === "command-sent" && e.peer === peer && e.command === "shutdown";
 
-Deno.test("run() with kill then start: an expected exit, one more started, a re-bootstrap, and the run passes [integration: redis-server, processes]", async () => {
-  const config = scenario({
+/** alice, and bob bootstrapped with her: bob killed at 0.3 s, started again at 0.6 s. */
+function killThenStartBob() {
+  return scenario({
     peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
     commands: [
       { time: 0, peer: "bob", command: "connect" },
@@ -41,6 +44,10 @@ Deno.test("run() with kill then start: an expected exit, one more started, a re-
       { time: 2, peer: "bob", command: "pull" },
     ],
   });
+}
+
+Deno.test("run() with kill then start: an expected exit, one more started, a re-bootstrap, and the run passes [integration: redis-server, processes]", async () => {
+  const config = killThenStartBob();
   const outcome = await runScenario(config);
   const { result, events } = outcome;
   assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(ofType(events, "error")));
@@ -70,6 +77,48 @@ Deno.test("run() with kill then start: an expected exit, one more started, a re-
   assertNoProcessLeft(outcome);
 });
 
+Deno.test("run() re-bootstraps a peer a start fault ran again that reported started before start returned [integration: redis-server, processes]", async () => {
+  const config = killThenStartBob();
+  // A `docker start` returns after the container ran for a while: this one returns only once
+  // tm has read the new process's `started`.
+  let startedAgain: () => void = () => {};
+  const seenStartedAgain = new Promise<void>((resolve) => startedAgain = resolve);
+  let bobStarts = 0;
+  const inner = referencePeerRuntime();
+  const faults: FaultControl = {
+    ...inner.faults!,
+    start: async (peer, signal) => {
+      const running = await inner.faults!.start(peer, signal);
+      await Promise.race([
+        seenStartedAgain,
+        new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })),
+      ]);
+      return running;
+    },
+  };
+  const runtime = new Proxy(inner, {
+    get(target, key) {
+      if (key === "faults") return faults;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const { result, events } = await runScenario(config, {
+    runtime,
+    onEvent: (event) => {
+      if (event.type === "peer-status" && event.peer === "bob" && event.status === "started") {
+        if (++bobStarts === 2) startedAgain();
+      }
+    },
+  });
+  assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(ofType(events, "error")));
+  assertEquals(bobStarts, 2);
+  const bootstraps = ofType(events, "command-sent")
+    .filter((e) => e.peer === "bob" && e.command.startsWith("peer|"));
+  assertEquals(bootstraps.length, 2, "bob is sent alice's address again once it started again");
+  assertEquals(ofType(events, "command-undeliverable"), []);
+});
+
 Deno.test("run() with a peer still killed at shutdown passes: it is not asked to stop [integration: redis-server, processes]", async () => {
   const config = scenario({
     peers: [{ name: "alice" }, { name: "bob" }],
@@ -88,6 +137,14 @@ Deno.test("run() with a peer still killed at shutdown passes: it is not asked to
     ofType(events, "peer-exited").map((e) => [e.peer, e.expected]),
     [["bob", true], ["alice", true]],
   );
+  // The record, its reports and the console judge bob as the verdict did: no problem.
+  const finished = ofType(events, "run-finished")[0];
+  assertEquals(finished.peers.find((p) => p.peer === "bob")?.killedByFault, true);
+  const history = runHistory(events.map((event) => ({ wall: "", event })));
+  assertEquals(history.peers.map((peer) => [peer.peer, peerProblems(peer)]), [
+    ["alice", []],
+    ["bob", []],
+  ]);
   assertNoProcessLeft(outcome);
 });
 

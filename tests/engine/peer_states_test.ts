@@ -125,3 +125,21 @@ Deno.test("PeerStates.within() is true on the change that makes the condition ho
   controller.abort(new Error("halted"));
   assertEquals((await assertRejects(() => never, Error)).message, "halted");
 });
+
+Deno.test("PeerStates.markRelaunching() makes a killed peer reachable and its next status a new start; markRelaunchFailed() restores its exit", () => {
+  const states = new PeerStates(plan);
+  states.applyStatus("bob", "started", "v|/ip4/1");
+  states.applyStatus("bob", "connected", undefined);
+  states.markFaultKill("bob", true);
+  states.markExited("bob", { code: null, output: [] }, { expected: true, killed: false });
+  assertEquals(states.undeliverableReason("bob"), "bob exited");
+  states.markRelaunching("bob");
+  assertEquals(states.undeliverableReason("bob"), undefined);
+  // Read before the runtime's start returned: the new process's first status.
+  assertEquals(states.applyStatus("bob", "connecting", undefined).newStart, true);
+
+  states.markExited("bob", { code: null, output: [] }, { expected: true, killed: false });
+  states.markRelaunching("bob");
+  states.markRelaunchFailed("bob");
+  assertEquals(states.undeliverableReason("bob"), "bob exited");
+});

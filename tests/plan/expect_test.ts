@@ -95,10 +95,24 @@ Deno.test("parseConfig() rejects a bad regex, an unknown level and a negative re
   - { peer: bob, restarts: -1 }
 `));
   assertEquals(problems, [
-    "12:23 expect[0].log: not a valid regular expression (JavaScript syntax): " +
-    "Invalid regular expression: /(unclosed/: Unterminated group",
+    "12:23 expect[0].log: not a valid regular expression (RE2 syntax): " +
+    "missing closing ): `(unclosed` (no lookaround or backreferences: docs/config.md, Expectations)",
     '13:26 expect[1].no_log: must be one of error, warn, info, debug, trace; got "loud"',
     "14:28 expect[2].restarts: must be at least 0, got -1",
+  ]);
+});
+
+Deno.test("parseConfig() refuses what RE2 does not accept: lookaround, backreferences", () => {
+  const problems = problemsOf(withChecks(`expect:
+  - { peer: bob, log: '(?=x)y' }
+  - { peer: bob, log: '(a)\\1' }
+  - { peer: bob, log: '(a+)+$' }
+`));
+  assertEquals(problems, [
+    "12:23 expect[0].log: not a valid regular expression (RE2 syntax): invalid or unsupported " +
+    "Perl syntax: `(?=` (no lookaround or backreferences: docs/config.md, Expectations)",
+    "13:23 expect[1].log: not a valid regular expression (RE2 syntax): invalid escape sequence: " +
+    "`\\1` (no lookaround or backreferences: docs/config.md, Expectations)",
   ]);
 });
 

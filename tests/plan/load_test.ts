@@ -261,6 +261,18 @@ Deno.test("parseConfig() reports each schema error with its path and line:column
       column: 7,
       message: 'must not contain / or \\, got "a/b"',
     }],
+    ["name: t", 'name: "a\\eb"', {
+      path: "name",
+      line: 1,
+      column: 7,
+      message: "must not contain control characters (U+001B at character 2)",
+    }],
+    ["name: t", 'name: "a\\0b"', {
+      path: "name",
+      line: 1,
+      column: 7,
+      message: "must not contain control characters (U+0000 at character 2)",
+    }],
     ["  port: 6379", "  port: 0", {
       path: "redis.port",
       line: 3,

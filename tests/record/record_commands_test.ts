@@ -82,6 +82,19 @@ Deno.test("tm runs and tm report on a bad directory print one line and exit 2", 
   }
 });
 
+Deno.test("tm report on a record a failed write cut short says so, not that tm was killed", async () => {
+  await using dir = await tempDir();
+  const record = await recordRun(dir.path, scriptedRun().filter((e) => e.t < 9000));
+  // A full disk: the write of the next event stopped mid-line, and none came after it.
+  await Deno.writeTextFile(`${record.dir}/${RECORD_FILES.events}`, '{"wall":"2025-06-01', {
+    append: true,
+  });
+  const result = await tm(dir.path, "report", record.dir);
+  assertEquals(result.code, 0, result.stderr);
+  assert(result.stdout.includes("a write to the record failed mid-line"), result.stdout);
+  assert(!result.stdout.includes("tm was killed"), result.stdout);
+});
+
 Deno.test("tm <config> --out where no directory can be made prints one line naming --out and exits 2", async () => {
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir.path}/file`, "x");
@@ -92,6 +105,9 @@ Deno.test("tm <config> --out where no directory can be made prints one line nami
     result.stderr.startsWith("tm: --out file: the run record cannot be written there"),
     result.stderr,
   );
+  // Refused before the run: no log file of a run that never was.
+  const left = [...Deno.readDirSync(dir.path)].map((entry) => entry.name);
+  assertEquals(left, ["file"]);
 });
 
 /** tm's result, or a failure naming the hang if it has not ended within a minute. */

@@ -24,7 +24,8 @@ function enrichedRun(): EngineEvent[] {
           t: event.t - 1,
           type: "peer-status",
           peer: "alice",
-          status: "failed|no route",
+          status: "failed",
+          address: "no route",
           previous: "stopped",
         },
         {
@@ -32,7 +33,7 @@ function enrichedRun(): EngineEvent[] {
           verdict: "failed",
           exitCode: 1,
           peers: event.peers.map((p) =>
-            p.peer === "alice" ? { ...p, status: "failed|no route", failure: "no route" } : p
+            p.peer === "alice" ? { ...p, status: "failed", failure: "no route" } : p
           ),
         },
       ];
@@ -67,10 +68,11 @@ Deno.test("openRunRecord writes config.yaml byte for byte, plan.json, and a summ
     imageId: "sha256:alice",
     restarts: 0,
     exitCode: 0,
-    lastStatus: "failed|no route",
+    lastStatus: "failed",
     failure: "no route",
     crashed: false,
-    problems: ["reported failed: no route", "did not stop (last status failed|no route)"],
+    killedByFault: false,
+    problems: ["reported failed: no route", "did not stop (last status failed)"],
     warnings: 0,
     errors: 0,
   });
@@ -163,4 +165,25 @@ Deno.test("openRunRecord sets lost, naming the file, when summary.json cannot be
   await record.close();
   assert(record.lost, "lost");
   assertEquals(record.lost.path, `${record.dir}/${RECORD_FILES.summary}`);
+});
+
+Deno.test("openRunRecord says once which file of the record could not be written", async () => {
+  await using dir = await tempDir();
+  const events = scriptedRun();
+  const finished = events.pop()!;
+  const record = openRunRecord({
+    parent: dir.path,
+    testName: "demo",
+    config: CONFIG_BYTES,
+    plan: PLAN,
+    tm: "9.9.9",
+  });
+  for (const event of events) record.sink(event);
+  // The report cannot be written (a directory holds its name), as on a full disk.
+  await Deno.mkdir(`${record.dir}/${RECORD_FILES.junit}`);
+  record.sink(finished);
+  await record.close();
+  const message = record.lost?.message ?? "";
+  assertEquals(message.split("could not be written").length - 1, 1, message);
+  assert(message.includes(RECORD_FILES.junit), message);
 });

@@ -102,3 +102,18 @@ Deno.test("summarize() prints the test's seed beside its name, so the run can be
     true,
   );
 });
+
+Deno.test("summarize() shows a peer a kill fault left ended as killed by a fault, not its last status", () => {
+  const events = scriptedRun();
+  const finished = events.pop()!;
+  if (finished.type !== "run-finished") throw new Error("the script ends with run-finished");
+  events.push({
+    ...finished,
+    peers: finished.peers.map((p) =>
+      p.peer === "dave" ? { ...p, status: "connected", killedByFault: true as const } : p
+    ),
+  });
+  const lines = summarize(foldEvents(events)).map(plainText);
+  const dave = lines.find((line) => line.trimStart().startsWith("dave"));
+  assertEquals(dave?.includes("killed by a fault"), true, dave);
+});

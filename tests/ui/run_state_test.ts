@@ -216,3 +216,17 @@ Deno.test("applyEvent() check-decided lists the check live, with a line and one 
     ["output", "error", "bob: last status connecting"],
   ]);
 });
+
+Deno.test("applyEvent() counts a repeated restarting as one restart, as the engine and the run record do", () => {
+  const state = upTo(9000);
+  for (const t of [9001, 9002]) {
+    applyEvent(state, {
+      t,
+      type: "peer-status",
+      peer: "carol",
+      status: "restarting",
+      previous: null,
+    });
+  }
+  assertEquals(state.peers.find((p) => p.name === "carol")!.restarts, 1);
+});

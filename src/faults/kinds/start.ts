@@ -1,5 +1,6 @@
 /** `start`: runs a killed peer again (same name, environment and port); it is re-bootstrapped. */
 import { z } from "zod";
+import type { RunningPeer } from "../../engine/runtime.ts";
 import { defineFault } from "../fault_kind.ts";
 import { faultTargets, faultTime } from "./entry_fields.ts";
 
@@ -27,7 +28,15 @@ export const start = defineFault({
   apply: {
     scope: "peer",
     run: async (peer, _action, { control, hooks, signal }) => {
-      hooks.started(peer, await control.start(peer, signal));
+      await hooks.starting(peer, signal);
+      let running: RunningPeer;
+      try {
+        running = await control.start(peer, signal);
+      } catch (error) {
+        hooks.startFailed(peer);
+        throw error;
+      }
+      hooks.started(peer, running);
     },
   },
 });

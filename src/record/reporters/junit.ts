@@ -11,11 +11,13 @@
 import { failedCheck } from "../../engine/checks.ts";
 import type { CheckOutcome } from "../../engine/events.ts";
 import { peerProblems } from "../../history/peer_verdict.ts";
-import type { PeerHistory, RunHistory } from "../../history/run_history.ts";
+import { type PeerHistory, type RunHistory, unfinishedCause } from "../../history/run_history.ts";
 import { escapeControls } from "../../text/terminal_text.ts";
 import { xmlAttribute, xmlText } from "./xml_text.ts";
 
-const UNFINISHED = "the run did not finish (tm was killed): its record ends before run-finished";
+const UNFINISHED = `the run did not finish (${
+  unfinishedCause(false)
+}): its record ends before run-finished`;
 
 /** One `<testcase>`, before it is written. */
 interface TestCase {
