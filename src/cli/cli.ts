@@ -85,6 +85,10 @@ function buildProgram(setExitCode: (code: number) => void) {
         "as fail_fast: true in the config",
     )
     .option(
+      "--strict-known",
+      "a check marked known: that passes fails the run, so a fix is noticed (docs/config.md)",
+    )
+    .option(
       "--redis-url <url>",
       "use this Redis (redis:// or rediss://) instead of starting a container",
       parseRedisUrl,
@@ -128,6 +132,7 @@ function buildProgram(setExitCode: (code: number) => void) {
         const conflicting = [
           options.tui && "--tui",
           options.failFast && "--fail-fast",
+          options.strictKnown && "--strict-known",
           options.redisUrl !== undefined && "--redis-url",
           options.out !== undefined && "--out",
         ].filter(Boolean);
@@ -152,6 +157,7 @@ function buildProgram(setExitCode: (code: number) => void) {
           tui: options.tui === true,
           verbose: options.verbose === true,
           ...(options.failFast ? { failFast: true } : {}),
+          ...(options.strictKnown ? { strictKnown: true } : {}),
           ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
           out: options.out ?? DEFAULT_RUNS_DIR,
         }),

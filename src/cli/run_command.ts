@@ -37,6 +37,8 @@ export interface RunTestOptions {
   out?: string;
   /** `--fail-fast`: as the config's `fail_fast: true` (absent: the config decides). */
   failFast?: boolean;
+  /** `--strict-known`: a known check that passes fails the run. */
+  strictKnown?: boolean;
 }
 
 /** What the user sees: console lines or the TUI. */
@@ -206,6 +208,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       recordDir: record.dir,
       collectOutput: record.collectOutput,
       ...(options.failFast ? { failFast: true } : {}),
+      ...(options.strictKnown ? { strictKnown: true } : {}),
     });
     const leaveAtOnce = AbortSignal.any([kill, interrupts.hangUp]);
     if (view.quit && !leaveAtOnce.aborted) {

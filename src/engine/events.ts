@@ -71,6 +71,8 @@ export interface CheckOutcome {
   atMs: number;
   /** For a failure: what was seen instead (the last status, the last lines of a peer's log). */
   evidence?: string[];
+  /** The check's `known:` (a link or text): a known failure (src/engine/known_failures.ts). */
+  known?: string;
 }
 
 /** Final state of one peer, for summaries. */
@@ -102,6 +104,8 @@ export type EngineEvent =
       logFile?: string;
       /** The run record's directory, if one is written (docs/run-record.md). */
       recordDir?: string;
+      /** `--strict-known`: a known failure that passes fails the run. */
+      strictKnown?: true;
     }
     | { type: "phase"; phase: Phase }
     /** `url` has its password masked (`redis://user:***@host`). */

@@ -76,6 +76,8 @@ export interface RunOptions {
    * Default: the config's `fail_fast` (`--fail-fast` sets it too).
    */
   failFast?: boolean;
+  /** `--strict-known`: a check marked `known` that passes fails the run. Default: false. */
+  strictKnown?: boolean;
 }
 
 export type { RunResult } from "./run_verdict.ts";
@@ -197,7 +199,10 @@ class Run {
       peers: options.plan.map((placement) => placement.peer),
       decided: (check) => this.#emit({ type: "check-decided", check }),
       failed: (check) => {
-        if (this.#failFast) this.#haltWith("failed", failedCheck(check));
+        // A known failure is expected: it never stops the run (known_failures.ts).
+        if (this.#failFast && check.known === undefined) {
+          this.#haltWith("failed", failedCheck(check));
+        }
       },
     });
     this.#monitor = new PeerMonitor({
@@ -277,6 +282,7 @@ class Run {
       ...(this.#timelineFaults.length > 0 ? { faults: this.#timelineFaults } : {}),
       ...(this.#options.logFile ? { logFile: this.#options.logFile } : {}),
       ...(this.#options.recordDir ? { recordDir: this.#options.recordDir } : {}),
+      ...(this.#options.strictKnown ? { strictKnown: true as const } : {}),
     });
     const { stop, kill } = this.#options;
     const onStop = () => this.#interrupt(false, stop?.reason);
@@ -311,6 +317,7 @@ class Run {
       peers: this.#states.all(),
       checks,
       leftBehind: this.#leftBehind,
+      strictKnown: this.#options.strictKnown ?? false,
     });
     this.#emit({
       type: "run-finished",

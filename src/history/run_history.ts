@@ -74,6 +74,8 @@ export interface RunHistory {
   phases: PhaseSpan[];
   /** Each host connected, with its Docker engine version if the runtime reported it. */
   hosts: { host: string; address: string; docker?: string }[];
+  /** Run with `--strict-known`: a known check that passed failed the run. */
+  strictKnown: boolean;
 }
 
 /** The record holds no `run-started`: nothing to tell. */
@@ -123,6 +125,7 @@ export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
     checks: [],
     phases: [],
     hosts: [],
+    strictKnown: start.event.strictKnown === true,
   };
   const decided = new Map<number, CheckOutcome>();
   for (const { event } of recorded) {

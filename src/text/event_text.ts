@@ -8,6 +8,7 @@
  * status, due and late times), plus the lines that list a run's plan, a crashed peer's output
  * and the final summary.
  */
+import { checkStanding, FIXED_HINT, knownFailureText } from "../engine/known_failures.ts";
 import type { EngineEvent, EventOf, FaultAction, Phase } from "../engine/events.ts";
 import { formatBytes, formatDuration } from "./quantities.ts";
 import { type Severity, severityOf } from "./severity.ts";
@@ -72,7 +73,15 @@ export function eventSentence(event: EngineEvent): string {
       })`;
     case "check-decided": {
       const { check } = event;
-      return `check #${check.index} ${check.passed ? "passed" : "FAILED"} at ${
+      const standing = checkStanding(check);
+      const outcome = standing === "known-failure"
+        ? `failed (${knownFailureText(check)})`
+        : standing === "fixed"
+        ? `passed (${FIXED_HINT}: ${check.known})`
+        : check.passed
+        ? "passed"
+        : "FAILED";
+      return `check #${check.index} ${outcome} at ${
         formatTimelineTime(check.atMs)
       }: ${check.description}`;
     }
@@ -133,7 +142,7 @@ export function eventSeverity(event: EngineEvent): Severity {
     case "left-behind":
       return "error";
     case "check-decided":
-      return event.check.passed ? "info" : "error";
+      return event.check.passed ? "info" : event.check.known === undefined ? "error" : "warn";
     case "warning":
     case "host-lost":
     case "command-undeliverable":

@@ -4,6 +4,7 @@
  * Times are run time (`t`, ms since the run started); the page labels them on the timeline clock.
  */
 import type { RecordedEvent } from "../events_jsonl.ts";
+import { type CheckStanding, checkStanding } from "../../engine/known_failures.ts";
 import { peerProblems } from "../../history/peer_verdict.ts";
 import type { RunHistory } from "../../history/run_history.ts";
 import { eventSentence } from "../../text/event_text.ts";
@@ -56,6 +57,10 @@ export interface ReportData {
     index: number;
     description: string;
     passed: boolean;
+    /** passed, failed, a known failure, or fixed (a known check that passed). */
+    standing: CheckStanding;
+    /** The check's `known:` text, null if it has none. */
+    known: string | null;
     /** Run time it was decided. */
     t: number;
     evidence: string[];
@@ -164,6 +169,8 @@ export function reportData(history: RunHistory, recorded: readonly RecordedEvent
       index: check.index,
       description: check.description,
       passed: check.passed,
+      standing: checkStanding(check),
+      known: check.known ?? null,
       t: check.atMs + (timelineStart ?? 0),
       evidence: check.evidence ?? [],
     })),

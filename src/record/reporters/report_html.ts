@@ -98,6 +98,9 @@ h2 small { font-weight: normal; color: #666; }
 .m-crash { background: #c62828; width: 5px; } .m-exit { background: #333; }
 .m-unsent { background: #ad1457; } .m-fault { background: #8e24aa; width: 4px; } .m-check-pass { background: #2e7d32; width: 4px; }
 .m-check-fail { background: #c62828; width: 4px; }
+.m-check-known { background: #6a1b9a; width: 4px; } .m-check-fixed { background: #00838f; width: 4px; }
+td.known { color: #6a1b9a; font-weight: bold; } td.fixed { color: #00838f; font-weight: bold; }
+.known-note { color: #6a1b9a; }
 .phase { position: absolute; top: 0; height: 18px; border-left: 1px dashed #bbb; font-size: 10px;
   color: #888; padding-left: 2px; white-space: nowrap; overflow: hidden; text-overflow: clip;
   box-sizing: border-box; }
@@ -156,6 +159,10 @@ const SCRIPT = `
       "; times are on the timeline clock (0 = the timeline began)")));
   if (data.reason) head.appendChild(el("div", "meta", data.reason));
 
+  var STANDING_CLASS = { passed: "pass", failed: "fail", "known-failure": "known", fixed: "fixed" };
+  var STANDING_WORD = {
+    passed: "passed", failed: "FAILED", "known-failure": "KNOWN FAILURE", fixed: "FIXED?",
+  };
   var checks = document.getElementById("checks");
   if (data.checks.length === 0) {
     checks.appendChild(el("div", "meta", "no checks decided"));
@@ -163,9 +170,13 @@ const SCRIPT = `
     var table = el("table");
     data.checks.forEach(function (check) {
       var row = el("tr");
-      row.appendChild(el("td", check.passed ? "pass" : "fail", check.passed ? "passed" : "FAILED"));
+      row.appendChild(el("td", STANDING_CLASS[check.standing], STANDING_WORD[check.standing]));
       row.appendChild(el("td", "", "#" + check.index));
       var what = el("td", "", check.description);
+      if (check.known !== null) {
+        what.appendChild(el("div", "known-note", (check.standing === "fixed" ?
+          "fixed? remove \u0060known\u0060: " : "known failure: ") + check.known));
+      }
       if (check.evidence.length) what.appendChild(el("div", "evidence", check.evidence.join("\\n")));
       row.appendChild(what);
       row.appendChild(el("td", "", clock(check.t)));
@@ -213,8 +224,8 @@ const SCRIPT = `
       track.appendChild(node);
     });
     data.checks.forEach(function (c) {
-      mark(track, c.t, c.passed ? "m-check-pass" : "m-check-fail",
-        "check #" + c.index + (c.passed ? " passed: " : " FAILED: ") + c.description);
+      mark(track, c.t, "m-check-" + STANDING_CLASS[c.standing],
+        "check #" + c.index + " " + STANDING_WORD[c.standing] + ": " + c.description);
     });
   }).className = "lane phases-lane";
   data.lanes.forEach(function (lane) {
@@ -249,7 +260,7 @@ const SCRIPT = `
     legend.appendChild(document.createTextNode(status));
   });
   legend.appendChild(document.createTextNode(
-    "; markers: blue command, orange restart, red crash, black exit, purple fault, green/red check"));
+    "; markers: blue command, orange restart, red crash, black exit, purple fault, green/red check (violet: known failure, teal: fixed known)"));
 
   var peerFilter = document.getElementById("peer-filter");
   data.lanes.forEach(function (lane) { peerFilter.appendChild(el("option", "", lane.peer)); });
