@@ -22,7 +22,7 @@ export interface ReportOutcome {
  * @throws RecordWriteError if a report cannot be written
  */
 export async function rebuildReports(dir: string): Promise<ReportOutcome> {
-  const { events, truncated } = await readRecordedEvents(dir);
+  const { header, events, truncated } = await readRecordedEvents(dir);
   let history;
   try {
     history = runHistory(events);
@@ -32,8 +32,8 @@ export async function rebuildReports(dir: string): Promise<ReportOutcome> {
     }
     throw error;
   }
-  writeReports(dir, history, events);
-  const lines = [`wrote ${dir}/${RECORD_FILES.junit} and ${dir}/${RECORD_FILES.report}`];
+  const written = writeReports(dir, { history, recorded: events, tm: header.tm });
+  const lines = [`wrote ${listed(written)}`];
   const finished = history.finished;
   if (finished) {
     lines.push(
@@ -48,4 +48,11 @@ export async function rebuildReports(dir: string): Promise<ReportOutcome> {
     );
   }
   return { lines, finished: finished !== undefined };
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(items: readonly string[]): string {
+  return items.length <= 1
+    ? items.join("")
+    : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }

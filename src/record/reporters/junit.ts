@@ -16,6 +16,8 @@ import {
 } from "../../engine/known_failures.ts";
 import { peerProblems } from "../../history/peer_verdict.ts";
 import type { PeerHistory, RunHistory } from "../../history/run_history.ts";
+import { RECORD_FILES } from "../record_files.ts";
+import type { Reporter } from "./reporter.ts";
 import { xmlAttribute, xmlText } from "./xml_text.ts";
 
 const UNFINISHED = "the run did not finish (tm was killed): its record ends before run-finished";
@@ -29,6 +31,12 @@ interface TestCase {
   skipped?: string;
   systemOut?: string[];
 }
+
+/** The `junit.xml` reporter. */
+export const junitReporter: Reporter = {
+  file: RECORD_FILES.junit,
+  render: ({ history }) => junitXml(history),
+};
 
 /** The whole `junit.xml` of a run. */
 export function junitXml(history: RunHistory): string {

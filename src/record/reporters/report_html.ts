@@ -11,6 +11,14 @@
 import type { RecordedEvent } from "../events_jsonl.ts";
 import { type ReportData, reportData } from "./report_data.ts";
 import type { RunHistory } from "../../history/run_history.ts";
+import { RECORD_FILES } from "../record_files.ts";
+import type { Reporter } from "./reporter.ts";
+
+/** The `report.html` reporter. */
+export const htmlReporter: Reporter = {
+  file: RECORD_FILES.report,
+  render: ({ history, recorded }) => reportHtml(history, recorded),
+};
 
 /** The page for a run. */
 export function reportHtml(history: RunHistory, recorded: readonly RecordedEvent[]): string {
