@@ -72,7 +72,8 @@ function buildProgram(setExitCode: (code: number) => void) {
     )
     .usage(
       "[options] <config.yaml>\n       tm validate [--json] <config.yaml>\n" +
-        "       tm report <run-dir>\n       tm runs [dir]\n       tm schema",
+        "       tm report <run-dir> [--against <run-a>]\n       tm diff <run-a> <run-b> [--json]\n" +
+        "       tm runs [dir]\n       tm schema",
     )
     .version(VERSION, "--version", "print the version and exit")
     .helpOption("-h, --help", "show this help and exit")
@@ -199,11 +200,31 @@ function buildProgram(setExitCode: (code: number) => void) {
         "did not finish",
     )
     .argument("<run-dir>", "a run's directory, e.g. tm-runs/smoke-2025-06-01-12-00-00")
-    .action(async (dir) => {
+    .option("--against <run-a>", "embed in report.html the diff of this run against run-a")
+    .action(async (dir, options) => {
       const { rebuildReports } = await import("../record/report_command.ts");
-      const { lines } = await rebuildReports(dir);
+      const { lines } = await rebuildReports(
+        dir,
+        options.against === undefined ? {} : { against: options.against },
+      );
       out(lines.map((line) => `${escapeControls(line)}\n`).join(""));
       setExitCode(ExitCode.ok);
+    });
+
+  program
+    .command("diff")
+    .description(
+      "compare two runs of one test: verdicts, checks that changed, each peer, phase timings " +
+        "and lateness as ratios; exit 1 when run-b regressed against run-a",
+    )
+    .argument("<run-a>", "the earlier (reference) run's directory")
+    .argument("<run-b>", "the run to judge against it")
+    .option("--json", "print the diff as JSON")
+    .action(async (dirA, dirB, options) => {
+      const { diffCommand } = await import("../record/diff_command.ts");
+      const { text, exitCode } = await diffCommand(dirA, dirB, { json: options.json === true });
+      out(options.json ? text : text.split("\n").map(escapeControls).join("\n"));
+      setExitCode(exitCode);
     });
 
   program

@@ -7,6 +7,8 @@ import type { RecordedEvent } from "../events_jsonl.ts";
 import { type CheckStanding, checkStanding } from "../../engine/known_failures.ts";
 import { peerProblems } from "../../history/peer_verdict.ts";
 import type { RunHistory } from "../../history/run_history.ts";
+import type { RunDiff } from "../run_diff.ts";
+import { runDiffLines } from "../run_diff_text.ts";
 import { eventSentence } from "../../text/event_text.ts";
 
 /** A stretch of time a peer spent in one status. */
@@ -66,10 +68,24 @@ export interface ReportData {
     evidence: string[];
   }[];
   logs: ReportLog[];
+  /** `tm report --against`: this run compared with run A (its text lines); null without it. */
+  diff: ReportDiff | null;
+}
+
+/** The diff section of the report: which run it compares with, the regressions, the lines. */
+export interface ReportDiff {
+  againstRunId: string;
+  againstDir: string;
+  regressions: string[];
+  lines: string[];
 }
 
 /** The report's data for a run. */
-export function reportData(history: RunHistory, recorded: readonly RecordedEvent[]): ReportData {
+export function reportData(
+  history: RunHistory,
+  recorded: readonly RecordedEvent[],
+  diff?: RunDiff,
+): ReportData {
   const endMs = history.finished?.t ?? history.lastMs;
   const lanes = new Map<string, ReportLane>(history.peers.map((peer) => [peer.peer, {
     peer: peer.peer,
@@ -175,5 +191,13 @@ export function reportData(history: RunHistory, recorded: readonly RecordedEvent
       evidence: check.evidence ?? [],
     })),
     logs,
+    diff: diff
+      ? {
+        againstRunId: diff.a.runId,
+        againstDir: diff.a.dir,
+        regressions: diff.regressions,
+        lines: runDiffLines(diff),
+      }
+      : null,
   };
 }

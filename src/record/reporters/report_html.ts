@@ -13,16 +13,21 @@ import { type ReportData, reportData } from "./report_data.ts";
 import type { RunHistory } from "../../history/run_history.ts";
 import { RECORD_FILES } from "../record_files.ts";
 import type { Reporter } from "./reporter.ts";
+import type { RunDiff } from "../run_diff.ts";
 
 /** The `report.html` reporter. */
 export const htmlReporter: Reporter = {
   file: RECORD_FILES.report,
-  render: ({ history, recorded }) => reportHtml(history, recorded),
+  render: ({ history, recorded, extras }) => reportHtml(history, recorded, extras?.diff),
 };
 
 /** The page for a run. */
-export function reportHtml(history: RunHistory, recorded: readonly RecordedEvent[]): string {
-  return reportPage(reportData(history, recorded));
+export function reportHtml(
+  history: RunHistory,
+  recorded: readonly RecordedEvent[],
+  diff?: RunDiff,
+): string {
+  return reportPage(reportData(history, recorded, diff));
 }
 
 /** JSON safe inside a `<script>` element: no `</script>`, no `<!--`, no line separators. */
@@ -52,6 +57,7 @@ export function reportPage(data: ReportData): string {
 </head>
 <body>
 <header id="head"></header>
+<section id="diff-section" hidden><h2>Compared with an earlier run</h2><div id="diff"></div></section>
 <section id="checks-section"><h2>Checks</h2><div id="checks"></div></section>
 <section><h2>Peers <small>(click a lane to show its logs; click again for all)</small></h2>
 <div id="lanes-box"><div id="axis"></div><div id="lanes"></div><div id="cursor"></div></div>
@@ -109,6 +115,7 @@ h2 small { font-weight: normal; color: #666; }
 .m-check-known { background: #6a1b9a; width: 4px; } .m-check-fixed { background: #00838f; width: 4px; }
 td.known { color: #6a1b9a; font-weight: bold; } td.fixed { color: #00838f; font-weight: bold; }
 .known-note { color: #6a1b9a; }
+.diff-lines { white-space: pre-wrap; font-size: 12px; background: #f6f6f6; padding: 6px; }
 .phase { position: absolute; top: 0; height: 18px; border-left: 1px dashed #bbb; font-size: 10px;
   color: #888; padding-left: 2px; white-space: nowrap; overflow: hidden; text-overflow: clip;
   box-sizing: border-box; }
@@ -167,6 +174,16 @@ const SCRIPT = `
       "; times are on the timeline clock (0 = the timeline began)")));
   if (data.reason) head.appendChild(el("div", "meta", data.reason));
 
+  if (data.diff) {
+    document.getElementById("diff-section").hidden = false;
+    var diffBox = document.getElementById("diff");
+    diffBox.appendChild(el("div", "meta", "run " + data.diff.againstRunId + " (" +
+      data.diff.againstDir + ") is A; this run is B"));
+    diffBox.appendChild(el("div", data.diff.regressions.length ? "fail" : "pass",
+      data.diff.regressions.length ? "regressed: " + data.diff.regressions.join("; ") :
+        "no regression against A"));
+    diffBox.appendChild(el("pre", "diff-lines", data.diff.lines.join("\\n")));
+  }
   var STANDING_CLASS = { passed: "pass", failed: "fail", "known-failure": "known", fixed: "fixed" };
   var STANDING_WORD = {
     passed: "passed", failed: "FAILED", "known-failure": "KNOWN FAILURE", fixed: "FIXED?",

@@ -5,6 +5,7 @@
  */
 import type { RecordedEvent } from "../events_jsonl.ts";
 import type { RunHistory } from "../../history/run_history.ts";
+import type { RunDiff } from "../run_diff.ts";
 
 /** What every reporter writes from. */
 export interface ReportInput {
@@ -23,8 +24,8 @@ export interface ReportInput {
 
 /** Sections added to a report on request; each optional. */
 export interface ReportExtras {
-  /** `tm report <b> --against <a>`: this run compared with an earlier one, as diff data. */
-  diff?: unknown;
+  /** `tm report <b> --against <a>`: this run (B) compared with an earlier one (A). */
+  diff?: RunDiff;
 }
 
 /** One report format. */
