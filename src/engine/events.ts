@@ -224,6 +224,17 @@ export type EngineEvent =
       targetGone: boolean;
       detail?: string;
     }
+    /**
+     * A timeline entry typed by hand while the run goes (the TUI's `:` prompt), accepted and
+     * dispatched at once through the timeline; `entry.index` follows the scripted entries'.
+     */
+    | {
+      type: "manual-entry";
+      manual: true;
+      entry: TimelineCommand | TimelineFault;
+      /** What was typed. */
+      input: string;
+    }
     /** An expectation was decided (passed or failed); sent once per check. */
     | { type: "check-decided"; check: CheckOutcome }
     /** Cleanup could not remove these containers of the run: they are still on the host. */

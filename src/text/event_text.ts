@@ -114,6 +114,14 @@ export function eventSentence(event: EngineEvent): string {
       }s) acknowledged by Redis ${event.ackLateMs.toFixed(2)} ms late`;
     case "command-undeliverable":
       return `${event.command}: not delivered (${event.reason})`;
+    case "manual-entry":
+      return `manual entry #${event.entry.index} at ${
+        formatTimelineTime(event.entry.time * 1_000)
+      } (typed by hand): ${
+        "fault" in event.entry
+          ? `fault ${faultSentence(event.entry)}`
+          : `${event.entry.peer} > ${event.entry.command}`
+      }`;
     case "fault-applied":
       return `fault ${faultSentence(event.action)}${event.detail ? ` (${event.detail})` : ""}`;
     case "fault-failed":
@@ -236,6 +244,8 @@ export function eventLines(event: EngineEvent): EventLine[] {
       return tm("ACKED");
     case "command-undeliverable":
       return peer(event.peer, "UNSENT");
+    case "manual-entry":
+      return tm("MANUAL");
     case "fault-applied":
       return tm("FAULT", `${sentence}${faultTiming(event)}`);
     case "fault-failed":

@@ -228,6 +228,16 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
     { text: String(errors), color: errors > 0 ? "red" : undefined },
   ]);
   lines.push(...checkLines(finalChecks(state), options.maxCheckRows ?? 20));
+  if (state.manualEntries > 0) {
+    // So nobody mistakes a steered run for a scripted one.
+    lines.push([{
+      text: `  steered by hand: ${state.manualEntries} ${
+        state.manualEntries === 1 ? "entry" : "entries"
+      } (the timeline's ✋ entries)`,
+      color: "cyan",
+      bold: true,
+    }]);
+  }
   for (const { host, containers } of state.leftBehind) {
     lines.push([
       { text: `  left on ${host}: `, color: "red", bold: true },

@@ -21,7 +21,7 @@ export interface StatusSpan {
 /** Something that happened to a peer at one moment. */
 export interface LaneMarker {
   t: number;
-  kind: "command" | "restart" | "crash" | "exit" | "unsent" | "fault";
+  kind: "command" | "restart" | "crash" | "exit" | "unsent" | "fault" | "manual";
   label: string;
 }
 
@@ -68,6 +68,8 @@ export interface ReportData {
     evidence: string[];
   }[];
   logs: ReportLog[];
+  /** Timeline entries typed by hand during the run (`manual-entry`): 0 for a scripted run. */
+  manualEntries: number;
   /** `tm report --against`: this run compared with run A (its text lines); null without it. */
   diff: ReportDiff | null;
 }
@@ -109,6 +111,7 @@ export function reportData(
     open.set(peer, span);
   };
   const logs: ReportLog[] = [];
+  let manualEntries = 0;
   for (const { event } of recorded) {
     switch (event.type) {
       case "peer-launched":
@@ -143,6 +146,20 @@ export function reportData(
           label: `${event.command} not delivered: ${event.reason}`,
         });
         break;
+      case "manual-entry": {
+        // Typed by hand while the run went: a marker of its own on each lane it is about.
+        manualEntries++;
+        const entry = event.entry;
+        const peers = "fault" in entry ? entry.peers : [entry.peer];
+        for (const peer of peers) {
+          lanes.get(peer)?.markers.push({
+            t: event.t,
+            kind: "manual",
+            label: eventSentence(event),
+          });
+        }
+        break;
+      }
       case "fault-applied":
       case "fault-failed":
         // On the lane of every peer it acted on, worded as the views word it.
@@ -191,6 +208,7 @@ export function reportData(
       evidence: check.evidence ?? [],
     })),
     logs,
+    manualEntries,
     diff: diff
       ? {
         againstRunId: diff.a.runId,

@@ -110,6 +110,8 @@ h2 small { font-weight: normal; color: #666; }
 .marker { position: absolute; top: 1px; width: 2px; height: 16px; }
 .m-command { background: #1565c0; } .m-restart { background: #ef6c00; width: 4px; }
 .m-crash { background: #c62828; width: 5px; } .m-exit { background: #333; }
+.m-manual { background: #00acc1; width: 6px; border: 1px solid #004d57; }
+.steered { color: #00838f; font-weight: bold; }
 .m-unsent { background: #ad1457; } .m-fault { background: #8e24aa; width: 4px; } .m-check-pass { background: #2e7d32; width: 4px; }
 .m-check-fail { background: #c62828; width: 4px; }
 .m-check-known { background: #6a1b9a; width: 4px; } .m-check-fixed { background: #00838f; width: 4px; }
@@ -173,6 +175,10 @@ const SCRIPT = `
     (data.timelineStartMs === null ? "; times are since the run started" :
       "; times are on the timeline clock (0 = the timeline began)")));
   if (data.reason) head.appendChild(el("div", "meta", data.reason));
+  if (data.manualEntries > 0) {
+    head.appendChild(el("div", "steered", "steered by hand: " + data.manualEntries +
+      (data.manualEntries === 1 ? " entry" : " entries") + " (cyan markers)"));
+  }
 
   if (data.diff) {
     document.getElementById("diff-section").hidden = false;
@@ -285,7 +291,7 @@ const SCRIPT = `
     legend.appendChild(document.createTextNode(status));
   });
   legend.appendChild(document.createTextNode(
-    "; markers: blue command, orange restart, red crash, black exit, purple fault, green/red check (violet: known failure, teal: fixed known)"));
+    "; markers: blue command, orange restart, red crash, black exit, purple fault, cyan typed by hand, green/red check (violet: known failure, teal: fixed known)"));
 
   var peerFilter = document.getElementById("peer-filter");
   data.lanes.forEach(function (lane) { peerFilter.appendChild(el("option", "", lane.peer)); });
