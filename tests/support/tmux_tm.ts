@@ -4,7 +4,6 @@
  */
 import type { Workspace } from "./e2e.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
 /** A private tmux server running one shell command in a 100×30 window. */
@@ -34,19 +33,12 @@ export async function terminal(ws: Workspace, command: string) {
 
 /** The shell command running tm in the workspace; its exit code goes to `<dir>/exit`. */
 export function tmCommand(ws: Workspace, args: string[]): string {
-  const tm = [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--config",
-    `${ROOT}deno.json`,
-    `${ROOT}main.ts`,
-    ...args,
-  ];
+  const { argv, env, cwd } = ws.command(args);
+  const variables = Object.entries(env).map(([name, value]) => `${name}=${quote(value)}`);
   return [
-    `cd ${quote(ws.dir)}`,
-    `env -u CI -u NO_COLOR TM_KNOWN_HOSTS=${quote(ws.knownHosts)} TMPDIR=${quote(ws.tmpDir)} ` +
-    `${tm.map(quote).join(" ")} 2>${quote(`${ws.dir}/stderr`)}`,
+    `cd ${quote(cwd)}`,
+    `env -u CI -u NO_COLOR ${variables.join(" ")} ` +
+    `${argv.map(quote).join(" ")} 2>${quote(`${ws.dir}/stderr`)}`,
     `echo $? > ${quote(`${ws.dir}/exit`)}`,
     "exec sleep 600",
   ].join("; ");
