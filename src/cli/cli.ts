@@ -74,7 +74,8 @@ function buildProgram(setExitCode: (code: number) => void) {
     )
     .usage(
       "[options] <config.yaml>\n       tm validate [--json] <config.yaml>\n" +
-        "       tm report <run-dir>\n       tm runs [dir]\n       tm schema",
+        "       tm report <run-dir> [--against <run-a>]\n       tm diff <run-a> <run-b> [--json]\n" +
+        "       tm runs [dir]\n       tm schema",
     )
     .version(VERSION, "--version", "print the version and exit")
     .helpOption("-h, --help", "show this help and exit")
@@ -85,6 +86,10 @@ function buildProgram(setExitCode: (code: number) => void) {
       "--fail-fast",
       "stop the run (gracefully) at the first failed check or peer reporting failed, " +
         "as fail_fast: true in the config",
+    )
+    .option(
+      "--strict-known",
+      "a check marked known: that passes fails the run, so a fix is noticed (docs/config.md)",
     )
     .option(
       "--redis-url <url>",
@@ -130,6 +135,7 @@ function buildProgram(setExitCode: (code: number) => void) {
         const conflicting = [
           options.tui && "--tui",
           options.failFast && "--fail-fast",
+          options.strictKnown && "--strict-known",
           options.redisUrl !== undefined && "--redis-url",
           options.out !== undefined && "--out",
         ].filter(Boolean);
@@ -154,6 +160,7 @@ function buildProgram(setExitCode: (code: number) => void) {
           tui: options.tui === true,
           verbose: options.verbose === true,
           ...(options.failFast ? { failFast: true } : {}),
+          ...(options.strictKnown ? { strictKnown: true } : {}),
           ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
           out: options.out ?? DEFAULT_RUNS_DIR,
         }),
@@ -202,11 +209,31 @@ function buildProgram(setExitCode: (code: number) => void) {
         "did not finish",
     )
     .argument("<run-dir>", "a run's directory, e.g. tm-runs/smoke-2025-06-01-12-00-00")
-    .action(async (dir) => {
+    .option("--against <run-a>", "embed in report.html the diff of this run against run-a")
+    .action(async (dir, options) => {
       const { rebuildReports } = await import("../record/report_command.ts");
-      const { lines } = await rebuildReports(dir);
+      const { lines } = await rebuildReports(
+        dir,
+        options.against === undefined ? {} : { against: options.against },
+      );
       out(lines.map((line) => `${escapeControls(line)}\n`).join(""));
       setExitCode(ExitCode.ok);
+    });
+
+  program
+    .command("diff")
+    .description(
+      "compare two runs of one test: verdicts, checks that changed, each peer, phase timings " +
+        "and lateness as ratios; exit 1 when run-b regressed against run-a",
+    )
+    .argument("<run-a>", "the earlier (reference) run's directory")
+    .argument("<run-b>", "the run to judge against it")
+    .option("--json", "print the diff as JSON")
+    .action(async (dirA, dirB, options) => {
+      const { diffCommand } = await import("../record/diff_command.ts");
+      const { text, exitCode } = await diffCommand(dirA, dirB, { json: options.json === true });
+      out(options.json ? text : text.split("\n").map(escapeControls).join("\n"));
+      setExitCode(exitCode);
     });
 
   program

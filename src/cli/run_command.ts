@@ -3,6 +3,7 @@
  * Here the pieces meet: the config and its placement, Docker over SSH as the peer runtime,
  * Redis in a container (or `--redis-url`), the engine, the log file and the chosen view.
  */
+import { Steering } from "../engine/steering.ts";
 import { loadConfigFile } from "../plan/load.ts";
 import { hostName } from "../plan/schema.ts";
 import { type EventSink, fanout } from "../engine/events.ts";
@@ -37,6 +38,8 @@ export interface RunTestOptions {
   out?: string;
   /** `--fail-fast`: as the config's `fail_fast: true` (absent: the config decides). */
   failFast?: boolean;
+  /** `--strict-known`: a known check that passes fails the run. */
+  strictKnown?: boolean;
 }
 
 /** What the user sees: console lines or the TUI. */
@@ -51,10 +54,11 @@ async function openView(
   options: RunTestOptions,
   level: Severity,
   onStop: (force: boolean) => void,
+  steering: { steering: Steering; peers: string[] },
 ): Promise<View> {
   if (options.tui) {
     const { startTui } = await import("../ui/tui/mod.ts");
-    return startTui({ onStop });
+    return startTui({ onStop, ...steering });
   }
   const { createConsole } = await import("../ui/console.tsx");
   const noColor = (Deno.env.get("NO_COLOR") ?? "") !== "";
@@ -184,11 +188,14 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
   const viewStop = new AbortController();
   const viewKill = new AbortController();
   let view: View | undefined;
+  // The TUI's `:` prompt: manual timeline entries (docs/config.md, "Steering a live run").
+  const steering = new Steering();
   try {
     view = await openView(
       options,
       config.log_level,
       (force) => (force ? viewKill : viewStop).abort(),
+      { steering, peers: plan.map((placement) => placement.peer) },
     );
     const redis: RedisProvider = options.redisUrl
       ? new ExternalRedis(options.redisUrl)
@@ -208,6 +215,8 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       recordDir: record.dir,
       collectOutput: record.collectOutput,
       ...(options.failFast ? { failFast: true } : {}),
+      ...(options.strictKnown ? { strictKnown: true } : {}),
+      ...(options.tui ? { steering } : {}),
     });
     const leaveAtOnce = AbortSignal.any([kill, interrupts.hangUp]);
     if (view.quit && !leaveAtOnce.aborted) {

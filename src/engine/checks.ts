@@ -311,6 +311,7 @@ export class CheckEvaluator {
       passed: decision.passed,
       atMs: decision.t - (this.#origin ?? decision.t),
       ...(decision.evidence ? { evidence: decision.evidence } : {}),
+      ...(check.config.known !== undefined ? { known: check.config.known } : {}),
     };
   }
 }

@@ -71,6 +71,8 @@ export interface CheckOutcome {
   atMs: number;
   /** For a failure: what was seen instead (the last status, the last lines of a peer's log). */
   evidence?: string[];
+  /** The check's `known:` (a link or text): a known failure (src/engine/known_failures.ts). */
+  known?: string;
 }
 
 /** Final state of one peer, for summaries. */
@@ -111,6 +113,8 @@ export type EngineEvent =
       logFile?: string;
       /** The run record's directory, if one is written (docs/run-record.md). */
       recordDir?: string;
+      /** `--strict-known`: a known failure that passes fails the run. */
+      strictKnown?: true;
     }
     | { type: "phase"; phase: Phase }
     /** `url` has its password masked (`redis://user:***@host`). */
@@ -228,6 +232,17 @@ export type EngineEvent =
       reason: string;
       targetGone: boolean;
       detail?: string;
+    }
+    /**
+     * A timeline entry typed by hand while the run goes (the TUI's `:` prompt), accepted and
+     * dispatched at once through the timeline; `entry.index` follows the scripted entries'.
+     */
+    | {
+      type: "manual-entry";
+      manual: true;
+      entry: TimelineCommand | TimelineFault;
+      /** What was typed. */
+      input: string;
     }
     /** An expectation was decided (passed or failed); sent once per check. */
     | { type: "check-decided"; check: CheckOutcome }

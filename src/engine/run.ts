@@ -45,6 +45,8 @@ import { RunHalt, type RunResult, runResult } from "./run_verdict.ts";
 import { StepError } from "./step_error.ts";
 import { TestSteps } from "./test_steps.ts";
 import { buildTimeline, isTimelineFault } from "./timeline.ts";
+import { ManualTimeline } from "./manual_timeline.ts";
+import type { Steering } from "./steering.ts";
 import { errorMessage, errorStack, UsageError } from "../base/errors.ts";
 
 export interface RunOptions {
@@ -76,6 +78,13 @@ export interface RunOptions {
    * Default: the config's `fail_fast` (`--fail-fast` sets it too).
    */
   failFast?: boolean;
+  /** `--strict-known`: a check marked `known` that passes fails the run. Default: false. */
+  strictKnown?: boolean;
+  /**
+   * Manual timeline entries (the TUI's `:` prompt): opened while the timeline goes. With it, the
+   * run can do faults typed by hand even when its timeline has none. Default: none.
+   */
+  steering?: Steering;
 }
 
 export type { RunResult } from "./run_verdict.ts";
@@ -176,7 +185,7 @@ class Run {
     this.#timeline = timeline.filter((entry): entry is TimelineCommand => !isTimelineFault(entry));
     this.#timelineFaults = timeline.filter(isTimelineFault);
     const control = options.runtime.faults;
-    this.#faults = control && this.#timelineFaults.length > 0
+    this.#faults = control && (this.#timelineFaults.length > 0 || options.steering)
       ? new FaultInjector({
         control,
         peers: this.#states.names,
@@ -204,7 +213,10 @@ class Run {
       peers: options.plan.map((placement) => placement.peer),
       decided: (check) => this.#emit({ type: "check-decided", check }),
       failed: (check) => {
-        if (this.#failFast) this.#haltWith("failed", failedCheck(check));
+        // A known failure is expected: it never stops the run (known_failures.ts).
+        if (this.#failFast && check.known === undefined) {
+          this.#haltWith("failed", failedCheck(check));
+        }
       },
     });
     this.#monitor = new PeerMonitor({
@@ -288,6 +300,7 @@ class Run {
         : {}),
       ...(this.#options.logFile ? { logFile: this.#options.logFile } : {}),
       ...(this.#options.recordDir ? { recordDir: this.#options.recordDir } : {}),
+      ...(this.#options.strictKnown ? { strictKnown: true as const } : {}),
     });
     const { stop, kill } = this.#options;
     const onStop = () => this.#interrupt(false, stop?.reason);
@@ -322,6 +335,7 @@ class Run {
       peers: this.#states.all(),
       checks,
       leftBehind: this.#leftBehind,
+      strictKnown: this.#options.strictKnown ?? false,
     });
     this.#emit({
       type: "run-finished",
@@ -371,7 +385,23 @@ class Run {
     await this.#testSteps.bootstrap(() => this.#stage = "bootstrapped");
 
     this.#enter("timeline");
-    await this.#testSteps.timeline();
+    const manual = new ManualTimeline({
+      config: this.#config,
+      peers: this.#states.names,
+      scripted: this.#timeline.length + this.#timelineFaults.length,
+      origin: performance.now(),
+      faults: this.#faults !== undefined,
+      runtime: this.#runtime.kind,
+      emit: (event) => this.#emit(event),
+      dispatch: (batch, lateMs) => this.#testSteps.dispatch(batch, lateMs),
+    });
+    const steering = this.#options.steering;
+    steering?.open((input) => manual.take(input));
+    try {
+      await this.#testSteps.timeline();
+    } finally {
+      steering?.close("the timeline is over: the run takes no more manual entries");
+    }
 
     // Peers can only say `stopped` when they are thawed and reachable again.
     await this.#faults?.healAll("before shutdown", { resume: true, signal: this.#killed.signal });

@@ -5,6 +5,7 @@
  */
 import { failedCheck } from "./checks.ts";
 import type { CheckOutcome, Verdict } from "./events.ts";
+import { failsRun, strictKnownFailure } from "./known_failures.ts";
 import { reportedFailure } from "./peer_states.ts";
 
 /** What `run()` returns: the verdict, the process's exit code, and why it did not pass. */
@@ -29,14 +30,17 @@ export interface VerdictFacts {
   /** Each peer, with the reason it reported `failed` (undefined when it did not). */
   peers: readonly { peer: string; failure?: string | undefined }[];
   /** The checks' outcomes, in file order. */
-  checks: readonly Pick<CheckOutcome, "index" | "description" | "passed">[];
+  checks: readonly Pick<CheckOutcome, "index" | "description" | "passed" | "known">[];
+  /** `--strict-known`: a known check that passed fails the run. Default: false. */
+  strictKnown?: boolean;
   /** Containers cleanup could not remove, per host. */
   leftBehind: ReadonlyMap<string, number>;
 }
 
 /**
  * The run's result. The first halt decides; a run that went to its end fails if peers reported
- * `failed` or checks failed (one line naming the peers first, then the checks, in file order),
+ * `failed` or checks failed (one line naming the peers first, then the checks, in file order; a
+ * known failure does not count, a known check that passed does under `--strict-known`),
  * and, since nothing tm started may outlive it, if it passed but left containers behind.
  */
 export function runResult(facts: VerdictFacts): RunResult {
@@ -56,7 +60,13 @@ function failures(facts: VerdictFacts): RunHalt | undefined {
     ...facts.peers.flatMap(({ peer, failure }) =>
       failure === undefined ? [] : [reportedFailure(peer, failure)]
     ),
-    ...facts.checks.flatMap((check) => check.passed ? [] : [failedCheck(check)]),
+    ...facts.checks.flatMap((check) =>
+      !failsRun(check, facts.strictKnown ?? false)
+        ? []
+        : check.passed
+        ? [strictKnownFailure(check)]
+        : [failedCheck(check)]
+    ),
   ];
   return reasons.length === 0 ? undefined : new RunHalt("failed", reasons.join("; "));
 }

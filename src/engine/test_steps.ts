@@ -8,7 +8,7 @@ import type { Config } from "../plan/schema.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import type { TimelineCommand, TimelineFault, UnstampedEvent } from "./events.ts";
 import { type PeerStates, reportedFailure } from "./peer_states.ts";
-import { batchTimeline, runTimeline } from "./timeline.ts";
+import { batchTimeline, runTimeline, type TimelineBatch } from "./timeline.ts";
 
 /** How long bootstrap waits for a bootstrap peer's address once everybody started. */
 export const BOOTSTRAP_ADDRESS_WAIT_MS = 1_000;
@@ -150,7 +150,7 @@ export class TestSteps {
    * sends to land and the last faults to be done.
    */
   async timeline(): Promise<void> {
-    const { timeline, faults, emit, send } = this.#context;
+    const { timeline, faults, emit } = this.#context;
     const batches = batchTimeline([...timeline, ...faults].sort((a, b) => a.index - b.index));
     if (batches.length > 0) {
       emit({
@@ -164,22 +164,29 @@ export class TestSteps {
     await runTimeline({
       batches,
       signal: this.#context.halted,
-      dispatch: (batch, lateMs) => {
-        if (batch.faults.length > 0) this.#context.applyFaults(batch.faults, batch.dueMs, lateMs);
-        if (batch.commands.length === 0) return;
-        void send(
-          batch.commands.map((c) => ({
-            peer: c.peer,
-            command: c.command,
-            index: c.index,
-            dueMs: batch.dueMs,
-          })),
-          lateMs,
-        );
-      },
+      dispatch: (batch, lateMs) => this.dispatch(batch, lateMs),
     });
     await this.#context.abortable(
       Promise.all([this.#context.sendsLanded(), this.#context.faultsLanded()]),
+    );
+  }
+
+  /**
+   * Does one batch of the timeline: queues its faults, sends its commands in one pipeline. The
+   * one path of every timeline entry, scripted or typed by hand (`manual_timeline.ts`).
+   * @param lateMs how late the batch is dispatched
+   */
+  dispatch(batch: TimelineBatch, lateMs: number): void {
+    if (batch.faults.length > 0) this.#context.applyFaults(batch.faults, batch.dueMs, lateMs);
+    if (batch.commands.length === 0) return;
+    void this.#context.send(
+      batch.commands.map((c) => ({
+        peer: c.peer,
+        command: c.command,
+        index: c.index,
+        dueMs: batch.dueMs,
+      })),
+      lateMs,
     );
   }
 

@@ -78,6 +78,8 @@ export interface RunHistory {
   phases: PhaseSpan[];
   /** Each host connected, with its Docker engine version if the runtime reported it. */
   hosts: { host: string; address: string; docker?: string }[];
+  /** Run with `--strict-known`: a known check that passed failed the run. */
+  strictKnown: boolean;
 }
 
 /**
@@ -133,6 +135,7 @@ export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
     checks: [],
     phases: [],
     hosts: [],
+    strictKnown: start.event.strictKnown === true,
   };
   const decided = new Map<number, CheckOutcome>();
   const facts = new RunFacts();

@@ -226,6 +226,9 @@ export const ExpectSchema = z.strictObject({
   after: z.number().min(0).optional().describe(
     "seconds on the timeline clock: the window starts here; default the run's start",
   ),
+  known: z.string().min(1).optional().describe(
+    "a known failure (a link or text): while it fails the run still passes; listed as known",
+  ),
 });
 
 /** A timeline entry done by tm itself rather than sent to a peer (docs/config.md, "Faults"). */

@@ -97,14 +97,16 @@ function openFile(path: string, fresh: boolean): { file: Deno.FsFile; path: stri
 
 /**
  * Whether the log file writes `event` at `level`: every peer log line (a peer filters its own,
- * with its `LOG_LEVEL`), the run's first and last lines (what ran, how it ended) at every level,
- * and tm's other events when `eventSeverity` is reported at `level`.
+ * with its `LOG_LEVEL`), the run's first and last lines (what ran, how it ended) and each manual
+ * timeline entry (what was done by hand) at every level, and tm's other events when
+ * `eventSeverity` is reported at `level`.
  */
 export function isLogged(event: EngineEvent, level: Severity): boolean {
   switch (event.type) {
     case "peer-log":
     case "run-started":
     case "run-finished":
+    case "manual-entry":
       return true;
     default:
       return isReported(eventSeverity(event), level);

@@ -19,7 +19,6 @@ import { SyncAppender } from "./sync_appender.ts";
 import { writeReports } from "./reporters/reporters.ts";
 import { createRunDirectory } from "./run_directory.ts";
 import { runHistory } from "../history/run_history.ts";
-import { runSummary } from "./run_summary.ts";
 import { timelineStartAfter } from "../history/peer_facts.ts";
 
 /** Options of `openRunRecord`. */
@@ -78,16 +77,12 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
   const append = (line: string) => file.write(line + "\n");
   const finish = () => {
     const history = runHistory(recorded);
-    const summaryPath = `${dir}/${RECORD_FILES.summary}`;
     try {
-      Deno.writeTextFileSync(
-        summaryPath,
-        JSON.stringify(runSummary(history, options.tm), null, 2) + "\n",
-      );
-      writeReports(dir, history, recorded);
+      writeReports(dir, { history, recorded, tm: options.tm });
       writePeerLogs(dir, recorded);
     } catch (error) {
-      fail(summaryPath, error);
+      // A reporter's own RecordWriteError names its file (fail keeps it); else the summary's.
+      fail(`${dir}/${RECORD_FILES.summary}`, error);
     }
   };
 

@@ -8,6 +8,7 @@
  * status, due and late times), plus the lines that list a run's plan, a crashed peer's output
  * and the final summary.
  */
+import { checkStanding, FIXED_HINT, knownFailureText } from "../engine/known_failures.ts";
 import type { EngineEvent, EventOf, FaultAction, Phase } from "../engine/events.ts";
 import { faultKind } from "../faults/kinds.ts";
 import { formatBytes, formatDuration } from "./quantities.ts";
@@ -75,7 +76,15 @@ export function eventSentence(event: EngineEvent): string {
       })`;
     case "check-decided": {
       const { check } = event;
-      return `check #${check.index} ${check.passed ? "passed" : "FAILED"} at ${
+      const standing = checkStanding(check);
+      const outcome = standing === "known-failure"
+        ? `failed (${knownFailureText(check)})`
+        : standing === "fixed"
+        ? `passed (${FIXED_HINT}: ${check.known})`
+        : check.passed
+        ? "passed"
+        : "FAILED";
+      return `check #${check.index} ${outcome} at ${
         formatTimelineTime(check.atMs)
       }: ${check.description}`;
     }
@@ -108,6 +117,14 @@ export function eventSentence(event: EngineEvent): string {
       }s) acknowledged by Redis ${event.ackLateMs.toFixed(2)} ms late`;
     case "command-undeliverable":
       return `${event.command}: not delivered (${event.reason})`;
+    case "manual-entry":
+      return `manual entry #${event.entry.index} at ${
+        formatTimelineTime(event.entry.time * 1_000)
+      } (typed by hand): ${
+        "fault" in event.entry
+          ? `fault ${faultSentence(event.entry)}`
+          : `${event.entry.peer} > ${event.entry.command}`
+      }`;
     case "fault-applied":
       return `fault ${faultSentence(event.action)}${event.detail ? ` (${event.detail})` : ""}`;
     case "fault-failed":
@@ -136,7 +153,7 @@ export function eventSeverity(event: EngineEvent): Severity {
     case "left-behind":
       return "error";
     case "check-decided":
-      return event.check.passed ? "info" : "error";
+      return event.check.passed ? "info" : event.check.known === undefined ? "error" : "warn";
     case "warning":
     case "host-lost":
     case "command-undeliverable":
@@ -230,6 +247,8 @@ export function eventLines(event: EngineEvent): EventLine[] {
       return tm("ACKED");
     case "command-undeliverable":
       return peer(event.peer, "UNSENT");
+    case "manual-entry":
+      return tm("MANUAL");
     case "fault-applied":
       return tm("FAULT", `${sentence}${faultTiming(event)}`);
     case "fault-failed":

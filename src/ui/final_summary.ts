@@ -4,6 +4,12 @@
  * containers cleanup could not remove, and the log file path. Shared by the console and the TUI.
  */
 import type { CheckOutcome, PeerSummary } from "../engine/events.ts";
+import {
+  type CheckStanding,
+  checkStanding,
+  FIXED_HINT,
+  knownFailureText,
+} from "../engine/known_failures.ts";
 import { chaosSentence, formatTimelineTime } from "../text/event_text.ts";
 import { peerColor, statusColor } from "./peer_colors.ts";
 import { formatDuration } from "../text/quantities.ts";
@@ -98,25 +104,53 @@ export function finalChecks(state: RunState): CheckOutcome[] {
   return state.finished?.checks ?? state.checks;
 }
 
-/** `checks 4 passed, 1 failed`, then a line per check (a failure with its evidence). */
+/**
+ * `checks 4 passed, 1 failed, 1 known failure, 1 fixed`, then a line per check (a failure with
+ * its evidence; a known failure with its `known:` text; a known check that passed with the hint
+ * to remove `known`).
+ */
 function checkLines(checks: CheckOutcome[], maxRows: number): Styled[] {
   if (checks.length === 0) return [];
-  const failed = checks.filter((check) => !check.passed);
+  const count = (standing: CheckStanding) =>
+    checks.filter((check) => checkStanding(check) === standing).length;
+  const failed = count("failed");
+  const known = count("known-failure");
+  const fixed = count("fixed");
   const lines: Styled[] = [[
     { text: "  checks " },
-    { text: `${checks.length - failed.length} passed`, color: "green" },
+    { text: `${count("passed")} passed`, color: "green" },
     { text: ", " },
-    { text: `${failed.length} failed`, color: failed.length > 0 ? "red" : undefined },
+    { text: `${failed} failed`, color: failed > 0 ? "red" : undefined },
+    ...(known > 0
+      ? [{ text: ", " }, {
+        text: `${known} known failure${known === 1 ? "" : "s"}`,
+        color: "magenta",
+      }]
+      : []),
+    ...(fixed > 0 ? [{ text: ", " }, { text: `${fixed} fixed`, color: "cyan" }] : []),
   ]];
-  const listed = checks.length > maxRows ? failed : checks;
+  const listed = checks.length > maxRows
+    ? checks.filter((check) => checkStanding(check) !== "passed")
+    : checks;
   for (const check of listed) {
+    const standing = checkStanding(check);
     lines.push([
-      check.passed
+      standing === "passed"
         ? { text: `  ✓ #${check.index} `, color: "green" }
-        : { text: `  ✗ #${check.index} `, color: "red", bold: true },
+        : standing === "failed"
+        ? { text: `  ✗ #${check.index} `, color: "red", bold: true }
+        : standing === "known-failure"
+        ? { text: `  ~ #${check.index} `, color: "magenta", bold: true }
+        : { text: `  ✓ #${check.index} `, color: "cyan", bold: true },
       { text: check.description },
       { text: ` · ${formatTimelineTime(check.atMs)}`, dim: true },
     ]);
+    if (standing === "known-failure") {
+      lines.push([{ text: `      ${knownFailureText(check)}`, color: "magenta" }]);
+    }
+    if (standing === "fixed") {
+      lines.push([{ text: `      ${FIXED_HINT} (${check.known})`, color: "cyan" }]);
+    }
     for (const evidence of check.evidence ?? []) {
       lines.push([{ text: `      ${evidence}`, color: "gray" }]);
     }
@@ -197,6 +231,16 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
     { text: String(errors), color: errors > 0 ? "red" : undefined },
   ]);
   lines.push(...checkLines(finalChecks(state), options.maxCheckRows ?? 20));
+  if (state.manualEntries > 0) {
+    // So nobody mistakes a steered run for a scripted one.
+    lines.push([{
+      text: `  steered by hand: ${state.manualEntries} ${
+        state.manualEntries === 1 ? "entry" : "entries"
+      } (the timeline's ✋ entries)`,
+      color: "cyan",
+      bold: true,
+    }]);
+  }
   for (const { host, containers } of state.leftBehind) {
     lines.push([
       { text: `  left on ${host}: `, color: "red", bold: true },

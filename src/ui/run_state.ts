@@ -137,6 +137,8 @@ export interface TimelineEntryView extends TimelineCommand {
   lateMs?: number;
   /** Why it could not be delivered. */
   undeliverable?: string;
+  /** Typed by hand while the run went (the TUI's `:` prompt), not in the test file. */
+  manual?: boolean;
 }
 
 /** A batch of the engine's timeline (`batchTimeline`): commands due at the same instant. */
@@ -196,6 +198,8 @@ export interface RunState {
   leftBehind: { host: string; containers: string[]; reason: string }[];
   /** The checks decided so far (`check-decided`), in the order they were decided. */
   checks: CheckOutcome[];
+  /** Timeline entries typed by hand (`manual-entry`): a steered run says so in its summary. */
+  manualEntries: number;
   /** Set by `run-finished`. */
   finished?: RunFinished;
 }
@@ -227,6 +231,7 @@ export function createRunState(options: RunStateOptions = {}): RunState {
     errors: 0,
     leftBehind: [],
     checks: [],
+    manualEntries: 0,
   };
 }
 
@@ -475,6 +480,12 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       line("command", "warn", undefined, { peer: event.peer });
       break;
     }
+    case "manual-entry": {
+      state.manualEntries++;
+      insertManual(state, event.entry);
+      line("fault" in event.entry ? "fault" : "command", "info");
+      break;
+    }
     case "fault-applied": {
       const entry = event.index === undefined
         ? undefined
@@ -570,6 +581,25 @@ function markUndeliverable(state: RunState, event: EventOf<"command-undeliverabl
   if (!entry) return;
   entry.undeliverable = event.reason;
   advance(state);
+}
+
+/** A manual entry as a batch of its own, in due-time order among the scripted ones. */
+function insertManual(state: RunState, entry: EventOf<"manual-entry">["entry"]) {
+  const dueMs = Math.round(entry.time * 1_000);
+  const view: TimelineEntryView = "fault" in entry
+    ? {
+      index: entry.index,
+      time: entry.time,
+      peer: "",
+      command: faultSentence(entry),
+      fault: true,
+      manual: true,
+    }
+    : { ...entry, manual: true };
+  let at = state.batches.findIndex((batch) => batch.dueMs > dueMs);
+  if (at < 0) at = state.batches.length;
+  state.batches.splice(at, 0, { dueMs, entries: [view] });
+  if (at < state.nextBatch) state.nextBatch++;
 }
 
 function advance(state: RunState) {

@@ -7,71 +7,14 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type Workspace, workspace } from "../support/e2e.ts";
 import { until } from "../support/until.ts";
+import { exitCode, terminal, tmCommand } from "../support/tmux_tm.ts";
 
 /** Real runs start containers and ship images: allow a minute for each awaited state. */
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
   until(what, probe, 60_000);
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 /** ink-spinner's frames: none may stay on screen once the run ended. */
 const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
-
-const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
-
-/** A private tmux server running one shell command in a 100×30 window. */
-async function terminal(ws: Workspace, command: string) {
-  const socket = `${ws.name}-tmux`;
-  const tmux = async (...args: string[]): Promise<string> => {
-    const out = await new Deno.Command("tmux", { args: ["-L", socket, ...args], stderr: "piped" })
-      .output();
-    if (!out.success) {
-      throw new Error(`tmux ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-    }
-    return new TextDecoder().decode(out.stdout);
-  };
-  await tmux("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command);
-  return {
-    screen: () => tmux("capture-pane", "-p", "-t", "e2e"),
-    /** The screen and everything that scrolled off it. */
-    history: () => tmux("capture-pane", "-p", "-S", "-", "-t", "e2e"),
-    display: async (format: string) =>
-      (await tmux("display-message", "-p", "-t", "e2e", format)).trim(),
-    keys: (...keys: string[]) => tmux("send-keys", "-t", "e2e", ...keys),
-    async [Symbol.asyncDispose]() {
-      await tmux("kill-server").catch(() => {});
-    },
-  };
-}
-
-/** The shell command running tm in the workspace; its exit code goes to `<dir>/exit`. */
-function tmCommand(ws: Workspace, args: string[]): string {
-  const tm = [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--config",
-    `${ROOT}deno.json`,
-    `${ROOT}main.ts`,
-    ...args,
-  ];
-  return [
-    `cd ${quote(ws.dir)}`,
-    `env -u CI -u NO_COLOR TM_KNOWN_HOSTS=${quote(ws.knownHosts)} TMPDIR=${quote(ws.tmpDir)} ` +
-    `${tm.map(quote).join(" ")} 2>${quote(`${ws.dir}/stderr`)}`,
-    `echo $? > ${quote(`${ws.dir}/exit`)}`,
-    "exec sleep 600",
-  ].join("; ");
-}
-
-/** tm's exit code once it exited (the shell wrote it), else undefined. */
-async function exitCode(ws: Workspace): Promise<number | undefined> {
-  try {
-    const text = (await Deno.readTextFile(`${ws.dir}/exit`)).trim();
-    return text === "" ? undefined : Number(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** A two-peer test on host A whose timeline lasts `last` seconds. */
 function shortTest(ws: Workspace, last: number) {

@@ -2,6 +2,7 @@
  * The engine end to end in a test: a config of TypeScript reference peers run as local
  * processes (ProcessRuntime) against a real redis-server, every event collected.
  */
+import type { Steering } from "../../src/engine/steering.ts";
 import { run, type RunResult } from "../../src/engine/run.ts";
 import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
 import { type EngineEvent, type EventOf, fanout } from "../../src/engine/events.ts";
@@ -91,6 +92,8 @@ export async function runScenario(
     redis?: RedisProvider;
     extraSink?: (event: EngineEvent) => void;
     outageLimitMs?: number;
+    /** The manual timeline entries' channel (the TUI's `:` prompt). Default: none. */
+    steering?: Steering;
   } = {},
 ): Promise<ScenarioOutcome> {
   const events: EngineEvent[] = [];
@@ -113,6 +116,7 @@ export async function runScenario(
       emit: options.extraSink ? fanout(collect, options.extraSink) : collect,
       stop: options.stop,
       kill: options.kill,
+      ...(options.steering ? { steering: options.steering } : {}),
     });
     return { result, events, pids };
   } finally {

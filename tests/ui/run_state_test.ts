@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { batchTimeline, buildTimeline } from "../../src/engine/timeline.ts";
 import { applyEvent, createRunState, foldEvents } from "../../src/ui/run_state.ts";
+import { summarize } from "../../src/ui/final_summary.ts";
 import {
   IMAGE_BYTES,
   LOG_FILE,
@@ -229,4 +230,27 @@ Deno.test("applyEvent() counts a repeated restarting as one restart, as the engi
     });
   }
   assertEquals(state.peers.find((p) => p.name === "carol")!.restarts, 1);
+});
+
+Deno.test("applyEvent: a manual-entry is counted, placed in due order as a manual batch, marked sent by its index; the summary says the run was steered", () => {
+  const events = scriptedRun();
+  const finished = events.pop()!;
+  const at = TIMELINE_START + 3_000;
+  const before = events.filter((e) => e.t <= at);
+  const after = events.filter((e) => e.t > at);
+  const entry = { index: 7, time: 3, fault: "pause" as const, peers: ["carol"] };
+  const state = foldEvents([
+    ...before,
+    { t: at, type: "manual-entry", manual: true, entry, input: "fault pause carol" },
+    { t: at + 5, type: "fault-applied", action: { fault: "pause", peers: ["carol"] }, index: 7 },
+    ...after,
+    finished,
+  ]);
+  assertEquals(state.manualEntries, 1);
+  const dues = state.batches.map((b) => b.dueMs);
+  assertEquals(dues, [...dues].sort((a, b) => a - b));
+  const manual = state.batches.flatMap((b) => b.entries).filter((e) => e.manual);
+  assertEquals(manual.map((e) => [e.index, e.fault, e.sentAt]), [[7, true, at + 5]]);
+  const text = summarize(state).map((line) => line.map((s) => s.text).join("")).join("\n");
+  assert(text.includes("steered by hand: 1 entry"), text);
 });

@@ -1,8 +1,9 @@
 /**
  * The run record's `junit.xml` (docs/run-record.md, "junit.xml"): one `<testsuite>` for the run,
  * a `<testcase>` per peer and per decided check, in the JUnit XML dialect Jenkins and GitLab read
- * (the Ant/Jenkins `junit-10.xsd` shape: `testsuites > testsuite > testcase > failure,
- * system-out`). GitLab ignores a failure's `message` attribute, so the body repeats it.
+ * (the Ant/Jenkins `junit-10.xsd` shape: `testsuites > testsuite > testcase > skipped, failure,
+ * system-out`); a known failure is `skipped` with its reason. GitLab ignores a failure's
+ * `message` attribute, so the body repeats it.
  *
  * Text is escaped twice, in order: as every view shows outside text (src/text/terminal_text.ts:
  * controls, line separators and bidi overrides as visible `\u202e`-style escapes, so a CI page
@@ -10,9 +11,18 @@
  */
 import { failedCheck } from "../../engine/checks.ts";
 import type { CheckOutcome } from "../../engine/events.ts";
+import {
+  checkStanding,
+  failsRun,
+  FIXED_HINT,
+  knownFailureText,
+  strictKnownFailure,
+} from "../../engine/known_failures.ts";
 import { peerProblems } from "../../history/peer_verdict.ts";
 import { type PeerHistory, type RunHistory, unfinishedCause } from "../../history/run_history.ts";
 import { escapeControls } from "../../text/terminal_text.ts";
+import { RECORD_FILES } from "../record_files.ts";
+import type { Reporter } from "./reporter.ts";
 import { xmlAttribute, xmlText } from "./xml_text.ts";
 
 const UNFINISHED = `the run did not finish (${
@@ -24,8 +34,16 @@ interface TestCase {
   classname: string;
   name: string;
   failure?: { type: string; message: string; body: string[] };
+  /** A known failure: reported as skipped, with its reason. */
+  skipped?: string;
   systemOut?: string[];
 }
+
+/** The `junit.xml` reporter. */
+export const junitReporter: Reporter = {
+  file: RECORD_FILES.junit,
+  render: ({ history }) => junitXml(history),
+};
 
 /** The whole `junit.xml` of a run. */
 export function junitXml(history: RunHistory): string {
@@ -45,18 +63,19 @@ export function junitXml(history: RunHistory): string {
     });
   }
   const failures = cases.filter((c) => c.failure).length;
+  const skipped = cases.filter((c) => c.skipped !== undefined).length;
   const seconds = (history.finished?.durationMs ?? history.lastMs) / 1_000;
   const suite = attributes({
     name: history.test,
     tests: cases.length,
     failures,
     errors: 0,
-    skipped: 0,
+    skipped,
     time: seconds.toFixed(3),
     timestamp: history.startedAt.replace(/\.\d+Z$/, "").replace(/Z$/, ""),
     id: history.runId,
   });
-  const summary = attributes({ name: "tm", tests: cases.length, failures, errors: 0 });
+  const summary = attributes({ name: "tm", tests: cases.length, failures, errors: 0, skipped });
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<testsuites${summary} time="${seconds.toFixed(3)}">`,
@@ -103,20 +122,36 @@ function peerCase(history: RunHistory, peer: PeerHistory): TestCase {
 
 function checkCase(history: RunHistory, check: CheckOutcome): TestCase {
   const at = `decided at ${(check.atMs / 1_000).toFixed(3)} s on the timeline clock`;
+  const standing = checkStanding(check);
+  const failure = failsRun(check, history.strictKnown)
+    ? check.passed
+      ? {
+        type: "fixed-known",
+        message: strictKnownFailure(check),
+        body: [strictKnownFailure(check)],
+      }
+      : {
+        type: "check",
+        message: failedCheck(check),
+        body: [`${failedCheck(check)} (${at})`, ...(check.evidence ?? [])],
+      }
+    : undefined;
+  const said = standing === "known-failure"
+    ? knownFailureText(check)
+    : standing === "fixed"
+    ? `passed: ${FIXED_HINT} (${check.known})`
+    : check.passed
+    ? "passed"
+    : "failed";
   return {
     classname: `${history.test}.checks`,
     name: `#${check.index} ${check.description}`,
-    ...(check.passed ? {} : {
-      failure: {
-        type: "check",
-        message: failedCheck(check),
-        body: [
-          `${failedCheck(check)} (${at})`,
-          ...(check.evidence ?? []),
-        ],
-      },
-    }),
-    systemOut: [`${check.passed ? "passed" : "failed"}, ${at}; peers ${check.peers.join(", ")}`],
+    ...(failure ? { failure } : {}),
+    ...(standing === "known-failure" ? { skipped: knownFailureText(check) } : {}),
+    systemOut: [
+      `${said}, ${at}; peers ${check.peers.join(", ")}`,
+      ...(standing === "known-failure" ? (check.evidence ?? []) : []),
+    ],
   };
 }
 
@@ -127,6 +162,9 @@ function caseLines(testCase: TestCase): string[] {
   const failure = testCase.failure;
   return [
     head,
+    ...(testCase.skipped !== undefined
+      ? [`      <skipped${attributes({ message: testCase.skipped })}/>`]
+      : []),
     ...(failure
       ? [
         `      <failure${attributes({ type: failure.type, message: failure.message })}>${

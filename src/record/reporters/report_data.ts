@@ -6,8 +6,11 @@
  * a peer's `\u202eevil` reads the same in the page as in the terminal, not as "live".
  */
 import type { RecordedEvent } from "../events_jsonl.ts";
+import { type CheckStanding, checkStanding } from "../../engine/known_failures.ts";
 import { peerProblems } from "../../history/peer_verdict.ts";
 import type { RunHistory } from "../../history/run_history.ts";
+import type { RunDiff } from "../run_diff.ts";
+import { runDiffLines } from "../run_diff_text.ts";
 import { eventSentence } from "../../text/event_text.ts";
 import { escapeControlsIn } from "../../text/terminal_text.ts";
 
@@ -21,7 +24,7 @@ export interface StatusSpan {
 /** Something that happened to a peer at one moment. */
 export interface LaneMarker {
   t: number;
-  kind: "command" | "restart" | "crash" | "exit" | "unsent" | "fault";
+  kind: "command" | "restart" | "crash" | "exit" | "unsent" | "fault" | "manual";
   label: string;
 }
 
@@ -59,19 +62,43 @@ export interface ReportData {
     index: number;
     description: string;
     passed: boolean;
+    /** passed, failed, a known failure, or fixed (a known check that passed). */
+    standing: CheckStanding;
+    /** The check's `known:` text, null if it has none. */
+    known: string | null;
     /** Run time it was decided. */
     t: number;
     evidence: string[];
   }[];
   logs: ReportLog[];
+  /** Timeline entries typed by hand during the run (`manual-entry`): 0 for a scripted run. */
+  manualEntries: number;
+  /** `tm report --against`: this run compared with run A (its text lines); null without it. */
+  diff: ReportDiff | null;
+}
+
+/** The diff section of the report: which run it compares with, the regressions, the lines. */
+export interface ReportDiff {
+  againstRunId: string;
+  againstDir: string;
+  regressions: string[];
+  lines: string[];
 }
 
 /** The report's data for a run, its text escaped as every view escapes it. */
-export function reportData(history: RunHistory, recorded: readonly RecordedEvent[]): ReportData {
-  return escapeControlsIn(rawReportData(history, recorded));
+export function reportData(
+  history: RunHistory,
+  recorded: readonly RecordedEvent[],
+  diff?: RunDiff,
+): ReportData {
+  return escapeControlsIn(rawReportData(history, recorded, diff));
 }
 
-function rawReportData(history: RunHistory, recorded: readonly RecordedEvent[]): ReportData {
+function rawReportData(
+  history: RunHistory,
+  recorded: readonly RecordedEvent[],
+  diff?: RunDiff,
+): ReportData {
   const endMs = history.finished?.t ?? history.lastMs;
   const lanes = new Map<string, ReportLane>(history.peers.map((peer) => [peer.peer, {
     peer: peer.peer,
@@ -95,6 +122,7 @@ function rawReportData(history: RunHistory, recorded: readonly RecordedEvent[]):
     open.set(peer, span);
   };
   const logs: ReportLog[] = [];
+  let manualEntries = 0;
   for (const { event } of recorded) {
     switch (event.type) {
       case "peer-launched":
@@ -129,6 +157,20 @@ function rawReportData(history: RunHistory, recorded: readonly RecordedEvent[]):
           label: `${event.command} not delivered: ${event.reason}`,
         });
         break;
+      case "manual-entry": {
+        // Typed by hand while the run went: a marker of its own on each lane it is about.
+        manualEntries++;
+        const entry = event.entry;
+        const peers = "fault" in entry ? entry.peers : [entry.peer];
+        for (const peer of peers) {
+          lanes.get(peer)?.markers.push({
+            t: event.t,
+            kind: "manual",
+            label: eventSentence(event),
+          });
+        }
+        break;
+      }
       case "fault-applied":
       case "fault-failed":
         // On the lane of every peer it acted on, worded as the views word it.
@@ -171,9 +213,20 @@ function rawReportData(history: RunHistory, recorded: readonly RecordedEvent[]):
       index: check.index,
       description: check.description,
       passed: check.passed,
+      standing: checkStanding(check),
+      known: check.known ?? null,
       t: check.atMs + (timelineStart ?? 0),
       evidence: check.evidence ?? [],
     })),
     logs,
+    manualEntries,
+    diff: diff
+      ? {
+        againstRunId: diff.a.runId,
+        againstDir: diff.a.dir,
+        regressions: diff.regressions,
+        lines: runDiffLines(diff),
+      }
+      : null,
   };
 }

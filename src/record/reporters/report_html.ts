@@ -11,10 +11,23 @@
 import type { RecordedEvent } from "../events_jsonl.ts";
 import { type ReportData, reportData } from "./report_data.ts";
 import type { RunHistory } from "../../history/run_history.ts";
+import { RECORD_FILES } from "../record_files.ts";
+import type { Reporter } from "./reporter.ts";
+import type { RunDiff } from "../run_diff.ts";
+
+/** The `report.html` reporter. */
+export const htmlReporter: Reporter = {
+  file: RECORD_FILES.report,
+  render: ({ history, recorded, extras }) => reportHtml(history, recorded, extras?.diff),
+};
 
 /** The page for a run. */
-export function reportHtml(history: RunHistory, recorded: readonly RecordedEvent[]): string {
-  return reportPage(reportData(history, recorded));
+export function reportHtml(
+  history: RunHistory,
+  recorded: readonly RecordedEvent[],
+  diff?: RunDiff,
+): string {
+  return reportPage(reportData(history, recorded, diff));
 }
 
 /** JSON safe inside a `<script>` element: no `</script>`, no `<!--`, no line separators. */
@@ -44,6 +57,7 @@ export function reportPage(data: ReportData): string {
 </head>
 <body>
 <header id="head"></header>
+<section id="diff-section" hidden><h2>Compared with an earlier run</h2><div id="diff"></div></section>
 <section id="checks-section"><h2>Checks</h2><div id="checks"></div></section>
 <section><h2>Peers <small>(click a lane to show its logs; click again for all)</small></h2>
 <div id="lanes-box"><div id="axis"></div><div id="lanes"></div><div id="cursor"></div></div>
@@ -96,8 +110,14 @@ h2 small { font-weight: normal; color: #666; }
 .marker { position: absolute; top: 1px; width: 2px; height: 16px; }
 .m-command { background: #1565c0; } .m-restart { background: #ef6c00; width: 4px; }
 .m-crash { background: #c62828; width: 5px; } .m-exit { background: #333; }
+.m-manual { background: #00acc1; width: 6px; border: 1px solid #004d57; }
+.steered { color: #00838f; font-weight: bold; }
 .m-unsent { background: #ad1457; } .m-fault { background: #8e24aa; width: 4px; } .m-check-pass { background: #2e7d32; width: 4px; }
 .m-check-fail { background: #c62828; width: 4px; }
+.m-check-known { background: #6a1b9a; width: 4px; } .m-check-fixed { background: #00838f; width: 4px; }
+td.known { color: #6a1b9a; font-weight: bold; } td.fixed { color: #00838f; font-weight: bold; }
+.known-note { color: #6a1b9a; }
+.diff-lines { white-space: pre-wrap; font-size: 12px; background: #f6f6f6; padding: 6px; }
 .phase { position: absolute; top: 0; height: 18px; border-left: 1px dashed #bbb; font-size: 10px;
   color: #888; padding-left: 2px; white-space: nowrap; overflow: hidden; text-overflow: clip;
   box-sizing: border-box; }
@@ -155,7 +175,25 @@ const SCRIPT = `
     (data.timelineStartMs === null ? "; times are since the run started" :
       "; times are on the timeline clock (0 = the timeline began)")));
   if (data.reason) head.appendChild(el("div", "meta", data.reason));
+  if (data.manualEntries > 0) {
+    head.appendChild(el("div", "steered", "steered by hand: " + data.manualEntries +
+      (data.manualEntries === 1 ? " entry" : " entries") + " (cyan markers)"));
+  }
 
+  if (data.diff) {
+    document.getElementById("diff-section").hidden = false;
+    var diffBox = document.getElementById("diff");
+    diffBox.appendChild(el("div", "meta", "run " + data.diff.againstRunId + " (" +
+      data.diff.againstDir + ") is A; this run is B"));
+    diffBox.appendChild(el("div", data.diff.regressions.length ? "fail" : "pass",
+      data.diff.regressions.length ? "regressed: " + data.diff.regressions.join("; ") :
+        "no regression against A"));
+    diffBox.appendChild(el("pre", "diff-lines", data.diff.lines.join("\\n")));
+  }
+  var STANDING_CLASS = { passed: "pass", failed: "fail", "known-failure": "known", fixed: "fixed" };
+  var STANDING_WORD = {
+    passed: "passed", failed: "FAILED", "known-failure": "KNOWN FAILURE", fixed: "FIXED?",
+  };
   var checks = document.getElementById("checks");
   if (data.checks.length === 0) {
     checks.appendChild(el("div", "meta", "no checks decided"));
@@ -163,9 +201,13 @@ const SCRIPT = `
     var table = el("table");
     data.checks.forEach(function (check) {
       var row = el("tr");
-      row.appendChild(el("td", check.passed ? "pass" : "fail", check.passed ? "passed" : "FAILED"));
+      row.appendChild(el("td", STANDING_CLASS[check.standing], STANDING_WORD[check.standing]));
       row.appendChild(el("td", "", "#" + check.index));
       var what = el("td", "", check.description);
+      if (check.known !== null) {
+        what.appendChild(el("div", "known-note", (check.standing === "fixed" ?
+          "fixed? remove \u0060known\u0060: " : "known failure: ") + check.known));
+      }
       if (check.evidence.length) what.appendChild(el("div", "evidence", check.evidence.join("\\n")));
       row.appendChild(what);
       row.appendChild(el("td", "", clock(check.t)));
@@ -213,8 +255,8 @@ const SCRIPT = `
       track.appendChild(node);
     });
     data.checks.forEach(function (c) {
-      mark(track, c.t, c.passed ? "m-check-pass" : "m-check-fail",
-        "check #" + c.index + (c.passed ? " passed: " : " FAILED: ") + c.description);
+      mark(track, c.t, "m-check-" + STANDING_CLASS[c.standing],
+        "check #" + c.index + " " + STANDING_WORD[c.standing] + ": " + c.description);
     });
   }).className = "lane phases-lane";
   data.lanes.forEach(function (lane) {
@@ -249,7 +291,7 @@ const SCRIPT = `
     legend.appendChild(document.createTextNode(status));
   });
   legend.appendChild(document.createTextNode(
-    "; markers: blue command, orange restart, red crash, black exit, purple fault, green/red check"));
+    "; markers: blue command, orange restart, red crash, black exit, purple fault, cyan typed by hand, green/red check (violet: known failure, teal: fixed known)"));
 
   var peerFilter = document.getElementById("peer-filter");
   data.lanes.forEach(function (lane) { peerFilter.appendChild(el("option", "", lane.peer)); });

@@ -1,32 +1,37 @@
 /**
- * Writes a run's `junit.xml` and `report.html`: at the end of a run, and again by `tm report`
- * from `events.jsonl` alone.
+ * The report formats, in the order they are written: at the end of a run, and again by
+ * `tm report` from `events.jsonl` alone. Adding a format: a file implementing `Reporter`
+ * (reporter.ts) and one entry in `REPORTERS`.
  */
-import type { RecordedEvent } from "../events_jsonl.ts";
-import { junitXml } from "./junit.ts";
-import { reportHtml } from "./report_html.ts";
-import type { RunHistory } from "../../history/run_history.ts";
-import { RECORD_FILES, RecordWriteError } from "../record_files.ts";
+import { RecordWriteError } from "../record_files.ts";
+import { htmlReporter } from "./report_html.ts";
+import { junitReporter } from "./junit.ts";
+import type { Reporter, ReportInput } from "./reporter.ts";
+import { summaryReporter } from "./summary_json.ts";
+
+/** Every report format tm writes. */
+export const REPORTERS: readonly Reporter[] = [summaryReporter, junitReporter, htmlReporter];
 
 /**
- * Writes both files into `dir`.
+ * Writes every reporter's file that the run has into `dir`; returns the paths written.
  * @throws RecordWriteError naming the file that could not be written
  */
 export function writeReports(
   dir: string,
-  history: RunHistory,
-  recorded: readonly RecordedEvent[],
-): void {
-  const files: [string, () => string][] = [
-    [RECORD_FILES.junit, () => junitXml(history)],
-    [RECORD_FILES.report, () => reportHtml(history, recorded)],
-  ];
-  for (const [name, render] of files) {
-    const path = `${dir}/${name}`;
+  input: ReportInput,
+  reporters: readonly Reporter[] = REPORTERS,
+): string[] {
+  const written: string[] = [];
+  for (const reporter of reporters) {
+    const text = reporter.render(input);
+    if (text === null) continue;
+    const path = `${dir}/${reporter.file}`;
     try {
-      Deno.writeTextFileSync(path, render());
+      Deno.writeTextFileSync(path, text);
     } catch (error) {
       throw new RecordWriteError(path, error);
     }
+    written.push(path);
   }
+  return written;
 }

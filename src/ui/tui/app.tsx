@@ -6,6 +6,9 @@ import { Box, type Key, Text, useInput } from "ink";
 import { useState } from "react";
 import { truncate } from "../../text/quantities.ts";
 import type { RunStore } from "../run_store.ts";
+import type { SteerResult } from "../../engine/steering.ts";
+import { errorMessage } from "../../base/errors.ts";
+import type { Completion } from "../../plan/manual_entry.ts";
 import { useRunState } from "../use_run_state.ts";
 import { HeaderPanel } from "./header_panel.tsx";
 import { HelpPanel } from "./help_panel.tsx";
@@ -27,6 +30,16 @@ export interface TuiAppProps {
   color?: boolean;
   /** Clock refresh period, ms; 0 disables it (tests) (default 250). */
   tickMs?: number;
+  /** `:` prompt: hands a typed timeline entry to the run; absent: no prompt. */
+  steer?: (input: string) => SteerResult;
+  /** `:` prompt: Tab's completion of what is typed. */
+  complete?: (input: string) => Completion;
+}
+
+/** The `:` prompt's answer line: the run's reply, or Tab's candidates. */
+interface PromptNotice {
+  text: string;
+  tone: "ok" | "error" | "info";
 }
 
 export function TuiApp(props: TuiAppProps) {
@@ -40,6 +53,8 @@ export function TuiApp(props: TuiAppProps) {
   const [anchor, setAnchor] = useState<number | undefined>(undefined);
   const [help, setHelp] = useState(false);
   const [stops, setStops] = useState(0);
+  const [prompt, setPrompt] = useState<string | undefined>(undefined);
+  const [notice, setNotice] = useState<PromptNotice | undefined>(undefined);
 
   const finished = state.finished !== undefined;
   const layout = tuiLayout(
@@ -88,12 +103,69 @@ export function TuiApp(props: TuiAppProps) {
       setFilterPeer(undefined);
       setAnchor(undefined);
     } else if (input === "/") setDraft("");
-    else if (input === "?") setHelp(true);
+    else if (input === ":" && props.steer && !finished) {
+      setPrompt("");
+      setNotice(undefined);
+    } else if (input === "?") setHelp(true);
+  };
+
+  /** Hands the prompt's text to the run; a refused entry stays in the prompt, to be fixed. */
+  const submit = (text: string) => {
+    if (text.trim() === "") {
+      setPrompt(undefined);
+      return;
+    }
+    let result: SteerResult;
+    try {
+      result = props.steer!(text);
+    } catch (error) {
+      // The run's bug, not the user's: said on the prompt rather than taking the screen down.
+      result = { accepted: false, message: `tm failed on this entry: ${errorMessage(error)}` };
+    }
+    setNotice({ text: result.message, tone: result.accepted ? "ok" : "error" });
+    setPrompt(result.accepted ? undefined : text);
+  };
+
+  /**
+   * Characters typed into the prompt, one by one: keys typed faster than a frame arrive together
+   * (`u\tf\t`), so Tab and Enter inside them count too.
+   */
+  const typeIntoPrompt = (start: string, chars: string) => {
+    let text = start;
+    let candidates: string[] = [];
+    for (const char of chars) {
+      if (char === "\t") {
+        const completion = props.complete?.(text);
+        if (completion) ({ text, candidates } = completion);
+      } else if (char === "\r" || char === "\n") return submit(text);
+      else if (char >= " ") {
+        text += char;
+        candidates = [];
+      }
+    }
+    setPrompt(text);
+    setNotice(candidates.length > 1 ? { text: candidates.join("  "), tone: "info" } : undefined);
+  };
+
+  /** A key while the `:` prompt is open: edit, Tab completes, Enter hands it to the run. */
+  const promptKey = (input: string, key: Key) => {
+    const text = prompt ?? "";
+    if (key.escape) {
+      setPrompt(undefined);
+      setNotice(undefined);
+    } else if (key.tab) typeIntoPrompt(text, "\t");
+    else if (key.return) submit(text);
+    else if (key.backspace || key.delete) setPrompt(text.slice(0, -1));
+    else if (!key.ctrl && !key.meta && input.length > 0) typeIntoPrompt(text, input);
   };
 
   useInput((input, key) => {
     if (key.ctrl && input === "c") {
       stop();
+      return;
+    }
+    if (prompt !== undefined) {
+      promptKey(input, key);
       return;
     }
     if (draft !== undefined) {
@@ -108,16 +180,24 @@ export function TuiApp(props: TuiAppProps) {
       }
       return;
     }
-    // Keys typed faster than a frame arrive together ("qq"): take them one by one.
+    // Keys typed faster than a frame arrive together ("qq", ":fault pause far"): one by one,
+    // and what follows a `:` goes to the prompt.
     if (input.length > 1 && !key.ctrl && !key.meta) {
-      for (const char of input) if (char === "q") stop();
+      const colon = props.steer && !finished ? input.indexOf(":") : -1;
+      for (const char of colon >= 0 ? input.slice(0, colon) : input) if (char === "q") stop();
+      if (colon >= 0) typeIntoPrompt("", input.slice(colon + 1));
       return;
     }
     if (input === "q") stop();
     else command(input, key);
   });
 
-  const footer = draft !== undefined
+  const footer = prompt !== undefined
+    ? `:${prompt}█  ` +
+      (notice
+        ? `${notice.tone === "error" ? "✗ " : ""}${notice.text}`
+        : "(Tab complete · Enter do · Esc cancel)")
+    : draft !== undefined
     ? `/${draft}█  (Enter search · Esc cancel)`
     : finished
     ? "run finished · q quit · ↑↓ select · Enter filter · PgUp/PgDn scroll · / search · ? help"
@@ -125,8 +205,18 @@ export function TuiApp(props: TuiAppProps) {
     ? "stopping gracefully… press q again to force"
     : stops >= 2
     ? "forcing stop… cleaning up"
-    : "q stop · ↑↓ select · Enter filter · PgUp/PgDn scroll · / search · ? help";
-  const footerColor = stops > 0 && !finished ? "yellow" : undefined;
+    : notice
+    ? `${notice.tone === "error" ? "✗" : "✋"} ${notice.text}  · : steer · q stop · ? help`
+    : `q stop · ↑↓ select · Enter filter · PgUp/PgDn scroll · / search${
+      props.steer ? " · : steer" : ""
+    } · ? help`;
+  const footerColor = stops > 0 && !finished
+    ? "yellow"
+    : notice?.tone === "error"
+    ? "red"
+    : notice?.tone === "ok"
+    ? "cyan"
+    : undefined;
 
   const middle = finished
     ? (

@@ -9,6 +9,7 @@ export const KEYS: [string, string][] = [
   ["Enter", "show only the selected peer's logs (again: all peers)"],
   ["PgUp/PgDn", "scroll the logs; End follows the tail again"],
   ["/", "search the logs (Enter applies, Esc cancels)"],
+  [":", "steer the run: send <peer> <command>, fault pause <peer>, ... (Tab completes)"],
   ["Esc", "clear the search and the peer filter"],
   ["?", "this help (any key closes it)"],
 ];

@@ -6,6 +6,8 @@ import { render } from "ink";
 import process from "node:process";
 import { createElement } from "react";
 import type { EventSink } from "../../engine/events.ts";
+import type { Steering } from "../../engine/steering.ts";
+import { completeManualEntry } from "../../plan/manual_entry.ts";
 import { RunStore } from "../run_store.ts";
 import { guardTerminal } from "../terminal_guard.ts";
 import { TuiRoot } from "./root.tsx";
@@ -22,6 +24,10 @@ export interface TuiOptions {
   stdout?: NodeJS.WriteStream;
   /** Colours (default: on unless NO_COLOR is set). */
   color?: boolean;
+  /** The `:` prompt's manual timeline entries go to the run through it; absent: no prompt. */
+  steering?: Steering;
+  /** The peers' names, for the prompt's Tab completion. */
+  peers?: readonly string[];
 }
 
 export interface TuiView {
@@ -57,7 +63,18 @@ export function startTui(options: TuiOptions): TuiView {
   let instance: ReturnType<typeof render>;
   try {
     instance = render(
-      createElement(TuiRoot, { store, onStop, onQuit: quit.resolve, color }),
+      createElement(TuiRoot, {
+        store,
+        onStop,
+        onQuit: quit.resolve,
+        color,
+        ...(options.steering
+          ? {
+            steer: (input: string) => options.steering!.submit(input),
+            complete: (input: string) => completeManualEntry(input, options.peers ?? []),
+          }
+          : {}),
+      }),
       {
         stdout,
         stdin,

@@ -1,16 +1,18 @@
 /** The TUI sized to the terminal (re-laid out on resize). */
 import { useWindowSize } from "ink";
 import type { RunStore } from "../run_store.ts";
-import { TuiApp } from "./app.tsx";
+import { TuiApp, type TuiAppProps } from "./app.tsx";
 
 export interface TuiRootProps {
   store: RunStore;
   onStop: (force: boolean) => void;
   onQuit: () => void;
   color: boolean;
+  steer?: TuiAppProps["steer"];
+  complete?: TuiAppProps["complete"];
 }
 
-export function TuiRoot({ store, onStop, onQuit, color }: TuiRootProps) {
+export function TuiRoot({ store, onStop, onQuit, color, steer, complete }: TuiRootProps) {
   const { columns, rows } = useWindowSize();
   return (
     <TuiApp
@@ -20,6 +22,8 @@ export function TuiRoot({ store, onStop, onQuit, color }: TuiRootProps) {
       columns={columns}
       rows={rows}
       color={color}
+      {...(steer ? { steer } : {})}
+      {...(complete ? { complete } : {})}
     />
   );
 }

@@ -74,6 +74,8 @@ export function TimelinePanel({ state, now, width, height, color }: TimelinePane
         const commands: Styled = [];
         batch.entries.forEach((entry, n) => {
           if (n > 0) commands.push({ text: ", " });
+          // Typed by hand at the `:` prompt: marked apart from the test file's entries.
+          if (entry.manual) commands.push({ text: "✋ ", color: "cyan" });
           if (entry.fault) {
             // A fault is tm's own act, not a command to a peer: marked, in its own colour.
             commands.push({

@@ -229,3 +229,40 @@ Deno.test({
     assertEquals(await page.title(), `tm: ${SHOWN.test} (failed)`);
   },
 });
+
+Deno.test({
+  name:
+    "report.html in Chromium shows tm report --against's diff and marks known failures and fixed checks apart [integration: chromium]",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using dir = await tempDir();
+    const withChecks = (events: EngineEvent[]) => {
+      const finished = events.pop()!;
+      if (finished.type !== "run-finished") throw new Error("the script ends with run-finished");
+      const base = { peers: ["bob"], atMs: 1_000 };
+      const checks = [
+        { ...base, index: 0, description: "bob logs x", passed: false, known: "BUG-12" },
+        { ...base, index: 1, description: "bob logs y", passed: true, known: "BUG-7" },
+      ];
+      return [...events, { ...finished, checks }];
+    };
+    const a = await recordRun(`${dir.path}/a`, withChecks(scriptedRun()));
+    const b = await recordRun(`${dir.path}/b`, withChecks(scriptedRun({ outcome: "crash" })));
+    const { rebuildReports } = await import("../../../src/record/report_command.ts");
+    const { lines } = await rebuildReports(b.dir, { against: a.dir });
+    assert(lines.some((line) => line.includes("regression")), lines.join("\n"));
+    await using chromium = await browser();
+    const { page, problems } = await open(chromium.browser, `${b.dir}/${RECORD_FILES.report}`);
+    assertEquals(problems, []);
+    const diff = await page.$eval("#diff-section", (el) => (el as unknown as PageNode).textContent);
+    assert(diff?.includes("regressed: verdict: passed → failed"), diff ?? "");
+    assert(diff?.includes("peer dave: passed → failed"), diff ?? "");
+    const standings = await page.$$eval(
+      "#checks td.known, #checks td.fixed",
+      (cells) => cells.map((c) => (c as unknown as PageNode).textContent),
+    );
+    assertEquals(standings, ["KNOWN FAILURE", "FIXED?"]);
+    assertEquals(problems, []);
+  },
+});

@@ -3,7 +3,9 @@ import { render } from "ink-testing-library";
 import type { EngineEvent } from "../../../src/engine/events.ts";
 import { RunStore } from "../../../src/ui/run_store.ts";
 import { TuiApp } from "../../../src/ui/tui/app.tsx";
-import { scriptedRun, TIMELINE_START } from "../../support/scripted_events.ts";
+import { PLAN, scriptedRun, TIMELINE_START } from "../../support/scripted_events.ts";
+import type { SteerResult } from "../../../src/engine/steering.ts";
+import { completeManualEntry } from "../../../src/plan/manual_entry.ts";
 
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -12,7 +14,12 @@ const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 function tui(
   columns: number,
   rows: number,
-  options: { until?: number; events?: EngineEvent[]; color?: boolean } = {},
+  options: {
+    until?: number;
+    events?: EngineEvent[];
+    color?: boolean;
+    steer?: (input: string) => SteerResult;
+  } = {},
 ) {
   let clock = 0;
   const store = new RunStore({ clock: () => clock });
@@ -27,6 +34,12 @@ function tui(
       rows={rows}
       color={options.color ?? false}
       tickMs={0}
+      {...(options.steer
+        ? {
+          steer: options.steer,
+          complete: (input: string) => completeManualEntry(input, PLAN.map((p) => p.peer)),
+        }
+        : {})}
     />
   );
   const instance = render(app());
@@ -397,6 +410,52 @@ Deno.test("TuiApp shows a check live in the logs as it is decided, and every che
     assert(lines.includes("  checks 0 passed, 1 failed"), t.frame());
     assert(lines.includes(`  ✗ #0 ${failed.description} · t=1.0s`), t.frame());
     assert(lines.includes("      bob: last status connecting"), t.frame());
+  } finally {
+    t.close();
+  }
+});
+
+Deno.test("TuiApp : opens the steering prompt; Tab completes kinds and peers, Enter hands the entry to the run", async () => {
+  const typed: string[] = [];
+  const t = tui(100, 30, {
+    until: TIMELINE_START + 2100,
+    steer: (input) => {
+      typed.push(input);
+      return input.includes("nobody")
+        ? { accepted: false, message: 'peer: unknown peer "nobody"' }
+        : { accepted: true, message: `manual fault at t=2.1s: ${input}` };
+    },
+  });
+  try {
+    assert(t.lines().at(-1)!.includes(": steer"), t.frame());
+    await t.press(":", "fault pa", "\t");
+    assert(t.lines().at(-1)!.includes(":fault pa█  partition  pause"), t.frame());
+    await t.press("u", "\t", "c", "\t");
+    assert(t.lines().at(-1)!.includes(":fault pause carol █"), t.frame());
+    await t.press(ENTER);
+    assertEquals(typed, ["fault pause carol "]);
+    assert(t.lines().at(-1)!.includes("✋ manual fault at t=2.1s: fault pause carol"), t.frame());
+    // A refused entry stays in the prompt with the run's reason; q typed there is text.
+    await t.press(":fault resume nobody\r");
+    assert(
+      t.lines().at(-1)!.includes(':fault resume nobody█  ✗ peer: unknown peer "nobody"'),
+      t.frame(),
+    );
+    await t.press("q", ESC);
+    assertEquals(t.stops, []);
+    assertEquals(typed, ["fault pause carol ", "fault resume nobody"]);
+    assert(!t.lines().at(-1)!.includes(":fault"), t.frame());
+  } finally {
+    t.close();
+  }
+});
+
+Deno.test("TuiApp without steering opens no prompt on :", async () => {
+  const t = tui(100, 30, { until: TIMELINE_START + 2100 });
+  try {
+    await t.press(":", "x");
+    assert(!t.lines().at(-1)!.includes(":x"), t.frame());
+    assert(!t.lines().at(-1)!.includes(": steer"), t.frame());
   } finally {
     t.close();
   }
