@@ -5,7 +5,7 @@
  */
 import { Limiter, valueWithin } from "../base/async.ts";
 import { Buffer } from "node:buffer";
-import { PassThrough, type Readable } from "node:stream";
+import { type Duplex, PassThrough, type Readable } from "node:stream";
 import {
   Client,
   type ClientChannel,
@@ -338,6 +338,48 @@ export class SshRemote implements Remote {
       status,
       kill,
     };
+  }
+
+  /**
+   * A channel forwarded to the Unix socket `path` on the host (`direct-streamlocal`), on this
+   * connection: no exec, no login shell. Such channels are not sessions (OpenSSH's MaxSessions
+   * does not count them), so they take no slot. Node's HTTP agent calls socket methods a channel
+   * lacks (`setKeepAlive`, `setNoDelay`, `setTimeout`, `ref`, `unref`): they are no-ops here, as
+   * the SSH socket itself has TCP_NODELAY and ssh2's keep-alive.
+   */
+  async dialSocket(path: string, signal?: AbortSignal): Promise<Duplex> {
+    signal?.throwIfAborted();
+    if (this.#lost) throw this.#lost;
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      try {
+        this.#client.openssh_forwardOutStreamLocal(path, (error, opened) => {
+          if (error) {
+            reject(
+              this.#lost ??
+                new RemoteError(
+                  this.name,
+                  "channel",
+                  `cannot reach the socket ${path} on the host: ${error.message} (does it ` +
+                    `exist, may the SSH user use it, does sshd allow stream forwarding?)`,
+                  { cause: error },
+                ),
+            );
+          } else resolve(opened);
+        });
+      } catch (error) {
+        reject(this.#lost ?? new RemoteError(this.name, "channel", errorMessage(error)));
+      }
+    });
+    const socketLike = channel as unknown as Record<string, unknown>;
+    for (const method of ["setKeepAlive", "setNoDelay", "setTimeout", "ref", "unref"]) {
+      socketLike[method] ??= () => channel;
+    }
+    channel.on("error", () => {}); // the HTTP client sees it as the socket's close
+    if (signal?.aborted) {
+      channel.destroy();
+      signal.throwIfAborted();
+    }
+    return channel;
   }
 
   /** Kills every command still running on the host, then closes the connection. */

@@ -323,6 +323,10 @@ class RecordingRemote implements Remote {
     this.log.push(`spawn ${argv.join(" ")}`);
     return this.#local.spawn(argv, options);
   }
+  dialSocket(path: string, signal?: AbortSignal) {
+    this.log.push(`dial ${path}`);
+    return this.#local.dialSocket(path, signal);
+  }
   close(): Promise<void> {
     return this.#local.close();
   }
