@@ -48,6 +48,8 @@ import {
 } from "./container_names.ts";
 import { CoalescingRemote } from "../../transport/coalescing_remote.ts";
 import { DockerFaults } from "./docker_faults.ts";
+import { DockerEngine, EngineApiError, engineSocketOf } from "./engine_api.ts";
+import { HostShell } from "../../transport/host_shell.ts";
 import { type ContainerSummary, Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
 import { type Compression, pullImages, shipImages, type ShipReport } from "./image_shipping.ts";
 import { LocalRemote } from "../../transport/local.ts";
@@ -113,8 +115,17 @@ interface Host {
   remote: ReconnectingRemote;
   /** `remote` with the commands issued in one tick sent as one script; each one traced. */
   commands: Remote;
-  /** The docker CLI through `commands`. */
+  /** The docker CLI through `commands`: image shipping's only (every other call uses `engine`). */
   docker: Docker;
+  /** The host's Engine API, on channels of `remote` to the engine's socket. */
+  engine: DockerEngine;
+  /** One long-lived shell on `remote`: `$HOME`, the config dirs, the network faults' tools. */
+  shell: HostShell;
+  /**
+   * The host's first answer through `shell` (asked at connect): `$HOME` and `$DOCKER_HOST`
+   * (where the engine's socket is), and the peer config dirs created.
+   */
+  login: Promise<{ home: string; socket: string }>;
   /** Containers started on the host, for the report when cleanup cannot reach it. */
   started: Set<string>;
   /** The peer of each container started, for `TeardownOptions.collectOutput`. */
@@ -189,10 +200,11 @@ export class DockerRuntime implements PeerRuntime {
           container,
           port: launch.placement.port,
           redisPort: redisPortOf(launch.env.REDIS_URL),
-          docker: host.docker,
+          engine: host.engine,
+          shell: host.shell,
         };
       },
-      hosts: () => new Map(this.#connected().map((host) => [host.name, host.docker])),
+      hosts: () => new Map(this.#connected().map((host) => [host.name, host.shell])),
       startAgain: (peer, signal) => this.#startAgain(peer, signal),
       warn: (message, host) => this.#send({ type: "warning", message, host }),
     });
@@ -307,7 +319,7 @@ export class DockerRuntime implements PeerRuntime {
     try {
       const usesGateway = hostnameOf(env.REDIS_URL) === HOST_GATEWAY_NAME;
       const id = await host.limiter.run(() =>
-        host.docker.run({
+        host.engine.run({
           image: placement.image,
           name: container,
           labels: peerLabels(this.#owner(), placement.peer),
@@ -353,7 +365,7 @@ export class DockerRuntime implements PeerRuntime {
     const exited = watcher.expect(container);
     launched.exited = exited;
     try {
-      await host.docker.call(["start", container], { signal });
+      await host.engine.start(container, signal);
       const imageId = host.imageIds.get(launch.placement.image);
       return { name: peer, id, container, exited, ...(imageId !== undefined ? { imageId } : {}) };
     } catch (error) {
@@ -384,7 +396,7 @@ export class DockerRuntime implements PeerRuntime {
           if (!await this.#removeContainers(host, sink)) return;
           if (config.remove_images && config.images.length > 0) {
             try {
-              const { failed } = await host.docker.rmi(config.images);
+              const { failed } = await host.engine.removeImages(config.images);
               for (const [image, why] of failed) {
                 warn(`could not remove image ${image}: ${why}`, host.name);
               }
@@ -399,6 +411,8 @@ export class DockerRuntime implements PeerRuntime {
     } finally {
       await Promise.all(this.#hosts.map(async (host) => {
         host?.watcher?.stop();
+        host?.engine.close();
+        await host?.shell.close().catch(() => {});
         await host?.remote.close().catch(() => {});
       }));
     }
@@ -414,7 +428,7 @@ export class DockerRuntime implements PeerRuntime {
     await Promise.all([...host.peerOf].map(async ([container, peer]) => {
       let output: string;
       try {
-        output = (await host.docker.logs(container, Infinity, signal)).join("\n");
+        output = (await host.engine.logs(container, Infinity, signal)).join("\n");
       } catch (error) {
         if (signal.aborted) return;
         sink({
@@ -442,7 +456,7 @@ export class DockerRuntime implements PeerRuntime {
       const signal = host.remote.connected ? undefined : forced;
       // Peers only: the run's Redis container (same run label) may be on this engine, and the
       // engine stops it last, after closing its connections.
-      await host.docker.removeLabelled([`${LABELS.run}=${runId}`, `${LABELS.role}=peer`], {
+      await host.engine.removeLabelled([`${LABELS.run}=${runId}`, `${LABELS.role}=peer`], {
         signal,
       });
     };
@@ -455,7 +469,7 @@ export class DockerRuntime implements PeerRuntime {
     }
     // A transport failure (the host lost for good, or the connection dropped during cleanup):
     // reconnect and try once more.
-    if (failure instanceof RemoteError && !forced.aborted) {
+    if (isTransportFailure(failure) && !forced.aborted) {
       const withinMs = config.timeout.shutdown * 1_000;
       sink({
         type: "warning",
@@ -579,6 +593,11 @@ export class DockerRuntime implements PeerRuntime {
           ),
       });
       const commands = new TimedRemote(coalesced, trace);
+      const shell = new HostShell(remote, { trace });
+      const dirs = this.#options.plan.filter((p) => p.hostIndex === index)
+        .map((p) => configDirInHome(this.containerName(p.peer)));
+      const login = askLogin(shell, dirs);
+      login.catch(() => {}); // awaited by the probe
       this.#hosts[index] = {
         name,
         config: hostConfig,
@@ -587,6 +606,13 @@ export class DockerRuntime implements PeerRuntime {
         peerOf: new Map(),
         commands,
         docker: new Docker(commands),
+        shell,
+        login,
+        engine: new DockerEngine({
+          host: name,
+          dial: async (signal) => remote.dialSocket((await login).socket, signal),
+          trace,
+        }),
         orchestratorAddress: null,
         home: "",
         limiter: new Limiter(perHost),
@@ -624,36 +650,27 @@ export class DockerRuntime implements PeerRuntime {
     const peers = this.#peersOn(host);
     const images = [...new Set(peers.map((p) => p.image))];
     const prefix = `^/?tm-${escapeRegExp(testSlug(config.name))}--`;
-    const dirs = peers.map((p) => configDirInHome(this.containerName(p.peer)));
-    const [version, address, home, present, named, labelled, mkdir] = await Promise.all([
-      host.docker.version(signal),
+    const [login, version, address, present, named, labelled] = await Promise.all([
+      host.login,
+      host.engine.version(signal),
       host.remote.orchestratorAddress(),
-      host.commands.execute(["printenv", "HOME"], { signal }),
-      host.docker.images(images, signal),
+      host.engine.images(images, signal),
       peers.length === 0
         ? []
-        : host.docker.containers({ names: [prefix] }, { labelKeys: [LABELS.test], signal }),
-      peers.length === 0 ? [] : host.docker.containers(
+        : host.engine.containers({ names: [prefix] }, { labelKeys: [LABELS.test], signal }),
+      peers.length === 0 ? [] : host.engine.containers(
         { labels: [`${LABELS.test}=${config.name}`] },
         { labelKeys: OWNER_LABEL_KEYS, signal },
       ),
-      dirs.length === 0
-        ? { code: 0, stdout: "", stderr: "" }
-        : host.commands.execute(["sh", "-c", 'cd && mkdir -p -- "$@"', "sh", ...dirs], {
-          signal,
-        }),
     ]);
-    this.#send({ type: "host-ready", host: host.name, docker: version.server });
+    this.#send({ type: "host-ready", host: host.name, docker: version.engine });
+    this.#send({
+      type: "trace",
+      message:
+        `${host.name}: Docker ${version.engine}, Engine API ${version.api} at ${login.socket}`,
+    });
     host.orchestratorAddress = address;
-    host.home = home.stdout.trim();
-    if (home.code !== 0 || !host.home.startsWith("/")) {
-      throw new Error(`${host.name}: could not read $HOME (${home.stderr.trim() || "empty"})`);
-    }
-    if (mkdir.code !== 0) {
-      throw new Error(
-        `${host.name}: could not create the peer config dirs: ${mkdir.stderr.trim()}`,
-      );
-    }
+    host.home = login.home;
     return { images: present, named, labelled };
   }
 
@@ -757,7 +774,7 @@ export class DockerRuntime implements PeerRuntime {
             containers.length > 1 ? "s" : ""
           } left by run ${run} of this test, which is no longer running (${list})`,
         });
-        await host.docker.rm(containers.map((c) => c.id), { force: true, signal });
+        await host.engine.remove(containers.map((c) => c.id), { force: true, signal });
       } else if (liveness === "alive") {
         problems.push(
           `${host.name}: ${describeOwner(owner)} is still running here (${list}): two runs of ` +
@@ -862,19 +879,19 @@ class ExitWatcher {
       const resumed = remote.generation !== generation;
       generation = remote.generation;
       if (resumed) failures = 0;
-      let stream: ReturnType<Docker["events"]> | undefined;
+      const stream = new AbortController();
       try {
-        stream = this.host.docker.events([
+        const events = this.host.engine.events([
           `label=${LABELS.run}=${this.runId}`,
           "type=container",
           "event=die",
-        ], { since: this.#since, signal });
+        ], { since: this.#since, signal: AbortSignal.any([signal, stream.signal]) });
         if (resumed) void this.#recheck(signal);
-        for await (const event of stream.events) this.#onDie(event);
+        for await (const event of events) this.#onDie(event);
       } catch {
         // the stream broke (or could not start); resubscribe below
       } finally {
-        stream?.process.kill();
+        stream.abort();
       }
       if (signal.aborted) return;
       if (!remote.connected || remote.generation !== generation) continue;
@@ -893,7 +910,7 @@ class ExitWatcher {
   async #recheck(signal: AbortSignal): Promise<void> {
     if (this.#pending.size === 0) return;
     try {
-      const found = await this.host.docker.containers(
+      const found = await this.host.engine.containers(
         { labels: [`${LABELS.run}=${this.runId}`, `${LABELS.role}=peer`] },
         { signal },
       );
@@ -910,12 +927,11 @@ class ExitWatcher {
   }
 
   async #exitCode(container: string, signal: AbortSignal): Promise<number | null> {
-    const result = await this.host.docker.raw(
-      ["inspect", "--format", "{{.State.ExitCode}}", container],
-      { signal },
-    );
-    const code = Number(result.stdout.trim());
-    return result.code === 0 && Number.isInteger(code) ? code : null;
+    try {
+      return (await this.host.engine.inspect(container, signal)).exitCode;
+    } catch {
+      return null;
+    }
   }
 
   #onDie(event: DockerEvent): void {
@@ -939,7 +955,7 @@ class ExitWatcher {
     const resolve = this.#pending.get(container);
     if (!resolve) return;
     this.#pending.delete(container);
-    this.host.docker.logs(ref, this.options.logLines)
+    this.host.engine.logs(ref, this.options.logLines)
       .catch((error) => [`(docker logs failed: ${errorMessage(error)})`])
       .then((output) => resolve({ code, output }));
   }
@@ -965,4 +981,46 @@ function hostnameOf(url: string | undefined): string | undefined {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The host's first answer through its shell: `$HOME`, where its engine's socket is
+ * (`$DOCKER_HOST`, as the docker CLI reads it there; /var/run/docker.sock when unset), and the
+ * peer config dirs created (relative to the login directory, `$HOME`). One command, one round
+ * trip; the Engine API's first request waits for it.
+ */
+async function askLogin(
+  shell: HostShell,
+  dirs: string[],
+): Promise<{ home: string; socket: string }> {
+  const result = await shell.execute([
+    "sh",
+    "-c",
+    'printf "%s\\n%s\\n" "$HOME" "$DOCKER_HOST"; [ $# -eq 0 ] || { cd && mkdir -p -- "$@"; }',
+    "sh",
+    ...dirs,
+  ]);
+  const [home = "", dockerHost = ""] = result.stdout.split("\n");
+  if (!home.startsWith("/")) {
+    throw new Error(`${shell.name}: could not read $HOME (${result.stderr.trim() || "empty"})`);
+  }
+  if (result.code !== 0) {
+    throw new Error(
+      `${shell.name}: could not create the peer config dirs: ${result.stderr.trim()}`,
+    );
+  }
+  const socket = engineSocketOf(dockerHost);
+  if (socket === null) {
+    throw new Error(
+      `${shell.name}: DOCKER_HOST is ${dockerHost} there; tm reaches the engine through its ` +
+        "Unix socket: unset DOCKER_HOST for the SSH user, or set it to unix://<path>",
+    );
+  }
+  return { home, socket };
+}
+
+/** A failure to reach the host (not the engine's answer): worth a reconnection. */
+function isTransportFailure(error: unknown): boolean {
+  return error instanceof RemoteError ||
+    (error instanceof EngineApiError && error.status === null);
 }

@@ -6,7 +6,7 @@
  * right to enter a namespace, is found there and not in the middle of the test.
  */
 import { type FaultName, FaultToolError, NETWORK_FAULTS } from "../../engine/runtime.ts";
-import type { Remote } from "../../transport/remote.ts";
+import type { HostCommands } from "../../transport/host_shell.ts";
 import { egressBatch } from "./traffic_control.ts";
 
 /** The faults that need the kernel's `netem` qdisc (loss is a BPF filter: traffic_control.ts). */
@@ -66,7 +66,7 @@ export function needsNetworkTools(faults: ReadonlySet<FaultName>): boolean {
  * fault needs tools beyond Docker); rejects only when the host cannot be asked.
  */
 export async function checkFaultTools(
-  remote: Remote,
+  remote: HostCommands,
   faults: ReadonlySet<FaultName>,
   signal?: AbortSignal,
 ): Promise<ToolProblem[]> {
@@ -144,7 +144,7 @@ export function parseProblems(
  * first problem found, naming its host and tool; the others, if any, are in its message.
  */
 export async function preflightFaults(
-  remotes: ReadonlyMap<string, Remote>,
+  remotes: ReadonlyMap<string, HostCommands>,
   needs: ReadonlyMap<string, ReadonlySet<FaultName>>,
   signal?: AbortSignal,
 ): Promise<void> {
