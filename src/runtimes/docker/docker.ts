@@ -47,6 +47,8 @@ export interface RunSpec {
   addHosts?: string[];
   /** Command after the image. Default: the image's. */
   command?: string[];
+  /** Replaces the image's entrypoint (the Engine API only). Default: the image's. */
+  entrypoint?: string[];
 }
 
 /** One row of `docker ps`. */
