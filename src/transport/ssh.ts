@@ -5,7 +5,7 @@
  */
 import { Limiter, valueWithin } from "../base/async.ts";
 import { Buffer } from "node:buffer";
-import { type Duplex, PassThrough, type Readable } from "node:stream";
+import { Duplex, PassThrough, type Readable } from "node:stream";
 import {
   Client,
   type ClientChannel,
@@ -102,6 +102,8 @@ export class SshRemote implements Remote {
   readonly #client: Client;
   readonly #slots: Limiter;
   readonly #commands = new Set<Command>();
+  /** Forwarded channels open (`dialSocket`): ended with the connection's error when it goes. */
+  readonly #sockets = new Set<ClientChannel>();
   #lost: RemoteError | null = null;
   readonly #disconnected = new AbortController();
   #closing: Promise<void> | null = null;
@@ -119,6 +121,7 @@ export class SshRemote implements Remote {
     client.on("close", () => {
       this.#lost ??= new RemoteError(name, "unreachable", "connection closed by the host");
       this.#slots.fail(this.#lost);
+      this.#endSockets(this.#lost);
       this.#disconnected.abort(this.#lost);
     });
   }
@@ -370,6 +373,11 @@ export class SshRemote implements Remote {
         reject(this.#lost ?? new RemoteError(this.name, "channel", errorMessage(error)));
       }
     });
+    // A request on a channel of a lost connection must fail, not wait forever: ssh2 does not
+    // always end the channels of a connection that died (measured: an `/events` stream hung).
+    this.#sockets.add(channel);
+    channel.once("close", () => this.#sockets.delete(channel));
+    if (this.#lost) this.#endSockets(this.#lost);
     const socketLike = channel as unknown as Record<string, unknown>;
     for (const method of ["setKeepAlive", "setNoDelay", "setTimeout", "ref", "unref"]) {
       socketLike[method] ??= () => channel;
@@ -387,6 +395,7 @@ export class SshRemote implements Remote {
     this.#closing ??= (async () => {
       this.#lost ??= new RemoteError(this.name, "channel", "the connection was closed");
       this.#slots.fail(this.#lost);
+      this.#endSockets(this.#lost);
       this.#disconnected.abort(this.#lost);
       const running = [...this.#commands];
       if (running.length > 0) {
@@ -449,6 +458,13 @@ export class SshRemote implements Remote {
     });
     if (signal?.aborted) this.#kill(command);
     return command;
+  }
+
+  /** Ends every forwarded channel with `error`: what reads or writes it fails. */
+  #endSockets(error: RemoteError): void {
+    // The stream's own destroy (ssh2's ignores the error, and would write to a dead socket).
+    for (const channel of this.#sockets) Duplex.prototype.destroy.call(channel, error);
+    this.#sockets.clear();
   }
 
   /** Kills the command's process group, then closes its channel; idempotent. */

@@ -250,3 +250,34 @@ Deno.test("DockerEngine names the host and socket when the engine's socket canno
     },
   );
 });
+
+Deno.test("DockerEngine's event stream and requests on an SSH connection that dies end instead of waiting forever [integration: docker, ssh, testbed]", async () => {
+  const bed = await testbed();
+  const { privateSshd } = await import("../../support/host_b_sshd.ts");
+  await using sshd = await privateSshd(bed, bed.knownHostsPath);
+  const ssh = await SshRemote.connect(sshOptions(bed, bed.hostB, { port: sshd.port }));
+  const engine = new DockerEngine({
+    host: "hostb",
+    dial: (signal) => ssh.dialSocket(engineSocketOf(bed.hostB.dockerHost)!, signal),
+  });
+  try {
+    await engine.version();
+    const stream = (async () => {
+      for await (const _ of engine.events(["type=container", `label=${uniqueId("none")}`])) {
+        // none come
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the stream is open
+    await sshd.down(); // the host's sshd and its sessions die
+    // The stream ends (it would have waited forever on the dead channel).
+    const ended = await Promise.race([
+      stream.then(() => "ended", () => "ended"),
+      new Promise((resolve) => setTimeout(() => resolve("hung"), 15_000)),
+    ]);
+    assertEquals(ended, "ended");
+    await assertRejects(() => engine.containers({}), Error);
+  } finally {
+    engine.close();
+    await ssh.close();
+  }
+});
