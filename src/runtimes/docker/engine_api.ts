@@ -15,7 +15,7 @@ import { Agent } from "node:http";
 import type { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
 import type { ContainerSummary, DockerEvent, ImageInfo, RunSpec } from "./docker.ts";
-import { mergeTimestamped } from "./docker.ts";
+import { mergeTimestamped, parseDockerEvent } from "./docker.ts";
 import { abortable } from "../../base/async.ts";
 import { errorMessage } from "../../base/errors.ts";
 import { redactUrls } from "../../base/url_redaction.ts";
@@ -424,7 +424,7 @@ export class DockerEngine {
         while ((at = buffer.indexOf("\n")) >= 0) {
           const line = buffer.slice(0, at).trim();
           buffer = buffer.slice(at + 1);
-          if (line !== "") yield parseEvent(line);
+          if (line !== "") yield parseDockerEvent(line);
         }
       }
     } finally {
@@ -500,23 +500,6 @@ export class DockerEngine {
       });
     };
   }
-}
-
-/** One `/events` line as a DockerEvent. */
-function parseEvent(line: string): DockerEvent {
-  const raw = JSON.parse(line) as {
-    Action?: string;
-    status?: string;
-    id?: string;
-    Actor?: { ID?: string; Attributes?: Record<string, string> };
-    timeNano?: number;
-  };
-  return {
-    action: raw.Action ?? raw.status ?? "",
-    id: raw.Actor?.ID ?? raw.id ?? "",
-    attributes: raw.Actor?.Attributes ?? {},
-    timeNano: raw.timeNano ?? 0,
-  };
 }
 
 /** The engine's message in one line, 64-digit IDs cut to docker's 12-digit short form. */
