@@ -1,19 +1,20 @@
 /**
  * DockerRuntime: the PeerRuntime that runs each peer as a Docker container on the config's
- * hosts, reached through a `Remote` per host (SSH in the CLI, local in tests).
+ * hosts, reached through a `Remote` per host (SSH in the CLI, local in tests). Every Docker
+ * operation goes through the host's Engine API (`engine_api.ts`, on channels of that one
+ * connection to the engine's socket); what needs the host itself goes through its one long-lived
+ * shell (`HostShell`). Image shipping still drives the docker CLI (`image_shipping.ts`).
  *
- * setup: connect every host at once (any failure stops the run before a container starts),
- * then in ONE round trip per host (a `CoalescingRemote` script): check Docker, learn how the
- * host sees us (for REDIS_URL) and its `$HOME`, which peer images it holds and which containers
- * are named or labelled like this test's, create the config dirs, and answer image shipping's
- * questions. Then ship the images that differ, check every peer image is on its host, remove
- * what dead runs of the same test left (a second round trip, only if there is some; a live
- * run's is refused: see `#clearLeftovers`) and start one `docker events` watcher per host.
- * start: `docker run -d` (at most `startsPerHost` at once per host; those issued together go
- * out as one script). An exit reaches the engine through `RunningPeer.exited` as soon as docker
- * reports it, with the last lines of `docker logs`. teardown: remove exactly this run's
- * containers (by label, listed and removed in one command), `remove_images` if set, close the
- * connections.
+ * setup: connect every host at once (any failure stops the run before a container starts); the
+ * shell's first answer (`$HOME`, `$DOCKER_HOST`, the config dirs created) and the API's (the
+ * engine's version, negotiated; the peer images it holds; containers named or labelled like this
+ * test's) come back together. Then ship the images that differ, check every peer image is on its
+ * host, remove what dead runs of the same test left (a live run's is refused: see
+ * `#clearLeftovers`) and start one `/events` watcher per host.
+ * start: create and start a container (at most `startsPerHost` at once per host). An exit
+ * reaches the engine through `RunningPeer.exited` as soon as the engine reports it, with the last
+ * lines of its output. teardown: remove exactly this run's containers (by label), `remove_images`
+ * if set, close the connections.
  *
  * A host whose connection drops mid-run is reconnected (`ReconnectingRemote`); its watcher
  * resumes from the last event it saw, so an exit during the outage is not missed. A host not
@@ -65,15 +66,12 @@ import { TimedRemote } from "../../transport/timed_remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../base/errors.ts";
 
-/**
- * `docker run -d` in flight per host by default: as many as the engine launches at once, so
- * they reach the host together, as one script (see LAUNCH_CONCURRENCY).
- */
+/** Container starts in flight per host by default: as many as the engine launches at once. */
 export const DEFAULT_STARTS_PER_HOST = 32;
 
 /**
  * How long `start` after `kill` waits for the killed run's exit to be reported: a `die` event
- * and a `docker logs` over SSH take a round trip or two.
+ * and its output over the Engine API take a round trip or two.
  */
 const EXIT_AFTER_KILL_MS = 10_000;
 
@@ -102,9 +100,9 @@ export interface DockerRuntimeOptions {
   localDocker?: Docker;
   /** Image shipping compression. Default: image_shipping's DEFAULT_COMPRESSION. */
   compression?: Compression;
-  /** `docker run -d` in flight per host. Default: DEFAULT_STARTS_PER_HOST. */
+  /** Container starts in flight per host. Default: DEFAULT_STARTS_PER_HOST. */
   startsPerHost?: number;
-  /** Lines of `docker logs` kept in an exit report. Default: 50. */
+  /** Lines of output kept in an exit report. Default: 50. */
   logLines?: number;
 }
 
@@ -357,7 +355,7 @@ export class DockerRuntime implements PeerRuntime {
     if (!host.watcher) throw new Error(`host ${host.name} is not set up`);
     if (this.#tearingDown) throw new Error("the docker runtime is tearing down");
     // A second watch of a run still watched would leave its `exited` unresolved. After `kill`
-    // the exit is on its way (docker's `die` event, then `docker logs`): wait for it, a while.
+    // the exit is on its way (docker's `die` event, then its output): wait for it, a while.
     if (!await settledWithin(launched.exited, EXIT_AFTER_KILL_MS, signal)) {
       throw new Error(`${peer} is still running: start follows kill`);
     }
@@ -420,8 +418,8 @@ export class DockerRuntime implements PeerRuntime {
 
   /**
    * Hands each container's whole output on one host to `collect`, before the containers are
-   * removed. The `docker logs` are asked in one tick (one script through the host's
-   * CoalescingRemote); a forced teardown cuts the wait. A failure is a warning: removal goes on.
+   * removed. Their logs are asked of the Engine API at once; a forced teardown cuts the wait. A
+   * failure is a warning: removal goes on.
    */
   async #collectOutput(host: Host, collect: OutputCollector, sink: RuntimeSink): Promise<void> {
     const signal = this.#forced.signal;
@@ -816,8 +814,8 @@ function configDirInHome(container: string): string {
 }
 
 /**
- * One `docker events` stream per host for this run's `die` events: each resolves the exit
- * promise of its container with the exit code and the last lines of `docker logs`. A broken
+ * One `/events` stream per host (Engine API) for this run's `die` events: each resolves the exit
+ * promise of its container with the exit code and the last lines of its output. A broken
  * stream is resubscribed from the last event it saw (docker replays buffered events); after a
  * lost connection it waits for the reconnection, then also re-checks the run's containers, so an
  * exit during the outage is reported even if docker's event buffer no longer holds it.
