@@ -180,6 +180,7 @@ export class DockerEngine {
         const info = await this.#call(
           `image inspect ${image}`,
           () => this.#docker.getImage(image).inspect({ abortSignal: signal } as object),
+          signal,
         );
         return [image, {
           id: info.Id,
@@ -207,12 +208,16 @@ export class DockerEngine {
     const query: Record<string, string[]> = {};
     if (filters.labels?.length) query.label = filters.labels;
     if (filters.names?.length) query.name = filters.names;
-    const rows = await this.#call("ps", () =>
-      this.#docker.listContainers({
-        all: true,
-        filters: JSON.stringify(query),
-        abortSignal: options.signal,
-      } as object));
+    const rows = await this.#call(
+      "ps",
+      () =>
+        this.#docker.listContainers({
+          all: true,
+          filters: JSON.stringify(query),
+          abortSignal: options.signal,
+        } as object),
+      options.signal,
+    );
     return rows.map((row) => ({
       id: row.Id,
       name: (row.Names?.[0] ?? "").replace(/^\//, ""),
@@ -249,12 +254,15 @@ export class DockerEngine {
         Binds: (spec.volumes ?? []).map((v) => `${v.source}:${v.target}`),
         ExtraHosts: spec.addHosts ?? [],
       },
-      abortSignal: signal,
     };
+    // Not abortable once asked: an aborted create may still land, and nothing may be left that
+    // the caller does not know of. An abort is honoured once the engine answered.
     const what = `run ${spec.name ?? spec.image}`;
     const container = await this.#call(what, () => this.#docker.createContainer(body as object));
     try {
+      signal?.throwIfAborted();
       await this.#call(`start ${spec.name ?? container.id}`, () => container.start());
+      signal?.throwIfAborted();
     } catch (error) {
       // A container that could not start (port taken) is not left behind, as `docker run` would.
       await this.remove([container.id], { force: true }).catch(() => {});
@@ -269,6 +277,7 @@ export class DockerEngine {
     await this.#call(
       `start ${container}`,
       () => this.#docker.getContainer(container).start({ abortSignal: signal } as object),
+      signal,
     );
   }
 
@@ -278,6 +287,7 @@ export class DockerEngine {
     await this.#call(
       `pause ${container}`,
       () => this.#docker.getContainer(container).pause({ abortSignal: signal } as object),
+      signal,
     );
   }
 
@@ -286,6 +296,7 @@ export class DockerEngine {
     await this.#call(
       `unpause ${container}`,
       () => this.#docker.getContainer(container).unpause({ abortSignal: signal } as object),
+      signal,
     );
   }
 
@@ -295,6 +306,7 @@ export class DockerEngine {
     await this.#call(
       `kill ${container}`,
       () => this.#docker.getContainer(container).kill({ signal: signalName, abortSignal: signal }),
+      signal,
     );
   }
 
@@ -304,6 +316,7 @@ export class DockerEngine {
     const info = await this.#call(
       `inspect ${container}`,
       () => this.#docker.getContainer(container).inspect({ abortSignal: signal } as object),
+      signal,
     );
     const network = Object.values(info.NetworkSettings?.Networks ?? {})[0];
     return {
@@ -325,12 +338,16 @@ export class DockerEngine {
     await this.version(options.signal);
     const results = await Promise.allSettled(
       containers.map((container) =>
-        this.#call(`rm ${container}`, () =>
-          this.#docker.getContainer(container).remove({
-            v: true,
-            force: options.force ?? false,
-            abortSignal: options.signal,
-          }))
+        this.#call(
+          `rm ${container}`,
+          () =>
+            this.#docker.getContainer(container).remove({
+              v: true,
+              force: options.force ?? false,
+              abortSignal: options.signal,
+            }),
+          options.signal,
+        )
       ),
     );
     const failure = results.find((r) =>
@@ -380,6 +397,7 @@ export class DockerEngine {
           tail: Number.isFinite(lines) ? lines : "all",
           abortSignal: signal,
         } as object) as unknown as Promise<Uint8Array>,
+      signal,
     );
     const { stdout, stderr } = demultiplex(raw);
     const tail = (list: string[]) => Number.isFinite(lines) ? list.slice(-lines) : list;
@@ -407,12 +425,16 @@ export class DockerEngine {
       const at = filter.indexOf("=");
       (query[filter.slice(0, at)] ??= []).push(filter.slice(at + 1));
     }
-    const stream = await this.#call("events", () =>
-      this.#docker.getEvents({
-        ...(options.since ? { since: options.since } : {}),
-        filters: JSON.stringify(query),
-        abortSignal: signal,
-      } as object)) as unknown as Duplex;
+    const stream = await this.#call(
+      "events",
+      () =>
+        this.#docker.getEvents({
+          ...(options.since ? { since: options.since } : {}),
+          filters: JSON.stringify(query),
+          abortSignal: signal,
+        } as object),
+      signal,
+    ) as unknown as Duplex;
     const stop = () => stream.destroy();
     signal?.addEventListener("abort", stop, { once: true });
     try {
@@ -446,6 +468,7 @@ export class DockerEngine {
         await this.#call(
           `rmi ${image}`,
           () => this.#docker.getImage(image).remove({ abortSignal: signal } as object),
+          signal,
         );
         report.removed.push(image);
       } catch (error) {
@@ -462,11 +485,17 @@ export class DockerEngine {
     this.#agent.destroy();
   }
 
-  /** Runs one API call, its failure as an EngineApiError naming the host and operation. */
-  async #call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one API call, its failure as an EngineApiError naming the host and operation. An abort
+   * of `signal` settles it at once with the signal's reason, whether or not the HTTP layer ends
+   * the request (seen: requests aborted while the engine's runs started never called back).
+   */
+  async #call<T>(operation: string, request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
-      return await request();
+      const pending = request();
+      return await (signal ? abortable(pending, signal) : pending);
     } catch (error) {
+      if (signal?.aborted && error === signal.reason) throw error;
       if (error instanceof EngineApiError || error instanceof EngineVersionError) throw error;
       const status = (error as { statusCode?: number }).statusCode ?? null;
       const json = (error as { json?: { message?: string } | string | null }).json;

@@ -281,3 +281,42 @@ Deno.test("DockerEngine's event stream and requests on an SSH connection that di
     await ssh.close();
   }
 });
+
+Deno.test("DockerEngine.run() aborted mid-flight settles, and leaves no container it did not report [integration: docker]", async () => {
+  const id = uniqueId("eapi-abort");
+  const image = `${id}:img`;
+  await buildBusyboxImage(image);
+  const remote = new LocalRemote();
+  const engine = new DockerEngine({
+    host: "local",
+    dial: (signal) => remote.dialSocket(DEFAULT_ENGINE_SOCKET, signal),
+  });
+  try {
+    await engine.version();
+    for (const delayMs of [0, 5, 30, 80]) {
+      const abort = new AbortController();
+      const runs = Array.from({ length: 6 }, (_, i) =>
+        engine.run({
+          image,
+          name: `${id}-${delayMs}-${i}`,
+          labels: { "tm.test-engine-api": id },
+          command: ["sleep", "600"],
+        }, abort.signal));
+      setTimeout(() => abort.abort(new Error("stop")), delayMs);
+      const settled = await Promise.race([
+        Promise.allSettled(runs),
+        new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 30_000)),
+      ]);
+      assert(settled !== "hung", `runs aborted after ${delayMs} ms settle`);
+      const reported = settled.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+      const found = await engine.containers({ labels: [`tm.test-engine-api=${id}`] });
+      assertEquals(found.map((c) => c.id).sort(), reported.sort(), `after ${delayMs} ms`);
+      await engine.remove(reported, { force: true });
+    }
+  } finally {
+    await engine.removeLabelled([`tm.test-engine-api=${id}`]);
+    engine.close();
+    await remote.close();
+    await sh(`docker rmi -f ${image} >/dev/null`);
+  }
+});
