@@ -258,4 +258,6 @@ ${
 } | ≤ ${TARGET_COMMANDS}× | ${met(okCommands)} |
 | count | ${faults.count} / ${
   PAIRS * 2
-} faults, ${acks.count} batches | ${ops.count} calls, ${bareRedis.count} RPUSHes | — | — | — |`);
+} faults, ${acks.count} batches | ${ops.count} calls, ${bareRedis.count} RPUSHes | — | — | — |
+
+Load average (1 min) at the start and the end of the run: ${loadAtStart} and ${await loadAverage()}, on ${navigator.hardwareConcurrency} cores.`);
