@@ -1,7 +1,8 @@
 /**
  * The actions that touch hosts: `tm <config>` (one test run) and `--reset-hosts[-all]`.
- * Here the pieces meet: the config and its placement, Docker over SSH as the peer runtime,
- * Redis in a container (or `--redis-url`), the engine, the log file and the chosen view.
+ * Here the pieces meet: the config and its placement, the runtime its hosts' connections select
+ * (`src/runtimes/registry.ts`) and the Redis it starts (or `--redis-url`), the engine, the log
+ * file and the chosen view.
  */
 import { Steering } from "../engine/steering.ts";
 import { loadConfigFile } from "../plan/load.ts";
@@ -13,10 +14,7 @@ import { ExternalRedis, type RedisProvider } from "../engine/redis_provider.ts";
 import { assertFaultsSupported, newRunId, run } from "../engine/run.ts";
 import { errorMessage, ExitCode, UsageError } from "../base/errors.ts";
 import { eventSeverity } from "../text/event_text.ts";
-import { DockerRedis } from "../runtimes/docker/docker_redis.ts";
-import { connectHost } from "../transport/connect.ts";
-import { resetHosts as resetEveryHost } from "../runtimes/docker/reset.ts";
-import { createRuntime } from "../runtimes/registry.ts";
+import { createRuntime, runtimeOf } from "../runtimes/registry.ts";
 import { type LogFile, logFileName, openLogFile } from "../record/log_file.ts";
 import * as output from "../base/output_stream.ts";
 import { traceLine } from "../ui/trace_line.ts";
@@ -199,7 +197,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     );
     const redis: RedisProvider = options.redisUrl
       ? new ExternalRedis(options.redisUrl)
-      : new DockerRedis({ redis: config.redis, runId, test: config.name, owner });
+      : runtimeOf(config).redis({ config, runId, owner });
     const kill = AbortSignal.any([interrupts.kill, viewKill.signal]);
     const result = await run({
       config,
@@ -240,7 +238,8 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
 
 /**
  * `--reset-hosts` (remove the config's `images` from every host) or `--reset-hosts-all`
- * (`docker system prune -af` on every host, after confirmation unless `yes` or no terminal).
+ * (everything unused on every host, after confirmation unless `yes` or no terminal), as the
+ * runtime the config selects does them.
  * @returns 0 when every host was reset, 1 otherwise, 130 if the user declined
  */
 export async function resetHosts(
@@ -251,10 +250,7 @@ export async function resetHosts(
   const print = (line: string) => void output.stdout.write(`${line}\n`);
   if (options.all && !options.yes && Deno.stdin.isTerminal()) {
     const hosts = config.hosts.map(hostName).join(", ");
-    const answer = prompt(
-      `docker system prune -af removes every unused image, container, network and build cache ` +
-        `on ${hosts}. Continue? [y/N]`,
-    );
+    const answer = prompt(`${runtimeOf(config).resetAllWarning(hosts)}. Continue? [y/N]`);
     if (!/^y(es)?$/i.test(answer?.trim() ?? "")) {
       print("Nothing was changed.");
       return ExitCode.interrupted;
@@ -265,7 +261,7 @@ export async function resetHosts(
     return ExitCode.ok;
   }
   try {
-    await resetEveryHost({ config, connect: connectHost, all: options.all, print });
+    await runtimeOf(config).reset({ config, all: options.all, print });
     return ExitCode.ok;
   } catch (error) {
     output.stderr.write(`tm: ${errorMessage(error)}\n`);

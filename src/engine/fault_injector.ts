@@ -3,11 +3,13 @@
  * guarantee (docs/config.md, "Faults"): whatever it shaped, partitioned or paused is undone
  * before peers are asked to stop.
  *
- * Faults run one after another, in timeline order, on a queue of their own: a slow fault (a
- * `docker pause` over SSH takes a round trip or two) delays the faults after it, never the
- * commands, which the timeline sends on its own. Their order is kept because faults on the same
- * peer depend on it (`resume` after `pause`, `start` after `kill`). Every fault done or failed
- * is an event; a fault whose target is gone is a warning, any other failure fails the run.
+ * Faults run off the timeline's own clock, so a slow fault never delays a command. Each fault waits
+ * only for the faults before it in timeline order that touch one of its peers (`resume` after
+ * `pause`, `start` after `kill`), and network faults keep their order among themselves (a
+ * `partition` replaces the one before it, a `heal` undoes what came before): faults due together
+ * on other peers — on other hosts — run at once instead of queueing behind a round trip each.
+ * Every fault done or failed is an event; a fault whose target is gone is a warning, any other
+ * failure fails the run.
  */
 import { abortable } from "../base/async.ts";
 import { errorMessage } from "../base/errors.ts";
@@ -49,9 +51,15 @@ export interface FaultInjectorOptions {
 }
 
 /** The queue of timeline faults and the heal guarantee of one run. */
+/** The ordering key network faults share: they run in timeline order among themselves. */
+const NETWORK_KEY = "\0network";
+
 export class FaultInjector {
   readonly #options: FaultInjectorOptions;
+  /** Settles once every fault queued so far has been done (or skipped). */
   #queue: Promise<void> = Promise.resolve();
+  /** The last fault queued on each peer (and on NETWORK_KEY): what the next one waits for. */
+  readonly #tails = new Map<string, Promise<void>>();
   /** Peers paused by a fault and not resumed since. */
   readonly #paused = new Set<string>();
   /** A network fault was tried since the last complete heal: a heal is owed. */
@@ -66,12 +74,28 @@ export class FaultInjector {
    * Each fault's `lateMs` is measured when its operation returned.
    */
   enqueue(faults: readonly TimelineFault[], dueMs: number, dueAt: number): void {
-    this.#queue = this.#queue.then(async () => {
-      for (const fault of faults) {
+    for (const fault of faults) {
+      const keys = this.#orderKeys(fault);
+      const before = keys.flatMap((key) => this.#tails.get(key) ?? []);
+      const apply = async () => {
         if (this.#options.halted.aborted) return;
         await this.#apply(fault, { index: fault.index, dueMs, dueAt });
-      }
-    });
+      };
+      // Nothing to wait for: it starts now, not a turn of the event loop later.
+      const task = before.length === 0 ? apply() : Promise.all(before).then(apply);
+      for (const key of keys) this.#tails.set(key, task);
+      this.#queue = Promise.all([this.#queue, task]).then(() => {});
+    }
+  }
+
+  /** What a fault must wait for: its peers (a partition: its groups'), network faults all. */
+  #orderKeys(fault: FaultAction): string[] {
+    const peers = new Set([...fault.peers, ...(fault.groups ?? []).flat()]);
+    const kind = faultKind(fault.fault);
+    if (kind.acts !== "network") return [...peers];
+    // A heal or partition may change every peer's faults: it also waits for each peer's last.
+    const all = kind.heals === true || kind.targets === "groups";
+    return [NETWORK_KEY, ...(all ? this.#options.peers : peers)];
   }
 
   /** Resolves once every queued fault was done (or skipped after a halt). Never rejects. */

@@ -2,18 +2,23 @@
  * The runtimes a config can select, and how it selects them: each host's `connection` names the
  * runtime that runs the peers placed on it. `ssh` and `local` hosts both run peers as Docker
  * containers (the `Remote` each opens is chosen in `connect.ts`), so today every config selects
- * Docker. A Kubernetes or Swarm runtime is added here: a `connection` kind in the config schema,
- * its entry below, and `tests/runtimes/runtime_contract_test.ts` run against it.
+ * Docker. Each runtime's entry gives everything the CLI needs of it — the `PeerRuntime`, the Redis
+ * it starts when no `--redis-url` is given, and `--reset-hosts` — so `src/cli/` holds no per-runtime
+ * code. A Kubernetes or Swarm runtime is added here: a `connection` kind in the config schema, its
+ * entry below, and `tests/runtimes/runtime_contract_test.ts` run against it.
  *
  * The process runtime (`src/runtimes/process/process_runtime.ts`) is not selectable: it runs the engine's
  * tests and passes the same contract test.
  */
 import type { Config, HostConfig } from "../plan/schema.ts";
 import type { PeerRuntime } from "../engine/runtime.ts";
+import type { RedisProvider } from "../engine/redis_provider.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import type { RunOwner } from "../coordination/run_owner.ts";
 import { connectHost } from "../transport/connect.ts";
 import { DockerRuntime } from "./docker/docker_runtime.ts";
+import { DockerRedis } from "./docker/docker_redis.ts";
+import { resetHosts } from "./docker/reset.ts";
 
 /** What every runtime is built from. */
 export interface RuntimeOptions {
@@ -25,11 +30,48 @@ export interface RuntimeOptions {
   owner?: RunOwner;
 }
 
+/** What the Redis a runtime starts is built from. */
+export interface RedisOptions {
+  config: Config;
+  runId: string;
+  owner: RunOwner;
+}
+
+/** What `--reset-hosts` and `--reset-hosts-all` are given. */
+export interface ResetOptions {
+  config: Config;
+  /** `--reset-hosts-all`: everything unused; else the config's `images`. */
+  all: boolean;
+  /** One line per step. */
+  print: (line: string) => void;
+}
+
+/** One runtime: everything the CLI builds or does per runtime. */
+export interface RuntimeEntry {
+  /** The PeerRuntime (connects nothing until `setup`). */
+  create(options: RuntimeOptions): PeerRuntime;
+  /** The Redis the run starts when the user gives no `--redis-url`. */
+  redis(options: RedisOptions): RedisProvider;
+  /** `--reset-hosts[-all]` on every host of the config; throws naming the hosts that failed. */
+  reset(options: ResetOptions): Promise<void>;
+  /** What `--reset-hosts-all` removes from `hosts` (a list of names), asked before it does. */
+  resetAllWarning(hosts: string): string;
+}
+
 /** The runtimes a config can select, by kind. */
 export const RUNTIMES = {
-  docker: (options: RuntimeOptions): PeerRuntime =>
-    new DockerRuntime({ ...options, connect: connectHost }),
-} as const satisfies Record<string, (options: RuntimeOptions) => PeerRuntime>;
+  docker: {
+    create: (options) => new DockerRuntime({ ...options, connect: connectHost }),
+    redis: ({ config, runId, owner }) =>
+      new DockerRedis({ redis: config.redis, runId, test: config.name, owner }),
+    reset: async ({ config, all, print }) => {
+      await resetHosts({ config, connect: connectHost, all, print });
+    },
+    resetAllWarning: (hosts) =>
+      `docker system prune -af removes every unused image, container, network and build cache ` +
+      `on ${hosts}`,
+  },
+} as const satisfies Record<string, RuntimeEntry>;
 
 /** A runtime's kind: `docker`. */
 export type RuntimeKind = keyof typeof RUNTIMES;
@@ -58,7 +100,12 @@ export function runtimeKindOf(config: Config): RuntimeKind {
   return kinds[0] ?? "docker";
 }
 
+/** The entry of the runtime the config selects. */
+export function runtimeOf(config: Config): RuntimeEntry {
+  return RUNTIMES[runtimeKindOf(config)];
+}
+
 /** Builds the runtime the config selects. */
 export function createRuntime(options: RuntimeOptions): PeerRuntime {
-  return RUNTIMES[runtimeKindOf(options.config)](options);
+  return runtimeOf(options.config).create(options);
 }

@@ -14,6 +14,7 @@
  * between markers carrying a random token, so whatever the commands print cannot forge a marker.
  * A batch of one is sent as it is. Commands with stdin and streams (`spawn`) pass through.
  */
+import type { Duplex } from "node:stream";
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { commandLine } from "./shell.ts";
 
@@ -109,6 +110,10 @@ export class CoalescingRemote implements Remote {
 
   spawn(argv: string[], options?: { signal?: AbortSignal }): RemoteProcess {
     return this.#remote.spawn(argv, options);
+  }
+
+  dialSocket(path: string, signal?: AbortSignal): Promise<Duplex> {
+    return this.#remote.dialSocket(path, signal);
   }
 
   close(): Promise<void> {

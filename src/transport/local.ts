@@ -2,6 +2,8 @@
  * LocalRemote: a `Remote` that runs commands on this machine through `Deno.Command` (an argv,
  * no shell), so the Docker code drives the local engine exactly as it drives a host over SSH.
  */
+import { connect } from "node:net";
+import type { Duplex } from "node:stream";
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { RemoteError } from "./remote.ts";
 
@@ -105,6 +107,32 @@ export class LocalRemote implements Remote {
       this.#children.delete(process);
     });
     return process;
+  }
+
+  /** A connection to the Unix socket `path` on this machine. */
+  dialSocket(path: string, signal?: AbortSignal): Promise<Duplex> {
+    signal?.throwIfAborted();
+    if (this.#closed) return Promise.reject(new Error(`${this.name}: remote is closed`));
+    return new Promise((resolve, reject) => {
+      const socket = connect({ path });
+      const onError = (error: Error) =>
+        reject(
+          new RemoteError(
+            this.name,
+            "channel",
+            `cannot reach the socket ${path}: ${error.message}`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      socket.once("error", onError);
+      socket.once("connect", () => {
+        socket.removeListener("error", onError);
+        socket.setNoDelay(true);
+        resolve(socket);
+      });
+    });
   }
 
   /** Kills every command still running; idempotent. */

@@ -10,6 +10,7 @@
  * before they subscribe again.
  */
 import { abortable } from "../base/async.ts";
+import type { Duplex } from "node:stream";
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { RemoteError } from "./remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -166,6 +167,11 @@ export class ReconnectingRemote implements Remote {
 
   spawn(argv: string[], options: { signal?: AbortSignal } = {}): RemoteProcess {
     return this.#current.spawn(argv, options);
+  }
+
+  /** A socket on the host through the live connection, waiting through an outage. */
+  async dialSocket(path: string, signal?: AbortSignal): Promise<Duplex> {
+    return await (await this.#live(signal)).dialSocket(path, signal);
   }
 
   /** Stops reconnecting and closes the current connection; idempotent. */

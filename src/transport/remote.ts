@@ -1,3 +1,5 @@
+import type { Duplex } from "node:stream";
+
 /**
  * Remote: a host we run commands on, over SSH or locally. The Docker code talks to a
  * Remote, never to ssh2 (Jepsen's control layer). Implementations: `ssh.ts`, `local.ts`.
@@ -47,6 +49,13 @@ export interface Remote {
   execute(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /** Start `argv` with streaming stdio (for `docker save | docker load`, `docker events`). */
   spawn(argv: string[], options?: { signal?: AbortSignal }): RemoteProcess;
+  /**
+   * A byte stream to the Unix socket at `path` on the host (the Docker engine's API socket):
+   * over SSH one forwarded channel (`direct-streamlocal@openssh.com`, what `ssh -L` to a socket
+   * opens) on the existing connection, no login; locally a plain socket connection. Rejects with
+   * a RemoteError when the socket cannot be reached.
+   */
+  dialSocket(path: string, signal?: AbortSignal): Promise<Duplex>;
   /**
    * Aborted, with a RemoteError as its reason, once the connection is gone: lost (the host or
    * the network dropped it) or closed by `close()`. Never aborted otherwise.

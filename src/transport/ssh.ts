@@ -5,7 +5,7 @@
  */
 import { Limiter, valueWithin } from "../base/async.ts";
 import { Buffer } from "node:buffer";
-import { PassThrough, type Readable } from "node:stream";
+import { Duplex, PassThrough, type Readable } from "node:stream";
 import {
   Client,
   type ClientChannel,
@@ -102,6 +102,8 @@ export class SshRemote implements Remote {
   readonly #client: Client;
   readonly #slots: Limiter;
   readonly #commands = new Set<Command>();
+  /** Forwarded channels open (`dialSocket`): ended with the connection's error when it goes. */
+  readonly #sockets = new Set<ClientChannel>();
   #lost: RemoteError | null = null;
   readonly #disconnected = new AbortController();
   #closing: Promise<void> | null = null;
@@ -119,6 +121,7 @@ export class SshRemote implements Remote {
     client.on("close", () => {
       this.#lost ??= new RemoteError(name, "unreachable", "connection closed by the host");
       this.#slots.fail(this.#lost);
+      this.#endSockets(this.#lost);
       this.#disconnected.abort(this.#lost);
     });
   }
@@ -340,11 +343,59 @@ export class SshRemote implements Remote {
     };
   }
 
+  /**
+   * A channel forwarded to the Unix socket `path` on the host (`direct-streamlocal`), on this
+   * connection: no exec, no login shell. Such channels are not sessions (OpenSSH's MaxSessions
+   * does not count them), so they take no slot. Node's HTTP agent calls socket methods a channel
+   * lacks (`setKeepAlive`, `setNoDelay`, `setTimeout`, `ref`, `unref`): they are no-ops here, as
+   * the SSH socket itself has TCP_NODELAY and ssh2's keep-alive.
+   */
+  async dialSocket(path: string, signal?: AbortSignal): Promise<Duplex> {
+    signal?.throwIfAborted();
+    if (this.#lost) throw this.#lost;
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      try {
+        this.#client.openssh_forwardOutStreamLocal(path, (error, opened) => {
+          if (error) {
+            reject(
+              this.#lost ??
+                new RemoteError(
+                  this.name,
+                  "channel",
+                  `cannot reach the socket ${path} on the host: ${error.message} (does it ` +
+                    `exist, may the SSH user use it, does sshd allow stream forwarding?)`,
+                  { cause: error },
+                ),
+            );
+          } else resolve(opened);
+        });
+      } catch (error) {
+        reject(this.#lost ?? new RemoteError(this.name, "channel", errorMessage(error)));
+      }
+    });
+    // A request on a channel of a lost connection must fail, not wait forever: ssh2 does not
+    // always end the channels of a connection that died (measured: an `/events` stream hung).
+    this.#sockets.add(channel);
+    channel.once("close", () => this.#sockets.delete(channel));
+    if (this.#lost) this.#endSockets(this.#lost);
+    const socketLike = channel as unknown as Record<string, unknown>;
+    for (const method of ["setKeepAlive", "setNoDelay", "setTimeout", "ref", "unref"]) {
+      socketLike[method] ??= () => channel;
+    }
+    channel.on("error", () => {}); // the HTTP client sees it as the socket's close
+    if (signal?.aborted) {
+      channel.destroy();
+      signal.throwIfAborted();
+    }
+    return channel;
+  }
+
   /** Kills every command still running on the host, then closes the connection. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#lost ??= new RemoteError(this.name, "channel", "the connection was closed");
       this.#slots.fail(this.#lost);
+      this.#endSockets(this.#lost);
       this.#disconnected.abort(this.#lost);
       const running = [...this.#commands];
       if (running.length > 0) {
@@ -407,6 +458,13 @@ export class SshRemote implements Remote {
     });
     if (signal?.aborted) this.#kill(command);
     return command;
+  }
+
+  /** Ends every forwarded channel with `error`: what reads or writes it fails. */
+  #endSockets(error: RemoteError): void {
+    // The stream's own destroy (ssh2's ignores the error, and would write to a dead socket).
+    for (const channel of this.#sockets) Duplex.prototype.destroy.call(channel, error);
+    this.#sockets.clear();
   }
 
   /** Kills the command's process group, then closes its channel; idempotent. */

@@ -3,6 +3,7 @@
  * `--verbose` trace. Setup and teardown cost is counted in sequential round trips to each host
  * (each one is a remote shell start-up over SSH), and this is where they show.
  */
+import type { Duplex } from "node:stream";
 import type { ExecOptions, ExecResult, Remote, RemoteProcess } from "./remote.ts";
 import { commandLine } from "./shell.ts";
 import { errorMessage } from "../base/errors.ts";
@@ -48,6 +49,10 @@ export class TimedRemote implements Remote {
       this.#report(argv, started, `stream ended, exit ${status.code ?? "killed"}`)
     );
     return process;
+  }
+
+  dialSocket(path: string, signal?: AbortSignal): Promise<Duplex> {
+    return this.remote.dialSocket(path, signal);
   }
 
   close(): Promise<void> {

@@ -102,6 +102,52 @@ Deno.test("FaultInjector runs queued faults one after another, in order, a slow 
   ]);
 });
 
+Deno.test("FaultInjector runs faults due together on different peers at once, each peer's in timeline order", async () => {
+  const { control, injector, events } = setup();
+  const release = control.hold("pause alice");
+  const now = performance.now();
+  injector.enqueue(
+    [
+      fault({ fault: "pause", peers: ["alice"] }),
+      fault({ fault: "pause", peers: ["bob"] }),
+    ],
+    0,
+    now,
+  );
+  injector.enqueue([fault({ fault: "resume", peers: ["alice"] })], 10, now);
+  injector.enqueue([fault({ fault: "resume", peers: ["bob"] })], 10, now);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Bob's pause and resume went by while alice's pause (a slow host) held only alice's resume.
+  assertEquals(control.calls, ["pause alice", "pause bob", "resume bob"]);
+  release();
+  await injector.landed();
+  assertEquals(control.calls, ["pause alice", "pause bob", "resume bob", "resume alice"]);
+  assertEquals(events.length, 4);
+});
+
+Deno.test("FaultInjector keeps network faults in timeline order among themselves, a heal after every peer's", async () => {
+  const { control, injector } = setup();
+  const release = control.hold("pause alice");
+  const now = performance.now();
+  injector.enqueue([fault({ fault: "pause", peers: ["alice"] })], 0, now);
+  injector.enqueue(
+    [fault({ fault: "partition", peers: ["alice", "bob"], groups: [["alice"], ["bob"]] })],
+    5,
+    now,
+  );
+  injector.enqueue([fault({ fault: "loss", peers: ["bob"], shaping: { lossPercent: 5 } })], 6, now);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // The partition touches alice: it waits for her pause, and bob's loss waits for the partition.
+  assertEquals(control.calls, ["pause alice"]);
+  release();
+  await injector.landed();
+  assertEquals(control.calls, [
+    "pause alice",
+    'partition [["alice"],["bob"]]',
+    'shape bob {"lossPercent":5}',
+  ]);
+});
+
 Deno.test("FaultInjector.healAll() heals every peer after a network fault, resumes the paused, then owes nothing", async () => {
   const { control, injector, events } = setup();
   injector.enqueue(
@@ -249,7 +295,7 @@ Deno.test("FaultInjector skips queued faults once the run halted", async () => {
   const { control, injector, halt } = setup();
   const release = control.hold("pause alice");
   injector.enqueue([fault({ fault: "pause", peers: ["alice"] })], 0, performance.now());
-  injector.enqueue([fault({ fault: "kill", peers: ["bob"] })], 10, performance.now());
+  injector.enqueue([fault({ fault: "kill", peers: ["alice"] })], 10, performance.now());
   await Promise.resolve(); // the pause is under way
   assertEquals(control.calls, ["pause alice"]);
   halt.abort();

@@ -2,7 +2,9 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { ConfigSchema } from "../../src/plan/schema.ts";
 import { planConfig } from "../../src/plan/plan_config.ts";
 import { DockerRuntime } from "../../src/runtimes/docker/docker_runtime.ts";
-import { createRuntime, runtimeKindOf } from "../../src/runtimes/registry.ts";
+import { createRuntime, runtimeKindOf, runtimeOf } from "../../src/runtimes/registry.ts";
+import { DockerRedis } from "../../src/runtimes/docker/docker_redis.ts";
+import { currentOwner } from "../../src/coordination/run_owner.ts";
 import { place } from "../../src/plan/placement.ts";
 
 const config = planConfig(ConfigSchema.parse({
@@ -24,4 +26,20 @@ Deno.test("createRuntime builds the runtime the hosts' connections select, conne
   const runtime = createRuntime({ config, plan: place(config), runId: "0badcafe" });
   assert(runtime instanceof DockerRuntime);
   assertEquals(runtime.kind, "docker");
+});
+
+Deno.test("runtimeOf gives the CLI the selected runtime's Redis, reset and its warning: no per-runtime code in src/cli", async () => {
+  const entry = runtimeOf(config);
+  const redis = entry.redis({
+    config,
+    runId: "0badcafe",
+    owner: currentOwner("0badcafe", "registry"),
+  });
+  assert(redis instanceof DockerRedis);
+  assert(entry.resetAllWarning("here, there").endsWith("on here, there"));
+  const cli = await Deno.readTextFile(new URL("../../src/cli/run_command.ts", import.meta.url));
+  assertEquals(
+    cli.match(/runtimes\/(docker|process)\/|transport\/|DockerRedis|docker system/g),
+    null,
+  );
 });

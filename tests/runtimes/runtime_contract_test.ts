@@ -1,6 +1,7 @@
 /**
  * The PeerRuntime contract (tests/support/runtime_contract.ts), run against every runtime: local
- * processes, Docker on this machine (`connection: local`) and Docker over SSH (testbed host B).
+ * processes, Docker on this machine (`connection: local`) and Docker over SSH (testbed hosts A
+ * and B: both engines).
  * The Docker runtimes are built through the registry, as the CLI builds them.
  */
 import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
@@ -59,29 +60,33 @@ runtimeContract({
   needs: "[integration: redis-server, docker, testbed]",
   host: () => Promise.resolve({ connection: "local", name: "local" }),
   image: async () => (await testbed()).peerImage,
-  create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.local](options),
+  create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.local].create(options),
   leftovers: (runId) => containersOfRun(localDocker, runId),
 });
 
-runtimeContract({
-  name: "DockerRuntime (connection: ssh, testbed host B)",
-  needs: "[integration: redis-server, docker, ssh, testbed]",
-  host: async () => {
-    const { hostB, knownHostsPath } = await testbed();
-    // The SSH connector reads known_hosts from TM_KNOWN_HOSTS, as the CLI does.
-    Deno.env.set("TM_KNOWN_HOSTS", knownHostsPath);
-    return {
-      name: hostB.name,
-      address: hostB.address,
-      ssh_port: hostB.port,
-      ssh_user: hostB.user,
-      ssh_auth: hostB.key,
-    };
-  },
-  image: async () => (await testbed()).peerImage,
-  create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.ssh](options),
-  leftovers: async (runId) => {
-    const { hostB } = await testbed();
-    return containersOfRun((args) => hostDocker(hostB, args), runId);
-  },
-});
+for (const which of ["hostA", "hostB"] as const) {
+  const letter = which.slice(-1);
+  runtimeContract({
+    name: `DockerRuntime (connection: ssh, testbed host ${letter}, Engine API over SSH)`,
+    needs: "[integration: redis-server, docker, ssh, testbed]",
+    host: async () => {
+      const bed = await testbed();
+      const host = bed[which];
+      // The SSH connector reads known_hosts from TM_KNOWN_HOSTS, as the CLI does.
+      Deno.env.set("TM_KNOWN_HOSTS", bed.knownHostsPath);
+      return {
+        name: host.name,
+        address: host.address,
+        ssh_port: host.port,
+        ssh_user: host.user,
+        ssh_auth: host.key,
+      };
+    },
+    image: async () => (await testbed()).peerImage,
+    create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.ssh].create(options),
+    leftovers: async (runId) => {
+      const host = (await testbed())[which];
+      return containersOfRun((args) => hostDocker(host, args), runId);
+    },
+  });
+}

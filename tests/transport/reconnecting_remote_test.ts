@@ -1,3 +1,4 @@
+import { type Duplex, PassThrough } from "node:stream";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import {
   backoffDelay,
@@ -46,6 +47,11 @@ class FakeRemote implements Remote {
   }
   spawn(): RemoteProcess {
     throw new Error("not used");
+  }
+  /** A stream standing for a socket, telling which connection opened it. */
+  dialSocket(path: string): Promise<Duplex> {
+    if (this.#disconnected.signal.aborted) return Promise.reject(this.#disconnected.signal.reason);
+    return Promise.resolve(Object.assign(new PassThrough(), { dialed: `${this.id}:${path}` }));
   }
   close() {
     this.closed = true;
@@ -105,6 +111,15 @@ Deno.test("ReconnectingRemote runs a command issued during an outage on the new 
   assertEquals(events[1], { type: "restored", attempts: 1, outageMs: 250 });
   assert(first.closed, "the dead connection is closed");
   assertEquals(connecting.attempts(), 1);
+});
+
+Deno.test("ReconnectingRemote.dialSocket opens a socket issued during an outage on the new connection", async () => {
+  const { first, remote } = setUp(0);
+  const before = await remote.dialSocket("/var/run/docker.sock");
+  assertEquals((before as unknown as { dialed: string }).dialed, "0:/var/run/docker.sock");
+  first.drop();
+  const after = await remote.dialSocket("/var/run/docker.sock");
+  assertEquals((after as unknown as { dialed: string }).dialed, "1:/var/run/docker.sock");
 });
 
 Deno.test("ReconnectingRemote waits the back-off between failed attempts and reports each", async () => {

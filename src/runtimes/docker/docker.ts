@@ -47,6 +47,8 @@ export interface RunSpec {
   addHosts?: string[];
   /** Command after the image. Default: the image's. */
   command?: string[];
+  /** Replaces the image's entrypoint (the Engine API only). Default: the image's. */
+  entrypoint?: string[];
 }
 
 /** One row of `docker ps`. */
@@ -219,31 +221,6 @@ export class Docker {
   }
 
   /**
-   * `docker rm -v -f` of every container (any state) carrying all `labels` (`key=value`),
-   * listed and removed by one shell on the host: one round trip instead of `docker ps`, then
-   * `docker rm`. Containers gone in between are ignored.
-   * @returns the IDs removed
-   */
-  async removeLabelled(labels: string[], options: { signal?: AbortSignal } = {}) {
-    const list = commandLine([
-      ...this.#docker,
-      ...["ps", "-aq", "--no-trunc", ...labels.flatMap((label) => ["--filter", `label=${label}`])],
-    ]);
-    const remove = commandLine([...this.#docker, "rm", "-v", "-f"]);
-    const script = `ids=$(${list}) || exit; [ -z "$ids" ] || ${remove} $ids`;
-    const result = await this.remote.execute(["sh", "-c", script], options);
-    const removed = result.stdout.split("\n").filter((line) => line.trim() !== "");
-    if (result.code === 0) return removed;
-    const problems = result.stderr.split("\n").filter((line) =>
-      line.trim() !== "" && !/no such container/i.test(line)
-    );
-    if (problems.length > 0) {
-      throw this.#error({ ...result, argv: ["sh", "-c", script], stderr: problems.join("\n") });
-    }
-    return removed;
-  }
-
-  /**
    * Containers (all states) carrying every `label` filter (`key` or `key=value`), plus name
    * filters (docker's substring/regexp match). `labelKeys` are read into `labels`.
    */
@@ -285,40 +262,6 @@ export class Docker {
     );
     if (result.code !== 0) throw this.#error(result);
     return mergeTimestamped(result.stdout, result.stderr).slice(-lines);
-  }
-
-  /**
-   * Streams container events as parsed lines (`docker events --format '{{json .}}'`), with
-   * `--since` replaying buffered events so nothing between subscribing and starting is lost.
-   */
-  events(
-    filters: string[],
-    options: { since?: string; signal?: AbortSignal } = {},
-  ): { events: AsyncIterable<DockerEvent>; process: RemoteProcess } {
-    const args = ["events", "--format", "{{json .}}"];
-    if (options.since) args.push("--since", options.since);
-    for (const filter of filters) args.push("--filter", filter);
-    const process = this.remote.spawn([...this.#docker, ...args], { signal: options.signal });
-    process.stderr.cancel().catch(() => {});
-    async function* parse(): AsyncIterable<DockerEvent> {
-      for await (const line of lines(process.stdout)) {
-        if (line.trim() === "") continue;
-        const raw = JSON.parse(line) as {
-          Action?: string;
-          status?: string;
-          id?: string;
-          Actor?: { ID?: string; Attributes?: Record<string, string> };
-          timeNano?: number;
-        };
-        yield {
-          action: raw.Action ?? raw.status ?? "",
-          id: raw.Actor?.ID ?? raw.id ?? "",
-          attributes: raw.Actor?.Attributes ?? {},
-          timeNano: raw.timeNano ?? 0,
-        };
-      }
-    }
-    return { events: parse(), process };
   }
 
   /** `docker save` of images, as a process whose stdout is the tar stream. */
@@ -398,14 +341,19 @@ export function runArgs(spec: RunSpec): string[] {
 
 /**
  * Merges `docker logs --timestamps` stdout and stderr into one list in time order and strips
- * the timestamps. RFC 3339 timestamps with nanoseconds compare as strings.
+ * the timestamps (unless `keepTimestamps`). RFC 3339 timestamps with nanoseconds compare as
+ * strings.
  */
-export function mergeTimestamped(stdout: string, stderr: string): string[] {
+export function mergeTimestamped(
+  stdout: string,
+  stderr: string,
+  options: { keepTimestamps?: boolean } = {},
+): string[] {
   const parse = (text: string) =>
     text.split("\n").filter((line) => line !== "").map((line) => {
       const space = line.indexOf(" ");
       return space > 0 && /^\d{4}-\d\d-\d\dT/.test(line)
-        ? { at: line.slice(0, space), text: line.slice(space + 1) }
+        ? { at: line.slice(0, space), text: options.keepTimestamps ? line : line.slice(space + 1) }
         : { at: "", text: line };
     });
   const out = parse(stdout);
@@ -428,18 +376,21 @@ function padNanos(at: string): string {
   return `${match[1]}.${(match[2] ?? "").padEnd(9, "0")}${match[3]}`;
 }
 
-/** Splits a byte stream into lines (without the newline). */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string> {
-  let buffer = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += text;
-    let at: number;
-    while ((at = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, at);
-      buffer = buffer.slice(at + 1);
-    }
-  }
-  if (buffer !== "") yield buffer;
+/** One line of the engine's event stream (`/events`, `docker events --format '{{json .}}'`). */
+export function parseDockerEvent(line: string): DockerEvent {
+  const raw = JSON.parse(line) as {
+    Action?: string;
+    status?: string;
+    id?: string;
+    Actor?: { ID?: string; Attributes?: Record<string, string> };
+    timeNano?: number;
+  };
+  return {
+    action: raw.Action ?? raw.status ?? "",
+    id: raw.Actor?.ID ?? raw.id ?? "",
+    attributes: raw.Actor?.Attributes ?? {},
+    timeNano: raw.timeNano ?? 0,
+  };
 }
 
 /**

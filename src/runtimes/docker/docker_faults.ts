@@ -1,8 +1,9 @@
 /**
  * DockerFaults: the Docker runtime's `FaultControl` (docs/config.md, "Faults"). Container faults
- * are docker commands on the peer's host (`pause`, `unpause`, `kill --signal KILL`, `start`).
- * Network faults are a `tc` tree (traffic_control.ts) on the peer container's interface, built
- * from the host by `nsenter -t <pid> -n` in one script per peer: the image needs no tools and no
+ * are Engine API calls on the peer's host (`pause`, `unpause`, `kill` with SIGKILL, `start`): one
+ * round trip on a kept-alive channel. Network faults are a `tc` tree (traffic_control.ts) on the
+ * peer container's interface, built from the host by `nsenter -t <pid> -n` in one script per peer
+ * through the host's long-lived shell (the pid from the API): the image needs no tools and no
  * capabilities, and the tree dies with the container's namespace, so nothing is left on a host.
  *
  * The faults in force (each peer's shaping, the partition's groups) are kept here, and every
@@ -20,7 +21,8 @@ import {
   type RunningPeer,
 } from "../../engine/runtime.ts";
 import { errorMessage } from "../../base/errors.ts";
-import type { Docker } from "./docker.ts";
+import { type DockerEngine, EngineApiError } from "./engine_api.ts";
+import type { HostCommands } from "../../transport/host_shell.ts";
 import { preflightFaults, PRIVILEGE_PRELUDE } from "./fault_preflight.ts";
 import {
   type HostAddress,
@@ -29,7 +31,6 @@ import {
   type PeerEndpoint,
 } from "./partition_rules.ts";
 import { RemoteError } from "../../transport/remote.ts";
-import { commandLine } from "../../transport/shell.ts";
 import { type BlockedDestination, egressBatch, PEER_DEVICE } from "./traffic_control.ts";
 
 /** A started peer, as the faults need it. */
@@ -42,16 +43,18 @@ export interface FaultPeer {
   port: number;
   /** The TCP port of the Redis it reports to (kept out of network faults). */
   redisPort: number;
-  /** The docker CLI on its host. */
-  docker: Docker;
+  /** Its host's Engine API. */
+  engine: DockerEngine;
+  /** Its host's shell, for the network faults' tools. */
+  shell: HostCommands;
 }
 
 /** What DockerFaults needs of the runtime. */
 export interface DockerFaultSeam {
   /** The peer as started; undefined when it never started or its host is not connected. */
   locate(peer: string): FaultPeer | undefined;
-  /** The docker CLI of each connected host, by display name. */
-  hosts(): ReadonlyMap<string, Docker>;
+  /** The shell of each connected host, by display name. */
+  hosts(): ReadonlyMap<string, HostCommands>;
   /** Starts a killed peer's container again, its exit watched as at its first start. */
   startAgain(peer: string, signal: AbortSignal): Promise<RunningPeer>;
   /** Reports a problem that does not undo what was done (a warning event). */
@@ -76,22 +79,15 @@ export class NetworkFaultError extends Error {
 const GONE = 3;
 
 /**
- * Rebuilds a peer's tree. `$1`: container, `$2`: the `tc -batch` lines (empty: only remove).
- * A root qdisc that is not there makes `del` fail: that is the healed state, so it is ignored.
+ * Rebuilds a peer's tree. `$1`: the container's pid on the host (from the Engine API), `$2`: the
+ * `tc -batch` lines (empty: only remove). A root qdisc that is not there makes `del` fail: that
+ * is the healed state, so it is ignored. A pid gone meanwhile (the container died) is `GONE`.
  */
-function rebuildScript(docker: Docker): string {
-  const inspect = commandLine(docker.argv(["inspect", "--format", "{{.State.Pid}}"]));
-  return `${PRIVILEGE_PRELUDE}
+const REBUILD_SCRIPT = `${PRIVILEGE_PRELUDE}
 [ "$S" != none ] || { echo "network faults need root or passwordless sudo -n" >&2; exit 4; }
-pid=$(${inspect} "$1" 2>&1) || {
-  echo "$pid" >&2
-  case "$pid" in *"No such"*) exit ${GONE} ;; esac
-  exit 5
-}
-[ "$pid" -gt 0 ] 2>/dev/null || { echo "container $1 is not running" >&2; exit ${GONE}; }
-$S nsenter -t "$pid" -n tc qdisc del dev ${PEER_DEVICE} root 2>/dev/null
-[ -z "$2" ] || printf '%s\\n' "$2" | $S nsenter -t "$pid" -n tc -batch -`;
-}
+[ -e "/proc/$1/ns/net" ] || { echo "the container is not running" >&2; exit ${GONE}; }
+$S nsenter -t "$1" -n tc qdisc del dev ${PEER_DEVICE} root 2>/dev/null
+[ -z "$2" ] || printf '%s\\n' "$2" | $S nsenter -t "$1" -n tc -batch -`;
 
 export class DockerFaults implements FaultControl {
   readonly #seam: DockerFaultSeam;
@@ -118,21 +114,20 @@ export class DockerFaults implements FaultControl {
     needs: ReadonlyMap<string, ReadonlySet<FaultName>>,
     signal: AbortSignal,
   ): Promise<void> {
-    const remotes = new Map([...this.#seam.hosts()].map(([name, docker]) => [name, docker.remote]));
-    return preflightFaults(remotes, needs, signal);
+    return preflightFaults(this.#seam.hosts(), needs, signal);
   }
 
   pause(peer: string, signal: AbortSignal): Promise<void> {
-    return this.#docker(peer, ["pause"], signal);
+    return this.#container(peer, (engine, container) => engine.pause(container, signal));
   }
 
   resume(peer: string, signal: AbortSignal): Promise<void> {
-    return this.#docker(peer, ["unpause"], signal);
+    return this.#container(peer, (engine, container) => engine.unpause(container, signal));
   }
 
   kill(peer: string, signal: AbortSignal): Promise<void> {
     this.#networks.delete(peer);
-    return this.#docker(peer, ["kill", "--signal", "KILL"], signal);
+    return this.#container(peer, (engine, container) => engine.kill(container, "KILL", signal));
   }
 
   async start(peer: string, signal: AbortSignal): Promise<RunningPeer> {
@@ -230,10 +225,10 @@ export class DockerFaults implements FaultControl {
     await Promise.all([...byHost].map(async ([host, peers]) => {
       const unknown = peers.filter((p) => !this.#networks.has(p.peer));
       const [addresses, inspected] = await Promise.all([
-        this.#addressesOf(host, peers[0].docker, signal),
+        this.#addressesOf(host, peers[0].shell, signal),
         unknown.length === 0
           ? new Map<string, ContainerNetwork>()
-          : inspectNetworks(peers[0].docker, unknown.map((p) => p.container), signal),
+          : inspectNetworks(peers[0].engine, unknown.map((p) => p.container), signal),
       ]);
       for (const found of unknown) {
         const container = inspected.get(found.container);
@@ -253,10 +248,10 @@ export class DockerFaults implements FaultControl {
     return partitionBlocks(this.#groups, endpoints);
   }
 
-  #addressesOf(host: string, docker: Docker, signal: AbortSignal): Promise<HostAddress[]> {
+  #addressesOf(host: string, shell: HostCommands, signal: AbortSignal): Promise<HostAddress[]> {
     let addresses = this.#hostAddresses.get(host);
     if (!addresses) {
-      addresses = docker.remote.execute(["ip", "-o", "-4", "addr", "show"], {
+      addresses = shell.execute(["ip", "-o", "-4", "addr", "show"], {
         signal,
       }).then((result) => {
         if (result.code !== 0) {
@@ -289,11 +284,19 @@ export class DockerFaults implements FaultControl {
       });
       let result;
       try {
-        result = await target.docker.remote.execute(
-          ["sh", "-c", rebuildScript(target.docker), "sh", target.container, batch.join("\n")],
+        const { pid, running } = await target.engine.inspect(target.container, signal);
+        if (!running || pid <= 0) {
+          throw new FaultTargetGoneError(
+            peer,
+            `${peer}: container ${target.container} is not running`,
+          );
+        }
+        result = await target.shell.execute(
+          ["sh", "-c", REBUILD_SCRIPT, "sh", String(pid), batch.join("\n")],
           { signal },
         );
       } catch (error) {
+        if (error instanceof FaultTargetGoneError) throw error;
         throw this.#gone(target, error) ?? error;
       }
       if (result.code === GONE) {
@@ -311,11 +314,14 @@ export class DockerFaults implements FaultControl {
     if (real || failures.length > 0) throw real ?? failures[0];
   }
 
-  /** `docker <args> <container>` of a peer; a gone container is a `FaultTargetGoneError`. */
-  async #docker(peer: string, args: string[], signal: AbortSignal): Promise<void> {
+  /** An Engine API call on a peer's container; a gone container is a `FaultTargetGoneError`. */
+  async #container(
+    peer: string,
+    call: (engine: DockerEngine, container: string) => Promise<void>,
+  ): Promise<void> {
     const target = this.#locate(peer);
     try {
-      await target.docker.call([...args, target.container], { signal });
+      await call(target.engine, target.container);
     } catch (error) {
       throw this.#gone(target, error) ?? error;
     }
@@ -334,7 +340,9 @@ export class DockerFaults implements FaultControl {
 
   /** The error as a `FaultTargetGoneError` when it says the target is gone; else undefined. */
   #gone(target: FaultPeer, error: unknown): FaultTargetGoneError | undefined {
-    if (error instanceof RemoteError) {
+    if (
+      error instanceof RemoteError || (error instanceof EngineApiError && error.status === null)
+    ) {
       return new FaultTargetGoneError(target.peer, `${target.peer}: ${errorMessage(error)}`);
     }
     if (/no such container|is not running/i.test(errorMessage(error))) {
@@ -353,20 +361,20 @@ interface ContainerNetwork {
   gateway: string | null;
 }
 
-/** `docker inspect` of the containers' bridge addresses, in one command; missing ones absent. */
+/** The containers' bridge addresses, asked of the Engine API at once; missing ones absent. */
 async function inspectNetworks(
-  docker: Docker,
+  engine: DockerEngine,
   containers: string[],
   signal: AbortSignal,
 ): Promise<Map<string, ContainerNetwork>> {
-  const format = "{{.Name}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{.Gateway}} " +
-    "{{end}}";
-  const result = await docker.raw(["inspect", "--format", format, ...containers], { signal });
   const found = new Map<string, ContainerNetwork>();
-  for (const line of result.stdout.split("\n")) {
-    const [name, address, gateway] = line.trim().split(/\s+/);
-    if (!name) continue;
-    found.set(name.replace(/^\//, ""), { address: address || null, gateway: gateway || null });
-  }
+  await Promise.all(containers.map(async (container) => {
+    try {
+      const { address, gateway } = await engine.inspect(container, signal);
+      found.set(container, { address, gateway });
+    } catch (error) {
+      if (!(error instanceof EngineApiError && error.status === 404)) throw error;
+    }
+  }));
   return found;
 }

@@ -1,19 +1,20 @@
 /**
  * DockerRuntime: the PeerRuntime that runs each peer as a Docker container on the config's
- * hosts, reached through a `Remote` per host (SSH in the CLI, local in tests).
+ * hosts, reached through a `Remote` per host (SSH in the CLI, local in tests). Every Docker
+ * operation goes through the host's Engine API (`engine_api.ts`, on channels of that one
+ * connection to the engine's socket); what needs the host itself goes through its one long-lived
+ * shell (`HostShell`). Image shipping still drives the docker CLI (`image_shipping.ts`).
  *
- * setup: connect every host at once (any failure stops the run before a container starts),
- * then in ONE round trip per host (a `CoalescingRemote` script): check Docker, learn how the
- * host sees us (for REDIS_URL) and its `$HOME`, which peer images it holds and which containers
- * are named or labelled like this test's, create the config dirs, and answer image shipping's
- * questions. Then ship the images that differ, check every peer image is on its host, remove
- * what dead runs of the same test left (a second round trip, only if there is some; a live
- * run's is refused: see `#clearLeftovers`) and start one `docker events` watcher per host.
- * start: `docker run -d` (at most `startsPerHost` at once per host; those issued together go
- * out as one script). An exit reaches the engine through `RunningPeer.exited` as soon as docker
- * reports it, with the last lines of `docker logs`. teardown: remove exactly this run's
- * containers (by label, listed and removed in one command), `remove_images` if set, close the
- * connections.
+ * setup: connect every host at once (any failure stops the run before a container starts); the
+ * shell's first answer (`$HOME`, `$DOCKER_HOST`, the config dirs created) and the API's (the
+ * engine's version, negotiated; the peer images it holds; containers named or labelled like this
+ * test's) come back together. Then ship the images that differ, check every peer image is on its
+ * host, remove what dead runs of the same test left (a live run's is refused: see
+ * `#clearLeftovers`) and start one `/events` watcher per host.
+ * start: create and start a container (at most `startsPerHost` at once per host). An exit
+ * reaches the engine through `RunningPeer.exited` as soon as the engine reports it, with the last
+ * lines of its output. teardown: remove exactly this run's containers (by label), `remove_images`
+ * if set, close the connections.
  *
  * A host whose connection drops mid-run is reconnected (`ReconnectingRemote`); its watcher
  * resumes from the last event it saw, so an exit during the outage is not missed. A host not
@@ -48,6 +49,8 @@ import {
 } from "./container_names.ts";
 import { CoalescingRemote } from "../../transport/coalescing_remote.ts";
 import { DockerFaults } from "./docker_faults.ts";
+import { DockerEngine, EngineApiError, engineSocketOf } from "./engine_api.ts";
+import { HostShell } from "../../transport/host_shell.ts";
 import { type ContainerSummary, Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
 import { type Compression, pullImages, shipImages, type ShipReport } from "./image_shipping.ts";
 import { LocalRemote } from "../../transport/local.ts";
@@ -64,15 +67,12 @@ import { TimedRemote } from "../../transport/timed_remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../base/errors.ts";
 
-/**
- * `docker run -d` in flight per host by default: as many as the engine launches at once, so
- * they reach the host together, as one script (see LAUNCH_CONCURRENCY).
- */
+/** Container starts in flight per host by default: as many as the engine launches at once. */
 export const DEFAULT_STARTS_PER_HOST = 32;
 
 /**
  * How long `start` after `kill` waits for the killed run's exit to be reported: a `die` event
- * and a `docker logs` over SSH take a round trip or two.
+ * and its output over the Engine API take a round trip or two.
  */
 const EXIT_AFTER_KILL_MS = 10_000;
 
@@ -101,9 +101,9 @@ export interface DockerRuntimeOptions {
   localDocker?: Docker;
   /** Image shipping compression. Default: image_shipping's DEFAULT_COMPRESSION. */
   compression?: Compression;
-  /** `docker run -d` in flight per host. Default: DEFAULT_STARTS_PER_HOST. */
+  /** Container starts in flight per host. Default: DEFAULT_STARTS_PER_HOST. */
   startsPerHost?: number;
-  /** Lines of `docker logs` kept in an exit report. Default: 50. */
+  /** Lines of output kept in an exit report. Default: 50. */
   logLines?: number;
 }
 
@@ -114,8 +114,17 @@ interface Host {
   remote: ReconnectingRemote;
   /** `remote` with the commands issued in one tick sent as one script; each one traced. */
   commands: Remote;
-  /** The docker CLI through `commands`. */
+  /** The docker CLI through `commands`: image shipping's only (every other call uses `engine`). */
   docker: Docker;
+  /** The host's Engine API, on channels of `remote` to the engine's socket. */
+  engine: DockerEngine;
+  /** One long-lived shell on `remote`: `$HOME`, the config dirs, the network faults' tools. */
+  shell: HostShell;
+  /**
+   * The host's first answer through `shell` (asked at connect): `$HOME` and `$DOCKER_HOST`
+   * (where the engine's socket is), and the peer config dirs created.
+   */
+  login: Promise<{ home: string; socket: string }>;
   /** Containers started on the host, for the report when cleanup cannot reach it. */
   started: Set<string>;
   /** The peer of each container started, for `TeardownOptions.collectOutput`. */
@@ -192,10 +201,11 @@ export class DockerRuntime implements PeerRuntime {
           container,
           port: launch.placement.port,
           redisPort: redisPortOf(launch.env.REDIS_URL),
-          docker: host.docker,
+          engine: host.engine,
+          shell: host.shell,
         };
       },
-      hosts: () => new Map(this.#connected().map((host) => [host.name, host.docker])),
+      hosts: () => new Map(this.#connected().map((host) => [host.name, host.shell])),
       startAgain: (peer, signal) => this.#startAgain(peer, signal),
       warn: (message, host) => this.#send({ type: "warning", message, host }),
     });
@@ -341,7 +351,7 @@ export class DockerRuntime implements PeerRuntime {
     try {
       const usesGateway = hostnameOf(env.REDIS_URL) === HOST_GATEWAY_NAME;
       const id = await host.limiter.run(() =>
-        host.docker.run({
+        host.engine.run({
           image: placement.image,
           name: container,
           labels: peerLabels(this.#owner(), placement.peer),
@@ -379,7 +389,7 @@ export class DockerRuntime implements PeerRuntime {
     if (!host.watcher) throw new Error(`host ${host.name} is not set up`);
     if (this.#tearingDown) throw new Error("the docker runtime is tearing down");
     // A second watch of a run still watched would leave its `exited` unresolved. After `kill`
-    // the exit is on its way (docker's `die` event, then `docker logs`): wait for it, a while.
+    // the exit is on its way (docker's `die` event, then its output): wait for it, a while.
     if (!await settledWithin(launched.exited, EXIT_AFTER_KILL_MS, signal)) {
       throw new Error(`${peer} is still running: start follows kill`);
     }
@@ -387,7 +397,7 @@ export class DockerRuntime implements PeerRuntime {
     const exited = watcher.expect(container);
     launched.exited = exited;
     try {
-      await host.docker.call(["start", container], { signal });
+      await host.engine.start(container, signal);
       const imageId = host.imageIds.get(launch.placement.image);
       return { name: peer, id, container, exited, ...(imageId !== undefined ? { imageId } : {}) };
     } catch (error) {
@@ -418,7 +428,7 @@ export class DockerRuntime implements PeerRuntime {
           if (!await this.#removeContainers(host, sink)) return;
           if (config.remove_images && config.images.length > 0) {
             try {
-              const { failed } = await host.docker.rmi(config.images);
+              const { failed } = await host.engine.removeImages(config.images);
               for (const [image, why] of failed) {
                 warn(`could not remove image ${image}: ${why}`, host.name);
               }
@@ -433,6 +443,8 @@ export class DockerRuntime implements PeerRuntime {
     } finally {
       await Promise.all(this.#hosts.map(async (host) => {
         host?.watcher?.stop();
+        host?.engine.close();
+        await host?.shell.close().catch(() => {});
         await host?.remote.close().catch(() => {});
       }));
     }
@@ -440,15 +452,15 @@ export class DockerRuntime implements PeerRuntime {
 
   /**
    * Hands each container's whole output on one host to `collect`, before the containers are
-   * removed. The `docker logs` are asked in one tick (one script through the host's
-   * CoalescingRemote); a forced teardown cuts the wait. A failure is a warning: removal goes on.
+   * removed. Their logs are asked of the Engine API at once; a forced teardown cuts the wait. A
+   * failure is a warning: removal goes on.
    */
   async #collectOutput(host: Host, collect: OutputCollector, sink: RuntimeSink): Promise<void> {
     const signal = this.#forced.signal;
     await Promise.all([...host.peerOf].map(async ([container, peer]) => {
       let output: string;
       try {
-        output = (await host.docker.logs(container, Infinity, signal)).join("\n");
+        output = (await host.engine.logs(container, Infinity, signal)).join("\n");
       } catch (error) {
         if (signal.aborted) return;
         sink({
@@ -476,7 +488,7 @@ export class DockerRuntime implements PeerRuntime {
       const signal = host.remote.connected ? undefined : forced;
       // Peers only: the run's Redis container (same run label) may be on this engine, and the
       // engine stops it last, after closing its connections.
-      await host.docker.removeLabelled([`${LABELS.run}=${runId}`, `${LABELS.role}=peer`], {
+      await host.engine.removeLabelled([`${LABELS.run}=${runId}`, `${LABELS.role}=peer`], {
         signal,
       });
     };
@@ -489,7 +501,7 @@ export class DockerRuntime implements PeerRuntime {
     }
     // A transport failure (the host lost for good, or the connection dropped during cleanup):
     // reconnect and try once more.
-    if (failure instanceof RemoteError && !forced.aborted) {
+    if (isTransportFailure(failure) && !forced.aborted) {
       const withinMs = config.timeout.shutdown * 1_000;
       sink({
         type: "warning",
@@ -613,6 +625,11 @@ export class DockerRuntime implements PeerRuntime {
           ),
       });
       const commands = new TimedRemote(coalesced, trace);
+      const shell = new HostShell(remote, { trace });
+      const dirs = this.#options.plan.filter((p) => p.hostIndex === index)
+        .map((p) => configDirInHome(this.containerName(p.peer)));
+      const login = askLogin(shell, dirs);
+      login.catch(() => {}); // awaited by the probe
       this.#hosts[index] = {
         name,
         config: hostConfig,
@@ -621,6 +638,13 @@ export class DockerRuntime implements PeerRuntime {
         peerOf: new Map(),
         commands,
         docker: new Docker(commands),
+        shell,
+        login,
+        engine: new DockerEngine({
+          host: name,
+          dial: async (signal) => remote.dialSocket((await login).socket, signal),
+          trace,
+        }),
         orchestratorAddress: null,
         home: "",
         limiter: new Limiter(perHost),
@@ -658,36 +682,27 @@ export class DockerRuntime implements PeerRuntime {
     const peers = this.#peersOn(host);
     const images = [...new Set(peers.map((p) => p.image))];
     const prefix = `^/?tm-${escapeRegExp(testSlug(config.name))}--`;
-    const dirs = peers.map((p) => configDirInHome(this.containerName(p.peer)));
-    const [version, address, home, present, named, labelled, mkdir] = await Promise.all([
-      host.docker.version(signal),
+    const [login, version, address, present, named, labelled] = await Promise.all([
+      host.login,
+      host.engine.version(signal),
       host.remote.orchestratorAddress(),
-      host.commands.execute(["printenv", "HOME"], { signal }),
-      host.docker.images(images, signal),
+      host.engine.images(images, signal),
       peers.length === 0
         ? []
-        : host.docker.containers({ names: [prefix] }, { labelKeys: [LABELS.test], signal }),
-      peers.length === 0 ? [] : host.docker.containers(
+        : host.engine.containers({ names: [prefix] }, { labelKeys: [LABELS.test], signal }),
+      peers.length === 0 ? [] : host.engine.containers(
         { labels: [`${LABELS.test}=${config.name}`] },
         { labelKeys: OWNER_LABEL_KEYS, signal },
       ),
-      dirs.length === 0
-        ? { code: 0, stdout: "", stderr: "" }
-        : host.commands.execute(["sh", "-c", 'cd && mkdir -p -- "$@"', "sh", ...dirs], {
-          signal,
-        }),
     ]);
-    this.#send({ type: "host-ready", host: host.name, docker: version.server });
+    this.#send({ type: "host-ready", host: host.name, docker: version.engine });
+    this.#send({
+      type: "trace",
+      message:
+        `${host.name}: Docker ${version.engine}, Engine API ${version.api} at ${login.socket}`,
+    });
     host.orchestratorAddress = address;
-    host.home = home.stdout.trim();
-    if (home.code !== 0 || !host.home.startsWith("/")) {
-      throw new Error(`${host.name}: could not read $HOME (${home.stderr.trim() || "empty"})`);
-    }
-    if (mkdir.code !== 0) {
-      throw new Error(
-        `${host.name}: could not create the peer config dirs: ${mkdir.stderr.trim()}`,
-      );
-    }
+    host.home = login.home;
     return { images: present, named, labelled };
   }
 
@@ -791,7 +806,7 @@ export class DockerRuntime implements PeerRuntime {
             containers.length > 1 ? "s" : ""
           } left by run ${run} of this test, which is no longer running (${list})`,
         });
-        await host.docker.rm(containers.map((c) => c.id), { force: true, signal });
+        await host.engine.remove(containers.map((c) => c.id), { force: true, signal });
       } else if (liveness === "alive") {
         problems.push(
           `${host.name}: ${describeOwner(owner)} is still running here (${list}): two runs of ` +
@@ -833,8 +848,8 @@ function configDirInHome(container: string): string {
 }
 
 /**
- * One `docker events` stream per host for this run's `die` events: each resolves the exit
- * promise of its container with the exit code and the last lines of `docker logs`. A broken
+ * One `/events` stream per host (Engine API) for this run's `die` events: each resolves the exit
+ * promise of its container with the exit code and the last lines of its output. A broken
  * stream is resubscribed from the last event it saw (docker replays buffered events); after a
  * lost connection it waits for the reconnection, then also re-checks the run's containers, so an
  * exit during the outage is reported even if docker's event buffer no longer holds it.
@@ -896,19 +911,19 @@ class ExitWatcher {
       const resumed = remote.generation !== generation;
       generation = remote.generation;
       if (resumed) failures = 0;
-      let stream: ReturnType<Docker["events"]> | undefined;
+      const stream = new AbortController();
       try {
-        stream = this.host.docker.events([
+        const events = this.host.engine.events([
           `label=${LABELS.run}=${this.runId}`,
           "type=container",
           "event=die",
-        ], { since: this.#since, signal });
+        ], { since: this.#since, signal: AbortSignal.any([signal, stream.signal]) });
         if (resumed) void this.#recheck(signal);
-        for await (const event of stream.events) this.#onDie(event);
+        for await (const event of events) this.#onDie(event);
       } catch {
         // the stream broke (or could not start); resubscribe below
       } finally {
-        stream?.process.kill();
+        stream.abort();
       }
       if (signal.aborted) return;
       if (!remote.connected || remote.generation !== generation) continue;
@@ -927,7 +942,7 @@ class ExitWatcher {
   async #recheck(signal: AbortSignal): Promise<void> {
     if (this.#pending.size === 0) return;
     try {
-      const found = await this.host.docker.containers(
+      const found = await this.host.engine.containers(
         { labels: [`${LABELS.run}=${this.runId}`, `${LABELS.role}=peer`] },
         { signal },
       );
@@ -944,12 +959,11 @@ class ExitWatcher {
   }
 
   async #exitCode(container: string, signal: AbortSignal): Promise<number | null> {
-    const result = await this.host.docker.raw(
-      ["inspect", "--format", "{{.State.ExitCode}}", container],
-      { signal },
-    );
-    const code = Number(result.stdout.trim());
-    return result.code === 0 && Number.isInteger(code) ? code : null;
+    try {
+      return (await this.host.engine.inspect(container, signal)).exitCode;
+    } catch {
+      return null;
+    }
   }
 
   #onDie(event: DockerEvent): void {
@@ -973,7 +987,7 @@ class ExitWatcher {
     const resolve = this.#pending.get(container);
     if (!resolve) return;
     this.#pending.delete(container);
-    this.host.docker.logs(ref, this.options.logLines)
+    this.host.engine.logs(ref, this.options.logLines)
       .catch((error) => [`(docker logs failed: ${errorMessage(error)})`])
       .then((output) => resolve({ code, output }));
   }
@@ -999,4 +1013,46 @@ function hostnameOf(url: string | undefined): string | undefined {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The host's first answer through its shell: `$HOME`, where its engine's socket is
+ * (`$DOCKER_HOST`, as the docker CLI reads it there; /var/run/docker.sock when unset), and the
+ * peer config dirs created (relative to the login directory, `$HOME`). One command, one round
+ * trip; the Engine API's first request waits for it.
+ */
+async function askLogin(
+  shell: HostShell,
+  dirs: string[],
+): Promise<{ home: string; socket: string }> {
+  const result = await shell.execute([
+    "sh",
+    "-c",
+    'printf "%s\\n%s\\n" "$HOME" "$DOCKER_HOST"; [ $# -eq 0 ] || { cd && mkdir -p -- "$@"; }',
+    "sh",
+    ...dirs,
+  ]);
+  const [home = "", dockerHost = ""] = result.stdout.split("\n");
+  if (!home.startsWith("/")) {
+    throw new Error(`${shell.name}: could not read $HOME (${result.stderr.trim() || "empty"})`);
+  }
+  if (result.code !== 0) {
+    throw new Error(
+      `${shell.name}: could not create the peer config dirs: ${result.stderr.trim()}`,
+    );
+  }
+  const socket = engineSocketOf(dockerHost);
+  if (socket === null) {
+    throw new Error(
+      `${shell.name}: DOCKER_HOST is ${dockerHost} there; tm reaches the engine through its ` +
+        "Unix socket: unset DOCKER_HOST for the SSH user, or set it to unix://<path>",
+    );
+  }
+  return { home, socket };
+}
+
+/** A failure to reach the host (not the engine's answer): worth a reconnection. */
+function isTransportFailure(error: unknown): boolean {
+  return error instanceof RemoteError ||
+    (error instanceof EngineApiError && error.status === null);
 }

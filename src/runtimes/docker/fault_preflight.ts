@@ -7,7 +7,7 @@
  */
 import { type FaultName, FaultToolError } from "../../engine/runtime.ts";
 import { needsTool } from "../../faults/kinds.ts";
-import type { Remote } from "../../transport/remote.ts";
+import type { HostCommands } from "../../transport/host_shell.ts";
 import { egressBatch } from "./traffic_control.ts";
 
 /** The Debian package providing each command the faults run. */
@@ -64,7 +64,7 @@ export function needsNetworkTools(faults: ReadonlySet<FaultName>): boolean {
  * fault needs tools beyond Docker); rejects only when the host cannot be asked.
  */
 export async function checkFaultTools(
-  remote: Remote,
+  remote: HostCommands,
   faults: ReadonlySet<FaultName>,
   signal?: AbortSignal,
 ): Promise<ToolProblem[]> {
@@ -147,7 +147,7 @@ export function parseProblems(
  * first problem found, naming its host and tool; the others, if any, are in its message.
  */
 export async function preflightFaults(
-  remotes: ReadonlyMap<string, Remote>,
+  remotes: ReadonlyMap<string, HostCommands>,
   needs: ReadonlyMap<string, ReadonlySet<FaultName>>,
   signal?: AbortSignal,
 ): Promise<void> {

@@ -1,0 +1,322 @@
+import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
+import {
+  compareApiVersions,
+  DEFAULT_ENGINE_SOCKET,
+  demultiplex,
+  DockerEngine,
+  EngineApiError,
+  engineSocketOf,
+  negotiatedVersion,
+} from "../../../src/runtimes/docker/engine_api.ts";
+import type { DockerEvent } from "../../../src/runtimes/docker/docker.ts";
+import { LocalRemote } from "../../../src/transport/local.ts";
+import { SshRemote } from "../../../src/transport/ssh.ts";
+import type { Remote } from "../../../src/transport/remote.ts";
+import { hostDocker, sshOptions, testbed, type TestbedHost } from "../../support/testbed.ts";
+import { buildBusyboxImage, sh, uniqueId } from "../../support/scratch_images.ts";
+
+Deno.test("engineSocketOf reads DOCKER_HOST's Unix socket, defaults to /var/run/docker.sock, refuses others", () => {
+  assertEquals(engineSocketOf(undefined), DEFAULT_ENGINE_SOCKET);
+  assertEquals(engineSocketOf(""), DEFAULT_ENGINE_SOCKET);
+  assertEquals(engineSocketOf("unix:///run/x/docker.sock"), "/run/x/docker.sock");
+  assertEquals(engineSocketOf("tcp://10.0.0.1:2375"), null);
+});
+
+Deno.test("negotiatedVersion speaks the engine's API version, capped at the newest the client knows", () => {
+  assertEquals(negotiatedVersion("1.41"), "1.41");
+  assertEquals(negotiatedVersion("1.52"), "1.47");
+  assert(compareApiVersions("1.9", "1.41") < 0);
+  assert(compareApiVersions("1.100", "1.47") > 0);
+});
+
+Deno.test("demultiplex splits the engine's framed output into stdout and stderr; unframed output is stdout", () => {
+  const frame = (stream: number, text: string) => {
+    const payload = new TextEncoder().encode(text);
+    const bytes = new Uint8Array(8 + payload.length);
+    bytes[0] = stream;
+    new DataView(bytes.buffer).setUint32(4, payload.length);
+    bytes.set(payload, 8);
+    return bytes;
+  };
+  const joined = new Uint8Array([...frame(1, "out 1\n"), ...frame(2, "err\n"), ...frame(1, "é\n")]);
+  assertEquals(demultiplex(joined), { stdout: "out 1\né\n", stderr: "err\n" });
+  assertEquals(demultiplex(new TextEncoder().encode("tty text\n")), {
+    stdout: "tty text\n",
+    stderr: "",
+  });
+  assertEquals(demultiplex(new Uint8Array()), { stdout: "", stderr: "" });
+});
+
+/**
+ * The whole lifecycle through one DockerEngine: version, run (create + start) with labels, env,
+ * a published UDP port, a bind mount and an extra host; list by label; pause/unpause/kill/start
+ * seen on the event stream with the engine's clock; inspect; timestamped logs; remove.
+ */
+async function lifecycle(
+  engine: DockerEngine,
+  image: string,
+  dockerHost: Pick<TestbedHost, "dockerHost">,
+): Promise<void> {
+  const id = uniqueId("eapi");
+  const label = `tm.test-engine-api=${id}`;
+  const events: DockerEvent[] = [];
+  const watching = new AbortController();
+  try {
+    const version = await engine.version();
+    const cli = await hostDocker(dockerHost, ["version", "--format", "{{.Server.Version}}"]);
+    assertEquals(version.engine, cli.stdout.trim());
+    assertEquals(version.api, negotiatedVersion("1.41")); // both test bed engines: 20.10
+    const watcher = (async () => {
+      for await (
+        const event of engine.events([`label=${label}`, "type=container"], {
+          since: "1",
+          signal: watching.signal,
+        })
+      ) events.push(event);
+    })().catch(() => {});
+    const container = await engine.run({
+      image,
+      name: `${id}-c`,
+      labels: { "tm.test-engine-api": id },
+      env: { GREETING: 'it\'s $(not) "expanded"\nsecond line' },
+      ports: [{
+        host: 20_000 + Math.floor(Math.random() * 30_000),
+        container: 9000,
+        protocol: "udp",
+      }],
+      volumes: [{ source: `/tmp/${id}-dir`, target: "/config" }],
+      addHosts: ["host.docker.internal:host-gateway"],
+      command: [
+        "sh",
+        "-c",
+        'printf "%s\\n" "$GREETING"; echo to-stderr >&2; ls -d /config; sleep 600',
+      ],
+    });
+    const [listed] = await engine.containers({ labels: [label] }, {
+      labelKeys: ["tm.test-engine-api"],
+    });
+    assertEquals(listed, {
+      id: container,
+      name: `${id}-c`,
+      state: "running",
+      labels: { "tm.test-engine-api": id },
+    });
+    await engine.pause(container);
+    assertEquals((await engine.inspect(container)).paused, true);
+    await engine.unpause(container);
+    const state = await engine.inspect(container);
+    assert(state.running && !state.paused && state.pid > 0, JSON.stringify(state));
+    assert(state.address !== null, "a bridge address");
+    await waitFor(async () => (await engine.logs(container, 10)).length === 4);
+    const logs = await engine.timestampedLogs(container, Infinity);
+    assertEquals(
+      logs.map((l) => l.text).sort(),
+      ["/config", 'it\'s $(not) "expanded"', "second line", "to-stderr"].sort(),
+    );
+    assert(
+      logs.every((l) => /^\d{4}-\d\d-\d\dT/.test(l.at)),
+      "each line has the engine's timestamp",
+    );
+    assertEquals(await engine.logs(container, 1), [logs.at(-1)!.text]);
+    await engine.kill(container);
+    await waitFor(async () => !(await engine.inspect(container)).running);
+    assertEquals((await engine.inspect(container)).exitCode, 137);
+    await engine.start(container);
+    assertEquals((await engine.inspect(container)).running, true);
+    // A gone container: a 404 EngineApiError naming host and operation.
+    const gone = await assertRejects(() => engine.pause(`${id}-absent`), EngineApiError);
+    assertEquals(gone.status, 404);
+    assert(
+      /no such container/i.test(gone.message) &&
+        gone.message.startsWith(`${engine.host}: docker pause`),
+      gone.message,
+    );
+    assertEquals(await engine.removeLabelled([label]), [container]);
+    assertEquals(await engine.containers({ labels: [label] }), []);
+    await engine.remove([container], { force: true }); // missing: fine
+    await waitFor(() => Promise.resolve(events.some((e) => e.action === "destroy")));
+    const actions = events.map((e) => e.action).filter((a) =>
+      ["create", "start", "pause", "unpause", "kill", "die", "destroy"].includes(a)
+    );
+    assertEquals(actions, [
+      "create",
+      "start",
+      "pause",
+      "unpause",
+      "kill",
+      "die",
+      "start",
+      "kill",
+      "die",
+      "destroy",
+    ]);
+    assert(events.every((e) => e.id === container && e.timeNano > 1.6e18), "engine clock, ns");
+    assertEquals(events.find((e) => e.action === "die")?.attributes.exitCode, "137");
+    watching.abort();
+    await watcher;
+  } finally {
+    watching.abort();
+    await hostDocker(dockerHost, ["rm", "-f", `${id}-c`]);
+    await sh(`rm -rf /tmp/${id}-dir`);
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function withEngine(
+  remote: Remote,
+  socket: string,
+  fn: (engine: DockerEngine, trace: string[]) => Promise<void>,
+): Promise<void> {
+  const trace: string[] = [];
+  const engine = new DockerEngine({
+    host: remote.name,
+    dial: (signal) => remote.dialSocket(socket, signal),
+    trace: (line) => trace.push(line),
+  });
+  try {
+    await fn(engine, trace);
+  } finally {
+    engine.close();
+    await remote.close();
+  }
+}
+
+Deno.test("DockerEngine runs a container's whole lifecycle on the local socket [integration: docker]", async () => {
+  const image = `${uniqueId("eapi")}:img`;
+  await buildBusyboxImage(image);
+  try {
+    await withEngine(new LocalRemote(), DEFAULT_ENGINE_SOCKET, async (engine, trace) => {
+      await lifecycle(engine, image, { dockerHost: `unix://${DEFAULT_ENGINE_SOCKET}` });
+      assert(
+        trace.some((line) =>
+          /^local: API POST \/v1\.41\/containers\/\S+\/pause \d+ ms, ok$/.test(line)
+        ),
+        trace.join("\n"),
+      );
+    });
+  } finally {
+    await sh(`docker rmi -f ${image} >/dev/null`);
+  }
+});
+
+for (const which of ["hostA", "hostB"] as const) {
+  Deno.test(`DockerEngine over one SSH connection runs a container's whole lifecycle on testbed ${which} [integration: docker, ssh, testbed]`, async () => {
+    const bed = await testbed();
+    const host = bed[which];
+    const image = `${uniqueId("eapi")}:img`;
+    await buildBusyboxImage(image);
+    try {
+      if (which === "hostB") {
+        await sh(`docker save ${image} | docker -H ${host.dockerHost} load -q >/dev/null`);
+      }
+      const ssh = await SshRemote.connect(sshOptions(bed, host));
+      let execs = 0;
+      const execute = ssh.execute.bind(ssh);
+      ssh.execute = (argv, options) => {
+        execs++;
+        return execute(argv, options);
+      };
+      await withEngine(ssh, engineSocketOf(host.dockerHost)!, async (engine, trace) => {
+        await lifecycle(engine, image, host);
+        // Every call went over forwarded channels: no command, no login.
+        assertEquals(execs, 0);
+        assert(trace.length > 10, trace.join("\n"));
+      });
+    } finally {
+      await hostDocker(host, ["rmi", "-f", image]);
+      if (which === "hostB") await sh(`docker rmi -f ${image} >/dev/null`);
+    }
+  });
+}
+
+Deno.test("DockerEngine names the host and socket when the engine's socket cannot be reached [integration: docker]", async () => {
+  await withEngine(
+    new LocalRemote({ name: "nowhere" }),
+    "/nonexistent/docker.sock",
+    async (engine) => {
+      const error = await assertRejects(() => engine.version(), EngineApiError);
+      assert(
+        error.message.startsWith("nowhere: docker version") &&
+          error.message.includes("/nonexistent/docker.sock"),
+        error.message,
+      );
+    },
+  );
+});
+
+Deno.test("DockerEngine's event stream and requests on an SSH connection that dies end instead of waiting forever [integration: docker, ssh, testbed]", async () => {
+  const bed = await testbed();
+  const { privateSshd } = await import("../../support/host_b_sshd.ts");
+  await using sshd = await privateSshd(bed, bed.knownHostsPath);
+  const ssh = await SshRemote.connect(sshOptions(bed, bed.hostB, { port: sshd.port }));
+  const engine = new DockerEngine({
+    host: "hostb",
+    dial: (signal) => ssh.dialSocket(engineSocketOf(bed.hostB.dockerHost)!, signal),
+  });
+  try {
+    await engine.version();
+    const stream = (async () => {
+      for await (const _ of engine.events(["type=container", `label=${uniqueId("none")}`])) {
+        // none come
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the stream is open
+    await sshd.down(); // the host's sshd and its sessions die
+    // The stream ends (it would have waited forever on the dead channel).
+    const ended = await Promise.race([
+      stream.then(() => "ended", () => "ended"),
+      new Promise((resolve) => setTimeout(() => resolve("hung"), 15_000)),
+    ]);
+    assertEquals(ended, "ended");
+    await assertRejects(() => engine.containers({}), Error);
+  } finally {
+    engine.close();
+    await ssh.close();
+  }
+});
+
+Deno.test("DockerEngine.run() aborted mid-flight settles, and leaves no container it did not report [integration: docker]", async () => {
+  const id = uniqueId("eapi-abort");
+  const image = `${id}:img`;
+  await buildBusyboxImage(image);
+  const remote = new LocalRemote();
+  const engine = new DockerEngine({
+    host: "local",
+    dial: (signal) => remote.dialSocket(DEFAULT_ENGINE_SOCKET, signal),
+  });
+  try {
+    await engine.version();
+    for (const delayMs of [0, 5, 30, 80]) {
+      const abort = new AbortController();
+      const runs = Array.from({ length: 6 }, (_, i) =>
+        engine.run({
+          image,
+          name: `${id}-${delayMs}-${i}`,
+          labels: { "tm.test-engine-api": id },
+          command: ["sleep", "600"],
+        }, abort.signal));
+      setTimeout(() => abort.abort(new Error("stop")), delayMs);
+      const settled = await Promise.race([
+        Promise.allSettled(runs),
+        new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 30_000)),
+      ]);
+      assert(settled !== "hung", `runs aborted after ${delayMs} ms settle`);
+      const reported = settled.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+      const found = await engine.containers({ labels: [`tm.test-engine-api=${id}`] });
+      assertEquals(found.map((c) => c.id).sort(), reported.sort(), `after ${delayMs} ms`);
+      await engine.remove(reported, { force: true });
+    }
+  } finally {
+    await engine.removeLabelled([`tm.test-engine-api=${id}`]);
+    engine.close();
+    await remote.close();
+    await sh(`docker rmi -f ${image} >/dev/null`);
+  }
+});
