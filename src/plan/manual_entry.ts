@@ -55,6 +55,12 @@ export function parseManualEntry(text: string): ManualParse {
     if (!fault) {
       return { ok: false, message: `fault needs a kind: one of ${FAULT_KINDS.join(", ")}` };
     }
+    if (fault === "chaos") {
+      return {
+        ok: false,
+        message: "chaos is drawn when the test file is loaded; steer with the faults themselves",
+      };
+    }
     if (fault === "partition") {
       return { ok: true, entry: { fault, groups: args.map(listOf) } };
     }

@@ -257,10 +257,19 @@ function checkTimeline(
   const chaosProblems = checkChaos(commands, known?.names.all);
   const draw = known !== undefined && seed !== undefined && chaosProblems.length === 0 &&
     selectors.length === 0;
-  const select = (pattern: string) => known?.names.select(pattern) ?? [];
+  // A selector that cannot be read was reported where it stands (checkSelector): here it selects
+  // nothing, so following the timeline does not stop at it.
+  const select = (pattern: string): readonly string[] => {
+    try {
+      return known?.names.select(pattern) ?? [];
+    } catch (error) {
+      if (error instanceof PeerPatternError) return [];
+      throw error;
+    }
+  };
   const expanded = expandTimeline(commands, known?.names.all ?? [], seed ?? 0, {
     draw,
-    select: (patterns) => known?.names.selectAll(patterns) ?? [],
+    select: (patterns) => [...new Set(patterns.flatMap((pattern) => [...select(pattern)]))],
   });
   return [
     ...chaosProblems,

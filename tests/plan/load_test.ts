@@ -816,3 +816,13 @@ Deno.test("parseConfig() refuses a peer two partition groups select", () => {
     '"node-1" is already in groups[0]; a peer belongs to at most one group',
   ]]);
 });
+
+Deno.test("parseConfig() reports a command's malformed selector once, and follows the rest of the timeline without it", () => {
+  const text = grouped(
+    "  - { name: node, count: 3, image: peer:1 }",
+    'commands:\n  - { time: 1, peer: "node-[:1-2]", command: connect }',
+  );
+  assertEquals(problemsOf(text).map((p) => `${p.path}: ${p.message}`), [
+    'commands[0].peer: "node-[:1-2]": [:1-2] is not a numeric range: write [1-50], [7] or [1-5,9]',
+  ]);
+});

@@ -63,7 +63,7 @@ Deno.test("validateManualEntry gives the loader's own messages, and checks the o
   });
   assertEquals(problems("fault delay alice"), ["ms: is required but missing"]);
   assertEquals(problems("fault bogus alice"), [
-    `fault: must be one of ${FAULT_KINDS.join(", ")}; got "bogus"`,
+    `fault: must be one of ${[...FAULT_KINDS, "chaos"].join(", ")}; got "bogus"`,
   ]);
   assertEquals(problems("send bob restart|soon"), [
     'command: "restart|soon": restart takes a delay in seconds, e.g. restart|2',
@@ -80,4 +80,11 @@ Deno.test("completeManualEntry completes verbs, fault kinds, peers (in lists too
   assertEquals(complete("send ").candidates, PEERS);
   assertEquals(complete("fault delay alice ").candidates, ["ms=", "jitter="]);
   assertEquals(complete("fault delay alice j").text, "fault delay alice jitter=");
+});
+
+Deno.test("parseManualEntry refuses chaos: it is drawn when the test file is loaded", () => {
+  assertEquals(parseManualEntry("fault chaos"), {
+    ok: false,
+    message: "chaos is drawn when the test file is loaded; steer with the faults themselves",
+  });
 });
