@@ -52,7 +52,8 @@ async function corruptedStore(
     command: [
       "sh",
       "-c",
-      `if [ "$1" = info ]; then echo '"${root}" "overlay2"'; exit 0; fi; exec docker "$@"`,
+      `if [ "$1" = info ]; then echo '${JSON.stringify([root, "overlay2", []])}'; exit 0; fi; ` +
+      'exec docker "$@"',
       "docker",
     ],
   });
