@@ -2,8 +2,8 @@
  * Incremental image shipping on the two testbed engines, over SSH: a host that holds an image's
  * lower layers is sent the archive without them, loads it, and ends with the same image ID,
  * whether the archive is built from the local layer store or from `docker save`; a host whose
- * engine refuses the reduced archive is sent the whole image; a layer store whose files are not
- * what their digests say is given up for `docker save`.
+ * engine refuses the reduced archive, or keeps the containerd store, is sent the whole image; a
+ * layer store whose files are not what tar-split recorded is given up for `docker save`.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import type { UnstampedEvent } from "../../../src/engine/events.ts";
@@ -123,6 +123,12 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           traces.join("\n"),
         );
         assert(!traces.some((m) => m.includes("→ bare: left out")), traces.join("\n"));
+        // Said at normal verbosity: what each host was sent, and which layers it held.
+        const shipped = events.flatMap((e) => e.type === "image-shipped" ? [e] : []);
+        assertEquals(
+          shipped.map((e) => [e.host, e.layers, e.held, e.whole]).sort(),
+          [["bare", 2, 0, undefined], [hostB.name, 2, 1, undefined]],
+        );
         // Both were fed from the layer store: docker save never ran.
         assert(!traces.some((m) => m.includes("docker save")), traces.join("\n"));
       },
@@ -151,7 +157,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
     );
 
     await t.step(
-      "a host whose docker load refuses the layer store's archive (a file changed) is sent docker save's, without the layers it holds",
+      "a layer store file changed in place (same size) fails its CRC-64 as it streams, and the host is sent docker save's, without the layers it holds",
       async () => {
         await hostDocker(bed.hostB, ["rmi", top]);
         await using store = await corruptedStore(topInfo, "top.bin");
@@ -168,9 +174,9 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         assertEquals(await hostB.docker.imageId(top), topInfo.id);
         assert(
           traces(events).some((m) =>
-            m.startsWith(
-              `ship ${top} → ${hostB.name}: docker load refused the archive built from the local layer store`,
-            ) && m.endsWith("using docker save")
+            m.startsWith(`ship ${top} → ${hostB.name}: reading the local layer store failed:`) &&
+            m.includes("top.bin changed since its layer was stored: its CRC-64 differs") &&
+            m.endsWith("using docker save")
           ),
           traces(events).join("\n"),
         );
@@ -220,6 +226,51 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
       },
     );
 
+    await t.step(
+      "a host whose engine keeps the containerd store is sent the whole image at once, never the partial archive it would refuse",
+      async () => {
+        await hostDocker(bed.hostB, ["rmi", top]);
+        // Host B's engine (20.10, classic) answering the probe as Docker 29's containerd store
+        // does: this machine's Docker is too old to run that store (no containerd-snapshotter).
+        const info = JSON.stringify([
+          "/var/lib/docker",
+          "overlayfs",
+          [["driver-type", "io.containerd.snapshotter.v1"]],
+        ]);
+        const containerd = {
+          name: "hostb-containerd",
+          docker: new Docker(remotes[1], {
+            command: [
+              "sh",
+              "-c",
+              `if [ "$1" = info ]; then echo '${info}'; exit 0; fi; exec docker "$@"`,
+              "docker",
+            ],
+          }),
+        };
+        const events: UnstampedEvent[] = [];
+        const report = await shipImages({
+          images: new Map([[top, topInfo]]),
+          local,
+          targets: [containerd],
+          emit: (event) => events.push(event),
+          signal: never,
+        });
+        assertEquals(report.shipped.map((s) => [s.host, s.held]), [["hostb-containerd", 0]]);
+        assert(report.shipped[0].bytes >= topInfo.size, JSON.stringify(report));
+        // One transfer: no partial archive was tried and refused first.
+        const started = events.filter((e) => e.type === "image-transfer" && e.state === "started");
+        assertEquals(started.length, 1);
+        assert(!traces(events).some((m) => m.includes("refused")), traces(events).join("\n"));
+        const shipped = events.flatMap((e) => e.type === "image-shipped" ? [e] : []);
+        assertEquals(
+          shipped.map((e) => e.whole),
+          ["hostb-containerd's containerd store takes no partial archive"],
+        );
+        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+      },
+    );
+
     await t.step("an engine that refuses the reduced archive gets the whole image", async () => {
       await hostDocker(bed.hostB, ["rmi", top]);
       // A host that claims to hold every layer of `top` but has none of `top`'s top layer.
@@ -252,6 +303,11 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           e.type === "trace" && e.message.includes("docker load refused the archive without")
         ),
         JSON.stringify(events.filter((e) => e.type === "trace")),
+      );
+      const shipped = events.flatMap((e) => e.type === "image-shipped" ? [e] : []);
+      assert(
+        shipped[0]?.whole?.startsWith("hostb-liar refused the archive"),
+        JSON.stringify(shipped),
       );
       assertEquals(await hostB.docker.imageId(top), topInfo.id);
     });
