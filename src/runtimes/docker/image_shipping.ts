@@ -201,24 +201,31 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
     : options.targets;
   if (names.length === 0 || targets.length === 0) return report;
   // Asked once per host, while the first image's loads start (and its docker save, if any).
-  const layers = targets.map((target) => layerChains(target, signal));
-  const holdings = Promise.all(
-    targets.map(async (target, i): Promise<HostHoldings> => {
-      // Asked in the same tick as the images: one script, one round trip.
-      const store = probeImageStore(target.docker, signal).catch((error) => {
-        signal.throwIfAborted();
-        emit({
-          type: "trace",
-          message: `ship → ${target.name}: ${errorMessage(error)}; taken as the classic store`,
-        });
-        return null;
+  const asked = targets.map((target) => ({
+    images: target.docker.images(names, signal),
+    store: probeImageStore(target.docker, signal).catch((error) => {
+      signal.throwIfAborted();
+      emit({
+        type: "trace",
+        message: `ship → ${target.name}: ${errorMessage(error)}; taken as the classic store`,
       });
-      return {
-        images: await target.docker.images(names, signal),
-        store: await store,
-        chains: layers[i],
-      };
+      return null;
     }),
+  }));
+  // The list of every layer takes two docker commands one after the other, so it is asked a
+  // tick after the questions above: a CoalescingRemote sends it in a script of its own, and the
+  // answer most shipments wait on (the images and the store) does not wait for it (on the
+  // loaded 2-core test machine a probe script with it took 0.9-1.1 s, one without it about
+  // 0.5 s less).
+  const layers = targets.map((target) =>
+    new Promise((resolve) => setTimeout(resolve, 0)).then(() => layerChains(target, signal))
+  );
+  const holdings = Promise.all(
+    targets.map(async (target, i): Promise<HostHoldings> => ({
+      images: await asked[i].images,
+      store: await asked[i].store,
+      chains: layers[i],
+    })),
   );
   holdings.catch(() => {}); // awaited in teeImage
   try {
