@@ -10,6 +10,7 @@ import type { UnstampedEvent } from "../../../src/engine/events.ts";
 import { Docker } from "../../../src/runtimes/docker/docker.ts";
 import { shipImages } from "../../../src/runtimes/docker/image_shipping.ts";
 import { LocalRemote } from "../../../src/transport/local.ts";
+import type { Remote } from "../../../src/transport/remote.ts";
 import { SshRemote } from "../../../src/transport/ssh.ts";
 import { chainIds } from "../../../src/runtimes/docker/image_archive.ts";
 import {
@@ -48,19 +49,20 @@ async function corruptedStore(
       `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/; ` +
       `printf 'x' | dd of=overlay2/${cacheId}/diff/${path} bs=1 count=1 conv=notrunc 2>/dev/null`,
   );
-  const docker = new Docker(new LocalRemote(), {
-    command: [
-      "sh",
-      "-c",
-      `if [ "$1" = info ]; then echo '${JSON.stringify([root, "overlay2", []])}'; exit 0; fi; ` +
-      'exec docker "$@"',
-      "docker",
-    ],
-  });
+  const info = JSON.stringify([root, "overlay2", []]);
+  const docker = dockerWith(
+    new LocalRemote(),
+    `if [ "$1" = info ]; then echo '${info}'; exit 0; fi;`,
+  );
   return {
     docker,
     [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
   };
+}
+
+/** A Docker on `remote` whose `docker` runs the shell `prelude` first (it may answer and exit). */
+function dockerWith(remote: Remote, prelude: string): Docker {
+  return new Docker(remote, { command: ["sh", "-c", `${prelude} exec docker "$@"`, "docker"] });
 }
 
 function traces(events: UnstampedEvent[]): string[] {
@@ -200,14 +202,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         // A host that cannot list its layers: only the older build can tell what it holds.
         const unlisted = {
           name: hostB.name,
-          docker: new Docker(remotes[1], {
-            command: [
-              "sh",
-              "-c",
-              'if [ "$1 $2" = "image ls" ]; then exit 1; fi; exec docker "$@"',
-              "docker",
-            ],
-          }),
+          docker: dockerWith(remotes[1], 'if [ "$1 $2" = "image ls" ]; then exit 1; fi;'),
         };
         const events: UnstampedEvent[] = [];
         const report = await shipImages({
@@ -239,14 +234,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         ]);
         const containerd = {
           name: "hostb-containerd",
-          docker: new Docker(remotes[1], {
-            command: [
-              "sh",
-              "-c",
-              `if [ "$1" = info ]; then echo '${info}'; exit 0; fi; exec docker "$@"`,
-              "docker",
-            ],
-          }),
+          docker: dockerWith(remotes[1], `if [ "$1" = info ]; then echo '${info}'; exit 0; fi;`),
         };
         const events: UnstampedEvent[] = [];
         const report = await shipImages({
@@ -277,16 +265,11 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
       const layers = JSON.stringify(topInfo.layers);
       const liar = {
         name: "hostb-liar",
-        docker: new Docker(remotes[1], {
-          command: [
-            "sh",
-            "-c",
-            `if [ "$1 $2" = "image ls" ]; then echo sha256:fake; exit 0; fi; ` +
-            `if [ "$1 $2" = "image inspect" ] && [ "$5" = sha256:fake ]; then echo '${layers}'; exit 0; fi; ` +
-            'exec docker "$@"',
-            "docker",
-          ],
-        }),
+        docker: dockerWith(
+          remotes[1],
+          `if [ "$1 $2" = "image ls" ]; then echo sha256:fake; exit 0; fi; ` +
+            `if [ "$1 $2" = "image inspect" ] && [ "$5" = sha256:fake ]; then echo '${layers}'; exit 0; fi;`,
+        ),
       };
       const events: UnstampedEvent[] = [];
       const report = await shipImages({
