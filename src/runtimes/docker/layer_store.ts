@@ -64,6 +64,12 @@ const DRIVER = "overlay2";
 const SMALL_FILE = 64 << 10;
 /** Chunks this stream yields are at most about this size (the read size of large files). */
 const CHUNK = 1 << 20;
+/**
+ * Pieces of tar-split (a header, a file, ...) whose small files are read ahead of the one being
+ * sent. Measured streaming a 54 MB layer of 1,403 files (/usr/lib/python3.11) on the 2-core
+ * machine at load 15, 6 alternating rounds: median 370 ms one file at a time, 191 ms with 64.
+ */
+const READ_AHEAD = 64;
 
 /**
  * One piece of a layer's tar: bytes kept in tar-split, or a file read from the layer with the
@@ -147,15 +153,18 @@ export class LayerStore {
 
   /**
    * The tar of the layer with chain ID `chainId`, rebuilt from tar-split and its files.
+   * @param options.readAhead pieces of tar-split whose small files are read ahead of the one
+   *   being sent (default READ_AHEAD; 0: one file at a time)
    * @throws Deno errors when the layer is not in the store or not readable
    */
-  async layer(chainId: string): Promise<StoredLayer> {
+  async layer(chainId: string, options: { readAhead?: number } = {}): Promise<StoredLayer> {
     const meta = `${this.imageRoot}/layerdb/sha256/${hexOf(chainId)}`;
     const cacheId = (await Deno.readTextFile(`${meta}/cache-id`)).trim();
     const diff = `${this.layerRoot}/${cacheId}/diff`;
     const pieces = await tarSplit(`${meta}/tar-split.json.gz`, diff);
     const size = pieces.reduce((n, p) => n + ("bytes" in p ? p.bytes.length : p.size), 0);
-    return { size, stream: () => ReadableStream.from(assemble(pieces)) };
+    const readAhead = options.readAhead ?? READ_AHEAD;
+    return { size, stream: () => ReadableStream.from(assemble(pieces, readAhead)) };
   }
 }
 
@@ -213,7 +222,10 @@ function base64Bytes(text: string): Uint8Array {
 }
 
 /** The tar's bytes: small pieces gathered into chunks of up to CHUNK, large files in CHUNKs. */
-async function* assemble(pieces: TarPiece[]): AsyncGenerator<Uint8Array> {
+async function* assemble(
+  pieces: TarPiece[],
+  lookahead = READ_AHEAD,
+): AsyncGenerator<Uint8Array> {
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   const flush = () => {
@@ -222,9 +234,24 @@ async function* assemble(pieces: TarPiece[]): AsyncGenerator<Uint8Array> {
     pendingBytes = 0;
     return out;
   };
-  for (const piece of pieces) {
+  // Small files are read a few ahead: each read is a file system op on Deno's blocking pool,
+  // which then overlaps the others and this thread's work instead of waiting its turn.
+  const reads = new Map<number, Promise<Uint8Array>>();
+  let scheduled = 0;
+  const readAhead = (upTo: number) => {
+    for (; scheduled < Math.min(upTo, pieces.length); scheduled++) {
+      const piece = pieces[scheduled];
+      if ("bytes" in piece || piece.size > SMALL_FILE) continue;
+      const read = readWhole(piece);
+      read.catch(() => {}); // awaited in order below; one read past an abandoned stream is moot
+      reads.set(scheduled, read);
+    }
+  };
+  for (const [i, piece] of pieces.entries()) {
+    readAhead(i + 1 + lookahead);
     if ("bytes" in piece || piece.size <= SMALL_FILE) {
-      const bytes = "bytes" in piece ? piece.bytes : await readWhole(piece);
+      const bytes = "bytes" in piece ? piece.bytes : await reads.get(i)!;
+      reads.delete(i);
       pending.push(bytes);
       pendingBytes += bytes.length;
       if (pendingBytes >= CHUNK) yield flush();

@@ -46,9 +46,17 @@ async function corruptedStore(
       `cp ${real}/image/overlay2/imagedb/content/sha256/${image.id.slice(7)} ` +
       `image/overlay2/imagedb/content/sha256/; ` +
       `cp -a ${real}/image/overlay2/layerdb/sha256/${chain} image/overlay2/layerdb/sha256/; ` +
-      `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/; ` +
-      `printf 'x' | dd of=overlay2/${cacheId}/diff/${path} bs=1 count=1 conv=notrunc 2>/dev/null`,
+      `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/`,
   );
+  // Its first byte flipped (whatever it was: a fixed byte would match 1 time in 256).
+  using file = await Deno.open(`${root}/overlay2/${cacheId}/diff/${path}`, {
+    read: true,
+    write: true,
+  });
+  const first = new Uint8Array(1);
+  await file.read(first);
+  await file.seek(0, Deno.SeekMode.Start);
+  await file.write(first.map((byte) => byte ^ 0xff));
   const info = JSON.stringify([root, "overlay2", []]);
   const docker = dockerWith(
     new LocalRemote(),

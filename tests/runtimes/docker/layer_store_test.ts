@@ -133,43 +133,59 @@ Deno.test("LayerStore.open() reads only a classic overlay2 store of an engine on
   assertEquals(tcp.reason, "the engine is at tcp://10.0.0.9:2375, not a local Unix socket");
 });
 
-Deno.test("LayerStore.layer() stream fails on a file changed in place since the layer was stored, though its size is the same [integration: docker]", async () => {
+Deno.test("LayerStore.layer() stream fails on a file changed in place since the layer was stored, though its size is the same, large (read in chunks) or small (read ahead) [integration: docker]", async () => {
   const id = uniqueId("hs-store");
   const base = `${id}:base`;
-  const top = `${id}:top`;
-  const root = await Deno.makeTempDir({ prefix: "tm-test-store-" });
+  await buildFillerImage(base, 1 << 20);
   try {
-    await buildFillerImage(base, 1 << 20);
-    // One large file (read in chunks) on top: the small ones are read whole.
-    await buildOnTop(base, top, 3 << 20);
-    const info = (await local.images([top])).get(top)!;
-    const chains = await chainIds(info.layers);
-    const chain = chains.at(-1)!.slice("sha256:".length);
-    const real = "/var/lib/docker";
-    const cacheId = (await Deno.readTextFile(
-      `${real}/image/overlay2/layerdb/sha256/${chain}/cache-id`,
-    )).trim();
-    // A copy of the store holding the top layer, its file's last byte changed.
-    await sh(
-      `set -e; cd ${root}; mkdir -p image/overlay2/layerdb/sha256 overlay2/${cacheId}; ` +
-        `cp -a ${real}/image/overlay2/layerdb/sha256/${chain} image/overlay2/layerdb/sha256/; ` +
-        `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/; ` +
-        `printf 'x' | dd of=overlay2/${cacheId}/diff/top.bin bs=1 seek=${(3 << 20) - 1} ` +
-        `count=1 conv=notrunc 2>/dev/null`,
-    );
-    const store = await LayerStore.open(dockerReporting(root, "overlay2"));
-    const layer = await store.layer(chains.at(-1)!);
-    const error = await assertRejects(
-      () => new Response(layer.stream()).arrayBuffer(),
-      LayerFileMismatchError,
-    );
-    assertEquals(error.path, `${root}/overlay2/${cacheId}/diff/top.bin`);
-    // The untouched store streams the same layer whole.
-    const intact = await (await LayerStore.open(local)).layer(chains.at(-1)!);
-    const tar = new Uint8Array(await new Response(intact.stream()).arrayBuffer());
-    assertEquals(`sha256:${createHash("sha256").update(tar).digest("hex")}`, info.layers.at(-1));
+    for (const size of [3 << 20, 3000]) {
+      const top = `${id}:top${size}`;
+      const root = await Deno.makeTempDir({ prefix: "tm-test-store-" });
+      try {
+        await buildOnTop(base, top, size);
+        const info = (await local.images([top])).get(top)!;
+        const chains = await chainIds(info.layers);
+        const chain = chains.at(-1)!.slice("sha256:".length);
+        const real = "/var/lib/docker";
+        const cacheId = (await Deno.readTextFile(
+          `${real}/image/overlay2/layerdb/sha256/${chain}/cache-id`,
+        )).trim();
+        // A copy of the store holding the top layer.
+        await sh(
+          `set -e; cd ${root}; mkdir -p image/overlay2/layerdb/sha256 overlay2/${cacheId}; ` +
+            `cp -a ${real}/image/overlay2/layerdb/sha256/${chain} image/overlay2/layerdb/sha256/; ` +
+            `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/`,
+        );
+        // Its last byte flipped (whatever it was: a fixed byte would match 1 time in 256).
+        using file = await Deno.open(`${root}/overlay2/${cacheId}/diff/top.bin`, {
+          read: true,
+          write: true,
+        });
+        const last = new Uint8Array(1);
+        await file.seek(size - 1, Deno.SeekMode.Start);
+        await file.read(last);
+        await file.seek(size - 1, Deno.SeekMode.Start);
+        await file.write(last.map((byte) => byte ^ 0xff));
+        const store = await LayerStore.open(dockerReporting(root, "overlay2"));
+        const layer = await store.layer(chains.at(-1)!);
+        const error = await assertRejects(
+          () => new Response(layer.stream()).arrayBuffer(),
+          LayerFileMismatchError,
+        );
+        assertEquals(error.path, `${root}/overlay2/${cacheId}/diff/top.bin`);
+        // The untouched store streams the same layer whole.
+        const intact = await (await LayerStore.open(local)).layer(chains.at(-1)!);
+        const tar = new Uint8Array(await new Response(intact.stream()).arrayBuffer());
+        assertEquals(
+          `sha256:${createHash("sha256").update(tar).digest("hex")}`,
+          info.layers.at(-1),
+        );
+      } finally {
+        await Deno.remove(root, { recursive: true });
+        await removeImages(top);
+      }
+    }
   } finally {
-    await Deno.remove(root, { recursive: true });
-    await removeImages(top, base);
+    await removeImages(base);
   }
 });
