@@ -3,7 +3,7 @@
  * `docker save`. Engine 20.10's `docker save` writes the whole archive to a temporary directory
  * before it streams a byte (moby image/tarexport/save.go), every layer whatever the host lacks:
  * 810 ms of a 1131 ms re-shipment of a 107 MB image whose host lacked 1 MiB of it
- * (docs/benchmarks.md, image_shipping, before this store was read).
+ * (bench/image_shipping_bench.ts on 2026-11-28, before this store was read).
  *
  * Docker's classic image store with the overlay2 driver keeps what `docker save` reassembles a
  * layer's tar from: the tar's headers and padding (`layerdb/sha256/<chain>/tar-split.json.gz`)
