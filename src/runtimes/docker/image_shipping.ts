@@ -158,6 +158,7 @@ export interface Shipment {
   host: string;
   /** What was sent to the host (less than the archive when it held some layers). */
   bytes: number;
+  /** From the start of the image's shipment to its end, retries included. */
   ms: number;
   /** The image's layers, and how many of them the host held and was not sent. */
   layers: number;
@@ -204,12 +205,15 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
   // Asked once per host, while the first image's loads start (and its docker save, if any).
   const asked = targets.map((target) => ({
     images: target.docker.images(names, signal),
+    // Never rejects (an abort is seen where the images are awaited), so nothing is left unheard
+    // when a host's images fail first.
     store: probeImageStore(target.docker, signal).catch((error) => {
-      signal.throwIfAborted();
-      emit({
-        type: "trace",
-        message: `ship → ${target.name}: ${errorMessage(error)}; taken as the classic store`,
-      });
+      if (!signal.aborted) {
+        emit({
+          type: "trace",
+          message: `ship → ${target.name}: ${errorMessage(error)}; taken as the classic store`,
+        });
+      }
       return null;
     }),
   }));
@@ -222,9 +226,9 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
     new Promise((resolve) => setTimeout(resolve, 0)).then(() => layerChains(target, signal))
   );
   const holdings = Promise.all(
-    targets.map(async (target, i): Promise<HostHoldings> => ({
-      images: await asked[i].images,
-      store: await asked[i].store,
+    asked.map(async (question, i): Promise<HostHoldings> => ({
+      images: await question.images,
+      store: await question.store,
       chains: layers[i],
     })),
   );
@@ -267,7 +271,7 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
           image,
           host: result.host,
           bytes: result.bytes,
-          ms: result.ms,
+          ms,
           layers: info.layers.length,
           held: result.held,
           ...(result.whole !== undefined ? { whole: result.whole } : {}),
@@ -369,7 +373,6 @@ interface Sink {
 type TeeResult = {
   host: string;
   bytes: number;
-  ms: number;
   /** Layers the host held and was not sent. */
   held: number;
   whole?: string;
@@ -395,7 +398,6 @@ async function teeImage(
   const { local, emit, signal } = options;
   const interval = options.progressIntervalMs ?? 100;
   const stallMs = options.stallTimeoutMs ?? 60_000;
-  const started = performance.now();
   const processes: RemoteProcess[] = [];
   const killAll = () => processes.forEach((p) => p.kill());
   signal.addEventListener("abort", killAll, { once: true });
@@ -517,7 +519,7 @@ async function teeImage(
       const sink: Sink = {
         target,
         chains: gzipped ? new Set() : chains,
-        whole,
+        whole: gzipped && chains.size > 0 ? "gzip on the wire hides the layers it holds" : whole,
         load,
         writer: buffer.writable.getWriter(),
         piping: Promise.resolve(),
@@ -616,7 +618,6 @@ async function teeImage(
       }),
     );
     signal.throwIfAborted();
-    const ms = Math.round(performance.now() - started);
     const results: TeeResult[] = [];
     const resend: Destination[] = [];
     for (const sink of sinks) {
@@ -677,7 +678,6 @@ async function teeImage(
       results.push({
         host,
         bytes: sink.sent,
-        ms,
         held: sink.leftOut,
         ...(sink.whole !== undefined ? { whole: sink.whole } : {}),
         ...(sink.error !== undefined ? { error: sink.error } : {}),
