@@ -217,14 +217,10 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
       return null;
     }),
   }));
-  // The list of every layer takes two docker commands one after the other, so it is asked a
-  // tick after the questions above: a CoalescingRemote sends it in a script of its own, and the
-  // answer most shipments wait on (the images and the store) does not wait for it (on the
-  // loaded 2-core test machine a probe script with it took 0.9-1.1 s, one without it about
-  // 0.5 s less).
-  const layers = targets.map((target) =>
-    new Promise((resolve) => setTimeout(resolve, 0)).then(() => layerChains(target, signal))
-  );
+  // Asked in the same tick, so that a CoalescingRemote sends every question as one script: the
+  // list of every layer takes two docker commands one after the other, but a script of its own
+  // would cost the host another channel and login shell (docs/architecture.md, "Round trips").
+  const layers = targets.map((target) => layerChains(target, signal));
   const holdings = Promise.all(
     asked.map(async (question, i): Promise<HostHoldings> => ({
       images: await question.images,
