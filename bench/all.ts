@@ -3,12 +3,16 @@
  *
  * Convention: a benchmark prints one Markdown section on stdout (a `## title` line, what
  * was measured, a table of figures beside a baseline measured in the same run, each target and
- * whether it was met) and exits 0 when it could measure, whatever the figures; diagnostics go to
- * stderr. `deno task bench [name-filter]` runs the ones whose file name contains the filter and
- * replaces only their sections: each section is stamped with the date and machine of the run
+ * whether it was met: a table cell `met` or `**missed**`) and exits 0 when it could measure,
+ * whatever the figures; diagnostics go to stderr. Every benchmark has a target. This script
+ * exits non-zero when a benchmark could not measure or a figure missed its target, after
+ * writing the file either way (a miss is a result to keep, not to hide). `deno task bench [name-filter]` runs the ones whose file name contains the filter and
+ * replaces only their sections (arguments after the filter are passed to each benchmark run): each section is stamped with the date and machine of the run
  * that wrote it, so every figure in the file says where it comes from.
  */
 const filter = Deno.args[0] ?? "";
+/** Arguments after the filter go to every benchmark run (e.g. `-- --peers 2,20`). */
+const benchArgs = Deno.args.slice(1).filter((arg, i) => !(i === 0 && arg === "--"));
 const root = new URL("..", import.meta.url).pathname;
 const files = [...Deno.readDirSync(`${root}bench`)]
   .map((entry) => entry.name)
@@ -25,9 +29,20 @@ async function text(cmd: string, args: string[]): Promise<string> {
 }
 
 const cpu = (await text("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])).trim();
-const machine = (date: Date) =>
+/** The 1-minute load average: other work on the machine weighs on every figure. */
+const loadAverage = async () =>
+  (await Deno.readTextFile("/proc/loadavg").catch(() => "unknown")).split(" ")[0];
+const machine = (date: Date, load: { before: string; after: string }) =>
   [
     `- Date: ${date.toISOString()}`,
+    `- Load average (1 min, ${navigator.hardwareConcurrency} cores): ${load.before} when this ` +
+    `benchmark started, ${load.after} when it ended${
+      Number(load.before) > navigator.hardwareConcurrency ||
+        Number(load.after) > navigator.hardwareConcurrency
+        ? ": the machine was loaded by other work, which weighs on every figure (ratios are " +
+          "taken within the run for that reason)"
+        : ""
+    }`,
     `- Machine: ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores (${cpu}), ${
       Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
     } GiB`,
@@ -55,11 +70,16 @@ const docPath = `${root}docs/benchmarks.md`;
 const previous = sectionsOf(await Deno.readTextFile(docPath).catch(() => ""));
 const sections = new Map<string, string>();
 let failed = 0;
+/** Benchmarks that measured and missed a target. */
+const missed: string[] = [];
+/** A verdict cell of a missed target in a benchmark's tables. */
+const MISSED_CELL = /\|\s*(\*\*)?missed(\*\*)?\s*\|/;
 for (const file of files) {
   console.error(`running bench/${file} ...`);
   const started = new Date();
+  const loadBefore = await loadAverage();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${root}bench/${file}`],
+    args: ["run", "--allow-all", `${root}bench/${file}`, ...benchArgs],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -67,14 +87,19 @@ for (const file of files) {
   const [title, ...rest] =
     (out.success ? body : `## ${file}\n\nFailed to run (exit ${out.code}).\n\n${body}`)
       .split("\n");
+  const load = { before: loadBefore, after: await loadAverage() };
   if (!out.success) failed++;
-  sections.set(file, [title, "", machine(started), ...rest].join("\n"));
+  else if (MISSED_CELL.test(body)) {
+    missed.push(file);
+    console.error(`bench/${file}: a figure missed its target`);
+  }
+  sections.set(file, [title, "", machine(started, load), ...rest].join("\n"));
   console.log(body + "\n");
 }
 
 if (filter !== "" && previous.size === 0) {
   console.error("docs/benchmarks.md has no stamped sections yet: run `deno task bench` once whole");
-  Deno.exit(failed ? 1 : 0);
+  Deno.exit(failed || missed.length ? 1 : 0);
 }
 // Sections of benches that were not run this time stay as their own runs wrote them.
 const every = [...Deno.readDirSync(`${root}bench`)]
@@ -93,4 +118,5 @@ await Deno.writeTextFile(
 );
 // The project's formatter owns the file's layout (tables aligned), so `deno task check` passes.
 await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", docPath] }).output();
-Deno.exit(failed ? 1 : 0);
+if (missed.length > 0) console.error(`targets missed in: ${missed.join(", ")}`);
+Deno.exit(failed || missed.length ? 1 : 0);

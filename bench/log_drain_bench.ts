@@ -4,10 +4,13 @@
  * Figures: lines/s drained, lines lost (never arrived), per-peer order violations. Target
  * (issue 3): tm drains ≥ 50,000 lines/s with nothing lost and each peer's order kept.
  *
- * Consumers, one after the other on a fresh redis-server each: tm (RedisCoordination.logs())
- * and the baseline, a bare ioredis client popping the same keys in batches (BLMPOP … COUNT
- * 1000, the machine's own limit for this drain), so `tm / bare` tells tm's cost from the
- * machine's. Runs:
+ * Consumers, one after the other on a fresh redis-server each, each measurement in a process of
+ * its own (this file run with `--measure`: neither side inherits the other's heap, JIT or
+ * sockets): tm (RedisCoordination.logs()) and the baseline, a bare ioredis client popping the
+ * same keys in batches (BLMPOP … COUNT 1000, the machine's own limit for this drain), so
+ * `tm / bare` tells tm's cost from the machine's. ROUNDS rounds, the baseline first in odd
+ * rounds and tm first in even ones; each figure is the median round's (by lines/s), lost and
+ * out-of-order lines are summed over every round. Runs:
  * - live: the peers push one line per LPUSH (a real client's steady case: one line per round
  *   trip) while the consumer drains; the clock starts at the first push;
  * - backlog: every line queued before the consumer starts (the drain rate alone); the clock
@@ -32,6 +35,8 @@ const FILL_BATCH = 500;
 /** Lines per pop for the bare consumer: tm's default `logBatch`. */
 const POP_BATCH = 1_000;
 const DEADLINE_MS = 30_000;
+/** Rounds of every measurement, order alternating. */
+const ROUNDS = 3;
 const TARGET_RATE = 50_000;
 
 const names = Array.from({ length: PEERS }, (_, i) => `peer${i}`);
@@ -201,12 +206,63 @@ async function measure(mode: "live" | "backlog", consume: Consumer): Promise<Dra
   };
 }
 
+/** The consumers a `--measure` process can run. */
+const CONSUMERS = { tm: tmConsumer(false), bare: bareConsumer, brpop: tmConsumer(true) };
+type ConsumerName = keyof typeof CONSUMERS;
+
+/** One measurement in a child process (`--measure <mode> <consumer>`), which prints its Drain. */
+async function measureApart(mode: "live" | "backlog", consumer: ConsumerName): Promise<Drain> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL(import.meta.url).pathname, "--measure", mode, consumer],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const last = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+  if (!out.success) throw new Error(`the ${mode} ${consumer} measurement failed: ${last}`);
+  return JSON.parse(last) as Drain;
+}
+
+/** The round with the median rate, its losses and disorder replaced by every round's sum. */
+function medianDrain(drains: Drain[]): Drain {
+  const sorted = [...drains].sort((a, b) => a.linesPerSecond - b.linesPerSecond);
+  return {
+    ...sorted[Math.floor(sorted.length / 2)],
+    lost: drains.reduce((n, d) => n + d.lost, 0),
+    outOfOrder: drains.reduce((n, d) => n + d.outOfOrder, 0),
+  };
+}
+
 async function bench(): Promise<void> {
-  const live = { tm: await measure("live", tmConsumer(false)) };
-  const liveBare = await measure("live", bareConsumer);
-  const backlogBare = await measure("backlog", bareConsumer);
-  const backlog = await measure("backlog", tmConsumer(false));
-  const brpop = await measure("backlog", tmConsumer(true));
+  const runs: Record<string, Drain[]> = {
+    liveTm: [],
+    liveBare: [],
+    backlogTm: [],
+    backlogBare: [],
+    brpop: [],
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const pairs: [string, "live" | "backlog", ConsumerName][][] = [
+      [["liveBare", "live", "bare"], ["liveTm", "live", "tm"]],
+      [["backlogBare", "backlog", "bare"], ["backlogTm", "backlog", "tm"]],
+    ];
+    for (const pair of pairs) {
+      for (const [key, mode, consumer] of round % 2 === 1 ? pair : [...pair].reverse()) {
+        runs[key].push(await measureApart(mode, consumer));
+      }
+    }
+    runs.brpop.push(await measureApart("backlog", "brpop"));
+    console.error(
+      `round ${round}: ` +
+        Object.entries(runs).map(([key, d]) => `${key} ${Math.round(d.at(-1)!.linesPerSecond)}`)
+          .join(", ") +
+        " lines/s",
+    );
+  }
+  const live = { tm: medianDrain(runs.liveTm) };
+  const liveBare = medianDrain(runs.liveBare);
+  const backlogBare = medianDrain(runs.backlogBare);
+  const backlog = medianDrain(runs.backlogTm);
+  const brpop = medianDrain(runs.brpop);
   const count = (n: number) => Math.round(n).toLocaleString("en-US");
   const rate = (n: number) => `${count(n)} lines/s`;
   const intact = (r: Drain) => r.lost === 0 && r.outOfOrder === 0;
@@ -220,7 +276,7 @@ async function bench(): Promise<void> {
     } | ${tm.lost} / ${backlogBare.lost} | ${tm.outOfOrder} / ${backlogBare.outOfOrder} | ${target} | ${result} |`;
   console.log(`## Log drain (peers' LPUSH → RedisCoordination.logs())
 
-${PEERS} simulated peers (spread over ${PROCESSES} child processes) push log lines (~80 bytes) to a local redis-server; the consumer drains every list on one blocking connection: tm (\`RedisCoordination.logs()\`) or the baseline, a bare ioredis client popping the same keys ${POP_BATCH} at a time (BLMPOP, the machine's own limit), one after the other, each on a fresh redis-server. Lost = never arrived within ${
+${PEERS} simulated peers (spread over ${PROCESSES} child processes) push log lines (~80 bytes) to a local redis-server; the consumer drains every list on one blocking connection: tm (\`RedisCoordination.logs()\`) or the baseline, a bare ioredis client popping the same keys ${POP_BATCH} at a time (BLMPOP, the machine's own limit), one after the other, each on a fresh redis-server and in a process of its own. ${ROUNDS} rounds, the baseline first in odd rounds and tm first in even ones; each row is its median round (by lines/s drained), lost and out-of-order lines are summed over every round. Lost = never arrived within ${
     DEADLINE_MS / 1000
   } s of the last push.
 
@@ -253,4 +309,7 @@ ${backlogRow("tm with the BRPOP fallback (Redis < 7)", brpop, "—", "—")}`);
 if (Deno.args[0] === "--peers") {
   const [url, first, count, mode, lines] = Deno.args.slice(1);
   await simulatePeers(url, Number(first), Number(count), mode, Number(lines));
+} else if (Deno.args[0] === "--measure") {
+  const [mode, consumer] = Deno.args.slice(1) as ["live" | "backlog", ConsumerName];
+  console.log(JSON.stringify(await measure(mode, CONSUMERS[consumer])));
 } else await bench();

@@ -3,12 +3,13 @@
  * round) on a local redis-server; latency = the moment the watcher has the new value − the
  * moment the peer issued its SET. Target (issue 3): p99 ≤ 5 ms, judged on tm's figure.
  *
- * Two watchers run side by side in this one process, so a stall of the machine, of Redis or
- * of this event loop hits both alike: tm's (RedisCoordination.statuses(): keyspace channels
- * on one connection, one MGET per burst of notifications) and the baseline, a bare ioredis
- * watcher (SUBSCRIBE to the same channels, one GET per notification). `tm / bare` thus tells
- * tm's own cost from the machine's. Which one subscribed first (and so hears of a change
- * first) alternates between rounds.
+ * Two watchers run side by side, each in a process of its own, so that neither waits on the
+ * other's event loop, while a stall of the machine or of Redis hits both alike: tm's
+ * (RedisCoordination.statuses(): keyspace channels on one connection, one MGET per burst of
+ * notifications) in this process, and the baseline, a bare ioredis watcher (SUBSCRIBE to the
+ * same channels, one GET per notification) in a child process (this file run with
+ * `--bare-watcher`). `tm / bare` thus tells tm's own cost from the machine's. Which one
+ * subscribed first (and so hears of a change first) alternates between rounds.
  *
  * The peers are spread over PROCESSES child processes (this file run with `--peers`), one
  * Redis connection each, so no one event loop simulates them all. Each status value carries
@@ -78,6 +79,35 @@ async function watchWithTm(
   })();
 }
 
+/**
+ * Child: the baseline watcher. `watch` subscribes (answers `watching`); `report` waits until it
+ * saw a round's every change or GRACE_MS passed, answers `latencies <JSON>` and unsubscribes.
+ */
+async function bareWatcherProcess(url: string): Promise<void> {
+  let controller: AbortController | undefined;
+  let latencies: number[] = [];
+  for await (const word of parentWords()) {
+    if (word === "watch") {
+      controller = new AbortController();
+      latencies = [];
+      const mine = latencies;
+      await watchBare(url, (raw) => {
+        const sent = raw.split("|t=")[1];
+        if (sent !== undefined) mine.push(now() - Number(sent));
+      }, controller.signal);
+      console.log("watching");
+    } else if (word === "report") {
+      const until = performance.now() + GRACE_MS;
+      while (latencies.length < PEERS * CHANGES && performance.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      console.log(`latencies ${JSON.stringify(latencies)}`);
+      controller?.abort();
+    } else break;
+  }
+  controller?.abort();
+}
+
 /** Starts the baseline: SUBSCRIBE on one connection, GET of the key per notification on another. */
 async function watchBare(url: string, onValue: OnValue, signal: AbortSignal): Promise<void> {
   const subscriber = new Redis(url);
@@ -108,24 +138,32 @@ interface Round {
   seconds: number;
 }
 
-/** Starts the watchers in `order`, runs one round of changes, waits until each saw all. */
+/**
+ * Starts the watchers in `order` (tm here, the baseline in its process), runs one round of
+ * changes, waits until each saw all (or GRACE_MS passed).
+ */
 async function round(
   peers: ChildProcesses,
+  bare: ChildProcesses,
   order: readonly Watcher[],
-  start: Record<Watcher, (onValue: OnValue, signal: AbortSignal) => Promise<void>>,
+  coordination: RedisCoordination,
 ): Promise<Round> {
   const controller = new AbortController();
   const expected = PEERS * CHANGES;
-  const latencies: Record<Watcher, number[]> = { tm: [], bare: [] };
-  const complete = order.map(() => Promise.withResolvers<void>());
+  const tm: number[] = [];
+  const complete = Promise.withResolvers<void>();
   try {
-    for (const [i, watcher] of order.entries()) {
-      const mine = latencies[watcher];
-      await start[watcher]((raw) => {
+    for (const watcher of order) {
+      if (watcher === "bare") {
+        await bare.tell("watch");
+        await bare.each("watching");
+        continue;
+      }
+      await watchWithTm(coordination, (raw) => {
         const sent = raw.split("|t=")[1];
         if (sent === undefined) return; // `started`, from before the rounds
-        mine.push(now() - Number(sent));
-        if (mine.length === expected) complete[i].resolve();
+        tm.push(now() - Number(sent));
+        if (tm.length === expected) complete.resolve();
       }, controller.signal);
     }
     const t0 = performance.now();
@@ -134,11 +172,14 @@ async function round(
     const seconds = (performance.now() - t0) / 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.all(complete.map((c) => c.promise)),
+      complete.promise,
       new Promise((resolve) => (timer = setTimeout(resolve, GRACE_MS))),
     ]);
     clearTimeout(timer);
-    return { latencies: { tm: [...latencies.tm], bare: [...latencies.bare] }, seconds };
+    await bare.tell("report");
+    const [line] = await bare.each("latencies ");
+    const bareLatencies = JSON.parse(line.slice("latencies ".length)) as number[];
+    return { latencies: { tm: [...tm], bare: bareLatencies }, seconds };
   } finally {
     controller.abort();
   }
@@ -153,18 +194,19 @@ async function bench(): Promise<void> {
     PROCESSES,
     (i) => ["--peers", redis.url, String(i * perProcess), String(perProcess)],
   );
+  await using bareWatcher = ChildProcesses.spawn(
+    new URL(import.meta.url).pathname,
+    1,
+    () => ["--bare-watcher", redis.url],
+  );
   try {
     const notify = await coordination.enableKeyspaceNotifications();
     if (!notify.ok) throw new Error(`keyspace notifications refused: ${notify.reason}`);
     await peers.each("ready");
-    const start = {
-      tm: (onValue: OnValue, signal: AbortSignal) => watchWithTm(coordination, onValue, signal),
-      bare: (onValue: OnValue, signal: AbortSignal) => watchBare(redis.url, onValue, signal),
-    };
     const rounds: Round[] = [];
     for (let i = 0; i <= ROUNDS; i++) {
       const order: Watcher[] = i % 2 === 0 ? ["tm", "bare"] : ["bare", "tm"];
-      const measured = await round(peers, order, start);
+      const measured = await round(peers, bareWatcher, order, coordination);
       const summary = (w: Watcher) => {
         const { p50, p99 } = distribution(measured.latencies[w]);
         return `${w} p50 ${ms(p50)} p99 ${ms(p99)}`;
@@ -187,7 +229,7 @@ ${PEERS} simulated peers (one Redis connection each, spread over ${PROCESSES} ch
       SPAN_MS / 1000
     } s (${
       rate.toLocaleString("en-US")
-    } changes/s) on a local redis-server ${coordination.serverVersion}. Both watchers run side by side in this process: tm (\`RedisCoordination.statuses()\`: the ${PEERS} keyspace channels on one connection, one MGET per burst of notifications) and the baseline, a bare ioredis watcher (SUBSCRIBE to the same channels, one GET per notification); which subscribed first alternates between rounds. Latency = the watcher has the value − the peer issued its SET, pooled over ${ROUNDS} rounds after one warm-up round.
+    } changes/s) on a local redis-server ${coordination.serverVersion}. Both watchers run side by side, each in its own process: tm (\`RedisCoordination.statuses()\`: the ${PEERS} keyspace channels on one connection, one MGET per burst of notifications) and the baseline, a bare ioredis watcher in a child process (SUBSCRIBE to the same channels, one GET per notification); which subscribed first alternates between rounds. Latency = the watcher has the value − the peer issued its SET, pooled over ${ROUNDS} rounds after one warm-up round.
 
 | Measure | tm | bare ioredis (baseline) | tm / bare | Target | Result |
 | --- | --- | --- | --- | --- | --- |
@@ -205,4 +247,5 @@ ${row("latency max", "max")}`);
 
 if (Deno.args[0] === "--peers") {
   await simulatePeers(Deno.args[1], Number(Deno.args[2]), Number(Deno.args[3]));
-} else await bench();
+} else if (Deno.args[0] === "--bare-watcher") await bareWatcherProcess(Deno.args[1]);
+else await bench();

@@ -140,6 +140,21 @@ export type EngineEvent =
       detail?: string;
     }
     | { type: "image-skipped"; image: string; host: string; reason: string }
+    /**
+     * What shipping one image to one host did: `sent` bytes of the image's `total`, `held` of its
+     * `layers` left out because the host held them, or `whole`: why it was sent every layer.
+     */
+    | {
+      type: "image-shipped";
+      image: string;
+      host: string;
+      sent: number;
+      total: number;
+      layers: number;
+      held: number;
+      ms: number;
+      whole?: string;
+    }
     | { type: "peer-starting"; peer: string; host: string }
     | {
       type: "peer-launched";

@@ -97,6 +97,8 @@ export function eventSentence(event: EngineEvent): string {
       return transferSentence(event);
     case "image-skipped":
       return `${shipLabel(event.image, event.host)}: skipped (${event.reason})`;
+    case "image-shipped":
+      return shippedSentence(event);
     case "peer-starting":
       return `starting on ${event.host}`;
     case "peer-launched":
@@ -228,6 +230,7 @@ export function eventLines(event: EngineEvent): EventLine[] {
     case "image-pull":
     case "image-transfer":
     case "image-skipped":
+    case "image-shipped":
       return tm("IMAGE");
     case "peer-starting":
     case "peer-launched":
@@ -316,6 +319,19 @@ export function chaosSentence(chaos: readonly { seed: number; faults: number }[]
   const faults = chaos.reduce((sum, { faults }) => sum + faults, 0);
   return `chaos drew ${plural(faults, "fault")} from seed ${seeds.join(", ")} (rerun with ` +
     `${seeds.length === 1 ? `seed: ${seeds[0]}` : "each entry's seed"})`;
+}
+
+/**
+ * What a shipment did: `shipped peer:latest to B: 1.1 MB of 106.0 MB (3 of 4 layers held), 400 ms`,
+ * or `shipped peer:latest to B: 106.0 MB of 106.0 MB, whole image: B's containerd store takes no
+ * partial archive, 2.1s`.
+ */
+function shippedSentence(event: EventOf<"image-shipped">): string {
+  const sent = `${formatBytes(event.sent)} of ${formatBytes(event.total)}`;
+  const how = event.whole !== undefined
+    ? `, whole image: ${event.whole}`
+    : ` (${event.held} of ${event.layers} layers held)`;
+  return `shipped ${event.image} to ${event.host}: ${sent}${how}, ${formatDuration(event.ms)}`;
 }
 
 /** How many peer names a fault's sentence lists before `and N more`. */

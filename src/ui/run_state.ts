@@ -406,6 +406,9 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       line("image", "info", undefined, { audience: "verbose" });
       break;
     }
+    case "image-shipped":
+      line("image", "info");
+      break;
     case "peer-starting": {
       const peer = peerOf(state, event.peer, event.host);
       peer.state = "starting";
@@ -662,12 +665,14 @@ function applyTransfer(
       break;
     }
     case "done":
+      // The shipment's own line (image-shipped) says what was sent at normal verbosity.
       line(
         "image",
         "info",
         `${eventSentence(event)} (${formatDuration(event.t - transfer.startedAt)}${
           transfer.rate > 0 ? `, ${formatRate(transfer.rate)}` : ""
         })`,
+        { audience: "verbose" },
       );
       break;
     case "failed":

@@ -74,3 +74,35 @@ Deno.test("eventSentence() of run-started ends with the test's seed when it has 
     "test dht: 0 peers on 0 hosts, 0 timeline commands, seed 42",
   );
 });
+
+Deno.test("eventSentence() says what a shipment sent: bytes of the image and layers held, or why the whole image", () => {
+  const partial: EngineEvent = {
+    t: 0,
+    type: "image-shipped",
+    image: "peer:latest",
+    host: "B",
+    sent: 1_100_000,
+    total: 106_000_000,
+    layers: 4,
+    held: 3,
+    ms: 400,
+  };
+  assertEquals(
+    eventSentence(partial),
+    "shipped peer:latest to B: 1.1 MB of 106.0 MB (3 of 4 layers held), 400 ms",
+  );
+  const whole: EngineEvent = {
+    ...partial,
+    sent: 106_000_000,
+    held: 0,
+    ms: 2100,
+    whole: "B's containerd store takes no partial archive",
+  };
+  assertEquals(
+    eventSentence(whole),
+    "shipped peer:latest to B: 106.0 MB of 106.0 MB, whole image: B's containerd store takes " +
+      "no partial archive, 2.1s",
+  );
+  assertEquals(eventSeverity(whole), "info");
+  assertEquals(eventLines(whole)[0].tag, "IMAGE");
+});

@@ -254,3 +254,30 @@ Deno.test("applyEvent: a manual-entry is counted, placed in due order as a manua
   const text = summarize(state).map((line) => line.map((s) => s.text).join("")).join("\n");
   assert(text.includes("steered by hand: 1 entry"), text);
 });
+
+Deno.test("applyEvent() shows what a shipment sent at normal verbosity, the transfer's end only with --verbose", () => {
+  const state = createRunState();
+  const base = { image: "peer:latest", host: "B" };
+  applyEvent(state, {
+    t: 0,
+    type: "image-transfer",
+    ...base,
+    bytes: 0,
+    total: 10,
+    state: "started",
+  });
+  applyEvent(state, { t: 5, type: "image-transfer", ...base, bytes: 10, total: 10, state: "done" });
+  applyEvent(state, {
+    t: 5,
+    type: "image-shipped",
+    ...base,
+    sent: 10,
+    total: 10,
+    layers: 2,
+    held: 0,
+    ms: 5,
+  });
+  const lines = state.lines.toArray().filter((l) => l.kind === "image");
+  assertEquals(lines.map((l) => l.audience), ["progress", "verbose", "always"]);
+  assertEquals(lines[2].text, "shipped peer:latest to B: 10 B of 10 B (0 of 2 layers held), 5 ms");
+});

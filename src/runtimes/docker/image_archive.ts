@@ -8,8 +8,12 @@
  * - Docker before 25 (the "legacy" layout): one directory per layer named by a v1 ID, with a
  *   `json` file before its `layer.tar`. The v1 ID is a hash over that `json` and the layer's
  *   chain ID (moby's `image/v1.CreateID`), so the `json` tells which layer the directory holds.
- * - Docker 25 and later (OCI layout): layers are `blobs/sha256/<digest>`, and an uncompressed
- *   layer's digest is its diff ID.
+ * - Docker 25 and later (OCI layout): layers are `blobs/sha256/<digest>`. From the classic store
+ *   a layer is uncompressed and its digest is its diff ID. From the containerd image store a
+ *   layer keeps the digest it was pulled with (compressed): the image's manifest blob, which
+ *   lists the layer digests in the config's order, tells which diff ID each is, once the config
+ *   blob has shown the diff IDs are this image's. Blobs come in digest order, so a layer blob
+ *   ahead of its manifest in the archive cannot be recognised, and is sent.
  * An entry that is not recognised is always sent.
  */
 
@@ -339,6 +343,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
 export class ArchiveIndex {
   /** Layer position by legacy directory name. */
   readonly #legacyDirs = new Map<string, number>();
+  /** Layer positions by blob digest, from a manifest of this image (compressed layers). */
+  readonly #blobPositions = new Map<string, number[]>();
+  /** Digests of config blobs whose diff IDs are this image's. */
+  readonly #configs = new Set<string>();
+  /** Manifests seen before their config: config digest → layer digests. */
+  readonly #manifests = new Map<string, string[]>();
   /** The image config's digest named by `manifest.json` (`sha256:<hex>`), once seen. */
   configDigest: string | undefined;
   /** The references `manifest.json` tags the image with, once seen. */
@@ -347,9 +357,10 @@ export class ArchiveIndex {
   /** @param chains the image's chain IDs, bottom layer first (see `chainIds`) */
   constructor(readonly diffIds: readonly string[], readonly chains: readonly string[]) {}
 
-  /** Entries whose content `learn` needs. */
+  /** Entries whose content `learn` needs (blobs: only small ones are gathered, see TarSplitter). */
   wants(name: string): boolean {
-    return name === "manifest.json" || /^[0-9a-f]{64}\/json$/.test(name);
+    return name === "manifest.json" || /^[0-9a-f]{64}\/json$/.test(name) ||
+      /^blobs\/sha256\/[0-9a-f]{64}$/.test(name);
   }
 
   /** Reads a wanted entry's content. */
@@ -366,9 +377,42 @@ export class ArchiveIndex {
       }
       return;
     }
+    if (entry.name.startsWith("blobs/")) return this.#learnBlob(entry.name.slice(-64), content);
     const dir = entry.name.slice(0, 64);
     const position = await legacyLayerPosition(text, dir, this.chains);
     if (position !== undefined) this.#legacyDirs.set(dir, position);
+  }
+
+  /** A small blob: this image's config, or a manifest naming its layers, or anything else. */
+  #learnBlob(hex: string, content: Uint8Array): void {
+    if (content[0] !== 0x7b) return; // `{`: layers are tars, never JSON
+    let json: {
+      config?: { digest?: unknown };
+      layers?: { digest?: unknown }[];
+      rootfs?: { diff_ids?: unknown };
+    };
+    try {
+      json = JSON.parse(new TextDecoder().decode(content));
+    } catch {
+      return;
+    }
+    const diffIds = json.rootfs?.diff_ids;
+    if (
+      Array.isArray(diffIds) && diffIds.length === this.diffIds.length &&
+      diffIds.every((diffId, i) => diffId === this.diffIds[i])
+    ) {
+      this.#configs.add(`sha256:${hex}`);
+    } else if (typeof json.config?.digest === "string" && Array.isArray(json.layers)) {
+      const layers = json.layers.map((layer) => String(layer?.digest));
+      if (layers.length === this.diffIds.length) this.#manifests.set(json.config.digest, layers);
+    }
+    for (const [config, layers] of this.#manifests) {
+      if (!this.#configs.has(config)) continue;
+      this.#manifests.delete(config);
+      layers.forEach((digest, i) => {
+        this.#blobPositions.set(digest, [...(this.#blobPositions.get(digest) ?? []), i]);
+      });
+    }
   }
 
   /** The positions of the layer `entry` holds (several if a layer repeats), or none. */
@@ -381,7 +425,8 @@ export class ArchiveIndex {
     const blob = entry.name.match(/^blobs\/sha256\/([0-9a-f]{64})$/);
     if (blob) {
       const digest = `sha256:${blob[1]}`;
-      return this.diffIds.flatMap((diffId, i) => diffId === digest ? [i] : []);
+      const uncompressed = this.diffIds.flatMap((diffId, i) => diffId === digest ? [i] : []);
+      return uncompressed.length > 0 ? uncompressed : this.#blobPositions.get(digest) ?? [];
     }
     return [];
   }

@@ -4,8 +4,12 @@
  * there runs it) and lacks it or has a different image ID — no temp files, hosts fed at once, the
  * slowest setting the pace, a failing host dropped without stalling the others. The archive is
  * built from the local engine's layer store with only the layers some host lacks
- * (store_archive.ts), or, when that store cannot be read, is `docker save`'s. Progress goes out
- * as `image-transfer` events.
+ * (store_archive.ts), or, when that store cannot be read, is `docker save`'s.
+ *
+ * The method per host comes from its probe (image_store.ts), not from a refusal: a host whose
+ * engine keeps the classic store is sent the archive without the layers it holds; one with the
+ * containerd store, which refuses such an archive, the whole image. Progress goes out as
+ * `image-transfer` events, and what each shipment did as one `image-shipped` event.
  */
 import { abortable, deadline } from "../../base/async.ts";
 import type { UnstampedEvent } from "../../engine/events.ts";
@@ -19,6 +23,7 @@ import {
   TarSplitter,
 } from "./image_archive.ts";
 import { errorMessage } from "../../base/errors.ts";
+import { type ImageStore, probeImageStore, takesPartialArchive } from "./image_store.ts";
 import { LayerStore } from "./layer_store.ts";
 import { type StoreArchive, storeArchive } from "./store_archive.ts";
 
@@ -61,9 +66,10 @@ export interface ShipTarget {
 export type Compression = "none" | "gzip";
 
 /**
- * Default: none. Measured (docs/benchmarks.md, image_shipping): on loopback and fast links the
- * single-threaded `gzip -1` (~100-150 MB/s on our machines) is slower than the wire, and
- * compressed image layers barely shrink; choose gzip for slow links and compressible images.
+ * Default: none. Measured by bench/image_shipping_bench.ts on 2026-11-28 (107 MB of random bytes
+ * to testbed host B): gzip on the wire took 3.53× as long as without it. The single-threaded
+ * `gzip -1` (~100-150 MB/s on our machines) is slower than a fast link, and compressed image
+ * layers barely shrink; choose gzip for slow links and compressible images.
  */
 export const DEFAULT_COMPRESSION: Compression = "none";
 
@@ -146,27 +152,45 @@ export interface ShipOptions {
   layerStore?: boolean;
 }
 
+/** One image shipped to one host. */
+export interface Shipment {
+  image: string;
+  host: string;
+  /** What was sent to the host (less than the archive when it held some layers). */
+  bytes: number;
+  /** From the start of the image's shipment to its end, retries included. */
+  ms: number;
+  /** The image's layers, and how many of them the host held and was not sent. */
+  layers: number;
+  held: number;
+  /** Why the host was sent the whole image though it might hold some layers; none if it wasn't. */
+  whole?: string;
+}
+
 /** What shipping did, per image: hosts that received it and hosts that already had it. */
 export interface ShipReport {
-  /** `bytes`: what was sent to the host (less than the archive when it held some layers). */
-  shipped: { image: string; host: string; bytes: number; ms: number }[];
+  shipped: Shipment[];
   skipped: { image: string; host: string }[];
 }
 
 /**
- * What a host holds: the images asked about, and the chain IDs of every layer it has (asked
- * at the same time, a round trip longer: see `heldChains`).
+ * What a host holds: the images asked about, its image store (null: it could not say), and the
+ * chain IDs of every layer it has (asked at the same time, a round trip longer: see
+ * `heldChains`).
  */
 interface HostHoldings {
   images: Map<string, ImageInfo | null>;
+  store: ImageStore | null;
   chains: Promise<Set<string>>;
 }
 
 /**
  * Ships every image to every target that needs it (`destinations`) and lacks it (missing or
- * different ID). Images one after the other, hosts of one image at once. A host is sent the
- * archive without the layers it already holds (see image_archive.ts); if its engine refuses
- * that, it is sent the whole image.
+ * different ID). Images one after the other, hosts of one image at once. A host whose store takes
+ * a partial archive (classic) is sent the archive without the layers it already holds (see
+ * image_archive.ts); if its engine refuses that anyway, it is sent the whole image. A host with
+ * the containerd store is sent the whole image at once. Each shipment ends in an
+ * `image-shipped` event saying what was sent and why.
  * @throws ImageShippingError after trying everything, if any (image, host) failed
  */
 export async function shipImages(options: ShipOptions): Promise<ShipReport> {
@@ -179,10 +203,28 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
     : options.targets;
   if (names.length === 0 || targets.length === 0) return report;
   // Asked once per host, while the first image's loads start (and its docker save, if any).
+  const asked = targets.map((target) => ({
+    images: target.docker.images(names, signal),
+    // Never rejects (an abort is seen where the images are awaited), so nothing is left unheard
+    // when a host's images fail first.
+    store: probeImageStore(target.docker, signal).catch((error) => {
+      if (!signal.aborted) {
+        emit({
+          type: "trace",
+          message: `ship → ${target.name}: ${errorMessage(error)}; taken as the classic store`,
+        });
+      }
+      return null;
+    }),
+  }));
+  // Asked in the same tick, so that a CoalescingRemote sends every question as one script: the
+  // list of every layer takes two docker commands one after the other, but a script of its own
+  // would cost the host another channel and login shell (docs/architecture.md, "Round trips").
   const layers = targets.map((target) => layerChains(target, signal));
   const holdings = Promise.all(
-    targets.map(async (target, i): Promise<HostHoldings> => ({
-      images: await target.docker.images(names, signal),
+    asked.map(async (question, i): Promise<HostHoldings> => ({
+      images: await question.images,
+      store: await question.store,
       chains: layers[i],
     })),
   );
@@ -201,6 +243,11 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
             emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
             return [];
           }
+          const store = held[i].store;
+          if (store && !takesPartialArchive(store)) {
+            const whole = `${target.name}'s ${store.kind} store takes no partial archive`;
+            return [{ target, chains: new Set<string>(), whole }];
+          }
           return [{ target, chains: await heldChains(there, held[i]) }];
         })).then((each) => each.flat())
       );
@@ -208,11 +255,35 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
       const early = image === names[0]
         ? targets.filter((target) => !destinations || wanted?.includes(target.name))
         : [];
+      const started = performance.now();
       const results = await teeImage(image, info, needy, options, store, early);
+      const ms = Math.round(performance.now() - started);
       for (const result of results) {
-        if (result.error === undefined) {
-          report.shipped.push({ image, host: result.host, bytes: result.bytes, ms: result.ms });
-        } else failures.push({ image, host: result.host, message: result.error });
+        if (result.error !== undefined) {
+          failures.push({ image, host: result.host, message: result.error });
+          continue;
+        }
+        const shipment: Shipment = {
+          image,
+          host: result.host,
+          bytes: result.bytes,
+          ms,
+          layers: info.layers.length,
+          held: result.held,
+          ...(result.whole !== undefined ? { whole: result.whole } : {}),
+        };
+        report.shipped.push(shipment);
+        emit({
+          type: "image-shipped",
+          image,
+          host: result.host,
+          sent: result.bytes,
+          total: info.size,
+          layers: shipment.layers,
+          held: shipment.held,
+          ms,
+          ...(result.whole !== undefined ? { whole: result.whole } : {}),
+        });
       }
     }
     signal.throwIfAborted();
@@ -260,15 +331,20 @@ async function layerChains(target: ShipTarget, signal: AbortSignal): Promise<Set
   return held;
 }
 
-/** A host an image goes to, with the layer chains it holds (empty: send every layer). */
+/**
+ * A host an image goes to, with the layer chains it holds (empty: send every layer), and why it
+ * is sent the whole image regardless, if it is.
+ */
 interface Destination {
   target: ShipTarget;
   chains: ReadonlySet<string>;
+  whole?: string;
 }
 
 interface Sink {
   target: ShipTarget;
   chains: ReadonlySet<string>;
+  whole?: string;
   load: RemoteProcess;
   /** Writes into a per-host buffer that feeds the load's stdin (reading and sending overlap). */
   writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -290,7 +366,14 @@ interface Sink {
   error?: string;
 }
 
-type TeeResult = { host: string; bytes: number; ms: number; error?: string };
+type TeeResult = {
+  host: string;
+  bytes: number;
+  /** Layers the host held and was not sent. */
+  held: number;
+  whole?: string;
+  error?: string;
+};
 
 /**
  * One archive of `image` teed into a `docker load` per destination, each without the layers
@@ -311,7 +394,6 @@ async function teeImage(
   const { local, emit, signal } = options;
   const interval = options.progressIntervalMs ?? 100;
   const stallMs = options.stallTimeoutMs ?? 60_000;
-  const started = performance.now();
   const processes: RemoteProcess[] = [];
   const killAll = () => processes.forEach((p) => p.kill());
   signal.addEventListener("abort", killAll, { once: true });
@@ -404,7 +486,7 @@ async function teeImage(
       sink.load.kill();
       sink.writer.abort(new Error(message)).catch(() => {});
     };
-    const sinks: Sink[] = targets.map(({ target, chains }) => {
+    const sinks: Sink[] = targets.map(({ target, chains, whole }) => {
       let load = loads.get(target.name);
       if (!load) {
         load = target.docker.load();
@@ -433,6 +515,7 @@ async function teeImage(
       const sink: Sink = {
         target,
         chains: gzipped ? new Set() : chains,
+        whole: gzipped && chains.size > 0 ? "gzip on the wire hides the layers it holds" : whole,
         load,
         writer: buffer.writable.getWriter(),
         piping: Promise.resolve(),
@@ -531,7 +614,6 @@ async function teeImage(
       }),
     );
     signal.throwIfAborted();
-    const ms = Math.round(performance.now() - started);
     const results: TeeResult[] = [];
     const resend: Destination[] = [];
     for (const sink of sinks) {
@@ -544,7 +626,7 @@ async function teeImage(
           ? sink.error
           : `docker load refused the archive built from the local layer store (${sink.error})`;
         emit({ type: "trace", message: `ship ${image} → ${host}: ${why}; using docker save` });
-        resend.push({ target: sink.target, chains: sink.chains });
+        resend.push({ target: sink.target, chains: sink.chains, whole: sink.whole });
         continue;
       }
       // Only a load that read the whole reduced archive and said no is retried whole; a stall, a
@@ -555,7 +637,11 @@ async function teeImage(
           message: `ship ${image} → ${host}: docker load refused the archive without the ` +
             `${sink.leftOut} layer(s) the host holds (${sink.error}); sending the whole image`,
         });
-        resend.push({ target: sink.target, chains: new Set() });
+        resend.push({
+          target: sink.target,
+          chains: new Set(),
+          whole: `${host} refused the archive without the ${sink.leftOut} layer(s) it holds`,
+        });
         continue;
       }
       if (sink.leftOut > 0) {
@@ -585,7 +671,13 @@ async function teeImage(
             detail: sink.error,
           },
       );
-      results.push({ host, bytes: sink.sent, ms, error: sink.error });
+      results.push({
+        host,
+        bytes: sink.sent,
+        held: sink.leftOut,
+        ...(sink.whole !== undefined ? { whole: sink.whole } : {}),
+        ...(sink.error !== undefined ? { error: sink.error } : {}),
+      });
     }
     finished = true;
     if (resend.length > 0) {

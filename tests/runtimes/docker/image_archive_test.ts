@@ -8,6 +8,7 @@ import {
   TarSplitter,
   topLevelMembers,
 } from "../../../src/runtimes/docker/image_archive.ts";
+import { tarHeader } from "../../../src/runtimes/docker/store_archive.ts";
 import { sh } from "../../support/scratch_images.ts";
 
 /** A real `docker save` (Engine 20.10, legacy layout): diff IDs, manifest and layer json files. */
@@ -140,4 +141,81 @@ Deno.test("TarSplitter splits a tar (PAX long names, empty files, trailer) into 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A tar of `files` (name, content) in order, as docker save streams one. */
+function tarOf(files: [string, Uint8Array][]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [name, content] of files) {
+    parts.push(tarHeader(name, content.length), content);
+    const padding = (512 - (content.length % 512)) % 512;
+    if (padding > 0) parts.push(new Uint8Array(padding));
+  }
+  parts.push(new Uint8Array(1024));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+Deno.test("ArchiveIndex recognises the containerd store's compressed layer blobs by diff ID, from the image's config and manifest blobs", async () => {
+  const hex = (c: string) => c.repeat(64);
+  const diffIds = [`sha256:${hex("d")}`, `sha256:${hex("e")}`, `sha256:${hex("f")}`];
+  const chains = await chainIds(diffIds);
+  // Compressed digests: a layer ahead of the manifest (00…), and two after it (55…, 66…).
+  const layers = [`sha256:${hex("0")}`, `sha256:${hex("5")}`, `sha256:${hex("6")}`];
+  const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+  const config = json({ rootfs: { type: "layers", diff_ids: diffIds } });
+  const configHex = hex("1");
+  const manifest = json({
+    schemaVersion: 2,
+    config: { digest: `sha256:${configHex}` },
+    layers: layers.map((digest) => ({
+      digest,
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+    })),
+  });
+  // Another image's manifest with as many layers must not count (its config is not ours).
+  const stranger = json({
+    config: { digest: `sha256:${hex("9")}` },
+    layers: diffIds.map(() => ({ digest: `sha256:${hex("a")}` })),
+  });
+  const gzip = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+  const archive = tarOf([
+    [`blobs/sha256/${hex("0")}`, gzip],
+    [`blobs/sha256/${configHex}`, config],
+    [`blobs/sha256/${hex("2")}`, manifest],
+    [`blobs/sha256/${hex("3")}`, stranger],
+    [`blobs/sha256/${hex("5")}`, gzip],
+    [`blobs/sha256/${hex("6")}`, gzip],
+    [`blobs/sha256/${hex("a")}`, gzip],
+    ["index.json", json({})],
+  ]);
+  const index = new ArchiveIndex(diffIds, chains);
+  const splitter = new TarSplitter({
+    collect: (name) => index.wants(name),
+    onContent: (entry, content) => index.learn(entry, content),
+  });
+  // Decided as each entry's first piece arrives, as shipping decides.
+  const skipped = new Map<string, boolean>();
+  const held = new Set(chains.slice(0, 2)); // the host holds the two lower layers
+  for (let at = 0; at < archive.length; at += 100) {
+    for (const piece of await splitter.push(archive.subarray(at, at + 100))) {
+      if (piece.entry && !skipped.has(piece.entry.name)) {
+        skipped.set(piece.entry.name, index.canSkip(piece.entry, held));
+      }
+    }
+  }
+  assertEquals(
+    [...skipped].filter(([, skip]) => skip).map(([name]) => name),
+    [`blobs/sha256/${hex("5")}`], // layer 1; layer 0 came before the manifest, layer 2 is not held
+  );
+  assertEquals(index.canSkip({ name: `blobs/sha256/${hex("0")}`, size: 8 }, held), true);
+  assertEquals(
+    index.canSkip({ name: `blobs/sha256/${hex("a")}`, size: 8 }, new Set(chains)),
+    false,
+  );
 });

@@ -2,14 +2,15 @@
  * Incremental image shipping on the two testbed engines, over SSH: a host that holds an image's
  * lower layers is sent the archive without them, loads it, and ends with the same image ID,
  * whether the archive is built from the local layer store or from `docker save`; a host whose
- * engine refuses the reduced archive is sent the whole image; a layer store whose files are not
- * what their digests say is given up for `docker save`.
+ * engine refuses the reduced archive, or keeps the containerd store, is sent the whole image; a
+ * layer store whose files are not what tar-split recorded is given up for `docker save`.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import type { UnstampedEvent } from "../../../src/engine/events.ts";
 import { Docker } from "../../../src/runtimes/docker/docker.ts";
 import { shipImages } from "../../../src/runtimes/docker/image_shipping.ts";
 import { LocalRemote } from "../../../src/transport/local.ts";
+import type { Remote } from "../../../src/transport/remote.ts";
 import { SshRemote } from "../../../src/transport/ssh.ts";
 import { chainIds } from "../../../src/runtimes/docker/image_archive.ts";
 import {
@@ -45,21 +46,31 @@ async function corruptedStore(
       `cp ${real}/image/overlay2/imagedb/content/sha256/${image.id.slice(7)} ` +
       `image/overlay2/imagedb/content/sha256/; ` +
       `cp -a ${real}/image/overlay2/layerdb/sha256/${chain} image/overlay2/layerdb/sha256/; ` +
-      `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/; ` +
-      `printf 'x' | dd of=overlay2/${cacheId}/diff/${path} bs=1 count=1 conv=notrunc 2>/dev/null`,
+      `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/`,
   );
-  const docker = new Docker(new LocalRemote(), {
-    command: [
-      "sh",
-      "-c",
-      `if [ "$1" = info ]; then echo '"${root}" "overlay2"'; exit 0; fi; exec docker "$@"`,
-      "docker",
-    ],
+  // Its first byte flipped (whatever it was: a fixed byte would match 1 time in 256).
+  using file = await Deno.open(`${root}/overlay2/${cacheId}/diff/${path}`, {
+    read: true,
+    write: true,
   });
+  const first = new Uint8Array(1);
+  await file.read(first);
+  await file.seek(0, Deno.SeekMode.Start);
+  await file.write(first.map((byte) => byte ^ 0xff));
+  const info = JSON.stringify([root, "overlay2", []]);
+  const docker = dockerWith(
+    new LocalRemote(),
+    `if [ "$1" = info ]; then echo '${info}'; exit 0; fi;`,
+  );
   return {
     docker,
     [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
   };
+}
+
+/** A Docker on `remote` whose `docker` runs the shell `prelude` first (it may answer and exit). */
+function dockerWith(remote: Remote, prelude: string): Docker {
+  return new Docker(remote, { command: ["sh", "-c", `${prelude} exec docker "$@"`, "docker"] });
 }
 
 function traces(events: UnstampedEvent[]): string[] {
@@ -122,6 +133,12 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           traces.join("\n"),
         );
         assert(!traces.some((m) => m.includes("→ bare: left out")), traces.join("\n"));
+        // Said at normal verbosity: what each host was sent, and which layers it held.
+        const shipped = events.flatMap((e) => e.type === "image-shipped" ? [e] : []);
+        assertEquals(
+          shipped.map((e) => [e.host, e.layers, e.held, e.whole]).sort(),
+          [["bare", 2, 0, undefined], [hostB.name, 2, 1, undefined]],
+        );
         // Both were fed from the layer store: docker save never ran.
         assert(!traces.some((m) => m.includes("docker save")), traces.join("\n"));
       },
@@ -150,7 +167,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
     );
 
     await t.step(
-      "a host whose docker load refuses the layer store's archive (a file changed) is sent docker save's, without the layers it holds",
+      "a layer store file changed in place (same size) fails its CRC-64 as it streams, and the host is sent docker save's, without the layers it holds",
       async () => {
         await hostDocker(bed.hostB, ["rmi", top]);
         await using store = await corruptedStore(topInfo, "top.bin");
@@ -167,9 +184,9 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         assertEquals(await hostB.docker.imageId(top), topInfo.id);
         assert(
           traces(events).some((m) =>
-            m.startsWith(
-              `ship ${top} → ${hostB.name}: docker load refused the archive built from the local layer store`,
-            ) && m.endsWith("using docker save")
+            m.startsWith(`ship ${top} → ${hostB.name}: reading the local layer store failed:`) &&
+            m.includes("top.bin changed since its layer was stored: its CRC-64 differs") &&
+            m.endsWith("using docker save")
           ),
           traces(events).join("\n"),
         );
@@ -193,14 +210,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         // A host that cannot list its layers: only the older build can tell what it holds.
         const unlisted = {
           name: hostB.name,
-          docker: new Docker(remotes[1], {
-            command: [
-              "sh",
-              "-c",
-              'if [ "$1 $2" = "image ls" ]; then exit 1; fi; exec docker "$@"',
-              "docker",
-            ],
-          }),
+          docker: dockerWith(remotes[1], 'if [ "$1 $2" = "image ls" ]; then exit 1; fi;'),
         };
         const events: UnstampedEvent[] = [];
         const report = await shipImages({
@@ -219,22 +229,55 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
       },
     );
 
+    await t.step(
+      "a host whose engine keeps the containerd store is sent the whole image at once, never the partial archive it would refuse",
+      async () => {
+        await hostDocker(bed.hostB, ["rmi", top]);
+        // Host B's engine (20.10, classic) answering the probe as Docker 29's containerd store
+        // does: this machine's Docker is too old to run that store (no containerd-snapshotter).
+        const info = JSON.stringify([
+          "/var/lib/docker",
+          "overlayfs",
+          [["driver-type", "io.containerd.snapshotter.v1"]],
+        ]);
+        const containerd = {
+          name: "hostb-containerd",
+          docker: dockerWith(remotes[1], `if [ "$1" = info ]; then echo '${info}'; exit 0; fi;`),
+        };
+        const events: UnstampedEvent[] = [];
+        const report = await shipImages({
+          images: new Map([[top, topInfo]]),
+          local,
+          targets: [containerd],
+          emit: (event) => events.push(event),
+          signal: never,
+        });
+        assertEquals(report.shipped.map((s) => [s.host, s.held]), [["hostb-containerd", 0]]);
+        assert(report.shipped[0].bytes >= topInfo.size, JSON.stringify(report));
+        // One transfer: no partial archive was tried and refused first.
+        const started = events.filter((e) => e.type === "image-transfer" && e.state === "started");
+        assertEquals(started.length, 1);
+        assert(!traces(events).some((m) => m.includes("refused")), traces(events).join("\n"));
+        const shipped = events.flatMap((e) => e.type === "image-shipped" ? [e] : []);
+        assertEquals(
+          shipped.map((e) => e.whole),
+          ["hostb-containerd's containerd store takes no partial archive"],
+        );
+        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+      },
+    );
+
     await t.step("an engine that refuses the reduced archive gets the whole image", async () => {
       await hostDocker(bed.hostB, ["rmi", top]);
       // A host that claims to hold every layer of `top` but has none of `top`'s top layer.
       const layers = JSON.stringify(topInfo.layers);
       const liar = {
         name: "hostb-liar",
-        docker: new Docker(remotes[1], {
-          command: [
-            "sh",
-            "-c",
-            `if [ "$1 $2" = "image ls" ]; then echo sha256:fake; exit 0; fi; ` +
-            `if [ "$1 $2" = "image inspect" ] && [ "$5" = sha256:fake ]; then echo '${layers}'; exit 0; fi; ` +
-            'exec docker "$@"',
-            "docker",
-          ],
-        }),
+        docker: dockerWith(
+          remotes[1],
+          `if [ "$1 $2" = "image ls" ]; then echo sha256:fake; exit 0; fi; ` +
+            `if [ "$1 $2" = "image inspect" ] && [ "$5" = sha256:fake ]; then echo '${layers}'; exit 0; fi;`,
+        ),
       };
       const events: UnstampedEvent[] = [];
       const report = await shipImages({
@@ -251,6 +294,11 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           e.type === "trace" && e.message.includes("docker load refused the archive without")
         ),
         JSON.stringify(events.filter((e) => e.type === "trace")),
+      );
+      const shipped = events.flatMap((e) => e.type === "image-shipped" ? [e] : []);
+      assert(
+        shipped[0]?.whole?.startsWith("hostb-liar refused the archive"),
+        JSON.stringify(shipped),
       );
       assertEquals(await hostB.docker.imageId(top), topInfo.id);
     });
