@@ -43,6 +43,8 @@ export interface FaultPeer {
   port: number;
   /** The TCP port of the Redis it reports to (kept out of network faults). */
   redisPort: number;
+  /** The address it advertises to other peers (its ADVERTISE_IP); null when it has none. */
+  advertised: string | null;
   /** Its host's Engine API. */
   engine: DockerEngine;
   /** Its host's shell, for the network faults' tools. */
@@ -242,6 +244,7 @@ export class DockerFaults implements FaultControl {
           port: found.port,
           containerAddress: container?.address ?? null,
           gateway: container?.gateway ?? null,
+          advertised: found.advertised,
         });
       }
     }));

@@ -201,6 +201,7 @@ export class DockerRuntime implements PeerRuntime {
           container,
           port: launch.placement.port,
           redisPort: redisPortOf(launch.env.REDIS_URL),
+          advertised: launch.env.ADVERTISE_IP ?? null,
           engine: host.engine,
           shell: host.shell,
         };

@@ -15,7 +15,9 @@
  * to Y. Left out: loopback (never another host), and, for a sender on another host, the
  * addresses that host owns itself (a second machine's own 172.17.0.1 leads to itself). Y's
  * container address is cut too (from a container on its bridge, or routed to its host), except
- * where it lies inside one of the sender's host's own networks, which it then stands for.
+ * where it lies inside one of the sender's host's own networks, which it then stands for. And Y's
+ * advertised address (ADVERTISE_IP) on its port: what the other peers were told to dial, which a
+ * host's `advertise` may set to an address none of its interfaces has (a NAT's).
  */
 import type { BlockedDestination } from "./traffic_control.ts";
 
@@ -38,6 +40,11 @@ export interface PeerEndpoint {
   containerAddress: string | null;
   /** The container's bridge gateway (its host, seen from the container); null when unknown. */
   gateway: string | null;
+  /**
+   * The address the peer advertises (ADVERTISE_IP: a host's `advertise`, e.g. a NAT's public
+   * address that is none of its host's own); null when none. Default: null.
+   */
+  advertised?: string | null;
 }
 
 /**
@@ -75,6 +82,10 @@ function destinationsOf(to: PeerEndpoint, from: PeerEndpoint): BlockedDestinatio
     .filter(({ address }) => sameHost || !own.has(address))
     .map(({ address }) => ({ address, port: to.port }));
   if (sameHost && from.gateway) found.push({ address: from.gateway, port: to.port });
+  // What other peers were told to dial, wherever it leads (a NAT forwarding to Y's host).
+  if (to.advertised && (sameHost || !own.has(to.advertised))) {
+    found.push({ address: to.advertised, port: to.port });
+  }
   const container = to.containerAddress;
   if (container && (sameHost || !from.hostAddresses.some((a) => inNetwork(container, a)))) {
     found.push({ address: container });

@@ -112,3 +112,15 @@ Deno.test("inNetwork tells whether an address lies in a host address's network",
   assert(!inNetwork("10.0.0.7", net("10.0.0.6/32")));
   assert(inNetwork("1.2.3.4", net("0.0.0.0/0")));
 });
+
+Deno.test("partitionBlocks cuts the address a peer advertises when none of its host's own is it (a NAT's), on its port", () => {
+  const endpoints = new Map([
+    ["alice", { ...endpoint("a", 11000, "172.17.0.2"), advertised: "203.0.113.7" }],
+    ["carol", { ...endpoint("b", 11000, "10.9.8.2"), advertised: "10.9.7.2" }],
+  ]);
+  const blocks = partitionBlocks([["alice"], ["carol"]], endpoints);
+  const cut = (peer: string) => blocks.get(peer)!.map((b) => `${b.address}:${b.port ?? "*"}`);
+  assert(cut("carol").includes("203.0.113.7:11000"), cut("carol").join(" "));
+  // carol advertises an address of its own host: cut once, as one of its host's addresses.
+  assertEquals(cut("alice").filter((d) => d === "10.9.7.2:11000").length, 1);
+});
