@@ -205,6 +205,7 @@ class Run {
       emit: (event) => this.#emit(event),
       onStatus: (update) => this.#onStatus(update),
       onLost: (message) => this.#lostRedis(message),
+      drainTimeoutMs: options.config.timeout.shutdown * 1_000,
     });
     this.#redis = new RedisSession({
       redis: options.redis,
