@@ -205,6 +205,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       logFile: logPath,
       recordDir: record.dir,
       collectOutput: record.collectOutput,
+      collectConfig: record.collectConfig,
       ...(options.failFast ? { failFast: true } : {}),
     });
     const leaveAtOnce = AbortSignal.any([kill, interrupts.hangUp]);

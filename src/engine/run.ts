@@ -35,6 +35,7 @@ import { RedisSession } from "./redis_session.ts";
 import { RunCleanup } from "./run_cleanup.ts";
 import type { RedisProvider } from "./redis_provider.ts";
 import {
+  type ConfigCollector,
   FaultToolError,
   type OutputCollector,
   type PeerRuntime,
@@ -69,6 +70,8 @@ export interface RunOptions {
   recordDir?: string;
   /** Given to the runtime's teardown: each peer's output before it is removed. Default: none. */
   collectOutput?: OutputCollector;
+  /** Given to the runtime's teardown: each peer's `/config` as a tar stream. Default: none. */
+  collectConfig?: ConfigCollector;
   /** Default: `RedisCoordination.open`. */
   openCoordination?: (url: string, signal: AbortSignal) => Promise<Coordination>;
   /**
@@ -225,6 +228,7 @@ class Run {
       runtime: options.runtime,
       runtimeSink: this.#runtimeSink,
       collectOutput: options.collectOutput,
+      collectConfig: options.collectConfig,
       states: this.#states,
       faults: this.#faults,
       monitor: this.#monitor,
