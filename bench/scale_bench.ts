@@ -20,7 +20,7 @@
  *    in the log file and the run record in order, nothing left on the hosts.
  *
  * Usage: deno run -A bench/scale_bench.ts [--peers 10000] [--lines 20] [--real 1000]
- *   [--real-lines 20] (`--real 0` skips the test bed)
+ *   [--real-lines 20] [--drain 0] (`--real 0` skips the test bed, `--drain 0` the drain rates)
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
@@ -42,6 +42,7 @@ const { values: flags } = parseArgs({
     lines: { type: "string", default: "20" },
     real: { type: "string", default: "1000" },
     "real-lines": { type: "string", default: "20" },
+    drain: { type: "string", default: "1" },
   },
 });
 const PEERS = Number(flags.peers);
@@ -232,9 +233,10 @@ console.error(`scale: ${PEERS} simulated peers through the engine, ${LINES} line
 const engine = await engineRun();
 console.error(`scale: engine ${JSON.stringify({ ...engine, statusLatency: undefined })}`);
 console.error("scale: drain rates (bare, tm, tm blocking)");
-const bare = await bareDrain();
-const tm = await tmDrain({});
-const blocking = await tmDrain({ forceBlockingPop: true });
+const measureDrain = flags.drain !== "0";
+const bare = measureDrain ? await bareDrain() : NaN;
+const tm = measureDrain ? await tmDrain({}) : NaN;
+const blocking = measureDrain ? await tmDrain({ forceBlockingPop: true }) : NaN;
 const REAL = Number(flags.real);
 const REAL_LINES = Number(flags["real-lines"]);
 let real: TestbedScale | string = "skipped (`--real 0`)";

@@ -4,7 +4,7 @@
  * Each peer keeps the protocol (docs/protocol.md): on start it SETs `started|sim-<epoch ms>` (the
  * time it set it, for status latency); it reads its commands as tm RPUSHes them (learned from
  * keyspace notifications of `<peer>_command`, then LPOP); `peer|…` counts a bootstrap address;
- * `work` LPUSHes `linesPerPeer - 1` lines (`<peer> <i>`, one LPUSH each); `shutdown` LPUSHes its
+ * `work` LPUSHes `linesPerPeer - 1` lines (`<peer> <i>`, in one LPUSH); `shutdown` LPUSHes its
  * last line, then SETs `stopped`, then exits 0.
  */
 import { Redis } from "ioredis";

@@ -80,6 +80,17 @@ export async function testbedScale(peers: number, lines: number): Promise<Testbe
   }).output();
   if (!build.success) throw new Error(`lib/go/scratch-image.sh failed (exit ${build.code})`);
   try {
+    // The bare sequence needs the image on host B too (tm ships it itself).
+    const load = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'docker save "$1" | docker -H "$2" load >/dev/null',
+        "sh",
+        image,
+        bed.hostB.dockerHost,
+      ],
+    }).output();
+    if (!load.success) throw new Error(`could not load ${image} into host B's engine`);
     const name = uniqueId("tm-scale");
     const bareMs = await bareRound(bed, `${name}-b`, peers, image);
     console.error(`scale: bare ${peers} peers in ${(bareMs / 1000).toFixed(1)} s`);

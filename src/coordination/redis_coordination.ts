@@ -8,7 +8,7 @@
  *   other keys cost nothing);
  * - `tm:logs` — the log drain. With keyspace notifications on and Redis ≥ 6.2 ("notified"), a
  *   push to `<peer>_log` marks that peer ready, and the drain pops only ready lists, a round of
- *   up to DRAIN_ROUND_KEYS of them in one pipeline of `RPOP key count`: a line costs the same
+ *   up to DRAIN_ROUND_KEYS of them in one pipeline of `RPOP key NOTIFIED_POP_COUNT`: a line costs the same
  *   at 10 peers as at 10,000 (BLMPOP naming every key cost O(peers) per call: 15,200 calls/s
  *   at 100 keys, 1,100/s at 5,000). A list whose pop came back full is popped again next round.
  *   Without notifications (an external Redis refusing CONFIG) it falls back to one blocking
@@ -69,6 +69,16 @@ export interface RedisCoordinationOptions {
  * (with `logBatch`) while keeping a round trip's cost spread over many peers.
  */
 export const DRAIN_ROUND_KEYS = 256;
+/**
+ * The notified drain pops no more while this many entries wait for the consumer: lines wait in
+ * Redis, not in tm's memory (10,000 peers' 200,000 lines queued at once took 400 MB of heap).
+ */
+export const DRAIN_QUEUE_HIGH = 5_000;
+/**
+ * Most entries the notified drain pops from one list at a time (`logBatch` if lower): a round
+ * of DRAIN_ROUND_KEYS lists then brings at most 25,600 entries into memory.
+ */
+export const NOTIFIED_POP_COUNT = 100;
 
 /** Unbounded FIFO behind an async generator: never drops, ends or fails once. */
 class EventQueue<T> {
@@ -78,6 +88,28 @@ class EventQueue<T> {
   #ended = false;
   #error: Error | undefined;
   #idle: (() => void)[] = [];
+  #roomWaiters: { below: number; resolve: () => void }[] = [];
+
+  /** Items pushed and not yet taken. */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Resolves once fewer than `below` items wait to be taken, or the queue ended. */
+  room(below: number): Promise<void> {
+    if (this.#ended || this.size < below) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ below, resolve }));
+  }
+
+  #settleRoom(): void {
+    if (this.#roomWaiters.length === 0) return;
+    const size = this.size;
+    this.#roomWaiters = this.#roomWaiters.filter((waiter) => {
+      if (!this.#ended && size >= waiter.below) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
 
   push(item: T): void {
     if (this.#ended) return;
@@ -92,6 +124,7 @@ class EventQueue<T> {
     this.#error = error;
     this.#wake?.();
     this.#settleIdle();
+    this.#settleRoom();
   }
 
   /**
@@ -116,6 +149,7 @@ class EventQueue<T> {
       if (this.#head < this.#items.length) {
         const item = this.#items[this.#head] as T;
         this.#items[this.#head++] = undefined;
+        this.#settleRoom();
         if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
           this.#items = this.#items.slice(this.#head);
           this.#head = 0;
@@ -779,8 +813,12 @@ export class RedisCoordination implements Coordination {
    */
   async #drainNotified(redis: Redis, drain: LogDrain): Promise<void> {
     redis.connect().catch(() => {/* reconnects by itself; the outage limit applies */});
-    const batch = this.#options.logBatch;
+    const batch = Math.min(this.#options.logBatch, NOTIFIED_POP_COUNT);
     while (!drain.stopped) {
+      if (drain.queue.size >= DRAIN_QUEUE_HIGH) {
+        await drain.queue.room(DRAIN_QUEUE_HIGH / 2);
+        continue;
+      }
       if (drain.ready.size === 0) {
         this.#settleFlushes(drain);
         await new Promise<void>((resolve) => {
