@@ -296,6 +296,10 @@ async function tmRound(
       if (JSON.stringify(burst) === JSON.stringify(expected)) completeInRecord++;
     }
     const verdict = /RESULT\s+(\w+)/.exec(log)?.[1] ?? `exit ${out.code}`;
+    if (names.some((p) => JSON.stringify(inLog.get(p) ?? []) !== JSON.stringify(expected))) {
+      const sample = log.split("\n").filter((l) => l.includes(`${names[0]} `)).slice(0, 8);
+      console.error(`scale: ${names[0]}'s lines in the log file:\n${sample.join("\n")}`);
+    }
     if (!out.success) {
       console.error(new TextDecoder().decode(out.stdout).slice(-3000));
       console.error(new TextDecoder().decode(out.stderr).slice(-3000));
