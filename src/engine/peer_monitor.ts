@@ -62,16 +62,23 @@ export class PeerMonitor {
    */
   async drainLogs(signal: AbortSignal): Promise<void> {
     if (!this.#coordination) return;
-    const limit = AbortSignal.timeout(this.#options.drainTimeoutMs);
-    const drained = await this.#coordination.flushLogs(AbortSignal.any([signal, limit]))
-      .catch(() => false); // Redis lost: the monitor reports it
-    if (!drained && limit.aborted && !signal.aborted) {
-      this.#options.emit({
-        type: "warning",
-        message: `the peers' logs were not drained within ${
-          this.#options.drainTimeoutMs / 1_000
-        }s (timeout.shutdown): their last lines may be missing`,
-      });
+    // A timer of our own, cleared below: a listener on AbortSignal.timeout() keeps the process
+    // alive until it fires (timeout.shutdown after the run).
+    const limit = new AbortController();
+    const timer = setTimeout(() => limit.abort(), this.#options.drainTimeoutMs);
+    try {
+      const drained = await this.#coordination.flushLogs(AbortSignal.any([signal, limit.signal]))
+        .catch(() => false); // Redis lost: the monitor reports it
+      if (!drained && limit.signal.aborted && !signal.aborted) {
+        this.#options.emit({
+          type: "warning",
+          message: `the peers' logs were not drained within ${
+            this.#options.drainTimeoutMs / 1_000
+          }s (timeout.shutdown): their last lines may be missing`,
+        });
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
