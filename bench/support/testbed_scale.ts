@@ -297,7 +297,10 @@ async function tmRound(
     }
     const verdict = /RESULT\s+(\w+)/.exec(log)?.[1] ?? `exit ${out.code}`;
     if (names.some((p) => JSON.stringify(inLog.get(p) ?? []) !== JSON.stringify(expected))) {
-      const sample = log.split("\n").filter((l) => l.includes(`${names[0]} `)).slice(0, 8);
+      const sample = log.split("\n").filter((l) =>
+        l.includes(`${names[0]} `) && l.includes("burst")
+      )
+        .slice(0, 8);
       console.error(`scale: ${names[0]}'s lines in the log file:\n${sample.join("\n")}`);
     }
     if (!out.success) {
@@ -331,7 +334,8 @@ async function tmRound(
 function burstLinesByPeer(log: string): Map<string, string[]> {
   const found = new Map<string, string[]>();
   for (const line of log.split("\n")) {
-    const match = /\] (\S+)\s+.*\b(burst \d+)$/.exec(line);
+    // The peer's own lines (level `info`), not the OUTPUT lines of its collected container output.
+    const match = /\] (\S+)\s+info\s+(burst \d+)$/.exec(line);
     if (!match) continue;
     let list = found.get(match[1]);
     if (!list) found.set(match[1], list = []);
