@@ -392,8 +392,18 @@ export class DockerRuntime implements PeerRuntime {
           // Exits from here on are ours (rm -f): pending peers resolve with code null.
           host.watcher?.stop();
           if (collectOutput) await this.#collectOutput(host, collectOutput, sink);
-          if (!await this.#removeContainers(host, sink)) return;
-          await this.#collectAndRemoveConfigDirs(host, collectConfig, sink);
+          if (collectConfig) {
+            if (!await this.#removeContainers(host, sink)) return;
+            await this.#collectConfigDirs(host, collectConfig);
+            await this.#removeConfigDirs(host, sink);
+          } else {
+            // Issued in one tick: one script removes the containers, then their config dirs.
+            const [reached] = await Promise.all([
+              this.#removeContainers(host, sink),
+              this.#removeConfigDirs(host, sink),
+            ]);
+            if (!reached) return;
+          }
           if (config.remove_images && config.images.length > 0) {
             try {
               const { failed } = await host.docker.rmi(config.images);
@@ -441,39 +451,47 @@ export class DockerRuntime implements PeerRuntime {
     }));
   }
 
-  /**
-   * The run's peer config dirs on one host, once its containers are gone: each handed to
-   * `collect` as a tar stream of its regular files and directories (a peer's symlinks, FIFOs
-   * and devices are left out), a few at a time so that no batch is held; then all removed in
-   * one command, so that none outlives the run.
-   */
-  async #collectAndRemoveConfigDirs(
-    host: Host,
-    collect: ConfigCollector | undefined,
-    sink: RuntimeSink,
-  ): Promise<void> {
-    const forced = this.#forced.signal;
-    const dirs = this.#peersOn(host).map((p) => ({
+  /** The run's peer config dirs on one host, relative to its `$HOME`, with their peers. */
+  #configDirs(host: Host): { peer: string; dir: string }[] {
+    return this.#peersOn(host).map((p) => ({
       peer: p.peer,
       dir: configDirInHome(this.containerName(p.peer)),
     }));
-    if (collect && !forced.aborted) {
-      const archive = 'cd && cd -- "$1" 2>/dev/null || exit 0; ' +
-        "find . -mindepth 1 \\( -type f -o -type d \\) -print0 | tar --null --no-recursion -T - -cf -";
-      await forEachConcurrently(dirs, CONFIG_COLLECTS_PER_HOST, forced, async ({ peer, dir }) => {
-        const child = host.remote.spawn(["sh", "-c", archive, "sh", dir], { signal: forced });
-        child.stderr.cancel().catch(() => {});
-        child.stdin.close().catch(() => {});
-        await collect(peer, child.stdout);
-        child.kill();
-        await child.status;
-      }).catch(() => {/* a forced teardown stops collecting */});
-    }
+  }
+
+  /**
+   * Hands each peer config dir on one host to `collect`, once its containers are gone, as a tar
+   * stream of its regular files and directories (a peer's symlinks, FIFOs and devices are left
+   * out), a few at a time so that no batch is held. A forced teardown stops collecting.
+   */
+  async #collectConfigDirs(host: Host, collect: ConfigCollector): Promise<void> {
+    const forced = this.#forced.signal;
+    if (forced.aborted) return;
+    const archive = 'cd && cd -- "$1" 2>/dev/null || exit 0; ' +
+      "find . -mindepth 1 \\( -type f -o -type d \\) -print0 | tar --null --no-recursion -T - -cf -";
+    const dirs = this.#configDirs(host);
+    await forEachConcurrently(dirs, CONFIG_COLLECTS_PER_HOST, forced, async ({ peer, dir }) => {
+      const child = host.remote.spawn(["sh", "-c", archive, "sh", dir], { signal: forced });
+      child.stderr.cancel().catch(() => {});
+      child.stdin.close().catch(() => {});
+      await collect(peer, child.stdout);
+      child.kill();
+      await child.status;
+    }).catch(() => {/* a forced teardown stops collecting */});
+  }
+
+  /** Removes the run's peer config dirs on one host in one command: none outlives the run. */
+  async #removeConfigDirs(host: Host, sink: RuntimeSink): Promise<void> {
+    const dirs = this.#configDirs(host).map((d) => d.dir);
     if (dirs.length === 0) return;
     try {
-      const removed = await host.commands.execute(
-        ["sh", "-c", 'cd && rm -rf -- "$@"', "sh", ...dirs.map((d) => d.dir)],
-      );
+      const removed = await host.commands.execute([
+        "sh",
+        "-c",
+        'cd && rm -rf -- "$@"',
+        "sh",
+        ...dirs,
+      ]);
       if (removed.code !== 0) throw new Error(removed.stderr.trim() || `exit ${removed.code}`);
     } catch (error) {
       sink({
