@@ -212,6 +212,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
       logFile: logPath,
       recordDir: record.dir,
       collectOutput: record.collectOutput,
+      collectConfig: record.collectConfig,
       ...(options.failFast ? { failFast: true } : {}),
       ...(options.strictKnown ? { strictKnown: true } : {}),
       ...(options.tui ? { steering } : {}),

@@ -39,6 +39,12 @@ export interface Coordination {
   statuses(peers: readonly string[], signal: AbortSignal): AsyncGenerator<StatusUpdate>;
   /** Log entries of `peers`, each peer's in the order it pushed them. Ends like `statuses`. */
   logs(peers: readonly string[], signal: AbortSignal): AsyncGenerator<LogEntry>;
+  /**
+   * Resolves true once every list of the running `logs()` was seen empty after this call and
+   * every entry popped was handled by its consumer: with the peers stopped, none of their lines
+   * is left in Redis. False when `signal` aborted first.
+   */
+  flushLogs(signal: AbortSignal): Promise<boolean>;
   /** Close every connection; idempotent. */
   close(): Promise<void>;
 }

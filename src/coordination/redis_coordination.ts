@@ -3,9 +3,15 @@
  * connections whatever the number of peers (named in `CLIENT LIST`):
  *
  * - `tm:main` — RPUSH of commands (one pipeline per `send()`), GET/MGET, DEL, CONFIG, INFO;
- * - `tm:status` — one subscriber for every `__keyspace@<db>__:<peer>_status` channel
- *   (explicit channels, no pattern, so a shared Redis's other keys cost nothing);
- * - `tm:logs` — one blocking connection draining every `<peer>_log` list from the right with
+ * - `tm:status` — one subscriber for every `__keyspace@<db>__:<peer>_status` and
+ *   `__keyspace@<db>__:<peer>_log` channel (explicit channels, no pattern, so a shared Redis's
+ *   other keys cost nothing);
+ * - `tm:logs` — the log drain. With keyspace notifications on and Redis ≥ 6.2 ("notified"), a
+ *   push to `<peer>_log` marks that peer ready, and the drain pops only ready lists, a round of
+ *   up to DRAIN_ROUND_KEYS of them in one pipeline of `RPOP key NOTIFIED_POP_COUNT`: a line costs the same
+ *   at 10 peers as at 10,000 (BLMPOP naming every key cost O(peers) per call: 15,200 calls/s
+ *   at 100 keys, 1,100/s at 5,000). A list whose pop came back full is popped again next round.
+ *   Without notifications (an external Redis refusing CONFIG) it falls back to one blocking
  *   `BLMPOP 0 <n> <keys…> RIGHT COUNT <k>` (Redis ≥ 7; key order rotated after each pop so no
  *   peer starves) or `BRPOP` over all keys (+ `RPOP key count` on ≥ 6.2) on older servers.
  *
@@ -18,10 +24,11 @@
  *
  * Faults: every connection reconnects by itself. After a reconnect the notification setting is
  * re-applied (a restarted Redis forgot it), channels are re-subscribed, every status is read
- * again (changes missed meanwhile are yielded) and the blocking pop is re-issued; log entries
- * wait in Redis meanwhile (only a batch popped in the very instant the link broke can be lost).
- * If any connection stays down longer than `outageLimitMs`, the coordination fails for good:
- * the generators throw a CoordinationError and `send()` rejects with it.
+ * again (changes missed meanwhile are yielded), every log list is popped once more (pushes whose
+ * notification was missed) and a blocking pop is re-issued; log entries wait in Redis meanwhile
+ * (only a batch popped in the very instant the link broke can be lost). If any connection stays
+ * down longer than `outageLimitMs`, the coordination fails for good: the generators throw a
+ * CoordinationError and `send()` rejects with it.
  */
 import { Redis } from "ioredis";
 import { settledWithin } from "../base/async.ts";
@@ -50,7 +57,28 @@ export interface RedisCoordinationOptions {
   logBatch?: number;
   /** Drain logs with BRPOP even on Redis ≥ 7 (for tests and benchmarks). Default false. */
   forceBrpop?: boolean;
+  /**
+   * Drain logs with one blocking pop over every key even when keyspace notifications are on
+   * (the fallback, for tests and benchmarks). Default false.
+   */
+  forceBlockingPop?: boolean;
 }
+
+/**
+ * Most lists popped in one round of the notified drain (one pipeline). Bounds a round's reply
+ * (with `logBatch`) while keeping a round trip's cost spread over many peers.
+ */
+export const DRAIN_ROUND_KEYS = 256;
+/**
+ * The notified drain pops no more while this many entries wait for the consumer: lines wait in
+ * Redis, not in tm's memory (10,000 peers' 200,000 lines queued at once took 400 MB of heap).
+ */
+export const DRAIN_QUEUE_HIGH = 5_000;
+/**
+ * Most entries the notified drain pops from one list at a time (`logBatch` if lower): a round
+ * of DRAIN_ROUND_KEYS lists then brings at most 25,600 entries into memory.
+ */
+export const NOTIFIED_POP_COUNT = 100;
 
 /** Unbounded FIFO behind an async generator: never drops, ends or fails once. */
 class EventQueue<T> {
@@ -59,6 +87,29 @@ class EventQueue<T> {
   #wake: (() => void) | undefined;
   #ended = false;
   #error: Error | undefined;
+  #idle: (() => void)[] = [];
+  #roomWaiters: { below: number; resolve: () => void }[] = [];
+
+  /** Items pushed and not yet taken. */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Resolves once fewer than `below` items wait to be taken, or the queue ended. */
+  room(below: number): Promise<void> {
+    if (this.#ended || this.size < below) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ below, resolve }));
+  }
+
+  #settleRoom(): void {
+    if (this.#roomWaiters.length === 0) return;
+    const size = this.size;
+    this.#roomWaiters = this.#roomWaiters.filter((waiter) => {
+      if (!this.#ended && size >= waiter.below) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
 
   push(item: T): void {
     if (this.#ended) return;
@@ -72,6 +123,23 @@ class EventQueue<T> {
     this.#ended = true;
     this.#error = error;
     this.#wake?.();
+    this.#settleIdle();
+    this.#settleRoom();
+  }
+
+  /**
+   * Resolves once every item pushed so far was taken and the consumer came back for more (so
+   * it handled them), or the queue ended.
+   */
+  idle(): Promise<void> {
+    if (this.#ended || (this.#wake && this.#head >= this.#items.length)) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #settleIdle(): void {
+    const waiters = this.#idle;
+    this.#idle = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** The next item; undefined once ended (or `signal` aborted). */
@@ -81,6 +149,7 @@ class EventQueue<T> {
       if (this.#head < this.#items.length) {
         const item = this.#items[this.#head] as T;
         this.#items[this.#head++] = undefined;
+        this.#settleRoom();
         if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
           this.#items = this.#items.slice(this.#head);
           this.#head = 0;
@@ -89,6 +158,7 @@ class EventQueue<T> {
       }
       if (this.#error) throw this.#error;
       if (this.#ended) return undefined;
+      this.#settleIdle();
       await new Promise<void>((resolve) => {
         const done = () => {
           this.#wake = undefined;
@@ -113,20 +183,48 @@ interface StatusSession {
 
 type Role = "main" | "status" | "logs";
 
-/** Merges the flags `K$` into a notify-keyspace-events value, keeping the others. */
+/** How logs are drained (see the module comment). */
+export type LogMode = "notified" | "blmpop" | "brpop";
+
+/**
+ * Merges the flags `K$l` (keyspace events of string and list commands: statuses and log pushes)
+ * into a notify-keyspace-events value, keeping the others.
+ */
 export function withKeyspaceFlags(current: string): string {
   let flags = current;
   if (!flags.includes("K")) flags += "K";
   if (!flags.includes("$") && !flags.includes("A")) flags += "$";
+  if (!flags.includes("l") && !flags.includes("A")) flags += "l";
   return flags;
+}
+
+/** The running log drain: its peers, the lists known to hold entries, its waiters. */
+interface LogDrain {
+  peers: readonly string[];
+  /** Log channel → peer. */
+  channelPeer: Map<string, string>;
+  /** Peers whose list may hold entries, oldest mark first. */
+  ready: Set<string>;
+  /** A round's pipeline is in flight. */
+  popping: boolean;
+  /** Wakes the idle drain loop. */
+  wake: (() => void) | undefined;
+  /** `flushLogs()` callers, resolved once `ready` is empty and no round is in flight. */
+  flushed: (() => void)[];
+  queue: EventQueue<LogEntry>;
+  stopped: boolean;
 }
 
 export class RedisCoordination implements Coordination {
   readonly url: string;
   /** Redis server version, from INFO at open. */
   serverVersion = "";
-  /** How logs are drained: BLMPOP (Redis ≥ 7) or BRPOP. */
-  logMode: "blmpop" | "brpop" = "blmpop";
+  /**
+   * How logs are drained: "notified" (pops only lists a notification named), else BLMPOP
+   * (Redis ≥ 7) or BRPOP. Decided when `logs()` starts; before, the blocking mode this server
+   * supports.
+   */
+  logMode: LogMode = "blmpop";
 
   #options: Required<Omit<RedisCoordinationOptions, "signal">>;
   #main: Redis;
@@ -148,6 +246,11 @@ export class RedisCoordination implements Coordination {
   #flushScheduled = false;
   #logQueues = new Set<EventQueue<LogEntry>>();
   #logsActive = false;
+  #logDrain: LogDrain | undefined;
+  /** Settles once the running `logs()` chose its mode (and the drain is in place). */
+  #logModeDecided: Promise<void> = Promise.resolve();
+  /** The peers of the running blocking drain (the fallback), for `flushLogs()`. */
+  #blockingPeers: readonly string[] = [];
   #rawUrl: string;
 
   private constructor(url: string, options: RedisCoordinationOptions) {
@@ -159,6 +262,7 @@ export class RedisCoordination implements Coordination {
       pollIntervalMs: options.pollIntervalMs ?? 100,
       logBatch: options.logBatch ?? 1_000,
       forceBrpop: options.forceBrpop ?? false,
+      forceBlockingPop: options.forceBlockingPop ?? false,
     };
     this.#main = this.#connect(url, "main");
     this.#subscriber = this.#connect(url, "status");
@@ -166,6 +270,8 @@ export class RedisCoordination implements Coordination {
     this.#subscriber.on("message", (channel: string) => {
       const peer = this.#channelPeer.get(channel);
       if (peer !== undefined) this.#markDirty(peer);
+      const logPeer = this.#logDrain?.channelPeer.get(channel);
+      if (logPeer !== undefined) this.#markLogReady(logPeer);
     });
     this.#rawUrl = url;
   }
@@ -202,7 +308,7 @@ export class RedisCoordination implements Coordination {
     this.logMode = major >= 7 && !this.#options.forceBrpop ? "blmpop" : "brpop";
     this.#opened = true;
     this.#trace(
-      `connected to Redis ${this.serverVersion} at ${this.url} (db ${this.#db}); logs drained with ${this.logMode.toUpperCase()}`,
+      `connected to Redis ${this.serverVersion} at ${this.url} (db ${this.#db})`,
     );
   }
 
@@ -325,6 +431,9 @@ export class RedisCoordination implements Coordination {
       reapply.then(() => this.#resync(), () => {});
     } else if (role === "status") {
       this.#resync();
+      this.#resyncLogs();
+    } else if (role === "logs") {
+      this.#resyncLogs();
     }
   }
 
@@ -547,35 +656,224 @@ export class RedisCoordination implements Coordination {
     const queue = new EventQueue<LogEntry>();
     this.#logQueues.add(queue);
     const redis = this.#connect(this.#rawUrl, "logs");
-    const state = { stopped: false };
-    const drain = this.#drain(redis, peers, queue, state);
+    const drain: LogDrain = {
+      peers,
+      channelPeer: new Map(peers.map((peer) => [`__keyspace@${this.#db}__:${peer}_log`, peer])),
+      ready: new Set(),
+      popping: false,
+      wake: undefined,
+      flushed: [],
+      queue,
+      stopped: false,
+    };
+    let popping: Promise<void> | undefined;
+    let decided!: () => void;
+    this.#logModeDecided = new Promise((resolve) => decided = resolve);
     try {
+      if (await this.#notifiedDrainPossible(drain)) {
+        this.logMode = "notified";
+        this.#logDrain = drain;
+        popping = this.#drainNotified(redis, drain);
+      } else {
+        popping = this.#drain(redis, peers, queue, drain);
+      }
+      decided();
+      this.#trace(`draining the logs of ${peers.length} peers with ${this.logMode}`);
       for (;;) {
         const entry = await queue.next(signal);
         if (entry === undefined) return;
         yield entry;
       }
     } finally {
-      state.stopped = true;
+      decided();
+      drain.stopped = true;
+      drain.wake?.();
+      this.#settleFlushes(drain, true);
+      this.#logDrain = undefined;
       this.#connections.delete(redis);
       if (this.#down.delete("logs") && this.#down.size === 0) {
         clearTimeout(this.#outageTimer);
         this.#outageTimer = undefined;
       }
       await disconnect(redis);
-      await drain;
+      await popping;
+      const unused = [...drain.channelPeer.keys()];
+      if (this.logMode === "notified" && !this.#closing && !this.#failure) {
+        for (let i = 0; i < unused.length; i += 1_000) {
+          await this.#subscriber.unsubscribe(...unused.slice(i, i + 1_000)).catch(() => {});
+        }
+      }
       this.#logQueues.delete(queue);
       this.#logsActive = false;
     }
   }
 
-  /** The blocking pop loop: every entry of every peer, each peer's oldest first. */
+  /**
+   * Resolves once every list of the running `logs()` was seen empty after this call and every
+   * entry popped was handled by its consumer (it asked for the next one), or once `logs()`
+   * ended. With the peers stopped, nothing they pushed is left in Redis then. `signal` ends the
+   * wait (resolving false).
+   * @returns whether the lists were drained
+   */
+  async flushLogs(signal: AbortSignal): Promise<boolean> {
+    await this.#logModeDecided;
+    const drain = this.#logDrain;
+    const queue = [...this.#logQueues][0];
+    if (!queue || signal.aborted) return !signal.aborted;
+    const aborted = new Promise<false>((resolve) => {
+      if (signal.aborted) resolve(false);
+      signal.addEventListener("abort", () => resolve(false), { once: true });
+    });
+    if (drain) {
+      // Every list once more: a push whose notification is still on its way is popped too.
+      const emptied = new Promise<boolean>((resolve) => drain.flushed.push(() => resolve(true)));
+      for (const peer of drain.peers) this.#markLogReady(peer);
+      this.#settleFlushes(drain);
+      if (!await Promise.race([emptied, aborted])) return false;
+      return await Promise.race([queue.idle().then(() => true), aborted]);
+    }
+    // The blocking fallback: until every list is empty, then the reply in flight (if any).
+    for (;;) {
+      const lengths = await Promise.race([this.#logLengths(), aborted]);
+      if (lengths === false) return false;
+      if (lengths === 0) break;
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, 20)), aborted]);
+    }
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, 100)), aborted]);
+    return await Promise.race([queue.idle().then(() => true), aborted]);
+  }
+
+  /** Entries in every log list of the running blocking drain (LLEN, pipelined). */
+  async #logLengths(): Promise<number> {
+    const peers = this.#blockingPeers;
+    let total = 0;
+    for (let i = 0; i < peers.length; i += 1_000) {
+      const pipeline = this.#main.pipeline();
+      for (const peer of peers.slice(i, i + 1_000)) pipeline.llen(`${peer}_log`);
+      for (const [error, length] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        total += Number(length);
+      }
+    }
+    return total;
+  }
+
+  /**
+   * Subscribes to the drain's log channels if notifications are (or can be turned) on and the
+   * server pops with a count; false means the blocking fallback.
+   */
+  async #notifiedDrainPossible(drain: LogDrain): Promise<boolean> {
+    if (this.#options.forceBlockingPop || this.#options.forceBrpop || !this.#rpopCount) {
+      return false;
+    }
+    if (this.#notifications !== "on") {
+      const result = await this.enableKeyspaceNotifications();
+      if (!result.ok) {
+        this.#trace(`keyspace notifications unavailable (${result.reason}): logs drained blocking`);
+        return false;
+      }
+    }
+    const channels = [...drain.channelPeer.keys()];
+    try {
+      for (let i = 0; i < channels.length; i += 1_000) {
+        await this.#subscriber.subscribe(...channels.slice(i, i + 1_000));
+      }
+    } catch (error) {
+      throw this.#requestError("subscribing to log notifications", error);
+    }
+    // Whatever was pushed before the subscription: every list is popped once.
+    for (const peer of drain.peers) drain.ready.add(peer);
+    return true;
+  }
+
+  #markLogReady(peer: string): void {
+    const drain = this.#logDrain;
+    if (!drain || drain.stopped) return;
+    drain.ready.add(peer);
+    drain.wake?.();
+  }
+
+  /** A connection came back: pushes whose notification was missed are popped too. */
+  #resyncLogs(): void {
+    const drain = this.#logDrain;
+    if (!drain) return;
+    for (const peer of drain.peers) this.#markLogReady(peer);
+  }
+
+  #settleFlushes(drain: LogDrain, always = false): void {
+    if (!always && (drain.ready.size > 0 || drain.popping)) return;
+    const waiters = drain.flushed;
+    drain.flushed = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * The notified drain: rounds of `RPOP key count` over the lists marked ready, each peer's
+   * oldest entries first; a list whose pop came back full stays ready (behind the others).
+   */
+  async #drainNotified(redis: Redis, drain: LogDrain): Promise<void> {
+    redis.connect().catch(() => {/* reconnects by itself; the outage limit applies */});
+    const batch = Math.min(this.#options.logBatch, NOTIFIED_POP_COUNT);
+    while (!drain.stopped) {
+      if (drain.queue.size >= DRAIN_QUEUE_HIGH) {
+        await drain.queue.room(DRAIN_QUEUE_HIGH / 2);
+        continue;
+      }
+      if (drain.ready.size === 0) {
+        this.#settleFlushes(drain);
+        await new Promise<void>((resolve) => {
+          drain.wake = resolve;
+        });
+        drain.wake = undefined;
+        continue;
+      }
+      const round: string[] = [];
+      for (const peer of drain.ready) {
+        round.push(peer);
+        drain.ready.delete(peer);
+        if (round.length === DRAIN_ROUND_KEYS) break;
+      }
+      const pipeline = redis.pipeline();
+      for (const peer of round) pipeline.rpopBuffer(`${peer}_log`, batch);
+      drain.popping = true;
+      let replies: [Error | null, unknown][] | null;
+      try {
+        replies = await pipeline.exec();
+      } catch (error) {
+        if (drain.stopped || this.#closing || this.#failure) return;
+        this.#trace(`draining logs: ${errorMessage(error)}`);
+        replies = null;
+      } finally {
+        drain.popping = false;
+      }
+      if (!replies) {
+        // The round is tried again once the connection is back.
+        for (const peer of round) drain.ready.add(peer);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      round.forEach((peer, i) => {
+        const [error, items] = replies[i] ?? [new Error("no reply"), null];
+        if (error) {
+          // A reply error (say, a log key of the wrong type): report it, don't spin.
+          if (!drain.stopped) this.#trace(`draining ${peer}_log: ${error.message}`);
+          return;
+        }
+        const popped = (items ?? []) as Uint8Array[];
+        for (const item of popped) drain.queue.push(parseLogEntry(peer, item));
+        if (popped.length >= batch) drain.ready.add(peer);
+      });
+    }
+  }
+
+  /** The blocking pop loop (the fallback): every entry of every peer, each peer's oldest first. */
   async #drain(
     redis: Redis,
     peers: readonly string[],
     queue: EventQueue<LogEntry>,
     state: { stopped: boolean },
   ): Promise<void> {
+    this.#blockingPeers = peers;
     if (peers.length === 0) return;
     redis.connect().catch(() => {/* reconnects by itself; the outage limit applies */});
     const keys = peers.map((peer) => `${peer}_log`);

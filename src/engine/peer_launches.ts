@@ -14,10 +14,12 @@ import type { PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
 import { StepError } from "./step_error.ts";
 
 /**
- * Peers launched at the same time (runtime.start calls in flight). The Docker runtime sends
- * the launches issued together to a host as one script, so the wider the window, the fewer
- * round trips: with 8, 300 peers on one host spent 149 s starting where 32 parallel
- * `docker run -d` typed by hand took about 80 s (bench/run_overhead_bench.ts).
+ * Peers launched at the same time on one host (runtime.start calls in flight); hosts are
+ * launched in parallel, each with its own window, since each host's engine is the bottleneck,
+ * not the orchestrator. The Docker runtime sends the launches issued together to a host as one
+ * script, so the wider the window, the fewer round trips: with 8, 300 peers on one host spent
+ * 149 s starting where 32 parallel `docker run -d` typed by hand took about 80 s
+ * (bench/run_overhead_bench.ts).
  */
 export const LAUNCH_CONCURRENCY = 32;
 /** How long an exit waits for a `stopped` status already on its way before it is judged. */
@@ -39,9 +41,12 @@ export class PeerLaunches {
   readonly #options: PeerLaunchesOptions;
   readonly #launches: Promise<unknown>[] = [];
   readonly #exits: Promise<void>[] = [];
+  /** Each peer's entry of the config, by name (a lookup per launch, not a scan). */
+  readonly #peerConfig: Map<string, Config["peers"][number]>;
 
   constructor(options: PeerLaunchesOptions) {
     this.#options = options;
+    this.#peerConfig = new Map(options.config.peers.map((peer) => [peer.name, peer]));
   }
 
   /** The launches issued so far (cleanup waits for them to settle). */
@@ -55,16 +60,32 @@ export class PeerLaunches {
   }
 
   /**
-   * Launches every peer of the plan, `LAUNCH_CONCURRENCY` at a time; resolves once all are
-   * launched. `signal` stops issuing launches and aborts those in flight.
+   * Launches every peer of the plan, every host at once, `LAUNCH_CONCURRENCY` at a time on
+   * each; resolves once all are launched. `signal` stops issuing launches and aborts those in
+   * flight; the first failed launch stops issuing launches on every host.
    * @throws StepError naming the peer and host whose launch failed
    */
-  launchAll(redisUrl: string, signal: AbortSignal): Promise<void> {
-    return forEachConcurrently(this.#options.plan, LAUNCH_CONCURRENCY, signal, (placement) => {
-      const launch = this.#launch(placement, redisUrl, signal);
-      this.#launches.push(launch);
-      return launch;
-    });
+  async launchAll(redisUrl: string, signal: AbortSignal): Promise<void> {
+    const byHost = new Map<number, PlacedPeer[]>();
+    for (const placement of this.#options.plan) {
+      let peers = byHost.get(placement.hostIndex);
+      if (!peers) byHost.set(placement.hostIndex, peers = []);
+      peers.push(placement);
+    }
+    const failed = new AbortController();
+    const issuing = AbortSignal.any([signal, failed.signal]);
+    await Promise.all(
+      [...byHost.values()].map((peers) =>
+        forEachConcurrently(peers, LAUNCH_CONCURRENCY, issuing, (placement) => {
+          const launch = this.#launch(placement, redisUrl, signal);
+          this.#launches.push(launch);
+          return launch;
+        }).catch((error) => {
+          failed.abort(error);
+          throw error;
+        })
+      ),
+    );
   }
 
   /** A `start` fault ran a killed peer again (`markRelaunching` came first): watch its new exit. */
@@ -78,8 +99,9 @@ export class PeerLaunches {
     const { config, runtime, states, emit } = this.#options;
     const { peer, host } = placement;
     emit({ type: "peer-starting", peer, host });
+    const own = this.#peerConfig.get(peer);
     const env = peerEnvironment(
-      config,
+      { peer_environment: config.peer_environment, peers: own ? [own] : [] },
       placement,
       runtime.redisUrlFor(placement, redisUrl),
       runtime.advertiseIpFor?.(placement),
@@ -127,7 +149,13 @@ export class PeerLaunches {
     if (!expected) {
       // The `stopped` a peer set just before exiting may still be on its way.
       if (state.status !== "stopped") {
-        await states.within(() => state.status === "stopped", EXIT_STATUS_GRACE_MS, neverAborted);
+        // A wait on this peer alone: woken by its own changes, not every peer's.
+        await states.eachWithin(
+          [peer],
+          (state) => state.status === "stopped",
+          EXIT_STATUS_GRACE_MS,
+          neverAborted,
+        );
       }
       expected = state.status === "stopped" || (state.shutdownSent && exit.code === 0) ||
         tearingDown();

@@ -7,13 +7,7 @@
 import type { Coordination, LogEntry, StatusUpdate } from "../coordination/coordination.ts";
 import type { UnstampedEvent } from "./events.ts";
 import type { PeerStates } from "./peer_states.ts";
-import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../base/errors.ts";
-
-/** Before closing Redis, peer logs are drained until none came for this long... */
-export const LOG_QUIET_MS = 100;
-/** ...or for at most this long. */
-export const LOG_DRAIN_MAX_MS = 2_000;
 
 export interface PeerMonitorOptions {
   states: PeerStates;
@@ -22,6 +16,11 @@ export interface PeerMonitorOptions {
   onStatus(update: StatusUpdate): void;
   /** A subscription ended or failed before `stop()`: `message` says which and why. */
   onLost(message: string): void;
+  /**
+   * How long the end-of-run log drain may take before the lines still in Redis are given up
+   * (with a warning). The run gives `timeout.shutdown`.
+   */
+  drainTimeoutMs: number;
 }
 
 /** Watches the peers' statuses and logs in Redis. */
@@ -30,7 +29,7 @@ export class PeerMonitor {
   /** Aborted by `stop()`: the subscriptions end. */
   readonly #stopped = new AbortController();
   readonly #tasks: Promise<void>[] = [];
-  #lastLogAt = performance.now();
+  #coordination: Coordination | undefined;
   readonly #malformedWarned = new Set<string>();
 
   constructor(options: PeerMonitorOptions) {
@@ -45,6 +44,7 @@ export class PeerMonitor {
   /** Subscribes to the statuses and logs of `names`; both run until `stop()`. */
   start(coordination: Coordination, names: string[]): void {
     const signal = this.#stopped.signal;
+    this.#coordination = coordination;
     this.#tasks.push(
       this.#watch(
         "status",
@@ -56,17 +56,29 @@ export class PeerMonitor {
   }
 
   /**
-   * Waits for peer logs still in Redis: until none came for LOG_QUIET_MS, at most
-   * LOG_DRAIN_MAX_MS; `signal` ends the wait at once.
+   * Waits until every peer's log list was emptied and each line handled (emitted): called once
+   * the peers stopped, it leaves no line they pushed in Redis. Bounded by `drainTimeoutMs`
+   * (then a warning says lines may be left); `signal` ends the wait at once.
    */
   async drainLogs(signal: AbortSignal): Promise<void> {
-    const deadline = performance.now() + LOG_DRAIN_MAX_MS;
-    for (;;) {
-      const now = performance.now();
-      const quietFor = now - this.#lastLogAt;
-      if (quietFor >= LOG_QUIET_MS || now >= deadline || signal.aborted) return;
-      const wait = Math.min(LOG_QUIET_MS - quietFor, deadline - now) + 1;
-      await sleep(wait, undefined, { signal }).catch(() => {});
+    if (!this.#coordination) return;
+    // A timer of our own, cleared below: a listener on AbortSignal.timeout() keeps the process
+    // alive until it fires (timeout.shutdown after the run).
+    const limit = new AbortController();
+    const timer = setTimeout(() => limit.abort(), this.#options.drainTimeoutMs);
+    try {
+      const drained = await this.#coordination.flushLogs(AbortSignal.any([signal, limit.signal]))
+        .catch(() => false); // Redis lost: the monitor reports it
+      if (!drained && limit.signal.aborted && !signal.aborted) {
+        this.#options.emit({
+          type: "warning",
+          message: `the peers' logs were not drained within ${
+            this.#options.drainTimeoutMs / 1_000
+          }s (timeout.shutdown): their last lines may be missing`,
+        });
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -95,7 +107,6 @@ export class PeerMonitor {
   #onLog(entry: LogEntry): void {
     const { states, emit } = this.#options;
     const { peer, level, message } = entry;
-    this.#lastLogAt = performance.now();
     if (!states.get(peer)) return;
     if (entry.malformed && !this.#malformedWarned.has(peer)) {
       this.#malformedWarned.add(peer);

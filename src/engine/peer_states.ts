@@ -1,7 +1,9 @@
 /**
  * What the engine knows about each peer during a run (status, bootstrap address, restarts,
- * warning and error counts, last log line, exit), and event-driven waits on it: `until()`
- * re-checks its condition on every change instead of polling.
+ * warning and error counts, last log line, exit), and event-driven waits on it: `untilEach()`
+ * re-checks a peer only when that peer changes, so waiting on every one of N peers costs O(N)
+ * in all, not O(N) per change (at 1,000 peers, re-running every waiter on each change was the
+ * engine's quadratic path).
  */
 import type { PeerSummary } from "./events.ts";
 import type { PeerExit } from "./runtime.ts";
@@ -62,9 +64,16 @@ export function reportedFailure(peer: string, reason: string, when = ""): string
   return `peer ${peer} reported failed${when}${reason ? `: ${reason}` : ""}`;
 }
 
+/**
+ * How a wait on peers ended: each held (`held`), one of them met the early stop (`early`, that
+ * peer's state), or time ran out (`timeout`).
+ */
+export type WaitOutcome = { held: true } | { held: false; early?: PeerState };
+
 export class PeerStates {
   readonly #states = new Map<string, PeerState>();
-  readonly #waiters = new Set<() => void>();
+  /** Per peer, the waits re-checked when it changes. */
+  readonly #waiters = new Map<string, Set<(state: PeerState) => void>>();
 
   constructor(plan: readonly PlacedPeer[]) {
     for (const placement of plan) {
@@ -125,7 +134,7 @@ export class PeerStates {
   applyStatus(peer: string, status: string, address: string | undefined): StatusChange {
     const state = this.of(peer);
     const { previous, failure } = applyStatus(state, status, address);
-    this.#changed();
+    this.#changed(peer);
     // A restarted peer that sets another status at once (a queued `connect`) can overwrite its
     // `started` before tm reads it: any status after `restarting` but `stopped` or a reported
     // failure is the restart done, so it still gets its bootstrap commands again.
@@ -152,7 +161,7 @@ export class PeerStates {
 
   markLaunched(peer: string): void {
     this.of(peer).launched = true;
-    this.#changed();
+    this.#changed(peer);
   }
 
   markShutdownSent(peer: string): void {
@@ -173,7 +182,7 @@ export class PeerStates {
     state.exitBeforeRelaunch = state.exit;
     applyFaultKill(state, false);
     state.relaunched = true;
-    this.#changed();
+    this.#changed(peer);
   }
 
   /** The `start` failed: the peer is the exited one again, unless it reported a status since. */
@@ -185,28 +194,40 @@ export class PeerStates {
     }
     state.relaunched = false;
     state.exitBeforeRelaunch = undefined;
-    this.#changed();
+    this.#changed(peer);
   }
 
   markExited(peer: string, exit: PeerExit, judgement: ExitJudgement): void {
     this.of(peer).exit = { ...exit, ...judgement };
-    this.#changed();
+    this.#changed(peer);
   }
 
   /**
-   * Waits until `condition()` holds (re-checked on every change), for at most `timeoutMs`.
-   * @returns true if it held in time, false after the timeout
+   * Like `untilEach`, for at most `timeoutMs`.
+   * @returns `{ held: true }`, `{ held: false, early }` when a peer met `stopsEarly`, or
+   *   `{ held: false }` after the timeout
    * @throws the signal's reason if it aborts first
    */
-  async within(condition: () => boolean, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  async eachWithin(
+    peers: Iterable<string>,
+    holds: (state: PeerState) => boolean,
+    timeoutMs: number,
+    signal: AbortSignal,
+    stopsEarly?: (state: PeerState) => boolean,
+  ): Promise<WaitOutcome> {
     const timer = new AbortController();
     const id = setTimeout(() => timer.abort(), timeoutMs);
     try {
-      await this.until(condition, AbortSignal.any([signal, timer.signal]));
-      return true;
+      const early = await this.untilEach(
+        peers,
+        holds,
+        AbortSignal.any([signal, timer.signal]),
+        stopsEarly,
+      );
+      return early ? { held: false, early } : { held: true };
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (timer.signal.aborted) return false;
+      if (timer.signal.aborted) return { held: false };
       throw error;
     } finally {
       clearTimeout(id);
@@ -214,27 +235,51 @@ export class PeerStates {
   }
 
   /**
-   * Resolves once `condition()` holds, checking it now and after every change; rejects with
-   * the signal's reason when it aborts first.
+   * Resolves once `holds(state)` is true of every peer of `peers` (each checked now, then only
+   * when that peer changes; one that held is not checked again), or as soon as one of them
+   * meets `stopsEarly` (resolving with its state). Rejects with the signal's reason when it
+   * aborts first.
    */
-  until(condition: () => boolean, signal: AbortSignal): Promise<void> {
+  untilEach(
+    peers: Iterable<string>,
+    holds: (state: PeerState) => boolean,
+    signal: AbortSignal,
+    stopsEarly?: (state: PeerState) => boolean,
+  ): Promise<PeerState | undefined> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (condition()) return Promise.resolve();
+    const pending = new Set<string>();
+    for (const peer of peers) {
+      const state = this.of(peer);
+      if (stopsEarly?.(state)) return Promise.resolve(state);
+      if (!holds(state)) pending.add(peer);
+    }
+    if (pending.size === 0) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!condition()) return;
-        done();
-        resolve();
+      const check = (state: PeerState) => {
+        if (stopsEarly?.(state)) {
+          done();
+          resolve(state);
+        } else if (holds(state)) {
+          pending.delete(state.peer);
+          this.#waiters.get(state.peer)?.delete(check);
+          if (pending.size > 0) return;
+          done();
+          resolve(undefined);
+        }
       };
       const onAbort = () => {
         done();
         reject(signal.reason);
       };
       const done = () => {
-        this.#waiters.delete(check);
+        for (const peer of pending) this.#waiters.get(peer)?.delete(check);
         signal.removeEventListener("abort", onAbort);
       };
-      this.#waiters.add(check);
+      for (const peer of pending) {
+        let waiters = this.#waiters.get(peer);
+        if (!waiters) this.#waiters.set(peer, waiters = new Set());
+        waiters.add(check);
+      }
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
@@ -266,7 +311,11 @@ export class PeerStates {
     return `${peer} (${parts.join("; ")})`;
   }
 
-  #changed(): void {
-    for (const check of [...this.#waiters]) check();
+  /** Re-checks the waits on `peer` (and only those). */
+  #changed(peer: string): void {
+    const waiters = this.#waiters.get(peer);
+    if (!waiters || waiters.size === 0) return;
+    const state = this.of(peer);
+    for (const check of [...waiters]) check(state);
   }
 }

@@ -35,6 +35,7 @@ import { RedisSession } from "./redis_session.ts";
 import { RunCleanup } from "./run_cleanup.ts";
 import type { RedisProvider } from "./redis_provider.ts";
 import {
+  type ConfigCollector,
   FaultToolError,
   type OutputCollector,
   type PeerRuntime,
@@ -71,6 +72,8 @@ export interface RunOptions {
   recordDir?: string;
   /** Given to the runtime's teardown: each peer's output before it is removed. Default: none. */
   collectOutput?: OutputCollector;
+  /** Given to the runtime's teardown: each peer's `/config` as a tar stream. Default: none. */
+  collectConfig?: ConfigCollector;
   /** Default: `RedisCoordination.open`. */
   openCoordination?: (url: string, signal: AbortSignal) => Promise<Coordination>;
   /**
@@ -195,7 +198,7 @@ class Run {
         onStarting: async (peer, signal) => {
           // A `docker kill` returns before the engine's event stream reports the exit: the
           // killed process's exit is recorded (as expected) before the new one can be judged.
-          await this.#states.until(() => this.#states.of(peer).exit !== undefined, signal);
+          await this.#states.untilEach([peer], (state) => state.exit !== undefined, signal);
           this.#states.markRelaunching(peer);
         },
         onStartFailed: (peer) => this.#states.markRelaunchFailed(peer),
@@ -224,6 +227,7 @@ class Run {
       emit: (event) => this.#emit(event),
       onStatus: (update) => this.#onStatus(update),
       onLost: (message) => this.#lostRedis(message),
+      drainTimeoutMs: options.config.timeout.shutdown * 1_000,
     });
     this.#redis = new RedisSession({
       redis: options.redis,
@@ -243,6 +247,7 @@ class Run {
       runtime: options.runtime,
       runtimeSink: this.#runtimeSink,
       collectOutput: options.collectOutput,
+      collectConfig: options.collectConfig,
       states: this.#states,
       faults: this.#faults,
       monitor: this.#monitor,

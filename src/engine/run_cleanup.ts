@@ -10,7 +10,7 @@ import { CLEANUP_HEAL_MS, type FaultInjector } from "./fault_injector.ts";
 import type { PeerMonitor } from "./peer_monitor.ts";
 import type { PeerStates } from "./peer_states.ts";
 import type { RedisSession } from "./redis_session.ts";
-import type { OutputCollector, PeerRuntime, RuntimeSink } from "./runtime.ts";
+import type { ConfigCollector, OutputCollector, PeerRuntime, RuntimeSink } from "./runtime.ts";
 
 /** How long cleanup waits for the Redis monitors to end once the coordination closed. */
 export const MONITOR_END_WAIT_MS = 2_000;
@@ -23,6 +23,8 @@ export interface RunCleanupOptions {
   runtimeSink: RuntimeSink;
   /** Given to the runtime's teardown: each peer's output before it is removed. */
   collectOutput?: OutputCollector | undefined;
+  /** Given to the runtime's teardown: each peer's `/config` before its directory is removed. */
+  collectConfig?: ConfigCollector | undefined;
   states: Pick<PeerStates, "all">;
   /** Present when the timeline has faults. */
   faults: FaultInjector | undefined;
@@ -57,7 +59,7 @@ export class RunCleanup {
 
   /** Runs the sequence once; resolves when Redis is stopped. */
   async run({ acquiring, exits, tearingDown }: CleanupStart): Promise<void> {
-    const { runtime, faults, states, killed, collectOutput } = this.#options;
+    const { runtime, faults, states, killed, collectOutput, collectConfig } = this.#options;
     // Whatever is still being acquired is released once it settles (the halt aborted it).
     await Promise.allSettled(acquiring);
     // A second interrupt cut the heal short (or came before it): firewall rules on a host would
@@ -78,6 +80,7 @@ export class RunCleanup {
       force: killed.aborted,
       emit: this.#options.runtimeSink,
       ...(collectOutput ? { collectOutput } : {}),
+      ...(collectConfig ? { collectConfig } : {}),
     });
     await this.#options.guard("tearing down the runtime", this.#teardown);
     await (redisClosing ?? this.#afterTeardown(exits).then(() => this.#closeRedis()));

@@ -122,10 +122,23 @@ export interface TeardownOptions {
    * collecting. Default: the output is not collected.
    */
   collectOutput?: OutputCollector;
+  /**
+   * Receives each peer's config directory (`/config`, kept on its host while the run lasts) as
+   * a tar stream of its regular files and directories, after its container was removed and
+   * before the directory is: the run record's `peers/<peer>/config/`. A forced teardown stops
+   * collecting. Default: not collected (the directories are removed either way).
+   */
+  collectConfig?: ConfigCollector;
 }
 
 /** Takes one peer's whole output, lines joined with `\n`; must not throw. */
 export type OutputCollector = (peer: string, output: string) => Promise<void>;
+
+/**
+ * Takes one peer's config directory as a tar stream; reads it to its end or cancels it; must
+ * not throw.
+ */
+export type ConfigCollector = (peer: string, archive: ReadableStream<Uint8Array>) => Promise<void>;
 
 /** The faults a timeline entry may carry: one record each in `src/faults/kinds.ts`. */
 export type { FaultName };

@@ -78,15 +78,18 @@ export class TestSteps {
       message:
         `all ${plan.length} peers launched; waiting up to ${config.timeout.startup}s for started`,
     });
-    const allStarted = () => states.all().every((state) => state.started);
-    const failedFirst = () =>
-      states.all().find((state) => !state.started && state.failure !== undefined);
-    const decided = () => allStarted() || failedFirst() !== undefined;
-    if (await states.within(decided, config.timeout.startup * 1_000, halted)) {
-      const failed = failedFirst();
-      if (!failed) return;
+    // Each peer is re-checked only when it changes: O(peers) in all, whatever the order.
+    const outcome = await states.eachWithin(
+      states.names,
+      (state) => state.started,
+      config.timeout.startup * 1_000,
+      halted,
+      (state) => !state.started && state.failure !== undefined,
+    );
+    if (outcome.held) return;
+    if (outcome.early) {
       throw this.#context.fail(
-        reportedFailure(failed.peer, failed.failure!, " before it started"),
+        reportedFailure(outcome.early.peer, outcome.early.failure!, " before it started"),
       );
     }
     const missing = states.all().filter((state) => !state.started);
@@ -106,30 +109,42 @@ export class TestSteps {
     const { plan, states, emit } = this.#context;
     const needed = new Set([...this.#bootstrapOf.values()].flat());
     const unknown = () => [...needed].filter((peer) => states.get(peer)?.address === undefined);
-    if (unknown().length > 0) {
+    const waitFor = unknown();
+    if (waitFor.length > 0) {
       emit({
         type: "trace",
         message: `waiting up to ${BOOTSTRAP_ADDRESS_WAIT_MS} ms for the address of ${
-          unknown().join(", ")
+          waitFor.join(", ")
         }`,
       });
-      await states.within(
-        () => unknown().length === 0,
+      await states.eachWithin(
+        waitFor,
+        (state) => state.address !== undefined,
         BOOTSTRAP_ADDRESS_WAIT_MS,
         this.#context.halted,
       );
     }
-    for (const peer of unknown()) {
-      const dependents = plan
-        .filter((p) => this.#bootstrapOf.get(p.peer)?.includes(peer))
-        .map((p) => p.peer);
-      emit({
-        type: "warning",
-        peer,
-        message: `${peer} reported no bootstrap address (status "started" without "|<address>"): ${
-          dependents.join(", ")
-        } will not receive it`,
-      });
+    const missing = unknown();
+    if (missing.length > 0) {
+      // Who bootstraps from whom, indexed once: a lookup per missing peer, not a scan.
+      const dependentsOf = new Map<string, string[]>();
+      for (const placement of plan) {
+        for (const other of this.#bootstrapOf.get(placement.peer) ?? []) {
+          let dependents = dependentsOf.get(other);
+          if (!dependents) dependentsOf.set(other, dependents = []);
+          if (dependents.at(-1) !== placement.peer) dependents.push(placement.peer);
+        }
+      }
+      for (const peer of missing) {
+        emit({
+          type: "warning",
+          peer,
+          message:
+            `${peer} reported no bootstrap address (status "started" without "|<address>"): ${
+              (dependentsOf.get(peer) ?? []).join(", ")
+            } will not receive it`,
+        });
+      }
     }
     onAddressesKnown();
     const commands = plan.flatMap((placement) => this.bootstrapCommands(placement.peer));
@@ -250,20 +265,24 @@ export class TestSteps {
     const { config, states, emit } = this.#context;
     const timeoutMs = config.timeout.shutdown * 1_000;
     const started = performance.now();
-    const allStopped = () =>
-      targets.every((peer) => {
-        const state = states.of(peer);
-        return state.status === "stopped" || state.exit !== undefined;
-      });
-    if (!await states.within(allStopped, timeoutMs, signal)) {
-      return targets.filter((peer) => states.reachable(peer));
-    }
+    const stopped = await states.eachWithin(
+      targets,
+      (state) => state.status === "stopped" || state.exit !== undefined,
+      timeoutMs,
+      signal,
+    );
+    if (!stopped.held) return targets.filter((peer) => states.reachable(peer));
     const remaining = Math.min(
       STOPPED_EXIT_WAIT_MS,
       Math.max(0, timeoutMs - (performance.now() - started)),
     );
-    const allExited = () => targets.every((peer) => states.of(peer).exit !== undefined);
-    if (!await states.within(allExited, remaining, signal)) {
+    const exited = await states.eachWithin(
+      targets,
+      (state) => state.exit !== undefined,
+      remaining,
+      signal,
+    );
+    if (!exited.held) {
       emit({
         type: "trace",
         message: `stopped but still running: ${

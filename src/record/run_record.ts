@@ -5,12 +5,14 @@
  * - `events.jsonl`: every event appended as it arrives (one synchronous write each, like the log
  *   file), so a run that is killed leaves everything up to its last event;
  * - `peers/<peer>.container.log` as the runtime hands each peer's output over (`collectOutput`);
+ * - `peers/<peer>/config/`: what the peer left in `/config` (`collectConfig`), up to
+ *   CONFIG_BYTES_LIMIT of archive, `peers/<peer>/config.cut` saying so when it held more;
  * - at `run-finished`: `summary.json`, `junit.xml`, `report.html` and `peers/<peer>.log`.
  *
  * A write that fails sets `lost` and the record stops there (the run goes on); the caller warns.
  */
 import type { EventSink } from "../engine/events.ts";
-import type { OutputCollector } from "../engine/runtime.ts";
+import type { ConfigCollector, OutputCollector } from "../engine/runtime.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import { planRecords } from "../cli/plan_table.ts";
 import { eventLine, headerLine, type RecordedEvent } from "./events_jsonl.ts";
@@ -42,6 +44,8 @@ export interface RunRecord {
   sink: EventSink;
   /** For the runtime's teardown: writes `peers/<peer>.container.log`. Never throws. */
   collectOutput: OutputCollector;
+  /** For the runtime's teardown: extracts a peer's `/config` into `peers/<peer>/config/`. */
+  collectConfig: ConfigCollector;
   /** Why the record is incomplete (the first write that failed); undefined while none did. */
   readonly lost: RecordWriteError | undefined;
   /** Closes `events.jsonl`; idempotent. */
@@ -109,6 +113,14 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
         lost ??= new RecordWriteError(path, error);
       }
     },
+    collectConfig: async (peer, archive) => {
+      const path = `${dir}/${RECORD_FILES.peers}/${peer}/config`;
+      try {
+        await extractConfig(archive, path);
+      } catch (error) {
+        lost ??= new RecordWriteError(path, error);
+      }
+    },
     get lost() {
       return lost;
     },
@@ -117,6 +129,58 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * Most bytes of a peer's `/config` archive the record keeps (docs/run-record.md): a peer's
+ * state files, not its data; past it the archive is cut and `config.cut` says so.
+ */
+export const CONFIG_BYTES_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * Extracts a tar stream into `dest` with the system `tar` (owner and modes of this user; tar
+ * refuses `..` and absolute members), reading at most CONFIG_BYTES_LIMIT bytes: one chunk in
+ * memory at a time. An empty archive leaves no directory.
+ */
+async function extractConfig(archive: ReadableStream<Uint8Array>, dest: string): Promise<void> {
+  const reader = archive.getReader();
+  let first = await reader.read();
+  if (first.done) return;
+  await Deno.mkdir(dest, { recursive: true });
+  const tar = new Deno.Command("tar", {
+    args: ["-x", "-C", dest, "--no-same-owner", "--no-same-permissions", "-f", "-"],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const writer = tar.stdin.getWriter();
+  let bytes = 0;
+  let cut = false;
+  try {
+    for (; !first.done; first = await reader.read()) {
+      const chunk = first.value;
+      if (bytes + chunk.length > CONFIG_BYTES_LIMIT) {
+        cut = true;
+        await writer.write(chunk.subarray(0, CONFIG_BYTES_LIMIT - bytes));
+        break;
+      }
+      bytes += chunk.length;
+      await writer.write(chunk);
+    }
+  } finally {
+    if (cut) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+    await writer.close().catch(() => {});
+  }
+  const { success } = await tar.status;
+  if (cut) {
+    await Deno.writeTextFile(
+      `${dest}.cut`,
+      `/config held more than ${CONFIG_BYTES_LIMIT} bytes of archive: the files after the cut are not kept\n`,
+    );
+  } else if (!success) {
+    throw new Error(`tar could not extract the peer's /config into ${dest}`);
+  }
 }
 
 /** `peers/<peer>.log`: each peer's log lines as it sent them through Redis, one a line. */

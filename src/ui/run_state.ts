@@ -188,6 +188,8 @@ export interface RunState {
   timelineStart?: number;
   /** Index of the first batch not completely sent (== batches.length when all are). */
   nextBatch: number;
+  /** The timeline entries indexed, so each send is found in O(1) (1,000 in a batch). */
+  timelineIndex: TimelineIndex;
   lines: LineBuffer<RunLine>;
   /** Run time of the newest event, ms. */
   lastT: number;
@@ -202,6 +204,37 @@ export interface RunState {
   manualEntries: number;
   /** Set by `run-finished`. */
   finished?: RunFinished;
+}
+
+/** A timeline entry and the batch it is in. */
+interface PlacedEntry {
+  entry: TimelineEntryView;
+  batch: number;
+}
+
+/** The timeline entries by index and by `peer`+`command`, and each batch's open entries. */
+export interface TimelineIndex {
+  byIndex: Map<number, PlacedEntry>;
+  /** Keyed `<peer>\0<command>`, in batch order (for sends reported without an index). */
+  byCommand: Map<string, PlacedEntry[]>;
+  /** Per batch, the entries neither sent nor undeliverable yet. */
+  open: number[];
+}
+
+function indexTimeline(batches: TimelineBatchView[]): TimelineIndex {
+  const index: TimelineIndex = { byIndex: new Map(), byCommand: new Map(), open: [] };
+  batches.forEach((batch, b) => {
+    index.open.push(batch.entries.filter(isOpen).length);
+    for (const entry of batch.entries) {
+      const placed = { entry, batch: b };
+      index.byIndex.set(entry.index, placed);
+      const key = `${entry.peer}\0${entry.command}`;
+      let same = index.byCommand.get(key);
+      if (!same) index.byCommand.set(key, same = []);
+      same.push(placed);
+    }
+  });
+  return index;
 }
 
 /** Options of `createRunState`. */
@@ -225,6 +258,7 @@ export function createRunState(options: RunStateOptions = {}): RunState {
     peersByName: new Map(),
     batches: [],
     nextBatch: 0,
+    timelineIndex: indexTimeline([]),
     lines: new LineBuffer<RunLine>(options.lineCapacity ?? 10_000),
     lastT: 0,
     warnings: 0,
@@ -308,6 +342,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         ].sort((a, b) => a.index - b.index),
       }));
       state.nextBatch = 0;
+      state.timelineIndex = indexTimeline(state.batches);
       line("run", "info");
       break;
     }
@@ -490,25 +525,23 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       break;
     }
     case "fault-applied": {
-      const entry = event.index === undefined
+      const placed = event.index === undefined
         ? undefined
-        : findEntry(state, (e) => e.index === event.index);
-      if (entry) {
-        entry.sentAt = event.t;
-        entry.lateMs = event.lateMs;
-        advance(state);
+        : state.timelineIndex.byIndex.get(event.index);
+      if (placed) {
+        settle(state, placed, (entry) => {
+          entry.sentAt = event.t;
+          entry.lateMs = event.lateMs;
+        });
       }
       line("fault", "info");
       break;
     }
     case "fault-failed": {
-      const entry = event.index === undefined
+      const placed = event.index === undefined
         ? undefined
-        : findEntry(state, (e) => e.index === event.index);
-      if (entry) {
-        entry.undeliverable = event.reason;
-        advance(state);
-      }
+        : state.timelineIndex.byIndex.get(event.index);
+      if (placed) settle(state, placed, (entry) => entry.undeliverable = event.reason);
       if (event.targetGone) state.warnings++;
       else state.errors++;
       line("fault", event.targetGone ? "warn" : "error");
@@ -552,41 +585,30 @@ export function batchDueAt(state: RunState, batch: TimelineBatchView): number | 
   return state.timelineStart === undefined ? undefined : state.timelineStart + batch.dueMs;
 }
 
-function findEntry(state: RunState, predicate: (entry: TimelineEntryView) => boolean) {
-  for (let b = state.nextBatch; b < state.batches.length; b++) {
-    const entry = state.batches[b].entries.find(predicate);
-    if (entry) return entry;
-  }
-  for (let b = 0; b < Math.min(state.nextBatch, state.batches.length); b++) {
-    const entry = state.batches[b].entries.find(predicate);
-    if (entry) return entry;
-  }
-  return undefined;
-}
-
 function markSent(state: RunState, event: EventOf<"command-sent">) {
-  const entry = findEntry(state, (e) => e.index === event.index);
-  if (!entry) return;
-  entry.sentAt = event.t;
-  entry.lateMs = event.lateMs;
-  advance(state);
+  const placed = event.index === undefined
+    ? undefined
+    : state.timelineIndex.byIndex.get(event.index);
+  if (!placed) return;
+  settle(state, placed, (entry) => {
+    entry.sentAt = event.t;
+    entry.lateMs = event.lateMs;
+  });
 }
 
 function markUndeliverable(state: RunState, event: EventOf<"command-undeliverable">) {
-  const entry = event.index !== undefined
-    ? findEntry(state, (e) => e.index === event.index)
-    : findEntry(
-      state,
-      (e) =>
-        e.peer === event.peer && e.command === event.command && e.sentAt === undefined &&
-        e.undeliverable === undefined,
-    );
-  if (!entry) return;
-  entry.undeliverable = event.reason;
-  advance(state);
+  const { byIndex, byCommand } = state.timelineIndex;
+  const placed = event.index !== undefined
+    ? byIndex.get(event.index)
+    : byCommand.get(`${event.peer}\0${event.command}`)?.find(({ entry }) => isOpen(entry));
+  if (!placed) return;
+  settle(state, placed, (entry) => entry.undeliverable = event.reason);
 }
 
-/** A manual entry as a batch of its own, in due-time order among the scripted ones. */
+/**
+ * A manual entry as a batch of its own, in due-time order among the scripted ones. Typed by
+ * hand, so rare: the index is rebuilt around it.
+ */
 function insertManual(state: RunState, entry: EventOf<"manual-entry">["entry"]) {
   const dueMs = Math.round(entry.time * 1_000);
   const view: TimelineEntryView = "fault" in entry
@@ -603,15 +625,21 @@ function insertManual(state: RunState, entry: EventOf<"manual-entry">["entry"]) 
   if (at < 0) at = state.batches.length;
   state.batches.splice(at, 0, { dueMs, entries: [view] });
   if (at < state.nextBatch) state.nextBatch++;
+  state.timelineIndex = indexTimeline(state.batches);
 }
 
-function advance(state: RunState) {
-  while (
-    state.nextBatch < state.batches.length &&
-    state.batches[state.nextBatch].entries.every((e) =>
-      e.sentAt !== undefined || e.undeliverable !== undefined
-    )
-  ) {
+function isOpen(entry: TimelineEntryView): boolean {
+  return entry.sentAt === undefined && entry.undeliverable === undefined;
+}
+
+/** Applies `change` to an entry; when that closes it, its batch has one open entry less. */
+function settle(state: RunState, placed: PlacedEntry, change: (entry: TimelineEntryView) => void) {
+  const wasOpen = isOpen(placed.entry);
+  change(placed.entry);
+  if (!wasOpen || isOpen(placed.entry)) return;
+  const { open } = state.timelineIndex;
+  open[placed.batch]--;
+  while (state.nextBatch < state.batches.length && open[state.nextBatch] === 0) {
     state.nextBatch++;
   }
 }

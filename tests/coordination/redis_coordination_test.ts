@@ -151,7 +151,10 @@ Deno.test("RedisCoordination.clearPeerKeys() deletes command, log and status key
   }
 });
 
-async function checkLogDrain(options: { forceBrpop: boolean }): Promise<void> {
+async function checkLogDrain(
+  options: { forceBrpop?: boolean; forceBlockingPop?: boolean },
+  mode: string,
+): Promise<void> {
   await using redis = await startRedisServer();
   const peers = Array.from({ length: 20 }, (_, i) => `peer${i}`);
   const perPeer = 300;
@@ -159,7 +162,6 @@ async function checkLogDrain(options: { forceBrpop: boolean }): Promise<void> {
   const coordination = await RedisCoordination.open(redis.url, options);
   const controller = new AbortController();
   try {
-    assertEquals(coordination.logMode, options.forceBrpop ? "brpop" : "blmpop");
     const logs = coordination.logs(peers, controller.signal);
     const reading = take(logs, peers.length * perPeer);
     // Every peer pushes at once, in chunks of varying size (LPUSH of several values).
@@ -170,6 +172,7 @@ async function checkLogDrain(options: { forceBrpop: boolean }): Promise<void> {
       }
     }));
     const entries = await reading;
+    assertEquals(coordination.logMode, mode);
     for (const peer of peers) {
       const mine = entries.filter((e) => e.peer === peer).map((e) => e.message);
       assertEquals(mine, Array.from({ length: perPeer }, (_, n) => `${peer} line ${n}`));
@@ -177,7 +180,7 @@ async function checkLogDrain(options: { forceBrpop: boolean }): Promise<void> {
     const admin = writers[0];
     const list = await admin.client("LIST") as string;
     const cmd = /name=tm:logs .*cmd=(\w+)/.exec(list)?.[1];
-    assertEquals(cmd, options.forceBrpop ? "brpop" : "blmpop");
+    assertEquals(cmd, mode === "notified" ? "rpop" : mode);
   } finally {
     controller.abort();
     await coordination.close();
@@ -185,11 +188,75 @@ async function checkLogDrain(options: { forceBrpop: boolean }): Promise<void> {
   }
 }
 
-Deno.test("RedisCoordination.logs() keeps each peer's order and loses nothing, BLMPOP [integration: redis-server]", () =>
-  checkLogDrain({ forceBrpop: false }));
+Deno.test("RedisCoordination.logs() keeps each peer's order and loses nothing, notified RPOP [integration: redis-server]", () =>
+  checkLogDrain({}, "notified"));
+
+Deno.test("RedisCoordination.logs() keeps each peer's order and loses nothing, BLMPOP fallback [integration: redis-server]", () =>
+  checkLogDrain({ forceBlockingPop: true }, "blmpop"));
 
 Deno.test("RedisCoordination.logs() keeps each peer's order and loses nothing, BRPOP fallback [integration: redis-server]", () =>
-  checkLogDrain({ forceBrpop: true }));
+  checkLogDrain({ forceBrpop: true }, "brpop"));
+
+Deno.test("RedisCoordination.logs() pops only the lists a push notification named, not every key [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peers = Array.from({ length: 2_000 }, (_, i) => `peer${i}`);
+  const writer = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  try {
+    const logs = coordination.logs(peers, controller.signal);
+    await writer.lpush("peer7_log", "info|warm-up");
+    assertEquals((await take(logs, 1))[0].message, "warm-up");
+    const next = logs.next(); // the consumer waits for more
+    assertEquals(await coordination.flushLogs(AbortSignal.timeout(30_000)), true);
+    // The passes over every list are behind us: from now on a line costs one RPOP.
+    const before = await rpopCalls(writer);
+    for (let i = 0; i < 10; i++) await writer.lpush(`peer${i * 100}_log`, `info|line ${i}`);
+    const entries = [(await next).value!, ...await take(logs, 9)];
+    assertEquals(entries.map((e) => e.message), Array.from({ length: 10 }, (_, i) => `line ${i}`));
+    const calls = (await rpopCalls(writer)) - before;
+    assert(calls >= 10 && calls <= 20, `${calls} RPOPs for 10 lines of 10 peers out of 2,000`);
+  } finally {
+    controller.abort();
+    await coordination.close();
+    writer.disconnect();
+  }
+});
+
+/** How many RPOPs the server ran so far (INFO commandstats). */
+async function rpopCalls(redis: Redis): Promise<number> {
+  const stats = await redis.info("commandstats");
+  return Number(/cmdstat_rpop:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+}
+
+Deno.test("RedisCoordination.flushLogs() resolves once every list is empty and each entry was taken [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peers = Array.from({ length: 300 }, (_, i) => `peer${i}`);
+  const writer = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url, { logBatch: 10 });
+  const controller = new AbortController();
+  try {
+    const logs = coordination.logs(peers, controller.signal);
+    const taken: string[] = [];
+    const consuming = (async () => {
+      for await (const entry of logs) taken.push(`${entry.peer} ${entry.message}`);
+    })();
+    const pipeline = writer.pipeline();
+    for (const peer of peers) {
+      for (let i = 0; i < 35; i++) pipeline.lpush(`${peer}_log`, `info|${i}`);
+    }
+    await pipeline.exec();
+    assertEquals(await coordination.flushLogs(AbortSignal.timeout(30_000)), true);
+    assertEquals(taken.length, peers.length * 35);
+    assertEquals(await writer.keys("*_log"), []);
+    controller.abort();
+    await consuming;
+  } finally {
+    controller.abort();
+    await coordination.close();
+    writer.disconnect();
+  }
+});
 
 Deno.test("RedisCoordination.logs() flags malformed entries and never stops [integration: redis-server]", async () => {
   await using redis = await startRedisServer();
@@ -282,10 +349,10 @@ Deno.test("RedisCoordination.close() ends pending generators at once [integratio
   const never = new AbortController();
   const statuses = coordination.statuses(["alice"], never.signal).next();
   const logs = coordination.logs(["alice"], never.signal).next();
-  // Let both reach their wait (subscribed, blocking pop issued) before closing.
+  // Let both reach their wait (subscribed, first pass over the lists done) before closing.
   const admin = new Redis(redis.url);
   try {
-    while (!/name=tm:logs .*cmd=blmpop/.test(await admin.client("LIST") as string)) {
+    while (!/name=tm:logs .*cmd=rpop/.test(await admin.client("LIST") as string)) {
       await new Promise((r) => setTimeout(r, 10));
     }
     await coordination.close();

@@ -176,7 +176,7 @@ Deno.test("RedisLease gives notify-keyspace-events back when the last run leaves
   const original = await keyspaceEvents(redis);
   const enable = async () => {
     await using c = client(redis);
-    await c.config("SET", "notify-keyspace-events", "ExK$");
+    await c.config("SET", "notify-keyspace-events", "ExK$l");
   };
   const one = await RedisLease.acquire(redis.url, currentOwner("run-one", "t"));
   await one.rememberKeyspaceEvents();

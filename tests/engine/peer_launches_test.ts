@@ -1,8 +1,8 @@
 import { assertEquals } from "../support/assert.ts";
-import { PeerLaunches } from "../../src/engine/peer_launches.ts";
+import { LAUNCH_CONCURRENCY, PeerLaunches } from "../../src/engine/peer_launches.ts";
 import { PeerStates } from "../../src/engine/peer_states.ts";
 import type { UnstampedEvent } from "../../src/engine/events.ts";
-import type { PeerExit } from "../../src/engine/runtime.ts";
+import type { PeerExit, PeerRuntime } from "../../src/engine/runtime.ts";
 import type { PlacedPeer } from "../../src/plan/placement.ts";
 import { referencePeerRuntime, scenario } from "../support/engine_scenario.ts";
 
@@ -64,4 +64,52 @@ Deno.test("PeerLaunches judges the exit of a peer a kill fault is ending expecte
   await Promise.all(peers.exits);
   assertEquals(events.at(-1), { type: "peer-exited", peer: "alice", code: null, expected: true });
   assertEquals(failures, []);
+});
+
+Deno.test("PeerLaunches.launchAll() launches every host at once, LAUNCH_CONCURRENCY at a time on each", async () => {
+  const hosts = ["host-a", "host-b"];
+  const many: PlacedPeer[] = Array.from({ length: 200 }, (_, i) => ({
+    peer: `p${i}`,
+    hostIndex: i % 2,
+    host: hosts[i % 2],
+    address: `10.0.0.${1 + (i % 2)}`,
+    port: 11_000 + i,
+    image: "peer",
+    listenAddr: `/ip4/0.0.0.0/udp/${11_000 + i}/quic-v1`,
+  }));
+  const inFlight = new Map(hosts.map((host) => [host, 0]));
+  const most = new Map(hosts.map((host) => [host, 0]));
+  let mostOverall = 0;
+  const runtime: PeerRuntime = {
+    kind: "counting",
+    setup: () => Promise.resolve(),
+    redisUrlFor: (_placement, url) => url,
+    teardown: () => Promise.resolve(),
+    async start({ placement }) {
+      const host = placement.host;
+      inFlight.set(host, inFlight.get(host)! + 1);
+      most.set(host, Math.max(most.get(host)!, inFlight.get(host)!));
+      mostOverall = Math.max(mostOverall, inFlight.get("host-a")! + inFlight.get("host-b")!);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight.set(host, inFlight.get(host)! - 1);
+      return { name: placement.peer, id: placement.peer, exited: new Promise<PeerExit>(() => {}) };
+    },
+  };
+  const states = new PeerStates(many);
+  const peers = new PeerLaunches({
+    config: scenario({ peers: many.map((p) => ({ name: p.peer })), commands: [] }),
+    plan: many,
+    runtime,
+    states,
+    emit: () => {},
+    tearingDown: () => false,
+    fail: () => {},
+  });
+  await peers.launchAll("redis://127.0.0.1:1", new AbortController().signal);
+  assertEquals(states.all().filter((s) => s.launched).length, 200);
+  assertEquals(Object.fromEntries(most), {
+    "host-a": LAUNCH_CONCURRENCY,
+    "host-b": LAUNCH_CONCURRENCY,
+  });
+  assertEquals(mostOverall, 2 * LAUNCH_CONCURRENCY, "the hosts' windows were open together");
 });

@@ -39,22 +39,54 @@ Deno.test("PeerStates counts a peer as started when a later status shows it, eve
   assertEquals(states.of("alice").address, undefined);
 });
 
-Deno.test("PeerStates.until() resolves on the change that makes the condition true and rejects on abort", async () => {
+Deno.test("PeerStates.untilEach() resolves on the change that makes the last peer hold, early on stopsEarly, and rejects on abort", async () => {
   const states = new PeerStates(plan);
-  const allStarted = () => states.all().every((s) => s.started);
-  const waiting = states.until(allStarted, new AbortController().signal);
+  const waiting = states.untilEach(states.names, (s) => s.started, new AbortController().signal);
   states.applyStatus("alice", "started", undefined);
   let done = false;
   waiting.then(() => done = true);
   await Promise.resolve();
   assert(!done);
   states.applyStatus("bob", "started", undefined);
-  await waiting;
+  assertEquals(await waiting, undefined);
+
+  const fresh = new PeerStates(plan);
+  const early = fresh.untilEach(
+    fresh.names,
+    (s) => s.started,
+    new AbortController().signal,
+    (s) => s.failure !== undefined,
+  );
+  fresh.applyStatus("bob", "failed", "disk full");
+  assertEquals((await early)?.peer, "bob");
 
   const controller = new AbortController();
-  const never = states.until(() => false, controller.signal);
+  const never = states.untilEach(["alice"], () => false, controller.signal);
   controller.abort(new TypeError("stop"));
   await assertRejects(() => never, TypeError);
+});
+
+Deno.test("PeerStates.untilEach() re-checks only the peer that changed: O(peers) checks for 2,000 peers, not O(peers²)", async () => {
+  const many: PlacedPeer[] = Array.from({ length: 2_000 }, (_, i) => ({
+    ...plan[0],
+    peer: `p${i}`,
+    port: 10_000 + i,
+  }));
+  const states = new PeerStates(many);
+  let checks = 0;
+  const signal = new AbortController().signal;
+  const all = states.untilEach(states.names, (s) => (checks++, s.started), signal);
+  // And one wait per peer, as each exit being judged adds: none is woken by another's change.
+  let exitChecks = 0;
+  const each = states.names.map((peer) =>
+    states.untilEach([peer], (s) => (exitChecks++, s.status === "stopped"), signal)
+  );
+  for (const peer of states.names) states.applyStatus(peer, "started", undefined);
+  await all;
+  for (const peer of states.names) states.applyStatus(peer, "stopped", undefined);
+  await Promise.all(each);
+  assertEquals(checks, 2 * 2_000, "each peer checked once at the start and once when it started");
+  assertEquals(exitChecks, 3 * 2_000, "each wait checked at the start and on its own 2 changes");
 });
 
 Deno.test("PeerStates.undeliverableReason() names stopped and exited peers", () => {
@@ -110,18 +142,31 @@ Deno.test("PeerStates.applyStatus() counts any status but stopped after restarti
   assertEquals(states.of("alice").address, "v|/ip4/1", "the address from before is kept");
 });
 
-Deno.test("PeerStates.within() is true on the change that makes the condition hold, false after the timeout, and rejects on abort", async () => {
+Deno.test("PeerStates.eachWithin() holds on the change that makes it hold, times out, stops early, and rejects on abort", async () => {
   const states = new PeerStates(plan);
-  const aliceStarted = () => states.of("alice").started;
-  const waiting = states.within(aliceStarted, 60_000, new AbortController().signal);
-  states.applyStatus("alice", "started", undefined);
-  assertEquals(await waiting, true);
-  assertEquals(
-    await states.within(() => states.of("bob").started, 1, new AbortController().signal),
-    false,
+  const waiting = states.eachWithin(
+    ["alice"],
+    (s) => s.started,
+    60_000,
+    new AbortController().signal,
   );
+  states.applyStatus("alice", "started", undefined);
+  assertEquals(await waiting, { held: true });
+  assertEquals(
+    await states.eachWithin(["bob"], (s) => s.started, 1, new AbortController().signal),
+    { held: false },
+  );
+  const early = states.eachWithin(
+    ["bob"],
+    (s) => s.started,
+    60_000,
+    new AbortController().signal,
+    (s) => s.failure !== undefined,
+  );
+  states.applyStatus("bob", "failed", undefined);
+  assertEquals((await early).held, false);
   const controller = new AbortController();
-  const never = states.within(() => false, 60_000, controller.signal);
+  const never = states.eachWithin(["alice"], () => false, 60_000, controller.signal);
   controller.abort(new Error("halted"));
   assertEquals((await assertRejects(() => never, Error)).message, "halted");
 });

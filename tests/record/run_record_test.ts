@@ -3,7 +3,7 @@ import type { EngineEvent } from "../../src/engine/events.ts";
 import { planRecords } from "../../src/cli/plan_table.ts";
 import { peerFile, RECORD_FILES } from "../../src/record/record_files.ts";
 import type { RunSummary } from "../../src/record/run_summary.ts";
-import { openRunRecord } from "../../src/record/run_record.ts";
+import { CONFIG_BYTES_LIMIT, openRunRecord } from "../../src/record/run_record.ts";
 import { CONFIG_BYTES, recordRun, tempDir } from "../support/run_records.ts";
 import { IMAGE, PLAN, scriptedRun } from "../support/scripted_events.ts";
 
@@ -187,3 +187,51 @@ Deno.test("openRunRecord says once which file of the record could not be written
   assertEquals(message.split("could not be written").length - 1, 1, message);
   assert(message.includes(RECORD_FILES.junit), message);
 });
+
+/** A tar of `files` (path → content) made by the system tar, as a stream. */
+async function tarOf(
+  files: Record<string, Uint8Array | string>,
+): Promise<ReadableStream<Uint8Array>> {
+  await using src = await tempDir();
+  for (const [path, content] of Object.entries(files)) {
+    const parent = path.includes("/") ? `/${path.slice(0, path.lastIndexOf("/"))}` : "";
+    await Deno.mkdir(`${src.path}${parent}`, { recursive: true });
+    await Deno.writeFile(
+      `${src.path}/${path}`,
+      typeof content === "string" ? new TextEncoder().encode(content) : content,
+    );
+  }
+  const out = await new Deno.Command("tar", {
+    args: ["-C", src.path, "-cf", "-", "."],
+    stdout: "piped",
+  })
+    .output();
+  return new Blob([out.stdout]).stream();
+}
+
+Deno.test("openRunRecord's collectConfig extracts peers/<peer>/config/, and cuts a /config past CONFIG_BYTES_LIMIT, saying so", async () => {
+  await using dir = await tempDir();
+  const record = openRunRecord({
+    parent: dir.path,
+    testName: "demo",
+    config: CONFIG_BYTES,
+    plan: PLAN,
+    tm: "9.9.9",
+  });
+  await record.collectConfig("alice", await tarOf({ "db/state": "ok\n", "keys/id": "secret" }));
+  const big = new Uint8Array(CONFIG_BYTES_LIMIT + 4096).fill(120);
+  await record.collectConfig("bob", await tarOf({ "a-small": "first", "z-big": big }));
+  await record.close();
+  const peers = `${record.dir}/${RECORD_FILES.peers}`;
+  assertEquals(await Deno.readTextFile(`${peers}/alice/config/db/state`), "ok\n");
+  assertEquals(await Deno.readTextFile(`${peers}/alice/config/keys/id`), "secret");
+  await assertGone(`${peers}/alice/config.cut`);
+  assert((await Deno.readTextFile(`${peers}/bob/config.cut`)).includes(`${CONFIG_BYTES_LIMIT}`));
+  const kept = await Deno.stat(`${peers}/bob/config/z-big`).then((s) => s.size, () => 0);
+  assert(kept < big.length, `the big file was kept whole (${kept} bytes)`);
+  assertEquals(record.lost, undefined);
+});
+
+async function assertGone(path: string): Promise<void> {
+  assertEquals(await Deno.stat(path).then(() => "present", () => "absent"), "absent", path);
+}

@@ -281,3 +281,51 @@ Deno.test("applyEvent() shows what a shipment sent at normal verbosity, the tran
   assertEquals(lines.map((l) => l.audience), ["progress", "verbose", "always"]);
   assertEquals(lines[2].text, "shipped peer:latest to B: 10 B of 10 B (0 of 2 layers held), 5 ms");
 });
+
+Deno.test("applyEvent() closes a 1,000-command batch on its last send, in any order, and finds an index-less undeliverable by peer and command", () => {
+  const commands = Array.from({ length: 1_000 }, (_, i) => ({
+    time: 1,
+    peer: `p${i}`,
+    command: "connect",
+  }));
+  commands.push({ time: 2, peer: "p1", command: "connect" });
+  const state = applyEvent(createRunState(), {
+    t: 0,
+    type: "run-started",
+    test: "t",
+    runId: "r",
+    plan: [],
+    timeline: buildTimeline(commands),
+  });
+  const timeline = buildTimeline(commands);
+  // Sent from the last to the second; the first is undeliverable, reported without its index.
+  for (const entry of timeline.slice(1, 1_000).reverse()) {
+    applyEvent(state, {
+      t: 5,
+      type: "command-sent",
+      peer: entry.peer,
+      command: entry.command,
+      index: entry.index,
+    });
+    assertEquals(state.nextBatch, 0);
+  }
+  applyEvent(state, {
+    t: 6,
+    type: "command-undeliverable",
+    peer: timeline[0].peer,
+    command: "connect",
+    reason: "p0 exited",
+  });
+  assertEquals(state.nextBatch, 1);
+  assertEquals(state.batches[0].entries[0].undeliverable, "p0 exited");
+  // p1's second `connect` is the open one now: an index-less report goes to it.
+  applyEvent(state, {
+    t: 7,
+    type: "command-undeliverable",
+    peer: "p1",
+    command: "connect",
+    reason: "gone",
+  });
+  assertEquals(state.batches[1].entries[0].undeliverable, "gone");
+  assertEquals(state.nextBatch, 2);
+});

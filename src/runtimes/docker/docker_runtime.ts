@@ -21,11 +21,12 @@
  * back within `timeout.startup` fails the run; cleanup tries it once more (for up to
  * `timeout.shutdown`) and reports the containers it could not remove as `left-behind`.
  */
-import { Limiter, settledWithin } from "../../base/async.ts";
+import { forEachConcurrently, Limiter, settledWithin } from "../../base/async.ts";
 import type { Config, HostConfig } from "../../plan/schema.ts";
 import { hostEndpoint, hostName } from "../../plan/schema.ts";
 import type { UnstampedEvent } from "../../engine/events.ts";
 import type {
+  ConfigCollector,
   FaultControl,
   OutputCollector,
   PeerExit,
@@ -69,6 +70,8 @@ import { errorMessage } from "../../base/errors.ts";
 
 /** Container starts in flight per host by default: as many as the engine launches at once. */
 export const DEFAULT_STARTS_PER_HOST = 32;
+/** Peer config dirs streamed from one host at once at teardown (one channel each). */
+const CONFIG_COLLECTS_PER_HOST = 8;
 
 /**
  * How long `start` after `kill` waits for the killed run's exit to be reported: a `die` event
@@ -409,11 +412,19 @@ export class DockerRuntime implements PeerRuntime {
 
   teardown(options: TeardownOptions = {}): Promise<void> {
     if (options.force) this.#forced.abort();
-    this.#teardown ??= this.#teardownOnce(options.emit ?? this.#emit, options.collectOutput);
+    this.#teardown ??= this.#teardownOnce(
+      options.emit ?? this.#emit,
+      options.collectOutput,
+      options.collectConfig,
+    );
     return this.#teardown;
   }
 
-  async #teardownOnce(sink: RuntimeSink, collectOutput?: OutputCollector): Promise<void> {
+  async #teardownOnce(
+    sink: RuntimeSink,
+    collectOutput?: OutputCollector,
+    collectConfig?: ConfigCollector,
+  ): Promise<void> {
     this.#tearingDown = true;
     const warn = (message: string, host?: string) =>
       sink({ type: "warning", message, ...(host ? { host } : {}) });
@@ -426,7 +437,18 @@ export class DockerRuntime implements PeerRuntime {
           // Exits from here on are ours (rm -f): pending peers resolve with code null.
           host.watcher?.stop();
           if (collectOutput) await this.#collectOutput(host, collectOutput, sink);
-          if (!await this.#removeContainers(host, sink)) return;
+          if (collectConfig) {
+            if (!await this.#removeContainers(host, sink)) return;
+            await this.#collectConfigDirs(host, collectConfig);
+            await this.#removeConfigDirs(host, sink);
+          } else {
+            // Issued in one tick: one script removes the containers, then their config dirs.
+            const [reached] = await Promise.all([
+              this.#removeContainers(host, sink),
+              this.#removeConfigDirs(host, sink),
+            ]);
+            if (!reached) return;
+          }
           if (config.remove_images && config.images.length > 0) {
             try {
               const { failed } = await host.engine.removeImages(config.images);
@@ -474,6 +496,59 @@ export class DockerRuntime implements PeerRuntime {
       }
       await collect(peer, output);
     }));
+  }
+
+  /** The run's peer config dirs on one host, relative to its `$HOME`, with their peers. */
+  #configDirs(host: Host): { peer: string; dir: string }[] {
+    return this.#peersOn(host).map((p) => ({
+      peer: p.peer,
+      dir: configDirInHome(this.containerName(p.peer)),
+    }));
+  }
+
+  /**
+   * Hands each peer config dir on one host to `collect`, once its containers are gone, as a tar
+   * stream of its regular files and directories (a peer's symlinks, FIFOs and devices are left
+   * out), a few at a time so that no batch is held. A forced teardown stops collecting.
+   */
+  async #collectConfigDirs(host: Host, collect: ConfigCollector): Promise<void> {
+    const forced = this.#forced.signal;
+    if (forced.aborted) return;
+    const archive = 'cd && cd -- "$1" 2>/dev/null || exit 0; ' +
+      "find . -mindepth 1 \\( -type f -o -type d \\) -print0 | tar --null --no-recursion -T - -cf -";
+    const dirs = this.#configDirs(host);
+    await forEachConcurrently(dirs, CONFIG_COLLECTS_PER_HOST, forced, async ({ peer, dir }) => {
+      const child = host.remote.spawn(["sh", "-c", archive, "sh", dir], { signal: forced });
+      child.stderr.cancel().catch(() => {});
+      child.stdin.close().catch(() => {});
+      await collect(peer, child.stdout);
+      child.kill();
+      await child.status;
+    }).catch(() => {/* a forced teardown stops collecting */});
+  }
+
+  /** Removes the run's peer config dirs on one host in one command: none outlives the run. */
+  async #removeConfigDirs(host: Host, sink: RuntimeSink): Promise<void> {
+    const dirs = this.#configDirs(host).map((d) => d.dir);
+    if (dirs.length === 0) return;
+    try {
+      const removed = await host.commands.execute([
+        "sh",
+        "-c",
+        'cd && rm -rf -- "$@"',
+        "sh",
+        ...dirs,
+      ]);
+      if (removed.code !== 0) throw new Error(removed.stderr.trim() || `exit ${removed.code}`);
+    } catch (error) {
+      sink({
+        type: "warning",
+        host: host.name,
+        message: `could not remove the peer config dirs under ~/peer-config: ${
+          messageAbout(host.name, error)
+        }`,
+      });
+    }
   }
 
   /**

@@ -288,6 +288,64 @@ Deno.test("DockerRuntime ships a peer's image to the engine it is placed on only
 });
 
 /** Polls `docker logs` until the container printed `count` lines (it starts asynchronously). */
+Deno.test("DockerRuntime.teardown() hands each peer's /config over as a tar stream, then removes its ~/peer-config dir [integration: docker]", async () => {
+  const id = uniqueId("hs-cfg");
+  const image = `${id}:peer`;
+  const config = testConfig(`${id} test`, image, [
+    {
+      name: "alice",
+      script: "mkdir -p /config/db && echo state > /config/db/state && ln -s /etc /config/etc && " +
+        "echo written; sleep 600",
+    },
+    { name: "bob", script: "echo written; sleep 600" },
+  ]);
+  const runtime = new DockerRuntime({
+    config,
+    plan: place(config),
+    runId: `${id}-run`,
+    connect: localConnect,
+  });
+  const { emit } = sink();
+  const home = Deno.env.get("HOME")!;
+  const dirs = ["alice", "bob"].map((p) =>
+    `${home}/peer-config/${runtime.containerName(p)}-config`
+  );
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    await runtime.setup({ emit, signal: new AbortController().signal });
+    await startAll(runtime, config, "redis://127.0.0.1:6399");
+    for (const peer of ["alice", "bob"]) await waitForLogs(runtime.containerName(peer), 1);
+    const listed = new Map<string, string[]>();
+    await runtime.teardown({
+      collectConfig: async (peer, archive) => {
+        const bytes = new Uint8Array(await new Response(archive).arrayBuffer());
+        const tar = new Deno.Command("tar", {
+          args: ["-t", "-f", "-"],
+          stdin: "piped",
+          stdout: "piped",
+        })
+          .spawn();
+        const writer = tar.stdin.getWriter();
+        await writer.write(bytes);
+        await writer.close();
+        const out = new TextDecoder().decode((await tar.output()).stdout);
+        listed.set(peer, out.split("\n").filter((l) => l !== "").sort());
+      },
+    });
+    // Regular files and directories only: the symlink a peer made is left out.
+    assertEquals(listed.get("alice"), ["./db/", "./db/state"]);
+    assertEquals(listed.get("bob") ?? [], []);
+    for (const dir of dirs) {
+      assertEquals(await Deno.stat(dir).then(() => "left", () => "gone"), "gone", dir);
+    }
+  } finally {
+    await runtime.teardown();
+    await removeLabelled(`tm.run=${id}-run`);
+    await removeImages(image);
+    await removeConfigDirs(id);
+  }
+});
+
 async function waitForLogs(container: string, count: number): Promise<string[]> {
   for (let i = 0; i < 200; i++) {
     const logs = await docker.logs(container, 50);

@@ -1,0 +1,383 @@
+/**
+ * Real peers on the two-host test bed for bench/scale_bench.ts: `tm <config>` through the CLI
+ * with N Go reference peers (FROM scratch, lib/go/scratch-image.sh), half on each host, each
+ * bootstrapped with 3 others and sent `log-burst|<lines>` at 1 s (it logs `burst 1` … `burst
+ * <lines>`, then stops and exits); beside the bare sequence at the same size (`docker run -d` of
+ * the same command lines on both hosts at once, 32 at a time each, a watcher until every peer
+ * reported `started`, then `docker rm -f`). Then it checks what the run left: every burst line in
+ * the log file and the run record, in order per peer; no container and no `peer-config` dir on
+ * either host (both log in as root on this machine: one home).
+ */
+import { stringify } from "yaml";
+import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
+import { ConfigSchema } from "../../src/plan/schema.ts";
+import { peerEnvironment } from "../../src/plan/environment.ts";
+import { runArgs } from "../../src/runtimes/docker/docker.ts";
+import { containerName, LABELS, peerLabels } from "../../src/runtimes/docker/container_names.ts";
+import { configDir } from "../../src/runtimes/docker/docker_runtime.ts";
+import { DockerRedis } from "../../src/runtimes/docker/docker_redis.ts";
+import { HOST_GATEWAY_MAPPING, peerRedisUrl } from "../../src/runtimes/docker/redis_address.ts";
+import { commandLine } from "../../src/transport/shell.ts";
+import { place } from "../../src/plan/placement.ts";
+import { currentOwner } from "../../src/coordination/run_owner.ts";
+import { testbedHostEntry } from "../../tests/support/e2e.ts";
+import { freePort } from "../../tests/support/redis_server.ts";
+import { type Testbed, testbed, type TestbedHost } from "../../tests/support/testbed.ts";
+import { uniqueId } from "../../tests/support/scratch_images.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const HOME = Deno.env.get("HOME") ?? "/root";
+/** Bare `docker run -d` in flight at once on each host (a human's `xargs -P`). */
+const BARE_PARALLEL = 32;
+
+export interface TestbedScale {
+  peers: number;
+  lines: number;
+  verdict: string;
+  tmMs: number;
+  bareMs: number;
+  /** Peak resident memory of the tm process (VmHWM), bytes. */
+  peakBytes: number;
+  /** From the `starting` phase to the `bootstrap` phase, ms (the log file's PHASE lines). */
+  allStartedMs: number;
+  /** Peers whose every burst line is in the log file, in order. */
+  completeInLog: number;
+  /** Peers whose every burst line is in `peers/<peer>.log` of the run record, in order. */
+  completeInRecord: number;
+  containersLeft: number;
+  configDirsLeft: number;
+}
+
+/** Why the test bed cannot hold `peers` (host B's bridge), or undefined. */
+export async function testbedRoom(peers: number): Promise<string | undefined> {
+  const bed = await testbed();
+  const out = await new Deno.Command("docker", {
+    args: [
+      "-H",
+      bed.hostB.dockerHost,
+      "network",
+      "inspect",
+      "bridge",
+      "--format",
+      "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+    ],
+  }).output();
+  const prefix = Number(new TextDecoder().decode(out.stdout).trim().split("/")[1]);
+  const room = 2 ** (32 - prefix) - 3;
+  const onB = Math.floor(peers / 2);
+  return onB > room
+    ? `host B's bridge is a /${prefix} (${room} containers), ${onB} peers go there: ` +
+      "run scripts/testbed/teardown.sh and setup.sh to widen it (scripts/testbed/config.sh)"
+    : undefined;
+}
+
+export async function testbedScale(peers: number, lines: number): Promise<TestbedScale> {
+  const bed = await testbed();
+  const image = `${uniqueId("tm-scale-go")}:bench`;
+  const build = await new Deno.Command("bash", {
+    args: [`${ROOT}lib/go/scratch-image.sh`, image],
+    stdout: "null",
+  }).output();
+  if (!build.success) throw new Error(`lib/go/scratch-image.sh failed (exit ${build.code})`);
+  try {
+    // The bare sequence needs the image on host B too (tm ships it itself).
+    const load = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'docker save "$1" | docker -H "$2" load >/dev/null',
+        "sh",
+        image,
+        bed.hostB.dockerHost,
+      ],
+    }).output();
+    if (!load.success) throw new Error(`could not load ${image} into host B's engine`);
+    const name = uniqueId("tm-scale");
+    const bareMs = await bareRound(bed, `${name}-b`, peers, image);
+    console.error(`scale: bare ${peers} peers in ${(bareMs / 1000).toFixed(1)} s`);
+    return { ...await tmRound(bed, `${name}-t`, peers, lines, image), bareMs };
+  } finally {
+    for (const host of [bed.hostA, bed.hostB]) {
+      await new Deno.Command("docker", {
+        args: ["-H", host.dockerHost, "rmi", "-f", image],
+        stdout: "null",
+        stderr: "null",
+      })
+        .output();
+    }
+  }
+}
+
+const peerName = (i: number) => `p${String(i).padStart(4, "0")}`;
+
+function rawConfig(bed: Testbed, name: string, peers: number, lines: number, image: string) {
+  const names = Array.from({ length: peers }, (_, i) => peerName(i));
+  return {
+    name,
+    timeout: { startup: 600, shutdown: 300 },
+    redis: { port: freePort(), image: bed.redisImage },
+    hosts: [testbedHostEntry(bed.hostA), testbedHostEntry(bed.hostB)],
+    peers: names.map((peer, i) => ({
+      name: peer,
+      image,
+      runs_on: i % 2 === 0 ? "a" : "b",
+      bootstrap: [1, 2, 3].map((d) => names[(i + d) % peers]),
+    })),
+    commands: lines > 0
+      ? names.map((peer) => ({ time: 1, peer, command: `log-burst|${lines}` }))
+      : [],
+  };
+}
+
+function withTags(config: ReturnType<typeof rawConfig>) {
+  config.hosts[0].tags = ["a"];
+  config.hosts[1].tags = ["b"];
+  return config;
+}
+
+function sshArgs(bed: Testbed, host: TestbedHost): string[] {
+  return [
+    "-i",
+    host.key,
+    "-o",
+    `UserKnownHostsFile=${bed.knownHostsPath}`,
+    "-o",
+    "BatchMode=yes",
+    "-p",
+    String(host.port),
+    `${host.user}@${host.address}`,
+  ];
+}
+
+async function ssh(bed: Testbed, host: TestbedHost, script: string): Promise<void> {
+  const child = new Deno.Command("ssh", {
+    args: [...sshArgs(bed, host), "sh", "-s"],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const out = await child.output();
+  if (!out.success) {
+    throw new Error(`ssh ${host.name}: exit ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+function parallelScript(lines: string[]): string {
+  const waves: string[] = [];
+  for (let i = 0; i < lines.length; i += BARE_PARALLEL) {
+    const wave = lines.slice(i, i + BARE_PARALLEL);
+    waves.push(
+      wave.map((line, j) => `${line} & p${j}=$!`).join("\n") + "\n" +
+        wave.map((_, j) => `wait $p${j} || rc=1`).join("\n"),
+    );
+  }
+  return `rc=0\n${waves.join("\n")}\nexit $rc\n`;
+}
+
+/** The bare sequence on both hosts at once; its duration, ms. */
+async function bareRound(
+  bed: Testbed,
+  name: string,
+  peers: number,
+  image: string,
+): Promise<number> {
+  const runId = uniqueId("bare");
+  const config = ConfigSchema.parse(withTags(rawConfig(bed, name, peers, 0, image)));
+  const plan = place(config);
+  const redis = await new DockerRedis({ redis: config.redis, runId, test: name }).start(
+    AbortSignal.timeout(60_000),
+  );
+  const coordination = await RedisCoordination.open(redis.url);
+  const watching = new AbortController();
+  const hosts = [bed.hostA, bed.hostB];
+  try {
+    await coordination.enableKeyspaceNotifications();
+    const names = plan.map((p) => p.peer);
+    const byHost = hosts.map((host, index) => {
+      const { url, needsHostGateway } = peerRedisUrl(redis.url, {
+        orchestratorAddress: host.orchestratorAddress,
+      });
+      return plan.filter((p) => p.hostIndex === index).map((placement) => {
+        const container = containerName(name, placement.peer);
+        return commandLine([
+          "docker",
+          ...runArgs({
+            image,
+            name: container,
+            labels: peerLabels(currentOwner(runId, name), placement.peer),
+            ports: [{ host: placement.port, container: placement.port, protocol: "udp" }],
+            env: peerEnvironment(config, placement, url),
+            volumes: [{ source: configDir(HOME, container), target: "/config" }],
+            addHosts: needsHostGateway ? [HOST_GATEWAY_MAPPING] : [],
+          }),
+        ]) + " >/dev/null";
+      });
+    });
+    const started = new Set<string>();
+    const allStarted = Promise.withResolvers<void>();
+    (async () => {
+      for await (const update of coordination.statuses(names, watching.signal)) {
+        if (update.status === "started") started.add(update.peer);
+        if (started.size === names.length) return allStarted.resolve();
+      }
+    })().catch((error) => allStarted.reject(error));
+    const t0 = performance.now();
+    await Promise.all(hosts.map((host, i) => ssh(bed, host, parallelScript(byHost[i]))));
+    await allStarted.promise;
+    await Promise.all(hosts.map((host, index) => {
+      const containers = plan.filter((p) => p.hostIndex === index).map((p) =>
+        containerName(name, p.peer)
+      );
+      return ssh(
+        bed,
+        host,
+        `${commandLine(["docker", "rm", "-f", "-v", ...containers])} >/dev/null`,
+      );
+    }));
+    return performance.now() - t0;
+  } finally {
+    watching.abort();
+    await coordination.close().catch(() => {});
+    await redis.stop();
+    for (const host of hosts) await removeLabelled(host, `${LABELS.run}=${runId}`);
+    for (const p of plan) {
+      await Deno.remove(configDir(HOME, containerName(name, p.peer)), { recursive: true }).catch(
+        () => {},
+      );
+    }
+  }
+}
+
+/** One `tm <config>` through the CLI, and what it left. */
+async function tmRound(
+  bed: Testbed,
+  name: string,
+  peers: number,
+  lines: number,
+  image: string,
+): Promise<Omit<TestbedScale, "bareMs">> {
+  const dir = await Deno.makeTempDir({ prefix: `tm-scale-` });
+  try {
+    const path = `${dir}/test.yaml`;
+    await Deno.writeTextFile(
+      path,
+      stringify(withTags(rawConfig(bed, name, peers, lines, image)), { lineWidth: 0 }),
+    );
+    const t0 = performance.now();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}main.ts`, path, "--out", `${dir}/runs`],
+      cwd: dir,
+      env: { TM_KNOWN_HOSTS: bed.knownHostsPath, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let peakBytes = 0;
+    const sampler = setInterval(() => peakBytes = Math.max(peakBytes, vmHwm(child.pid)), 100);
+    const out = await child.output();
+    clearInterval(sampler);
+    const tmMs = performance.now() - t0;
+    const logName = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".log"))?.name;
+    const log = logName ? await Deno.readTextFile(`${dir}/${logName}`) : "";
+    const [recordName] = [...Deno.readDirSync(`${dir}/runs`)].map((e) => e.name);
+    const names = Array.from({ length: peers }, (_, i) => peerName(i));
+    const expected = Array.from({ length: lines }, (_, i) => `burst ${i + 1}`);
+    const inLog = burstLinesByPeer(log);
+    let completeInRecord = 0;
+    for (const peer of names) {
+      const text = await Deno.readTextFile(`${dir}/runs/${recordName}/peers/${peer}.log`).catch(
+        () => "",
+      );
+      const burst = text.split("\n").filter((l) => /\bburst \d+$/.test(l)).map((l) =>
+        /burst \d+$/.exec(l)![0]
+      );
+      if (JSON.stringify(burst) === JSON.stringify(expected)) completeInRecord++;
+    }
+    const verdict = /RESULT\s+(\w+)/.exec(log)?.[1] ?? `exit ${out.code}`;
+    if (names.some((p) => JSON.stringify(inLog.get(p) ?? []) !== JSON.stringify(expected))) {
+      const sample = log.split("\n").filter((l) =>
+        l.includes(`${names[0]} `) && l.includes("burst")
+      )
+        .slice(0, 8);
+      console.error(`scale: ${names[0]}'s lines in the log file:\n${sample.join("\n")}`);
+    }
+    if (!out.success) {
+      console.error(new TextDecoder().decode(out.stdout).slice(-3000));
+      console.error(new TextDecoder().decode(out.stderr).slice(-3000));
+    }
+    return {
+      peers,
+      lines,
+      verdict,
+      tmMs,
+      peakBytes,
+      allStartedMs: phaseGap(log, "starting", "bootstrap"),
+      completeInLog: names.filter((p) =>
+        JSON.stringify(inLog.get(p) ?? []) === JSON.stringify(expected)
+      ).length,
+      completeInRecord,
+      containersLeft: (await Promise.all([bed.hostA, bed.hostB].map((h) => containersOf(h, name))))
+        .reduce((a, b) => a + b, 0),
+      configDirsLeft: [...Deno.readDirSync(`${HOME}/peer-config`)].filter((e) =>
+        e.name.startsWith(`tm-${name}`)
+      ).length,
+    };
+  } finally {
+    for (const host of [bed.hostA, bed.hostB]) await removeLabelled(host, `${LABELS.test}=${name}`);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Each peer's `burst <n>` lines in the log file, in file order. */
+function burstLinesByPeer(log: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const line of log.split("\n")) {
+    // The peer's own lines (level `info`), not the OUTPUT lines of its collected container output.
+    const match = /\] (\S+)\s+info\s+(burst \d+)$/.exec(line);
+    if (!match) continue;
+    let list = found.get(match[1]);
+    if (!list) found.set(match[1], list = []);
+    list.push(match[2]);
+  }
+  return found;
+}
+
+/** ms between two phases' `tm PHASE` lines in a run's log file. */
+function phaseGap(log: string, from: string, to: string): number {
+  const at = (phase: string) => {
+    const match = new RegExp(`\\[\\s*([\\d.]+)s\\] tm\\s+PHASE\\s+${phase}\\b`).exec(log);
+    return match ? Number(match[1]) * 1000 : NaN;
+  };
+  return at(to) - at(from);
+}
+
+function vmHwm(pid: number): number {
+  try {
+    const kb = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmHWM:\s+(\d+) kB/m);
+    return kb ? Number(kb[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function containersOf(host: TestbedHost, test: string): Promise<number> {
+  const out = await new Deno.Command("docker", {
+    args: ["-H", host.dockerHost, "ps", "-aq", "--filter", `label=${LABELS.test}=${test}`],
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "").length;
+}
+
+/** Removes a host's containers carrying `label` (what a failed round left). */
+async function removeLabelled(host: TestbedHost, label: string): Promise<void> {
+  await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'docker -H "$1" ps -aq --filter "label=$2" | xargs -r docker -H "$1" rm -f -v >/dev/null 2>&1 || true',
+      "sh",
+      host.dockerHost,
+      label,
+    ],
+  }).output();
+}
