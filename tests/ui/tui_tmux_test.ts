@@ -42,7 +42,11 @@ Deno.test("startTui() on a real terminal shows the panels, stops on q and restor
     const running = await until("the timeline phase", async () => {
       const text = await screen();
       const header = text.split("\n")[0];
-      return header.includes("  timeline  ") && / connected /.test(text) ? text : undefined;
+      // A whole frame: tmux may capture the screen while ink is still painting it.
+      const painted = text.split("\n").some((l) => l.startsWith(" q stop · ↑↓ select"));
+      return header.includes("  timeline  ") && / connected /.test(text) && painted
+        ? text
+        : undefined;
     });
     assertEquals(await display("#{alternate_on}"), "1");
     const lines = running.split("\n");
