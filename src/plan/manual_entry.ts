@@ -11,14 +11,11 @@ import { stringify } from "yaml";
 import { ConfigError } from "./config_error.ts";
 import { parseConfig } from "./load.ts";
 import type { Config, TimelineEntryConfig } from "./schema.ts";
-import { FAULT_KINDS as KINDS, FAULT_NAMES } from "../faults/kinds.ts";
-
-/** The fault kinds, as their registry lists them. */
-export const FAULT_KINDS: readonly string[] = FAULT_NAMES;
+import { FAULT_KINDS, FAULT_NAMES } from "../faults/kinds.ts";
 
 /** The `key=value` parameters each fault kind takes (beside its targets). */
 const FAULT_PARAMETERS: Record<string, readonly string[]> = Object.fromEntries(
-  KINDS.map((kind) => [
+  FAULT_KINDS.map((kind) => [
     kind.name,
     Object.keys(kind.schema.shape).filter((key) =>
       !["time", "fault", "peer", "peers", "groups"].includes(key)
@@ -53,7 +50,7 @@ export function parseManualEntry(text: string): ManualParse {
   if (verb === "fault") {
     const [fault, ...args] = rest;
     if (!fault) {
-      return { ok: false, message: `fault needs a kind: one of ${FAULT_KINDS.join(", ")}` };
+      return { ok: false, message: `fault needs a kind: one of ${FAULT_NAMES.join(", ")}` };
     }
     if (fault === "chaos") {
       return {
@@ -142,7 +139,7 @@ export function completeManualEntry(text: string, peers: readonly string[]): Com
   let options: readonly string[];
   if (words.length === 0) options = ["send", "fault"];
   else if (verb === "send") options = words.length === 1 ? peers : [];
-  else if (verb === "fault" && words.length === 1) options = FAULT_KINDS;
+  else if (verb === "fault" && words.length === 1) options = FAULT_NAMES;
   else if (verb === "fault" && kind === "partition") options = peers;
   else if (verb === "fault") {
     const parameters = (FAULT_PARAMETERS[kind] ?? []).map((key) => `${key}=`);

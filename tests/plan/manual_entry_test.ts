@@ -1,10 +1,10 @@
 import { assertEquals } from "../support/assert.ts";
 import {
   completeManualEntry,
-  FAULT_KINDS,
   parseManualEntry,
   validateManualEntry,
 } from "../../src/plan/manual_entry.ts";
+import { FAULT_NAMES } from "../../src/faults/kinds.ts";
 import { scenario } from "../support/engine_scenario.ts";
 
 const CONFIG = scenario({
@@ -63,7 +63,7 @@ Deno.test("validateManualEntry gives the loader's own messages, and checks the o
   });
   assertEquals(problems("fault delay alice"), ["ms: is required but missing"]);
   assertEquals(problems("fault bogus alice"), [
-    `fault: must be one of ${[...FAULT_KINDS, "chaos"].join(", ")}; got "bogus"`,
+    `fault: must be one of ${[...FAULT_NAMES, "chaos"].join(", ")}; got "bogus"`,
   ]);
   assertEquals(problems("send bob restart|soon"), [
     'command: "restart|soon": restart takes a delay in seconds, e.g. restart|2',

@@ -7,8 +7,10 @@ import {
   EngineApiError,
   engineSocketOf,
   negotiatedVersion,
+  opaqueToInspect,
 } from "../../../src/runtimes/docker/engine_api.ts";
 import type { DockerEvent } from "../../../src/runtimes/docker/docker.ts";
+import { inspect } from "node:util";
 import { LocalRemote } from "../../../src/transport/local.ts";
 import { SshRemote } from "../../../src/transport/ssh.ts";
 import type { Remote } from "../../../src/transport/remote.ts";
@@ -20,6 +22,15 @@ Deno.test("engineSocketOf reads DOCKER_HOST's Unix socket, defaults to /var/run/
   assertEquals(engineSocketOf(""), DEFAULT_ENGINE_SOCKET);
   assertEquals(engineSocketOf("unix:///run/x/docker.sock"), "/run/x/docker.sock");
   assertEquals(engineSocketOf("tcp://10.0.0.1:2375"), null);
+});
+
+Deno.test("opaqueToInspect makes util.inspect print a name, not the object graph, even with showHidden and no depth limit", () => {
+  const sockets = Array.from({ length: 100 }, (_, i) => ({ secret: `socket-${i}`, peer: {} }));
+  const options = { path: "/version", agent: opaqueToInspect({ sockets }, "Agent") };
+  const printed = inspect(options, { showHidden: true, depth: null });
+  assert(printed.includes("[Agent]"), printed);
+  assert(!printed.includes("socket-"), printed);
+  assertEquals(options.agent.sockets.length, 100); // the object itself is untouched
 });
 
 Deno.test("negotiatedVersion speaks the engine's API version, capped at the newest the client knows", () => {
