@@ -10,7 +10,8 @@ import type { EngineEvent, EventSink } from "../engine/events.ts";
 import * as output from "../base/output_stream.ts";
 import { LiveArea, liveItems } from "./live_area.tsx";
 import { formatLine, isShown, type LineFilter } from "./plain_lines.ts";
-import { applyEvent, createRunState, type RunState } from "./run_state.ts";
+import { PhaseDigest, type PhaseDigestOptions } from "./phase_digest.ts";
+import { applyEvent, createRunState, type RunLine, type RunState } from "./run_state.ts";
 import { RunStore } from "./run_store.ts";
 import { renderStyled, type Styled } from "./styled_text.ts";
 import { StyledLine } from "./styled_view.tsx";
@@ -31,6 +32,8 @@ export interface ConsoleOptions {
   write?: (text: string) => void;
   /** Terminal width (default: the terminal's, else 80). */
   columns?: number;
+  /** How the plain console digests a run of many peers (defaults: `PhaseDigestOptions`). */
+  digest?: PhaseDigestOptions;
 }
 
 export interface ConsoleView {
@@ -43,14 +46,27 @@ export function createConsole(options: ConsoleOptions): ConsoleView {
   return options.interactive ? createLiveConsole(options) : createPlainConsole(options);
 }
 
-/** Line-by-line console: every shown line is written as soon as its event arrives. */
+/**
+ * Line-by-line console: every shown line is written as soon as its event arrives; a run of many
+ * peers is digested phase by phase (`phase_digest.ts`) unless `verbose` asks for every line.
+ */
 function createPlainConsole(options: ConsoleOptions): ConsoleView {
   const write = options.write ?? ((text: string) => void output.stdout.write(text));
   const state = createRunState({ lineCapacity: 1000 });
   const filter: LineFilter = { verbose: options.verbose, milestones: true, traces: options.traces };
+  const digest = options.verbose ? undefined : new PhaseDigest(options.digest);
   let printed = 0;
   let summarized = false;
   let closed = false;
+  const print = (lines: RunLine[]) => {
+    const shown = lines.filter((line) => isShown(line, filter));
+    if (shown.length === 0) return;
+    write(
+      shown.map((line) =>
+        renderStyled(formatLine(line, { nameWidth: state.nameWidth }), options.color)
+      ).join("\n") + "\n",
+    );
+  };
   const printSummary = () => {
     if (summarized || !state.finished) return;
     summarized = true;
@@ -59,20 +75,16 @@ function createPlainConsole(options: ConsoleOptions): ConsoleView {
   const sink: EventSink = (event: EngineEvent) => {
     if (closed) return;
     applyEvent(state, event);
-    const fresh = state.lines.since(printed).filter((line) => isShown(line, filter));
+    const fresh = state.lines.since(printed);
     printed = state.lines.nextSeq;
-    if (fresh.length > 0) {
-      write(
-        fresh.map((line) =>
-          renderStyled(formatLine(line, { nameWidth: state.nameWidth }), options.color)
-        ).join("\n") + "\n",
-      );
-    }
+    print(digest ? digest.take(event, fresh) : fresh);
     if (event.type === "run-finished") printSummary();
   };
   return {
     sink,
     close() {
+      // A run that ended without run-finished still says what its last phase did.
+      if (!closed && !state.finished && digest) print(digest.close(state.lastT));
       closed = true;
       return Promise.resolve();
     },
