@@ -93,22 +93,37 @@ function createPlainConsole(options: ConsoleOptions): ConsoleView {
 
 /**
  * Feeds `<Static>` one batch of new lines per store version. Each batch is a new `<Static>`
- * (keyed by `id`), so ink prints it once and does not keep every line ever printed.
+ * (keyed by `id`), so ink prints it once and does not keep every line ever printed. The lines
+ * come as the events made them, digested for a run of many peers (`phase_digest.ts`) unless
+ * `verbose`: the live area shows each phase's progress meanwhile.
  */
 class StaticFeed {
   id = 0;
   items: Styled[] = [];
-  #cursor = 0;
+  /** Lines to print, in order, not yet handed to `<Static>`. */
+  #pending: RunLine[] = [];
   #version = -1;
   #summarized = false;
+  readonly #digest: PhaseDigest | undefined;
 
-  constructor(private readonly filter: LineFilter) {}
+  constructor(private readonly filter: LineFilter, digest?: PhaseDigestOptions) {
+    this.#digest = filter.verbose ? undefined : new PhaseDigest(digest);
+  }
+
+  /** Takes the lines `event` made (`fresh`), as it is applied. */
+  take(event: EngineEvent, fresh: RunLine[]): void {
+    this.#pending.push(...(this.#digest ? this.#digest.take(event, fresh) : fresh));
+  }
+
+  /** A run closed before run-finished: its last phase's counts. */
+  end(state: RunState): void {
+    if (!state.finished && this.#digest) this.#pending.push(...this.#digest.close(state.lastT));
+  }
 
   update(state: RunState, version: number, closing: boolean): void {
     if (version === this.#version && !closing) return;
     this.#version = version;
-    const fresh = state.lines.since(this.#cursor).filter((line) => isShown(line, this.filter));
-    this.#cursor = state.lines.nextSeq;
+    const fresh = this.#pending.splice(0).filter((line) => isShown(line, this.filter));
     const items = fresh.map((line) => formatLine(line, { nameWidth: state.nameWidth }));
     if (state.finished && !this.#summarized) {
       this.#summarized = true;
@@ -167,7 +182,7 @@ function createLiveConsole(options: ConsoleOptions): ConsoleView {
     verbose: options.verbose,
     milestones: false,
     traces: options.traces,
-  });
+  }, options.digest);
   const stdout = options.write
     ? new WriteStream(options.write, options.columns ?? 80, true)
     : process.stdout;
@@ -190,9 +205,14 @@ function createLiveConsole(options: ConsoleOptions): ConsoleView {
   });
   let closed: Promise<void> | undefined;
   return {
-    sink: store.sink,
+    sink(event) {
+      const before = store.state.lines.nextSeq;
+      store.sink(event);
+      feed.take(event, store.state.lines.since(before));
+    },
     close() {
       closed ??= (async () => {
+        feed.end(store.state);
         store.flush();
         instance.rerender(app(true));
         await instance.waitUntilRenderFlush();

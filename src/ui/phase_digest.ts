@@ -1,5 +1,5 @@
 /**
- * The plain console at scale: a run of 1,000 peers would print 1,000 `started` lines, 1,000
+ * The console at scale (plain, and the lines above the live area): a run of 1,000 peers would print 1,000 `started` lines, 1,000
  * commands and 1,000 `stopped` lines, phase after phase, and bury what went wrong. With more
  * peers than `peerLinesUpTo`, each phase's routine peer lines (a status set, a command sent, a
  * launch, an expected exit) are counted instead of printed, and the phase ends with one line of

@@ -142,3 +142,27 @@ Deno.test("PhaseDigest bounds a phase's peer errors apart from its warnings, the
   assert(/^run done in .+: 2 warnings, 2 errors$/.test(closing[1]), closing[1]);
   assertEquals(digest.close(3), []);
 });
+
+Deno.test("createConsole() interactive mode at 1,000 peers prints a line of counts per phase above the live area, not a line per peer", async () => {
+  let out = "";
+  const view = createConsole({
+    interactive: true,
+    color: false,
+    verbose: false,
+    write: (text) => out += text,
+    columns: 120,
+  });
+  try {
+    for (const event of manyPeersRun({ peers: 1_000, logLines: 2, crashes: 1 })) view.sink(event);
+  } finally {
+    await view.close();
+  }
+  // deno-lint-ignore no-control-regex
+  const screen = out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+  assert(/starting done in .+: 1000\/1000 started, 1000 launched/.test(screen), screen);
+  assert(/shutdown done in .+: 999\/1000 stopped/.test(screen), screen);
+  assert(screen.includes("node-1000 exited with code 137 unexpectedly"), screen);
+  assert(!/node-500 +< started/.test(screen), "no line per peer");
+  assert(!/node-500 +> find/.test(screen), "no command line per peer");
+  assert(screen.includes("FAILED"));
+});
