@@ -6,7 +6,9 @@
  * - load and first render: from navigation to the second animation frame after `load`;
  * - scrolling the lanes to the last peer, until its lane is drawn;
  * - searching the lanes for one peer by name and for a glob, until the lanes show them;
- * - a lane click (the logs filtered to that peer), until drawn.
+ * - a lane click (the logs filtered to that peer), until drawn;
+ * - typing a word (7 keystrokes) into the logs' text filter, and unticking a level, every line
+ *   of the run filtered, until drawn.
  * Baseline, in the same run and the same browser: the same page for a 10-peer run.
  * Target (issue 17 §3): load and first render < 5 s at 1,000 peers; each interaction < 1 s.
  */
@@ -47,6 +49,8 @@ interface Figures {
   searchMs: number;
   globMs: number;
   clickMs: number;
+  typeMs: number;
+  levelMs: number;
 }
 
 /** Two animation frames: what was changed has been laid out and painted. */
@@ -117,8 +121,30 @@ async function measure(browser: Browser, peers: number): Promise<Figures> {
       () => page.click(`.lane[data-peer="${last}"] .lane-name`),
       `tr.log[data-peer="${last}"]`,
     );
+    await page.click(`.lane[data-peer="${last}"] .lane-name`); // every peer's lines again
+    const typeMs = await timed(
+      page,
+      () => page.type("#text-filter", "routing"),
+      'tr.log[data-peer="node-1"]',
+    );
+    const levelMs = await timed(
+      page,
+      () => page.click('input[data-level="debug"]'),
+      "tr.log",
+    );
     if (errors.length > 0) throw new Error(`the page failed: ${errors.join("; ")}`);
-    return { bytes, loadMs, lanesInDom, elements, scrollMs, searchMs, globMs, clickMs };
+    return {
+      bytes,
+      loadMs,
+      lanesInDom,
+      elements,
+      scrollMs,
+      searchMs,
+      globMs,
+      clickMs,
+      typeMs,
+      levelMs,
+    };
   } finally {
     await page.close();
     await Deno.remove(parent, { recursive: true });
@@ -158,7 +184,9 @@ ${row("load and first render", big.loadMs, base.loadMs, LOAD_TARGET_MS)}
 ${row("scroll the lanes to the last peer", big.scrollMs, base.scrollMs, INTERACTION_TARGET_MS)}
 ${row("search the lanes by name", big.searchMs, base.searchMs, INTERACTION_TARGET_MS)}
 ${row("search the lanes by glob", big.globMs, base.globMs, INTERACTION_TARGET_MS)}
-${row("click a lane (logs filtered)", big.clickMs, base.clickMs, INTERACTION_TARGET_MS)}`);
+${row("click a lane (logs filtered)", big.clickMs, base.clickMs, INTERACTION_TARGET_MS)}
+${row("type a word (7 keys) in the logs' filter", big.typeMs, base.typeMs, INTERACTION_TARGET_MS)}
+${row("untick a log level", big.levelMs, base.levelMs, INTERACTION_TARGET_MS)}`);
   } finally {
     await browser.close();
   }

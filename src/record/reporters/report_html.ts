@@ -154,7 +154,7 @@ const SCRIPT = `
   var OVERSCAN = 10;
   var t0 = data.timelineStartMs === null ? 0 : data.timelineStartMs;
   var span = Math.max(1, data.endMs);
-  var LIMIT = 5000;
+  var LOG_PAGE = 200;
   var STATUS_COLORS = { launched: "#b0bec5", started: "#81c784", connecting: "#fff176",
     connected: "#43a047", disconnecting: "#ffb74d", disconnected: "#a1887f",
     restarting: "#ff7043", stopped: "#9e9e9e", failed: "#e53935" };
@@ -395,31 +395,59 @@ const SCRIPT = `
 
   var body = document.querySelector("#logs tbody");
   var count = document.getElementById("log-count");
+  var logsBox = document.getElementById("logs-box");
+  /** The lines the filters select, and how many of them are drawn (LOG_PAGE more as the list
+   * scrolls near its end): a keystroke in the filter draws a page, not thousands of rows. */
+  var shown = [];
+  var drawnLogs = 0;
+  var marked = null;
+  function lower(l) {
+    if (l.lower === undefined) l.lower = l.message.toLowerCase();
+    return l.lower;
+  }
   function render() {
     var peer = peerFilter.value;
     var text = textFilter.value.toLowerCase();
-    var shown = data.logs.filter(function (l) {
+    shown = data.logs.filter(function (l) {
       return (!peer || l.peer === peer) && shownLevels[l.level] &&
-        (!text || l.message.toLowerCase().indexOf(text) >= 0);
+        (!text || lower(l).indexOf(text) >= 0);
     });
     body.textContent = "";
-    shown.slice(0, LIMIT).forEach(function (l) {
+    drawnLogs = 0;
+    marked = null;
+    drawLogs(LOG_PAGE);
+  }
+  function drawLogs(more) {
+    var end = Math.min(shown.length, drawnLogs + more);
+    var rows = document.createDocumentFragment();
+    for (var i = drawnLogs; i < end; i++) {
+      var l = shown[i];
       var row = el("tr", "log l-" + l.level);
       row.dataset.peer = l.peer;
       row.dataset.t = String(l.t);
       var time = el("td", "time", clock(l.t));
       time.title = "show on the lanes";
-      time.addEventListener("click", function () { showTime(l.t); });
       row.appendChild(time);
       row.appendChild(el("td", "", l.peer));
       row.appendChild(el("td", "", l.level));
       row.appendChild(el("td", "msg", l.message));
-      body.appendChild(row);
-    });
-    count.textContent = shown.length > LIMIT
-      ? "showing the first " + LIMIT + " of " + shown.length + " lines"
-      : shown.length + " lines";
+      rows.appendChild(row);
+    }
+    body.appendChild(rows);
+    drawnLogs = end;
+    count.textContent = (shown.length === 1 ? "1 line" : shown.length + " lines") +
+      (drawnLogs < shown.length ? " (" + drawnLogs + " drawn: scroll for more)" : "");
   }
+  logsBox.addEventListener("scroll", function () {
+    if (drawnLogs < shown.length &&
+      logsBox.scrollTop + logsBox.clientHeight > logsBox.scrollHeight - 600) {
+      drawLogs(LOG_PAGE);
+    }
+  });
+  body.addEventListener("click", function (event) {
+    var cell = event.target.closest("td.time");
+    if (cell) showTime(Number(cell.parentNode.dataset.t));
+  });
   function selectPeer(peer) {
     selected = peer || null;
     peerFilter.value = peer;
@@ -434,17 +462,17 @@ const SCRIPT = `
       cursor.style.left = (track.offsetLeft + track.offsetWidth * Math.min(Math.max(t, 0), span) /
         span) + "px";
     }
-    var rows = body.querySelectorAll("tr.log");
-    var best = null;
-    Array.prototype.forEach.call(rows, function (row) {
-      row.classList.remove("at");
-      if (best === null && Number(row.dataset.t) >= t) best = row;
-    });
-    if (best) {
-      best.classList.add("at");
-      var box = document.getElementById("logs-box");
-      box.scrollTop = best.offsetTop - box.clientHeight / 3;
+    var at = -1;
+    for (var i = 0; i < shown.length; i++) {
+      if (shown[i].t >= t) { at = i; break; }
     }
+    if (marked) marked.classList.remove("at");
+    marked = null;
+    if (at < 0) return;
+    if (at >= drawnLogs) drawLogs(at + LOG_PAGE - drawnLogs);
+    marked = body.children[at];
+    marked.classList.add("at");
+    logsBox.scrollTop = marked.offsetTop - logsBox.clientHeight / 3;
   }
   render();
 })();

@@ -228,6 +228,43 @@ Deno.test({
 
 Deno.test({
   name:
+    "report.html in Chromium at 300 peers draws the logs a page at a time, more as they scroll, and the text filter finds a line past the first page [integration: chromium]",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using dir = await tempDir();
+    const runDir = await recordManyPeersRun(dir.path, { peers: 300, logLines: 3 });
+    await using chromium = await browser();
+    const { page, problems } = await open(chromium.browser, `${runDir}/${RECORD_FILES.report}`);
+    const rows = () => page.$$eval("tr.log", (all) => all.length);
+    const countText = () =>
+      page.$eval("#log-count", (el) => (el as unknown as PageNode).textContent);
+    // 3 lines and 5 lines of exit output per peer.
+    assertEquals(await rows(), 200);
+    assertEquals(await countText(), "2400 lines (200 drawn: scroll for more)");
+    await page.$eval("#logs-box", (box) => {
+      const node = box as unknown as { scrollTop: number; scrollHeight: number };
+      node.scrollTop = node.scrollHeight;
+    });
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } })
+        .document.querySelectorAll("tr.log").length > 200
+    );
+    // The text filter searches every line, not only those drawn.
+    await page.type("#text-filter", "node-299 line 2");
+    const found = await page.$$eval(
+      "tr.log td.msg",
+      (c) => c.map((x) => (x as unknown as PageNode).textContent),
+    );
+    assertEquals(found.length, 1);
+    assert(found[0]?.startsWith("node-299 line 2: "), found[0] ?? "");
+    assertEquals(await countText(), "1 line");
+    assertEquals(problems, []);
+  },
+});
+
+Deno.test({
+  name:
     "report.html in Chromium shows a peer's bidi overrides and line separators escaped, as the console does, in the logs, the evidence and the lanes [integration: chromium]",
   sanitizeResources: false,
   sanitizeOps: false,
