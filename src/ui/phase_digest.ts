@@ -1,14 +1,15 @@
 /**
- * The console at scale (plain, and the lines above the live area): a run of 1,000 peers would print 1,000 `started` lines, 1,000
- * commands and 1,000 `stopped` lines, phase after phase, and bury what went wrong. With more
- * peers than `peerLinesUpTo`, each phase's routine peer lines (a status set, a command sent, a
- * launch, an expected exit) are counted instead of printed, and the phase ends with one line of
- * counts (`starting done in 6.0s: 1000/1000 started`); a peer's problems (a warning or error it
- * logged, a restart, a crash and its output, an undelivered command) are still printed one by one,
- * up to `problemLines` warnings and as many errors a phase (so a flood of warnings cannot hide a
- * crash), then counted (`… and 2980 more warnings in timeline`). Lines
- * about no single peer (phases, hosts, images, faults, checks) pass unchanged. The log file and
- * the run record keep every line. Pure: it only sees the events and the lines they made.
+ * The console at scale (plain, and the lines above the live area): a run of 1,000 peers would
+ * print 1,000 `started` lines, 1,000 commands and 1,000 `stopped` lines, phase after phase, and
+ * bury what went wrong. With more peers than `peerLinesUpTo`, each phase's routine peer lines (a
+ * status set, a launch, a bootstrap or shutdown command, an expected exit) are counted instead of
+ * printed, and the phase ends with one line of counts (`starting done in 6.0s: 1000/1000
+ * started`). Printed one by one, up to `listed` of each kind a phase, then counted (`… and 2980
+ * more peer warnings in timeline`): a peer's warnings, its errors (a crash with its output, an
+ * error it logged), and the timeline's commands (the test's own steps). Each kind has its own
+ * bound, so a flood of warnings cannot hide a crash. Lines about no single peer (phases, hosts,
+ * images, faults, checks) pass unchanged. The log file and the run record keep every line.
+ * Pure: it only sees the events and the lines they made.
  */
 import type { EngineEvent, Phase } from "../engine/events.ts";
 import { severityOf } from "../text/severity.ts";
@@ -19,10 +20,15 @@ import type { RunLine } from "./run_state.ts";
 export interface PhaseDigestOptions {
   /** A run with at most this many peers prints every peer line (default 40). */
   peerLinesUpTo?: number;
-  /** Peer warning lines, and peer error lines, printed per phase before they are only counted
-   * (default 20 each). */
-  problemLines?: number;
+  /**
+   * Peer warning lines, peer error lines and timeline commands printed per phase, each, before
+   * they are only counted (default 20).
+   */
+  listed?: number;
 }
+
+/** The kinds of peer line listed up to a bound: warnings, errors, timeline commands. */
+type Listed = "warn" | "error" | "command";
 
 /** What one phase saw, counted. */
 interface PhaseTally {
@@ -37,9 +43,9 @@ interface PhaseTally {
   crashed: number;
   warnings: number;
   errors: number;
-  /** Peer problem lines printed, and those only counted, by severity. */
-  shown: { warn: number; error: number };
-  hidden: { warn: number; error: number };
+  /** Lines printed, and those only counted, of each kind listed up to a bound. */
+  shown: Record<Listed, number>;
+  hidden: Record<Listed, number>;
 }
 
 function newTally(phase: Phase | null, since: number): PhaseTally {
@@ -54,15 +60,15 @@ function newTally(phase: Phase | null, since: number): PhaseTally {
     crashed: 0,
     warnings: 0,
     errors: 0,
-    shown: { warn: 0, error: 0 },
-    hidden: { warn: 0, error: 0 },
+    shown: { warn: 0, error: 0, command: 0 },
+    hidden: { warn: 0, error: 0, command: 0 },
   };
 }
 
 /** Folds events and their lines into the lines a plain console prints at scale. */
 export class PhaseDigest {
   readonly #peerLinesUpTo: number;
-  readonly #problemLines: number;
+  readonly #listed: number;
   #peers = 0;
   #tally = newTally(null, 0);
   /** Whether the last peer problem was printed: a crash's output lines follow its crash line. */
@@ -70,7 +76,7 @@ export class PhaseDigest {
 
   constructor(options: PhaseDigestOptions = {}) {
     this.#peerLinesUpTo = options.peerLinesUpTo ?? 40;
-    this.#problemLines = options.problemLines ?? 20;
+    this.#listed = options.listed ?? 20;
   }
 
   /** Whether the run is large enough to be digested (known from `run-started`). */
@@ -100,17 +106,25 @@ export class PhaseDigest {
       if (line.kind === "output") {
         if (this.#lastProblemShown) out.push(line);
       } else if (severity === "warn" || severity === "error") {
-        this.#lastProblemShown = this.#tally.shown[severity] < this.#problemLines;
-        if (this.#lastProblemShown) {
-          this.#tally.shown[severity]++;
-          out.push(line);
-        } else {
-          this.#tally.hidden[severity]++;
-        }
+        this.#lastProblemShown = this.#list(severity, line, out);
+      } else if (event.type === "command-sent" && event.index !== undefined) {
+        this.#list("command", line, out);
       }
       // Anything else about one peer is routine: counted in the phase's line, not printed.
     }
     return out;
+  }
+
+  /** Prints `line` if its kind is still under the bound this phase, else counts it. */
+  #list(kind: Listed, line: RunLine, out: RunLine[]): boolean {
+    const shown = this.#tally.shown[kind] < this.#listed;
+    if (shown) {
+      this.#tally.shown[kind]++;
+      out.push(line);
+    } else {
+      this.#tally.hidden[kind]++;
+    }
+    return shown;
   }
 
   #count(event: EngineEvent): void {
@@ -174,11 +188,12 @@ export class PhaseDigest {
       text,
       audience: "always",
     });
-    const { warn, error } = tally.hidden;
-    if (warn + error > 0) {
+    const { warn, error, command } = tally.hidden;
+    if (warn + error + command > 0) {
       const more = [
         ...(error ? [plural(error, "more peer error")] : []),
         ...(warn ? [plural(warn, "more peer warning")] : []),
+        ...(command ? [plural(command, "more timeline command")] : []),
       ];
       out.push(line(
         `… and ${more.join(", ")} in ${name} (the log file has each)`,

@@ -53,8 +53,10 @@ Deno.test("createConsole() plain mode at 1,000 peers prints a line of counts per
   // No phase prints a line per peer: starting and bootstrap print only their counts.
   assertEquals(phases.get("starting")!.length, 1);
   assertEquals(phases.get("bootstrap")!.length, 1);
-  // The timeline's problems: 20 warnings, then each crash with its output, then the count.
+  // The timeline's first 20 commands, 20 warnings, each crash with its output, then the count.
   const timeline = phases.get("timeline")!;
+  assertEquals(timeline.filter((l) => / > find\|/.test(l)).length, 20);
+  assert(timeline.some((l) => l.endsWith("node-1    > find|node-2")));
   assertEquals(timeline.filter((l) => l.includes(" warn  ")).length, 20);
   for (const peer of ["node-998", "node-999", "node-1000"]) {
     assert(timeline.some((l) => l.endsWith(`${peer.padEnd(9)} exited with code 137 unexpectedly`)));
@@ -62,7 +64,9 @@ Deno.test("createConsole() plain mode at 1,000 peers prints a line of counts per
   }
   assert(
     timeline.some((l) =>
-      l.endsWith("… and 2980 more peer warnings in timeline (the log file has each)")
+      l.endsWith(
+        "… and 2980 more peer warnings, 980 more timeline commands in timeline (the log file has each)",
+      )
     ),
   );
   // Its summary lists the crashed peers first, at most 20 rows, and counts the others.
@@ -100,7 +104,7 @@ Deno.test("PhaseDigest passes every line of a run of 40 peers or fewer", () => {
 });
 
 Deno.test("PhaseDigest bounds a phase's peer errors apart from its warnings, then counts both", () => {
-  const digest = new PhaseDigest({ peerLinesUpTo: 2, problemLines: 1 });
+  const digest = new PhaseDigest({ peerLinesUpTo: 2, listed: 1 });
   const plan = manyPeersRun({ peers: 3, logLines: 0 })[0];
   const line = (peer: string, level: string, kind: RunLine["kind"] = "log"): RunLine => ({
     seq: 0,
