@@ -107,6 +107,9 @@ h2 small { font-weight: normal; color: #666; }
 .lane { display: flex; height: 19px; box-sizing: border-box; cursor: pointer;
   border-bottom: 1px solid #f3f3f3; }
 #lane-window { position: relative; }
+/* The axis and the phases stay in view over a thousand lanes; the shadow covers the names. */
+#axis { box-shadow: calc(-1 * var(--label)) 0 0 #fafafa; }
+#lanes { position: sticky; top: 20px; background: #fff; z-index: 2; }
 #lane-window .lane { position: absolute; left: 0; right: 0; }
 #lane-search { margin-bottom: 4px; } #lane-filter { width: 340px; }
 #lane-count { color: #555; font-size: 12px; } #lane-count.bad { color: #c62828; }
@@ -459,6 +462,8 @@ const SCRIPT = `
     var track = lanes.querySelector(".track");
     if (track) {
       cursor.style.display = "block";
+      // Down the whole list of lanes, not only its first screenful.
+      cursor.style.height = lanesBox.scrollHeight + "px";
       cursor.style.left = (track.offsetLeft + track.offsetWidth * Math.min(Math.max(t, 0), span) /
         span) + "px";
     }
