@@ -98,7 +98,10 @@ async function measure(browser: Browser, peers: number): Promise<Figures> {
       ".lane[data-peer]",
     );
     const lanesInDom = await page.$$eval(".lane[data-peer]", (lanes) => lanes.length);
-    const elements = await page.$$eval("*", (nodes) => nodes.length);
+    // Counted in the page: a handle per element would overflow puppeteer at 50,000.
+    const elements = await page.evaluate(() =>
+      (globalThis as unknown as PageGlobals).document.querySelectorAll("*").length
+    );
     const last = `node-${peers}`;
     const scrollMs = await timed(
       page,
