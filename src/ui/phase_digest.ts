@@ -6,7 +6,7 @@
  * printed, and the phase ends with one line of counts (`starting done in 6.0s: 1000/1000
  * started`). Printed one by one, up to `listed` of each kind a phase, then counted (`… and 2980
  * more peer warnings in timeline`): a peer's warnings, its errors (a crash with its output, an
- * error it logged), and the timeline's commands (the test's own steps). Each kind has its own
+ * error it logged, a `failed` status), and the timeline's commands (the test's own steps). Each kind has its own
  * bound, so a flood of warnings cannot hide a crash. Lines about no single peer (phases, hosts,
  * images, faults, checks) pass unchanged. The log file and the run record keep every line.
  * Pure: it only sees the events and the lines they made.
@@ -107,6 +107,9 @@ export class PhaseDigest {
         if (this.#lastProblemShown) out.push(line);
       } else if (severity === "warn" || severity === "error") {
         this.#lastProblemShown = this.#list(severity, line, out);
+      } else if (event.type === "peer-status" && statusWord(event.status) === "failed") {
+        // A peer reporting `failed` fails the run: listed with the errors, not only counted.
+        this.#lastProblemShown = this.#list("error", line, out);
       } else if (event.type === "command-sent" && event.index !== undefined) {
         this.#list("command", line, out);
       }
@@ -131,7 +134,7 @@ export class PhaseDigest {
     const tally = this.#tally;
     switch (event.type) {
       case "peer-status": {
-        const word = event.status.split("|")[0];
+        const word = statusWord(event.status);
         let peers = tally.statuses.get(word);
         if (!peers) tally.statuses.set(word, peers = new Set());
         peers.add(event.peer);
@@ -207,6 +210,11 @@ export class PhaseDigest {
     }
     return out;
   }
+}
+
+/** `failed` of `failed|<reason>`: the status word before the first `|`. */
+function statusWord(status: string): string {
+  return status.split("|")[0];
 }
 
 function plural(count: number, word: string): string {

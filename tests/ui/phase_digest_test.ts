@@ -163,3 +163,24 @@ Deno.test("createConsole() interactive mode at 1,000 peers prints a line of coun
   assert(!/node-500 +> find/.test(screen), "no command line per peer");
   assert(screen.includes("FAILED"));
 });
+
+Deno.test("createConsole() plain mode at 1,000 peers lists a peer that reports failed, not only counts it", async () => {
+  const events = manyPeersRun({ peers: 1_000, logLines: 0 });
+  const shutdown = events.findIndex((e) => e.type === "phase" && e.phase === "shutdown");
+  events.splice(shutdown, 0, {
+    t: events[shutdown].t,
+    type: "peer-status",
+    peer: "node-640",
+    status: "failed|lost the routing table",
+    previous: "connected",
+  });
+  const timeline = byPhase(await plainLines(events)).get("timeline")!;
+  assert(
+    timeline.some((l) => /node-640 +< failed\|lost the routing table$/.test(l)),
+    timeline.join("\n"),
+  );
+  assert(
+    timeline.some((l) => /timeline done in .+: .*1\/1000 failed/.test(l)),
+    timeline.join("\n"),
+  );
+});
