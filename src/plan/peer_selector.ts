@@ -53,6 +53,16 @@ export function selectPeers(pattern: string, names: readonly string[]): string[]
   return names.filter(test);
 }
 
+/**
+ * `compilePeerPattern` and what it calls as script source (the functions' own text, types
+ * stripped by the runtime), for report.html's lane search: the page selects peers exactly as the
+ * test file does, from the one matcher.
+ */
+export function peerPatternScript(): string {
+  return [PeerPatternError, isPeerPattern, compilePeerPattern, parse, parseRanges, matches, isDigit]
+    .map(String).join("\n");
+}
+
 function parse(pattern: string): Part[] {
   const parts: Part[] = [];
   let text = "";

@@ -10,7 +10,8 @@ import type { EngineEvent, EventSink } from "../engine/events.ts";
 import * as output from "../base/output_stream.ts";
 import { LiveArea, liveItems } from "./live_area.tsx";
 import { formatLine, isShown, type LineFilter } from "./plain_lines.ts";
-import { applyEvent, createRunState, type RunState } from "./run_state.ts";
+import { PhaseDigest, type PhaseDigestOptions } from "./phase_digest.ts";
+import { applyEvent, createRunState, type RunLine, type RunState } from "./run_state.ts";
 import { RunStore } from "./run_store.ts";
 import { renderStyled, type Styled } from "./styled_text.ts";
 import { StyledLine } from "./styled_view.tsx";
@@ -31,6 +32,8 @@ export interface ConsoleOptions {
   write?: (text: string) => void;
   /** Terminal width (default: the terminal's, else 80). */
   columns?: number;
+  /** How the plain console digests a run of many peers (defaults: `PhaseDigestOptions`). */
+  digest?: PhaseDigestOptions;
 }
 
 export interface ConsoleView {
@@ -43,14 +46,27 @@ export function createConsole(options: ConsoleOptions): ConsoleView {
   return options.interactive ? createLiveConsole(options) : createPlainConsole(options);
 }
 
-/** Line-by-line console: every shown line is written as soon as its event arrives. */
+/**
+ * Line-by-line console: every shown line is written as soon as its event arrives; a run of many
+ * peers is digested phase by phase (`phase_digest.ts`) unless `verbose` asks for every line.
+ */
 function createPlainConsole(options: ConsoleOptions): ConsoleView {
   const write = options.write ?? ((text: string) => void output.stdout.write(text));
   const state = createRunState({ lineCapacity: 1000 });
   const filter: LineFilter = { verbose: options.verbose, milestones: true, traces: options.traces };
+  const digest = options.verbose ? undefined : new PhaseDigest(options.digest);
   let printed = 0;
   let summarized = false;
   let closed = false;
+  const print = (lines: RunLine[]) => {
+    const shown = lines.filter((line) => isShown(line, filter));
+    if (shown.length === 0) return;
+    write(
+      shown.map((line) =>
+        renderStyled(formatLine(line, { nameWidth: state.nameWidth }), options.color)
+      ).join("\n") + "\n",
+    );
+  };
   const printSummary = () => {
     if (summarized || !state.finished) return;
     summarized = true;
@@ -59,20 +75,16 @@ function createPlainConsole(options: ConsoleOptions): ConsoleView {
   const sink: EventSink = (event: EngineEvent) => {
     if (closed) return;
     applyEvent(state, event);
-    const fresh = state.lines.since(printed).filter((line) => isShown(line, filter));
+    const fresh = state.lines.since(printed);
     printed = state.lines.nextSeq;
-    if (fresh.length > 0) {
-      write(
-        fresh.map((line) =>
-          renderStyled(formatLine(line, { nameWidth: state.nameWidth }), options.color)
-        ).join("\n") + "\n",
-      );
-    }
+    print(digest ? digest.take(event, fresh) : fresh);
     if (event.type === "run-finished") printSummary();
   };
   return {
     sink,
     close() {
+      // A run that ended without run-finished still says what its last phase did.
+      if (!closed && !state.finished && digest) print(digest.close(state.lastT));
       closed = true;
       return Promise.resolve();
     },
@@ -81,22 +93,37 @@ function createPlainConsole(options: ConsoleOptions): ConsoleView {
 
 /**
  * Feeds `<Static>` one batch of new lines per store version. Each batch is a new `<Static>`
- * (keyed by `id`), so ink prints it once and does not keep every line ever printed.
+ * (keyed by `id`), so ink prints it once and does not keep every line ever printed. The lines
+ * come as the events made them, digested for a run of many peers (`phase_digest.ts`) unless
+ * `verbose`: the live area shows each phase's progress meanwhile.
  */
 class StaticFeed {
   id = 0;
   items: Styled[] = [];
-  #cursor = 0;
+  /** Lines to print, in order, not yet handed to `<Static>`. */
+  #pending: RunLine[] = [];
   #version = -1;
   #summarized = false;
+  readonly #digest: PhaseDigest | undefined;
 
-  constructor(private readonly filter: LineFilter) {}
+  constructor(private readonly filter: LineFilter, digest?: PhaseDigestOptions) {
+    this.#digest = filter.verbose ? undefined : new PhaseDigest(digest);
+  }
+
+  /** Takes the lines `event` made (`fresh`), as it is applied. */
+  take(event: EngineEvent, fresh: RunLine[]): void {
+    this.#pending.push(...(this.#digest ? this.#digest.take(event, fresh) : fresh));
+  }
+
+  /** A run closed before run-finished: its last phase's counts. */
+  end(state: RunState): void {
+    if (!state.finished && this.#digest) this.#pending.push(...this.#digest.close(state.lastT));
+  }
 
   update(state: RunState, version: number, closing: boolean): void {
     if (version === this.#version && !closing) return;
     this.#version = version;
-    const fresh = state.lines.since(this.#cursor).filter((line) => isShown(line, this.filter));
-    this.#cursor = state.lines.nextSeq;
+    const fresh = this.#pending.splice(0).filter((line) => isShown(line, this.filter));
     const items = fresh.map((line) => formatLine(line, { nameWidth: state.nameWidth }));
     if (state.finished && !this.#summarized) {
       this.#summarized = true;
@@ -155,7 +182,7 @@ function createLiveConsole(options: ConsoleOptions): ConsoleView {
     verbose: options.verbose,
     milestones: false,
     traces: options.traces,
-  });
+  }, options.digest);
   const stdout = options.write
     ? new WriteStream(options.write, options.columns ?? 80, true)
     : process.stdout;
@@ -178,9 +205,14 @@ function createLiveConsole(options: ConsoleOptions): ConsoleView {
   });
   let closed: Promise<void> | undefined;
   return {
-    sink: store.sink,
+    sink(event) {
+      const before = store.state.lines.nextSeq;
+      store.sink(event);
+      feed.take(event, store.state.lines.since(before));
+    },
     close() {
       closed ??= (async () => {
+        feed.end(store.state);
         store.flush();
         instance.rerender(app(true));
         await instance.waitUntilRenderFlush();

@@ -20,7 +20,8 @@ import type { Styled } from "./styled_text.ts";
 export interface SummaryOptions {
   /**
    * With more peers than this, only peers that did not end cleanly are listed, plus a count of
-   * the others (default 20).
+   * the others; with more of those than this, the worst this many (failed or crashed first, then
+   * by errors, restarts and warnings), plus a count of the rest (default 20).
    */
   maxPeerRows?: number;
   /** With more checks than this, only the failed ones are listed, plus a count (default 20). */
@@ -85,6 +86,23 @@ export function totals(state: RunState): { warnings: number; errors: number } {
       peers.reduce((n, p) => n + p.warnings, 0),
     errors: Math.max(0, state.errors - seenPeerErrors) + peers.reduce((n, p) => n + p.errors, 0),
   };
+}
+
+/** Whether a peer failed: reported `failed`, or exited on its own with a bad code. */
+function failedPeer(peer: PeerSummary): boolean {
+  return peer.failure !== undefined ||
+    (peer.exitCode !== undefined && peer.exitCode !== null && peer.exitCode !== 0 &&
+      peer.status !== "stopped");
+}
+
+/** The `count` worst of `peers` (failed first, then by errors, restarts, warnings), worst first. */
+function worst(peers: readonly PeerSummary[], count: number): PeerSummary[] {
+  const rank = (p: PeerSummary) => [failedPeer(p) ? 1 : 0, p.errors, p.restarts, p.warnings];
+  return [...peers].sort((a, b) => {
+    const [x, y] = [rank(a), rank(b)];
+    const i = x.findIndex((value, k) => value !== y[k]);
+    return i < 0 ? 0 : y[i] - x[i];
+  }).slice(0, count);
 }
 
 function finalStatus(peer: PeerSummary): string {
@@ -172,7 +190,8 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
 
   const peers = finalPeers(state);
   const maxRows = options.maxPeerRows ?? 20;
-  const listed = peers.length > maxRows ? peers.filter((p) => !endedCleanly(p)) : peers;
+  const unclean = peers.length > maxRows ? peers.filter((p) => !endedCleanly(p)) : peers;
+  const listed = unclean.length > maxRows ? worst(unclean, maxRows) : unclean;
   if (listed.length > 0) {
     const rows = listed.map((p) => ({
       peer: p,
@@ -203,11 +222,7 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
         { text: "  " + pad(cells[1], 1) },
         {
           text: "  " + pad(cells[2], 2),
-          color: peer.failure !== undefined ||
-              (peer.exitCode !== undefined && peer.exitCode !== null && peer.exitCode !== 0 &&
-                peer.status !== "stopped")
-            ? "red"
-            : statusColor(peer.status),
+          color: failedPeer(peer) ? "red" : statusColor(peer.status),
         },
         numbers(peer.restarts, 3, "blue"),
         numbers(peer.warnings, 4, "yellow"),
@@ -215,10 +230,17 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
       ]);
     }
   }
-  if (listed.length < peers.length) {
+  if (listed.length < unclean.length) {
     lines.push([{
-      text: `  ${listed.length === 0 ? "all " : ""}${peers.length - listed.length} ${
-        listed.length === 0 ? "peers" : "more peers"
+      text: `  … and ${unclean.length - listed.length} more peers with warnings, errors or ` +
+        `restarts (each in the run record's summary.json)`,
+      color: "yellow",
+    }]);
+  }
+  if (unclean.length < peers.length) {
+    lines.push([{
+      text: `  ${unclean.length === 0 ? "all " : ""}${peers.length - unclean.length} ${
+        unclean.length === 0 ? "peers" : "more peers"
       } stopped cleanly`,
       dim: true,
     }]);

@@ -3,6 +3,7 @@ import {
   compilePeerPattern,
   isPeerPattern,
   PeerPatternError,
+  peerPatternScript,
   selectPeers,
 } from "../../src/plan/peer_selector.ts";
 import { randomIndex, seededRandom } from "../../src/plan/seed.ts";
@@ -93,4 +94,30 @@ Deno.test("compilePeerPattern agrees with a regex reference on random names and 
       `seed ${seed}, round ${round}: ${pattern} against ${name}`,
     );
   }
+});
+
+Deno.test("peerPatternScript() run as a page's script selects exactly as selectPeers and fails as it does", () => {
+  // As report.html runs it: plain script text, evaluated apart from this module.
+  const script = new Function(
+    `${peerPatternScript()}\nreturn { compilePeerPattern, isPeerPattern };`,
+  );
+  const page = script() as {
+    compilePeerPattern(pattern: string): (name: string) => boolean;
+    isPeerPattern(text: string): boolean;
+  };
+  const names = Array.from({ length: 120 }, (_, i) => `node-${i + 1}`).concat([
+    "seed-1",
+    "node-07",
+  ]);
+  for (
+    const pattern of ["node-*", "node-[1-50]", "node-[5,100-120]", "*-1?", "seed-1", "node-07"]
+  ) {
+    assertEquals(
+      names.filter(page.compilePeerPattern(pattern)),
+      selectPeers(pattern, names),
+      pattern,
+    );
+  }
+  assertEquals(page.isPeerPattern("node-1"), false);
+  assertThrows(() => page.compilePeerPattern("node-["), Error, "[ is not closed by ]");
 });

@@ -3,6 +3,7 @@ import { applyEvent, foldEvents } from "../../src/ui/run_state.ts";
 import { summarize } from "../../src/ui/final_summary.ts";
 import { plainText } from "../../src/ui/styled_text.ts";
 import { scriptedRun } from "../support/scripted_events.ts";
+import { manyPeersRun } from "../support/many_peers_run.ts";
 
 Deno.test("summarize() names the containers left on each host with the command to remove them", () => {
   const state = foldEvents(scriptedRun());
@@ -116,4 +117,16 @@ Deno.test("summarize() shows a peer a kill fault left ended as killed by a fault
   const lines = summarize(foldEvents(events)).map(plainText);
   const dave = lines.find((line) => line.trimStart().startsWith("dave"));
   assertEquals(dave?.includes("killed by a fault"), true, dave);
+});
+
+Deno.test("summarize() with more unclean peers than maxPeerRows lists the worst first and counts the rest", () => {
+  const lines = summarize(foldEvents(manyPeersRun({ peers: 1_000, logLines: 10, crashes: 2 })))
+    .map(plainText);
+  const rows = lines.filter((line) => /^ {2}node-\d+ /.test(line));
+  assertEquals(rows.length, 20);
+  assertEquals(rows.slice(0, 2).map((row) => row.split(/\s+/)[1]), ["node-999", "node-1000"]);
+  assertEquals(
+    lines.filter((line) => line.includes("more peers with warnings")),
+    ["  … and 980 more peers with warnings, errors or restarts (each in the run record's summary.json)"],
+  );
 });

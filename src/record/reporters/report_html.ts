@@ -14,6 +14,7 @@ import type { RunHistory } from "../../history/run_history.ts";
 import { RECORD_FILES } from "../record_files.ts";
 import type { Reporter } from "./reporter.ts";
 import type { RunDiff } from "../run_diff.ts";
+import { peerPatternScript } from "../../plan/peer_selector.ts";
 
 /** The `report.html` reporter. */
 export const htmlReporter: Reporter = {
@@ -60,7 +61,10 @@ export function reportPage(data: ReportData): string {
 <section id="diff-section" hidden><h2>Compared with an earlier run</h2><div id="diff"></div></section>
 <section id="checks-section"><h2>Checks</h2><div id="checks"></div></section>
 <section><h2>Peers <small>(click a lane to show its logs; click again for all)</small></h2>
-<div id="lanes-box"><div id="axis"></div><div id="lanes"></div><div id="cursor"></div></div>
+<div id="lane-search"><label>find peers <input id="lane-filter" type="search"
+placeholder="name, part of one, or node-* / node-[1-50]"></label> <span id="lane-count"></span></div>
+<div id="lanes-box"><div id="axis"></div><div id="lanes"></div><div id="lane-window"></div>
+<div id="cursor"></div></div>
 <div id="legend"></div></section>
 <section><h2>Logs</h2>
 <div id="filters">
@@ -100,7 +104,15 @@ h2 small { font-weight: normal; color: #666; }
   border-bottom: 1px solid #ddd; z-index: 2; }
 .tick { position: absolute; top: 0; font-size: 11px; color: #666; border-left: 1px solid #ccc;
   padding-left: 2px; height: 20px; }
-.lane { display: flex; height: 18px; cursor: pointer; border-bottom: 1px solid #f3f3f3; }
+.lane { display: flex; height: 19px; box-sizing: border-box; cursor: pointer;
+  border-bottom: 1px solid #f3f3f3; }
+#lane-window { position: relative; }
+/* The axis and the phases stay in view over a thousand lanes; the shadow covers the names. */
+#axis { box-shadow: calc(-1 * var(--label)) 0 0 #fafafa; }
+#lanes { position: sticky; top: 20px; background: #fff; z-index: 2; }
+#lane-window .lane { position: absolute; left: 0; right: 0; }
+#lane-search { margin-bottom: 4px; } #lane-filter { width: 340px; }
+#lane-count { color: #555; font-size: 12px; } #lane-count.bad { color: #c62828; }
 .lane:hover { background: #f5f9ff; } .lane.selected { background: #e3f0ff; }
 .lane-name { width: var(--label); flex: none; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; font-size: 12px; padding: 0 4px; box-sizing: border-box; }
@@ -139,9 +151,13 @@ const SCRIPT = `
 "use strict";
 (function () {
   var data = JSON.parse(document.getElementById("tm-data").textContent);
+  // Lanes are drawn only where the lanes box shows them (with OVERSCAN rows either side), so a
+  // run of 10,000 peers costs the page a screenful of lanes, not 10,000.
+  var LANE_PX = 19;
+  var OVERSCAN = 10;
   var t0 = data.timelineStartMs === null ? 0 : data.timelineStartMs;
   var span = Math.max(1, data.endMs);
-  var LIMIT = 5000;
+  var LOG_PAGE = 200;
   var STATUS_COLORS = { launched: "#b0bec5", started: "#81c784", connecting: "#fff176",
     connected: "#43a047", disconnecting: "#ffb74d", disconnected: "#a1887f",
     restarting: "#ff7043", stopped: "#9e9e9e", failed: "#e53935" };
@@ -228,7 +244,7 @@ const SCRIPT = `
 
   var lanes = document.getElementById("lanes");
   var selected = null;
-  function laneRow(name, bad, title, fill) {
+  function laneRow(name, bad, title, fill, parent) {
     var row = el("div", "lane");
     var label = el("div", "lane-name" + (bad ? " bad" : ""), name);
     label.title = title;
@@ -236,7 +252,7 @@ const SCRIPT = `
     var track = el("div", "track");
     fill(track);
     row.appendChild(track);
-    lanes.appendChild(row);
+    if (parent) parent.appendChild(row);
     return row;
   }
   function mark(track, t, cls, title) {
@@ -258,8 +274,14 @@ const SCRIPT = `
       mark(track, c.t, "m-check-" + STANDING_CLASS[c.standing],
         "check #" + c.index + " " + STANDING_WORD[c.standing] + ": " + c.description);
     });
-  }).className = "lane phases-lane";
-  data.lanes.forEach(function (lane) {
+  }, lanes).className = "lane phases-lane";
+  var laneWindow = document.getElementById("lane-window");
+  var lanesBox = document.getElementById("lanes-box");
+  /** The lanes the search selects, in order; all of them without a search. */
+  var shownLanes = data.lanes;
+  /** The rows drawn now, by peer: reused while they stay in view. */
+  var drawn = new Map();
+  function laneOf(lane) {
     var title = lane.peer + " on " + lane.host +
       (lane.problems.length ? ": " + lane.problems.join("; ") : "");
     var row = laneRow(lane.peer, lane.problems.length > 0, title, function (track) {
@@ -274,14 +296,72 @@ const SCRIPT = `
       lane.markers.forEach(function (m) { mark(track, m.t, "m-" + m.kind, m.label); });
     });
     row.dataset.peer = lane.peer;
-    row.addEventListener("click", function (event) {
-      var track = row.querySelector(".track");
-      var box = track.getBoundingClientRect();
-      var t = (event.clientX - box.left) / Math.max(1, box.width) * span;
-      selectPeer(selected === lane.peer ? "" : lane.peer);
-      if (event.clientX >= box.left) showTime(t);
-    });
+    return row;
+  }
+  function drawLanes() {
+    laneWindow.style.height = (shownLanes.length * LANE_PX) + "px";
+    var top = lanesBox.scrollTop - laneWindow.offsetTop;
+    var first = Math.max(0, Math.floor(top / LANE_PX) - OVERSCAN);
+    var last = Math.min(shownLanes.length,
+      Math.ceil((top + lanesBox.clientHeight) / LANE_PX) + OVERSCAN);
+    var next = new Map();
+    var rows = [];
+    for (var i = first; i < last; i++) {
+      var lane = shownLanes[i];
+      var row = drawn.get(lane.peer) || laneOf(lane);
+      row.style.top = (i * LANE_PX) + "px";
+      row.classList.toggle("selected", lane.peer === selected);
+      next.set(lane.peer, row);
+      rows.push(row);
+    }
+    drawn = next;
+    laneWindow.replaceChildren.apply(laneWindow, rows);
+  }
+  var drawPending = false;
+  lanesBox.addEventListener("scroll", function () {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(function () { drawPending = false; drawLanes(); });
   });
+  laneWindow.addEventListener("click", function (event) {
+    var row = event.target.closest(".lane");
+    if (!row) return;
+    var track = row.querySelector(".track");
+    var box = track.getBoundingClientRect();
+    var t = (event.clientX - box.left) / Math.max(1, box.width) * span;
+    selectPeer(selected === row.dataset.peer ? "" : row.dataset.peer);
+    if (event.clientX >= box.left) showTime(t);
+  });
+
+  ${peerPatternScript()}
+  var laneFilter = document.getElementById("lane-filter");
+  var laneCount = document.getElementById("lane-count");
+  /** Shows the lanes of the peers the search names: a glob or range as in the test file, else
+   * every peer whose name contains the text (any case). */
+  function searchLanes() {
+    var text = laneFilter.value.trim();
+    var test = null;
+    laneCount.className = "";
+    if (text && isPeerPattern(text)) {
+      try {
+        test = compilePeerPattern(text);
+      } catch (error) {
+        laneCount.className = "bad";
+        laneCount.textContent = error.message;
+        return;
+      }
+    } else if (text) {
+      var lower = text.toLowerCase();
+      test = function (name) { return name.toLowerCase().indexOf(lower) >= 0; };
+    }
+    shownLanes = test ? data.lanes.filter(function (lane) { return test(lane.peer); }) : data.lanes;
+    laneCount.textContent = test ? shownLanes.length + " of " + data.lanes.length + " peers"
+      : data.lanes.length + " peers";
+    lanesBox.scrollTop = 0;
+    drawLanes();
+  }
+  laneFilter.addEventListener("input", searchLanes);
+  searchLanes();
 
   var legend = document.getElementById("legend");
   Object.keys(STATUS_COLORS).forEach(function (status) {
@@ -318,37 +398,63 @@ const SCRIPT = `
 
   var body = document.querySelector("#logs tbody");
   var count = document.getElementById("log-count");
+  var logsBox = document.getElementById("logs-box");
+  /** The lines the filters select, and how many of them are drawn (LOG_PAGE more as the list
+   * scrolls near its end): a keystroke in the filter draws a page, not thousands of rows. */
+  var shown = [];
+  var drawnLogs = 0;
+  var marked = null;
+  function lower(l) {
+    if (l.lower === undefined) l.lower = l.message.toLowerCase();
+    return l.lower;
+  }
   function render() {
     var peer = peerFilter.value;
     var text = textFilter.value.toLowerCase();
-    var shown = data.logs.filter(function (l) {
+    shown = data.logs.filter(function (l) {
       return (!peer || l.peer === peer) && shownLevels[l.level] &&
-        (!text || l.message.toLowerCase().indexOf(text) >= 0);
+        (!text || lower(l).indexOf(text) >= 0);
     });
     body.textContent = "";
-    shown.slice(0, LIMIT).forEach(function (l) {
+    drawnLogs = 0;
+    marked = null;
+    drawLogs(LOG_PAGE);
+  }
+  function drawLogs(more) {
+    var end = Math.min(shown.length, drawnLogs + more);
+    var rows = document.createDocumentFragment();
+    for (var i = drawnLogs; i < end; i++) {
+      var l = shown[i];
       var row = el("tr", "log l-" + l.level);
       row.dataset.peer = l.peer;
       row.dataset.t = String(l.t);
       var time = el("td", "time", clock(l.t));
       time.title = "show on the lanes";
-      time.addEventListener("click", function () { showTime(l.t); });
       row.appendChild(time);
       row.appendChild(el("td", "", l.peer));
       row.appendChild(el("td", "", l.level));
       row.appendChild(el("td", "msg", l.message));
-      body.appendChild(row);
-    });
-    count.textContent = shown.length > LIMIT
-      ? "showing the first " + LIMIT + " of " + shown.length + " lines"
-      : shown.length + " lines";
+      rows.appendChild(row);
+    }
+    body.appendChild(rows);
+    drawnLogs = end;
+    count.textContent = (shown.length === 1 ? "1 line" : shown.length + " lines") +
+      (drawnLogs < shown.length ? " (" + drawnLogs + " drawn: scroll for more)" : "");
   }
+  logsBox.addEventListener("scroll", function () {
+    if (drawnLogs < shown.length &&
+      logsBox.scrollTop + logsBox.clientHeight > logsBox.scrollHeight - 600) {
+      drawLogs(LOG_PAGE);
+    }
+  });
+  body.addEventListener("click", function (event) {
+    var cell = event.target.closest("td.time");
+    if (cell) showTime(Number(cell.parentNode.dataset.t));
+  });
   function selectPeer(peer) {
     selected = peer || null;
     peerFilter.value = peer;
-    Array.prototype.forEach.call(lanes.querySelectorAll(".lane"), function (row) {
-      row.classList.toggle("selected", row.dataset.peer === peer);
-    });
+    drawn.forEach(function (row, name) { row.classList.toggle("selected", name === peer); });
     render();
   }
   var cursor = document.getElementById("cursor");
@@ -356,20 +462,22 @@ const SCRIPT = `
     var track = lanes.querySelector(".track");
     if (track) {
       cursor.style.display = "block";
+      // Down the whole list of lanes, not only its first screenful.
+      cursor.style.height = lanesBox.scrollHeight + "px";
       cursor.style.left = (track.offsetLeft + track.offsetWidth * Math.min(Math.max(t, 0), span) /
         span) + "px";
     }
-    var rows = body.querySelectorAll("tr.log");
-    var best = null;
-    Array.prototype.forEach.call(rows, function (row) {
-      row.classList.remove("at");
-      if (best === null && Number(row.dataset.t) >= t) best = row;
-    });
-    if (best) {
-      best.classList.add("at");
-      var box = document.getElementById("logs-box");
-      box.scrollTop = best.offsetTop - box.clientHeight / 3;
+    var at = -1;
+    for (var i = 0; i < shown.length; i++) {
+      if (shown[i].t >= t) { at = i; break; }
     }
+    if (marked) marked.classList.remove("at");
+    marked = null;
+    if (at < 0) return;
+    if (at >= drawnLogs) drawLogs(at + LOG_PAGE - drawnLogs);
+    marked = body.children[at];
+    marked.classList.add("at");
+    logsBox.scrollTop = marked.offsetTop - logsBox.clientHeight / 3;
   }
   render();
 })();

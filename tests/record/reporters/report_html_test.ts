@@ -6,9 +6,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import type { EngineEvent } from "../../../src/engine/events.ts";
-import type { PlacedPeer } from "../../../src/plan/placement.ts";
 import { RECORD_FILES } from "../../../src/record/record_files.ts";
 import { recordRun, tempDir } from "../../support/run_records.ts";
+import { recordManyPeersRun } from "../../support/many_peers_run.ts";
 import { PLAN, scriptedRun } from "../../support/scripted_events.ts";
 import { hostileRun as hostileTextRun, RAW_CONTROL, SHOWN } from "../../support/hostile_events.ts";
 import { escapeControls } from "../../../src/text/terminal_text.ts";
@@ -141,53 +141,124 @@ Deno.test({
   },
 });
 
+/** The peers whose lanes are in the page now, in order. */
+function drawnLanes(page: Page): Promise<string[]> {
+  return page.$$eval(
+    "#lane-window .lane[data-peer]",
+    (lanes) => lanes.map((lane) => (lane as unknown as PageNode).getAttribute("data-peer")!),
+  );
+}
+
+/** Types `text` into the lane search (one input event, as a paste). */
+async function searchLanes(page: Page, text: string): Promise<void> {
+  await page.$eval("#lane-filter", (input, value) => {
+    const node = input as unknown as PageNode & { dispatchEvent(event: unknown): boolean };
+    node.value = value;
+    node.dispatchEvent(
+      new (globalThis as unknown as { Event: new (t: string) => unknown }).Event("input"),
+    );
+  }, text);
+}
+
 Deno.test({
   name:
-    "report.html in Chromium stays usable with 300 peers: 300 lanes, a click filters to one [integration: chromium]",
+    "report.html in Chromium at 300 peers draws only the lanes in view, scrolls to the last, and its search finds a peer by name or glob anywhere [integration: chromium]",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     await using dir = await tempDir();
-    const plan: PlacedPeer[] = Array.from({ length: 300 }, (_, i) => ({
-      ...PLAN[i % PLAN.length],
-      peer: `peer-${String(i).padStart(3, "0")}`,
-      port: 20_000 + i,
-    }));
-    const events: EngineEvent[] = [
-      { t: 0, type: "run-started", test: "many", runId: "r-many", plan, timeline: [] },
-      { t: 10, type: "phase", phase: "timeline" },
-      ...plan.flatMap((p, i): EngineEvent[] => [
-        { t: 20 + i, type: "peer-status", peer: p.peer, status: "started", previous: null },
-        { t: 400 + i, type: "peer-log", peer: p.peer, level: "info", message: `hello ${i}` },
-        { t: 900 + i, type: "peer-status", peer: p.peer, status: "stopped", previous: "started" },
-      ]),
-      {
-        t: 2_000,
-        type: "run-finished",
-        verdict: "passed",
-        exitCode: 0,
-        durationMs: 2_000,
-        checks: [],
-        peers: plan.map((p) => ({
-          peer: p.peer,
-          host: p.host,
-          status: "stopped",
-          restarts: 0,
-          warnings: 0,
-          errors: 0,
-        })),
-      },
-    ];
-    const record = await recordRun(dir.path, events, { name: "many" });
+    const runDir = await recordManyPeersRun(dir.path, { peers: 300, logLines: 3, crashes: 1 });
     await using chromium = await browser();
-    const { page, problems } = await open(chromium.browser, `${record.dir}/${RECORD_FILES.report}`);
-    assertEquals(await page.$$eval(".lane[data-peer]", (lanes) => lanes.length), 300);
-    await page.$eval(
-      '.lane[data-peer="peer-250"]',
-      (lane) => (lane as unknown as PageNode).scrollIntoView(),
+    const { page, problems } = await open(chromium.browser, `${runDir}/${RECORD_FILES.report}`);
+    const first = await drawnLanes(page);
+    assert(first.length > 0 && first.length <= 100, `${first.length} lanes in the page`);
+    assertEquals(first.slice(0, 3), ["node-1", "node-2", "node-3"]);
+    assert(!first.includes("node-250"));
+    assertEquals(
+      await page.$eval("#lane-count", (el) => (el as unknown as PageNode).textContent),
+      "300 peers",
     );
-    await page.click('.lane[data-peer="peer-250"] .lane-name');
-    assertEquals(await shownPeers(page), ["peer-250"]);
+
+    // Scrolled to the end: the last lanes are drawn, the first ones are gone.
+    await page.$eval("#lanes-box", (box) => {
+      const node = box as unknown as { scrollTop: number; scrollHeight: number };
+      node.scrollTop = node.scrollHeight;
+    });
+    await page.waitForSelector('.lane[data-peer="node-300"]');
+    const end = await drawnLanes(page);
+    assert(!end.includes("node-1") && end.length <= 100, end.join());
+    // The crashed peer (the last) is marked on its lane.
+    assert(await page.$('.lane[data-peer="node-300"] .lane-name.bad'));
+
+    // A name far down the list: its lane alone, and a click shows its logs.
+    await searchLanes(page, "node-250");
+    assertEquals(await drawnLanes(page), ["node-250"]);
+    assertEquals(
+      await page.$eval("#lane-count", (el) => (el as unknown as PageNode).textContent),
+      "1 of 300 peers",
+    );
+    await page.click('.lane[data-peer="node-250"] .lane-name');
+    const logs = await shownPeers(page);
+    assert(logs.length > 0);
+    assertEquals([...new Set(logs)], ["node-250"]);
+
+    // A range and a glob select as the test file does (numbers, not text).
+    await searchLanes(page, "node-[295-300]");
+    assertEquals(await drawnLanes(page), [
+      "node-295",
+      "node-296",
+      "node-297",
+      "node-298",
+      "node-299",
+      "node-300",
+    ]);
+    await searchLanes(page, "node-2*");
+    assertEquals(
+      await page.$eval("#lane-count", (el) => (el as unknown as PageNode).textContent),
+      "111 of 300 peers",
+    );
+    assert((await drawnLanes(page)).length < 111);
+    // A selector that cannot be read says why, as tm validate would.
+    await searchLanes(page, "node-[");
+    const bad = await page.$eval("#lane-count", (el) => (el as unknown as PageNode).textContent);
+    assert(bad?.includes("[ is not closed by ]"), bad ?? "");
+    assertEquals(problems, []);
+  },
+});
+
+Deno.test({
+  name:
+    "report.html in Chromium at 300 peers draws the logs a page at a time, more as they scroll, and the text filter finds a line past the first page [integration: chromium]",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using dir = await tempDir();
+    const runDir = await recordManyPeersRun(dir.path, { peers: 300, logLines: 3 });
+    await using chromium = await browser();
+    const { page, problems } = await open(chromium.browser, `${runDir}/${RECORD_FILES.report}`);
+    const rows = () => page.$$eval("tr.log", (all) => all.length);
+    const countText = () =>
+      page.$eval("#log-count", (el) => (el as unknown as PageNode).textContent);
+    // 3 lines and 5 lines of exit output per peer.
+    assertEquals(await rows(), 200);
+    assertEquals(await countText(), "2400 lines (200 drawn: scroll for more)");
+    await page.$eval("#logs-box", (box) => {
+      const node = box as unknown as { scrollTop: number; scrollHeight: number };
+      node.scrollTop = node.scrollHeight;
+    });
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } })
+        .document.querySelectorAll("tr.log").length > 200
+    );
+    // The text filter searches every line, not only those drawn.
+    await page.type("#text-filter", "node-299 line 2");
+    const found = await page.$$eval(
+      "tr.log td.msg",
+      (c) => c.map((x) => (x as unknown as PageNode).textContent),
+    );
+    assertEquals(found.length, 1);
+    assert(found[0]?.startsWith("node-299 line 2: "), found[0] ?? "");
+    assertEquals(await countText(), "1 line");
     assertEquals(problems, []);
   },
 });
