@@ -95,3 +95,47 @@ Deno.test("tm ships each peer image to the hosts its peers are placed on, with n
     }
   }
 });
+
+Deno.test("tm run --verbose does a run's Docker work through the Engine API: images pulled, exported, loaded, removed, and no docker command line [integration: testbed]", async () => {
+  await using ws = await workspace("apiship");
+  const { bed } = ws;
+  const image = `tm-${ws.name}:api`;
+  const tagged = await hostDocker(bed.hostA, ["tag", bed.peerImage, image]);
+  assertEquals(tagged.code, 0, tagged.stderr);
+  try {
+    const config = await ws.writeConfig({
+      timeout: { startup: 30, shutdown: 10 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      images: [image],
+      remove_images: true,
+      hosts: [ws.host(bed.hostA, { tags: ["a"] }), ws.host(bed.hostB, { tags: ["b"] })],
+      peers: [{ name: "here", image, runs_on: "a" }, { name: "there", image, runs_on: "b" }],
+      commands: [
+        { time: 0, peer: "there", command: "pull" },
+        { time: 1, fault: "pause", peer: "there" },
+        { time: 2, fault: "resume", peer: "there" },
+      ],
+    });
+    const result = await ws.run([config, "--verbose"]);
+    const output = `${result.stdout}\n${result.stderr}`;
+    assertEquals(result.code, 0, output);
+    assert(result.stdout.includes(`shipped ${image} to hostb: `), output);
+    // Every Docker operation of the run is an API call, traced with its duration.
+    for (
+      const call of [
+        /API POST \/v1\.\d+\/images\/create /, // the pull on this machine
+        /hostb: API POST \/v1\.\d+\/images\/load \d+ ms, ok$/m,
+        /hostb: API GET \/v1\.\d+\/info \d+ ms, ok$/m,
+        /hostb: API DELETE \/v1\.\d+\/images\/\S+ \d+ ms, ok$/m, // remove_images
+        /hostb: API POST \/v1\.\d+\/containers\/\S+\/pause \d+ ms, ok$/m,
+      ]
+    ) assert(call.test(output), `${call} in\n${output}`);
+    // No docker command line: the trace shows commands as `host: \`argv\`` and shell lines as
+    // `host: shell \`…\``; the local Redis container's CLI is not traced at all.
+    const commandLines = output.split("\n").filter((line) => /`[^`]*\bdocker\b/.test(line));
+    assertEquals(commandLines, []);
+  } finally {
+    await hostDocker(bed.hostA, ["rmi", image]);
+    await hostDocker(bed.hostB, ["rmi", image]);
+  }
+});

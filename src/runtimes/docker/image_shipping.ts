@@ -180,13 +180,13 @@ export interface ShipReport {
 
 /**
  * What a host holds: the images asked about, its image store (null: it could not say), and the
- * chain IDs of every layer it has (asked at the same time: needed only for an image it holds no
- * other build of).
+ * chain IDs of every layer it has (asked only for an image it holds no build of: two requests one
+ * after the other, and an inspect per image on the host).
  */
 interface HostHoldings {
   images: Map<string, ImageInfo | null>;
   store: ImageStore | null;
-  chains: Promise<Set<string>>;
+  chains: () => Promise<Set<string>>;
 }
 
 /**
@@ -207,8 +207,9 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
     ? options.targets.filter((t) => names.some((n) => destinations.get(n)?.includes(t.name)))
     : options.targets;
   if (names.length === 0 || targets.length === 0) return report;
-  // Every host is asked at once, each question on a kept-alive socket of its own: the images,
-  // the store, and every layer it holds (two requests one after the other: list, inspect).
+  // Every host is asked at once, each question on a kept-alive socket of its own: the images
+  // and the store; every layer it holds only if an image needs it (a host holding the image, or
+  // another build of it, is not made to inspect every image it has).
   const asked = targets.map((target) => ({
     images: target.engine.images(names, signal),
     // Never rejects (an abort is seen where the images are awaited), so nothing is left unheard
@@ -223,12 +224,12 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
       return null;
     }),
   }));
-  const layers = targets.map((target) => layerChains(target, signal));
+  const layers: (Promise<Set<string>> | undefined)[] = targets.map(() => undefined);
   const holdings = Promise.all(
     asked.map(async (question, i): Promise<HostHoldings> => ({
       images: await question.images,
       store: await question.store,
-      chains: layers[i],
+      chains: () => layers[i] ??= layerChains(targets[i], signal),
     })),
   );
   holdings.catch(() => {}); // awaited in teeImage
@@ -258,7 +259,7 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
                 target,
                 chains: choice.from === "build"
                   ? new Set(await chainIds(choice.layers))
-                  : await held[i].chains,
+                  : await held[i].chains(),
               }];
           }
         })).then((each) => each.flat())
