@@ -458,7 +458,13 @@ export class DockerRuntime implements PeerRuntime {
           }
           if (config.remove_images && config.images.length > 0) {
             try {
-              const { failed } = await host.engine.removeImages(config.images);
+              // Bounded: an engine that does not answer (seen once on the loaded test machine: a
+              // DELETE of an image left unanswered) must not hold the run's end forever.
+              const bounded = AbortSignal.any([
+                this.#forced.signal,
+                AbortSignal.timeout(config.timeout.shutdown * 1_000),
+              ]);
+              const { failed } = await host.engine.removeImages(config.images, bounded);
               for (const [image, why] of failed) {
                 warn(`could not remove image ${image}: ${why}`, host.name);
               }
