@@ -16,11 +16,10 @@
  * with a changed 1 MiB top layer to a host holding the previous build under the same name
  * ≤ 0.2× the best whole-image shipment's time and ≤ 5 % of the pipe's bytes.
  */
-import { Docker, type ImageInfo } from "../src/runtimes/docker/docker.ts";
+import type { ImageInfo } from "../src/runtimes/docker/docker.ts";
+import { DockerEngine, engineSocketOf } from "../src/runtimes/docker/engine_api.ts";
 import { shipImages, type ShipReport } from "../src/runtimes/docker/image_shipping.ts";
-import { LocalRemote } from "../src/transport/local.ts";
 import { SshRemote } from "../src/transport/ssh.ts";
-import { CoalescingRemote } from "../src/transport/coalescing_remote.ts";
 import {
   buildBusyboxImage,
   buildOnTop,
@@ -28,7 +27,7 @@ import {
   sh,
   uniqueId,
 } from "../tests/support/scratch_images.ts";
-import { sshOptions, testbed } from "../tests/support/testbed.ts";
+import { hostDocker, sshOptions, testbed } from "../tests/support/testbed.ts";
 import { met } from "./support/distribution.ts";
 
 const TREES = ["/usr/lib/python3.11", "/usr/lib/python3/dist-packages"];
@@ -42,10 +41,13 @@ const busybox = `${id}:busybox`;
 const tree = `${id}:tree`;
 const previous = `${id}:previous`;
 const image = `${id}:app`;
-const local = new Docker(new LocalRemote());
+const local = DockerEngine.local();
 const remote = await SshRemote.connect(sshOptions(bed, bed.hostB));
-// As in a run: questions asked in one tick go to the host as one script.
-const target = new Docker(new CoalescingRemote(remote));
+// As in a run: the host's Engine API on forwarded channels of the one SSH connection.
+const target = new DockerEngine({
+  host: remote.name,
+  dial: (signal) => remote.dialSocket(engineSocketOf(bed.hostB.dockerHost)!, signal),
+});
 const controlDir = await Deno.makeTempDir({ prefix: "tm-bench-ssh-" });
 const openssh = `ssh -i ${bed.hostB.key} -o UserKnownHostsFile=${bed.knownHostsPath} ` +
   `-o BatchMode=yes -o ControlMaster=auto -o ControlPath=${controlDir}/master ` +
@@ -72,7 +74,7 @@ async function ship(
     report = await shipImages({
       images: new Map([[name, info]]),
       local,
-      targets: [{ name: remote.name, docker: target }],
+      targets: [{ name: remote.name, engine: target }],
       emit: () => {},
       signal: new AbortController().signal,
       ...options,
@@ -87,15 +89,15 @@ const ids: string[] = [];
 
 /** Host B without any of the image's layers (no image of this run is left there, tagged or not). */
 async function clearHost(): Promise<void> {
-  await target.raw(["rmi", "-f", image, previous, tree, busybox, ...ids]).catch(() => {});
+  await hostDocker(bed.hostB, ["rmi", "-f", image, previous, tree, busybox, ...ids]);
 }
 
 /** Host B holding the previous build under the image's name (not timed). */
 async function previousBuildOnHost(previousInfo: ImageInfo): Promise<void> {
   await clearHost();
   await ship(previous, previousInfo);
-  await target.call(["tag", previous, image]);
-  await target.rmi([previous]);
+  await hostDocker(bed.hostB, ["tag", previous, image]);
+  await target.removeImages([previous]);
 }
 
 async function loadAverage(): Promise<string> {
@@ -239,6 +241,8 @@ re-shipment is divided by the best (fastest) whole-image baseline of the run, he
   await clearHost();
   await sh(`${openssh} -O exit 2>/dev/null || true`).catch(() => {});
   await Deno.remove(controlDir, { recursive: true }).catch(() => {});
+  local.close();
+  target.close();
   await remote.close();
   await removeImages(image, previous, tree, busybox);
 }

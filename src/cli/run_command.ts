@@ -262,7 +262,10 @@ export async function resetHosts(
     return ExitCode.ok;
   }
   try {
-    await runtimeOf(config).reset({ config, all: options.all, print });
+    const trace = options.verbose
+      ? (line: string) => void output.stderr.write(`${line}\n`)
+      : undefined;
+    await runtimeOf(config).reset({ config, all: options.all, print, trace });
     return ExitCode.ok;
   } catch (error) {
     output.stderr.write(`tm: ${errorMessage(error)}\n`);

@@ -141,8 +141,9 @@ export type EngineEvent =
     }
     | { type: "image-skipped"; image: string; host: string; reason: string }
     /**
-     * What shipping one image to one host did: `sent` bytes of the image's `total`, `held` of its
-     * `layers` left out because the host held them, or `whole`: why it was sent every layer.
+     * What shipping one image to one host did: `sent` bytes of the archive whose whole (every
+     * layer in it) is `total` bytes, `held` of its `layers` left out because the host held them,
+     * or `whole`: why it was sent every layer.
      */
     | {
       type: "image-shipped";

@@ -44,6 +44,8 @@ export interface ResetOptions {
   all: boolean;
   /** One line per step. */
   print: (line: string) => void;
+  /** One line per Engine API call with its duration (`--verbose`). Default: none. */
+  trace?: (line: string) => void;
 }
 
 /** One runtime: everything the CLI builds or does per runtime. */
@@ -64,8 +66,8 @@ export const RUNTIMES = {
     create: (options) => new DockerRuntime({ ...options, connect: connectHost }),
     redis: ({ config, runId, owner }) =>
       new DockerRedis({ redis: config.redis, runId, test: config.name, owner }),
-    reset: async ({ config, all, print }) => {
-      await resetHosts({ config, connect: connectHost, all, print });
+    reset: async ({ config, all, print, trace }) => {
+      await resetHosts({ config, connect: connectHost, all, print, trace });
     },
     resetAllWarning: (hosts) =>
       `docker system prune -af removes every unused image, container, network and build cache ` +

@@ -96,7 +96,7 @@ export function eventSentence(event: EngineEvent): string {
     case "image-transfer":
       return transferSentence(event);
     case "image-skipped":
-      return `${shipLabel(event.image, event.host)}: skipped (${event.reason})`;
+      return `${event.image} on ${event.host}: already held (${event.reason})`;
     case "image-shipped":
       return shippedSentence(event);
     case "peer-starting":
@@ -322,13 +322,16 @@ export function chaosSentence(chaos: readonly { seed: number; faults: number }[]
 }
 
 /**
- * What a shipment did: `shipped peer:latest to B: 1.1 MB of 106.0 MB (3 of 4 layers held), 400 ms`,
- * or `shipped peer:latest to B: 106.0 MB of 106.0 MB, whole image: B's containerd store takes no
- * partial archive, 2.1s`.
+ * What a shipment did, archive bytes compared with archive bytes: `shipped peer:latest to B:
+ * 1.1 MB of a 106.0 MB archive (3 of 4 layers held), 400 ms`, or `shipped peer:latest to B:
+ * 106.0 MB archive, whole image: B's containerd store takes no partial archive, 2.1s`.
  */
 function shippedSentence(event: EventOf<"image-shipped">): string {
-  const sent = `${formatBytes(event.sent)} of ${formatBytes(event.total)}`;
-  const how = event.whole !== undefined
+  const whole = event.whole !== undefined;
+  const sent = whole && event.sent === event.total
+    ? `${formatBytes(event.total)} archive`
+    : `${formatBytes(event.sent)} of a ${formatBytes(event.total)} archive`;
+  const how = whole
     ? `, whole image: ${event.whole}`
     : ` (${event.held} of ${event.layers} layers held)`;
   return `shipped ${event.image} to ${event.host}: ${sent}${how}, ${formatDuration(event.ms)}`;

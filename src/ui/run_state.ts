@@ -438,7 +438,8 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
       );
       transfer.state = "skipped";
       transfer.detail = event.reason;
-      line("image", "info", undefined, { audience: "verbose" });
+      // Said at normal verbosity, as a shipment is: one line per image and host.
+      line("image", "info");
       break;
     }
     case "image-shipped":

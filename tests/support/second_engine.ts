@@ -6,6 +6,7 @@
  * with it the main engine's bridge, in the namespace it starts in.
  */
 import { LocalRemote } from "../../src/transport/local.ts";
+import { DockerEngine } from "../../src/runtimes/docker/engine_api.ts";
 
 export interface SecondEngine extends AsyncDisposable {
   /** `unix://…/docker.sock` */
@@ -14,6 +15,8 @@ export interface SecondEngine extends AsyncDisposable {
   readonly dataRoot: string;
   /** A Remote whose `docker` commands reach this engine. */
   remote(name?: string): LocalRemote;
+  /** This engine's Engine API, as a local engine (its socket is on this machine). */
+  engine(name?: string): DockerEngine;
   stop(): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export async function startSecondEngine(): Promise<SecondEngine> {
     dockerHost,
     dataRoot,
     remote: (name = "engine-2") => new LocalRemote({ name, env: { DOCKER_HOST: dockerHost } }),
+    engine: (name = "engine-2") => DockerEngine.local({ host: name, dockerHost }),
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -75,7 +75,7 @@ Deno.test("eventSentence() of run-started ends with the test's seed when it has 
   );
 });
 
-Deno.test("eventSentence() says what a shipment sent: bytes of the image and layers held, or why the whole image", () => {
+Deno.test("eventSentence() says what a shipment sent: archive bytes of the whole archive and layers held, or why the whole image", () => {
   const partial: EngineEvent = {
     t: 0,
     type: "image-shipped",
@@ -89,7 +89,7 @@ Deno.test("eventSentence() says what a shipment sent: bytes of the image and lay
   };
   assertEquals(
     eventSentence(partial),
-    "shipped peer:latest to B: 1.1 MB of 106.0 MB (3 of 4 layers held), 400 ms",
+    "shipped peer:latest to B: 1.1 MB of a 106.0 MB archive (3 of 4 layers held), 400 ms",
   );
   const whole: EngineEvent = {
     ...partial,
@@ -100,9 +100,27 @@ Deno.test("eventSentence() says what a shipment sent: bytes of the image and lay
   };
   assertEquals(
     eventSentence(whole),
-    "shipped peer:latest to B: 106.0 MB of 106.0 MB, whole image: B's containerd store takes " +
+    "shipped peer:latest to B: 106.0 MB archive, whole image: B's containerd store takes " +
       "no partial archive, 2.1s",
   );
+  // Gzip on the wire: fewer bytes sent than the archive holds, said as such.
+  assertEquals(
+    eventSentence({
+      ...whole,
+      sent: 40_000_000,
+      whole: "gzip on the wire hides the layers it holds",
+    }),
+    "shipped peer:latest to B: 40.0 MB of a 106.0 MB archive, whole image: gzip on the wire " +
+      "hides the layers it holds, 2.1s",
+  );
+  const skipped: EngineEvent = {
+    t: 0,
+    type: "image-skipped",
+    image: "peer:latest",
+    host: "B",
+    reason: "same image ID",
+  };
+  assertEquals(eventSentence(skipped), "peer:latest on B: already held (same image ID)");
   assertEquals(eventSeverity(whole), "info");
   assertEquals(eventLines(whole)[0].tag, "IMAGE");
 });

@@ -279,7 +279,23 @@ Deno.test("applyEvent() shows what a shipment sent at normal verbosity, the tran
   });
   const lines = state.lines.toArray().filter((l) => l.kind === "image");
   assertEquals(lines.map((l) => l.audience), ["progress", "verbose", "always"]);
-  assertEquals(lines[2].text, "shipped peer:latest to B: 10 B of 10 B (0 of 2 layers held), 5 ms");
+  assertEquals(
+    lines[2].text,
+    "shipped peer:latest to B: 10 B of a 10 B archive (0 of 2 layers held), 5 ms",
+  );
+  // A host that holds the image is said at normal verbosity too.
+  applyEvent(state, {
+    t: 6,
+    type: "image-skipped",
+    image: "peer:latest",
+    host: "C",
+    reason: "same image ID",
+  });
+  const skipped = state.lines.toArray().filter((l) => l.kind === "image").at(-1)!;
+  assertEquals(
+    [skipped.audience, skipped.text],
+    ["always", "peer:latest on C: already held (same image ID)"],
+  );
 });
 
 Deno.test("applyEvent() closes a 1,000-command batch on its last send, in any order, and finds an index-less undeliverable by peer and command", () => {

@@ -1,10 +1,12 @@
 /**
- * Docker: the docker CLI on one host, run through a `Remote` (SSH or local), with typed
- * results parsed from its JSON output. Failures are `DockerError`s naming the host, the
- * command and what docker printed on stderr.
+ * Docker: the docker CLI on one host, run through a `Remote`, with typed results parsed from its
+ * JSON output; and the types the Engine API client (engine_api.ts) shares with it. It serves only
+ * the local Redis container (docker_redis.ts), which starts once per run, off the timeline: every
+ * Docker operation on the hosts goes through the Engine API. Failures are `DockerError`s naming
+ * the host, the command and what docker printed on stderr.
  */
 import { COMMAND_NOT_FOUND } from "../../transport/local.ts";
-import type { ExecResult, Remote, RemoteProcess } from "../../transport/remote.ts";
+import type { ExecResult, Remote } from "../../transport/remote.ts";
 import { commandLine } from "../../transport/shell.ts";
 import { redactUrls } from "../../base/url_redaction.ts";
 
@@ -61,7 +63,7 @@ export interface ContainerSummary {
   labels: Record<string, string>;
 }
 
-/** The parts of `docker image inspect` we use. */
+/** The parts of an image's inspect (`GET /images/{name}/json`) tm uses. */
 export interface ImageInfo {
   /** `sha256:...` */
   id: string;
@@ -98,11 +100,6 @@ export class Docker {
     return this.remote.name;
   }
 
-  /** The argv that runs `docker <args>` here, for scripts that combine it with other tools. */
-  argv(args: string[]): string[] {
-    return [...this.#docker, ...args];
-  }
-
   /** Runs `docker <args>`; returns the result whatever the exit code. */
   async raw(
     args: string[],
@@ -118,86 +115,6 @@ export class Docker {
     const result = await this.raw(args, options);
     if (result.code !== 0) throw this.#error(result);
     return result.stdout;
-  }
-
-  /** Client and engine versions; a clear DockerError if docker is missing or its daemon down. */
-  async version(signal?: AbortSignal): Promise<{ client: string; server: string }> {
-    const result = await this.raw(["version", "--format", "{{json .}}"], { signal });
-    if (result.code === 0) {
-      const parsed = JSON.parse(result.stdout) as {
-        Client?: { Version?: string };
-        Server?: { Version?: string } | null;
-      };
-      return { client: parsed.Client?.Version ?? "?", server: parsed.Server?.Version ?? "?" };
-    }
-    throw this.#error(result);
-  }
-
-  /** Image ID (`sha256:…`) of `image`, or null if the host does not have it. */
-  async imageId(image: string, signal?: AbortSignal): Promise<string | null> {
-    return (await this.images([image], signal)).get(image)?.id ?? null;
-  }
-
-  /** Inspects several images in one command; missing images map to null. */
-  async images(images: string[], signal?: AbortSignal): Promise<Map<string, ImageInfo | null>> {
-    const found = new Map<string, ImageInfo | null>(images.map((image) => [image, null]));
-    if (images.length === 0) return found;
-    const result = await this.raw(
-      [
-        "image",
-        "inspect",
-        "--format",
-        "{{json .Id}} {{json .Size}} {{json .RootFS.Layers}}",
-        ...images,
-      ],
-      { signal },
-    );
-    const lines = result.stdout.split("\n").filter((line) => line !== "");
-    const errors = result.stderr.toLowerCase().split("\n");
-    const isMissing = (image: string) => {
-      const needle = `no such image: ${image.toLowerCase()}`;
-      return errors.some((line) => {
-        const at = line.indexOf(needle);
-        return at >= 0 && /^(:|\s|$)/.test(line.slice(at + needle.length));
-      });
-    };
-    const present = images.filter((image) => !isMissing(image));
-    if (result.code !== 0 && present.length === images.length) throw this.#error(result);
-    if (present.length !== lines.length) {
-      // Ambiguous error lines (e.g. both `a` and `a:x` asked for): one image at a time.
-      if (images.length === 1) throw this.#error(result, "unexpected inspect output");
-      const each = await Promise.all(images.map((image) => this.images([image], signal)));
-      return new Map(each.flatMap((map) => [...map]));
-    }
-    // Output lines come in argument order, skipping the missing images.
-    present.forEach((image, i) => {
-      const [id, size, layers] = lines[i].split(" ").map((field) => JSON.parse(field));
-      found.set(image, { id: String(id), size: Number(size), layers: layers ?? [] });
-    });
-    return found;
-  }
-
-  /**
-   * Diff IDs of the layers of every image the engine holds (`.RootFS.Layers`), one list per
-   * image, so a caller can tell which layer chains are already there. One command (a shell
-   * lists the images and inspects them): a round trip to a host costs more than the work.
-   */
-  async imageLayers(signal?: AbortSignal): Promise<string[][]> {
-    const docker = commandLine(this.#docker);
-    const script = `ids=$(${docker} image ls -aq --no-trunc) || exit; [ -z "$ids" ] || ` +
-      `${docker} image inspect --format '{{json .RootFS.Layers}}' $ids`;
-    const result = await this.remote.execute(["sh", "-c", script], { signal });
-    // An image removed between the two commands is only missing from the answer.
-    if (result.code !== 0 && result.stdout === "") {
-      throw this.#error({ ...result, argv: ["sh", "-c", script] });
-    }
-    return result.stdout.split("\n").filter((line) => line.startsWith("["))
-      .map((line) => JSON.parse(line) as string[]);
-  }
-
-  /** `docker pull`; throws DockerError on failure. */
-  async pull(image: string, signal?: AbortSignal): Promise<void> {
-    await this.call(["pull", "--quiet", image], { signal });
   }
 
   /** `docker run -d`; resolves with the container ID. */
@@ -246,11 +163,6 @@ export class Docker {
     });
   }
 
-  /** `docker wait`: the container's exit code once it stops. */
-  async wait(container: string, signal?: AbortSignal): Promise<number> {
-    return Number((await this.call(["wait", container], { signal })).trim());
-  }
-
   /**
    * The last `lines` lines of a container's output (`Infinity`: all of it), stdout and stderr
    * interleaved in the order they were written (merged by docker's timestamps).
@@ -262,43 +174,6 @@ export class Docker {
     );
     if (result.code !== 0) throw this.#error(result);
     return mergeTimestamped(result.stdout, result.stderr).slice(-lines);
-  }
-
-  /** `docker save` of images, as a process whose stdout is the tar stream. */
-  save(images: string[], signal?: AbortSignal): RemoteProcess {
-    return this.remote.spawn([...this.#docker, "save", ...images], { signal });
-  }
-
-  /** `docker load`, as a process reading a tar stream (plain or gzip) on stdin. */
-  load(signal?: AbortSignal): RemoteProcess {
-    return this.remote.spawn([...this.#docker, "load", "--quiet"], { signal });
-  }
-
-  /**
-   * `docker rmi` of images; missing images are fine. Resolves with the images actually removed
-   * and the problems (e.g. in use by a container) per image.
-   */
-  async rmi(
-    images: string[],
-    signal?: AbortSignal,
-  ): Promise<{ removed: string[]; missing: string[]; failed: Map<string, string> }> {
-    const report = { removed: [] as string[], missing: [] as string[], failed: new Map() };
-    if (images.length === 0) return report;
-    const result = await this.raw(["rmi", ...images], { signal });
-    if (result.code === 127) throw this.#error(result);
-    for (const image of images) {
-      const line = result.stderr.split("\n").find((l) => l.includes(image));
-      if (!line) report.removed.push(image);
-      else if (/no such image/i.test(line)) report.missing.push(image);
-      else report.failed.set(image, line.replace(/^Error( response from daemon)?:\s*/, ""));
-    }
-    return report;
-  }
-
-  /** `docker system prune -af`: everything unused on the host. Returns docker's summary. */
-  async systemPrune(signal?: AbortSignal): Promise<string> {
-    const out = await this.call(["system", "prune", "-af"], { signal });
-    return out.split("\n").find((line) => /reclaimed/i.test(line))?.trim() ?? out.trim();
   }
 
   #error(result: ExecResult & { argv: string[] }, why?: string): DockerError {

@@ -3,7 +3,8 @@
  * hosts, reached through a `Remote` per host (SSH in the CLI, local in tests). Every Docker
  * operation goes through the host's Engine API (`engine_api.ts`, on channels of that one
  * connection to the engine's socket); what needs the host itself goes through its one long-lived
- * shell (`HostShell`). Image shipping still drives the docker CLI (`image_shipping.ts`).
+ * shell (`HostShell`). Image shipping speaks the Engine API too (`image_shipping.ts`): this
+ * machine's engine exports, each host's loads.
  *
  * setup: connect every host at once (any failure stops the run before a container starts); the
  * shell's first answer (`$HOME`, `$DOCKER_HOST`, the config dirs created) and the API's (the
@@ -52,7 +53,7 @@ import { CoalescingRemote } from "../../transport/coalescing_remote.ts";
 import { DockerFaults } from "./docker_faults.ts";
 import { DockerEngine, EngineApiError, engineSocketOf } from "./engine_api.ts";
 import { HostShell } from "../../transport/host_shell.ts";
-import { type ContainerSummary, Docker, type DockerEvent, type ImageInfo } from "./docker.ts";
+import type { ContainerSummary, DockerEvent, ImageInfo } from "./docker.ts";
 import { type Compression, pullImages, shipImages, type ShipReport } from "./image_shipping.ts";
 import { LocalRemote } from "../../transport/local.ts";
 import {
@@ -100,8 +101,11 @@ export interface DockerRuntimeOptions {
   owner?: RunOwner;
   /** Opens the connection to a host (the CLI passes SshRemote.connect). */
   connect: (host: HostConfig, index: number, signal: AbortSignal) => Promise<Remote>;
-  /** The engine on this machine (pull, save). Default: the docker CLI here. */
-  localDocker?: Docker;
+  /**
+   * The engine on this machine (pull, export for shipping). Default: the one on the socket
+   * `DOCKER_HOST` names here (`DockerEngine.local`).
+   */
+  localEngine?: DockerEngine;
   /** Image shipping compression. Default: image_shipping's DEFAULT_COMPRESSION. */
   compression?: Compression;
   /** Container starts in flight per host. Default: DEFAULT_STARTS_PER_HOST. */
@@ -117,8 +121,6 @@ interface Host {
   remote: ReconnectingRemote;
   /** `remote` with the commands issued in one tick sent as one script; each one traced. */
   commands: Remote;
-  /** The docker CLI through `commands`: image shipping's only (every other call uses `engine`). */
-  docker: Docker;
   /** The host's Engine API, on channels of `remote` to the engine's socket. */
   engine: DockerEngine;
   /** One long-lived shell on `remote`: `$HOME`, the config dirs, the network faults' tools. */
@@ -163,7 +165,8 @@ interface DockerPeer extends RunningPeer {
 export class DockerRuntime implements PeerRuntime {
   readonly kind = "docker";
   readonly #options: DockerRuntimeOptions;
-  readonly #local: Docker;
+  /** This machine's engine, made when setup first needs it (pull, export). */
+  #local: DockerEngine | undefined;
   /** By host index; holes for hosts that failed to connect. */
   readonly #hosts: (Host | undefined)[] = [];
   readonly #starts = new Set<Promise<unknown>>();
@@ -191,7 +194,7 @@ export class DockerRuntime implements PeerRuntime {
 
   constructor(options: DockerRuntimeOptions) {
     this.#options = options;
-    this.#local = options.localDocker ?? new Docker(new LocalRemote());
+    this.#local = options.localEngine;
     this.#runOwner = options.owner ?? currentOwner(options.runId, options.config.name);
     this.faults = new DockerFaults({
       locate: (peer) => {
@@ -230,21 +233,25 @@ export class DockerRuntime implements PeerRuntime {
     const failed = new AbortController();
     const signal = AbortSignal.any([context.signal, failed.signal]);
 
-    const pulling = pullImages({ images: config.images, local: this.#local, emit, signal });
+    this.#local ??= DockerEngine.local({
+      trace: (message) => this.#send({ type: "trace", message }),
+    });
+    const local = this.#local;
+    const pulling = pullImages({ images: config.images, local, emit, signal });
     pulling.catch(() => {}); // awaited below; a connect failure may come first
     try {
       await this.#connectAll(signal);
       const { images, destinations } = await this.#shipments(await pulling, signal);
       const hosts = this.#connected();
-      // One round trip per host before its first `docker run`: the probe's questions and image
-      // shipping's are asked in the same tick, so each host's CoalescingRemote sends them as one
-      // script (and shipping has only the images that differ left to send).
+      // The probe's questions and image shipping's are asked at once, each on a kept-alive
+      // socket of the host's engine: one round trip before its first container starts (and
+      // shipping has only the images that differ left to send).
       const probing = Promise.allSettled(hosts.map((host) => this.#probe(host, signal)));
       const shipping = shipImages({
         images,
         destinations,
-        local: this.#local,
-        targets: hosts.map((host) => ({ name: host.name, docker: host.docker })),
+        local,
+        targets: hosts.map((host) => ({ name: host.name, engine: host.engine })),
         emit,
         signal,
         compression: this.#options.compression,
@@ -289,7 +296,7 @@ export class DockerRuntime implements PeerRuntime {
       destinations.set(peer.image, hosts);
     }
     const unlisted = [...destinations.keys()].filter((image) => !pulled.has(image));
-    const local = unlisted.length > 0 ? await this.#local.images(unlisted, signal) : new Map();
+    const local = unlisted.length > 0 ? await this.#local!.images(unlisted, signal) : new Map();
     const images = new Map<string, ImageInfo>();
     for (const image of destinations.keys()) {
       const info = pulled.get(image) ?? local.get(image);
@@ -451,7 +458,13 @@ export class DockerRuntime implements PeerRuntime {
           }
           if (config.remove_images && config.images.length > 0) {
             try {
-              const { failed } = await host.engine.removeImages(config.images);
+              // Bounded: an engine that does not answer (seen once on the loaded test machine: a
+              // DELETE of an image left unanswered) must not hold the run's end forever.
+              const bounded = AbortSignal.any([
+                this.#forced.signal,
+                AbortSignal.timeout(config.timeout.shutdown * 1_000),
+              ]);
+              const { failed } = await host.engine.removeImages(config.images, bounded);
               for (const [image, why] of failed) {
                 warn(`could not remove image ${image}: ${why}`, host.name);
               }
@@ -464,6 +477,7 @@ export class DockerRuntime implements PeerRuntime {
     } catch (error) {
       warn(`docker teardown: ${errorMessage(error)}`);
     } finally {
+      this.#local?.close();
       await Promise.all(this.#hosts.map(async (host) => {
         host?.watcher?.stop();
         host?.engine.close();
@@ -713,7 +727,6 @@ export class DockerRuntime implements PeerRuntime {
         started: new Set(),
         peerOf: new Map(),
         commands,
-        docker: new Docker(commands),
         shell,
         login,
         engine: new DockerEngine({

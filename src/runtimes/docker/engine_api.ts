@@ -12,13 +12,16 @@
  */
 import Dockerode from "dockerode";
 import { Agent } from "node:http";
-import type { Duplex } from "node:stream";
+import { type Duplex, Readable } from "node:stream";
+import type { IncomingMessage } from "node:http";
 import { Buffer } from "node:buffer";
 import type { ContainerSummary, DockerEvent, ImageInfo, RunSpec } from "./docker.ts";
 import { mergeTimestamped, parseDockerEvent } from "./docker.ts";
 import { abortable } from "../../base/async.ts";
 import { errorMessage } from "../../base/errors.ts";
 import { redactUrls } from "../../base/url_redaction.ts";
+import { LocalRemote } from "../../transport/local.ts";
+import { type EngineInfo, type ImageStore, imageStoreOf } from "./image_store.ts";
 
 /** The oldest engine tm supports: Docker 20.10. */
 export const OLDEST_API = "1.41";
@@ -135,10 +138,17 @@ export interface DockerEngineOptions {
   dial: (signal?: AbortSignal) => Promise<Duplex>;
   /** Receives one line per API call with its duration. Default: none. */
   trace?: (message: string) => void;
+  /**
+   * The engine's Unix socket when it is on this machine (its data root is then a path here);
+   * absent for an engine reached over SSH. Default: absent.
+   */
+  localSocket?: string;
 }
 
 export class DockerEngine {
   readonly host: string;
+  /** The engine's Unix socket if it is on this machine (`DockerEngineOptions.localSocket`). */
+  readonly localSocket: string | null;
   readonly #agent: Agent;
   readonly #docker: Dockerode;
   readonly #trace: (message: string) => void;
@@ -146,6 +156,7 @@ export class DockerEngine {
 
   constructor(options: DockerEngineOptions) {
     this.host = options.host;
+    this.localSocket = options.localSocket ?? null;
     this.#trace = options.trace ?? (() => {});
     this.#agent = new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
     // docker-modem formats every request's options with `util.inspect(…, { showHidden: true,
@@ -169,6 +180,32 @@ export class DockerEngine {
       } as Dockerode.DockerOptions,
     );
     this.#traceRequests();
+  }
+
+  /**
+   * This machine's engine, on the Unix socket `DOCKER_HOST` names (/var/run/docker.sock when
+   * unset), as the docker CLI finds it.
+   * @throws Error naming DOCKER_HOST when it is not a Unix socket
+   */
+  static local(
+    options: { host?: string; trace?: (message: string) => void; dockerHost?: string } = {},
+  ): DockerEngine {
+    const dockerHost = options.dockerHost ?? Deno.env.get("DOCKER_HOST");
+    const socket = engineSocketOf(dockerHost);
+    if (socket === null) {
+      throw new Error(
+        `DOCKER_HOST is ${dockerHost} here; tm reaches this machine's engine through its Unix ` +
+          "socket: unset DOCKER_HOST, or set it to unix://<path>",
+      );
+    }
+    const host = options.host ?? "this machine";
+    const remote = new LocalRemote({ name: host });
+    return new DockerEngine({
+      host,
+      localSocket: socket,
+      trace: options.trace,
+      dial: (signal) => remote.dialSocket(socket, signal),
+    });
   }
 
   /**
@@ -498,6 +535,145 @@ export class DockerEngine {
     return report;
   }
 
+  /**
+   * The engine's image store (`/info`): classic or containerd, its driver and data root.
+   * @throws ImageStoreProbeError when the answer does not say
+   */
+  async imageStore(signal?: AbortSignal): Promise<ImageStore> {
+    await this.version(signal);
+    const info = await this.#call(
+      "info",
+      () =>
+        (this.#docker.info as (o: object) => Promise<EngineInfo>).call(this.#docker, {
+          abortSignal: signal,
+        }),
+      signal,
+    );
+    return imageStoreOf(this.host, info);
+  }
+
+  /**
+   * Diff IDs of the layers of every image the engine holds (`RootFS.Layers`), one list per
+   * image: the image list, then an inspect of each (at once). An image removed meanwhile is
+   * only missing from the answer.
+   */
+  async imageLayers(signal?: AbortSignal): Promise<string[][]> {
+    await this.version(signal);
+    const rows = await this.#call(
+      "image ls",
+      () => this.#docker.listImages({ all: true, abortSignal: signal } as object),
+      signal,
+    );
+    const found = await this.images(rows.map((row) => row.Id), signal);
+    return [...found.values()].flatMap((info) => info ? [info.layers] : []);
+  }
+
+  /**
+   * Pulls an image from its registry (`POST /images/create`), reading the engine's progress to
+   * its end: the pull is over only then, and a failure comes as the stream's last message.
+   */
+  async pull(image: string, signal?: AbortSignal): Promise<void> {
+    await this.version(signal);
+    const { name, tag } = splitReference(image);
+    const response = await this.#stream(`pull ${image}`, {
+      path: "/images/create?",
+      method: "POST",
+      options: { fromImage: name, ...(tag ? { tag } : {}) },
+      statusCodes: { 200: true, 404: "no such image", 500: "server error" },
+    }, signal);
+    await this.#progress(`pull ${image}`, response, signal);
+  }
+
+  /**
+   * The archive `docker save` writes of `images` (`GET /images/get`), streamed as the engine
+   * writes it. Cancelling the stream, or aborting `signal`, ends the request.
+   */
+  async exportImages(images: string[], signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    await this.version(signal);
+    const response = await this.#stream(`save ${images.join(" ")}`, {
+      path: "/images/get?",
+      method: "GET",
+      options: { names: images },
+      statusCodes: { 200: true, 404: "no such image", 500: "server error" },
+    }, signal);
+    const stop = () => response.destroy(signal?.reason);
+    signal?.addEventListener("abort", stop, { once: true });
+    response.once("close", () => signal?.removeEventListener("abort", stop));
+    return Readable.toWeb(response) as ReadableStream<Uint8Array>;
+  }
+
+  /**
+   * Loads an image archive (`POST /images/load`, plain or gzip) read from `archive` as it comes,
+   * and reads the engine's answer to its end: resolves once the engine loaded the whole archive.
+   * @throws EngineApiError with the engine's message when it refuses the archive
+   */
+  async loadImages(archive: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<string[]> {
+    await this.version(signal);
+    // A Node stream the modem pipes into the request; never walked by its inspect (see the
+    // constructor): it holds the archive's buffers.
+    const body = opaqueToInspect(
+      Readable.fromWeb(archive as import("node:stream/web").ReadableStream),
+      "archive",
+    );
+    // Ending the body with an error ends the request (the modem destroys it): the engine sees
+    // the client gone and discards what it staged. An abort of the HTTP request alone was not
+    // seen to close it.
+    const stop = () => body.destroy(signal?.reason ?? new Error("load aborted"));
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      const response = await this.#stream("load", {
+        path: "/images/load?",
+        method: "POST",
+        options: { quiet: true },
+        file: body,
+        headers: { "Content-Type": "application/x-tar" },
+        statusCodes: { 200: true, 400: "bad archive", 500: "server error" },
+      }, signal);
+      const messages = await this.#progress("load", response, signal);
+      return messages.flatMap((m) => m.stream ? [m.stream.trim()] : []).filter((m) => m !== "");
+    } catch (error) {
+      body.destroy(error as Error);
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", stop);
+    }
+  }
+
+  /**
+   * What `docker system prune -af` removes: stopped containers, unused networks, every unused
+   * image and the build cache. Resolves with the bytes reclaimed.
+   */
+  async pruneAll(signal?: AbortSignal): Promise<number> {
+    await this.version(signal);
+    let reclaimed = 0;
+    const prune = async (what: string, path: string, query: Record<string, unknown> = {}) => {
+      const answer = await this.#call(
+        `${what} prune`,
+        () =>
+          new Promise<{ SpaceReclaimed?: number }>((resolve, reject) =>
+            this.#docker.modem.dial(
+              {
+                path,
+                method: "POST",
+                options: { ...query, abortSignal: signal },
+                statusCodes: { 200: true, 409: "a prune is running", 500: "server error" },
+              } as never,
+              (error: unknown, result: unknown) =>
+                error ? reject(error) : resolve(result as { SpaceReclaimed?: number }),
+            )
+          ),
+        signal,
+      );
+      reclaimed += answer?.SpaceReclaimed ?? 0;
+    };
+    // In docker's order: containers first, so that their images and networks become unused.
+    await prune("container", "/containers/prune?");
+    await prune("network", "/networks/prune?");
+    await prune("image", "/images/prune?", { filters: { dangling: ["false"] } });
+    await prune("builder", "/build/prune?", { all: true });
+    return reclaimed;
+  }
+
   /** Closes the kept-alive sockets; requests after it open new ones. */
   close(): void {
     this.#agent.destroy();
@@ -527,6 +703,56 @@ export class DockerEngine {
     }
   }
 
+  /** A request whose answer is read as a stream (the modem resolves on the headers). */
+  #stream(
+    operation: string,
+    request: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    return this.#call(
+      operation,
+      () =>
+        new Promise<IncomingMessage>((resolve, reject) =>
+          this.#docker.modem.dial(
+            { ...request, isStream: true, abortSignal: signal } as never,
+            (error: unknown, response: unknown) =>
+              error ? reject(streamError(error)) : resolve(response as IncomingMessage),
+          )
+        ),
+      signal,
+    );
+  }
+
+  /**
+   * Reads an engine's JSON progress stream (pull, load) to its end.
+   * @throws EngineApiError with the engine's message when a line reports an error
+   */
+  async #progress(
+    operation: string,
+    response: IncomingMessage,
+    signal?: AbortSignal,
+  ): Promise<ProgressMessage[]> {
+    const stop = () => response.destroy(signal?.reason);
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      const text = await this.#call(operation, async () => {
+        let body = "";
+        for await (const chunk of response) body += String(chunk);
+        return body;
+      }, signal);
+      const messages = parseProgress(text);
+      const failure = messages.find((m) => m.error !== undefined || m.errorDetail !== undefined);
+      if (failure) {
+        const reason = failure.errorDetail?.message ?? failure.error ?? "failed";
+        throw new EngineApiError(this.host, operation, 200, engineCause(reason));
+      }
+      return messages;
+    } finally {
+      signal?.removeEventListener("abort", stop);
+      response.destroy();
+    }
+  }
+
   /** Each request as a trace line with its duration, from the HTTP layer (docker-modem). */
   #traceRequests(): void {
     const modem = this.#docker.modem as unknown as {
@@ -553,4 +779,52 @@ export class DockerEngine {
 function engineCause(message: string): string {
   return message.split("\n").map((line) => line.trim()).filter((line) => line !== "")
     .join("; ").replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1");
+}
+
+/** One line of the engine's JSON progress stream (pull, load). */
+interface ProgressMessage {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/** The JSON messages of a progress stream; a line that is not JSON is kept as `stream` text. */
+export function parseProgress(text: string): ProgressMessage[] {
+  return text.split("\n").map((line) => line.trim()).filter((line) => line !== "").map((line) => {
+    try {
+      const parsed = JSON.parse(line) as unknown;
+      return typeof parsed === "object" && parsed !== null
+        ? parsed as ProgressMessage
+        : { stream: line };
+    } catch {
+      return { stream: line };
+    }
+  });
+}
+
+/**
+ * `name` and `tag` of an image reference, as `/images/create` takes them (`registry:5000/a/b:1`
+ * is `registry:5000/a/b` and `1`; a digest reference keeps its digest in the name).
+ */
+export function splitReference(image: string): { name: string; tag: string | null } {
+  if (image.includes("@")) return { name: image, tag: null };
+  const slash = image.lastIndexOf("/");
+  const colon = image.lastIndexOf(":");
+  return colon > slash
+    ? { name: image.slice(0, colon), tag: image.slice(colon + 1) }
+    : { name: image, tag: "latest" };
+}
+
+/**
+ * A streamed request's failure with the engine's message as `json` (the modem puts it only in
+ * its own message: `(HTTP code 404) no such image - <message> `).
+ */
+function streamError(error: unknown): unknown {
+  const e = error as { json?: unknown; message?: string };
+  if (e && typeof e === "object" && e.json == null && typeof e.message === "string") {
+    const match = /^\(HTTP code \d+\) [^-]* - ([\s\S]*?)\s*$/.exec(e.message);
+    if (match) e.json = { message: match[1] };
+  }
+  return error;
 }

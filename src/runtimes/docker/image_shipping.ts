@@ -1,20 +1,22 @@
 /**
- * Image shipping: `docker pull` of the config's `images` on this machine, then for each image
- * ONE archive streamed (teed) into `docker load` on every host that needs it (a peer placed
- * there runs it) and lacks it or has a different image ID — no temp files, hosts fed at once, the
- * slowest setting the pace, a failing host dropped without stalling the others. The archive is
- * built from the local engine's layer store with only the layers some host lacks
- * (store_archive.ts), or, when that store cannot be read, is `docker save`'s.
+ * Image shipping, all through the Engine API: a pull of the config's `images` by this machine's
+ * engine, then for each image ONE archive streamed (teed) into a load (`POST /images/load`) on
+ * every host that needs it (a peer placed there runs it) and lacks it or has a different image
+ * ID — no temp files, no docker CLI, hosts fed at once, the slowest setting the pace, a failing
+ * host dropped without stalling the others. The archive is built from the local engine's layer
+ * store with only the layers some host lacks (store_archive.ts), or, when that store cannot be
+ * read, is the local engine's export (`GET /images/get`, what `docker save` writes).
  *
- * The method per host comes from its probe (image_store.ts), not from a refusal: a host whose
- * engine keeps the classic store is sent the archive without the layers it holds; one with the
- * containerd store, which refuses such an archive, the whole image. Progress goes out as
- * `image-transfer` events, and what each shipment did as one `image-shipped` event.
+ * The method per host comes from its probe (shipping_choice.ts), not from a refusal: a host
+ * whose engine keeps the classic store is sent the archive without the layers it holds; one with
+ * the containerd store, which refuses such an archive, the whole image. Progress goes out as
+ * `image-transfer` events, and what each shipment did as one `image-shipped` (or
+ * `image-skipped`) event.
  */
 import { abortable, deadline } from "../../base/async.ts";
 import type { UnstampedEvent } from "../../engine/events.ts";
-import { type Docker, DockerError, type ImageInfo } from "./docker.ts";
-import type { RemoteProcess } from "../../transport/remote.ts";
+import type { ImageInfo } from "./docker.ts";
+import { type DockerEngine, EngineApiError } from "./engine_api.ts";
 import {
   type ArchiveEntry,
   ArchiveIndex,
@@ -23,9 +25,10 @@ import {
   TarSplitter,
 } from "./image_archive.ts";
 import { errorMessage } from "../../base/errors.ts";
-import { type ImageStore, probeImageStore, takesPartialArchive } from "./image_store.ts";
+import type { ImageStore } from "./image_store.ts";
 import { LayerStore } from "./layer_store.ts";
 import { type StoreArchive, storeArchive } from "./store_archive.ts";
+import { chooseShipping } from "./shipping_choice.ts";
 
 /** Images the run needs that this machine does not have and could not pull. */
 export class ImageMissingError extends Error {
@@ -59,10 +62,10 @@ export class ImageShippingError extends Error {
 export interface ShipTarget {
   /** Display name (events, messages). */
   name: string;
-  docker: Docker;
+  engine: DockerEngine;
 }
 
-/** On-the-wire compression: `gzip -1` on this machine; `docker load` detects gzip itself. */
+/** On-the-wire compression: gzip on this machine; the engine's load detects gzip itself. */
 export type Compression = "none" | "gzip";
 
 /**
@@ -73,19 +76,19 @@ export type Compression = "none" | "gzip";
  */
 export const DEFAULT_COMPRESSION: Compression = "none";
 
-/** Bytes buffered per host between `docker save` and the host's `docker load`. */
+/** Bytes buffered per host between the archive and the host's load. */
 const BUFFER_BYTES = 4 << 20;
 
 export interface PullOptions {
   images: string[];
   /** The local engine. */
-  local: Docker;
+  local: DockerEngine;
   emit: (event: UnstampedEvent) => void;
   signal: AbortSignal;
 }
 
 /**
- * `docker pull` of every image on this machine, in parallel. A failed pull of an image that is
+ * A pull of every image by this machine's engine, in parallel. A failed pull of an image that is
  * here anyway is a warning (offline, or built locally).
  * @returns every image's local ID and size
  * @throws ImageMissingError naming every image that is neither here nor pullable
@@ -128,8 +131,8 @@ export async function pullImages(options: PullOptions): Promise<Map<string, Imag
 export interface ShipOptions {
   /** Images to ship, with their local ID and size (from `pullImages`). */
   images: Map<string, ImageInfo>;
-  /** The local engine (`docker save`, and `gzip` on its remote). */
-  local: Docker;
+  /** The local engine (its layer store, or its export). */
+  local: DockerEngine;
   targets: ShipTarget[];
   /**
    * Which targets need each image, by target name (the hosts its peers are placed on); an
@@ -137,7 +140,7 @@ export interface ShipOptions {
    */
   destinations?: Map<string, string[]>;
   emit: (event: UnstampedEvent) => void;
-  /** Aborting kills every save/load; nothing partial is left (docker load discards it). */
+  /** Aborting ends every export and load; nothing partial is left (the engine discards it). */
   signal: AbortSignal;
   /** Default: DEFAULT_COMPRESSION. */
   compression?: Compression;
@@ -147,7 +150,7 @@ export interface ShipOptions {
   stallTimeoutMs?: number;
   /**
    * Build archives from the local engine's layer store when it can be read (layer_store.ts);
-   * false: always `docker save`. Default: true.
+   * false: always the engine's export. Default: true.
    */
   layerStore?: boolean;
 }
@@ -158,6 +161,8 @@ export interface Shipment {
   host: string;
   /** What was sent to the host (less than the archive when it held some layers). */
   bytes: number;
+  /** The bytes of the image's whole archive, every layer in it: what `bytes` compares with. */
+  archive: number;
   /** From the start of the image's shipment to its end, retries included. */
   ms: number;
   /** The image's layers, and how many of them the host held and was not sent. */
@@ -175,13 +180,13 @@ export interface ShipReport {
 
 /**
  * What a host holds: the images asked about, its image store (null: it could not say), and the
- * chain IDs of every layer it has (asked at the same time, a round trip longer: see
- * `heldChains`).
+ * chain IDs of every layer it has (asked only for an image it holds no build of: two requests one
+ * after the other, and an inspect per image on the host).
  */
 interface HostHoldings {
   images: Map<string, ImageInfo | null>;
   store: ImageStore | null;
-  chains: Promise<Set<string>>;
+  chains: () => Promise<Set<string>>;
 }
 
 /**
@@ -202,12 +207,14 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
     ? options.targets.filter((t) => names.some((n) => destinations.get(n)?.includes(t.name)))
     : options.targets;
   if (names.length === 0 || targets.length === 0) return report;
-  // Asked once per host, while the first image's loads start (and its docker save, if any).
+  // Every host is asked at once, each question on a kept-alive socket of its own: the images
+  // and the store; every layer it holds only if an image needs it (a host holding the image, or
+  // another build of it, is not made to inspect every image it has).
   const asked = targets.map((target) => ({
-    images: target.docker.images(names, signal),
+    images: target.engine.images(names, signal),
     // Never rejects (an abort is seen where the images are awaited), so nothing is left unheard
     // when a host's images fail first.
-    store: probeImageStore(target.docker, signal).catch((error) => {
+    store: target.engine.imageStore(signal).catch((error) => {
       if (!signal.aborted) {
         emit({
           type: "trace",
@@ -217,15 +224,12 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
       return null;
     }),
   }));
-  // Asked in the same tick, so that a CoalescingRemote sends every question as one script: the
-  // list of every layer takes two docker commands one after the other, but a script of its own
-  // would cost the host another channel and login shell (docs/architecture.md, "Round trips").
-  const layers = targets.map((target) => layerChains(target, signal));
+  const layers: (Promise<Set<string>> | undefined)[] = targets.map(() => undefined);
   const holdings = Promise.all(
     asked.map(async (question, i): Promise<HostHoldings> => ({
       images: await question.images,
       store: await question.store,
-      chains: layers[i],
+      chains: () => layers[i] ??= layerChains(targets[i], signal),
     })),
   );
   holdings.catch(() => {}); // awaited in teeImage
@@ -237,26 +241,31 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
       const needy = holdings.then((held) =>
         Promise.all(targets.map(async (target, i): Promise<Destination[]> => {
           if (destinations && !wanted?.includes(target.name)) return [];
-          const there = held[i].images.get(image);
-          if (there?.id === info.id) {
-            report.skipped.push({ image, host: target.name });
-            emit({ type: "image-skipped", image, host: target.name, reason: "same image ID" });
-            return [];
+          const choice = chooseShipping({
+            host: target.name,
+            image: info,
+            there: held[i].images.get(image) ?? null,
+            store: held[i].store,
+          });
+          switch (choice.method) {
+            case "skip":
+              report.skipped.push({ image, host: target.name });
+              emit({ type: "image-skipped", image, host: target.name, reason: choice.reason });
+              return [];
+            case "whole":
+              return [{ target, chains: new Set<string>(), whole: choice.why }];
+            case "partial":
+              return [{
+                target,
+                chains: choice.from === "build"
+                  ? new Set(await chainIds(choice.layers))
+                  : await held[i].chains(),
+              }];
           }
-          const store = held[i].store;
-          if (store && !takesPartialArchive(store)) {
-            const whole = `${target.name}'s ${store.kind} store takes no partial archive`;
-            return [{ target, chains: new Set<string>(), whole }];
-          }
-          return [{ target, chains: await heldChains(there, held[i]) }];
         })).then((each) => each.flat())
       );
-      // The first image's loads start while the hosts are still being asked what they hold.
-      const early = image === names[0]
-        ? targets.filter((target) => !destinations || wanted?.includes(target.name))
-        : [];
       const started = performance.now();
-      const results = await teeImage(image, info, needy, options, store, early);
+      const results = await teeImage(image, info, needy, options, store);
       const ms = Math.round(performance.now() - started);
       for (const result of results) {
         if (result.error !== undefined) {
@@ -267,6 +276,7 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
           image,
           host: result.host,
           bytes: result.bytes,
+          archive: result.archive,
           ms,
           layers: info.layers.length,
           held: result.held,
@@ -278,7 +288,7 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
           image,
           host: result.host,
           sent: result.bytes,
-          total: info.size,
+          total: result.archive,
           layers: shipment.layers,
           held: shipment.held,
           ms,
@@ -295,37 +305,23 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
   }
 }
 
-/**
- * The layer chains a host is taken to hold for an image it lacks under that name. A host
- * holding another build under the name (`there`: the everyday loop of rebuild and re-run)
- * holds that build's layers, which decide without waiting for the list of every layer on the
- * host: that list takes two docker commands one after the other (`image ls`, then `image
- * inspect` of what it lists), one more round trip than `there`. A layer above those the builds
- * share has a new chain ID (it hashes its parents), so another image rarely holds it; if one
- * does, it is only sent anyway. A host without the name: every layer on it.
- */
-async function heldChains(
-  there: ImageInfo | null | undefined,
-  holdings: HostHoldings,
-): Promise<ReadonlySet<string>> {
-  if (there && there.layers.length > 0) return new Set(await chainIds(there.layers));
-  return await holdings.chains;
-}
-
-/** The local layer store, or null (traced) when it cannot be read and `docker save` serves. */
+/** The local layer store, or null (traced) when it cannot be read and the export serves. */
 async function openStore(options: ShipOptions): Promise<LayerStore | null> {
   try {
     return await LayerStore.open(options.local, options.signal);
   } catch (error) {
     options.signal.throwIfAborted();
-    options.emit({ type: "trace", message: `ship: ${errorMessage(error)}; using docker save` });
+    options.emit({
+      type: "trace",
+      message: `ship: ${errorMessage(error)}; exporting through the engine`,
+    });
     return null;
   }
 }
 
 /** The chain IDs of every layer a host holds (none known if it cannot say). */
 async function layerChains(target: ShipTarget, signal: AbortSignal): Promise<Set<string>> {
-  const layers = await target.docker.imageLayers(signal).catch(() => [] as string[][]);
+  const layers = await target.engine.imageLayers(signal).catch(() => [] as string[][]);
   const held = new Set<string>();
   for (const diffIds of layers) for (const chain of await chainIds(diffIds)) held.add(chain);
   return held;
@@ -345,12 +341,12 @@ interface Sink {
   target: ShipTarget;
   chains: ReadonlySet<string>;
   whole?: string;
-  load: RemoteProcess;
-  /** Writes into a per-host buffer that feeds the load's stdin (reading and sending overlap). */
+  /** Ends this host's load (its request) when the host fails. */
+  stop: AbortController;
+  /** Writes into a per-host buffer the load's request body reads (reading and sending overlap). */
   writer: WritableStreamDefaultWriter<Uint8Array>;
-  /** The buffer draining into the load's stdin; settles when stdin is closed or broke. */
-  piping: Promise<void>;
-  output: Promise<string>;
+  /** The host's load: settles once the engine answered (or the request broke). */
+  loading: Promise<void>;
   /** Archive bytes read so far when this host was last written to (progress). */
   bytes: number;
   /** Bytes actually sent. */
@@ -361,7 +357,7 @@ interface Sink {
   leaving: boolean;
   /** Layers left out because the host holds them. */
   leftOut: number;
-  /** docker load read the whole archive and exited non-zero. */
+  /** The engine read the archive and refused it (its answer, not a broken transfer). */
   refused?: boolean;
   error?: string;
 }
@@ -369,6 +365,8 @@ interface Sink {
 type TeeResult = {
   host: string;
   bytes: number;
+  /** The bytes of the image's whole archive (every layer). */
+  archive: number;
   /** Layers the host held and was not sent. */
   held: number;
   whole?: string;
@@ -376,12 +374,12 @@ type TeeResult = {
 };
 
 /**
- * One archive of `image` teed into a `docker load` per destination, each without the layers
- * that destination holds. From `store`, the archive carries only the layers some destination
- * lacks; without it, `docker save` starts before the destinations are known (they come from
- * asking the hosts) and is stopped if none needs the image. A host whose engine refuses the
- * archive built from the store, or that was being sent one when the store failed, is sent
- * `docker save`'s; one that refuses `docker save`'s without the layers it holds, the whole image.
+ * One archive of `image` teed into a load per destination, each without the layers that
+ * destination holds. From `store`, the archive carries only the layers some destination lacks;
+ * without it, the local engine's export starts before the destinations are known (they come
+ * from asking the hosts) and is cancelled if none needs the image. A host whose engine refuses
+ * the archive built from the store, or that was being sent one when the store failed, is sent
+ * the export; one that refuses the export without the layers it holds, the whole image.
  */
 async function teeImage(
   image: string,
@@ -389,26 +387,20 @@ async function teeImage(
   destinations: Promise<Destination[]>,
   options: ShipOptions,
   store: LayerStore | null,
-  early: readonly ShipTarget[] = [],
 ): Promise<TeeResult[]> {
   const { local, emit, signal } = options;
   const interval = options.progressIntervalMs ?? 100;
   const stallMs = options.stallTimeoutMs ?? 60_000;
-  const processes: RemoteProcess[] = [];
-  const killAll = () => processes.forEach((p) => p.kill());
-  signal.addEventListener("abort", killAll, { once: true });
+  const sinks: Sink[] = [];
+  /** Ends the export and every load: on abort, or when this fails before the end. */
+  const stopAll = new AbortController();
+  const stopped = AbortSignal.any([signal, stopAll.signal]);
+  let source: ReadableStream<Uint8Array> | undefined;
   let finished = false;
   try {
     signal.throwIfAborted();
-    // A `docker load` started before the destinations are known: the host's docker CLI starts
-    // and reaches its engine while the hosts are asked what they hold, instead of after
-    // (measured on the loaded 2-core machine, median of 8 re-shipments of a 1 MiB top layer:
-    // 726 ms with, 852 ms without).
-    const loads = new Map(early.map((target) => [target.name, target.docker.load()]));
-    processes.push(...loads.values());
     const chains = await chainIds(info.layers);
-    let save: RemoteProcess | undefined;
-    let saveErrors = Promise.resolve("");
+    let exported: Promise<ReadableStream<Uint8Array>> | undefined;
     let archive: StoreArchive | undefined;
     if (store && taggable(image)) {
       const targets = await destinations;
@@ -424,33 +416,22 @@ async function teeImage(
         signal.throwIfAborted();
         emit({
           type: "trace",
-          message: `ship ${image}: ${errorMessage(error)}; using docker save`,
+          message: `ship ${image}: ${errorMessage(error)}; exporting through the engine`,
         });
       }
     }
-    if (!archive) {
-      save = local.save([image]);
-      processes.push(save);
-      saveErrors = new Response(save.stderr).text();
-    }
+    // Asked before the destinations are known: the engine starts writing the archive while the
+    // hosts say what they hold.
+    if (!archive) exported = local.exportImages([image], stopped);
+    exported?.catch(() => {}); // awaited below
     const targets = await destinations;
-    for (const [name, load] of loads) {
-      if (targets.some(({ target }) => target.name === name)) continue;
-      // Not needed: an empty input makes it exit having loaded nothing (docker load finds no
-      // manifest). Not awaited: its exit would add a docker round trip to every run whose
-      // hosts hold their images (median of 10 such shipments on the loaded 2-core machine:
-      // 1260 ms awaited, 905 ms without).
-      processes.splice(processes.indexOf(load), 1);
-      load.stdin.close().catch(() => {});
-      load.stdout.cancel().catch(() => {});
-      load.stderr.cancel().catch(() => {});
-    }
     if (targets.length === 0) {
-      save?.kill();
-      await (archive?.stream ?? save?.stdout)?.cancel().catch(() => {});
+      await (await exported?.catch(() => undefined))?.cancel().catch(() => {});
+      await archive?.stream.cancel().catch(() => {});
       finished = true;
       return [];
     }
+    const raw = archive?.stream ?? await exported!;
     /** Layers the archive does not carry at all: every destination holds them. */
     const omitted = archive ? info.layers.length - archive.carried.size : 0;
     const index = new ArchiveIndex(info.layers, chains);
@@ -461,7 +442,7 @@ async function teeImage(
     // Compression hides the archive's entries from the filter: every layer is sent.
     const gzipped = (options.compression ?? DEFAULT_COMPRESSION) === "gzip";
     let rawBytes = 0;
-    const counted = (archive?.stream ?? save!.stdout).pipeThrough(
+    const counted = raw.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           rawBytes += chunk.byteLength;
@@ -469,35 +450,19 @@ async function teeImage(
         },
       }),
     );
-    let source: ReadableStream<Uint8Array> = counted;
-    let gzip: RemoteProcess | undefined;
-    let gzipErrors: Promise<string> = Promise.resolve("");
-    if (gzipped) {
-      gzip = local.remote.spawn(["gzip", "-1", "-c"]);
-      processes.push(gzip);
-      gzipErrors = new Response(gzip.stderr).text();
-      counted.pipeTo(gzip.stdin).catch(() => {});
-      source = gzip.stdout;
-    }
+    source = gzipped
+      ? counted.pipeThrough(
+        new CompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
+      )
+      : counted;
 
     const fail = (sink: Sink, message: string) => {
       if (sink.error !== undefined) return;
       sink.error = message;
-      sink.load.kill();
+      sink.stop.abort(new Error(message));
       sink.writer.abort(new Error(message)).catch(() => {});
     };
-    const sinks: Sink[] = targets.map(({ target, chains, whole }) => {
-      let load = loads.get(target.name);
-      if (!load) {
-        load = target.docker.load();
-        processes.push(load);
-      }
-      const output = Promise.all([
-        new Response(load.stdout).text(),
-        new Response(load.stderr).text(),
-      ])
-        .then(([out, err]) => `${err.trim()}${err.trim() && out.trim() ? "\n" : ""}${out.trim()}`)
-        .catch(() => "");
+    for (const { target, chains, whole } of targets) {
       emit({
         type: "image-transfer",
         image,
@@ -507,19 +472,19 @@ async function teeImage(
         state: "started",
       });
       // Without a buffer each chunk would wait for the host to take the previous one before the
-      // next is read from docker save; BUFFER_BYTES per host lets both sides run at once.
+      // next is read from the archive; BUFFER_BYTES per host lets both sides run at once.
       const buffer = new TransformStream<Uint8Array, Uint8Array>(
         undefined,
         new ByteLengthQueuingStrategy({ highWaterMark: BUFFER_BYTES }),
       );
+      const stop = new AbortController();
       const sink: Sink = {
         target,
         chains: gzipped ? new Set() : chains,
         whole: gzipped && chains.size > 0 ? "gzip on the wire hides the layers it holds" : whole,
-        load,
+        stop,
         writer: buffer.writable.getWriter(),
-        piping: Promise.resolve(),
-        output,
+        loading: Promise.resolve(),
         bytes: 0,
         sent: 0,
         lastEmit: 0,
@@ -527,11 +492,23 @@ async function teeImage(
         leaving: false,
         leftOut: omitted,
       };
-      sink.piping = buffer.readable.pipeTo(load.stdin).catch((error) => {
-        fail(sink, `the transfer broke off (${errorMessage(error)})`);
+      sink.loading = target.engine.loadImages(
+        buffer.readable,
+        AbortSignal.any([stopped, stop.signal]),
+      ).then(() => {}, (error) => {
+        if (signal.aborted) return;
+        // The engine's answer (it read the archive and said no), or a transfer that broke.
+        const answered = error instanceof EngineApiError && error.status !== null;
+        if (answered && sink.error === undefined) sink.refused = true;
+        fail(
+          sink,
+          answered
+            ? `the engine refused the archive: ${error.reason}`
+            : `the transfer broke off (${errorMessage(error)})`,
+        );
       });
-      return sink;
-    });
+      sinks.push(sink);
+    }
 
     /** The layer store failed while the archive streamed (a layer changed under us). */
     let storeFailed = false;
@@ -568,45 +545,31 @@ async function teeImage(
       }
     } catch (error) {
       signal.throwIfAborted();
-      if (!archive) throw error;
-      storeFailed = true;
-      for (const sink of sinks) {
-        fail(sink, `reading the local layer store failed: ${errorMessage(error)}`);
-      }
-    }
-    signal.throwIfAborted();
-
-    const [saveStatus, gzipStatus] = await Promise.all([save?.status, gzip?.status]);
-    if ((saveStatus && saveStatus.code !== 0) || (gzip && gzipStatus?.code !== 0)) {
-      const why = saveStatus && saveStatus.code !== 0
-        ? `docker save failed (exit ${saveStatus.code ?? "killed"}): ${(await saveErrors).trim()}`
-        : `gzip failed: ${(await gzipErrors).trim()}`;
+      const why = archive
+        ? `reading the local layer store failed: ${errorMessage(error)}`
+        : `the local engine's export broke off: ${errorMessage(error)}`;
+      storeFailed = archive !== undefined;
       for (const sink of sinks) fail(sink, why);
     }
-    // Finish every live load: close its input, wait for its verdict.
+    signal.throwIfAborted();
+    // Finish every live load: end its body, wait for the engine's verdict.
     await Promise.all(sinks.map(async (sink) => {
       if (sink.error === undefined) {
         await sink.writer.close().catch((error) => fail(sink, errorMessage(error)));
       }
-      await sink.piping;
-      const status = await sink.load.status;
-      const output = await sink.output;
-      if (sink.error === undefined && status.code !== 0) {
-        sink.refused = true;
-        fail(sink, `docker load failed (exit ${status.code ?? "killed"}): ${output}`);
-      } else if (sink.error !== undefined && output !== "") sink.error += `: ${output}`;
+      await sink.loading;
     }));
     signal.throwIfAborted();
     // The loaded image must be the one we have: the archive's manifest says which image it
-    // carried and under which name, and docker load accepted it whole. Without a manifest we
+    // carried and under which name, and the engine accepted it whole. Without a manifest we
     // could read (gzip on the wire, an unknown layout), the host is asked.
     const carried = index.configDigest === info.id && index.repoTags.includes(tagged(image));
     await Promise.all(
       sinks.filter((s) => s.error === undefined && !carried).map(async (sink) => {
         try {
-          const id = await sink.target.docker.imageId(image, signal);
+          const id = (await sink.target.engine.images([image], signal)).get(image)?.id ?? null;
           if (id !== info.id) {
-            fail(sink, `after docker load the host has ${id ?? "no image"}, expected ${info.id}`);
+            fail(sink, `after the load the host has ${id ?? "no image"}, expected ${info.id}`);
           }
         } catch (error) {
           fail(sink, errorMessage(error));
@@ -614,27 +577,30 @@ async function teeImage(
       }),
     );
     signal.throwIfAborted();
+    // The whole archive's bytes: what was read, and the layers it did not carry.
+    const wholeBytes = rawBytes + (archive ? archive.omittedBytes : 0);
     const results: TeeResult[] = [];
     const resend: Destination[] = [];
     for (const sink of sinks) {
       const host = sink.target.name;
-      // docker load checks each layer it reads against the config's diff IDs: a store whose
+      // The engine checks each layer it reads against the config's diff IDs: a store whose
       // files changed, or an engine that wants another layout, refuses the archive built from
-      // the store; docker save's archive (still without the layers the host holds) follows.
+      // the store; the engine's export (still without the layers the host holds) follows.
       if (storeFailed || (archive && sink.refused)) {
-        const why = storeFailed
-          ? sink.error
-          : `docker load refused the archive built from the local layer store (${sink.error})`;
-        emit({ type: "trace", message: `ship ${image} → ${host}: ${why}; using docker save` });
+        const why = storeFailed ? sink.error : `${sink.error}, built from the local layer store`;
+        emit({
+          type: "trace",
+          message: `ship ${image} → ${host}: ${why}; exporting through the engine`,
+        });
         resend.push({ target: sink.target, chains: sink.chains, whole: sink.whole });
         continue;
       }
       // Only a load that read the whole reduced archive and said no is retried whole; a stall, a
-      // broken link or a killed load would fail the same way again.
+      // broken link or an aborted load would fail the same way again.
       if (sink.refused && sink.leftOut > 0) {
         emit({
           type: "trace",
-          message: `ship ${image} → ${host}: docker load refused the archive without the ` +
+          message: `ship ${image} → ${host}: the engine refused the archive without the ` +
             `${sink.leftOut} layer(s) the host holds (${sink.error}); sending the whole image`,
         });
         resend.push({
@@ -674,6 +640,7 @@ async function teeImage(
       results.push({
         host,
         bytes: sink.sent,
+        archive: wholeBytes,
         held: sink.leftOut,
         ...(sink.whole !== undefined ? { whole: sink.whole } : {}),
         ...(sink.error !== undefined ? { error: sink.error } : {}),
@@ -685,12 +652,13 @@ async function teeImage(
     }
     return results;
   } finally {
-    signal.removeEventListener("abort", killAll);
-    // Aborted, or failed before the end (e.g. a host could not say what it holds).
-    if (!finished) killAll();
-    // Nothing may outlive shipping but an early load no host needed (its input ended: it exits
-    // having loaded nothing); on success every other process has already ended.
-    await Promise.all(processes.map((p) => p.status));
+    // Aborted, or failed before the end (e.g. a host could not say what it holds): the export
+    // and every load end, and the engines discard what they were sent.
+    if (!finished) {
+      stopAll.abort(signal.reason ?? new Error("shipping failed"));
+      await source?.cancel().catch(() => {});
+    }
+    await Promise.all(sinks.map((sink) => sink.loading));
   }
 }
 
@@ -755,10 +723,7 @@ async function write(
   if (sink.error !== undefined) throw new Error(sink.error);
 }
 
-/** Why a pull failed, in docker's words: the last line of its stderr. */
+/** Why a pull failed, in the engine's words. */
 function pullFailure(error: unknown): string {
-  if (error instanceof DockerError && error.stderr) {
-    return error.stderr.trim().split("\n").at(-1)!.replace(/^Error response from daemon: /, "");
-  }
-  return errorMessage(error);
+  return error instanceof EngineApiError ? error.reason : errorMessage(error);
 }

@@ -11,7 +11,7 @@
  * hashes. It is read only where that is safe: as root (the store is root's), for an engine on a
  * local Unix socket (its data root is a path on this machine), with the overlay2 driver of the
  * classic store (the containerd store has no layerdb). Anything else is reported, and the caller
- * runs `docker save` instead.
+ * exports the image through the engine's API (`GET /images/get`) instead.
  *
  * What is read is checked: the config against the image ID, and each file, as it streams,
  * against the size and CRC-64 tar-split recorded when the layer was stored, so a file changed
@@ -21,10 +21,9 @@
  * 100 MB on the 2-core test machine; the CRC costs about 0.3 s per 100 MB there.
  */
 import { createHash } from "node:crypto";
-import type { Docker } from "./docker.ts";
+import type { DockerEngine } from "./engine_api.ts";
 import { errorMessage } from "../../base/errors.ts";
 import { Crc64 } from "./crc64.ts";
-import { probeImageStore } from "./image_store.ts";
 
 /** The store cannot serve: no such store, not readable, or another layout. */
 export class LayerStoreUnavailableError extends Error {
@@ -94,33 +93,24 @@ export class LayerStore {
   ) {}
 
   /**
-   * The store of `docker`'s engine, if reading it is safe: this process is root, the engine
-   * listens on a local Unix socket, and its store is the classic one with the overlay2 driver.
+   * The store of `engine`, if reading it is safe: this process is root, the engine listens on
+   * a Unix socket on this machine, and its store is the classic one with the overlay2 driver.
    * @throws LayerStoreUnavailableError saying which of those fails, or why the store is unreadable
    */
-  static async open(docker: Docker, signal?: AbortSignal): Promise<LayerStore> {
+  static async open(engine: DockerEngine, signal?: AbortSignal): Promise<LayerStore> {
     if (Deno.uid() !== 0) throw new LayerStoreUnavailableError("tm does not run as root");
+    // Over SSH the data root is a path on another machine, whatever this one holds there.
+    if (engine.localSocket === null) {
+      throw new LayerStoreUnavailableError(`the engine is on ${engine.host}, not this machine`);
+    }
     let store;
-    let endpoint: string;
     try {
-      // Asked in one tick: a CoalescingRemote sends them as one script.
-      const [found, context] = await Promise.all([
-        probeImageStore(docker, signal),
-        docker.call(["context", "inspect", "--format", "{{json .Endpoints.docker.Host}}"], {
-          signal,
-        }),
-      ]);
-      store = found;
-      endpoint = JSON.parse(context) as string;
+      store = await engine.imageStore(signal);
     } catch (error) {
       signal?.throwIfAborted();
-      throw new LayerStoreUnavailableError(`docker info failed (${errorMessage(error)})`, {
+      throw new LayerStoreUnavailableError(`/info failed (${errorMessage(error)})`, {
         cause: error,
       });
-    }
-    // Over TCP or SSH the data root is a path on another machine, whatever this one holds there.
-    if (!endpoint.startsWith("unix://")) {
-      throw new LayerStoreUnavailableError(`the engine is at ${endpoint}, not a local Unix socket`);
     }
     if (store.kind !== "classic") {
       throw new LayerStoreUnavailableError(`the engine keeps the ${store.kind} image store`);

@@ -1,5 +1,6 @@
 /**
- * An image archive built from the local layer store (layer_store.ts) instead of `docker save`,
+ * An image archive built from the local layer store (layer_store.ts) instead of the engine's
+ * export (`GET /images/get`),
  * carrying only the layers some host lacks. Its layout is the one `docker load` reads first: a
  * `manifest.json` naming the config file, the image's tags and one file per layer. `docker load`
  * looks each layer up by chain ID before it opens that layer's file (moby
@@ -20,6 +21,8 @@ export interface StoreArchive {
   readonly size: number;
   /** Positions of the layers whose file the archive carries. */
   readonly carried: ReadonlySet<number>;
+  /** The bytes the layers it leaves out would add: `size` plus these is the whole archive. */
+  readonly omittedBytes: number;
   readonly stream: ReadableStream<Uint8Array>;
 }
 
@@ -52,6 +55,15 @@ export async function storeArchive(
     layers.push({ name: blob(diffId), layer: await store.layer(chains[position]) });
   }
   const carried = new Set(info.layers.flatMap((diffId, i) => files.has(diffId) ? [i] : []));
+  // Sizes of the layers left out, from their tar-split alone (no file is read): what the
+  // archive's size is compared with when a shipment is reported.
+  let omittedBytes = 0;
+  const omitted = new Set<string>();
+  for (const [position, diffId] of info.layers.entries()) {
+    if (files.has(diffId) || omitted.has(diffId)) continue;
+    omitted.add(diffId);
+    omittedBytes += entrySize((await store.layer(chains[position])).size);
+  }
   // Two zero blocks end a tar.
   const size = entrySize(manifest.length) + entrySize(config.length) +
     layers.reduce((n, { layer }) => n + entrySize(layer.size), 0) + 2 * BLOCK;
@@ -66,7 +78,7 @@ export async function storeArchive(
     }
     yield new Uint8Array(2 * BLOCK);
   }
-  return { size, carried, stream: ReadableStream.from(archive()) };
+  return { size, carried, omittedBytes, stream: ReadableStream.from(archive()) };
 }
 
 function* file(name: string, content: Uint8Array): Generator<Uint8Array> {

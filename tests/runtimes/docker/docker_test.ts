@@ -106,23 +106,6 @@ Deno.test("Docker wraps the local engine's CLI [integration: docker]", async (t)
   try {
     await buildBusyboxImage(image);
 
-    await t.step("version() reports client and engine versions", async () => {
-      const version = await docker.version();
-      assert(/^\d+\./.test(version.server), version.server);
-    });
-
-    await t.step("images() gives IDs and sizes, null for missing images", async () => {
-      const found = await docker.images([`${id}-missing:x`, image, "tm-nope-nope"]);
-      assertEquals(found.get(`${id}-missing:x`), null);
-      assertEquals(found.get("tm-nope-nope"), null);
-      const info = found.get(image);
-      assert(info, "image found");
-      assert(info.id.startsWith("sha256:"));
-      assert(info.size > 100_000);
-      assertEquals(await docker.imageId(image), info.id);
-      assertEquals(await docker.imageId(`${id}-missing:x`), null);
-    });
-
     for (
       const [how, via] of [["argv", docker], [
         "a remote shell",
@@ -145,7 +128,7 @@ Deno.test("Docker wraps the local engine's CLI [integration: docker]", async (t)
           env: hostile,
           command: ["sh", "-c", "env -0"],
         });
-        assertEquals(await via.wait(cid), 0);
+        assertEquals((await via.call(["wait", cid])).trim(), "0");
         const result = await via.raw(["logs", cid]);
         const env = Object.fromEntries(
           result.stdout.split("\0").filter((e) => e).map((
@@ -164,7 +147,7 @@ Deno.test("Docker wraps the local engine's CLI [integration: docker]", async (t)
         labels: { "hs.test": id, "hs.role": "a,b=c" },
         command: ["sh", "-c", "echo out1; echo err1 >&2; echo out2; exit 3"],
       });
-      assertEquals(await docker.wait(cid), 3);
+      assertEquals((await docker.call(["wait", cid])).trim(), "3");
       const rows = await docker.containers({ labels: [label], names: [`${id}-exit3`] }, {
         labelKeys: ["hs.role", "hs.absent"],
       });
@@ -199,34 +182,11 @@ Deno.test("Docker wraps the local engine's CLI [integration: docker]", async (t)
       const missing = new Docker(new LocalRemote({ name: "host-z" }), {
         command: ["tm-no-docker-here"],
       });
-      const error = await assertRejects(() => missing.version(), DockerError);
+      const error = await assertRejects(() => missing.call(["version"]), DockerError);
       assert(error.message.includes("host-z: docker is not installed"), error.message);
-    });
-
-    await t.step("save() streams into load(); rmi() reports removed and missing", async () => {
-      const copy = `${id}:copy`;
-      await docker.call(["tag", image, copy]);
-      const before = await docker.imageId(copy);
-      const save = docker.save([copy]);
-      const saved = await new Response(save.stdout).arrayBuffer();
-      assertEquals(await save.status, { code: 0 });
-      const rmi = await docker.rmi([copy, `${id}:never`]);
-      assertEquals(rmi.removed, [copy]);
-      assertEquals(rmi.missing, [`${id}:never`]);
-      const load = docker.load();
-      const w = load.stdin.getWriter();
-      await w.write(new Uint8Array(saved));
-      await w.close();
-      const [out] = await Promise.all([
-        new Response(load.stdout).text(),
-        new Response(load.stderr).text(),
-      ]);
-      assertEquals(await load.status, { code: 0 });
-      assert(out.includes(copy), out);
-      assertEquals(await docker.imageId(copy), before);
     });
   } finally {
     await removeLabelled(label);
-    await removeImages(image, `${id}:copy`);
+    await removeImages(image);
   }
 });

@@ -8,6 +8,7 @@ import {
   engineSocketOf,
   negotiatedVersion,
   opaqueToInspect,
+  splitReference,
 } from "../../../src/runtimes/docker/engine_api.ts";
 import type { DockerEvent } from "../../../src/runtimes/docker/docker.ts";
 import { inspect } from "node:util";
@@ -16,6 +17,7 @@ import { SshRemote } from "../../../src/transport/ssh.ts";
 import type { Remote } from "../../../src/transport/remote.ts";
 import { hostDocker, sshOptions, testbed, type TestbedHost } from "../../support/testbed.ts";
 import { buildBusyboxImage, sh, uniqueId } from "../../support/scratch_images.ts";
+import { startSecondEngine } from "../../support/second_engine.ts";
 
 Deno.test("engineSocketOf reads DOCKER_HOST's Unix socket, defaults to /var/run/docker.sock, refuses others", () => {
   assertEquals(engineSocketOf(undefined), DEFAULT_ENGINE_SOCKET);
@@ -329,5 +331,90 @@ Deno.test("DockerEngine.run() aborted mid-flight settles, and leaves no containe
     engine.close();
     await remote.close();
     await sh(`docker rmi -f ${image} >/dev/null`);
+  }
+});
+
+Deno.test("splitReference splits a tag off the last path part only; no tag is latest, a digest stays", () => {
+  assertEquals(splitReference("peer"), { name: "peer", tag: "latest" });
+  assertEquals(splitReference("peer:v2"), { name: "peer", tag: "v2" });
+  assertEquals(splitReference("reg:5000/a/peer"), { name: "reg:5000/a/peer", tag: "latest" });
+  assertEquals(splitReference("reg:5000/a/peer:1"), { name: "reg:5000/a/peer", tag: "1" });
+  assertEquals(splitReference(`a@sha256:${"0".repeat(64)}`).tag, null);
+});
+
+Deno.test("DockerEngine exports an image from one engine and loads it, streamed, into another; the image store and layers read from /info and inspect [integration: docker]", async () => {
+  const image = `${uniqueId("eapi-img")}:img`;
+  await buildBusyboxImage(image);
+  const trace: string[] = [];
+  const local = DockerEngine.local({ host: "local", trace: (line) => trace.push(line) });
+  await using second = await startSecondEngine();
+  const target = second.engine("second");
+  try {
+    const info = (await local.images([image])).get(image)!;
+    const archive = await local.exportImages([image]);
+    assertEquals(await target.loadImages(archive), [`Loaded image: ${image}`]);
+    assertEquals((await target.images([image])).get(image)?.id, info.id);
+    assert(
+      trace.some((l) => /^local: API GET \/v1\.\d+\/images\/get \d+ ms, ok$/.test(l)),
+      trace.join("\n"),
+    );
+
+    const store = await target.imageStore();
+    assertEquals(store, { kind: "classic", driver: "overlay2", root: second.dataRoot });
+    assertEquals(await target.imageLayers(), [info.layers]);
+    assertEquals(local.localSocket, DEFAULT_ENGINE_SOCKET);
+
+    // Everything unused goes, as `docker system prune -af` does: the loaded image too.
+    assert(await target.pruneAll() > 0);
+    assertEquals((await target.images([image])).get(image), null);
+  } finally {
+    local.close();
+    target.close();
+    await sh(`docker rmi -f ${image} >/dev/null`);
+  }
+});
+
+Deno.test("DockerEngine.loadImages() throws the engine's message when it refuses an archive [integration: docker]", async () => {
+  await using second = await startSecondEngine();
+  const engine = second.engine("second");
+  try {
+    // A tar whose config has no root filesystem.
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${dir}/manifest.json`,
+      JSON.stringify([{ Config: "c.json", RepoTags: ["x:y"], Layers: ["missing/layer.tar"] }]),
+    );
+    await Deno.writeTextFile(`${dir}/c.json`, "{}");
+    const tar = await new Deno.Command("tar", {
+      args: ["-C", dir, "-cf", "-", "."],
+      stdout: "piped",
+    })
+      .output();
+    await Deno.remove(dir, { recursive: true });
+    const error = await assertRejects(
+      () => engine.loadImages(ReadableStream.from([tar.stdout])),
+      EngineApiError,
+    );
+    assertEquals(error.host, "second");
+    assert(error.status !== null, error.message);
+    assertEquals(error.message, "second: docker load: invalid image JSON, no RootFS key");
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("DockerEngine.pull() reads the progress to its end and throws the engine's message when the pull fails [integration: docker]", async () => {
+  await using second = await startSecondEngine();
+  const engine = second.engine("second");
+  try {
+    // The engine has no network namespace route out: the registry cannot be reached.
+    const error = await assertRejects(
+      () => engine.pull(`127.0.0.1:1/${uniqueId("nothing")}:x`),
+      EngineApiError,
+    );
+    assert(error.message.startsWith("second: docker pull 127.0.0.1:1/"), error.message);
+    assert(/connect|refused|dial/i.test(error.reason), error.message);
+  } finally {
+    engine.close();
   }
 });

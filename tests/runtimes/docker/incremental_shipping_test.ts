@@ -1,17 +1,22 @@
 /**
  * Incremental image shipping on the two testbed engines, over SSH: a host that holds an image's
  * lower layers is sent the archive without them, loads it, and ends with the same image ID,
- * whether the archive is built from the local layer store or from `docker save`; a host whose
- * engine refuses the reduced archive, or keeps the containerd store, is sent the whole image; a
- * layer store whose files are not what tar-split recorded is given up for `docker save`.
+ * whether the archive is built from the local layer store or is the local engine's export; a
+ * host whose engine refuses the reduced archive, or keeps the containerd store, is sent the whole
+ * image; a layer store whose files are not what tar-split recorded is given up for the export.
  */
 import { assert, assertEquals } from "../../support/assert.ts";
 import type { UnstampedEvent } from "../../../src/engine/events.ts";
-import { Docker } from "../../../src/runtimes/docker/docker.ts";
+import {
+  DEFAULT_ENGINE_SOCKET,
+  DockerEngine,
+  engineSocketOf,
+} from "../../../src/runtimes/docker/engine_api.ts";
 import { shipImages } from "../../../src/runtimes/docker/image_shipping.ts";
 import { LocalRemote } from "../../../src/transport/local.ts";
 import type { Remote } from "../../../src/transport/remote.ts";
 import { SshRemote } from "../../../src/transport/ssh.ts";
+import { imageStoreOf } from "../../../src/runtimes/docker/image_store.ts";
 import { chainIds } from "../../../src/runtimes/docker/image_archive.ts";
 import {
   buildFillerImage,
@@ -25,17 +30,38 @@ import { hostDocker, sshOptions, testbed } from "../../support/testbed.ts";
 
 const never = new AbortController().signal;
 
+/** The probe answers a fake engine gives in place of the real one's (the rest is real). */
+type Fakes = Partial<Pick<DockerEngine, "imageStore" | "imageLayers">>;
+
+/** The engine behind `socket` of `remote`'s machine, named `name`, with `fakes` answering. */
+function engineOn(
+  remote: Remote,
+  socket: string,
+  name: string,
+  fakes: Fakes = {},
+  localSocket?: string,
+): DockerEngine {
+  const engine = new DockerEngine({
+    host: name,
+    dial: (signal) => remote.dialSocket(socket, signal),
+    localSocket,
+  });
+  return Object.assign(engine, fakes);
+}
+
 /**
- * A copy of this machine's layer store holding `image`'s config and its top layer, whose file
- * `path` has its first byte changed (same size: only the diff ID check can tell), and a Docker
- * whose `docker info` points at that copy. Removed by disposing.
+ * A copy of this machine's layer store holding `image`'s config, its layers' metadata and its
+ * top layer's files, whose file
+ * `path` has its first byte changed (same size: only the CRC-64 can tell), and this machine's
+ * engine answering /info with that copy's root. Removed by disposing.
  */
 async function corruptedStore(
   image: { id: string; layers: string[] },
   path: string,
-): Promise<{ docker: Docker } & AsyncDisposable> {
+): Promise<{ engine: DockerEngine } & AsyncDisposable> {
   const root = await Deno.makeTempDir({ prefix: "tm-test-store-" });
-  const chain = (await chainIds(image.layers)).at(-1)!.slice("sha256:".length);
+  const chains = (await chainIds(image.layers)).map((c) => c.slice("sha256:".length));
+  const chain = chains.at(-1)!;
   const real = "/var/lib/docker";
   const cacheId = (await Deno.readTextFile(
     `${real}/image/overlay2/layerdb/sha256/${chain}/cache-id`,
@@ -45,7 +71,11 @@ async function corruptedStore(
       `image/overlay2/layerdb/sha256 overlay2/${cacheId}; ` +
       `cp ${real}/image/overlay2/imagedb/content/sha256/${image.id.slice(7)} ` +
       `image/overlay2/imagedb/content/sha256/; ` +
-      `cp -a ${real}/image/overlay2/layerdb/sha256/${chain} image/overlay2/layerdb/sha256/; ` +
+      // Every layer's metadata (the sizes of those left out are read from it), the top's files.
+      chains.map((c) =>
+        `cp -a ${real}/image/overlay2/layerdb/sha256/${c} image/overlay2/layerdb/sha256/; `
+      )
+        .join("") +
       `cp -a ${real}/overlay2/${cacheId}/diff overlay2/${cacheId}/`,
   );
   // Its first byte flipped (whatever it was: a fixed byte would match 1 time in 256).
@@ -57,20 +87,16 @@ async function corruptedStore(
   await file.read(first);
   await file.seek(0, Deno.SeekMode.Start);
   await file.write(first.map((byte) => byte ^ 0xff));
-  const info = JSON.stringify([root, "overlay2", []]);
-  const docker = dockerWith(
-    new LocalRemote(),
-    `if [ "$1" = info ]; then echo '${info}'; exit 0; fi;`,
-  );
+  const engine = engineOn(new LocalRemote(), DEFAULT_ENGINE_SOCKET, "local", {
+    imageStore: () => Promise.resolve({ kind: "classic", driver: "overlay2", root }),
+  }, DEFAULT_ENGINE_SOCKET);
   return {
-    docker,
-    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
+    engine,
+    [Symbol.asyncDispose]: async () => {
+      engine.close();
+      await Deno.remove(root, { recursive: true });
+    },
   };
-}
-
-/** A Docker on `remote` whose `docker` runs the shell `prelude` first (it may answer and exit). */
-function dockerWith(remote: Remote, prelude: string): Docker {
-  return new Docker(remote, { command: ["sh", "-c", `${prelude} exec docker "$@"`, "docker"] });
 }
 
 function traces(events: UnstampedEvent[]): string[] {
@@ -83,15 +109,19 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
   const base = `${id}:base`;
   const top = `${id}:top`;
   const older = `${id}:older`;
-  const local = new Docker(new LocalRemote());
+  const local = DockerEngine.local({ host: "local" });
   // Host A's engine is this machine's (the source); host B's is reached over SSH as in a run.
-  const remotes = await Promise.all(
-    [bed.hostA, bed.hostB].map((host) => SshRemote.connect(sshOptions(bed, host))),
-  );
-  const [, hostB] = remotes.map((remote) => ({
-    name: remote.name,
-    docker: new Docker(remote),
-  }));
+  const ssh = await SshRemote.connect(sshOptions(bed, bed.hostB));
+  const socketB = engineSocketOf(bed.hostB.dockerHost)!;
+  const engines: DockerEngine[] = [local];
+  const onB = (name: string, fakes: Fakes = {}) => {
+    const engine = engineOn(ssh, socketB, name, fakes);
+    engines.push(engine);
+    return { name, engine };
+  };
+  const hostB = onB(ssh.name);
+  const imageId = async (engine: DockerEngine, image: string) =>
+    (await engine.images([image])).get(image)?.id ?? null;
   try {
     await buildFillerImage(base, 24 << 20);
     await buildOnTop(base, top, 256 << 10);
@@ -113,7 +143,8 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
       "one shipment: a host holding the lower layers gets the top layer only, a bare engine all of it",
       async () => {
         await using fresh = await startSecondEngine();
-        const bare = { name: "bare", docker: new Docker(fresh.remote("bare")) };
+        const bare = { name: "bare", engine: fresh.engine("bare") };
+        engines.push(bare.engine);
         const events: UnstampedEvent[] = [];
         const report = await shipImages({
           images: new Map([[top, topInfo]]),
@@ -125,8 +156,8 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         const sent = new Map(report.shipped.map((s) => [s.host, s.bytes]));
         assert(sent.get(hostB.name)! < topInfo.size * 0.05, JSON.stringify(report));
         assert(sent.get("bare")! >= topInfo.size, JSON.stringify(report));
-        assertEquals(await hostB.docker.imageId(top), topInfo.id);
-        assertEquals(await bare.docker.imageId(top), topInfo.id);
+        assertEquals(await imageId(hostB.engine, top), topInfo.id);
+        assertEquals(await imageId(bare.engine, top), topInfo.id);
         const traces = events.flatMap((e) => e.type === "trace" ? [e.message] : []);
         assert(
           traces.some((m) => m.startsWith(`ship ${top} → ${hostB.name}: left out 1 of 2 layer(s)`)),
@@ -139,13 +170,17 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           shipped.map((e) => [e.host, e.layers, e.held, e.whole]).sort(),
           [["bare", 2, 0, undefined], [hostB.name, 2, 1, undefined]],
         );
-        // Both were fed from the layer store: docker save never ran.
-        assert(!traces.some((m) => m.includes("docker save")), traces.join("\n"));
+        // Both were fed from the layer store: the engine exported nothing.
+        assert(!traces.some((m) => m.includes("exporting")), traces.join("\n"));
+        // What was sent is compared with the whole archive, both in archive bytes.
+        const whole = report.shipped.map((s) => s.archive);
+        assertEquals(whole[0], whole[1]);
+        assertEquals(sent.get("bare"), whole[0]);
       },
     );
 
     await t.step(
-      "through docker save (layer store not read), a host holding the lower layers gets the top layer only",
+      "through the engine's export (layer store not read), a host holding the lower layers gets the top layer only",
       async () => {
         await hostDocker(bed.hostB, ["rmi", top]);
         const events: UnstampedEvent[] = [];
@@ -158,7 +193,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           layerStore: false,
         });
         assert(report.shipped[0].bytes < topInfo.size * 0.05, JSON.stringify(report));
-        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assertEquals(await imageId(hostB.engine, top), topInfo.id);
         assert(
           traces(events).some((m) => m.startsWith(`ship ${top} → ${hostB.name}: left out 1 of 2`)),
           traces(events).join("\n"),
@@ -167,26 +202,26 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
     );
 
     await t.step(
-      "a layer store file changed in place (same size) fails its CRC-64 as it streams, and the host is sent docker save's, without the layers it holds",
+      "a layer store file changed in place (same size) fails its CRC-64 as it streams, and the host is sent the engine's export, without the layers it holds",
       async () => {
         await hostDocker(bed.hostB, ["rmi", top]);
         await using store = await corruptedStore(topInfo, "top.bin");
         const events: UnstampedEvent[] = [];
         const report = await shipImages({
           images: new Map([[top, topInfo]]),
-          local: store.docker,
+          local: store.engine,
           targets: [hostB],
           emit: (event) => events.push(event),
           signal: never,
         });
         assertEquals(report.shipped.map((s) => s.host), [hostB.name]);
         assert(report.shipped[0].bytes < topInfo.size * 0.05, JSON.stringify(report));
-        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assertEquals(await imageId(hostB.engine, top), topInfo.id);
         assert(
           traces(events).some((m) =>
             m.startsWith(`ship ${top} → ${hostB.name}: reading the local layer store failed:`) &&
             m.includes("top.bin changed since its layer was stored: its CRC-64 differs") &&
-            m.endsWith("using docker save")
+            m.endsWith("exporting through the engine")
           ),
           traces(events).join("\n"),
         );
@@ -208,10 +243,9 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         });
         await hostDocker(bed.hostB, ["tag", older, top]);
         // A host that cannot list its layers: only the older build can tell what it holds.
-        const unlisted = {
-          name: hostB.name,
-          docker: dockerWith(remotes[1], 'if [ "$1 $2" = "image ls" ]; then exit 1; fi;'),
-        };
+        const unlisted = onB(hostB.name, {
+          imageLayers: () => Promise.reject(new Error("cannot list")),
+        });
         const events: UnstampedEvent[] = [];
         const report = await shipImages({
           images: new Map([[top, topInfo]]),
@@ -221,7 +255,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           signal: never,
         });
         assert(report.shipped[0].bytes < topInfo.size * 0.05, JSON.stringify(report));
-        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assertEquals(await imageId(hostB.engine, top), topInfo.id);
         assert(
           traces(events).some((m) => m.startsWith(`ship ${top} → ${hostB.name}: left out 1 of 2`)),
           traces(events).join("\n"),
@@ -235,15 +269,14 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         await hostDocker(bed.hostB, ["rmi", top]);
         // Host B's engine (20.10, classic) answering the probe as Docker 29's containerd store
         // does: this machine's Docker is too old to run that store (no containerd-snapshotter).
-        const info = JSON.stringify([
-          "/var/lib/docker",
-          "overlayfs",
-          [["driver-type", "io.containerd.snapshotter.v1"]],
-        ]);
-        const containerd = {
-          name: "hostb-containerd",
-          docker: dockerWith(remotes[1], `if [ "$1" = info ]; then echo '${info}'; exit 0; fi;`),
-        };
+        const containerd = onB("hostb-containerd", {
+          imageStore: () =>
+            Promise.resolve(imageStoreOf("hostb-containerd", {
+              DockerRootDir: "/var/lib/docker",
+              Driver: "overlayfs",
+              DriverStatus: [["driver-type", "io.containerd.snapshotter.v1"]],
+            })),
+        });
         const events: UnstampedEvent[] = [];
         const report = await shipImages({
           images: new Map([[top, topInfo]]),
@@ -263,22 +296,14 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           shipped.map((e) => e.whole),
           ["hostb-containerd's containerd store takes no partial archive"],
         );
-        assertEquals(await hostB.docker.imageId(top), topInfo.id);
+        assertEquals(await imageId(hostB.engine, top), topInfo.id);
       },
     );
 
     await t.step("an engine that refuses the reduced archive gets the whole image", async () => {
       await hostDocker(bed.hostB, ["rmi", top]);
       // A host that claims to hold every layer of `top` but has none of `top`'s top layer.
-      const layers = JSON.stringify(topInfo.layers);
-      const liar = {
-        name: "hostb-liar",
-        docker: dockerWith(
-          remotes[1],
-          `if [ "$1 $2" = "image ls" ]; then echo sha256:fake; exit 0; fi; ` +
-            `if [ "$1 $2" = "image inspect" ] && [ "$5" = sha256:fake ]; then echo '${layers}'; exit 0; fi;`,
-        ),
-      };
+      const liar = onB("hostb-liar", { imageLayers: () => Promise.resolve([topInfo.layers]) });
       const events: UnstampedEvent[] = [];
       const report = await shipImages({
         images: new Map([[top, topInfo]]),
@@ -291,7 +316,7 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
       assert(report.shipped[0].bytes >= topInfo.size, JSON.stringify(report));
       assert(
         events.some((e) =>
-          e.type === "trace" && e.message.includes("docker load refused the archive without")
+          e.type === "trace" && e.message.includes("the engine refused the archive without")
         ),
         JSON.stringify(events.filter((e) => e.type === "trace")),
       );
@@ -300,11 +325,12 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
         shipped[0]?.whole?.startsWith("hostb-liar refused the archive"),
         JSON.stringify(shipped),
       );
-      assertEquals(await hostB.docker.imageId(top), topInfo.id);
+      assertEquals(await imageId(hostB.engine, top), topInfo.id);
     });
   } finally {
     await hostDocker(bed.hostB, ["rmi", top, older, base]);
     await removeImages(top, older, base);
-    await Promise.all(remotes.map((remote) => remote.close()));
+    engines.forEach((engine) => engine.close());
+    await ssh.close();
   }
 });

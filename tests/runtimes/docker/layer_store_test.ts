@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import { createHash } from "node:crypto";
-import { Docker } from "../../../src/runtimes/docker/docker.ts";
+import { DEFAULT_ENGINE_SOCKET, DockerEngine } from "../../../src/runtimes/docker/engine_api.ts";
+import { imageStoreOf } from "../../../src/runtimes/docker/image_store.ts";
 import { chainIds } from "../../../src/runtimes/docker/image_archive.ts";
 import {
   LayerFileMismatchError,
@@ -22,28 +23,30 @@ import {
   uniqueId,
 } from "../../support/scratch_images.ts";
 
-const local = new Docker(new LocalRemote());
+const local = DockerEngine.local({ host: "local" });
 
 /**
- * A Docker whose `docker info` reports data root `root`, storage driver `driver` and driver
- * status `status`, and whose `docker context inspect` reports `endpoint`; every other command is
- * the real docker.
+ * This machine's engine with its `/info` reporting data root `root`, storage driver `driver`
+ * and driver status `status`; on this machine's socket, or (`remote`) as an engine reached over
+ * SSH would be. Every other request is the real engine's.
  */
-function dockerReporting(
+function engineReporting(
   root: string,
   driver: string,
-  { status = [] as string[][], endpoint = "unix:///var/run/docker.sock" } = {},
-): Docker {
-  const info = JSON.stringify([root, driver, status]);
-  return new Docker(new LocalRemote(), {
-    command: [
-      "sh",
-      "-c",
-      `if [ "$1" = info ]; then echo '${info}'; exit 0; fi; ` +
-      `if [ "$1" = context ]; then echo '${JSON.stringify(endpoint)}'; exit 0; fi; ` +
-      'exec docker "$@"',
-      "docker",
-    ],
+  { status = [] as string[][], remote = false } = {},
+): DockerEngine {
+  const engine = new DockerEngine({
+    host: remote ? "far" : "local",
+    dial: (signal) => new LocalRemote().dialSocket(DEFAULT_ENGINE_SOCKET, signal),
+    ...(remote ? {} : { localSocket: DEFAULT_ENGINE_SOCKET }),
+  });
+  return Object.assign(engine, {
+    imageStore: () =>
+      Promise.resolve(imageStoreOf("local", {
+        DockerRootDir: root,
+        Driver: driver,
+        DriverStatus: status,
+      })),
   });
 }
 
@@ -81,7 +84,7 @@ Deno.test("LayerStore.config() rejects bytes that do not hash to the image ID, a
     await Deno.mkdir(`${root}/image/overlay2/layerdb/sha256`, { recursive: true });
     await Deno.mkdir(`${root}/overlay2`);
     await Deno.writeTextFile(`${configs}/${info.id.slice("sha256:".length)}`, "{}");
-    const store = await LayerStore.open(dockerReporting(root, "overlay2"));
+    const store = await LayerStore.open(engineReporting(root, "overlay2"));
     const error = await assertRejects(() => store.config(info.id), LayerStoreMismatchError);
     assertEquals(error.digest, info.id);
     const [chain] = await chainIds(info.layers);
@@ -94,14 +97,14 @@ Deno.test("LayerStore.config() rejects bytes that do not hash to the image ID, a
 
 Deno.test("LayerStore.open() says why it cannot serve: another storage driver, or a data root it cannot read", async () => {
   const vfs = await assertRejects(
-    () => LayerStore.open(dockerReporting("/var/lib/docker", "vfs")),
+    () => LayerStore.open(engineReporting("/var/lib/docker", "vfs")),
     LayerStoreUnavailableError,
   );
   assertEquals(vfs.reason, "storage driver vfs");
   const missing = await Deno.makeTempDir({ prefix: "tm-no-store-" });
   try {
     const error = await assertRejects(
-      () => LayerStore.open(dockerReporting(missing, "overlay2")),
+      () => LayerStore.open(engineReporting(missing, "overlay2")),
       LayerStoreUnavailableError,
     );
     assert(error.message.includes(missing), error.message);
@@ -115,22 +118,22 @@ Deno.test("LayerStore.open() reads only a classic overlay2 store of an engine on
   const containerd = await assertRejects(
     () =>
       LayerStore.open(
-        dockerReporting("/var/lib/docker", "overlay2", {
+        engineReporting("/var/lib/docker", "overlay2", {
           status: [["driver-type", "io.containerd.snapshotter.v1"]],
         }),
       ),
     LayerStoreUnavailableError,
   );
   assertEquals(containerd.reason, "the engine keeps the containerd image store");
-  // An engine over TCP: /var/lib/docker here is another engine's, or nobody's.
+  // An engine over SSH: /var/lib/docker here is another engine's, or nobody's.
   const tcp = await assertRejects(
     () =>
       LayerStore.open(
-        dockerReporting("/var/lib/docker", "overlay2", { endpoint: "tcp://10.0.0.9:2375" }),
+        engineReporting("/var/lib/docker", "overlay2", { remote: true }),
       ),
     LayerStoreUnavailableError,
   );
-  assertEquals(tcp.reason, "the engine is at tcp://10.0.0.9:2375, not a local Unix socket");
+  assertEquals(tcp.reason, "the engine is on far, not this machine");
 });
 
 Deno.test("LayerStore.layer() stream fails on a file changed in place since the layer was stored, though its size is the same, large (read in chunks) or small (read ahead) [integration: docker]", async () => {
@@ -166,7 +169,7 @@ Deno.test("LayerStore.layer() stream fails on a file changed in place since the 
         await file.read(last);
         await file.seek(size - 1, Deno.SeekMode.Start);
         await file.write(last.map((byte) => byte ^ 0xff));
-        const store = await LayerStore.open(dockerReporting(root, "overlay2"));
+        const store = await LayerStore.open(engineReporting(root, "overlay2"));
         const layer = await store.layer(chains.at(-1)!);
         const error = await assertRejects(
           () => new Response(layer.stream()).arrayBuffer(),

@@ -1,5 +1,4 @@
 import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
-import { Docker } from "../../../src/runtimes/docker/docker.ts";
 import { LocalRemote } from "../../../src/transport/local.ts";
 import { ResetError, resetHosts } from "../../../src/runtimes/docker/reset.ts";
 import { buildBusyboxImage, removeImages, sh, uniqueId } from "../../support/scratch_images.ts";
@@ -26,13 +25,15 @@ Deno.test("resetHosts() removes the config's images, prunes with all, and names 
   const engines = [b, c];
   const connect = (_h: unknown, index: number) =>
     Promise.resolve(engines[index].remote(`host-${index}`));
-  const dockerB = new Docker(b.remote());
-  const dockerC = new Docker(c.remote());
+  const engineB = b.engine();
+  const engineC = c.engine();
+  const imageId = async (engine: typeof engineB, image: string) =>
+    (await engine.images([image])).get(image)?.id ?? null;
   try {
     await buildBusyboxImage(image);
     // host-1 has the image (and another tag of it); host-0 lacks it, which is fine.
     await sh(`docker save ${image} | DOCKER_HOST=${c.dockerHost} docker load -q`);
-    await dockerC.call(["tag", image, `${id}:other`]);
+    await sh(`DOCKER_HOST=${c.dockerHost} docker tag ${image} ${id}:other`);
 
     await t.step("--reset-hosts removes listed images only; missing is fine", async () => {
       const lines: string[] = [];
@@ -46,20 +47,34 @@ Deno.test("resetHosts() removes the config's images, prunes with all, and names 
         ["host-0", [], [image]],
         ["host-1", [image], []],
       ]);
-      assertEquals(await dockerC.imageId(image), null);
-      assert((await dockerC.imageId(`${id}:other`)) !== null);
+      assertEquals(await imageId(engineC, image), null);
+      assert((await imageId(engineC, `${id}:other`)) !== null);
       assert(lines.includes(`host-1: removed ${image}`), lines.join("\n"));
     });
 
-    await t.step("--reset-hosts-all prunes every unused image", async () => {
-      const results = await resetHosts({
-        config: { hosts: [host("host-0"), host("host-1")], images: [] },
-        connect,
-        all: true,
-      });
-      assert(results.every((r) => /reclaimed/i.test(r.reclaimed ?? "")), JSON.stringify(results));
-      assertEquals(await dockerC.imageId(`${id}:other`), null);
-    });
+    await t.step(
+      "--reset-hosts-all prunes every unused image, through the Engine API",
+      async () => {
+        const trace: string[] = [];
+        const results = await resetHosts({
+          config: { hosts: [host("host-0"), host("host-1")], images: [] },
+          connect,
+          all: true,
+          trace: (line) => trace.push(line),
+        });
+        assert(
+          results.every((r) => /^Total reclaimed space: /.test(r.reclaimed ?? "")),
+          JSON.stringify(results),
+        );
+        assertEquals(await imageId(engineC, `${id}:other`), null);
+        for (const what of ["containers", "networks", "images", "build"]) {
+          assert(
+            trace.some((line) => line.startsWith(`host-1: API POST /v1.41/${what}/prune `)),
+            trace.join("\n"),
+          );
+        }
+      },
+    );
 
     await t.step("a host that cannot be reached fails, named, after the others ran", async () => {
       await sh(`docker save ${image} | DOCKER_HOST=${b.dockerHost} docker load -q`);
@@ -76,9 +91,11 @@ Deno.test("resetHosts() removes the config's images, prunes with all, and names 
         ResetError,
       );
       assertEquals(error.message, "down: connection refused");
-      assertEquals(await dockerB.imageId(image), null);
+      assertEquals(await imageId(engineB, image), null);
     });
   } finally {
+    engineB.close();
+    engineC.close();
     await removeImages(image);
   }
 });
