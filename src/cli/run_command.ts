@@ -6,7 +6,8 @@
  */
 import { Steering } from "../engine/steering.ts";
 import { loadConfigFile } from "../plan/load.ts";
-import { hostName } from "../plan/schema.ts";
+import { type Config, hostName } from "../plan/schema.ts";
+import { formatPlanTable } from "./plan_table.ts";
 import { type EventSink, fanout } from "../engine/events.ts";
 import { installInterruptHandlers } from "../engine/interrupt.ts";
 import { failedForLostEvidence } from "../engine/lost_evidence.ts";
@@ -151,14 +152,33 @@ function openRecord(
 }
 
 /**
+ * The config with the hosts its runtime finds at run time (a swarm's nodes), else as loaded. What
+ * the user must fix (a node tm cannot reach, no manager there) is a UsageError.
+ */
+async function hostsOf(config: Config): Promise<Config> {
+  const find = runtimeOf(config).hosts;
+  if (!find) return config;
+  try {
+    return await find(config, AbortSignal.timeout(config.timeout.startup * 1_000));
+  } catch (error) {
+    throw new UsageError(errorMessage(error), { cause: error });
+  }
+}
+
+/**
  * Runs the test described by `configPath`.
  * @returns the exit code: 0 passed, 1 failed (or the log file could not be written), 130
  *   interrupted
  * @throws UsageError for an invalid config or a TUI without a terminal
  */
 export async function runTest(configPath: string, options: RunTestOptions): Promise<number> {
-  const config = await loadConfigFile(configPath);
+  const loaded = await loadConfigFile(configPath);
+  const config = await hostsOf(loaded);
   const plan = place(config);
+  if (config !== loaded && !options.tui) {
+    // Found at run time (a swarm's nodes): the plan is shown now, as `tm validate` shows others'.
+    output.stdout.write(formatPlanTable(plan) + "\n\n");
+  }
   if (options.tui && !(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {
     throw new UsageError("--tui needs an interactive terminal; leave it out to get console lines");
   }

@@ -432,6 +432,8 @@ function checkPlacement(config: ConfigParts): PathProblem[] {
   if (config.hosts.length === 0) return [];
   if (!config.hosts.every((host) => host) || !config.peers.every((peer) => peer)) return [];
   const hosts = config.hosts as HostConfig[];
+  // A swarm's nodes, their tags and so the placement are known at run time only.
+  if (hosts.some((host) => host.connection === "swarm")) return [];
   const peers = (config.peers as PeerEntryConfig[]).map((peer, index) => ({ peer, index }));
   const problems: PathProblem[] = [];
   const hostTags = [...new Set(hosts.flatMap((host) => host.tags))];
