@@ -9,6 +9,7 @@ import { RUNTIME_OF_CONNECTION, RUNTIMES } from "../../src/runtimes/registry.ts"
 import { alive } from "../support/process_output.ts";
 import { runtimeContract } from "../support/runtime_contract.ts";
 import { hostDocker, testbed } from "../support/testbed.ts";
+import { formSwarm, type TestbedSwarm } from "../support/testbed_swarm.ts";
 
 const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
 
@@ -90,3 +91,79 @@ for (const which of ["hostA", "hostB"] as const) {
     },
   });
 }
+
+/**
+ * The swarm runtime on a two-node swarm of the test bed's engines (formed here, left at the end
+ * of this file): alice and carol on node a (host A, this machine's engine), bob on node b.
+ */
+const swarmBusy = (() => {
+  const state = new Deno.Command("docker", {
+    args: ["info", "--format", "{{.Swarm.LocalNodeState}}"],
+    stdin: "null",
+    stderr: "null",
+  }).outputSync();
+  const text = new TextDecoder().decode(state.stdout).trim();
+  return state.code !== 0
+    ? "no docker engine here"
+    : text !== "inactive"
+    ? `this machine's engine is already in a swarm (${text}): it is not touched`
+    : undefined;
+})();
+let swarm: Promise<TestbedSwarm> | undefined;
+const testbedSwarm = () =>
+  swarm ??= testbed().then(async (bed) => {
+    const formed = await formSwarm(bed);
+    if (typeof formed === "string") throw new Error(formed);
+    return formed;
+  });
+
+runtimeContract({
+  name: "SwarmRuntime (connection: swarm, the test bed's engines as a two-node swarm)",
+  needs: "[integration: redis-server, docker, ssh, testbed, swarm]",
+  ...(swarmBusy ? { ignore: swarmBusy } : {}),
+  host: async () => {
+    const bed = await testbed();
+    await testbedSwarm();
+    Deno.env.set("TM_KNOWN_HOSTS", bed.knownHostsPath);
+    return {
+      connection: "swarm",
+      name: "swarm",
+      manager: "local",
+      nodes: {
+        b: {
+          address: bed.hostB.address,
+          ssh_port: bed.hostB.port,
+          ssh_user: bed.hostB.user,
+          ssh_auth: bed.hostB.key,
+        },
+      },
+    };
+  },
+  hosts: (config) => RUNTIMES.swarm.hosts(config, AbortSignal.timeout(30_000)),
+  image: async () => (await testbed()).peerImage,
+  create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.swarm].create(options),
+  leftovers: async (runId) => {
+    const bed = await testbed();
+    const services = await localDocker([
+      "service",
+      "ls",
+      "--filter",
+      `label=tm.run=${runId}`,
+      "--format",
+      "service {{.Name}}",
+    ]);
+    return [
+      ...services.stdout.split("\n").filter((line) => line !== ""),
+      ...await containersOfRun(localDocker, runId),
+      ...await containersOfRun((args) => hostDocker(bed.hostB, args), runId),
+    ];
+  },
+});
+
+Deno.test({
+  name:
+    "SwarmRuntime contract: the test bed's swarm is left, both engines as found [integration: testbed, swarm]",
+  ignore: swarmBusy !== undefined,
+}, async () => {
+  await (await swarm)?.leave();
+});
