@@ -1,0 +1,121 @@
+/**
+ * End to end: `connection: swarm` on a two-node swarm made of the test bed's engines (host A's,
+ * this machine's, the manager; host B's a worker), formed by the test and left as found in a
+ * `finally`. The nodes are found at run time: peers placed on both by their `tm.tag.*` labels,
+ * commands, a restart (exit 42), a pause fault, checks; nothing left on either engine (no
+ * service, no container, no config dir). An engine already in a swarm is not touched: the test
+ * is then ignored, saying why.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { type LogLine, workspace } from "../support/e2e.ts";
+import { formSwarm } from "../support/testbed_swarm.ts";
+
+const swarmBusy = (() => {
+  const state = new Deno.Command("docker", {
+    args: ["info", "--format", "{{.Swarm.LocalNodeState}}"],
+    stdin: "null",
+    stderr: "null",
+  }).outputSync();
+  const text = new TextDecoder().decode(state.stdout).trim();
+  return state.code !== 0
+    ? "no docker engine here"
+    : text !== "inactive"
+    ? `this machine's engine is already in a swarm (${text}): it is not touched`
+    : undefined;
+})();
+
+function tagged(lines: LogLine[], source: string, tag: string): LogLine[] {
+  return lines.filter((line) => line.source === source && line.tag === tag);
+}
+
+/** This test's services on the manager (this machine's engine). */
+async function services(test: string): Promise<string[]> {
+  const out = await new Deno.Command("docker", {
+    args: ["service", "ls", "--filter", `label=tm.test=${test}`, "--format", "{{.Name}}"],
+    stdin: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((line) => line !== "");
+}
+
+Deno.test({
+  name: "tm runs a test on a two-node swarm of the test bed's engines: placement by node labels, " +
+    "commands, a restart, a pause fault, checks, exit 0, nothing left on either engine " +
+    `[integration: testbed, swarm]${swarmBusy ? ` (ignored: ${swarmBusy})` : ""}`,
+  ignore: swarmBusy !== undefined,
+}, async () => {
+  await using ws = await workspace("swarm");
+  const { bed } = ws;
+  const swarm = await formSwarm(bed);
+  if (typeof swarm === "string") throw new Error(swarm);
+  try {
+    const image = bed.peerImage;
+    const config = await ws.writeConfig({
+      timeout: { startup: 30, shutdown: 10 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      images: [image],
+      hosts: [{
+        connection: "swarm",
+        name: "lab",
+        manager: "local",
+        base_port: 20_000 + Math.floor(Math.random() * 40_000),
+        nodes: {
+          b: {
+            address: bed.hostB.address,
+            ssh_port: bed.hostB.port,
+            ssh_user: bed.hostB.user,
+            ssh_auth: bed.hostB.key,
+          },
+        },
+      }],
+      peers: [
+        { name: "near", image, runs_on: "a", bootstrap: ["far"] },
+        { name: "far", image, runs_on: "b", bootstrap: ["near"] },
+        { name: "dave", image, runs_on: "b" },
+      ],
+      commands: [
+        { time: 0, peer: "near", command: "connect" },
+        { time: 0, peer: "far", command: "connect" },
+        { time: 1, peer: "dave", command: "restart|1" },
+        { time: 1.5, fault: "pause", peer: "near" },
+        { time: 2.5, fault: "resume", peer: "near" },
+        { time: 5, peer: "far", command: "pull" },
+      ],
+      expect: [
+        { peer: "*", status: "started", by: 0 },
+        { peer: "far", status: "connected", by: 10 },
+        { peer: "dave", restarts: 1 },
+        { peer: "*", exit_code: 0 },
+      ],
+    });
+
+    const validated = await ws.run(["validate", config]);
+    assertEquals(validated.code, 0, validated.stderr);
+    assert(/does not contact the swarm/.test(validated.stdout), validated.stdout);
+
+    const result = await ws.run([config]);
+    const output = `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+    assertEquals(result.code, 0, output);
+    // The plan, shown once the nodes were found, names each node: near on a, far and dave on b.
+    for (const [peer, node] of [["near", "a"], ["far", "b"], ["dave", "b"]]) {
+      assert(new RegExp(`^\\s*${peer}\\s+${node}\\s`, "m").test(result.stdout), output);
+    }
+    const lines = await ws.logLines();
+    const dave = tagged(lines, "dave", "STATUS").map((l) => l.text);
+    assert(
+      dave.some((t) => /^started .*\(was restarting\)$/.test(t)),
+      `dave restarted:\n${output}`,
+    );
+    const faults = tagged(lines, "tm", "FAULT").map((l) => l.text.replace(/ \(#.*\)$/, ""));
+    assertEquals(faults, ["fault pause near", "fault resume near"], output);
+
+    assertEquals(await services(ws.name), []);
+    assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+    assertEquals(await ws.leftoverConfigDirs(), []);
+  } finally {
+    await swarm.leave();
+  }
+  const state = await new Deno.Command("docker", {
+    args: ["info", "--format", "{{.Swarm.LocalNodeState}}"],
+  }).output();
+  assertEquals(new TextDecoder().decode(state.stdout).trim(), "inactive");
+});
