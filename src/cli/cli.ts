@@ -184,6 +184,12 @@ function buildProgram(setExitCode: (code: number) => void) {
       const config = await loadConfigFile(file);
       if (runtimeOf(config).hosts) {
         // Its hosts (a swarm's nodes) are found at run time; validate contacts nothing.
+        if (options.json) {
+          throw new UsageError(
+            `${file}: valid, but its plan is made at run time, once the swarm's nodes are ` +
+              "known (tm validate does not contact the swarm): --json has no plan to print",
+          );
+        }
         out(
           `${file}: valid. ${count(config.peers.length, "peer")}, seed ${config.seed}. The ` +
             `plan is made when tm runs the test: the hosts are the swarm's nodes, found then ` +

@@ -15,7 +15,7 @@ import { ExternalRedis, type RedisProvider } from "../engine/redis_provider.ts";
 import { assertFaultsSupported, newRunId, run } from "../engine/run.ts";
 import { errorMessage, ExitCode, UsageError } from "../base/errors.ts";
 import { eventSeverity } from "../text/event_text.ts";
-import { createRuntime, runtimeOf } from "../runtimes/registry.ts";
+import { runtimeOf } from "../runtimes/registry.ts";
 import { type LogFile, logFileName, openLogFile } from "../record/log_file.ts";
 import * as output from "../base/output_stream.ts";
 import { traceLine } from "../ui/trace_line.ts";
@@ -184,7 +184,8 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
   }
   const runId = newRunId();
   const owner = currentOwner(runId, config.name);
-  const runtime = createRuntime({ config, plan, runId, owner });
+  // The runtime the loaded config selects (a swarm's found hosts are SSH and local entries).
+  const runtime = runtimeOf(loaded).create({ config, plan, runId, owner });
   // A test with faults on a runtime that cannot do them is refused before any file is written.
   assertFaultsSupported(config, runtime);
   // A run of its own, even one started in the same second as another: never append to a log.
@@ -217,7 +218,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     );
     const redis: RedisProvider = options.redisUrl
       ? new ExternalRedis(options.redisUrl)
-      : runtimeOf(config).redis({ config, runId, owner });
+      : runtimeOf(loaded).redis({ config, runId, owner });
     const kill = AbortSignal.any([interrupts.kill, viewKill.signal]);
     const result = await run({
       config,

@@ -430,7 +430,8 @@ export function hostEndpoint(host: HostConfig): string {
   return host.connection === "local" ? "local" : `${host.address}:${host.ssh_port}`;
 }
 
-/** The display name of a host: its `name`, else its address. */
+/** The display name of a host: its `name`, else its address (a swarm on this machine: `swarm`). */
 export function hostName(host: HostConfig): string {
+  if (host.connection === "swarm" && host.manager === "local") return host.name ?? "swarm";
   return host.name ?? host.address;
 }

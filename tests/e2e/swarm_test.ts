@@ -9,6 +9,8 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type LogLine, workspace } from "../support/e2e.ts";
 import { formSwarm } from "../support/testbed_swarm.ts";
+import { containerName } from "../../src/runtimes/docker/container_names.ts";
+import { currentOwner } from "../../src/coordination/run_owner.ts";
 
 const swarmBusy = (() => {
   const state = new Deno.Command("docker", {
@@ -26,6 +28,29 @@ const swarmBusy = (() => {
 
 function tagged(lines: LogLine[], source: string, tag: string): LogLine[] {
   return lines.filter((line) => line.source === source && line.tag === tag);
+}
+
+/** Names of this test's services that had `event` (create, remove) since `since`, sorted. */
+async function serviceEvents(since: number, event: string, test: string): Promise<string[]> {
+  const out = await new Deno.Command("docker", {
+    args: [
+      "events",
+      "--since",
+      String(since),
+      "--until",
+      String(Math.ceil(Date.now() / 1000)),
+      "--filter",
+      "type=service",
+      "--filter",
+      `event=${event}`,
+      "--format",
+      "{{.Actor.Attributes.name}}",
+    ],
+    stdin: "null",
+  }).output();
+  const prefix = containerName(test, "");
+  return new TextDecoder().decode(out.stdout).split("\n")
+    .filter((name) => name.startsWith(prefix)).sort();
 }
 
 /** This test's services on the manager (this machine's engine). */
@@ -92,9 +117,18 @@ Deno.test({
     assertEquals(validated.code, 0, validated.stderr);
     assert(/does not contact the swarm/.test(validated.stdout), validated.stdout);
 
+    const since = Math.floor(Date.now() / 1000) - 1;
     const result = await ws.run([config]);
     const output = `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
     assertEquals(result.code, 0, output);
+    // Each peer was a service (the manager's events), created and removed by the run.
+    for (const event of ["create", "remove"]) {
+      assertEquals(
+        await serviceEvents(since, event, ws.name),
+        ["dave", "far", "near"].map((peer) => containerName(ws.name, peer)),
+        output,
+      );
+    }
     // The plan, shown once the nodes were found, names each node: near on a, far and dave on b.
     for (const [peer, node] of [["near", "a"], ["far", "b"], ["dave", "b"]]) {
       assert(new RegExp(`^\\s*${peer}\\s+${node}\\s`, "m").test(result.stdout), output);
@@ -118,4 +152,112 @@ Deno.test({
     args: ["info", "--format", "{{.Swarm.LocalNodeState}}"],
   }).output();
   assertEquals(new TextDecoder().decode(state.stdout).trim(), "inactive");
+});
+
+/** Creates a service as a dead run of `test` would have left it (its owner's boot is gone). */
+async function deadRunService(test: string, nodeId: string, image: string): Promise<string> {
+  const name = containerName(test, "ghost");
+  const owner = currentOwner("deadbeef", test);
+  const labels = {
+    "tm.run": "deadbeef",
+    "tm.test": test,
+    "tm.role": "peer",
+    "tm.peer": "ghost",
+    "tm.hostname": owner.hostname,
+    "tm.machine": owner.machine,
+    "tm.pid": "1",
+    "tm.process": "a-boot-long-gone/1",
+  };
+  const flags = Object.entries(labels).flatMap(([k, v]) => [
+    "--label",
+    `${k}=${v}`,
+    "--container-label",
+    `${k}=${v}`,
+  ]);
+  const out = await new Deno.Command("docker", {
+    args: [
+      "service",
+      "create",
+      "--detach",
+      "--no-resolve-image",
+      "--restart-condition",
+      "none",
+      "--constraint",
+      `node.id==${nodeId}`,
+      "--name",
+      name,
+      ...flags,
+      image,
+    ],
+    stdin: "null",
+  }).output();
+  if (out.code !== 0) throw new Error(new TextDecoder().decode(out.stderr));
+  return name;
+}
+
+Deno.test({
+  name: "tm on a swarm removes the services a dead run of the test left (with a warning), and " +
+    "--reset-hosts removes the test's services [integration: testbed, swarm]" +
+    (swarmBusy ? ` (ignored: ${swarmBusy})` : ""),
+  ignore: swarmBusy !== undefined,
+}, async () => {
+  await using ws = await workspace("swarm-left");
+  const { bed } = ws;
+  const swarm = await formSwarm(bed);
+  if (typeof swarm === "string") throw new Error(swarm);
+  try {
+    const image = bed.peerImage;
+    const imageId = (await new Deno.Command("docker", {
+      args: ["image", "inspect", "-f", "{{.Id}}", image],
+    }).output()).stdout;
+    const id = new TextDecoder().decode(imageId).trim();
+    // --reset-hosts removes the config's `images` from every node: a tag of this test's own,
+    // never the test bed's shared images.
+    const own = `tm-${ws.name}:reset`;
+    const tagged = await new Deno.Command("docker", { args: ["tag", image, own] }).output();
+    assertEquals(tagged.code, 0);
+    const config = await ws.writeConfig({
+      timeout: { startup: 30, shutdown: 10 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      images: [own],
+      hosts: [{
+        connection: "swarm",
+        manager: "local",
+        base_port: 20_000 + Math.floor(Math.random() * 40_000),
+        nodes: {
+          b: {
+            address: bed.hostB.address,
+            ssh_port: bed.hostB.port,
+            ssh_user: bed.hostB.user,
+            ssh_auth: bed.hostB.key,
+          },
+        },
+      }],
+      peers: [{ name: "alice", image, runs_on: "a" }],
+      commands: [{ time: 0.5, peer: "alice", command: "pull" }],
+    });
+    const ghost = await deadRunService(ws.name, swarm.nodes.a, id);
+    assertEquals(await services(ws.name), [ghost]);
+    const result = await ws.run([config]);
+    const output = `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+    assertEquals(result.code, 0, output);
+    assert(
+      new RegExp(`removing 1 service left by run deadbeef .*\\(${ghost}\\)`).test(result.stdout),
+      output,
+    );
+    assertEquals(await services(ws.name), []);
+
+    await deadRunService(ws.name, swarm.nodes.b, id);
+    const reset = await ws.run(["--reset-hosts", config]);
+    const resetOutput = `stdout:\n${reset.stdout}\nstderr:\n${reset.stderr}`;
+    assertEquals(reset.code, 0, resetOutput);
+    assert(reset.stdout.includes(`removed service ${ghost}`), resetOutput);
+    assert(reset.stdout.includes(`a: removed ${own}`), resetOutput);
+    assert(reset.stdout.includes(`b: ${own} was not there`), resetOutput);
+    assertEquals(await services(ws.name), []);
+  } finally {
+    await swarm.leave();
+    await new Deno.Command("docker", { args: ["rmi", `tm-${ws.name}:reset`], stderr: "null" })
+      .output();
+  }
 });

@@ -8,6 +8,7 @@
  */
 import {
   type HostConfig,
+  hostName,
   type SwarmHostConfig,
   type SwarmNodeConfig,
   TAG_PATTERN,
@@ -110,7 +111,7 @@ export function swarmHosts(
   nodes: readonly SwarmNode[],
   managerNodeId: string,
 ): SwarmHosts {
-  const label = swarm.name ?? swarm.address;
+  const label = hostName(swarm);
   const usable = nodes.filter((node) => node.schedulable);
   if (usable.length === 0) throw new NoNodesError(label);
   const names = nodeNames(usable);

@@ -117,7 +117,7 @@ Deno.test("swarmHosts refuses a schedulable node tm cannot reach, naming it and 
   );
   assertEquals(error.nodes, ["b", "c"]);
   assertEquals(
-    error.message.startsWith("localhost: tm cannot reach the engine of nodes b, c"),
+    error.message.startsWith("swarm: tm cannot reach the engine of nodes b, c"),
     true,
   );
   const drained = { ...node("idb", "b", "2"), schedulable: false };
