@@ -19,7 +19,7 @@ import { runtimeOf } from "../runtimes/registry.ts";
 import { type LogFile, logFileName, openLogFile } from "../record/log_file.ts";
 import * as output from "../base/output_stream.ts";
 import { traceLine } from "../ui/trace_line.ts";
-import { place, type PlacedPeer } from "../plan/placement.ts";
+import { place, type PlacedPeer, PlacementError } from "../plan/placement.ts";
 import { currentOwner } from "../coordination/run_owner.ts";
 import { isReported, type Severity } from "../text/severity.ts";
 import { DEFAULT_RUNS_DIR } from "../record/run_directory.ts";
@@ -166,6 +166,19 @@ async function hostsOf(config: Config): Promise<Config> {
 }
 
 /**
+ * The plan. On hosts found at run time, a `runs_on` no node satisfies is only found now: the
+ * user's to fix (exit 2), as `tm validate` reports it for hosts written in the file.
+ */
+function placeFound(config: Config, found: boolean): PlacedPeer[] {
+  try {
+    return place(config);
+  } catch (error) {
+    if (!found || !(error instanceof PlacementError)) throw error;
+    throw new UsageError(error.message, { cause: error });
+  }
+}
+
+/**
  * Runs the test described by `configPath`.
  * @returns the exit code: 0 passed, 1 failed (or the log file could not be written), 130
  *   interrupted
@@ -174,7 +187,7 @@ async function hostsOf(config: Config): Promise<Config> {
 export async function runTest(configPath: string, options: RunTestOptions): Promise<number> {
   const loaded = await loadConfigFile(configPath);
   const config = await hostsOf(loaded);
-  const plan = place(config);
+  const plan = placeFound(config, config !== loaded);
   if (config !== loaded && !options.tui) {
     // Found at run time (a swarm's nodes): the plan is shown now, as `tm validate` shows others'.
     output.stdout.write(formatPlanTable(plan) + "\n\n");
