@@ -7,24 +7,12 @@
  * is then ignored, saying why.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { type LogLine, workspace } from "../support/e2e.ts";
-import { formSwarm } from "../support/testbed_swarm.ts";
+import { type LogLine, randomBasePort, workspace } from "../support/e2e.ts";
+import { formSwarm, swarmBusy, swarmEntry } from "../support/testbed_swarm.ts";
 import { containerName } from "../../src/runtimes/docker/container_names.ts";
 import { currentOwner } from "../../src/coordination/run_owner.ts";
 
-const swarmBusy = (() => {
-  const state = new Deno.Command("docker", {
-    args: ["info", "--format", "{{.Swarm.LocalNodeState}}"],
-    stdin: "null",
-    stderr: "null",
-  }).outputSync();
-  const text = new TextDecoder().decode(state.stdout).trim();
-  return state.code !== 0
-    ? "no docker engine here"
-    : text !== "inactive"
-    ? `this machine's engine is already in a swarm (${text}): it is not touched`
-    : undefined;
-})();
+const busy = swarmBusy();
 
 function tagged(lines: LogLine[], source: string, tag: string): LogLine[] {
   return lines.filter((line) => line.source === source && line.tag === tag);
@@ -65,8 +53,8 @@ async function services(test: string): Promise<string[]> {
 Deno.test({
   name: "tm runs a test on a two-node swarm of the test bed's engines: placement by node labels, " +
     "commands, a restart, a pause fault, checks, exit 0, nothing left on either engine " +
-    `[integration: testbed, swarm]${swarmBusy ? ` (ignored: ${swarmBusy})` : ""}`,
-  ignore: swarmBusy !== undefined,
+    `[integration: testbed, swarm]${busy ? ` (ignored: ${busy})` : ""}`,
+  ignore: busy !== undefined,
 }, async () => {
   await using ws = await workspace("swarm");
   const { bed } = ws;
@@ -78,20 +66,7 @@ Deno.test({
       timeout: { startup: 30, shutdown: 10 },
       redis: { port: ws.redisPort, image: bed.redisImage },
       images: [image],
-      hosts: [{
-        connection: "swarm",
-        name: "lab",
-        manager: "local",
-        base_port: 20_000 + Math.floor(Math.random() * 40_000),
-        nodes: {
-          b: {
-            address: bed.hostB.address,
-            ssh_port: bed.hostB.port,
-            ssh_user: bed.hostB.user,
-            ssh_auth: bed.hostB.key,
-          },
-        },
-      }],
+      hosts: [swarmEntry(bed, { name: "lab", base_port: randomBasePort() })],
       peers: [
         { name: "near", image, runs_on: "a", bootstrap: ["far"] },
         { name: "far", image, runs_on: "b", bootstrap: ["near"] },
@@ -198,8 +173,8 @@ async function deadRunService(test: string, nodeId: string, image: string): Prom
 Deno.test({
   name: "tm on a swarm removes the services a dead run of the test left (with a warning), and " +
     "--reset-hosts removes the test's services [integration: testbed, swarm]" +
-    (swarmBusy ? ` (ignored: ${swarmBusy})` : ""),
-  ignore: swarmBusy !== undefined,
+    (busy ? ` (ignored: ${busy})` : ""),
+  ignore: busy !== undefined,
 }, async () => {
   await using ws = await workspace("swarm-left");
   const { bed } = ws;
@@ -220,19 +195,7 @@ Deno.test({
       timeout: { startup: 30, shutdown: 10 },
       redis: { port: ws.redisPort, image: bed.redisImage },
       images: [own],
-      hosts: [{
-        connection: "swarm",
-        manager: "local",
-        base_port: 20_000 + Math.floor(Math.random() * 40_000),
-        nodes: {
-          b: {
-            address: bed.hostB.address,
-            ssh_port: bed.hostB.port,
-            ssh_user: bed.hostB.user,
-            ssh_auth: bed.hostB.key,
-          },
-        },
-      }],
+      hosts: [swarmEntry(bed, { base_port: randomBasePort() })],
       peers: [{ name: "alice", image, runs_on: "a" }],
       commands: [{ time: 0.5, peer: "alice", command: "pull" }],
     });

@@ -9,7 +9,7 @@ import { RUNTIME_OF_CONNECTION, RUNTIMES } from "../../src/runtimes/registry.ts"
 import { alive } from "../support/process_output.ts";
 import { runtimeContract } from "../support/runtime_contract.ts";
 import { hostDocker, testbed } from "../support/testbed.ts";
-import { formSwarm, type TestbedSwarm } from "../support/testbed_swarm.ts";
+import { formSwarm, swarmBusy, swarmEntry, type TestbedSwarm } from "../support/testbed_swarm.ts";
 
 const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
 
@@ -96,19 +96,7 @@ for (const which of ["hostA", "hostB"] as const) {
  * The swarm runtime on a two-node swarm of the test bed's engines (formed here, left at the end
  * of this file): alice and carol on node a (host A, this machine's engine), bob on node b.
  */
-const swarmBusy = (() => {
-  const state = new Deno.Command("docker", {
-    args: ["info", "--format", "{{.Swarm.LocalNodeState}}"],
-    stdin: "null",
-    stderr: "null",
-  }).outputSync();
-  const text = new TextDecoder().decode(state.stdout).trim();
-  return state.code !== 0
-    ? "no docker engine here"
-    : text !== "inactive"
-    ? `this machine's engine is already in a swarm (${text}): it is not touched`
-    : undefined;
-})();
+const busy = swarmBusy();
 let swarm: Promise<TestbedSwarm> | undefined;
 const testbedSwarm = () =>
   swarm ??= testbed().then(async (bed) => {
@@ -120,24 +108,12 @@ const testbedSwarm = () =>
 runtimeContract({
   name: "SwarmRuntime (connection: swarm, the test bed's engines as a two-node swarm)",
   needs: "[integration: redis-server, docker, ssh, testbed, swarm]",
-  ...(swarmBusy ? { ignore: swarmBusy } : {}),
+  ...(busy ? { ignore: busy } : {}),
   host: async () => {
     const bed = await testbed();
     await testbedSwarm();
     Deno.env.set("TM_KNOWN_HOSTS", bed.knownHostsPath);
-    return {
-      connection: "swarm",
-      name: "swarm",
-      manager: "local",
-      nodes: {
-        b: {
-          address: bed.hostB.address,
-          ssh_port: bed.hostB.port,
-          ssh_user: bed.hostB.user,
-          ssh_auth: bed.hostB.key,
-        },
-      },
-    };
+    return swarmEntry(bed, { name: "swarm" });
   },
   hosts: (config) => RUNTIMES.swarm.hosts(config, AbortSignal.timeout(30_000)),
   image: async () => (await testbed()).peerImage,
@@ -163,7 +139,7 @@ runtimeContract({
 Deno.test({
   name:
     "SwarmRuntime contract: the test bed's swarm is left, both engines as found [integration: testbed, swarm]",
-  ignore: swarmBusy !== undefined,
+  ignore: busy !== undefined,
 }, async () => {
   await (await swarm)?.leave();
 });

@@ -8,6 +8,44 @@
  */
 import { hostDocker, type Testbed } from "./testbed.ts";
 
+/**
+ * Why a swarm cannot be formed here (this machine's engine is already in a swarm, or there is
+ * none), for a test's `ignore`; undefined when it can. Asked synchronously, at registration.
+ */
+export function swarmBusy(): string | undefined {
+  const state = new Deno.Command("docker", {
+    args: ["info", "--format", "{{.Swarm.LocalNodeState}}"],
+    stdin: "null",
+    stderr: "null",
+  }).outputSync();
+  const text = new TextDecoder().decode(state.stdout).trim();
+  if (state.code !== 0) return "no docker engine here";
+  if (text !== "inactive") {
+    return `this machine's engine is already in a swarm (${text}): it is not touched`;
+  }
+  return undefined;
+}
+
+/**
+ * The `connection: swarm` host entry of the test bed's swarm (without `base_port`): this
+ * machine's engine the manager, node b reached over SSH.
+ */
+export function swarmEntry(bed: Testbed, extra: Record<string, unknown> = {}) {
+  return {
+    connection: "swarm",
+    manager: "local",
+    nodes: {
+      b: {
+        address: bed.hostB.address,
+        ssh_port: bed.hostB.port,
+        ssh_user: bed.hostB.user,
+        ssh_auth: bed.hostB.key,
+      },
+    },
+    ...extra,
+  };
+}
+
 export interface TestbedSwarm {
   /** Node ID of host A's engine (manager) and host B's (worker). */
   readonly nodes: { a: string; b: string };
