@@ -2,7 +2,7 @@
  * End to end: `connection: swarm` on a two-node swarm made of the test bed's engines (host A's,
  * this machine's, the manager; host B's a worker), formed by the test and left as found in a
  * `finally`. The nodes are found at run time: peers placed on both by their `tm.tag.*` labels,
- * commands, a restart (exit 42), a pause fault, checks; nothing left on either engine (no
+ * commands, a restart (exit 42), pause/resume and kill/start faults, checks; nothing left on either engine (no
  * service, no container, no config dir). An engine already in a swarm is not touched: the test
  * is then ignored, saying why.
  */
@@ -52,7 +52,7 @@ async function services(test: string): Promise<string[]> {
 
 Deno.test({
   name: "tm runs a test on a two-node swarm of the test bed's engines: placement by node labels, " +
-    "commands, a restart, a pause fault, checks, exit 0, nothing left on either engine " +
+    "commands, a restart, pause and kill/start faults, checks, exit 0, nothing left on either engine " +
     `[integration: testbed, swarm]${busy ? ` (ignored: ${busy})` : ""}`,
   ignore: busy !== undefined,
 }, async () => {
@@ -78,7 +78,9 @@ Deno.test({
         { time: 1, peer: "dave", command: "restart|1" },
         { time: 1.5, fault: "pause", peer: "near" },
         { time: 2.5, fault: "resume", peer: "near" },
-        { time: 5, peer: "far", command: "pull" },
+        { time: 3, fault: "kill", peer: "near" },
+        { time: 4, fault: "start", peer: "near" },
+        { time: 7, peer: "far", command: "pull" },
       ],
       expect: [
         { peer: "*", status: "started", by: 0 },
@@ -115,7 +117,14 @@ Deno.test({
       `dave restarted:\n${output}`,
     );
     const faults = tagged(lines, "tm", "FAULT").map((l) => l.text.replace(/ \(#.*\)$/, ""));
-    assertEquals(faults, ["fault pause near", "fault resume near"], output);
+    assertEquals(
+      faults,
+      ["fault pause near", "fault resume near", "fault kill near", "fault start near"],
+      output,
+    );
+    // near, killed when connected, started again: its task's container, on node a.
+    const near = tagged(lines, "near", "STATUS").map((l) => l.text);
+    assertEquals(near.filter((t) => t.startsWith("started")).length, 2, output);
 
     assertEquals(await services(ws.name), []);
     assertEquals(await ws.containers(), { hosta: [], hostb: [] });
@@ -172,7 +181,8 @@ async function deadRunService(test: string, nodeId: string, image: string): Prom
 
 Deno.test({
   name: "tm on a swarm removes the services a dead run of the test left (with a warning), and " +
-    "--reset-hosts removes the test's services [integration: testbed, swarm]" +
+    "--reset-hosts removes the test's services; the manager reached over SSH " +
+    "[integration: testbed, swarm]" +
     (busy ? ` (ignored: ${busy})` : ""),
   ignore: busy !== undefined,
 }, async () => {
@@ -195,7 +205,16 @@ Deno.test({
       timeout: { startup: 30, shutdown: 10 },
       redis: { port: ws.redisPort, image: bed.redisImage },
       images: [own],
-      hosts: [swarmEntry(bed, { base_port: randomBasePort() })],
+      // The manager over SSH (host A's sshd): node a is reached as the manager is.
+      hosts: [{
+        ...swarmEntry(bed, { base_port: randomBasePort() }),
+        manager: undefined,
+        name: "lab",
+        address: bed.hostA.address,
+        ssh_port: bed.hostA.port,
+        ssh_user: bed.hostA.user,
+        ssh_auth: bed.hostA.key,
+      }],
       peers: [{ name: "alice", image, runs_on: "a" }],
       commands: [{ time: 0.5, peer: "alice", command: "pull" }],
     });
@@ -214,7 +233,7 @@ Deno.test({
     const reset = await ws.run(["--reset-hosts", config]);
     const resetOutput = `stdout:\n${reset.stdout}\nstderr:\n${reset.stderr}`;
     assertEquals(reset.code, 0, resetOutput);
-    assert(reset.stdout.includes(`removed service ${ghost}`), resetOutput);
+    assert(reset.stdout.includes(`lab: removed service ${ghost}`), resetOutput);
     assert(reset.stdout.includes(`a: removed ${own}`), resetOutput);
     assert(reset.stdout.includes(`b: ${own} was not there`), resetOutput);
     assertEquals(await services(ws.name), []);
