@@ -2,9 +2,9 @@
  * End to end: `connection: swarm` on a two-node swarm made of the test bed's engines (host A's,
  * this machine's, the manager; host B's a worker), formed by the test and left as found in a
  * `finally`. The nodes are found at run time: peers placed on both by their `tm.tag.*` labels,
- * commands, a restart (exit 42), pause/resume and kill/start faults, checks; nothing left on either engine (no
- * service, no container, no config dir). An engine already in a swarm is not touched: the test
- * is then ignored, saying why.
+ * commands, a restart (exit 42), pause/resume and kill/start faults, checks; nothing left on
+ * either engine (no service, no container, no config dir). An engine already in a swarm is not
+ * touched: the test is then ignored, saying why.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type LogLine, randomBasePort, workspace } from "../support/e2e.ts";
