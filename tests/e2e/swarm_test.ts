@@ -181,7 +181,8 @@ async function deadRunService(test: string, nodeId: string, image: string): Prom
 
 Deno.test({
   name: "tm on a swarm removes the services a dead run of the test left (with a warning), and " +
-    "--reset-hosts removes the test's services; the manager reached over SSH " +
+    "--reset-hosts removes the test's services; the manager reached over SSH; Ctrl-C leaves " +
+    "no service " +
     "[integration: testbed, swarm]" +
     (busy ? ` (ignored: ${busy})` : ""),
   ignore: busy !== undefined,
@@ -237,6 +238,23 @@ Deno.test({
     assert(reset.stdout.includes(`a: removed ${own}`), resetOutput);
     assert(reset.stdout.includes(`b: ${own} was not there`), resetOutput);
     assertEquals(await services(ws.name), []);
+
+    // Ctrl-C during the timeline: shutdown, cleanup, exit 130, no service or container left.
+    const long = await ws.writeConfig({
+      timeout: { startup: 30, shutdown: 10 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      hosts: [swarmEntry(bed, { base_port: randomBasePort() })],
+      peers: [{ name: "alice", image, runs_on: "a" }, { name: "bob", image, runs_on: "b" }],
+      commands: [{ time: 120, peer: "alice", command: "pull" }],
+    }, "long.yaml");
+    const tm = ws.start([long]);
+    await tm.waitFor(/── timeline/);
+    assertEquals((await services(ws.name)).length, 2);
+    tm.kill("SIGINT");
+    const interrupted = await tm.done;
+    assertEquals(interrupted.code, 130, `${interrupted.stdout}\n${interrupted.stderr}`);
+    assertEquals(await services(ws.name), []);
+    assertEquals(await ws.containers(), { hosta: [], hostb: [] });
   } finally {
     await swarm.leave();
     await new Deno.Command("docker", { args: ["rmi", `tm-${ws.name}:reset`], stderr: "null" })
