@@ -1,8 +1,9 @@
 /**
  * The runtimes a config can select, and how it selects them: each host's `connection` names the
  * runtime that runs the peers placed on it. `ssh` and `local` hosts both run peers as Docker
- * containers (the `Remote` each opens is chosen in `connect.ts`), so today every config selects
- * Docker. Each runtime's entry gives everything the CLI needs of it — the `PeerRuntime`, the Redis
+ * containers (the `Remote` each opens is chosen in `connect.ts`); a `swarm` entry selects the
+ * swarm runtime, whose hosts are the swarm's nodes, found at run time (its entry's `hosts`). Each
+ * runtime's entry gives everything the CLI needs of it — the `PeerRuntime`, the Redis
  * it starts when no `--redis-url` is given, and `--reset-hosts` — so `src/cli/` holds no per-runtime
  * code. A Kubernetes or Swarm runtime is added here: a `connection` kind in the config schema, its
  * entry below, and `tests/runtimes/runtime_contract_test.ts` run against it.
