@@ -12,6 +12,7 @@ import { formatChaos } from "./chaos_listing.ts";
 import { describeError, ExitCode, UsageError } from "../base/errors.ts";
 import * as output from "../base/output_stream.ts";
 import { place } from "../plan/placement.ts";
+import { runtimeOf } from "../runtimes/registry.ts";
 import { formatPlanTable, planRecords } from "./plan_table.ts";
 import { VERSION } from "../base/version.ts";
 import { DEFAULT_RUNS_DIR } from "../record/run_directory.ts";
@@ -181,6 +182,21 @@ function buildProgram(setExitCode: (code: number) => void) {
     )
     .action(async (file, options) => {
       const config = await loadConfigFile(file);
+      if (runtimeOf(config).hosts) {
+        // Its hosts (a swarm's nodes) are found at run time; validate contacts nothing.
+        if (options.json) {
+          throw new UsageError(
+            `${file}: valid, but its plan is made at run time, once the swarm's nodes are ` +
+              "known (tm validate does not contact the swarm): --json has no plan to print",
+          );
+        }
+        out(
+          `${file}: valid. ${count(config.peers.length, "peer")}, seed ${config.seed}. The ` +
+            `plan is made when tm runs the test: the hosts are the swarm's nodes, found then ` +
+            `(tm validate does not contact the swarm)\n`,
+        );
+        return;
+      }
       const placed = place(config);
       if (options.json) {
         out(JSON.stringify(planRecords(placed), null, 2) + "\n");

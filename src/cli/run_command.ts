@@ -6,7 +6,8 @@
  */
 import { Steering } from "../engine/steering.ts";
 import { loadConfigFile } from "../plan/load.ts";
-import { hostName } from "../plan/schema.ts";
+import { type Config, hostName } from "../plan/schema.ts";
+import { formatPlanTable } from "./plan_table.ts";
 import { type EventSink, fanout } from "../engine/events.ts";
 import { installInterruptHandlers } from "../engine/interrupt.ts";
 import { failedForLostEvidence } from "../engine/lost_evidence.ts";
@@ -14,11 +15,11 @@ import { ExternalRedis, type RedisProvider } from "../engine/redis_provider.ts";
 import { assertFaultsSupported, newRunId, run } from "../engine/run.ts";
 import { errorMessage, ExitCode, UsageError } from "../base/errors.ts";
 import { eventSeverity } from "../text/event_text.ts";
-import { createRuntime, runtimeOf } from "../runtimes/registry.ts";
+import { runtimeOf } from "../runtimes/registry.ts";
 import { type LogFile, logFileName, openLogFile } from "../record/log_file.ts";
 import * as output from "../base/output_stream.ts";
 import { traceLine } from "../ui/trace_line.ts";
-import { place, type PlacedPeer } from "../plan/placement.ts";
+import { place, type PlacedPeer, PlacementError } from "../plan/placement.ts";
 import { currentOwner } from "../coordination/run_owner.ts";
 import { isReported, type Severity } from "../text/severity.ts";
 import { DEFAULT_RUNS_DIR } from "../record/run_directory.ts";
@@ -151,20 +152,53 @@ function openRecord(
 }
 
 /**
+ * The config with the hosts its runtime finds at run time (a swarm's nodes), else as loaded. What
+ * the user must fix (a node tm cannot reach, no manager there) is a UsageError.
+ */
+async function hostsOf(config: Config): Promise<Config> {
+  const find = runtimeOf(config).hosts;
+  if (!find) return config;
+  try {
+    return await find(config, AbortSignal.timeout(config.timeout.startup * 1_000));
+  } catch (error) {
+    throw new UsageError(errorMessage(error), { cause: error });
+  }
+}
+
+/**
+ * The plan. On hosts found at run time, a `runs_on` no node satisfies is only found now: the
+ * user's to fix (exit 2), as `tm validate` reports it for hosts written in the file.
+ */
+function placeFound(config: Config, found: boolean): PlacedPeer[] {
+  try {
+    return place(config);
+  } catch (error) {
+    if (!found || !(error instanceof PlacementError)) throw error;
+    throw new UsageError(error.message, { cause: error });
+  }
+}
+
+/**
  * Runs the test described by `configPath`.
  * @returns the exit code: 0 passed, 1 failed (or the log file could not be written), 130
  *   interrupted
  * @throws UsageError for an invalid config or a TUI without a terminal
  */
 export async function runTest(configPath: string, options: RunTestOptions): Promise<number> {
-  const config = await loadConfigFile(configPath);
-  const plan = place(config);
+  const loaded = await loadConfigFile(configPath);
+  const config = await hostsOf(loaded);
+  const plan = placeFound(config, config !== loaded);
+  if (config !== loaded && !options.tui) {
+    // Found at run time (a swarm's nodes): the plan is shown now, as `tm validate` shows others'.
+    output.stdout.write(formatPlanTable(plan) + "\n\n");
+  }
   if (options.tui && !(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {
     throw new UsageError("--tui needs an interactive terminal; leave it out to get console lines");
   }
   const runId = newRunId();
   const owner = currentOwner(runId, config.name);
-  const runtime = createRuntime({ config, plan, runId, owner });
+  // The runtime the loaded config selects (a swarm's found hosts are SSH and local entries).
+  const runtime = runtimeOf(loaded).create({ config, plan, runId, owner });
   // A test with faults on a runtime that cannot do them is refused before any file is written.
   assertFaultsSupported(config, runtime);
   // A run of its own, even one started in the same second as another: never append to a log.
@@ -197,7 +231,7 @@ export async function runTest(configPath: string, options: RunTestOptions): Prom
     );
     const redis: RedisProvider = options.redisUrl
       ? new ExternalRedis(options.redisUrl)
-      : runtimeOf(config).redis({ config, runId, owner });
+      : runtimeOf(loaded).redis({ config, runId, owner });
     const kill = AbortSignal.any([interrupts.kill, viewKill.signal]);
     const result = await run({
       config,

@@ -127,10 +127,72 @@ export const LocalHostSchema = z.strictObject({
   advertise: advertise_,
 });
 
-/** The host kinds, told apart by `connection` (default `ssh`, so older configs stay valid). */
-export const CONNECTIONS = ["ssh", "local"] as const;
+/** How tm reaches one swarm node's engine (for images and faults): SSH fields, or this machine. */
+export const SwarmNodeSchema = z.union([
+  z.literal("local"),
+  SshHostSchema.pick({ address: true, ssh_user: true, ssh_auth: true, ssh_port: true }).extend({
+    host_key_check: SshHostSchema.shape.host_key_check,
+  }),
+]).describe("local: this machine's engine; else the SSH fields of the node");
 
-export const HostSchema = z.discriminatedUnion("connection", [SshHostSchema, LocalHostSchema]);
+/**
+ * A Docker Swarm (`connection: swarm`): its nodes become the run's hosts, found at run time
+ * (docs/config.md, "Docker Swarm"). The manager is this machine's engine (`manager: local`) or
+ * reached over SSH with the fields of an SSH host entry.
+ */
+export const SwarmHostSchema = z.strictObject({
+  connection: z.literal("swarm").describe("swarm: the nodes of a Docker Swarm, found at run time"),
+  name: hostName_,
+  manager: z.literal("local").optional().describe(
+    "local: this machine's engine is a manager of the swarm; else give address, ssh_user, ssh_auth",
+  ),
+  address: z.string().min(1).default("localhost").describe(
+    "the manager's DNS name or IP address reached over SSH (without manager: local)",
+  ),
+  ssh_user: z.string().min(1).optional().describe("user tm logs in to the manager as"),
+  ssh_auth: z.string().min(1).optional().describe(
+    '"agent" for the SSH agent, or a private key path (~ expanded)',
+  ),
+  ssh_port: port.default(22),
+  host_key_check: SshHostSchema.shape.host_key_check,
+  nodes: z.record(z.string().min(1), SwarmNodeSchema).default({}).describe(
+    "how tm reaches each node's engine, by node name (label tm.name, else hostname): images are " +
+      "shipped and faults done there",
+  ),
+  base_port: basePort,
+  tags: tags.describe("tags every node carries besides its own (node labels tm.tag.<tag>)"),
+  /** Each node's peers advertise the node's own address (`Status.Addr`). */
+  advertise: z.never().optional(),
+}).check((ctx) => {
+  const entry = ctx.value;
+  const ssh = entry.ssh_user !== undefined || entry.ssh_auth !== undefined;
+  if ((entry.manager === "local") === ssh) {
+    ctx.issues.push({
+      code: "custom",
+      input: entry,
+      path: ["manager"],
+      message: ssh
+        ? "give either manager: local or the manager's SSH fields, not both"
+        : "say where the swarm's manager is: manager: local, or address, ssh_user and ssh_auth",
+    });
+  } else if (ssh && (entry.ssh_user === undefined || entry.ssh_auth === undefined)) {
+    ctx.issues.push({
+      code: "custom",
+      input: entry,
+      path: [entry.ssh_user === undefined ? "ssh_user" : "ssh_auth"],
+      message: "a manager reached over SSH needs address, ssh_user and ssh_auth",
+    });
+  }
+});
+
+/** The host kinds, told apart by `connection` (default `ssh`, so older configs stay valid). */
+export const CONNECTIONS = ["ssh", "local", "swarm"] as const;
+
+export const HostSchema = z.discriminatedUnion("connection", [
+  SshHostSchema,
+  LocalHostSchema,
+  SwarmHostSchema,
+]);
 
 export const PeerSchema = z.strictObject({
   name: z.string().regex(
@@ -339,6 +401,8 @@ export interface ChaosPlan {
 export type HostConfig = z.output<typeof HostSchema>;
 export type SshHostConfig = z.output<typeof SshHostSchema>;
 export type LocalHostConfig = z.output<typeof LocalHostSchema>;
+export type SwarmHostConfig = z.output<typeof SwarmHostSchema>;
+export type SwarmNodeConfig = z.output<typeof SwarmNodeSchema>;
 /** A concrete peer; `group` is the name of the `count:` entry it comes from, if any. */
 export type PeerConfig = z.output<typeof PeerSchema> & { group?: string };
 export type CommandConfig = z.output<typeof CommandSchema>;
@@ -360,10 +424,14 @@ export function isFault(entry: TimelineEntryConfig): entry is FaultConfig {
  * `local` for this machine's own engine.
  */
 export function hostEndpoint(host: HostConfig): string {
+  if (host.connection === "swarm") {
+    return host.manager === "local" ? "swarm:local" : `swarm:${host.address}:${host.ssh_port}`;
+  }
   return host.connection === "local" ? "local" : `${host.address}:${host.ssh_port}`;
 }
 
-/** The display name of a host: its `name`, else its address. */
+/** The display name of a host: its `name`, else its address (a swarm on this machine: `swarm`). */
 export function hostName(host: HostConfig): string {
+  if (host.connection === "swarm" && host.manager === "local") return host.name ?? "swarm";
   return host.name ?? host.address;
 }

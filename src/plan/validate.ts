@@ -432,6 +432,14 @@ function checkPlacement(config: ConfigParts): PathProblem[] {
   if (config.hosts.length === 0) return [];
   if (!config.hosts.every((host) => host) || !config.peers.every((peer) => peer)) return [];
   const hosts = config.hosts as HostConfig[];
+  // A swarm's nodes, their tags and so the placement are known at run time only.
+  const swarm = hosts.findIndex((host) => host.connection === "swarm");
+  if (swarm >= 0) {
+    return hosts.length === 1 ? [] : [{
+      path: ["hosts", swarm === 0 ? 1 : swarm, "connection"],
+      message: "a connection: swarm entry stands for all its nodes: it is the only host entry",
+    }];
+  }
   const peers = (config.peers as PeerEntryConfig[]).map((peer, index) => ({ peer, index }));
   const problems: PathProblem[] = [];
   const hostTags = [...new Set(hosts.flatMap((host) => host.tags))];

@@ -1,8 +1,9 @@
 /**
  * The runtimes a config can select, and how it selects them: each host's `connection` names the
  * runtime that runs the peers placed on it. `ssh` and `local` hosts both run peers as Docker
- * containers (the `Remote` each opens is chosen in `connect.ts`), so today every config selects
- * Docker. Each runtime's entry gives everything the CLI needs of it — the `PeerRuntime`, the Redis
+ * containers (the `Remote` each opens is chosen in `connect.ts`); a `swarm` entry selects the
+ * swarm runtime, whose hosts are the swarm's nodes, found at run time (its entry's `hosts`). Each
+ * runtime's entry gives everything the CLI needs of it — the `PeerRuntime`, the Redis
  * it starts when no `--redis-url` is given, and `--reset-hosts` — so `src/cli/` holds no per-runtime
  * code. A Kubernetes or Swarm runtime is added here: a `connection` kind in the config schema, its
  * entry below, and `tests/runtimes/runtime_contract_test.ts` run against it.
@@ -19,6 +20,8 @@ import { connectHost } from "../transport/connect.ts";
 import { DockerRuntime } from "./docker/docker_runtime.ts";
 import { DockerRedis } from "./docker/docker_redis.ts";
 import { resetHosts } from "./docker/reset.ts";
+import { findSwarmHosts, SwarmRuntime } from "./swarm/swarm_runtime.ts";
+import { resetSwarm } from "./swarm/swarm_reset.ts";
 
 /** What every runtime is built from. */
 export interface RuntimeOptions {
@@ -58,6 +61,13 @@ export interface RuntimeEntry {
   reset(options: ResetOptions): Promise<void>;
   /** What `--reset-hosts-all` removes from `hosts` (a list of names), asked before it does. */
   resetAllWarning(hosts: string): string;
+  /**
+   * For a runtime whose hosts are found at run time (a cluster's nodes): the config with one
+   * host entry per node, asked of the cluster. The run places peers on them and shows the plan
+   * then; `tm validate`, which contacts nothing, shows no plan. Absent: the config's hosts are
+   * the hosts. `create` is given the config this returned.
+   */
+  hosts?(config: Config, signal: AbortSignal): Promise<Config>;
 }
 
 /** The runtimes a config can select, by kind. */
@@ -73,15 +83,26 @@ export const RUNTIMES = {
       `docker system prune -af removes every unused image, container, network and build cache ` +
       `on ${hosts}`,
   },
+  swarm: {
+    hosts: findSwarmHosts,
+    create: (options) => new SwarmRuntime(options),
+    redis: ({ config, runId, owner }) =>
+      new DockerRedis({ redis: config.redis, runId, test: config.name, owner }),
+    reset: (options) => resetSwarm(options),
+    resetAllWarning: (hosts) =>
+      `docker system prune -af removes every unused image, container, network and build cache ` +
+      `on every node of ${hosts}`,
+  },
 } as const satisfies Record<string, RuntimeEntry>;
 
-/** A runtime's kind: `docker`. */
+/** A runtime's kind: `docker`, `swarm`. */
 export type RuntimeKind = keyof typeof RUNTIMES;
 
 /** The runtime each host `connection` selects. */
 export const RUNTIME_OF_CONNECTION: { readonly [C in HostConfig["connection"]]: RuntimeKind } = {
   ssh: "docker",
   local: "docker",
+  swarm: "swarm",
 };
 
 /** The config's hosts select runtimes that one run cannot combine. */

@@ -25,6 +25,11 @@ export const CONNECTORS: { [K in HostConfig["connection"]]: Connector<K> } = {
       hostKeyCheck: host.host_key_check,
       signal,
     }),
+  // A swarm is not one host: its runtime (src/runtimes/swarm/) connects its manager and nodes.
+  swarm: (host) =>
+    Promise.reject(
+      new Error(`${hostName(host)}: a swarm is reached through its nodes, not as a host`),
+    ),
   local: (host, signal) => {
     signal.throwIfAborted();
     return Promise.resolve(new LocalRemote({ name: hostName(host) }));

@@ -44,8 +44,9 @@ Deno.test("configJsonSchema() forbids unknown keys in every object", () => {
   };
   walk(schema);
   // the config, timeout, redis, SSH host, local host, peer, command and check objects, one shape
-  // per fault kind, chaos, and the random bootstrap ({ random: K, from })
-  assertEquals(objects.length, 8 + FAULT_KINDS.length + 1 + 1);
+  // per fault kind, chaos, the random bootstrap ({ random: K, from }), and the swarm entry and
+  // its nodes' SSH fields
+  assertEquals(objects.length, 8 + FAULT_KINDS.length + 1 + 1 + 2);
   for (const object of objects) assertEquals(object.additionalProperties, false);
 });
 

@@ -185,3 +185,21 @@ Deno.test("closestMatch() suggests near misses only", () => {
   assertEquals(closestMatch("cpu", ["gpu"]), undefined);
   assertEquals(closestMatch("x", []), undefined);
 });
+
+Deno.test("validateConfig() leaves a swarm's placement to run time, and refuses other host entries beside it", () => {
+  const swarm: HostConfig = {
+    connection: "swarm",
+    manager: "local",
+    address: "localhost",
+    ssh_port: 22,
+    host_key_check: "accept-new",
+    nodes: {},
+    base_port: 13000,
+    tags: [],
+  };
+  assertEquals(check({ hosts: [swarm], peers: [peer("alice", { runs_on: ["gpu"] })] }), []);
+  assertEquals(check({ hosts: [swarm, host("10.0.0.1")], peers: [peer("alice")] }), [{
+    path: ["hosts", 1, "connection"],
+    message: "a connection: swarm entry stands for all its nodes: it is the only host entry",
+  }]);
+});

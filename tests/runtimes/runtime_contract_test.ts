@@ -9,6 +9,7 @@ import { RUNTIME_OF_CONNECTION, RUNTIMES } from "../../src/runtimes/registry.ts"
 import { alive } from "../support/process_output.ts";
 import { runtimeContract } from "../support/runtime_contract.ts";
 import { hostDocker, testbed } from "../support/testbed.ts";
+import { formSwarm, swarmBusy, swarmEntry, type TestbedSwarm } from "../support/testbed_swarm.ts";
 
 const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
 
@@ -90,3 +91,55 @@ for (const which of ["hostA", "hostB"] as const) {
     },
   });
 }
+
+/**
+ * The swarm runtime on a two-node swarm of the test bed's engines (formed here, left at the end
+ * of this file): alice and carol on node a (host A, this machine's engine), bob on node b.
+ */
+const busy = swarmBusy();
+let swarm: Promise<TestbedSwarm> | undefined;
+const testbedSwarm = () =>
+  swarm ??= testbed().then(async (bed) => {
+    const formed = await formSwarm(bed);
+    if (typeof formed === "string") throw new Error(formed);
+    return formed;
+  });
+
+runtimeContract({
+  name: "SwarmRuntime (connection: swarm, the test bed's engines as a two-node swarm)",
+  needs: "[integration: redis-server, docker, ssh, testbed, swarm]",
+  ...(busy ? { ignore: busy } : {}),
+  host: async () => {
+    const bed = await testbed();
+    await testbedSwarm();
+    Deno.env.set("TM_KNOWN_HOSTS", bed.knownHostsPath);
+    return swarmEntry(bed, { name: "swarm" });
+  },
+  hosts: (config) => RUNTIMES.swarm.hosts(config, AbortSignal.timeout(30_000)),
+  image: async () => (await testbed()).peerImage,
+  create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.swarm].create(options),
+  leftovers: async (runId) => {
+    const bed = await testbed();
+    const services = await localDocker([
+      "service",
+      "ls",
+      "--filter",
+      `label=tm.run=${runId}`,
+      "--format",
+      "service {{.Name}}",
+    ]);
+    return [
+      ...services.stdout.split("\n").filter((line) => line !== ""),
+      ...await containersOfRun(localDocker, runId),
+      ...await containersOfRun((args) => hostDocker(bed.hostB, args), runId),
+    ];
+  },
+});
+
+Deno.test({
+  name:
+    "SwarmRuntime contract: the test bed's swarm is left, both engines as found [integration: testbed, swarm]",
+  ignore: busy !== undefined,
+}, async () => {
+  await (await swarm)?.leave();
+});

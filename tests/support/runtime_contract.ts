@@ -33,6 +33,13 @@ export interface RuntimeUnderTest {
   host(): Promise<Record<string, unknown>>;
   /** The peers' image (the process runtime ignores it). */
   image(): Promise<string>;
+  /**
+   * A runtime whose hosts are found at run time (the registry's `hosts` step): the config with
+   * its hosts found, before placement. Default: the config's hosts are the hosts.
+   */
+  hosts?(config: Config): Promise<Config>;
+  /** Why the runtime cannot be tested here; its tests are then ignored. Default: none. */
+  ignore?: string;
   /** Builds the runtime for one run. */
   create(options: { config: Config; plan: PlacedPeer[]; runId: string }): PeerRuntime;
   /** What run `runId` left running or present (container names, pids); empty when clean. */
@@ -45,7 +52,12 @@ const STARTED_WITHIN_MS = 60_000;
 /** Registers the contract's tests for `subject`. */
 export function runtimeContract(subject: RuntimeUnderTest): void {
   const test = (what: string, body: (run: ContractRun) => Promise<void>) =>
-    Deno.test(`${subject.name} ${what} ${subject.needs}`, async () => {
+    Deno.test({
+      name: `${subject.name} ${what} ${subject.needs}${
+        subject.ignore ? ` (ignored: ${subject.ignore})` : ""
+      }`,
+      ignore: subject.ignore !== undefined,
+    }, async () => {
       await using run = await ContractRun.open(subject);
       await body(run);
     });
@@ -155,7 +167,7 @@ class ContractRun implements AsyncDisposable {
     });
     try {
       const image = await subject.image();
-      const config = planConfig(ConfigSchema.parse({
+      const written = planConfig(ConfigSchema.parse({
         name: uniqueTestName("contract"),
         redis: { port: 6399, image: "unused" },
         peer_environment: { ADVERTISE_IP: "127.0.0.1" },
@@ -163,6 +175,7 @@ class ContractRun implements AsyncDisposable {
         peers: ["alice", "bob", "carol"].map((name) => ({ name, image })),
         commands: [],
       }));
+      const config = subject.hosts ? await subject.hosts(written) : written;
       const plan = place(config);
       const runId = crypto.randomUUID().slice(0, 8);
       const runtime = subject.create({ config, plan, runId });

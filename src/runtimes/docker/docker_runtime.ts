@@ -53,7 +53,7 @@ import { CoalescingRemote } from "../../transport/coalescing_remote.ts";
 import { DockerFaults } from "./docker_faults.ts";
 import { DockerEngine, EngineApiError, engineSocketOf } from "./engine_api.ts";
 import { HostShell } from "../../transport/host_shell.ts";
-import type { ContainerSummary, DockerEvent, ImageInfo } from "./docker.ts";
+import type { ContainerSummary, DockerEvent, ImageInfo, RunSpec } from "./docker.ts";
 import { type Compression, pullImages, shipImages, type ShipReport } from "./image_shipping.ts";
 import { LocalRemote } from "../../transport/local.ts";
 import {
@@ -112,7 +112,21 @@ export interface DockerRuntimeOptions {
   startsPerHost?: number;
   /** Lines of output kept in an exit report. Default: 50. */
   logLines?: number;
+  /**
+   * Creates and starts a peer's container on its host. Default: `docker run` on the host's
+   * engine. The swarm runtime creates a service instead, whose task's container this is.
+   */
+  launch?: ContainerLauncher;
 }
+
+/**
+ * Creates and starts one peer's container, as `spec` says, on host `hostIndex` (whose engine
+ * holds the peer's image as `imageId`); resolves with the container's ID and name.
+ */
+export type ContainerLauncher = (
+  request: { hostIndex: number; spec: RunSpec; imageId: string | undefined },
+  signal: AbortSignal,
+) => Promise<{ id: string; name: string }>;
 
 /** One connected host. */
 interface Host {
@@ -356,22 +370,31 @@ export class DockerRuntime implements PeerRuntime {
     const host = this.#hosts[placement.hostIndex];
     if (!host?.watcher) throw new Error(`host ${placement.host} is not set up`);
     if (this.#tearingDown) throw new Error("the docker runtime is tearing down");
-    const container = this.containerName(placement.peer);
+    const named = this.containerName(placement.peer);
     const watcher = host.watcher;
-    const exited = watcher.expect(container);
+    const exited = watcher.expect(named);
+    let container = named;
     try {
       const usesGateway = hostnameOf(env.REDIS_URL) === HOST_GATEWAY_NAME;
-      const id = await host.limiter.run(() =>
-        host.engine.run({
-          image: placement.image,
-          name: container,
-          labels: peerLabels(this.#owner(), placement.peer),
-          ports: [{ host: placement.port, container: placement.port, protocol: "udp" }],
-          env,
-          volumes: [{ source: configDir(host.home, container), target: "/config" }],
-          addHosts: usesGateway ? [HOST_GATEWAY_MAPPING] : [],
-        }, signal)
-      );
+      const spec: RunSpec = {
+        image: placement.image,
+        name: named,
+        labels: peerLabels(this.#owner(), placement.peer),
+        ports: [{ host: placement.port, container: placement.port, protocol: "udp" }],
+        env,
+        volumes: [{ source: configDir(host.home, named), target: "/config" }],
+        addHosts: usesGateway ? [HOST_GATEWAY_MAPPING] : [],
+      };
+      const launcher = this.#options.launch;
+      const id = await host.limiter.run(async () => {
+        if (!launcher) return await host.engine.run(spec, signal);
+        const imageId = host.imageIds.get(placement.image);
+        const launched = await launcher({ hostIndex: placement.hostIndex, spec, imageId }, signal);
+        // Its exit is watched under the name the launcher's container got.
+        watcher.rename(named, launched.name);
+        container = launched.name;
+        return launched.id;
+      });
       host.started.add(container);
       host.peerOf.set(container, placement.peer);
       const imageId = host.imageIds.get(placement.image);
@@ -951,6 +974,8 @@ class ExitWatcher {
    */
   readonly #lastDie = new Map<string, number>();
   readonly #stopped = new AbortController();
+  /** `die`s of containers not (yet) expected: a launcher's container may die before it is named. */
+  readonly #unclaimed = new Map<string, { ref: string; code: number | null }>();
   #since = "1"; // this run's label is unique: replaying from the start only returns ours
 
   constructor(
@@ -966,6 +991,19 @@ class ExitWatcher {
   /** A promise resolved when `container` dies (or with code null when the watcher stops). */
   expect(container: string): Promise<PeerExit> {
     return new Promise((resolve) => this.#pending.set(container, resolve));
+  }
+
+  /**
+   * The container expected as `from` is called `to` (a launcher named it): watch it by that
+   * name; a `die` of it seen already resolves it now.
+   */
+  rename(from: string, to: string): void {
+    const resolve = this.#pending.get(from);
+    if (!resolve || from === to) return;
+    this.#pending.delete(from);
+    this.#pending.set(to, resolve);
+    const died = this.#unclaimed.get(to);
+    if (died) this.#resolve(to, died.ref, died.code);
   }
 
   /** The container never started: stop expecting it. */
@@ -1074,8 +1112,12 @@ class ExitWatcher {
   /** Reports a pending container's exit once, with the last lines of its logs. */
   #resolve(container: string, ref: string, code: number | null): void {
     const resolve = this.#pending.get(container);
-    if (!resolve) return;
+    if (!resolve) {
+      if (!this.#stopped.signal.aborted) this.#unclaimed.set(container, { ref, code });
+      return;
+    }
     this.#pending.delete(container);
+    this.#unclaimed.delete(container);
     this.host.engine.logs(ref, this.options.logLines)
       .catch((error) => [`(docker logs failed: ${errorMessage(error)})`])
       .then((output) => resolve({ code, output }));

@@ -674,6 +674,20 @@ export class DockerEngine {
     return reclaimed;
   }
 
+  /**
+   * Any other Engine API request, made with dockerode on this engine's negotiated version: for a
+   * runtime of its own (the swarm's `/services`, `/nodes`, `/tasks`), with the same errors and
+   * traces as every call here.
+   */
+  async request<T>(
+    operation: string,
+    request: (docker: Dockerode, signal?: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    await this.version(signal);
+    return await this.#call(operation, () => request(this.#docker, signal), signal);
+  }
+
   /** Closes the kept-alive sockets; requests after it open new ones. */
   close(): void {
     this.#agent.destroy();

@@ -1,0 +1,240 @@
+/**
+ * SwarmManager: the swarm's API on one manager's engine — `/info`, `/nodes`, `/services`,
+ * `/tasks` — spoken through that engine's `DockerEngine` (the swarm's API is the Engine API), on
+ * a connection of its own: this machine's socket (`manager: local`) or a channel of an SSH
+ * connection to the manager. Peers are services of one task each (docs/config.md, "Docker
+ * Swarm"); each call takes an `AbortSignal`.
+ */
+import type Dockerode from "dockerode";
+import { hostName, type SwarmHostConfig } from "../../plan/schema.ts";
+import { DockerEngine, engineSocketOf } from "../docker/engine_api.ts";
+import type { RunSpec } from "../docker/docker.ts";
+import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME } from "../docker/redis_address.ts";
+import { connectHost } from "../../transport/connect.ts";
+import type { Remote } from "../../transport/remote.ts";
+import { readNode, type SwarmNode } from "./swarm_nodes.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** How often a new service's task is looked at until its container exists. */
+const TASK_POLL_MS = 100;
+
+/** The manager's engine is in no swarm, or is not a manager of it. */
+export class NotAManagerError extends Error {
+  constructor(readonly swarm: string, readonly state: string) {
+    super(
+      `${swarm}: the engine tm reaches is ${
+        state === "active" ? "a worker, not a manager" : `in no swarm (${state || "inactive"})`
+      }: point the entry at a manager (docker node ls works there)`,
+    );
+    this.name = "NotAManagerError";
+  }
+}
+
+/** A service's task ended before its container ran (rejected: image missing, port taken, ...). */
+export class TaskFailedError extends Error {
+  constructor(readonly service: string, readonly state: string, readonly reason: string) {
+    super(`service ${service}: its task was ${state} before it ran: ${reason}`);
+    this.name = "TaskFailedError";
+  }
+}
+
+/** A service of the swarm, as tm lists them. */
+export interface ServiceSummary {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+export class SwarmManager {
+  readonly name: string;
+  readonly #remote: Remote;
+  readonly engine: DockerEngine;
+
+  private constructor(
+    name: string,
+    remote: Remote,
+    socket: Promise<string>,
+    trace?: (m: string) => void,
+  ) {
+    this.name = name;
+    this.#remote = remote;
+    this.engine = new DockerEngine({
+      host: name,
+      dial: async (signal) => remote.dialSocket(await socket, signal),
+      ...(trace ? { trace } : {}),
+    });
+  }
+
+  /** Connects to the swarm entry's manager (no request made yet). */
+  static async connect(
+    swarm: SwarmHostConfig,
+    signal: AbortSignal,
+    trace?: (message: string) => void,
+  ): Promise<SwarmManager> {
+    const name = hostName(swarm);
+    const remote = await connectHost(
+      swarm.manager === "local"
+        ? { connection: "local", address: "localhost", name, base_port: 1, tags: [] }
+        : {
+          connection: "ssh",
+          name,
+          address: swarm.address,
+          ssh_user: swarm.ssh_user!,
+          ssh_auth: swarm.ssh_auth!,
+          ssh_port: swarm.ssh_port,
+          host_key_check: swarm.host_key_check,
+          base_port: 1,
+          tags: [],
+        },
+      0,
+      signal,
+    );
+    const socket = swarm.manager === "local"
+      ? Promise.resolve(engineSocketOf(Deno.env.get("DOCKER_HOST")))
+      : remote.execute(["sh", "-c", 'printf %s "$DOCKER_HOST"']).then((r) =>
+        engineSocketOf(r.stdout)
+      );
+    const path = socket.then((value) => {
+      if (value === null) {
+        throw new Error(
+          `${name}: DOCKER_HOST there is not a unix:// socket; tm needs the engine's socket`,
+        );
+      }
+      return value;
+    });
+    path.catch(() => {});
+    return new SwarmManager(name, remote, path, trace);
+  }
+
+  /** The manager's own node ID; throws NotAManagerError unless it is a manager. */
+  async nodeId(signal?: AbortSignal): Promise<string> {
+    const info = await this.engine.request("info", (docker) => docker.info(), signal) as {
+      Swarm?: { NodeID?: string; LocalNodeState?: string; ControlAvailable?: boolean };
+    };
+    if (!info.Swarm?.ControlAvailable || !info.Swarm.NodeID) {
+      throw new NotAManagerError(this.name, info.Swarm?.LocalNodeState ?? "");
+    }
+    return info.Swarm.NodeID;
+  }
+
+  /** Every node of the swarm. */
+  async nodes(signal?: AbortSignal): Promise<SwarmNode[]> {
+    const raw = await this.engine.request(
+      "node ls",
+      (docker) => docker.listNodes({ abortSignal: signal } as object),
+      signal,
+    );
+    return (raw as Parameters<typeof readNode>[0][]).map(readNode);
+  }
+
+  /** The services carrying every one of `labels` (`key=value`). */
+  async services(labels: string[], signal?: AbortSignal): Promise<ServiceSummary[]> {
+    const raw = await this.engine.request(
+      "service ls",
+      (docker) =>
+        docker.listServices(
+          { filters: JSON.stringify({ label: labels }), abortSignal: signal } as object,
+        ),
+      signal,
+    ) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
+    return raw.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID, labels: s.Spec?.Labels ?? {} }));
+  }
+
+  /**
+   * Creates a service of one task running `spec` on node `nodeId` (restart policy none, its UDP
+   * ports published in host mode, the image by its ID so no node asks a registry), and waits for
+   * its task's container. Resolves with the container's ID and name (`<service>.1.<task>`).
+   * @throws TaskFailedError when the task ends before its container exists
+   */
+  async runService(
+    spec: RunSpec,
+    placement: { nodeId: string; nodeAddress: string; imageId: string | undefined },
+    signal: AbortSignal,
+  ): Promise<{ id: string; name: string; service: string }> {
+    const name = spec.name!;
+    const labels = spec.labels ?? {};
+    const body = {
+      Name: name,
+      Labels: labels,
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: placement.imageId ?? spec.image,
+          Labels: labels,
+          Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+          Mounts: (spec.volumes ?? []).map((v) => ({
+            Type: "bind",
+            Source: v.source,
+            Target: v.target,
+          })),
+          // A swarm task has no `host-gateway`: the node's own address reaches its host.
+          Hosts: (spec.addHosts ?? []).map((entry) =>
+            entry === HOST_GATEWAY_MAPPING ? `${placement.nodeAddress} ${HOST_GATEWAY_NAME}` : entry
+          ),
+        },
+        RestartPolicy: { Condition: "none", MaxAttempts: 0 },
+        Placement: { Constraints: [`node.id==${placement.nodeId}`] },
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+      EndpointSpec: {
+        Ports: (spec.ports ?? []).map((p) => ({
+          Protocol: p.protocol ?? "tcp",
+          TargetPort: p.container,
+          PublishedPort: p.host,
+          PublishMode: "host",
+        })),
+      },
+    };
+    // Not abortable once asked: a service whose creation lands must be known (teardown removes
+    // the run's services by label either way).
+    const created = await this.engine.request(
+      `service create ${name}`,
+      (docker) => docker.createService(body as unknown as Dockerode.CreateServiceOptions),
+    ) as { id?: string; ID?: string };
+    const service = created.id ?? created.ID ?? name;
+    for (;;) {
+      signal.throwIfAborted();
+      const tasks = await this.engine.request(
+        `service ps ${name}`,
+        (docker) => docker.listTasks({ filters: JSON.stringify({ service: [service] }) } as object),
+        signal,
+      ) as {
+        ID: string;
+        Slot?: number;
+        Status?: { State?: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
+      }[];
+      const task = tasks[0];
+      const container = task?.Status?.ContainerStatus?.ContainerID;
+      if (task && container) {
+        return { id: container, name: `${name}.${task.Slot ?? 1}.${task.ID}`, service };
+      }
+      const state = task?.Status?.State ?? "";
+      if (["failed", "rejected", "shutdown", "orphaned", "remove"].includes(state)) {
+        throw new TaskFailedError(name, state, task?.Status?.Err ?? "no reason given");
+      }
+      await sleep(TASK_POLL_MS, undefined, { signal });
+    }
+  }
+
+  /** Removes services by ID or name; those already gone are fine. Returns the ones that failed. */
+  async removeServices(ids: string[], signal?: AbortSignal): Promise<Map<string, string>> {
+    const failed = new Map<string, string>();
+    await Promise.all(ids.map(async (id) => {
+      try {
+        await this.engine.request(
+          `service rm ${id}`,
+          (docker) => docker.getService(id).remove(),
+          signal,
+        );
+      } catch (error) {
+        const status = (error as { status?: number | null }).status;
+        if (status !== 404) failed.set(id, error instanceof Error ? error.message : String(error));
+      }
+    }));
+    return failed;
+  }
+
+  async close(): Promise<void> {
+    this.engine.close();
+    await this.#remote.close().catch(() => {});
+  }
+}
