@@ -72,11 +72,13 @@ import { errorMessage } from "../../base/errors.ts";
 /** Container starts in flight per host by default: as many as the engine launches at once. */
 export const DEFAULT_STARTS_PER_HOST = 32;
 /**
- * Archives each peer config dir given (relative to `$HOME`) in turn, then removes it: a frame
- * `<index> <bytes>` then the tar of its regular files and directories; a dir that is not there
- * is an empty frame. Exits 0 once every dir is sent and gone.
+ * Once a line comes on stdin (the containers are gone), archives each peer config dir given
+ * (relative to `$HOME`) in turn, then removes it: a frame `<index> <bytes>` then the tar of its
+ * regular files and directories; a dir that is not there is an empty frame. Exits 0 once every
+ * dir is sent and gone.
  */
-const CONFIG_DIRS_SCRIPT = `cd || exit 1
+const CONFIG_DIRS_SCRIPT = `read -r go || exit 1
+cd || exit 1
 t=$(mktemp) || exit 1
 trap 'rm -f "$t"' EXIT
 i=0
@@ -455,10 +457,13 @@ export class DockerRuntime implements PeerRuntime {
           if (collectOutput) await this.#collectOutput(host, collectOutput, sink);
           if (collectConfig) {
             if (!await this.#removeContainers(host, sink)) return;
-            // Collecting removes each dir it sent; what it could not is removed here.
-            if (!await this.#collectConfigDirs(host, collectConfig)) {
-              await this.#removeConfigDirs(host, sink);
-            }
+            // The collecting command's channel opens (a login on the host) while the containers
+            // go; it reads the dirs once they are gone, and removes each one it sent. What it
+            // could not is removed here.
+            const removed = this.#removeContainers(host, sink);
+            const collected = this.#collectConfigDirs(host, collectConfig, removed);
+            if (!await removed) return void await collected;
+            if (!await collected) await this.#removeConfigDirs(host, sink);
           } else {
             // Issued in one tick: one script removes the containers, then their config dirs.
             const [reached] = await Promise.all([
@@ -530,9 +535,15 @@ export class DockerRuntime implements PeerRuntime {
    * out), and removes them. One command on one channel sends them all, one after another
    * (`framed_stream.ts`): each dir is archived into a temporary file on the host first, so no
    * batch is held here. A forced teardown stops collecting.
+   * @param removed whether the host's containers are gone: the command starts at once and reads
+   *   the dirs only once they are (on false it ends without reading them)
    * @returns whether every dir was sent and removed (else `#removeConfigDirs` still owes it)
    */
-  async #collectConfigDirs(host: Host, collect: ConfigCollector): Promise<boolean> {
+  async #collectConfigDirs(
+    host: Host,
+    collect: ConfigCollector,
+    removed: Promise<boolean>,
+  ): Promise<boolean> {
     const forced = this.#forced.signal;
     const dirs = this.#configDirs(host);
     if (dirs.length === 0) return true;
@@ -547,7 +558,15 @@ export class DockerRuntime implements PeerRuntime {
       signal: forced,
     });
     child.stderr.cancel().catch(() => {});
-    child.stdin.close().catch(() => {});
+    const stdin = child.stdin.getWriter();
+    if (!await removed) {
+      // Closed without a line: the command exits without reading anything.
+      await stdin.close().catch(() => {});
+      await child.status;
+      return false;
+    }
+    await stdin.write(new TextEncoder().encode("go\n")).catch(() => {});
+    await stdin.close().catch(() => {});
     let sent = 0;
     try {
       await forEachFrame(child.stdout, async (index, archive) => {
