@@ -4,7 +4,8 @@
  * Convention: a benchmark prints one Markdown section on stdout (a `## title` line, what
  * was measured, a table of figures beside a baseline measured in the same run, each target and
  * whether it was met: a table cell `met` or `**missed**`) and exits 0 when it could measure,
- * whatever the figures; diagnostics go to stderr. Every benchmark has a target. This script
+ * whatever the figures; diagnostics go to stderr. Every benchmark has a target: a section with
+ * no such cell counts as a failure. This script
  * exits non-zero when a benchmark could not measure or a figure missed its target, after
  * writing the file either way (a miss is a result to keep, not to hide). `deno task bench [name-filter]` runs the ones whose file name contains the filter and
  * replaces only their sections (arguments after the filter are passed to each benchmark run): each section is stamped with the date and machine of the run
@@ -32,9 +33,9 @@ const cpu = (await text("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut 
 /** The 1-minute load average: other work on the machine weighs on every figure. */
 const loadAverage = async () =>
   (await Deno.readTextFile("/proc/loadavg").catch(() => "unknown")).split(" ")[0];
-const machine = (date: Date, load: { before: string; after: string }) =>
+const machine = (date: Date, load: { before: string; after: string }, tookMs: number) =>
   [
-    `- Date: ${date.toISOString()}`,
+    `- Date: ${date.toISOString()}, took ${Math.round(tookMs / 1000)} s`,
     `- Load average (1 min, ${navigator.hardwareConcurrency} cores): ${load.before} when this ` +
     `benchmark started, ${load.after} when it ended${
       Number(load.before) > navigator.hardwareConcurrency ||
@@ -74,6 +75,10 @@ let failed = 0;
 const missed: string[] = [];
 /** A verdict cell of a missed target in a benchmark's tables. */
 const MISSED_CELL = /\|\s*(\*\*)?missed(\*\*)?\s*\|/;
+/** A verdict cell of a target, met or missed. */
+const VERDICT_CELL = /\|\s*(\*\*)?(met|missed)(\*\*)?\s*\|/;
+/** How long each benchmark took, ms, for the closing line. */
+const took: string[] = [];
 for (const file of files) {
   console.error(`running bench/${file} ...`);
   const started = new Date();
@@ -88,12 +93,18 @@ for (const file of files) {
     (out.success ? body : `## ${file}\n\nFailed to run (exit ${out.code}).\n\n${body}`)
       .split("\n");
   const load = { before: loadBefore, after: await loadAverage() };
+  const tookMs = Date.now() - started.getTime();
+  took.push(`${file} ${Math.round(tookMs / 1000)} s`);
+  console.error(`bench/${file}: took ${Math.round(tookMs / 1000)} s`);
   if (!out.success) failed++;
-  else if (MISSED_CELL.test(body)) {
+  else if (!VERDICT_CELL.test(body)) {
+    failed++;
+    console.error(`bench/${file}: no figure has a target (no \`met\`/\`missed\` cell)`);
+  } else if (MISSED_CELL.test(body)) {
     missed.push(file);
     console.error(`bench/${file}: a figure missed its target`);
   }
-  sections.set(file, [title, "", machine(started, load), ...rest].join("\n"));
+  sections.set(file, [title, "", machine(started, load, tookMs), ...rest].join("\n"));
   console.log(body + "\n");
 }
 
@@ -118,5 +129,6 @@ await Deno.writeTextFile(
 );
 // The project's formatter owns the file's layout (tables aligned), so `deno task check` passes.
 await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", docPath] }).output();
+console.error(`times: ${took.join(", ")}`);
 if (missed.length > 0) console.error(`targets missed in: ${missed.join(", ")}`);
 Deno.exit(failed || missed.length ? 1 : 0);

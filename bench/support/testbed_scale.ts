@@ -8,27 +8,20 @@
  * the log file and the run record, in order per peer; no container and no `peer-config` dir on
  * either host (both log in as root on this machine: one home).
  */
-import { stringify } from "yaml";
-import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
-import { ConfigSchema } from "../../src/plan/schema.ts";
-import { peerEnvironment } from "../../src/plan/environment.ts";
-import { runArgs } from "../../src/runtimes/docker/docker.ts";
-import { containerName, LABELS, peerLabels } from "../../src/runtimes/docker/container_names.ts";
-import { configDir } from "../../src/runtimes/docker/docker_runtime.ts";
-import { DockerRedis } from "../../src/runtimes/docker/docker_redis.ts";
-import { HOST_GATEWAY_MAPPING, peerRedisUrl } from "../../src/runtimes/docker/redis_address.ts";
-import { commandLine } from "../../src/transport/shell.ts";
-import { place } from "../../src/plan/placement.ts";
-import { currentOwner } from "../../src/coordination/run_owner.ts";
+import { LABELS } from "../../src/runtimes/docker/container_names.ts";
 import { testbedHostEntry } from "../../tests/support/e2e.ts";
 import { freePort } from "../../tests/support/redis_server.ts";
-import { type Testbed, testbed, type TestbedHost } from "../../tests/support/testbed.ts";
+import { type Testbed, testbed } from "../../tests/support/testbed.ts";
 import { uniqueId } from "../../tests/support/scratch_images.ts";
+import {
+  bareRound as bareSequence,
+  containersOf,
+  HOME,
+  removeLabelled,
+  tmRound as tmCli,
+} from "./testbed_rounds.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const HOME = Deno.env.get("HOME") ?? "/root";
-/** Bare `docker run -d` in flight at once on each host (a human's `xargs -P`). */
-const BARE_PARALLEL = 32;
 
 export interface TestbedScale {
   peers: number;
@@ -134,120 +127,12 @@ function withTags(config: ReturnType<typeof rawConfig>) {
   return config;
 }
 
-function sshArgs(bed: Testbed, host: TestbedHost): string[] {
-  return [
-    "-i",
-    host.key,
-    "-o",
-    `UserKnownHostsFile=${bed.knownHostsPath}`,
-    "-o",
-    "BatchMode=yes",
-    "-p",
-    String(host.port),
-    `${host.user}@${host.address}`,
-  ];
-}
-
-async function ssh(bed: Testbed, host: TestbedHost, script: string): Promise<void> {
-  const child = new Deno.Command("ssh", {
-    args: [...sshArgs(bed, host), "sh", "-s"],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(script));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) {
-    throw new Error(`ssh ${host.name}: exit ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
-function parallelScript(lines: string[]): string {
-  const waves: string[] = [];
-  for (let i = 0; i < lines.length; i += BARE_PARALLEL) {
-    const wave = lines.slice(i, i + BARE_PARALLEL);
-    waves.push(
-      wave.map((line, j) => `${line} & p${j}=$!`).join("\n") + "\n" +
-        wave.map((_, j) => `wait $p${j} || rc=1`).join("\n"),
-    );
-  }
-  return `rc=0\n${waves.join("\n")}\nexit $rc\n`;
-}
-
-/** The bare sequence on both hosts at once; its duration, ms. */
-async function bareRound(
-  bed: Testbed,
-  name: string,
-  peers: number,
-  image: string,
-): Promise<number> {
-  const runId = uniqueId("bare");
-  const config = ConfigSchema.parse(withTags(rawConfig(bed, name, peers, 0, image)));
-  const plan = place(config);
-  const redis = await new DockerRedis({ redis: config.redis, runId, test: name }).start(
-    AbortSignal.timeout(60_000),
-  );
-  const coordination = await RedisCoordination.open(redis.url);
-  const watching = new AbortController();
-  const hosts = [bed.hostA, bed.hostB];
-  try {
-    await coordination.enableKeyspaceNotifications();
-    const names = plan.map((p) => p.peer);
-    const byHost = hosts.map((host, index) => {
-      const { url, needsHostGateway } = peerRedisUrl(redis.url, {
-        orchestratorAddress: host.orchestratorAddress,
-      });
-      return plan.filter((p) => p.hostIndex === index).map((placement) => {
-        const container = containerName(name, placement.peer);
-        return commandLine([
-          "docker",
-          ...runArgs({
-            image,
-            name: container,
-            labels: peerLabels(currentOwner(runId, name), placement.peer),
-            ports: [{ host: placement.port, container: placement.port, protocol: "udp" }],
-            env: peerEnvironment(config, placement, url),
-            volumes: [{ source: configDir(HOME, container), target: "/config" }],
-            addHosts: needsHostGateway ? [HOST_GATEWAY_MAPPING] : [],
-          }),
-        ]) + " >/dev/null";
-      });
-    });
-    const started = new Set<string>();
-    const allStarted = Promise.withResolvers<void>();
-    (async () => {
-      for await (const update of coordination.statuses(names, watching.signal)) {
-        if (update.status === "started") started.add(update.peer);
-        if (started.size === names.length) return allStarted.resolve();
-      }
-    })().catch((error) => allStarted.reject(error));
-    const t0 = performance.now();
-    await Promise.all(hosts.map((host, i) => ssh(bed, host, parallelScript(byHost[i]))));
-    await allStarted.promise;
-    await Promise.all(hosts.map((host, index) => {
-      const containers = plan.filter((p) => p.hostIndex === index).map((p) =>
-        containerName(name, p.peer)
-      );
-      return ssh(
-        bed,
-        host,
-        `${commandLine(["docker", "rm", "-f", "-v", ...containers])} >/dev/null`,
-      );
-    }));
-    return performance.now() - t0;
-  } finally {
-    watching.abort();
-    await coordination.close().catch(() => {});
-    await redis.stop();
-    for (const host of hosts) await removeLabelled(host, `${LABELS.run}=${runId}`);
-    for (const p of plan) {
-      await Deno.remove(configDir(HOME, containerName(name, p.peer)), { recursive: true }).catch(
-        () => {},
-      );
-    }
-  }
+/** The bare sequence on both hosts at once (bench/support/testbed_rounds.ts); its duration, ms. */
+function bareRound(bed: Testbed, name: string, peers: number, image: string): Promise<number> {
+  return bareSequence(bed, withTags(rawConfig(bed, name, peers, 0, image)), [
+    bed.hostA,
+    bed.hostB,
+  ], { startedWithinMs: 600_000 });
 }
 
 /** One `tm <config>` through the CLI, and what it left. */
@@ -258,44 +143,30 @@ async function tmRound(
   lines: number,
   image: string,
 ): Promise<Omit<TestbedScale, "bareMs">> {
-  const dir = await Deno.makeTempDir({ prefix: `tm-scale-` });
+  const names = Array.from({ length: peers }, (_, i) => peerName(i));
+  const expected = Array.from({ length: lines }, (_, i) => `burst ${i + 1}`);
   try {
-    const path = `${dir}/test.yaml`;
-    await Deno.writeTextFile(
-      path,
-      stringify(withTags(rawConfig(bed, name, peers, lines, image)), { lineWidth: 0 }),
+    const run = await tmCli(
+      bed,
+      withTags(rawConfig(bed, name, peers, lines, image)),
+      ["--out", "runs"],
+      async (dir) => {
+        const [recordName] = [...Deno.readDirSync(`${dir}/runs`)].map((e) => e.name);
+        let complete = 0;
+        for (const peer of names) {
+          const text = await Deno.readTextFile(`${dir}/runs/${recordName}/peers/${peer}.log`)
+            .catch(() => "");
+          const burst = text.split("\n").filter((l) => /\bburst \d+$/.test(l)).map((l) =>
+            /burst \d+$/.exec(l)![0]
+          );
+          if (JSON.stringify(burst) === JSON.stringify(expected)) complete++;
+        }
+        return complete;
+      },
     );
-    const t0 = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}main.ts`, path, "--out", `${dir}/runs`],
-      cwd: dir,
-      env: { TM_KNOWN_HOSTS: bed.knownHostsPath, NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let peakBytes = 0;
-    const sampler = setInterval(() => peakBytes = Math.max(peakBytes, vmHwm(child.pid)), 100);
-    const out = await child.output();
-    clearInterval(sampler);
-    const tmMs = performance.now() - t0;
-    const logName = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".log"))?.name;
-    const log = logName ? await Deno.readTextFile(`${dir}/${logName}`) : "";
-    const [recordName] = [...Deno.readDirSync(`${dir}/runs`)].map((e) => e.name);
-    const names = Array.from({ length: peers }, (_, i) => peerName(i));
-    const expected = Array.from({ length: lines }, (_, i) => `burst ${i + 1}`);
+    const log = run.log;
     const inLog = burstLinesByPeer(log);
-    let completeInRecord = 0;
-    for (const peer of names) {
-      const text = await Deno.readTextFile(`${dir}/runs/${recordName}/peers/${peer}.log`).catch(
-        () => "",
-      );
-      const burst = text.split("\n").filter((l) => /\bburst \d+$/.test(l)).map((l) =>
-        /burst \d+$/.exec(l)![0]
-      );
-      if (JSON.stringify(burst) === JSON.stringify(expected)) completeInRecord++;
-    }
-    const verdict = /RESULT\s+(\w+)/.exec(log)?.[1] ?? `exit ${out.code}`;
+    const verdict = /RESULT\s+(\w+)/.exec(log)?.[1] ?? `exit ${run.code}`;
     if (names.some((p) => JSON.stringify(inLog.get(p) ?? []) !== JSON.stringify(expected))) {
       const sample = log.split("\n").filter((l) =>
         l.includes(`${names[0]} `) && l.includes("burst")
@@ -303,22 +174,23 @@ async function tmRound(
         .slice(0, 8);
       console.error(`scale: ${names[0]}'s lines in the log file:\n${sample.join("\n")}`);
     }
-    if (!out.success) {
-      console.error(new TextDecoder().decode(out.stdout).slice(-3000));
-      console.error(new TextDecoder().decode(out.stderr).slice(-3000));
+    if (!run.success) {
+      console.error(run.stdout.slice(-3000));
+      console.error(run.stderr.slice(-3000));
     }
+    const label = `${LABELS.test}=${name}`;
     return {
       peers,
       lines,
       verdict,
-      tmMs,
-      peakBytes,
+      tmMs: run.ms,
+      peakBytes: run.peakBytes,
       allStartedMs: phaseGap(log, "starting", "bootstrap"),
       completeInLog: names.filter((p) =>
         JSON.stringify(inLog.get(p) ?? []) === JSON.stringify(expected)
       ).length,
-      completeInRecord,
-      containersLeft: (await Promise.all([bed.hostA, bed.hostB].map((h) => containersOf(h, name))))
+      completeInRecord: run.inspected ?? 0,
+      containersLeft: (await Promise.all([bed.hostA, bed.hostB].map((h) => containersOf(h, label))))
         .reduce((a, b) => a + b, 0),
       configDirsLeft: [...Deno.readDirSync(`${HOME}/peer-config`)].filter((e) =>
         e.name.startsWith(`tm-${name}`)
@@ -326,7 +198,6 @@ async function tmRound(
     };
   } finally {
     for (const host of [bed.hostA, bed.hostB]) await removeLabelled(host, `${LABELS.test}=${name}`);
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
@@ -351,33 +222,4 @@ function phaseGap(log: string, from: string, to: string): number {
     return match ? Number(match[1]) * 1000 : NaN;
   };
   return at(to) - at(from);
-}
-
-function vmHwm(pid: number): number {
-  try {
-    const kb = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmHWM:\s+(\d+) kB/m);
-    return kb ? Number(kb[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-async function containersOf(host: TestbedHost, test: string): Promise<number> {
-  const out = await new Deno.Command("docker", {
-    args: ["-H", host.dockerHost, "ps", "-aq", "--filter", `label=${LABELS.test}=${test}`],
-  }).output();
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "").length;
-}
-
-/** Removes a host's containers carrying `label` (what a failed round left). */
-async function removeLabelled(host: TestbedHost, label: string): Promise<void> {
-  await new Deno.Command("sh", {
-    args: [
-      "-c",
-      'docker -H "$1" ps -aq --filter "label=$2" | xargs -r docker -H "$1" rm -f -v >/dev/null 2>&1 || true',
-      "sh",
-      host.dockerHost,
-      label,
-    ],
-  }).output();
 }

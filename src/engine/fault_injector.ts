@@ -5,9 +5,10 @@
  *
  * Faults run off the timeline's own clock, so a slow fault never delays a command. Each fault waits
  * only for the faults before it in timeline order that touch one of its peers (`resume` after
- * `pause`, `start` after `kill`), and network faults keep their order among themselves (a
- * `partition` replaces the one before it, a `heal` undoes what came before): faults due together
- * on other peers — on other hosts — run at once instead of queueing behind a round trip each.
+ * `pause`, `start` after `kill`, `loss` after `delay` on the same peer); a `partition` or `heal`
+ * may change every peer's network, so it waits for every fault before it and every later fault
+ * waits for it: faults due together on other peers — on other hosts, network faults included —
+ * run at once instead of queueing behind a round trip each.
  * Every fault done or failed is an event; a fault whose target is gone is a warning, any other
  * failure fails the run.
  */
@@ -51,14 +52,11 @@ export interface FaultInjectorOptions {
 }
 
 /** The queue of timeline faults and the heal guarantee of one run. */
-/** The ordering key network faults share: they run in timeline order among themselves. */
-const NETWORK_KEY = "\0network";
-
 export class FaultInjector {
   readonly #options: FaultInjectorOptions;
   /** Settles once every fault queued so far has been done (or skipped). */
   #queue: Promise<void> = Promise.resolve();
-  /** The last fault queued on each peer (and on NETWORK_KEY): what the next one waits for. */
+  /** The last fault queued on each peer: what the next one on that peer waits for. */
   readonly #tails = new Map<string, Promise<void>>();
   /** Peers paused by a fault and not resumed since. */
   readonly #paused = new Set<string>();
@@ -88,14 +86,14 @@ export class FaultInjector {
     }
   }
 
-  /** What a fault must wait for: its peers (a partition: its groups'), network faults all. */
+  /** What a fault must wait for: its peers' last faults; a heal or partition every peer's. */
   #orderKeys(fault: FaultAction): string[] {
     const peers = new Set([...fault.peers, ...(fault.groups ?? []).flat()]);
     const kind = faultKind(fault.fault);
-    if (kind.acts !== "network") return [...peers];
-    // A heal or partition may change every peer's faults: it also waits for each peer's last.
-    const all = kind.heals === true || kind.targets === "groups";
-    return [NETWORK_KEY, ...(all ? this.#options.peers : peers)];
+    // A heal or partition may change every peer's network faults (a partition's rules name the
+    // other groups' peers; a heal rebuilds every peer the partition held).
+    const all = kind.acts === "network" && (kind.heals === true || kind.targets === "groups");
+    return all ? [...new Set([...this.#options.peers, ...peers])] : [...peers];
   }
 
   /** Resolves once every queued fault was done (or skipped after a halt). Never rejects. */

@@ -317,3 +317,25 @@ Deno.test("faultNeeds() lists per host the faults planned on its peers", () => {
     ["b", ["partition", "pause"]],
   ]);
 });
+
+Deno.test("FaultInjector runs network faults due together on different peers at once, one peer's in order, a heal after all", async () => {
+  const { control, injector } = setup();
+  const release = control.hold('shape alice {"delayMs":100}');
+  const now = performance.now();
+  injector.enqueue(
+    [
+      fault({ fault: "delay", peers: ["alice"], shaping: { delayMs: 100 } }),
+      fault({ fault: "loss", peers: ["bob"], shaping: { lossPercent: 5 } }),
+      fault({ fault: "loss", peers: ["alice"], shaping: { lossPercent: 5 } }),
+    ],
+    0,
+    now,
+  );
+  injector.enqueue([fault({ fault: "heal", peers: ["bob"] })], 10, now);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Bob's loss (another host) went by while alice's delay hangs; alice's loss and the heal wait.
+  assertEquals(control.calls, ['shape alice {"delayMs":100}', 'shape bob {"lossPercent":5}']);
+  release();
+  await injector.landed();
+  assertEquals(control.calls.slice(2), ['shape alice {"lossPercent":5}', "heal bob"]);
+});

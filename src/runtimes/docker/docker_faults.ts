@@ -10,9 +10,11 @@
  * change rebuilds the whole tree of each peer it touches from them: `shape` merges with what
  * was set before, `partition` replaces the last one, `heal` forgets a peer's faults, and a peer
  * started again after `kill` (a new namespace, a new container address) gets them back. Network
- * faults run one at a time, so two entries due together cannot interleave their rebuilds.
+ * faults on different peers (on different hosts) run at once; one peer's run in the order they
+ * were asked, and a partition or heal, which rewrites the trees of every peer it groups, waits
+ * for all the others before it and holds them all (`KeyedOrder`), so no rebuilds interleave.
  */
-import { Limiter } from "../../base/async.ts";
+import { KeyedOrder } from "../../base/keyed_order.ts";
 import {
   type FaultControl,
   type FaultName,
@@ -106,7 +108,8 @@ export class DockerFaults implements FaultControl {
   readonly #networks = new Map<string, ContainerNetwork>();
   /** Each host's own addresses, asked once per run. */
   readonly #hostAddresses = new Map<string, Promise<HostAddress[]>>();
-  readonly #serial = new Limiter(1);
+  /** Orders the rebuilds: by peer, a partition or heal over all of them. */
+  readonly #order = new KeyedOrder();
 
   constructor(seam: DockerFaultSeam) {
     this.#seam = seam;
@@ -147,10 +150,9 @@ export class DockerFaults implements FaultControl {
     const inPartition = this.#groups.some((group) => group.includes(peer));
     if (inPartition || this.#shaping.has(peer)) {
       try {
-        await this.#serial.run(
-          () => inPartition ? this.#rebuildPartition([], signal) : this.#rebuild([peer], signal),
-          signal,
-        );
+        await (inPartition
+          ? this.#order.run("all", () => this.#rebuildPartition([], signal), signal)
+          : this.#order.run([peer], () => this.#rebuild([peer], signal), signal));
       } catch (error) {
         if (!(error instanceof FaultTargetGoneError)) {
           this.#seam.warn(
@@ -166,7 +168,7 @@ export class DockerFaults implements FaultControl {
 
   async shape(peer: string, shaping: NetworkShaping, signal: AbortSignal): Promise<void> {
     this.#locate(peer);
-    await this.#serial.run(async () => {
+    await this.#order.run([peer], async () => {
       const merged = { ...this.#shaping.get(peer) };
       for (const [key, value] of Object.entries(shaping) as [keyof NetworkShaping, number][]) {
         if (value !== undefined) merged[key] = value;
@@ -179,7 +181,7 @@ export class DockerFaults implements FaultControl {
 
   async partition(groups: readonly (readonly string[])[], signal: AbortSignal): Promise<void> {
     for (const peer of groups.flat()) this.#locate(peer);
-    await this.#serial.run(() => {
+    await this.#order.run("all", () => {
       const before = this.#groups.flat();
       this.#groups = groups.map((group) => [...group]);
       return this.#rebuildPartition(before, signal);
@@ -187,7 +189,7 @@ export class DockerFaults implements FaultControl {
   }
 
   heal(peers: readonly string[] | "all", signal: AbortSignal): Promise<void> {
-    return this.#serial.run(async () => {
+    return this.#order.run("all", async () => {
       const healed = peers === "all"
         ? [...new Set([...this.#touched, ...this.#shaping.keys(), ...this.#groups.flat()])]
         : [...peers];
@@ -220,7 +222,9 @@ export class DockerFaults implements FaultControl {
 
   /** What each grouped peer must not reach, from its host's and Docker's answers. */
   async #blocks(signal: AbortSignal): Promise<Map<string, BlockedDestination[]>> {
-    const located = this.#groups.flat().map((peer) => this.#seam.locate(peer))
+    // The groups as they are now: a shape running beside this one reads them too.
+    const groups = this.#groups;
+    const located = groups.flat().map((peer) => this.#seam.locate(peer))
       .filter((found): found is FaultPeer => found !== undefined);
     const byHost = Map.groupBy(located, (found) => found.host);
     const endpoints = new Map<string, PeerEndpoint>();
@@ -248,7 +252,7 @@ export class DockerFaults implements FaultControl {
         });
       }
     }));
-    return partitionBlocks(this.#groups, endpoints);
+    return partitionBlocks(groups, endpoints);
   }
 
   #addressesOf(host: string, shell: HostCommands, signal: AbortSignal): Promise<HostAddress[]> {

@@ -22,7 +22,7 @@
  * back within `timeout.startup` fails the run; cleanup tries it once more (for up to
  * `timeout.shutdown`) and reports the containers it could not remove as `left-behind`.
  */
-import { forEachConcurrently, Limiter, settledWithin } from "../../base/async.ts";
+import { Limiter, settledWithin } from "../../base/async.ts";
 import type { Config, HostConfig } from "../../plan/schema.ts";
 import { hostEndpoint, hostName } from "../../plan/schema.ts";
 import type { UnstampedEvent } from "../../engine/events.ts";
@@ -53,6 +53,7 @@ import { CoalescingRemote } from "../../transport/coalescing_remote.ts";
 import { DockerFaults } from "./docker_faults.ts";
 import { DockerEngine, EngineApiError, engineSocketOf } from "./engine_api.ts";
 import { HostShell } from "../../transport/host_shell.ts";
+import { forEachFrame } from "../../base/framed_stream.ts";
 import type { ContainerSummary, DockerEvent, ImageInfo, RunSpec } from "./docker.ts";
 import { type Compression, pullImages, shipImages, type ShipReport } from "./image_shipping.ts";
 import { LocalRemote } from "../../transport/local.ts";
@@ -71,8 +72,26 @@ import { errorMessage } from "../../base/errors.ts";
 
 /** Container starts in flight per host by default: as many as the engine launches at once. */
 export const DEFAULT_STARTS_PER_HOST = 32;
-/** Peer config dirs streamed from one host at once at teardown (one channel each). */
-const CONFIG_COLLECTS_PER_HOST = 8;
+/**
+ * Once a line comes on stdin (the containers are gone), archives each peer config dir given
+ * (relative to `$HOME`) in turn: a frame `<index> <bytes>` then the tar of its regular files and
+ * directories; a dir that is not there is an empty frame. Then removes them all in one `rm`
+ * (few processes per dir: hundreds of dirs go one after another). Exits 0 once every dir is
+ * sent and gone.
+ */
+const CONFIG_DIRS_SCRIPT = `read -r go || exit 1
+cd || exit 1
+t=$(mktemp) || exit 1
+trap 'rm -f "$t"' EXIT
+i=0
+for d in "$@"; do
+  (cd -- "$d" 2>/dev/null &&
+    find . -mindepth 1 \\( -type f -o -type d \\) -print0 | tar --null --no-recursion -T - -cf -) >"$t"
+  printf '%s %s\\n' "$i" "$(($(wc -c <"$t")))"
+  cat "$t"
+  i=$((i + 1))
+done
+rm -rf -- "$@"`;
 
 /**
  * How long `start` after `kill` waits for the killed run's exit to be reported: a `die` event
@@ -469,8 +488,13 @@ export class DockerRuntime implements PeerRuntime {
           if (collectOutput) await this.#collectOutput(host, collectOutput, sink);
           if (collectConfig) {
             if (!await this.#removeContainers(host, sink)) return;
-            await this.#collectConfigDirs(host, collectConfig);
-            await this.#removeConfigDirs(host, sink);
+            // The collecting command's channel opens (a login on the host) while the containers
+            // go; it reads the dirs once they are gone, and removes each one it sent. What it
+            // could not is removed here.
+            const removed = this.#removeContainers(host, sink);
+            const collected = this.#collectConfigDirs(host, collectConfig, removed);
+            if (!await removed) return void await collected;
+            if (!await collected) await this.#removeConfigDirs(host, sink);
           } else {
             // Issued in one tick: one script removes the containers, then their config dirs.
             const [reached] = await Promise.all([
@@ -546,22 +570,54 @@ export class DockerRuntime implements PeerRuntime {
   /**
    * Hands each peer config dir on one host to `collect`, once its containers are gone, as a tar
    * stream of its regular files and directories (a peer's symlinks, FIFOs and devices are left
-   * out), a few at a time so that no batch is held. A forced teardown stops collecting.
+   * out), and removes them. One command on one channel sends them all, one after another
+   * (`framed_stream.ts`): each dir is archived into a temporary file on the host first, so no
+   * batch is held here. A forced teardown stops collecting.
+   * @param removed whether the host's containers are gone: the command starts at once and reads
+   *   the dirs only once they are (on false it ends without reading them)
+   * @returns whether every dir was sent and removed (else `#removeConfigDirs` still owes it)
    */
-  async #collectConfigDirs(host: Host, collect: ConfigCollector): Promise<void> {
+  async #collectConfigDirs(
+    host: Host,
+    collect: ConfigCollector,
+    removed: Promise<boolean>,
+  ): Promise<boolean> {
     const forced = this.#forced.signal;
-    if (forced.aborted) return;
-    const archive = 'cd && cd -- "$1" 2>/dev/null || exit 0; ' +
-      "find . -mindepth 1 \\( -type f -o -type d \\) -print0 | tar --null --no-recursion -T - -cf -";
     const dirs = this.#configDirs(host);
-    await forEachConcurrently(dirs, CONFIG_COLLECTS_PER_HOST, forced, async ({ peer, dir }) => {
-      const child = host.remote.spawn(["sh", "-c", archive, "sh", dir], { signal: forced });
-      child.stderr.cancel().catch(() => {});
-      child.stdin.close().catch(() => {});
-      await collect(peer, child.stdout);
-      child.kill();
+    if (dirs.length === 0) return true;
+    if (forced.aborted) return false;
+    const child = host.remote.spawn([
+      "sh",
+      "-c",
+      CONFIG_DIRS_SCRIPT,
+      "sh",
+      ...dirs.map((d) => d.dir),
+    ], {
+      signal: forced,
+    });
+    child.stderr.cancel().catch(() => {});
+    const stdin = child.stdin.getWriter();
+    if (!await removed) {
+      // Closed without a line: the command exits without reading anything.
+      await stdin.close().catch(() => {});
       await child.status;
-    }).catch(() => {/* a forced teardown stops collecting */});
+      return false;
+    }
+    await stdin.write(new TextEncoder().encode("go\n")).catch(() => {});
+    await stdin.close().catch(() => {});
+    let sent = 0;
+    try {
+      await forEachFrame(child.stdout, async (index, archive) => {
+        sent++;
+        const peer = dirs[Number(index)]?.peer;
+        if (peer !== undefined) await collect(peer, archive);
+      });
+    } catch {
+      // A forced teardown or a lost host stops collecting; the dirs are removed all the same.
+      child.kill();
+    }
+    const { code } = await child.status;
+    return code === 0 && sent === dirs.length;
   }
 
   /** Removes the run's peer config dirs on one host in one command: none outlives the run. */

@@ -18,6 +18,9 @@ import {
 import type { RunningPeer } from "../../../src/engine/runtime.ts";
 import { peerEnvironment } from "../../../src/plan/environment.ts";
 import { DockerRuntime } from "../../../src/runtimes/docker/docker_runtime.ts";
+import { DockerFaults } from "../../../src/runtimes/docker/docker_faults.ts";
+import type { DockerEngine } from "../../../src/runtimes/docker/engine_api.ts";
+import type { HostCommands } from "../../../src/transport/host_shell.ts";
 import { connectHost } from "../../../src/transport/connect.ts";
 import { LocalRemote } from "../../../src/transport/local.ts";
 import { checkFaultTools } from "../../../src/runtimes/docker/fault_preflight.ts";
@@ -420,3 +423,87 @@ class FaultBedLite implements AsyncDisposable {
     await this.runtime.teardown({ force: true });
   }
 }
+
+/**
+ * DockerFaults over a recorded seam (pure ordering logic): each host's shell records the peer
+ * whose tree it is asked to rebuild and may hold it; the engine answers each container's pid.
+ */
+function orderingBed() {
+  const hostOf: Record<string, string> = { alice: "a", bob: "a", carol: "b" };
+  const pids: Record<string, number> = { alice: 101, bob: 102, carol: 103 };
+  const peerOfPid = new Map(Object.entries(pids).map(([peer, pid]) => [String(pid), peer]));
+  /** `<peer> <tc lines>` per rebuild, in the order the shells were asked. */
+  const rebuilds: string[] = [];
+  const held = new Map<string, PromiseWithResolvers<void>>();
+  const shell = (host: string): HostCommands => ({
+    name: host,
+    async execute(args) {
+      const peer = peerOfPid.get(args[4]) ?? "?";
+      rebuilds.push(`${peer} ${args[5].includes("netem") ? "netem" : args[5] ? "tc" : "clear"}`);
+      const gate = held.get(peer);
+      held.delete(peer);
+      await gate?.promise;
+      return { code: 0, stdout: "", stderr: "" };
+    },
+  });
+  const shells = new Map([["a", shell("a")], ["b", shell("b")]]);
+  const engine = {
+    inspect: (container: string) =>
+      Promise.resolve({
+        running: true,
+        paused: false,
+        pid: pids[container],
+        exitCode: 0,
+        address: `10.0.0.${pids[container]}`,
+        gateway: "10.0.0.1",
+      }),
+  } as unknown as DockerEngine;
+  const faults = new DockerFaults({
+    locate: (peer) =>
+      peer in hostOf
+        ? {
+          peer,
+          host: hostOf[peer],
+          container: peer,
+          port: 9000 + pids[peer],
+          redisPort: 6379,
+          advertised: null,
+          engine,
+          shell: shells.get(hostOf[peer])!,
+        }
+        : undefined,
+    hosts: () => shells,
+    startAgain: () => Promise.reject(new Error("not in this test")),
+    warn: () => {},
+  });
+  /** Makes the next rebuild of `peer` wait until the returned function is called. */
+  const hold = (peer: string) => {
+    const gate = Promise.withResolvers<void>();
+    held.set(peer, gate);
+    return () => gate.resolve();
+  };
+  return { faults, rebuilds, hold };
+}
+
+Deno.test("DockerFaults.shape rebuilds peers on different hosts at once, one peer's shapes in order, a heal after all", async () => {
+  const { faults, rebuilds, hold } = orderingBed();
+  const signal = new AbortController().signal;
+  const releaseCarol = hold("carol");
+  const carol = faults.shape("carol", { delayMs: 100 }, signal);
+  const carolAgain = faults.shape("carol", { lossPercent: 5 }, signal);
+  const alice = faults.shape("alice", { delayMs: 50 }, signal);
+  // Host B's rebuild of carol hangs: alice's on host A goes through meanwhile.
+  await until(
+    "alice's tree rebuilt while carol's hangs",
+    () => Promise.resolve(rebuilds.includes("alice netem") ? true : undefined),
+  );
+  await alice;
+  const heal = faults.heal("all", signal);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // carol's second shape and the heal wait for carol's first.
+  assertEquals(rebuilds, ["carol netem", "alice netem"]);
+  releaseCarol();
+  await Promise.all([carol, carolAgain, heal]);
+  assertEquals(rebuilds.slice(0, 3), ["carol netem", "alice netem", "carol netem"]);
+  assertEquals(rebuilds.slice(3).toSorted(), ["alice clear", "carol clear"]);
+});
