@@ -64,14 +64,18 @@ import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_a
 import { AdvertiseAddressError, advertiseAddresses } from "./advertise_address.ts";
 import { type Remote, RemoteError } from "../../transport/remote.ts";
 import { runLiveness } from "./run_liveness.ts";
+import { CONFIG_ARCHIVE_SCRIPT, splitConfigArchive } from "./config_archives.ts";
 import { TimedRemote } from "../../transport/timed_remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../base/errors.ts";
 
 /** Container starts in flight per host by default: as many as the engine launches at once. */
 export const DEFAULT_STARTS_PER_HOST = 32;
-/** Peer config dirs streamed from one host at once at teardown (one channel each). */
-const CONFIG_COLLECTS_PER_HOST = 8;
+/**
+ * Containers whose output is streamed from one host at once at teardown (one Engine API socket
+ * each, of the engine's MAX_SOCKETS): memory holds a chunk per stream, whatever the peer count.
+ */
+const OUTPUT_COLLECTS_PER_HOST = 8;
 
 /**
  * How long `start` after `kill` waits for the killed run's exit to be reported: a `die` event
@@ -439,7 +443,7 @@ export class DockerRuntime implements PeerRuntime {
           if (collectOutput) await this.#collectOutput(host, collectOutput, sink);
           if (collectConfig) {
             if (!await this.#removeContainers(host, sink)) return;
-            await this.#collectConfigDirs(host, collectConfig);
+            await this.#collectConfigDirs(host, collectConfig, sink);
             await this.#removeConfigDirs(host, sink);
           } else {
             // Issued in one tick: one script removes the containers, then their config dirs.
@@ -474,28 +478,37 @@ export class DockerRuntime implements PeerRuntime {
   }
 
   /**
-   * Hands each container's whole output on one host to `collect`, before the containers are
-   * removed. Their logs are asked of the Engine API at once; a forced teardown cuts the wait. A
-   * failure is a warning: removal goes on.
+   * Streams each container's whole output on one host to `collect`, before the containers are
+   * removed, OUTPUT_COLLECTS_PER_HOST containers at a time; a forced teardown cuts it short. A
+   * stream that fails is a warning (what came before it is kept); removal goes on.
    */
   async #collectOutput(host: Host, collect: OutputCollector, sink: RuntimeSink): Promise<void> {
     const signal = this.#forced.signal;
-    await Promise.all([...host.peerOf].map(async ([container, peer]) => {
-      let output: string;
-      try {
-        output = (await host.engine.logs(container, Infinity, signal)).join("\n");
-      } catch (error) {
-        if (signal.aborted) return;
+    const containers = [...host.peerOf];
+    await forEachConcurrently(
+      containers,
+      OUTPUT_COLLECTS_PER_HOST,
+      signal,
+      async ([container, peer]) => {
+        let failure: unknown;
+        const engine = host.engine;
+        async function* lines() {
+          try {
+            yield* engine.outputLines(container, signal);
+          } catch (error) {
+            failure = error;
+          }
+        }
+        await collect(peer, lines());
+        if (failure === undefined || signal.aborted) return;
         sink({
           type: "warning",
           host: host.name,
           peer,
-          message: `could not collect the output of ${container}: ${errorMessage(error)}`,
+          message: `could not collect the output of ${container}: ${errorMessage(failure)}`,
         });
-        return;
-      }
-      await collect(peer, output);
-    }));
+      },
+    ).catch(() => {/* a forced teardown stops collecting */});
   }
 
   /** The run's peer config dirs on one host, relative to its `$HOME`, with their peers. */
@@ -508,23 +521,45 @@ export class DockerRuntime implements PeerRuntime {
 
   /**
    * Hands each peer config dir on one host to `collect`, once its containers are gone, as a tar
-   * stream of its regular files and directories (a peer's symlinks, FIFOs and devices are left
-   * out), a few at a time so that no batch is held. A forced teardown stops collecting.
+   * stream of its regular files and directories under one top-level directory (a peer's
+   * symlinks, FIFOs and devices are left out). One command per host archives them all, split
+   * per peer as it streams (config_archives.ts): one channel, whatever the peer count. A peer
+   * whose container never started has no dir and is skipped. A forced teardown stops collecting.
    */
-  async #collectConfigDirs(host: Host, collect: ConfigCollector): Promise<void> {
+  async #collectConfigDirs(host: Host, collect: ConfigCollector, sink: RuntimeSink): Promise<void> {
     const forced = this.#forced.signal;
     if (forced.aborted) return;
-    const archive = 'cd && cd -- "$1" 2>/dev/null || exit 0; ' +
-      "find . -mindepth 1 \\( -type f -o -type d \\) -print0 | tar --null --no-recursion -T - -cf -";
-    const dirs = this.#configDirs(host);
-    await forEachConcurrently(dirs, CONFIG_COLLECTS_PER_HOST, forced, async ({ peer, dir }) => {
-      const child = host.remote.spawn(["sh", "-c", archive, "sh", dir], { signal: forced });
-      child.stderr.cancel().catch(() => {});
-      child.stdin.close().catch(() => {});
-      await collect(peer, child.stdout);
+    // Only peers whose container was created: a never-started peer's dir is empty.
+    const started = new Set(host.peerOf.values());
+    const peerOfDir = new Map(
+      this.#configDirs(host).filter(({ peer }) => started.has(peer))
+        .map(({ peer, dir }) => [dir.replace(/^peer-config\//, ""), peer]),
+    );
+    if (peerOfDir.size === 0) return;
+    const child = host.remote.spawn(["sh", "-c", CONFIG_ARCHIVE_SCRIPT], { signal: forced });
+    const errors = new Response(child.stderr).text().catch(() => "");
+    try {
+      const names = new TextEncoder().encode([...peerOfDir.keys()].join("\n") + "\n");
+      const input = child.stdin.getWriter();
+      await input.write(names);
+      await input.close();
+      await splitConfigArchive(child.stdout, peerOfDir, collect, forced);
+      const { code } = await child.status;
+      if (code !== 0 && !forced.aborted) {
+        throw new Error((await errors).trim().split("\n").at(-1) || `exit ${code}`);
+      }
+    } catch (error) {
+      if (forced.aborted) return;
+      sink({
+        type: "warning",
+        host: host.name,
+        message: `could not collect the peer config dirs under ~/peer-config: ${
+          messageAbout(host.name, error)
+        }`,
+      });
+    } finally {
       child.kill();
-      await child.status;
-    }).catch(() => {/* a forced teardown stops collecting */});
+    }
   }
 
   /** Removes the run's peer config dirs on one host in one command: none outlives the run. */
