@@ -22,6 +22,11 @@ export interface PeerExit {
   code: number | null;
   /** Last lines of its output (stdout and stderr), oldest first; may be empty. */
   output: string[];
+  /**
+   * When each line of `output` was written (RFC 3339; the Docker engine's timestamps), one per
+   * line, "" where unknown; absent when the runtime does not know.
+   */
+  outputAt?: string[];
 }
 
 /**

@@ -1098,9 +1098,11 @@ class ExitWatcher {
     const resolve = this.#pending.get(container);
     if (!resolve) return;
     this.#pending.delete(container);
-    this.host.engine.logs(ref, this.options.logLines)
-      .catch((error) => [`(docker logs failed: ${errorMessage(error)})`])
-      .then((output) => resolve({ code, output }));
+    this.host.engine.timestampedLogs(ref, this.options.logLines)
+      .catch((error) => [{ at: "", text: `(docker logs failed: ${errorMessage(error)})` }])
+      .then((lines) =>
+        resolve({ code, output: lines.map((l) => l.text), outputAt: lines.map((l) => l.at) })
+      );
   }
 }
 

@@ -116,6 +116,10 @@ Deno.test("DockerRuntime starts containers, reports an exit with its code and lo
     const exit = await crasher.exited;
     assertEquals(exit.code, 3);
     assertEquals([...exit.output].sort(), ["boom", "starting"]);
+    // Each line with the engine's time of it, for report.html to place it.
+    const times = exit.outputAt ?? [];
+    assertEquals(times.length, 2);
+    assert(times.every((at) => Number.isFinite(Date.parse(at))), times.join());
 
     const aliceName = runtime.containerName("alice");
     const [row] = await docker.containers({ names: [`^${aliceName}$`] }, {
