@@ -44,6 +44,11 @@ export interface TestbedScale {
   completeInLog: number;
   /** Peers whose every burst line is in `peers/<peer>.log` of the run record, in order. */
   completeInRecord: number;
+  /**
+   * Peers whose `peers/<peer>.container.log` in the run record is not empty and has the
+   * engine's timestamp on every line (the output streamed at teardown, issue 17).
+   */
+  timedContainerLogs: number;
   containersLeft: number;
   configDirsLeft: number;
 }
@@ -286,7 +291,16 @@ async function tmRound(
     const expected = Array.from({ length: lines }, (_, i) => `burst ${i + 1}`);
     const inLog = burstLinesByPeer(log);
     let completeInRecord = 0;
+    let timedContainerLogs = 0;
     for (const peer of names) {
+      const output = await Deno.readTextFile(
+        `${dir}/runs/${recordName}/peers/${peer}.container.log`,
+      ).catch(() => "");
+      const outputLines = output.split("\n").filter((l) => l !== "");
+      if (
+        outputLines.length > 0 &&
+        outputLines.every((l) => Number.isFinite(Date.parse(l.slice(0, l.indexOf(" ")))))
+      ) timedContainerLogs++;
       const text = await Deno.readTextFile(`${dir}/runs/${recordName}/peers/${peer}.log`).catch(
         () => "",
       );
@@ -318,6 +332,7 @@ async function tmRound(
         JSON.stringify(inLog.get(p) ?? []) === JSON.stringify(expected)
       ).length,
       completeInRecord,
+      timedContainerLogs,
       containersLeft: (await Promise.all([bed.hostA, bed.hostB].map((h) => containersOf(h, name))))
         .reduce((a, b) => a + b, 0),
       configDirsLeft: [...Deno.readDirSync(`${HOME}/peer-config`)].filter((e) =>
