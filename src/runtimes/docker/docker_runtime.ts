@@ -549,14 +549,7 @@ export class DockerRuntime implements PeerRuntime {
         throw new Error((await errors).trim().split("\n").at(-1) || `exit ${code}`);
       }
     } catch (error) {
-      if (forced.aborted) return;
-      sink({
-        type: "warning",
-        host: host.name,
-        message: `could not collect the peer config dirs under ~/peer-config: ${
-          messageAbout(host.name, error)
-        }`,
-      });
+      if (!forced.aborted) sink(configDirsWarning(host.name, "collect", error));
     } finally {
       child.kill();
     }
@@ -576,13 +569,7 @@ export class DockerRuntime implements PeerRuntime {
       ]);
       if (removed.code !== 0) throw new Error(removed.stderr.trim() || `exit ${removed.code}`);
     } catch (error) {
-      sink({
-        type: "warning",
-        host: host.name,
-        message: `could not remove the peer config dirs under ~/peer-config: ${
-          messageAbout(host.name, error)
-        }`,
-      });
+      sink(configDirsWarning(host.name, "remove", error));
     }
   }
 
@@ -1104,6 +1091,21 @@ class ExitWatcher {
         resolve({ code, output: lines.map((l) => l.text), outputAt: lines.map((l) => l.at) })
       );
   }
+}
+
+/** The warning for a host whose peer config dirs could not be collected or removed. */
+function configDirsWarning(
+  host: string,
+  what: "collect" | "remove",
+  error: unknown,
+): UnstampedEvent {
+  return {
+    type: "warning",
+    host,
+    message: `could not ${what} the peer config dirs under ~/peer-config: ${
+      messageAbout(host, error)
+    }`,
+  };
 }
 
 /** The port of a `redis://` URL (6379 when it has none, or cannot be read). */

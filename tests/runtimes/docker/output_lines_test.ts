@@ -13,13 +13,7 @@ function frame(stream: 1 | 2, text: string): Uint8Array {
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return Uint8Array.from(parts.flatMap((part) => [...part]));
 }
 
 /** Every line, the bytes pushed `size` at a time. */
