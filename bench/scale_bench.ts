@@ -23,7 +23,8 @@
  *    `deno task bench` (25 minutes at most) cannot hold; `deno task bench scale -- --real 1000`.
  *
  * Usage: deno run -A bench/scale_bench.ts [--peers 10000] [--lines 20] [--real 0]
- *   [--real-lines 20] [--drain 0] (`--real 0` skips the test bed, `--drain 0` the drain rates)
+ *   [--real-lines 20] [--drain 0] (`--peers 0` skips the simulated peers and the drain rates,
+ *   `--real 0` the test bed, `--drain 0` the drain rates)
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
@@ -233,11 +234,9 @@ async function bareDrain(): Promise<number> {
   }
 }
 
-console.error(`scale: ${PEERS} simulated peers through the engine, ${LINES} lines each`);
-const engine = await engineRun();
-console.error(`scale: engine ${JSON.stringify({ ...engine, statusLatency: undefined })}`);
-console.error("scale: drain rates (bare, tm, tm blocking)");
-const measureDrain = flags.drain !== "0";
+const engine = PEERS > 0 ? await simulatedRun() : undefined;
+const measureDrain = PEERS > 0 && flags.drain !== "0";
+if (measureDrain) console.error("scale: drain rates (bare, tm, tm blocking)");
 const bare = measureDrain ? await bareDrain() : NaN;
 const tm = measureDrain ? await tmDrain({}) : NaN;
 const blocking = measureDrain ? await tmDrain({ forceBlockingPop: true }) : NaN;
@@ -248,10 +247,23 @@ if (REAL > 0) {
   real = await testbedRoom(REAL) ?? await testbedScale(REAL, REAL_LINES);
   console.error(`scale: test bed ${JSON.stringify(real)}`);
 }
-const complete = engine.lines === PEERS * LINES && engine.outOfOrder === 0 &&
-  engine.logKeysLeft === 0;
 
-console.log(`## Scale: ${PEERS.toLocaleString("en")} simulated peers through the engine
+async function simulatedRun(): Promise<EngineFigures> {
+  console.error(`scale: ${PEERS} simulated peers through the engine, ${LINES} lines each`);
+  const figures = await engineRun();
+  console.error(`scale: engine ${JSON.stringify({ ...figures, statusLatency: undefined })}`);
+  return figures;
+}
+
+console.log(
+  engine ? simulatedSection(engine) : "## Scale\n\nSimulated peers: skipped (`--peers 0`).\n",
+);
+console.log(realSection(real));
+
+function simulatedSection(engine: EngineFigures): string {
+  const complete = engine.lines === PEERS * LINES && engine.outOfOrder === 0 &&
+    engine.logKeysLeft === 0;
+  return `## Scale: ${PEERS.toLocaleString("en")} simulated peers through the engine
 
 \`bench/scale_bench.ts\` (issue 17): \`run()\` with ${PEERS.toLocaleString("en")} simulated peers
 (\`bench/support/simulated_peers.ts\`: two ioredis connections drive every peer through the
@@ -265,41 +277,40 @@ event), as the simulator shares the process's one thread with the engine.
 | --- | --- | --- | --- |
 | verdict | ${engine.verdict} | passed | ${met(engine.verdict === "passed")} |
 | log lines emitted, of ${(PEERS * LINES).toLocaleString("en")} | ${
-  engine.lines.toLocaleString("en")
-} (out of order: ${engine.outOfOrder}) | all, in order | ${
-  met(engine.lines === PEERS * LINES && engine.outOfOrder === 0)
-} |
+    engine.lines.toLocaleString("en")
+  } (out of order: ${engine.outOfOrder}) | all, in order | ${
+    met(engine.lines === PEERS * LINES && engine.outOfOrder === 0)
+  } |
 | \`<peer>_log\` keys left in Redis after the run | ${engine.logKeysLeft} | 0 | ${
-  met(engine.logKeysLeft === 0)
-} |
+    met(engine.logKeysLeft === 0)
+  } |
 | peers given their 3 bootstrap addresses | ${engine.bootstrapped.toLocaleString("en")} | ${
-  PEERS.toLocaleString("en")
-} | ${met(engine.bootstrapped === PEERS)} |
+    PEERS.toLocaleString("en")
+  } | ${met(engine.bootstrapped === PEERS)} |
 | peak memory (RSS) | ${mib(engine.peakRss)} | ≤ 512 MiB | ${met(engine.peakRss <= MEMORY_TARGET)} |
 | first launch to all started | ${seconds(engine.startedMs)} | — | — |
 | whole run | ${seconds(engine.runMs)} | — | — |
 | status latency p50 / p99 / max | ${ms(engine.statusLatency.p50, 0)} / ${
-  ms(engine.statusLatency.p99, 0)
-} / ${ms(engine.statusLatency.max, 0)} | — | — |
+    ms(engine.statusLatency.p99, 0)
+  } / ${ms(engine.statusLatency.max, 0)} | — | — |
 
 Log drain of a backlog of ${DRAIN_LINES} lines per peer (${
-  (PEERS * DRAIN_LINES).toLocaleString("en")
-} lines, ~80 bytes each), each consumer on a fresh redis-server:
+    (PEERS * DRAIN_LINES).toLocaleString("en")
+  } lines, ~80 bytes each), each consumer on a fresh redis-server:
 
 | Consumer | Lines/s | vs bare | Target | |
 | --- | --- | --- | --- | --- |
 | bare batch popper (pipelined \`RPOP key 1000\` over every key, 256 a round trip) | ${
-  Math.round(bare).toLocaleString("en")
-} | 1.00× | — | — |
+    Math.round(bare).toLocaleString("en")
+  } | 1.00× | — | — |
 | tm (\`RedisCoordination.logs()\`, notified \`RPOP\` rounds) | ${
-  Math.round(tm).toLocaleString("en")
-} | ${ratio(tm, bare)} | ≥ 0.5× | ${met(tm / bare >= DRAIN_TARGET)} |
+    Math.round(tm).toLocaleString("en")
+  } | ${ratio(tm, bare)} | ≥ 0.5× | ${met(tm / bare >= DRAIN_TARGET)} |
 | tm's blocking fallback (\`BLMPOP\` naming every key: tm before issue 17) | ${
-  Math.round(blocking).toLocaleString("en")
-} | ${ratio(blocking, bare)} | — | — |
-${complete ? "" : "\n**Lines were lost or reordered: see the table.**\n"}`);
-
-console.log(realSection(real));
+    Math.round(blocking).toLocaleString("en")
+  } | ${ratio(blocking, bare)} | — | — |
+${complete ? "" : "\n**Lines were lost or reordered: see the table.**\n"}`;
+}
 
 function realSection(r: TestbedScale | string): string {
   if (typeof r === "string") {
@@ -322,6 +333,9 @@ once (\`docker run -d\` of the same command lines, 32 at a time per host, until 
   } |
 | peers with every line in the run record, in order | ${r.completeInRecord} | ${r.peers} | ${
     met(r.completeInRecord === r.peers)
+  } |
+| peers whose container output is in the run record, every line timed | ${r.timedContainerLogs} | ${r.peers} | ${
+    met(r.timedContainerLogs === r.peers)
   } |
 | containers / \`peer-config\` dirs left on the hosts | ${r.containersLeft} / ${r.configDirsLeft} | 0 / 0 | ${
     met(r.containersLeft + r.configDirsLeft === 0)

@@ -37,6 +37,11 @@ export interface TestbedScale {
   completeInLog: number;
   /** Peers whose every burst line is in `peers/<peer>.log` of the run record, in order. */
   completeInRecord: number;
+  /**
+   * Peers whose `peers/<peer>.container.log` in the run record is not empty and has the
+   * engine's timestamp on every line (the output streamed at teardown, issue 17).
+   */
+  timedContainerLogs: number;
   containersLeft: number;
   configDirsLeft: number;
 }
@@ -58,9 +63,37 @@ export async function testbedRoom(peers: number): Promise<string | undefined> {
   const prefix = Number(new TextDecoder().decode(out.stdout).trim().split("/")[1]);
   const room = 2 ** (32 - prefix) - 3;
   const onB = Math.floor(peers / 2);
-  return onB > room
-    ? `host B's bridge is a /${prefix} (${room} containers), ${onB} peers go there: ` +
-      "run scripts/testbed/teardown.sh and setup.sh to widen it (scripts/testbed/config.sh)"
+  if (onB > room) {
+    return `host B's bridge is a /${prefix} (${room} containers), ${onB} peers go there: ` +
+      "run scripts/testbed/teardown.sh and setup.sh to widen it (scripts/testbed/config.sh)";
+  }
+  return threadRoom(peers);
+}
+
+/**
+ * Threads (each takes a pid) one peer container costs on this machine: its containerd shim, the
+ * docker-proxy of its published port, the entrypoint and the Go peer. Measured on the test bed:
+ * 386 containers up took 13,000 threads more than none (~34 each).
+ */
+const THREADS_PER_CONTAINER = 34;
+
+/**
+ * Why this machine cannot hold `peers` containers at once (both test bed hosts share its
+ * kernel), or undefined. Past `kernel.pid_max` threads every fork fails with EAGAIN: at 1,000
+ * peers (~34,000 threads) on a machine with the default 32,768 the engines failed mid-launch
+ * (`fork/exec /usr/sbin/iptables: resource temporarily unavailable`, `pthread_create failed`).
+ */
+function threadRoom(peers: number): string | undefined {
+  const pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
+  const threadsMax = Number(Deno.readTextFileSync("/proc/sys/kernel/threads-max").trim());
+  // /proc/loadavg's fourth field: running/total scheduling entities (threads).
+  const now = Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[3].split("/")[1]);
+  const limit = Math.min(pidMax, threadsMax);
+  const needed = peers * THREADS_PER_CONTAINER;
+  return now + needed > limit
+    ? `this machine allows ${limit} threads (kernel.pid_max ${pidMax}, threads-max ${threadsMax}), ` +
+      `${now} exist and ${peers} peer containers take about ${needed}: raise kernel.pid_max ` +
+      "(sysctl -w kernel.pid_max=4194304) or run fewer peers"
     : undefined;
 }
 
@@ -153,7 +186,17 @@ async function tmRound(
       async (dir) => {
         const [recordName] = [...Deno.readDirSync(`${dir}/runs`)].map((e) => e.name);
         let complete = 0;
+        let timed = 0;
         for (const peer of names) {
+          // Every line of the container's output comes with the engine's time of it.
+          const output = await Deno.readTextFile(
+            `${dir}/runs/${recordName}/peers/${peer}.container.log`,
+          ).catch(() => "");
+          const outputLines = output.split("\n").filter((l) => l !== "");
+          if (
+            outputLines.length > 0 &&
+            outputLines.every((l) => Number.isFinite(Date.parse(l.slice(0, l.indexOf(" ")))))
+          ) timed++;
           const text = await Deno.readTextFile(`${dir}/runs/${recordName}/peers/${peer}.log`)
             .catch(() => "");
           const burst = text.split("\n").filter((l) => /\bburst \d+$/.test(l)).map((l) =>
@@ -161,7 +204,7 @@ async function tmRound(
           );
           if (JSON.stringify(burst) === JSON.stringify(expected)) complete++;
         }
-        return complete;
+        return { complete, timed };
       },
     );
     const log = run.log;
@@ -189,7 +232,8 @@ async function tmRound(
       completeInLog: names.filter((p) =>
         JSON.stringify(inLog.get(p) ?? []) === JSON.stringify(expected)
       ).length,
-      completeInRecord: run.inspected ?? 0,
+      completeInRecord: run.inspected?.complete ?? 0,
+      timedContainerLogs: run.inspected?.timed ?? 0,
       containersLeft: (await Promise.all([bed.hostA, bed.hostB].map((h) => containersOf(h, label))))
         .reduce((a, b) => a + b, 0),
       configDirsLeft: [...Deno.readDirSync(`${HOME}/peer-config`)].filter((e) =>

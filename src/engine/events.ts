@@ -182,6 +182,11 @@ export type EngineEvent =
       expected: boolean;
       /** Last lines of its stdout/stderr (docker logs), oldest first. */
       output?: string[];
+      /**
+       * When each line of `output` was written (RFC 3339, the engine's clock; "" unknown), so
+       * that a report places the output at its time rather than at the exit.
+       */
+      outputAt?: string[];
     }
     | {
       type: "command-sent";

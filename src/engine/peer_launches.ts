@@ -167,6 +167,9 @@ export class PeerLaunches {
       code: exit.code,
       expected,
       ...(exit.output.length > 0 ? { output: exit.output } : {}),
+      ...(exit.output.length > 0 && exit.outputAt?.length === exit.output.length
+        ? { outputAt: exit.outputAt }
+        : {}),
     });
     if (expected) {
       if (state.status !== "stopped" && !tearingDown()) {

@@ -22,6 +22,11 @@ export interface PeerExit {
   code: number | null;
   /** Last lines of its output (stdout and stderr), oldest first; may be empty. */
   output: string[];
+  /**
+   * When each line of `output` was written (RFC 3339; the Docker engine's timestamps), one per
+   * line, "" where unknown; absent when the runtime does not know.
+   */
+  outputAt?: string[];
 }
 
 /**
@@ -117,22 +122,39 @@ export interface TeardownOptions {
   emit?: RuntimeSink;
   /**
    * Receives each launched peer's whole output (stdout and stderr, interleaved, as `docker logs`
-   * gives it) before its container or process is removed, crashed peers included: the run
-   * record's `peers/<peer>.container.log`. Teardown awaits it; a forced teardown stops
-   * collecting. Default: the output is not collected.
+   * gives it), streamed line by line with each line's time, before its container or process is
+   * removed, crashed peers included: the run record's `peers/<peer>.container.log`. A runtime
+   * streams a bounded number of peers at a time, never a peer's whole output in memory.
+   * Teardown awaits it; a forced teardown stops collecting. Default: not collected.
    */
   collectOutput?: OutputCollector;
   /**
    * Receives each peer's config directory (`/config`, kept on its host while the run lasts) as
-   * a tar stream of its regular files and directories, after its container was removed and
-   * before the directory is: the run record's `peers/<peer>/config/`. A forced teardown stops
-   * collecting. Default: not collected (the directories are removed either way).
+   * a tar stream of its regular files and directories, all under one top-level directory (whose
+   * name does not matter, as in the Engine API's archive of a directory), after its container
+   * was removed and before the directory is: the run record's `peers/<peer>/config/`. A forced
+   * teardown stops collecting. Default: not collected (the directories are removed either way).
    */
   collectConfig?: ConfigCollector;
 }
 
-/** Takes one peer's whole output, lines joined with `\n`; must not throw. */
-export type OutputCollector = (peer: string, output: string) => Promise<void>;
+/** One line of a peer's output. */
+export interface OutputLine {
+  /**
+   * When it was written, RFC 3339 as the Docker engine stamps it (nanoseconds, the host's
+   * clock) or as this machine saw it; "" when unknown.
+   */
+  at: string;
+  /** The line, without its newline. */
+  text: string;
+}
+
+/**
+ * Takes one peer's output as it streams, oldest line first; reads it to its end or stops early
+ * (a `break` ends the stream); must not throw. A stream that fails ends early: the runtime
+ * reports the failure.
+ */
+export type OutputCollector = (peer: string, lines: AsyncIterable<OutputLine>) => Promise<void>;
 
 /**
  * Takes one peer's config directory as a tar stream; reads it to its end or cancels it; must

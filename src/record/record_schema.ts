@@ -133,6 +133,7 @@ const EVENT_FIELDS: Partial<Record<EngineEventType, z.ZodObject>> = {
     code: z.number().nullable(),
     expected: z.boolean(),
     output: lines.optional(),
+    outputAt: lines.optional(),
   }),
   "command-sent": z.object({
     peer: z.string(),

@@ -4,7 +4,8 @@
  * - `config.yaml` (the file as given, byte for byte) and `plan.json` at once;
  * - `events.jsonl`: every event appended as it arrives (one synchronous write each, like the log
  *   file), so a run that is killed leaves everything up to its last event;
- * - `peers/<peer>.container.log` as the runtime hands each peer's output over (`collectOutput`);
+ * - `peers/<peer>.container.log` as the runtime streams each peer's output (`collectOutput`),
+ *   each line with the engine's timestamp;
  * - `peers/<peer>/config/`: what the peer left in `/config` (`collectConfig`), up to
  *   CONFIG_BYTES_LIMIT of archive, `peers/<peer>/config.cut` saying so when it held more;
  * - at `run-finished`: `summary.json`, `junit.xml`, `report.html` and `peers/<peer>.log`.
@@ -12,7 +13,7 @@
  * A write that fails sets `lost` and the record stops there (the run goes on); the caller warns.
  */
 import type { EventSink } from "../engine/events.ts";
-import type { ConfigCollector, OutputCollector } from "../engine/runtime.ts";
+import type { ConfigCollector, OutputCollector, OutputLine } from "../engine/runtime.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import { planRecords } from "../cli/plan_table.ts";
 import { eventLine, headerLine, type RecordedEvent } from "./events_jsonl.ts";
@@ -105,10 +106,10 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
       append(eventLine(entry));
       if (event.type === "run-finished" && file.open) finish();
     },
-    collectOutput: async (peer, output) => {
+    collectOutput: async (peer, lines) => {
       const path = `${dir}/${peerFile(peer, "container.log")}`;
       try {
-        await Deno.writeTextFile(path, output === "" ? "" : `${output}\n`);
+        await writeContainerLog(path, lines);
       } catch (error) {
         lost ??= new RecordWriteError(path, error);
       }
@@ -131,6 +132,30 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
   };
 }
 
+/** Bytes of container output gathered before each write: a few writes per peer, small memory. */
+const OUTPUT_WRITE_BYTES = 64 * 1024;
+
+/**
+ * `peers/<peer>.container.log` written as the lines come, each line `<time> <text>` as
+ * `docker logs --timestamps` writes it (just `<text>` when its time is unknown). A failed write
+ * stops reading the stream and throws.
+ */
+async function writeContainerLog(path: string, lines: AsyncIterable<OutputLine>): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  let batch = "";
+  const flush = async () => {
+    const bytes = encoder.encode(batch);
+    batch = "";
+    for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+  };
+  for await (const { at, text } of lines) {
+    batch += at === "" ? `${text}\n` : `${at} ${text}\n`;
+    if (batch.length >= OUTPUT_WRITE_BYTES) await flush();
+  }
+  await flush();
+}
+
 /**
  * Most bytes of a peer's `/config` archive the record keeps (docs/run-record.md): a peer's
  * state files, not its data; past it the archive is cut and `config.cut` says so.
@@ -148,7 +173,17 @@ async function extractConfig(archive: ReadableStream<Uint8Array>, dest: string):
   if (first.done) return;
   await Deno.mkdir(dest, { recursive: true });
   const tar = new Deno.Command("tar", {
-    args: ["-x", "-C", dest, "--no-same-owner", "--no-same-permissions", "-f", "-"],
+    // The archive's entries are under one top-level directory: its contents are the config.
+    args: [
+      "-x",
+      "-C",
+      dest,
+      "--strip-components=1",
+      "--no-same-owner",
+      "--no-same-permissions",
+      "-f",
+      "-",
+    ],
     stdin: "piped",
     stdout: "null",
     stderr: "null",

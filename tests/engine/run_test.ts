@@ -6,6 +6,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { run } from "../../src/engine/run.ts";
 import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
 import type { EngineEvent, EventOf } from "../../src/engine/events.ts";
+import type { PeerRuntime } from "../../src/engine/runtime.ts";
 import { place } from "../../src/plan/placement.ts";
 import { isLogged, openLogFile } from "../../src/record/log_file.ts";
 import { localRedisProvider, startRedisServer } from "../support/redis_server.ts";
@@ -17,6 +18,7 @@ import {
   logsOf,
   ofType,
   REFERENCE_PEER,
+  referencePeerRuntime,
   runScenario,
   scenario,
   type ScenarioOutcome,
@@ -705,4 +707,37 @@ Deno.test("run() fails at once, without waiting for the startup timeout, when a 
   } finally {
     await runtime.teardown({ force: true });
   }
+});
+
+Deno.test("run() waits for stopped peers' exits as long as they keep coming, not a fixed 5 s: each is judged an exit of its own [integration: redis-server, processes]", async () => {
+  // Hundreds of containers stopping at once have their exits reported over many seconds: here
+  // the runtime reports each peer's exit 3.5 s after the one before, 10.5 s in all.
+  const processes = referencePeerRuntime();
+  const delays = new Map([["alice", 3_500], ["bob", 7_000], ["carol", 10_500]]);
+  const runtime: PeerRuntime = {
+    kind: processes.kind,
+    setup: (options) => processes.setup(options),
+    redisUrlFor: (placement, url) => processes.redisUrlFor(placement, url),
+    start: async (launch, signal) => {
+      const peer = await processes.start(launch, signal);
+      const delay = delays.get(peer.name) ?? 0;
+      const exited = peer.exited.then((exit) =>
+        new Promise<typeof exit>((resolve) => setTimeout(() => resolve(exit), delay))
+      );
+      return { ...peer, exited };
+    },
+    teardown: (options) => processes.teardown(options),
+  };
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }, { name: "carol" }],
+    commands: [{ time: 0, peer: "alice", command: "connect" }],
+    shutdown: 30,
+    expect: [{ peer: "*", exit_code: 0 }],
+  });
+  const { result, events } = await runScenario(config, { runtime });
+  assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(checksOf(events)));
+  assertEquals(
+    ofType(events, "peer-exited").map((e) => [e.peer, e.code]).sort(),
+    [["alice", 0], ["bob", 0], ["carol", 0]],
+  );
 });

@@ -114,7 +114,7 @@ Deno.test("openRunRecord gives two runs started in the same second a directory e
   assertEquals(second.dir, `${dir.path}/demo-2025-06-01-12-00-00-2`);
 });
 
-Deno.test("openRunRecord's collectOutput writes peers/<peer>.container.log", async () => {
+Deno.test("openRunRecord's collectOutput writes peers/<peer>.container.log as the lines stream, each with its time", async () => {
   await using dir = await tempDir();
   const record = openRunRecord({
     parent: dir.path,
@@ -123,12 +123,29 @@ Deno.test("openRunRecord's collectOutput writes peers/<peer>.container.log", asy
     plan: PLAN,
     tm: "9.9.9",
   });
-  await record.collectOutput("dave", "line 1\nthread 'main' panicked");
-  await record.close();
-  assertEquals(
-    await Deno.readTextFile(`${record.dir}/${peerFile("dave", "container.log")}`),
-    "line 1\nthread 'main' panicked\n",
+  const path = `${record.dir}/${peerFile("dave", "container.log")}`;
+  const many = Array.from(
+    { length: 5_000 },
+    (_, i) => ({ at: "", text: `${i} ${"x".repeat(40)}` }),
   );
+  let writtenBeforeTheEnd = 0;
+  async function* lines() {
+    yield { at: "2026-12-06T10:00:00.123456789Z", text: "line 1" };
+    yield* many;
+    // Written as it comes: the file already holds the lines before the stream ends.
+    writtenBeforeTheEnd = (await Deno.stat(path)).size;
+    yield { at: "2026-12-06T10:00:01.5Z", text: "thread 'main' panicked" };
+  }
+  await record.collectOutput("dave", lines());
+  await record.close();
+  const text = await Deno.readTextFile(path);
+  assert(
+    text.startsWith("2026-12-06T10:00:00.123456789Z line 1\n0 xxx"),
+    text.slice(0, 100),
+  );
+  assert(text.endsWith(`4999 ${"x".repeat(40)}\n2026-12-06T10:00:01.5Z thread 'main' panicked\n`));
+  assertEquals(text.split("\n").length, 5_003);
+  assert(writtenBeforeTheEnd > 0, "nothing was written before the stream ended");
   assertEquals(record.lost, undefined);
 });
 

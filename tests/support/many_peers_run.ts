@@ -198,9 +198,16 @@ export async function recordManyPeersRun(
   try {
     for (const event of events.slice(0, -1)) record.sink(event);
     for (const peer of started.plan) {
+      // As a runtime hands it over: line by line, each with the engine's time of it.
+      const lines = Array.from({ length: 20 }, (_, k) => ({
+        at: new Date(Date.UTC(2026, 0, 1, 0, 0, k)).toISOString(),
+        text: `${peer.peer} stdout line ${k}`,
+      }));
       await record.collectOutput(
         peer.peer,
-        Array.from({ length: 20 }, (_, k) => `${peer.peer} stdout line ${k}\n`).join(""),
+        (async function* () {
+          yield* lines;
+        })(),
       );
     }
     record.sink(events.at(-1)!);

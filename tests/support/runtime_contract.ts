@@ -101,23 +101,29 @@ export function runtimeContract(subject: RuntimeUnderTest): void {
     assertEquals(await subject.leftovers(run.runId, peers), []);
   });
 
-  test("teardown({ collectOutput }) hands every peer's whole output over, a crashed peer's too, before removing it", async (run) => {
+  test("teardown({ collectOutput }) streams every peer's whole output, a crashed peer's too, each line with its time, before removing it", async (run) => {
     const alice = await run.start("alice");
     const bob = await run.start("bob");
     await Promise.all([run.startedReported("alice"), run.startedReported("bob")]);
     await run.coordination.send([{ peer: "bob", command: "exit|3" }]);
     assertEquals((await bob.exited).code, 3);
     const collected = new Map<string, string>();
+    const untimed: string[] = [];
     await run.runtime.teardown({
-      collectOutput: (peer, output) => {
-        collected.set(peer, output);
-        return Promise.resolve();
+      collectOutput: async (peer, lines) => {
+        const texts: string[] = [];
+        for await (const { at, text } of lines) {
+          texts.push(text);
+          if (!Number.isFinite(Date.parse(at))) untimed.push(`${peer}: ${JSON.stringify(at)}`);
+        }
+        collected.set(peer, texts.join("\n"));
       },
     });
     assertEquals([...collected.keys()].sort(), ["alice", "bob"]);
     for (const peer of ["alice", "bob"]) {
       assert(collected.get(peer)!.includes(`${peer} starting`), `${peer}: ${collected.get(peer)}`);
     }
+    assertEquals(untimed, []);
     assertEquals(await subject.leftovers(run.runId, [alice, bob]), []);
   });
 

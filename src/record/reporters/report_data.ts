@@ -94,6 +94,16 @@ export function reportData(
   return escapeControlsIn(rawReportData(history, recorded, diff));
 }
 
+/**
+ * The run time (ms, the events' clock) of an output line written at `at` (the engine's clock,
+ * RFC 3339) by a peer whose exit was recorded at `exitT`, `exitWall`: the line's offset before
+ * the exit, at most at the exit. A line without a time (or an unreadable one) stays at the exit.
+ */
+export function outputLineTime(exitT: number, exitWall: string, at: string | undefined): number {
+  const before = Date.parse(exitWall) - Date.parse(at ?? "");
+  return Number.isFinite(before) ? exitT - Math.max(0, before) : exitT;
+}
+
 function rawReportData(
   history: RunHistory,
   recorded: readonly RecordedEvent[],
@@ -123,7 +133,7 @@ function rawReportData(
   };
   const logs: ReportLog[] = [];
   let manualEntries = 0;
-  for (const { event } of recorded) {
+  for (const { event, wall } of recorded) {
     switch (event.type) {
       case "peer-launched":
         begin(event.peer, event.t, "launched");
@@ -142,9 +152,10 @@ function rawReportData(
           kind: event.expected ? "exit" : "crash",
           label: `${event.expected ? "exited" : "crashed"} with ${code}`,
         });
-        for (const line of event.output ?? []) {
-          logs.push({ t: event.t, peer: event.peer, level: "output", message: line });
-        }
+        (event.output ?? []).forEach((line, i) => {
+          const t = outputLineTime(event.t, wall, event.outputAt?.[i]);
+          logs.push({ t, peer: event.peer, level: "output", message: line });
+        });
         break;
       }
       case "command-sent":
@@ -218,7 +229,8 @@ function rawReportData(
       t: check.atMs + (timelineStart ?? 0),
       evidence: check.evidence ?? [],
     })),
-    logs,
+    // Output lines placed at their own time come before the events recorded after them.
+    logs: logs.sort((a, b) => a.t - b.t),
     manualEntries,
     diff: diff
       ? {

@@ -22,7 +22,7 @@
  * back within `timeout.startup` fails the run; cleanup tries it once more (for up to
  * `timeout.shutdown`) and reports the containers it could not remove as `left-behind`.
  */
-import { Limiter, settledWithin } from "../../base/async.ts";
+import { forEachConcurrently, Limiter, settledWithin } from "../../base/async.ts";
 import type { Config, HostConfig } from "../../plan/schema.ts";
 import { hostEndpoint, hostName } from "../../plan/schema.ts";
 import type { UnstampedEvent } from "../../engine/events.ts";
@@ -53,7 +53,6 @@ import { CoalescingRemote } from "../../transport/coalescing_remote.ts";
 import { DockerFaults } from "./docker_faults.ts";
 import { DockerEngine, EngineApiError, engineSocketOf } from "./engine_api.ts";
 import { HostShell } from "../../transport/host_shell.ts";
-import { forEachFrame } from "../../base/framed_stream.ts";
 import type { ContainerSummary, DockerEvent, ImageInfo, RunSpec } from "./docker.ts";
 import { type Compression, pullImages, shipImages, type ShipReport } from "./image_shipping.ts";
 import { LocalRemote } from "../../transport/local.ts";
@@ -66,6 +65,7 @@ import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "./redis_a
 import { AdvertiseAddressError, advertiseAddresses } from "./advertise_address.ts";
 import { type Remote, RemoteError } from "../../transport/remote.ts";
 import { runLiveness } from "./run_liveness.ts";
+import { CONFIG_ARCHIVE_SCRIPT, splitConfigArchive } from "./config_archives.ts";
 import { TimedRemote } from "../../transport/timed_remote.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../base/errors.ts";
@@ -73,25 +73,10 @@ import { errorMessage } from "../../base/errors.ts";
 /** Container starts in flight per host by default: as many as the engine launches at once. */
 export const DEFAULT_STARTS_PER_HOST = 32;
 /**
- * Once a line comes on stdin (the containers are gone), archives each peer config dir given
- * (relative to `$HOME`) in turn: a frame `<index> <bytes>` then the tar of its regular files and
- * directories; a dir that is not there is an empty frame. Then removes them all in one `rm`
- * (few processes per dir: hundreds of dirs go one after another). Exits 0 once every dir is
- * sent and gone.
+ * Containers whose output is streamed from one host at once at teardown (one Engine API socket
+ * each, of the engine's MAX_SOCKETS): memory holds a chunk per stream, whatever the peer count.
  */
-const CONFIG_DIRS_SCRIPT = `read -r go || exit 1
-cd || exit 1
-t=$(mktemp) || exit 1
-trap 'rm -f "$t"' EXIT
-i=0
-for d in "$@"; do
-  (cd -- "$d" 2>/dev/null &&
-    find . -mindepth 1 \\( -type f -o -type d \\) -print0 | tar --null --no-recursion -T - -cf -) >"$t"
-  printf '%s %s\\n' "$i" "$(($(wc -c <"$t")))"
-  cat "$t"
-  i=$((i + 1))
-done
-rm -rf -- "$@"`;
+const OUTPUT_COLLECTS_PER_HOST = 8;
 
 /**
  * How long `start` after `kill` waits for the killed run's exit to be reported: a `die` event
@@ -488,13 +473,8 @@ export class DockerRuntime implements PeerRuntime {
           if (collectOutput) await this.#collectOutput(host, collectOutput, sink);
           if (collectConfig) {
             if (!await this.#removeContainers(host, sink)) return;
-            // The collecting command's channel opens (a login on the host) while the containers
-            // go; it reads the dirs once they are gone, and removes each one it sent. What it
-            // could not is removed here.
-            const removed = this.#removeContainers(host, sink);
-            const collected = this.#collectConfigDirs(host, collectConfig, removed);
-            if (!await removed) return void await collected;
-            if (!await collected) await this.#removeConfigDirs(host, sink);
+            await this.#collectConfigDirs(host, collectConfig, sink);
+            await this.#removeConfigDirs(host, sink);
           } else {
             // Issued in one tick: one script removes the containers, then their config dirs.
             const [reached] = await Promise.all([
@@ -535,28 +515,37 @@ export class DockerRuntime implements PeerRuntime {
   }
 
   /**
-   * Hands each container's whole output on one host to `collect`, before the containers are
-   * removed. Their logs are asked of the Engine API at once; a forced teardown cuts the wait. A
-   * failure is a warning: removal goes on.
+   * Streams each container's whole output on one host to `collect`, before the containers are
+   * removed, OUTPUT_COLLECTS_PER_HOST containers at a time; a forced teardown cuts it short. A
+   * stream that fails is a warning (what came before it is kept); removal goes on.
    */
   async #collectOutput(host: Host, collect: OutputCollector, sink: RuntimeSink): Promise<void> {
     const signal = this.#forced.signal;
-    await Promise.all([...host.peerOf].map(async ([container, peer]) => {
-      let output: string;
-      try {
-        output = (await host.engine.logs(container, Infinity, signal)).join("\n");
-      } catch (error) {
-        if (signal.aborted) return;
+    const containers = [...host.peerOf];
+    await forEachConcurrently(
+      containers,
+      OUTPUT_COLLECTS_PER_HOST,
+      signal,
+      async ([container, peer]) => {
+        let failure: unknown;
+        const engine = host.engine;
+        async function* lines() {
+          try {
+            yield* engine.outputLines(container, signal);
+          } catch (error) {
+            failure = error;
+          }
+        }
+        await collect(peer, lines());
+        if (failure === undefined || signal.aborted) return;
         sink({
           type: "warning",
           host: host.name,
           peer,
-          message: `could not collect the output of ${container}: ${errorMessage(error)}`,
+          message: `could not collect the output of ${container}: ${errorMessage(failure)}`,
         });
-        return;
-      }
-      await collect(peer, output);
-    }));
+      },
+    ).catch(() => {/* a forced teardown stops collecting */});
   }
 
   /** The run's peer config dirs on one host, relative to its `$HOME`, with their peers. */
@@ -569,55 +558,38 @@ export class DockerRuntime implements PeerRuntime {
 
   /**
    * Hands each peer config dir on one host to `collect`, once its containers are gone, as a tar
-   * stream of its regular files and directories (a peer's symlinks, FIFOs and devices are left
-   * out), and removes them. One command on one channel sends them all, one after another
-   * (`framed_stream.ts`): each dir is archived into a temporary file on the host first, so no
-   * batch is held here. A forced teardown stops collecting.
-   * @param removed whether the host's containers are gone: the command starts at once and reads
-   *   the dirs only once they are (on false it ends without reading them)
-   * @returns whether every dir was sent and removed (else `#removeConfigDirs` still owes it)
+   * stream of its regular files and directories under one top-level directory (a peer's
+   * symlinks, FIFOs and devices are left out). One command per host archives them all, split
+   * per peer as it streams (config_archives.ts): one channel, whatever the peer count. A peer
+   * whose container never started has no dir and is skipped. A forced teardown stops collecting.
    */
-  async #collectConfigDirs(
-    host: Host,
-    collect: ConfigCollector,
-    removed: Promise<boolean>,
-  ): Promise<boolean> {
+  async #collectConfigDirs(host: Host, collect: ConfigCollector, sink: RuntimeSink): Promise<void> {
     const forced = this.#forced.signal;
-    const dirs = this.#configDirs(host);
-    if (dirs.length === 0) return true;
-    if (forced.aborted) return false;
-    const child = host.remote.spawn([
-      "sh",
-      "-c",
-      CONFIG_DIRS_SCRIPT,
-      "sh",
-      ...dirs.map((d) => d.dir),
-    ], {
-      signal: forced,
-    });
-    child.stderr.cancel().catch(() => {});
-    const stdin = child.stdin.getWriter();
-    if (!await removed) {
-      // Closed without a line: the command exits without reading anything.
-      await stdin.close().catch(() => {});
-      await child.status;
-      return false;
-    }
-    await stdin.write(new TextEncoder().encode("go\n")).catch(() => {});
-    await stdin.close().catch(() => {});
-    let sent = 0;
+    if (forced.aborted) return;
+    // Only peers whose container was created: a never-started peer's dir is empty.
+    const started = new Set(host.peerOf.values());
+    const peerOfDir = new Map(
+      this.#configDirs(host).filter(({ peer }) => started.has(peer))
+        .map(({ peer, dir }) => [dir.replace(/^peer-config\//, ""), peer]),
+    );
+    if (peerOfDir.size === 0) return;
+    const child = host.remote.spawn(["sh", "-c", CONFIG_ARCHIVE_SCRIPT], { signal: forced });
+    const errors = new Response(child.stderr).text().catch(() => "");
     try {
-      await forEachFrame(child.stdout, async (index, archive) => {
-        sent++;
-        const peer = dirs[Number(index)]?.peer;
-        if (peer !== undefined) await collect(peer, archive);
-      });
-    } catch {
-      // A forced teardown or a lost host stops collecting; the dirs are removed all the same.
+      const names = new TextEncoder().encode([...peerOfDir.keys()].join("\n") + "\n");
+      const input = child.stdin.getWriter();
+      await input.write(names);
+      await input.close();
+      await splitConfigArchive(child.stdout, peerOfDir, collect, forced);
+      const { code } = await child.status;
+      if (code !== 0 && !forced.aborted) {
+        throw new Error((await errors).trim().split("\n").at(-1) || `exit ${code}`);
+      }
+    } catch (error) {
+      if (!forced.aborted) sink(configDirsWarning(host.name, "collect", error));
+    } finally {
       child.kill();
     }
-    const { code } = await child.status;
-    return code === 0 && sent === dirs.length;
   }
 
   /** Removes the run's peer config dirs on one host in one command: none outlives the run. */
@@ -634,13 +606,7 @@ export class DockerRuntime implements PeerRuntime {
       ]);
       if (removed.code !== 0) throw new Error(removed.stderr.trim() || `exit ${removed.code}`);
     } catch (error) {
-      sink({
-        type: "warning",
-        host: host.name,
-        message: `could not remove the peer config dirs under ~/peer-config: ${
-          messageAbout(host.name, error)
-        }`,
-      });
+      sink(configDirsWarning(host.name, "remove", error));
     }
   }
 
@@ -1174,10 +1140,27 @@ class ExitWatcher {
     }
     this.#pending.delete(container);
     this.#unclaimed.delete(container);
-    this.host.engine.logs(ref, this.options.logLines)
-      .catch((error) => [`(docker logs failed: ${errorMessage(error)})`])
-      .then((output) => resolve({ code, output }));
+    this.host.engine.timestampedLogs(ref, this.options.logLines)
+      .catch((error) => [{ at: "", text: `(docker logs failed: ${errorMessage(error)})` }])
+      .then((lines) =>
+        resolve({ code, output: lines.map((l) => l.text), outputAt: lines.map((l) => l.at) })
+      );
   }
+}
+
+/** The warning for a host whose peer config dirs could not be collected or removed. */
+function configDirsWarning(
+  host: string,
+  what: "collect" | "remove",
+  error: unknown,
+): UnstampedEvent {
+  return {
+    type: "warning",
+    host,
+    message: `could not ${what} the peer config dirs under ~/peer-config: ${
+      messageAbout(host, error)
+    }`,
+  };
 }
 
 /** The port of a `redis://` URL (6379 when it has none, or cannot be read). */

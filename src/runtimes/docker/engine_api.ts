@@ -22,6 +22,8 @@ import { errorMessage } from "../../base/errors.ts";
 import { redactUrls } from "../../base/url_redaction.ts";
 import { LocalRemote } from "../../transport/local.ts";
 import { type EngineInfo, type ImageStore, imageStoreOf } from "./image_store.ts";
+import type { OutputLine } from "../../engine/runtime.ts";
+import { OutputLineSplitter } from "./output_lines.ts";
 
 /** The oldest engine tm supports: Docker 20.10. */
 export const OLDEST_API = "1.41";
@@ -462,6 +464,50 @@ export class DockerEngine {
         ? { at: line.slice(0, space), text: line.slice(space + 1) }
         : { at: "", text: line };
     });
+  }
+
+  /**
+   * A container's whole output as it streams, one line at a time with the engine's timestamp,
+   * stdout and stderr in the order the engine's log driver wrote them: memory holds one chunk,
+   * never the output. Ends when the output does, or when `signal` aborts; a transport failure
+   * midway throws an EngineApiError.
+   */
+  async *outputLines(container: string, signal?: AbortSignal): AsyncIterable<OutputLine> {
+    await this.version(signal);
+    const operation = `logs ${container}`;
+    const modem = this.#docker.modem as unknown as {
+      dial: (options: object, done: (error: unknown, stream?: Duplex) => void) => void;
+    };
+    const stream = await this.#call(
+      operation,
+      () =>
+        new Promise<Duplex>((resolve, reject) =>
+          modem.dial({
+            path: `/containers/${encodeURIComponent(container)}/logs?`,
+            method: "GET",
+            isStream: true,
+            abortSignal: signal,
+            statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+            options: { stdout: true, stderr: true, timestamps: true, follow: false, tail: "all" },
+          }, (error, stream) => error ? reject(error) : resolve(stream!))
+        ),
+      signal,
+    );
+    const stop = () => stream.destroy();
+    signal?.addEventListener("abort", stop, { once: true });
+    const splitter = new OutputLineSplitter();
+    try {
+      try {
+        for await (const chunk of stream) yield* splitter.push(chunk as Uint8Array);
+      } catch (error) {
+        if (signal?.aborted) return;
+        throw new EngineApiError(this.host, operation, null, errorMessage(error));
+      }
+      if (!signal?.aborted) yield* splitter.end();
+    } finally {
+      signal?.removeEventListener("abort", stop);
+      stream.destroy();
+    }
   }
 
   /**

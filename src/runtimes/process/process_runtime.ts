@@ -17,6 +17,7 @@ import {
   FaultTargetGoneError,
   FaultToolError,
   type OutputCollector,
+  type OutputLine,
   type PeerExit,
   type PeerLaunch,
   type PeerRuntime,
@@ -69,7 +70,7 @@ class LocalPeer implements RunningPeer {
    * Every line it printed, across restarts and `start` faults (the new process continues the
    * killed one's), for `TeardownOptions.collectOutput`.
    */
-  transcript: string[] = [];
+  transcript: OutputLine[] = [];
   /** `pid <n>` of its first process. */
   id = "";
   exited!: Promise<PeerExit>;
@@ -233,7 +234,7 @@ export class ProcessRuntime implements PeerRuntime {
       await Promise.all(
         // Once per peer: its latest process, whose transcript holds those before it.
         [...this.#byName.values()].map(({ peer }) =>
-          collectOutput(peer.name, peer.transcript.join("\n"))
+          collectOutput(peer.name, linesOf(peer.transcript))
         ),
       );
     }
@@ -357,7 +358,7 @@ export class ProcessRuntime implements PeerRuntime {
   #remember(peer: LocalPeer, line: string): void {
     const text = line.replace(/\r$/, "");
     peer.output.push(text);
-    peer.transcript.push(text);
+    peer.transcript.push({ at: new Date().toISOString(), text });
     if (peer.output.length > this.#options.outputLines) peer.output.shift();
     try {
       this.#options.onOutput(peer.name, text);
@@ -383,4 +384,9 @@ function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
       // already exited
     }
   }
+}
+
+/** A transcript as the stream `OutputCollector` takes. */
+async function* linesOf(lines: readonly OutputLine[]): AsyncIterable<OutputLine> {
+  yield* lines;
 }

@@ -123,6 +123,10 @@ Deno.test("DockerRuntime starts containers, reports an exit with its code and lo
     const exit = await crasher.exited;
     assertEquals(exit.code, 3);
     assertEquals([...exit.output].sort(), ["boom", "starting"]);
+    // Each line with the engine's time of it, for report.html to place it.
+    const times = exit.outputAt ?? [];
+    assertEquals(times.length, 2);
+    assert(times.every((at) => Number.isFinite(Date.parse(at))), times.join());
 
     const aliceName = runtime.containerName("alice");
     const [row] = await docker.containers({ names: [`^${aliceName}$`] }, {
@@ -295,7 +299,7 @@ Deno.test("DockerRuntime ships a peer's image to the engine it is placed on only
 });
 
 /** Polls `docker logs` until the container printed `count` lines (it starts asynchronously). */
-Deno.test("DockerRuntime.teardown() hands each peer's /config over as a tar stream, then removes its ~/peer-config dir [integration: docker]", async () => {
+Deno.test("DockerRuntime.teardown() hands each peer's /config over as a tar stream read by one command per host, skips a never-started peer without a warning, then removes its ~/peer-config dir [integration: docker]", async () => {
   const id = uniqueId("hs-cfg");
   const image = `${id}:peer`;
   const config = testConfig(`${id} test`, image, [
@@ -305,14 +309,16 @@ Deno.test("DockerRuntime.teardown() hands each peer's /config over as a tar stre
         "echo written; sleep 600",
     },
     { name: "bob", script: "echo written; sleep 600" },
+    { name: "carol", script: "sleep 600" },
   ]);
+  const remote = new RecordingRemote();
   const runtime = new DockerRuntime({
     config,
     plan: place(config),
     runId: `${id}-run`,
-    connect: localConnect,
+    connect: () => Promise.resolve(remote),
   });
-  const { emit } = sink();
+  const { events, emit } = sink();
   const home = Deno.env.get("HOME")!;
   const dirs = ["alice", "bob"].map((p) =>
     `${home}/peer-config/${runtime.containerName(p)}-config`
@@ -320,7 +326,14 @@ Deno.test("DockerRuntime.teardown() hands each peer's /config over as a tar stre
   try {
     await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
     await runtime.setup({ emit, signal: new AbortController().signal });
-    await startAll(runtime, config, "redis://127.0.0.1:6399");
+    // carol never starts (a launch cut short at scale): she has no container and no dir.
+    const plan = place(config).filter((p) => p.peer !== "carol");
+    await Promise.all(plan.map((placement) =>
+      runtime.start({
+        placement,
+        env: peerEnvironment(config, placement, runtime.redisUrlFor(placement, "redis://x:1")),
+      }, new AbortController().signal)
+    ));
     for (const peer of ["alice", "bob"]) await waitForLogs(runtime.containerName(peer), 1);
     const listed = new Map<string, string[]>();
     await runtime.teardown({
@@ -339,9 +352,23 @@ Deno.test("DockerRuntime.teardown() hands each peer's /config over as a tar stre
         listed.set(peer, out.split("\n").filter((l) => l !== "").sort());
       },
     });
-    // Regular files and directories only: the symlink a peer made is left out.
-    assertEquals(listed.get("alice"), ["./db/", "./db/state"]);
-    assertEquals(listed.get("bob") ?? [], []);
+    // Regular files and directories only, under one top-level directory: the symlink a peer
+    // made is left out.
+    const top = (peer: string) => `${runtime.containerName(peer)}-config/`;
+    assertEquals(listed.get("alice"), [
+      top("alice"),
+      `${top("alice")}db/`,
+      `${top("alice")}db/state`,
+    ]);
+    assertEquals(listed.get("bob"), [top("bob")]);
+    assertEquals(listed.has("carol"), false);
+    assertEquals(events.filter((e) => e.type === "warning"), []);
+    // One command archived the host's dirs: a channel per peer failed at 1,000 peers.
+    const archives = remote.log.filter((entry) =>
+      entry.startsWith("spawn sh -c") &&
+      entry.includes("tar")
+    );
+    assertEquals(archives.length, 1, remote.log.join("\n"));
     for (const dir of dirs) {
       assertEquals(await Deno.stat(dir).then(() => "left", () => "gone"), "gone", dir);
     }
@@ -429,7 +456,11 @@ Deno.test("DockerRuntime does a run's docker work through the Engine API and one
     await runtime.faults.resume("alice", new AbortController().signal);
   } finally {
     await runtime.teardown({
-      collectOutput: (peer, output) => Promise.resolve(void collected.set(peer, output)),
+      collectOutput: async (peer, lines) => {
+        const texts: string[] = [];
+        for await (const line of lines) texts.push(line.text);
+        collected.set(peer, texts.join("\n"));
+      },
     });
     collected = new Map([...collected].sort());
     assertEquals(await docker.containers({ labels: [`tm.run=${id}-run`] }), []);
