@@ -36,6 +36,8 @@ export const DEFAULT_ENGINE_SOCKET = "/var/run/docker.sock";
  * free one: 16 covers the engine's launches issued together without one channel per peer.
  */
 const MAX_SOCKETS = 16;
+/** Events remembered to drop a repeat (see `events`): far more than arrive at once. */
+const RECENT_EVENTS = 1024;
 
 /** An Engine API request failed: the engine's answer or the transport's. */
 export class EngineApiError extends Error {
@@ -538,6 +540,12 @@ export class DockerEngine {
     ) as unknown as Duplex;
     const stop = () => stream.destroy();
     signal?.addEventListener("abort", stop, { once: true });
+    // The engine may send one event twice when it happens as the stream starts: it logs an
+    // event, then publishes it, and a subscriber that came between gets it from the log
+    // (`since`) and again live (seen on Engine 20.10 under load: pause, unpause, pause,
+    // unpause). An event is its container, action and nanosecond time: a repeat is dropped.
+    const recent = new Set<string>();
+    const order: string[] = [];
     try {
       let buffer = "";
       const decoder = new TextDecoder();
@@ -547,7 +555,14 @@ export class DockerEngine {
         while ((at = buffer.indexOf("\n")) >= 0) {
           const line = buffer.slice(0, at).trim();
           buffer = buffer.slice(at + 1);
-          if (line !== "") yield parseDockerEvent(line);
+          if (line === "") continue;
+          const event = parseDockerEvent(line);
+          const key = `${event.id} ${event.action} ${event.timeNano}`;
+          if (recent.has(key)) continue;
+          recent.add(key);
+          order.push(key);
+          if (order.length > RECENT_EVENTS) recent.delete(order.shift()!);
+          yield event;
         }
       }
     } finally {

@@ -192,7 +192,10 @@ Deno.test("shipImages() sends each testbed host only the layers it lacks, and th
           signal: never,
           layerStore: false,
         });
-        assert(report.shipped[0].bytes < topInfo.size * 0.05, JSON.stringify(report));
+        assert(
+          report.shipped[0].bytes < topInfo.size * 0.05,
+          `${JSON.stringify(report)}\n${traces(events).join("\n")}`,
+        );
         assertEquals(await imageId(hostB.engine, top), topInfo.id);
         assert(
           traces(events).some((m) => m.startsWith(`ship ${top} → ${hostB.name}: left out 1 of 2`)),
