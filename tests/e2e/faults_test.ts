@@ -204,9 +204,13 @@ Deno.test("tm runs examples/partition-heal.yaml on the test bed to exit 0 [integ
   const faults = tagged(await ws.logLines(), "tm", "FAULT").map((l) =>
     l.text.replace(/ \(#.*\)$/, "")
   );
-  assertEquals(faults, [
-    "fault rate 512 kbit/s on dave",
+  // rate on dave and loss on bob are due together on different peers (and hosts): they run at
+  // once, and either may land first (docs/config.md, "When faults happen"). The rest is ordered.
+  assertEquals(faults.slice(0, 2).sort(), [
     "fault loss 5% on bob",
+    "fault rate 512 kbit/s on dave",
+  ]);
+  assertEquals(faults.slice(2), [
     "fault partition alice, bob | carol, dave",
     "fault heal alice, bob, carol, dave",
     "fault pause bob",
