@@ -596,6 +596,13 @@ export class DockerRuntime implements PeerRuntime {
   async #removeConfigDirs(host: Host, sink: RuntimeSink): Promise<void> {
     const dirs = this.#configDirs(host).map((d) => d.dir);
     if (dirs.length === 0) return;
+    // The login that creates them may still be on its way when setup failed on another host
+    // first: removing before it lands left them behind (the runtime test of an unreachable host).
+    await settledWithin(
+      host.login,
+      this.#options.config.timeout.shutdown * 1_000,
+      this.#forced.signal,
+    );
     try {
       const removed = await host.commands.execute([
         "sh",

@@ -5,7 +5,11 @@ import type { UnstampedEvent } from "../../../src/engine/events.ts";
 import { peerEnvironment } from "../../../src/plan/environment.ts";
 import { place } from "../../../src/plan/placement.ts";
 import { Docker } from "../../../src/runtimes/docker/docker.ts";
-import { DockerRuntime, HostSetupError } from "../../../src/runtimes/docker/docker_runtime.ts";
+import {
+  configDir,
+  DockerRuntime,
+  HostSetupError,
+} from "../../../src/runtimes/docker/docker_runtime.ts";
 import { LocalRemote } from "../../../src/transport/local.ts";
 import { peerLabels } from "../../../src/runtimes/docker/container_names.ts";
 import { currentOwner, type RunOwner } from "../../../src/coordination/run_owner.ts";
@@ -177,6 +181,9 @@ Deno.test("DockerRuntime.setup() fails naming the unreachable host before any co
     await runtime.teardown();
   }
   assertEquals(await docker.containers({ labels: [`tm.run=${id}`] }), []);
+  // The reachable host's login had created alice's config dir as setup failed: it goes too.
+  const dir = configDir(Deno.env.get("HOME")!, `tm-${id}--alice`);
+  assertEquals(await Deno.stat(dir).then(() => true, () => false), false, `${dir} is left`);
 });
 
 Deno.test("DockerRuntime.setup() removes a dead run's leftover, refuses a live run's and a foreign container of the same name [integration: docker]", async () => {
