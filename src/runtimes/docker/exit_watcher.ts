@@ -1,0 +1,177 @@
+/**
+ * ExitWatcher: the Docker runtime's watch of one host's container exits, through the Engine
+ * API's `/events` stream.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../../base/errors.ts";
+import type { PeerExit } from "../../engine/runtime.ts";
+import { LABELS } from "./container_names.ts";
+import type { DockerEvent } from "./docker.ts";
+import type { DockerHost } from "./docker_host.ts";
+
+/**
+ * One `/events` stream per host (Engine API) for this run's `die` events: each resolves the exit
+ * promise of its container with the exit code and the last lines of its output. A broken
+ * stream is resubscribed from the last event it saw (docker replays buffered events); after a
+ * lost connection it waits for the reconnection, then also re-checks the run's containers, so an
+ * exit during the outage is reported even if docker's event buffer no longer holds it.
+ */
+export class ExitWatcher {
+  readonly #pending = new Map<string, (exit: PeerExit) => void>();
+  /**
+   * The time of each container's last `die`: a resubscribed stream replays from the last event
+   * seen, which must not end a container started again since (`kill`, then `start`).
+   */
+  readonly #lastDie = new Map<string, number>();
+  readonly #stopped = new AbortController();
+  /** `die`s of containers not (yet) expected: a launcher's container may die before it is named. */
+  readonly #unclaimed = new Map<string, { ref: string; code: number | null }>();
+  #since = "1"; // this run's label is unique: replaying from the start only returns ours
+
+  constructor(
+    readonly host: DockerHost,
+    readonly runId: string,
+    readonly options: {
+      logLines: number;
+      /** Exits can no longer be watched (the stream keeps failing on a live connection). */
+      fail: (message: string) => void;
+    },
+  ) {}
+
+  /** A promise resolved when `container` dies (or with code null when the watcher stops). */
+  expect(container: string): Promise<PeerExit> {
+    return new Promise((resolve) => this.#pending.set(container, resolve));
+  }
+
+  /**
+   * The container expected as `from` is called `to` (a launcher named it): watch it by that
+   * name; a `die` of it seen already resolves it now.
+   */
+  rename(from: string, to: string): void {
+    const resolve = this.#pending.get(from);
+    if (!resolve || from === to) return;
+    this.#pending.delete(from);
+    this.#pending.set(to, resolve);
+    const died = this.#unclaimed.get(to);
+    if (died) this.#resolve(to, died.ref, died.code);
+  }
+
+  /** The container never started: stop expecting it. */
+  forget(container: string): void {
+    this.#pending.get(container)?.({ code: null, output: [] });
+    this.#pending.delete(container);
+  }
+
+  start(): void {
+    void this.#watch();
+  }
+
+  /** Stops watching; pending exits resolve with code null (the runtime removed them). */
+  stop(): void {
+    this.#stopped.abort();
+    for (const resolve of this.#pending.values()) resolve({ code: null, output: [] });
+    this.#pending.clear();
+  }
+
+  async #watch(): Promise<void> {
+    const signal = this.#stopped.signal;
+    const remote = this.host.remote;
+    let generation = remote.generation;
+    let failures = 0; // consecutive broken streams on the same, live connection
+    while (!signal.aborted) {
+      try {
+        // During an outage: wait for the reconnection. Given up: the runtime fails the run.
+        await remote.ready(signal);
+      } catch {
+        return;
+      }
+      const resumed = remote.generation !== generation;
+      generation = remote.generation;
+      if (resumed) failures = 0;
+      const stream = new AbortController();
+      try {
+        const events = this.host.engine.events([
+          `label=${LABELS.run}=${this.runId}`,
+          "type=container",
+          "event=die",
+        ], { since: this.#since, signal: AbortSignal.any([signal, stream.signal]) });
+        if (resumed) void this.#recheck(signal);
+        for await (const event of events) this.#onDie(event);
+      } catch {
+        // the stream broke (or could not start); resubscribe below
+      } finally {
+        stream.abort();
+      }
+      if (signal.aborted) return;
+      if (!remote.connected || remote.generation !== generation) continue;
+      if (++failures > 5) {
+        this.options.fail(
+          "the `docker events` stream keeps failing: container exits are not watched",
+        );
+        return;
+      }
+      // Back off, but never past the end of the run.
+      await sleep(200 * failures, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  /** After a reconnection: resolves pending containers that are no longer running. */
+  async #recheck(signal: AbortSignal): Promise<void> {
+    if (this.#pending.size === 0) return;
+    try {
+      const found = await this.host.engine.containers(
+        { labels: [`${LABELS.run}=${this.runId}`, `${LABELS.role}=peer`] },
+        { signal },
+      );
+      const byName = new Map(found.map((c) => [c.name, c]));
+      for (const container of [...this.#pending.keys()]) {
+        const state = byName.get(container)?.state;
+        if (state === "running" || state === "restarting" || state === "created") continue;
+        const code = state === undefined ? null : await this.#exitCode(container, signal);
+        this.#resolve(container, container, code);
+      }
+    } catch {
+      // the stream's replay still reports what docker buffered
+    }
+  }
+
+  async #exitCode(container: string, signal: AbortSignal): Promise<number | null> {
+    try {
+      return (await this.host.engine.inspect(container, signal)).exitCode;
+    } catch {
+      return null;
+    }
+  }
+
+  #onDie(event: DockerEvent): void {
+    const name = event.attributes.name;
+    if (event.timeNano > 0) {
+      if ((this.#lastDie.get(name) ?? 0) >= event.timeNano) return;
+      this.#lastDie.set(name, event.timeNano);
+      const seconds = Math.floor(event.timeNano / 1e9);
+      this.#since = `${seconds}.${String(event.timeNano % 1e9).padStart(9, "0")}`;
+    }
+    const raw = Number(event.attributes.exitCode);
+    this.#resolve(
+      event.attributes.name,
+      event.id || event.attributes.name,
+      Number.isInteger(raw) ? raw : null,
+    );
+  }
+
+  /** Reports a pending container's exit once, with the last lines of its logs. */
+  #resolve(container: string, ref: string, code: number | null): void {
+    const resolve = this.#pending.get(container);
+    if (!resolve) {
+      if (!this.#stopped.signal.aborted) this.#unclaimed.set(container, { ref, code });
+      return;
+    }
+    this.#pending.delete(container);
+    this.#unclaimed.delete(container);
+    this.host.engine.timestampedLogs(ref, this.options.logLines)
+      .catch((error) => [{ at: "", text: `(docker logs failed: ${errorMessage(error)})` }])
+      .then((lines) =>
+        resolve({ code, output: lines.map((l) => l.text), outputAt: lines.map((l) => l.at) })
+      );
+  }
+}
