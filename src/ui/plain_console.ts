@@ -2,7 +2,7 @@
  * The console when it is not interactive (CI, a pipe, NO_COLOR): the lines as plain text, one
  * line per progress milestone, no spinners, a summary at the end. Apart from `console.tsx` (the
  * live area) so that a run without a terminal never loads ink and react: measured, they add
- * ~24 MiB to tm's resident memory (docs/architecture.md, Start-up).
+ * ~23 MiB to tm's resident memory (docs/architecture.md, Start-up).
  */
 import type { EngineEvent, EventSink } from "../engine/events.ts";
 import * as output from "../base/output_stream.ts";

@@ -59,7 +59,7 @@ async function staticNpmPackages(module: string): Promise<string[]> {
 }
 
 /** The packages that only some commands need; none of them is loaded by what does not. */
-const CLIENTS = ["dockerode", "ioredis", "ssh2"];
+const CLIENTS = ["docker-modem", "ioredis", "ssh2"];
 const VIEWS = ["ink", "ink-spinner", "react"];
 const CONFIG = ["re2js", "yaml", "zod"];
 
