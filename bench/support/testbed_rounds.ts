@@ -7,8 +7,9 @@
  *   the hosts at once; a Redis watcher until every peer reported `started`; per host one OpenSSH
  *   login running `docker rm -f` of them all. The Redis the peers report to is started before
  *   the clock starts.
- * - `tmRound`: `tm <config>` through the CLI (`deno run -A main.ts`), from spawning it to its
- *   exit, cleanup included, with its peak memory and its log file.
+ * - `tmRound`: `tm <config>` through the CLI (`deno run -A main.ts`, with the V8 flags tm is
+ *   run and compiled with), from spawning it to its exit, cleanup included, with its peak memory
+ *   and its log file.
  */
 import { stringify } from "yaml";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
@@ -24,6 +25,7 @@ import { place } from "../../src/plan/placement.ts";
 import { currentOwner } from "../../src/coordination/run_owner.ts";
 import type { Testbed, TestbedHost } from "../../tests/support/testbed.ts";
 import { uniqueId } from "../../tests/support/scratch_images.ts";
+import { TM_V8_FLAGS } from "../../tests/support/tm_command.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** Where both test bed hosts keep the peer config dirs (both log in as root here: one home). */
@@ -191,7 +193,7 @@ export async function tmRound<T = void>(
     await Deno.writeTextFile(path, stringify(raw, { lineWidth: 0 }));
     const t0 = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...denoFlags, "-A", `${ROOT}main.ts`, ...args, path],
+      args: ["run", ...TM_V8_FLAGS, ...denoFlags, "-A", `${ROOT}main.ts`, ...args, path],
       cwd: dir,
       env: { TM_KNOWN_HOSTS: bed.knownHostsPath, NO_COLOR: "1" },
       stdin: "null",

@@ -2,23 +2,18 @@
  * The `tm` command line (README.md, Quick start): parses arguments, dispatches to the run, the
  * host resets, `validate` and `schema`, and turns every outcome into an exit code. Errors end
  * here: a user mistake prints its message (exit 2), anything else one `tm: ...` line (exit 1).
+ *
+ * Each command imports what it uses when it runs (`await import`), so `tm --version` loads no
+ * config parser and `tm validate` no Docker, SSH or Redis client: every npm package loaded costs
+ * resident memory and start-up time (docs/architecture.md, Start-up, has the figures).
  */
 import { Command, CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
-import { loadConfigFile } from "../plan/load.ts";
-import { configJsonSchema } from "../plan/json_schema.ts";
-import { isFault } from "../plan/schema.ts";
-import { buildTimeline } from "../engine/timeline.ts";
-import { formatChaos } from "./chaos_listing.ts";
 import { describeError, ExitCode, UsageError } from "../base/errors.ts";
 import * as output from "../base/output_stream.ts";
-import { place } from "../plan/placement.ts";
-import { runtimeOf } from "../runtimes/registry.ts";
-import { formatPlanTable, planRecords } from "./plan_table.ts";
 import { VERSION } from "../base/version.ts";
 import { DEFAULT_RUNS_DIR } from "../record/run_directory.ts";
 import { escapeControls } from "../text/terminal_text.ts";
-import { formatSeconds } from "../text/quantities.ts";
-import { databaseOf, RedisLeaseError } from "../coordination/redis_lease.ts";
+import { databaseOf, RedisLeaseError } from "../coordination/redis_url.ts";
 
 const out = (text: string) => void output.stdout.write(text);
 const err = (text: string) => void output.stderr.write(text);
@@ -181,40 +176,8 @@ function buildProgram(setExitCode: (code: number) => void) {
         "one per peer (a group's with its group)",
     )
     .action(async (file, options) => {
-      const config = await loadConfigFile(file);
-      if (runtimeOf(config).hosts) {
-        // Its hosts (a swarm's nodes) are found at run time; validate contacts nothing.
-        if (options.json) {
-          throw new UsageError(
-            `${file}: valid, but its plan is made at run time, once the swarm's nodes are ` +
-              "known (tm validate does not contact the swarm): --json has no plan to print",
-          );
-        }
-        out(
-          `${file}: valid. ${count(config.peers.length, "peer")}, seed ${config.seed}. The ` +
-            `plan is made when tm runs the test: the hosts are the swarm's nodes, found then ` +
-            `(tm validate does not contact the swarm)\n`,
-        );
-        return;
-      }
-      const placed = place(config);
-      if (options.json) {
-        out(JSON.stringify(planRecords(placed), null, 2) + "\n");
-      } else {
-        const hosts = new Set(placed.map((p) => p.hostIndex)).size;
-        const last = buildTimeline(config.commands).at(-1)?.time ?? 0;
-        const faults = config.commands.filter(isFault).length;
-        const commands = count(config.commands.length - faults, "command");
-        out(
-          `${file}: valid. ${count(placed.length, "peer")} on ${count(hosts, "host")}, ` +
-            `${faults > 0 ? `${commands} and ${count(faults, "fault")}` : commands} ` +
-            `over ${formatSeconds(last)}, seed ${config.seed}\n\n` +
-            formatPlanTable(placed) + "\n" +
-            (config.chaos
-              ? "\n" + formatChaos(config.chaos, config.peers.map((peer) => peer.name))
-              : ""),
-        );
-      }
+      const { validateCommand } = await import("./validate_command.ts");
+      out(await validateCommand(file, { json: options.json === true }));
       setExitCode(ExitCode.ok);
     });
 
@@ -270,16 +233,13 @@ function buildProgram(setExitCode: (code: number) => void) {
   program
     .command("schema")
     .description("print the config file's JSON Schema (for editor completion and checks)")
-    .action(() => {
+    .action(async () => {
+      const { configJsonSchema } = await import("../plan/json_schema.ts");
       out(JSON.stringify(configJsonSchema(), null, 2) + "\n");
       setExitCode(ExitCode.ok);
     });
 
   return program;
-}
-
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /**

@@ -59,15 +59,18 @@ async function openView(
     const { startTui } = await import("../ui/tui/mod.ts");
     return startTui({ onStop, ...steering });
   }
-  const { createConsole } = await import("../ui/console.tsx");
   const noColor = (Deno.env.get("NO_COLOR") ?? "") !== "";
   const tty = Deno.stdout.isTerminal();
-  const view = createConsole({
+  const consoleOptions = {
     interactive: tty && !noColor && !Deno.env.get("CI"),
     color: tty && !noColor,
     verbose: options.verbose,
     traces: false,
-  });
+  };
+  // ink and react only for the live area of a terminal (plain_console.ts says what they cost).
+  const view = consoleOptions.interactive
+    ? (await import("../ui/console.tsx")).createConsole(consoleOptions)
+    : (await import("../ui/plain_console.ts")).createPlainConsole(consoleOptions);
   if (!options.verbose) return view;
   return { ...view, sink: fanout(view.sink, traceToStderr(level)) };
 }

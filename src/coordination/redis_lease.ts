@@ -23,6 +23,10 @@ import { CoordinationError } from "./coordination.ts";
 import { withKeyspaceFlags } from "./redis_coordination.ts";
 import { redactUrls as redactUrl } from "../base/url_redaction.ts";
 import { errorMessage } from "../base/errors.ts";
+import { databaseOf, endpointOf, RedisLeaseError, withDatabase } from "./redis_url.ts";
+
+// Their owner is redis_url.ts (pure, so the CLI parses --redis-url without loading ioredis).
+export { databaseOf, endpointOf, RedisLeaseError, withDatabase } from "./redis_url.ts";
 
 /** The lease key in every database tm uses. */
 export const LEASE_KEY = "tm:lease";
@@ -50,18 +54,6 @@ return 0`;
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
-
-/** No database could be leased: out of range, or every one held by a live run. */
-export class RedisLeaseError extends Error {
-  constructor(
-    message: string,
-    /** The live runs holding the databases asked for, by database. */
-    readonly holders: { db: number; holder: string }[] = [],
-  ) {
-    super(message);
-    this.name = "RedisLeaseError";
-  }
-}
 
 export interface RedisLeaseOptions {
   /** Aborts `acquire()`. */
@@ -398,33 +390,6 @@ async function countDatabases(redis: Redis): Promise<number> {
   } catch {
     return DEFAULT_DATABASES;
   }
-}
-
-/** The database `/<db>` of a Redis URL names; undefined when it names none. */
-export function databaseOf(url: string): number | undefined {
-  const path = new URL(url).pathname.replace(/^\/|\/$/g, "");
-  if (path === "") return undefined;
-  if (!/^\d+$/.test(path)) {
-    throw new RedisLeaseError(
-      `${redactUrl(url)}: the path of a Redis URL is a database number, not ${
-        JSON.stringify(path)
-      }`,
-    );
-  }
-  return Number(path);
-}
-
-/** `url` with its path set to `/<db>`. */
-export function withDatabase(url: string, db: number): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${db}`;
-  return parsed.toString();
-}
-
-/** `<host>:<port>` of a Redis URL (port 6379 when absent), lower case. */
-export function endpointOf(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname.toLowerCase()}:${parsed.port || "6379"}`;
 }
 
 /**

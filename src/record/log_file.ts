@@ -19,20 +19,7 @@ import { isReported, type Severity } from "../text/severity.ts";
 import { escapeControls } from "../text/terminal_text.ts";
 import { errorMessage } from "../base/errors.ts";
 import { SyncAppender } from "./sync_appender.ts";
-
-/**
- * `<name>-YYYY-MM-DD-HH-MM-SS` in local time, characters unsafe in file names replaced by `_`:
- * the stem of a run's log file and of its run record directory.
- */
-export function runFileStem(testName: string, date: Date): string {
-  // deno-lint-ignore no-control-regex
-  const safe = testName.replace(/[\/\\:*?"<>|\x00-\x1f\x7f]/g, "_").replace(/^\.+/, "_").trim();
-  const p = (n: number) => String(n).padStart(2, "0");
-  const stamp = `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}-${
-    p(date.getHours())
-  }-${p(date.getMinutes())}-${p(date.getSeconds())}`;
-  return `${safe || "tm"}-${stamp}`;
-}
+import { runFileStem } from "./run_directory.ts";
 
 /** `<name>-YYYY-MM-DD-HH-MM-SS.log` (`runFileStem`). */
 export function logFileName(testName: string, date: Date): string {

@@ -2,10 +2,23 @@
  * Where a run's record goes: `<parent>/<name>-<YYYY-MM-DD-HH-MM-SS>/` (docs/run-record.md), a
  * directory no other run writes to.
  */
-import { runFileStem } from "./log_file.ts";
 
 /** Default parent of run records, relative to the working directory. */
 export const DEFAULT_RUNS_DIR = "tm-runs";
+
+/**
+ * `<name>-YYYY-MM-DD-HH-MM-SS` in local time, characters unsafe in file names replaced by `_`:
+ * the stem of a run's log file and of its run record directory.
+ */
+export function runFileStem(testName: string, date: Date): string {
+  // deno-lint-ignore no-control-regex
+  const safe = testName.replace(/[\/\\:*?"<>|\x00-\x1f\x7f]/g, "_").replace(/^\.+/, "_").trim();
+  const p = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}-${
+    p(date.getHours())
+  }-${p(date.getMinutes())}-${p(date.getSeconds())}`;
+  return `${safe || "tm"}-${stamp}`;
+}
 
 /**
  * Creates the run's directory under `parent` (created if missing). Two runs started in the same

@@ -11,7 +11,8 @@
  * The process runtime (`src/runtimes/process/process_runtime.ts`) is not selectable: it runs the engine's
  * tests and passes the same contract test.
  */
-import type { Config, HostConfig } from "../plan/schema.ts";
+import type { Config } from "../plan/schema.ts";
+import { type RuntimeKind, runtimeKindOf } from "./runtime_kind.ts";
 import type { PeerRuntime } from "../engine/runtime.ts";
 import type { RedisProvider } from "../engine/redis_provider.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
@@ -22,6 +23,15 @@ import { DockerRedis } from "./docker/docker_redis.ts";
 import { resetHosts } from "./docker/reset.ts";
 import { findSwarmHosts, SwarmRuntime } from "./swarm/swarm_runtime.ts";
 import { resetSwarm } from "./swarm/swarm_reset.ts";
+
+// Kept importable from here; their owner is runtime_kind.ts (loads no runtime).
+export {
+  HOSTS_FOUND_AT_RUN_TIME,
+  MixedRuntimesError,
+  RUNTIME_OF_CONNECTION,
+  type RuntimeKind,
+  runtimeKindOf,
+} from "./runtime_kind.ts";
 
 /** What every runtime is built from. */
 export interface RuntimeOptions {
@@ -93,35 +103,7 @@ export const RUNTIMES = {
       `docker system prune -af removes every unused image, container, network and build cache ` +
       `on every node of ${hosts}`,
   },
-} as const satisfies Record<string, RuntimeEntry>;
-
-/** A runtime's kind: `docker`, `swarm`. */
-export type RuntimeKind = keyof typeof RUNTIMES;
-
-/** The runtime each host `connection` selects. */
-export const RUNTIME_OF_CONNECTION: { readonly [C in HostConfig["connection"]]: RuntimeKind } = {
-  ssh: "docker",
-  local: "docker",
-  swarm: "swarm",
-};
-
-/** The config's hosts select runtimes that one run cannot combine. */
-export class MixedRuntimesError extends Error {
-  constructor(readonly kinds: RuntimeKind[]) {
-    super(
-      `the hosts' connections select different runtimes (${kinds.join(", ")}); ` +
-        "one test runs on one runtime: give every host a connection of the same runtime",
-    );
-    this.name = "MixedRuntimesError";
-  }
-}
-
-/** The runtime the config's hosts select (the kind of every host's `connection`). */
-export function runtimeKindOf(config: Config): RuntimeKind {
-  const kinds = [...new Set(config.hosts.map((host) => RUNTIME_OF_CONNECTION[host.connection]))];
-  if (kinds.length > 1) throw new MixedRuntimesError(kinds);
-  return kinds[0] ?? "docker";
-}
+} as const satisfies Record<RuntimeKind, RuntimeEntry>;
 
 /** The entry of the runtime the config selects. */
 export function runtimeOf(config: Config): RuntimeEntry {

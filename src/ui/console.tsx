@@ -1,94 +1,28 @@
 /**
  * Console mode: permanent lines for what happened, a live area for what is happening (ink, on an
  * interactive terminal), and a summary at the end. Not interactive (CI, a pipe, NO_COLOR): the
- * same lines as plain text, one line per progress milestone, no spinners.
+ * same lines as plain text (`plain_console.ts`, which a run without a terminal loads alone).
  */
 import { Box, render, Static } from "ink";
 import process from "node:process";
 import { EventEmitter } from "node:events";
-import type { EngineEvent, EventSink } from "../engine/events.ts";
-import * as output from "../base/output_stream.ts";
+import type { EngineEvent } from "../engine/events.ts";
 import { LiveArea, liveItems } from "./live_area.tsx";
 import { formatLine, isShown, type LineFilter } from "./plain_lines.ts";
 import { PhaseDigest, type PhaseDigestOptions } from "./phase_digest.ts";
-import { applyEvent, createRunState, type RunLine, type RunState } from "./run_state.ts";
+import type { RunLine, RunState } from "./run_state.ts";
 import { RunStore } from "./run_store.ts";
-import { renderStyled, type Styled } from "./styled_text.ts";
+import type { Styled } from "./styled_text.ts";
 import { StyledLine } from "./styled_view.tsx";
 import { summarize } from "./final_summary.ts";
 import { guardTerminal } from "./terminal_guard.ts";
 import { useRunState } from "./use_run_state.ts";
+import { type ConsoleOptions, type ConsoleView, createPlainConsole } from "./plain_console.ts";
 
-export interface ConsoleOptions {
-  /** A TTY and not NO_COLOR/CI: show the live area (ink). */
-  interactive: boolean;
-  /** ANSI colours. */
-  color: boolean;
-  /** Also every peer log line and orchestrator trace. */
-  verbose: boolean;
-  /** Show orchestrator traces among the lines. Default: `verbose`. */
-  traces?: boolean;
-  /** Where output goes (default: stdout; nothing more once it is gone, see output_stream.ts). */
-  write?: (text: string) => void;
-  /** Terminal width (default: the terminal's, else 80). */
-  columns?: number;
-  /** How the plain console digests a run of many peers (defaults: `PhaseDigestOptions`). */
-  digest?: PhaseDigestOptions;
-}
-
-export interface ConsoleView {
-  sink: EventSink;
-  /** Prints what is pending, removes the live area, leaves the terminal clean. Idempotent. */
-  close(): Promise<void>;
-}
+export type { ConsoleOptions, ConsoleView };
 
 export function createConsole(options: ConsoleOptions): ConsoleView {
   return options.interactive ? createLiveConsole(options) : createPlainConsole(options);
-}
-
-/**
- * Line-by-line console: every shown line is written as soon as its event arrives; a run of many
- * peers is digested phase by phase (`phase_digest.ts`) unless `verbose` asks for every line.
- */
-function createPlainConsole(options: ConsoleOptions): ConsoleView {
-  const write = options.write ?? ((text: string) => void output.stdout.write(text));
-  const state = createRunState({ lineCapacity: 1000 });
-  const filter: LineFilter = { verbose: options.verbose, milestones: true, traces: options.traces };
-  const digest = options.verbose ? undefined : new PhaseDigest(options.digest);
-  let printed = 0;
-  let summarized = false;
-  let closed = false;
-  const print = (lines: RunLine[]) => {
-    const shown = lines.filter((line) => isShown(line, filter));
-    if (shown.length === 0) return;
-    write(
-      shown.map((line) =>
-        renderStyled(formatLine(line, { nameWidth: state.nameWidth }), options.color)
-      ).join("\n") + "\n",
-    );
-  };
-  const printSummary = () => {
-    if (summarized || !state.finished) return;
-    summarized = true;
-    write([[], ...summarize(state)].map((l) => renderStyled(l, options.color)).join("\n") + "\n");
-  };
-  const sink: EventSink = (event: EngineEvent) => {
-    if (closed) return;
-    applyEvent(state, event);
-    const fresh = state.lines.since(printed);
-    printed = state.lines.nextSeq;
-    print(digest ? digest.take(event, fresh) : fresh);
-    if (event.type === "run-finished") printSummary();
-  };
-  return {
-    sink,
-    close() {
-      // A run that ended without run-finished still says what its last phase did.
-      if (!closed && !state.finished && digest) print(digest.close(state.lastT));
-      closed = true;
-      return Promise.resolve();
-    },
-  };
 }
 
 /**

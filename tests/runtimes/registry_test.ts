@@ -2,7 +2,14 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { ConfigSchema } from "../../src/plan/schema.ts";
 import { planConfig } from "../../src/plan/plan_config.ts";
 import { DockerRuntime } from "../../src/runtimes/docker/docker_runtime.ts";
-import { createRuntime, runtimeKindOf, runtimeOf } from "../../src/runtimes/registry.ts";
+import {
+  createRuntime,
+  HOSTS_FOUND_AT_RUN_TIME,
+  runtimeKindOf,
+  runtimeOf,
+  RUNTIMES,
+} from "../../src/runtimes/registry.ts";
+import { RUNTIME_KINDS } from "../../src/runtimes/runtime_kind.ts";
 import { DockerRedis } from "../../src/runtimes/docker/docker_redis.ts";
 import { currentOwner } from "../../src/coordination/run_owner.ts";
 import { place } from "../../src/plan/placement.ts";
@@ -42,4 +49,11 @@ Deno.test("runtimeOf gives the CLI the selected runtime's Redis, reset and its w
     cli.match(/runtimes\/(docker|process)\/|transport\/|DockerRedis|docker system/g),
     null,
   );
+});
+
+Deno.test("HOSTS_FOUND_AT_RUN_TIME names exactly the runtimes whose registry entry has a hosts step", () => {
+  for (const kind of RUNTIME_KINDS) {
+    assertEquals(HOSTS_FOUND_AT_RUN_TIME.has(kind), "hosts" in RUNTIMES[kind], kind);
+  }
+  assertEquals(Object.keys(RUNTIMES).sort(), [...RUNTIME_KINDS].sort());
 });

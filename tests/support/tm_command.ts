@@ -4,8 +4,19 @@
  * which adds the test bed's environment.
  */
 
+import denoJson from "../../deno.json" with { type: "json" };
+
 /** The repository root, where `main.ts` is. */
 export const ROOT = new URL("../../", import.meta.url).pathname;
+
+/**
+ * The V8 flags tm runs with, as `deno run` takes them: those of deno.json's `tm` task (their
+ * owner; the `compile` task and the release build carry the same, tests/cli/launch_flags_test.ts).
+ * For what measures tm as users run it (bench/support/testbed_rounds.ts).
+ */
+export const TM_V8_FLAGS: string[] = denoJson.tasks.tm.split(/\s+/).filter((arg) =>
+  arg.startsWith("--v8-flags=")
+);
 
 /** What a finished tm printed and returned. */
 export interface TmOutput {

@@ -5,7 +5,6 @@
  * connection to the manager. Peers are services of one task each (docs/config.md, "Docker
  * Swarm"); each call takes an `AbortSignal`.
  */
-import type Dockerode from "dockerode";
 import { hostName, type SwarmHostConfig } from "../../plan/schema.ts";
 import { DockerEngine, engineSocketOf } from "../docker/engine_api.ts";
 import type { RunSpec } from "../docker/docker.ts";
@@ -108,9 +107,13 @@ export class SwarmManager {
 
   /** The manager's own node ID; throws NotAManagerError unless it is a manager. */
   async nodeId(signal?: AbortSignal): Promise<string> {
-    const info = await this.engine.request("info", (docker) => docker.info(), signal) as {
+    const info = await this.engine.request<{
       Swarm?: { NodeID?: string; LocalNodeState?: string; ControlAvailable?: boolean };
-    };
+    }>("info", {
+      path: "/info",
+      method: "GET",
+      statusCodes: { 200: true, 500: "server error" },
+    }, signal);
     if (!info.Swarm?.ControlAvailable || !info.Swarm.NodeID) {
       throw new NotAManagerError(this.name, info.Swarm?.LocalNodeState ?? "");
     }
@@ -119,24 +122,30 @@ export class SwarmManager {
 
   /** Every node of the swarm. */
   async nodes(signal?: AbortSignal): Promise<SwarmNode[]> {
-    const raw = await this.engine.request(
-      "node ls",
-      (docker) => docker.listNodes({ abortSignal: signal } as object),
-      signal,
-    );
-    return (raw as Parameters<typeof readNode>[0][]).map(readNode);
+    const raw = await this.engine.request<Parameters<typeof readNode>[0][]>("node ls", {
+      path: "/nodes?",
+      method: "GET",
+      statusCodes: {
+        200: true,
+        400: "bad parameter",
+        404: "no such node",
+        500: "server error",
+        503: "node is not part of a swarm",
+      },
+    }, signal);
+    return raw.map(readNode);
   }
 
   /** The services carrying every one of `labels` (`key=value`). */
   async services(labels: string[], signal?: AbortSignal): Promise<ServiceSummary[]> {
-    const raw = await this.engine.request(
-      "service ls",
-      (docker) =>
-        docker.listServices(
-          { filters: JSON.stringify({ label: labels }), abortSignal: signal } as object,
-        ),
-      signal,
-    ) as { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[];
+    const raw = await this.engine.request<
+      { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }[]
+    >("service ls", {
+      path: "/services?",
+      method: "GET",
+      options: { filters: JSON.stringify({ label: labels }) },
+      statusCodes: { 200: true, 500: "server error" },
+    }, signal);
     return raw.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID, labels: s.Spec?.Labels ?? {} }));
   }
 
@@ -186,22 +195,25 @@ export class SwarmManager {
     };
     // Not abortable once asked: a service whose creation lands must be known (teardown removes
     // the run's services by label either way).
-    const created = await this.engine.request(
-      `service create ${name}`,
-      (docker) => docker.createService(body as unknown as Dockerode.CreateServiceOptions),
-    ) as { id?: string; ID?: string };
-    const service = created.id ?? created.ID ?? name;
+    const created = await this.engine.request<{ ID?: string }>(`service create ${name}`, {
+      path: "/services/create",
+      method: "POST",
+      options: body,
+      statusCodes: { 200: true, 201: true, 500: "server error" },
+    });
+    const service = created.ID ?? name;
     for (;;) {
       signal.throwIfAborted();
-      const tasks = await this.engine.request(
-        `service ps ${name}`,
-        (docker) => docker.listTasks({ filters: JSON.stringify({ service: [service] }) } as object),
-        signal,
-      ) as {
+      const tasks = await this.engine.request<{
         ID: string;
         Slot?: number;
         Status?: { State?: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
-      }[];
+      }[]>(`service ps ${name}`, {
+        path: "/tasks?",
+        method: "GET",
+        options: { filters: JSON.stringify({ service: [service] }) },
+        statusCodes: { 200: true, 500: "server error" },
+      }, signal);
       const task = tasks[0];
       const container = task?.Status?.ContainerStatus?.ContainerID;
       if (task && container) {
@@ -220,11 +232,11 @@ export class SwarmManager {
     const failed = new Map<string, string>();
     await Promise.all(ids.map(async (id) => {
       try {
-        await this.engine.request(
-          `service rm ${id}`,
-          (docker) => docker.getService(id).remove(),
-          signal,
-        );
+        await this.engine.request(`service rm ${id}`, {
+          path: `/services/${id}`,
+          method: "DELETE",
+          statusCodes: { 200: true, 204: true, 404: "no such service", 500: "server error" },
+        }, signal);
       } catch (error) {
         const status = (error as { status?: number | null }).status;
         if (status !== 404) failed.set(id, error instanceof Error ? error.message : String(error));
