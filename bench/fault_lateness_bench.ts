@@ -13,7 +13,8 @@
  * after each fault, a `pause` or `unpause` of a throwaway container on the same host, through a
  * DockerEngine on an SSH connection of its own, due on the same kind of timer and measured the
  * same way (the engine's event time − its due time). Commands: Redis's acknowledgement − due time (`ackLateMs`),
- * beside a bare ioredis client sending an RPUSH to the same Redis at the baseline's instants.
+ * beside a bare ioredis client sending an RPUSH to the same Redis at the baseline's instants
+ * (written before the bare API call starts, as tm writes a batch's commands before its faults).
  *
  * Targets (issue 16): fault lateness p50 ≤ 20 ms and p99 ≤ 100 ms; command lateness p99 within
  * 1.2× the bare client's.
@@ -140,9 +141,14 @@ async function baselines(timelineStart: number, signal: AbortSignal): Promise<vo
       const action = k % 2 === 0 ? "pause" : "unpause";
       const container = containers[hostIndex];
       bare.push({ dueWall: wallOf(due), host: hostIndex, action });
+      // The RPUSH first, as tm writes a batch's pipeline before its faults' requests start: the
+      // other order would hold the bare client's write behind the API call's request work and
+      // flatter tm's ratio.
+      const acked = redis.rpush(`${runId}-bare`, "x")
+        .then(() => bareAcks.push(performance.now() - due));
       await Promise.all([
         action === "pause" ? engine.pause(container) : engine.unpause(container),
-        redis.rpush(`${runId}-bare`, "x").then(() => bareAcks.push(performance.now() - due)),
+        acked,
       ]);
     }
   } finally {

@@ -34,8 +34,11 @@ export class CommandSender {
    * slow sinks do not delay it. A failed send is reported to `lost`; the promise never rejects.
    * @param lateMs for a timeline batch: how late it was dispatched (its ack is timed from its
    *   due time)
+   * @param meanwhile called once the pipeline is written and before any event is emitted: a
+   *   timeline batch's faults start there, so that neither the commands nor the faults wait for
+   *   the other's request work or for the events' sinks
    */
-  send(commands: OutgoingCommand[], lateMs?: number): Promise<void> {
+  send(commands: OutgoingCommand[], lateMs?: number, meanwhile?: () => void): Promise<void> {
     const { states, emit } = this.#options;
     // The batch's due time on the timeline's clock (performance.now()), to time the ack.
     const due = lateMs === undefined ? undefined : performance.now() - lateMs;
@@ -59,6 +62,7 @@ export class CommandSender {
       this.#inFlight.add(sending);
       sending.finally(() => this.#inFlight.delete(sending));
     }
+    meanwhile?.();
     for (const { peer, command, index, dueMs } of deliverable) {
       emit({
         type: "command-sent",

@@ -58,6 +58,8 @@ export class FaultInjector {
   #queue: Promise<void> = Promise.resolve();
   /** The last fault queued on each peer: what the next one on that peer waits for. */
   readonly #tails = new Map<string, Promise<void>>();
+  /** Faults queued that have not landed yet: a fault waits only for these. */
+  readonly #pending = new Set<Promise<void>>();
   /** Peers paused by a fault and not resumed since. */
   readonly #paused = new Set<string>();
   /** A network fault was tried since the last complete heal: a heal is owed. */
@@ -69,18 +71,28 @@ export class FaultInjector {
 
   /**
    * Queues a batch's faults, due at `dueAt` (a `performance.now()` value); returns at once.
-   * Each fault's `lateMs` is measured when its operation returned.
+   * A fault whose peers' earlier faults have all landed is asked of the runtime before this
+   * returns (its request is on its way before the batch's events are reported); the others
+   * start when those land. Each fault's `lateMs` is measured when its operation returned.
    */
   enqueue(faults: readonly TimelineFault[], dueMs: number, dueAt: number): void {
     for (const fault of faults) {
       const keys = this.#orderKeys(fault);
-      const before = keys.flatMap((key) => this.#tails.get(key) ?? []);
+      const before = keys.flatMap((key) => {
+        const tail = this.#tails.get(key);
+        return tail !== undefined && this.#pending.has(tail) ? [tail] : [];
+      });
       const apply = async () => {
         if (this.#options.halted.aborted) return;
         await this.#apply(fault, { index: fault.index, dueMs, dueAt });
       };
-      // Nothing to wait for: it starts now, not a turn of the event loop later.
+      // Nothing left to wait for: it starts now, not a turn of the event loop later (a settled
+      // promise's `then` is one turn; measured on the bench, the turns before the request left
+      // were ~0.7 ms of a fault's lateness at p50).
       const task = before.length === 0 ? apply() : Promise.all(before).then(apply);
+      this.#pending.add(task);
+      const landed = () => void this.#pending.delete(task);
+      void task.then(landed, landed);
       for (const key of keys) this.#tails.set(key, task);
       this.#queue = Promise.all([this.#queue, task]).then(() => {});
     }

@@ -279,7 +279,7 @@ class Run {
       faults: this.#timelineFaults,
       states: this.#states,
       emit: (event) => this.#emit(event),
-      send: (commands, lateMs) => this.#sender.send(commands, lateMs),
+      send: (commands, lateMs, meanwhile) => this.#sender.send(commands, lateMs, meanwhile),
       applyFaults: (faults, dueMs, lateMs) =>
         this.#faults?.enqueue(faults, dueMs, performance.now() - lateMs),
       faultsLanded: () => this.#faults?.landed() ?? Promise.resolve(),

@@ -41,8 +41,9 @@ export interface StepContext {
    * Sends commands in one pipeline, in order (those to peers that can no longer receive them are
    * reported undeliverable). A failed send halts the run; the returned promise never rejects.
    * @param lateMs how late the timeline dispatched them
+   * @param meanwhile called once the pipeline is written, before the commands' events
    */
-  send(commands: OutgoingCommand[], lateMs?: number): Promise<void>;
+  send(commands: OutgoingCommand[], lateMs?: number, meanwhile?: () => void): Promise<void>;
   /** Resolves once every send in flight has landed. */
   sendsLanded(): Promise<void>;
   /**
@@ -195,8 +196,16 @@ export class TestSteps {
    * @param lateMs how late the batch is dispatched
    */
   dispatch(batch: TimelineBatch, lateMs: number): void {
-    if (batch.faults.length > 0) this.#context.applyFaults(batch.faults, batch.dueMs, lateMs);
-    if (batch.commands.length === 0) return;
+    // The commands' pipeline is written first (microseconds), then the faults' requests start
+    // (a fault's request work, ~0.3 ms and more under load, no longer holds the commands), then
+    // the commands' events are emitted: no request waits for the sinks. Entries due at one
+    // instant keep the order they always had in effect: the pipeline was written first before
+    // too (the faults' requests left a turn later), and a pipeline is in Redis long before a
+    // fault's request (a round trip to the engine) takes effect.
+    const faults = () => {
+      if (batch.faults.length > 0) this.#context.applyFaults(batch.faults, batch.dueMs, lateMs);
+    };
+    if (batch.commands.length === 0) return faults();
     void this.#context.send(
       batch.commands.map((c) => ({
         peer: c.peer,
@@ -205,6 +214,7 @@ export class TestSteps {
         dueMs: batch.dueMs,
       })),
       lateMs,
+      faults,
     );
   }
 

@@ -71,3 +71,24 @@ Deno.test("CommandSender.send reports a failed pipeline as Redis lost and does n
   await sending;
   assertEquals(lost, ["sending commands: connection closed"]);
 });
+
+Deno.test("CommandSender.send calls meanwhile once the pipeline is written, before any event", async () => {
+  const order: string[] = [];
+  const commands = new CommandSender({
+    states: { undeliverableReason: (peer) => peer === "carol" ? "carol exited" : undefined },
+    coordination: () => ({
+      send: () => {
+        order.push("pipeline");
+        return Promise.resolve();
+      },
+    }),
+    emit: (event) => order.push(event.type),
+    lost: () => {},
+  });
+  await commands.send(
+    [{ peer: "bob", command: "ping" }, { peer: "carol", command: "ping" }],
+    undefined,
+    () => order.push("meanwhile"),
+  );
+  assertEquals(order, ["pipeline", "meanwhile", "command-sent", "command-undeliverable"]);
+});

@@ -339,3 +339,33 @@ Deno.test("FaultInjector runs network faults due together on different peers at 
   await injector.landed();
   assertEquals(control.calls.slice(2), ['shape alice {"lossPercent":5}', "heal bob"]);
 });
+
+Deno.test("FaultInjector.enqueue() starts a fault before it returns when the faults before it on its peers have landed", async () => {
+  const { control, injector } = setup();
+  injector.enqueue([fault({ fault: "pause", peers: ["alice"] })], 0, performance.now());
+  // Nothing before it: asked of the runtime within enqueue, not a turn of the event loop later.
+  assertEquals(control.calls, ["pause alice"]);
+  await injector.landed();
+  injector.enqueue([fault({ fault: "resume", peers: ["alice"] })], 10, performance.now());
+  // Alice's pause has landed: her resume need not wait a turn for it either.
+  assertEquals(control.calls, ["pause alice", "resume alice"]);
+  await injector.landed();
+});
+
+Deno.test("FaultInjector.enqueue() holds a fault whose peer's earlier fault has not landed, whatever else landed", async () => {
+  const { control, injector } = setup();
+  const release = control.hold("pause alice");
+  injector.enqueue([fault({ fault: "pause", peers: ["alice"] })], 0, performance.now());
+  injector.enqueue([fault({ fault: "pause", peers: ["bob"] })], 5, performance.now());
+  await until(
+    "both pauses asked",
+    () => Promise.resolve(control.calls.length === 2 ? true : undefined),
+  );
+  injector.enqueue([fault({ fault: "resume", peers: ["alice", "bob"] })], 10, performance.now());
+  // Bob's pause landed, alice's has not: the resume of both waits for alice's.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(control.calls, ["pause alice", "pause bob"]);
+  release();
+  await injector.landed();
+  assertEquals(control.calls, ["pause alice", "pause bob", "resume alice", "resume bob"]);
+});

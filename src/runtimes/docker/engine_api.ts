@@ -17,7 +17,7 @@
  * `EngineApiError`s naming the host, the operation and the engine's message.
  */
 import DockerModem from "docker-modem";
-import { Agent } from "node:http";
+import { Agent, request as httpRequest } from "node:http";
 import { type Duplex, Readable } from "node:stream";
 import type { IncomingMessage } from "node:http";
 import { Buffer } from "node:buffer";
@@ -190,6 +190,8 @@ export class DockerEngine {
   readonly #modem: Modem;
   readonly #trace: (message: string) => void;
   #negotiated: Promise<{ engine: string; api: string }> | null = null;
+  /** The API version spoken, once negotiated: calls on the faults' path then start at once. */
+  #spoken: string | null = null;
 
   constructor(options: DockerEngineOptions) {
     this.host = options.host;
@@ -260,6 +262,7 @@ export class DockerEngine {
       }
       const spoken = negotiatedVersion(api);
       this.#modem.version = `v${spoken}`;
+      this.#spoken = spoken;
       return { engine: answer.Version ?? "?", api: spoken };
     });
     this.#negotiated.catch(() => this.#negotiated = null);
@@ -396,47 +399,35 @@ export class DockerEngine {
     );
   }
 
-  /** Freezes a container's processes (the cgroup freezer). */
+  /**
+   * Freezes a container's processes (the cgroup freezer). Once the version is negotiated, the
+   * request is written before this returns its promise (`#post`): a fault's call is on its way
+   * when the timeline's dispatch goes on.
+   */
   async pause(container: string, signal?: AbortSignal): Promise<void> {
-    await this.version(signal);
-    await this.#call(
+    if (this.#spoken === null) await this.version(signal);
+    await this.#post(
       `pause ${container}`,
-      () =>
-        this.#dial({
-          path: `/containers/${container}/pause`,
-          method: "POST",
-          statusCodes: { 200: true, 204: true, 500: "server error" },
-        }, signal),
+      `/containers/${encodeURIComponent(container)}/pause`,
       signal,
     );
   }
 
   async unpause(container: string, signal?: AbortSignal): Promise<void> {
-    await this.version(signal);
-    await this.#call(
+    if (this.#spoken === null) await this.version(signal);
+    await this.#post(
       `unpause ${container}`,
-      () =>
-        this.#dial({
-          path: `/containers/${container}/unpause`,
-          method: "POST",
-          statusCodes: { 200: true, 204: true, 404: "no such container", 500: "server error" },
-        }, signal),
+      `/containers/${encodeURIComponent(container)}/unpause`,
       signal,
     );
   }
 
   /** Sends a signal (default SIGKILL) to a container's main process. */
   async kill(container: string, signalName = "KILL", signal?: AbortSignal): Promise<void> {
-    await this.version(signal);
-    await this.#call(
+    if (this.#spoken === null) await this.version(signal);
+    await this.#post(
       `kill ${container}`,
-      () =>
-        this.#dial({
-          path: `/containers/${container}/kill?`,
-          method: "POST",
-          options: { signal: signalName },
-          statusCodes: { 200: true, 204: true, 404: "no such container", 500: "server error" },
-        }, signal),
+      `/containers/${encodeURIComponent(container)}/kill?signal=${encodeURIComponent(signalName)}`,
       signal,
     );
   }
@@ -888,6 +879,58 @@ export class DockerEngine {
       if ((error as { name?: string }).name === "AbortError") throw error;
       throw new EngineApiError(this.host, redactUrls(operation), status, engineCause(message));
     }
+  }
+
+  /**
+   * A POST without a body whose answer is no content (`pause`, `unpause`, `kill`: the faults'
+   * calls), made with node:http on the same kept-alive sockets, not through dockerode's modem:
+   * the modem spends ~0.6 ms at p50 and ~1.3 ms at p90 per request before its first byte is
+   * written (URL parse, format and resolve, the query string, and a `util.inspect` of the
+   * options, signal included, for a debug log it builds even when the log is off), ~0.3 ms
+   * here (measured against the local engine, 60 calls each, interleaved). Traced and failing
+   * as every other call.
+   */
+  #post(operation: string, path: string, signal?: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const what = `POST /v${this.#spoken}${path.replace(/\?.*$/, "")}`;
+    const request = new Promise<void>((resolve, reject) => {
+      const answered = httpRequest({
+        agent: this.#agent,
+        host: "docker-engine",
+        method: "POST",
+        path: `/v${this.#spoken}${path}`,
+        ...(signal ? { signal } : {}),
+      }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("error", reject);
+        response.on("end", () => {
+          const status = response.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve();
+          const body = Buffer.concat(chunks).toString().trim();
+          let message = body;
+          try {
+            message = (JSON.parse(body) as { message?: string }).message ?? body;
+          } catch {
+            // Not JSON: the body itself is the message.
+          }
+          reject(Object.assign(new Error(message || `HTTP ${status}`), { statusCode: status }));
+        });
+      });
+      answered.on("error", reject);
+      answered.end();
+    });
+    request.then(
+      () =>
+        this.#trace(`${this.host}: API ${what} ${Math.round(performance.now() - started)} ms, ok`),
+      (error) =>
+        this.#trace(
+          `${this.host}: API ${what} ${Math.round(performance.now() - started)} ms, failed: ${
+            (error as { statusCode?: number }).statusCode ?? errorMessage(error)
+          }`,
+        ),
+    );
+    return this.#call(operation, () => request, signal);
   }
 
   /** A request whose answer is read as a stream (the modem resolves on the headers). */
