@@ -7,6 +7,7 @@
  * swarm is not touched: `form` then says why the test must be skipped.
  */
 import { hostDocker, type Testbed } from "./testbed.ts";
+import { eventually } from "./until.ts";
 
 /**
  * Why a swarm cannot be formed here (this machine's engine is already in a swarm, or there is
@@ -107,11 +108,12 @@ export async function formSwarm(bed: Testbed): Promise<TestbedSwarm | string> {
       ]);
     }
     // The worker is listed ready once its first heartbeat reached the manager.
-    for (let i = 0; i < 100; i++) {
-      const ready = await docker(a, ["node", "inspect", nodes.b, "--format", "{{.Status.State}}"]);
-      if (ready === "ready") break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await eventually(
+      "host B's engine listed ready in the swarm",
+      async () =>
+        await docker(a, ["node", "inspect", nodes.b, "--format", "{{.Status.State}}"]) ===
+          "ready",
+    );
     return { nodes, leave };
   } catch (error) {
     await leave().catch(() => {});
