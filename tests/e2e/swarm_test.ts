@@ -7,8 +7,8 @@
  * touched: the test is then ignored, saying why.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { type LogLine, randomBasePort, workspace } from "../support/e2e.ts";
-import { formSwarm, swarmBusy, swarmEntry } from "../support/testbed_swarm.ts";
+import { type LogLine, randomBasePort, sshClientEnds, workspace } from "../support/e2e.ts";
+import { formSwarm, killHostASessions, swarmBusy, swarmEntry } from "../support/testbed_swarm.ts";
 import { containerName } from "../../src/runtimes/docker/container_names.ts";
 import { currentOwner } from "../../src/coordination/run_owner.ts";
 
@@ -259,5 +259,64 @@ Deno.test({
     await swarm.leave();
     await new Deno.Command("docker", { args: ["rmi", `tm-${ws.name}:reset`], stderr: "null" })
       .output();
+  }
+});
+
+Deno.test({
+  name: "tm on a swarm reconnects to a manager reached over SSH whose session was killed " +
+    "mid-timeline, and teardown removes every service: nothing left behind, exit 0 " +
+    "[integration: testbed, swarm]" +
+    (busy ? ` (ignored: ${busy})` : ""),
+  ignore: busy !== undefined,
+}, async () => {
+  await using ws = await workspace("swarm-lost");
+  const { bed } = ws;
+  const swarm = await formSwarm(bed);
+  if (typeof swarm === "string") throw new Error(swarm);
+  try {
+    const image = bed.peerImage;
+    const entry = swarmEntry(bed, { base_port: randomBasePort() });
+    const config = await ws.writeConfig({
+      timeout: { startup: 60, shutdown: 30 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      images: [image],
+      // The manager over host A's sshd; node a as this machine, so that the manager's is the
+      // only SSH connection tm has to host A: killing its sessions drops the manager alone.
+      hosts: [{
+        ...entry,
+        manager: undefined,
+        name: "lab",
+        address: bed.hostA.address,
+        ssh_port: bed.hostA.port,
+        ssh_user: bed.hostA.user,
+        ssh_auth: bed.hostA.key,
+        nodes: { ...entry.nodes, a: "local" },
+      }],
+      peers: [{ name: "alice", image, runs_on: "a" }, { name: "bob", image, runs_on: "b" }],
+      commands: [
+        { time: 0, peer: "alice", command: "connect" },
+        { time: 6, peer: "bob", command: "pull" },
+      ],
+    });
+    const tm = ws.start([config]);
+    await tm.waitFor(/── timeline/);
+    const ends = (await sshClientEnds(tm.pid, bed))
+      .filter((end) => end.startsWith(`${bed.hostA.orchestratorAddress} `));
+    assert(ends.length > 0, "tm's connection to the manager (host A's sshd)");
+    const killed = await killHostASessions(bed, ends.map((end) => Number(end.split(" ")[1])));
+    assert(killed.length > 0, "the sshd serving the manager's connection was killed");
+    await tm.waitFor(/host lab lost/);
+    await tm.waitFor(/host lab reconnected after/);
+    const result = await tm.done;
+    const output = `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+
+    assertEquals(result.code, 0, output);
+    const log = await ws.logLines();
+    assert(!log.some((l) => l.tag === "LEFT"), `nothing left behind:\n${output}`);
+    assertEquals(await services(ws.name), []);
+    assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+    assertEquals(await ws.leftoverConfigDirs(), []);
+  } finally {
+    await swarm.leave();
   }
 });

@@ -28,6 +28,7 @@ import { LABELS, ownerOfLabels } from "../docker/container_names.ts";
 import { runLiveness } from "../docker/run_liveness.ts";
 import { connectHost } from "../../transport/connect.ts";
 import { errorMessage } from "../../base/errors.ts";
+import type { ConnectionEvent } from "../../transport/reconnecting_remote.ts";
 import { SwarmManager } from "./swarm_api.ts";
 import { swarmHosts } from "./swarm_nodes.ts";
 
@@ -101,6 +102,8 @@ export class SwarmRuntime implements PeerRuntime {
   #emit: RuntimeSink = () => {};
   #context: RuntimeContext | undefined;
   #teardown: Promise<void> | undefined;
+  /** Aborted by a forced teardown (second interrupt): stops waiting for a lost manager. */
+  readonly #forced = new AbortController();
   readonly faults: FaultControl;
 
   constructor(options: SwarmRuntimeOptions) {
@@ -128,7 +131,11 @@ export class SwarmRuntime implements PeerRuntime {
     this.#emit = context.emit;
     this.#context = context;
     const trace = (message: string) => this.#emit({ type: "trace", message });
-    this.#manager = await SwarmManager.connect(this.#cluster.swarm, context.signal, trace);
+    this.#manager = await SwarmManager.connect(this.#cluster.swarm, context.signal, {
+      trace,
+      giveUpAfterMs: this.#options.config.timeout.startup * 1_000,
+      onConnectionEvent: (event) => this.#onManagerConnection(event),
+    });
     await this.#manager.nodeId(context.signal);
     await this.#docker.setup(context);
     await this.#clearLeftoverServices(this.#manager, context.signal);
@@ -174,6 +181,51 @@ export class SwarmRuntime implements PeerRuntime {
     if (problems.length > 0) throw new HostSetupError(problems);
   }
 
+  /**
+   * Reports what happens to the connection to the manager, as the Docker runtime does a host's.
+   * Losing it for good does not fail the run: the peers are watched on their nodes' engines, and
+   * the manager is needed again only at teardown, which tries once more to reach it.
+   */
+  #onManagerConnection(event: ConnectionEvent): void {
+    const name = hostName(this.#cluster.swarm);
+    switch (event.type) {
+      case "lost":
+        this.#emit({
+          type: "host-lost",
+          host: name,
+          reason: event.error.message.replace(`${name}: `, ""),
+          giveUpMs: event.giveUpAfterMs,
+        });
+        break;
+      case "attempt-failed":
+        this.#emit({
+          type: "trace",
+          level: "debug",
+          message: `${name}: reconnection attempt ${event.attempt} failed: ${
+            errorMessage(event.error)
+          }; next in ${event.nextDelayMs} ms`,
+        });
+        break;
+      case "restored":
+        this.#emit({
+          type: "host-reconnected",
+          host: name,
+          outageMs: Math.round(event.outageMs),
+          attempts: event.attempts,
+        });
+        break;
+      case "gave-up":
+        this.#emit({
+          type: "warning",
+          host: name,
+          message: `the manager is lost (${
+            event.error.message.replace(`${name}: `, "")
+          }): cleanup tries once more to remove this run's services`,
+        });
+        break;
+    }
+  }
+
   redisUrlFor(placement: PlacedPeer, orchestratorUrl: string): string {
     return this.#docker.redisUrlFor(placement, orchestratorUrl);
   }
@@ -187,6 +239,7 @@ export class SwarmRuntime implements PeerRuntime {
   }
 
   teardown(options: TeardownOptions = {}): Promise<void> {
+    if (options.force) this.#forced.abort();
     const docker = this.#docker.teardown(options);
     this.#teardown ??= this.#teardownOnce(docker, options.emit ?? this.#emit);
     return this.#teardown;
@@ -198,10 +251,34 @@ export class SwarmRuntime implements PeerRuntime {
     const manager = this.#manager;
     if (!manager) return;
     const swarm = hostName(this.#cluster.swarm);
-    try {
-      const ours = await manager.services([`${LABELS.run}=${this.#options.runId}`]);
+    const forced = this.#forced.signal;
+    const label = `${LABELS.run}=${this.#options.runId}`;
+    const remove = async () => {
+      const ours = await manager.services([label], forced);
       const failed = await manager.removeServices(ours.map((s) => s.id));
-      const left = await manager.services([`${LABELS.run}=${this.#options.runId}`]);
+      return { failed, left: await manager.services([label], forced) };
+    };
+    try {
+      let removed;
+      try {
+        removed = await remove();
+      } catch (error) {
+        // The connection dropped (or reconnection was given up): reconnect and try once more.
+        if (forced.aborted) throw error;
+        const withinMs = this.#options.config.timeout.shutdown * 1_000;
+        if (!manager.connected) {
+          sink({
+            type: "warning",
+            host: swarm,
+            message: `reconnecting to the manager to remove this run's services (for up to ${
+              withinMs / 1_000
+            } s)`,
+          });
+        }
+        await manager.reconnect(withinMs, forced);
+        removed = await remove();
+      }
+      const { failed, left } = removed;
       if (left.length > 0) {
         sink({
           type: "left-behind",
