@@ -10,6 +10,9 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type LogLine, randomBasePort, sshClientEnds, workspace } from "../support/e2e.ts";
 import { formSwarm, killHostASessions, swarmBusy, swarmEntry } from "../support/testbed_swarm.ts";
 import { containerName } from "../../src/runtimes/docker/container_names.ts";
+import { startSecondEngine } from "../support/second_engine.ts";
+import { eventually } from "../support/until.ts";
+import { buildBusyboxImage, removeImages, sh } from "../support/scratch_images.ts";
 import { currentOwner } from "../../src/coordination/run_owner.ts";
 
 const busy = swarmBusy();
@@ -318,5 +321,99 @@ Deno.test({
     assertEquals(await ws.leftoverConfigDirs(), []);
   } finally {
     await swarm.leave();
+  }
+});
+
+/** `docker service create` of a tm-labelled service on `dockerHost` (a private engine). */
+function labelledService(
+  dockerHost: string,
+  name: string,
+  labels: Record<string, string>,
+  image: string,
+  command: string,
+): Promise<string> {
+  const flags = Object.entries(labels).map(([k, v]) =>
+    `--label ${k}=${v} --container-label ${k}=${v}`
+  );
+  return sh(
+    `DOCKER_HOST=${dockerHost} docker service create --detach --no-resolve-image ` +
+      `--restart-condition none ${flags.join(" ")} --name ${name} ${image} ${command}`,
+  );
+}
+
+Deno.test("tm --reset-hosts-all --yes on a swarm removes the test's services and other tests' ended ones, keeps a running one, and prunes every node [integration: docker, swarm]", async () => {
+  // A private one-node swarm (a private engine): pruning never touches a shared engine.
+  await using ws = await workspace("swarm-resetall");
+  await using engine = await startSecondEngine();
+  const on = (script: string) => sh(`export DOCKER_HOST=${engine.dockerHost}; ${script}`);
+  const image = `tm-${ws.name}:bb`;
+  const unused = `tm-${ws.name}:unused`;
+  try {
+    await buildBusyboxImage(image);
+    await buildBusyboxImage(unused, ["true"]);
+    await sh(
+      `docker save ${image} ${unused} | DOCKER_HOST=${engine.dockerHost} docker load -q`,
+    );
+    await on("docker swarm init --listen-addr 127.0.0.1:2377 --advertise-addr 127.0.0.1");
+    const node = (await on("docker info --format '{{.Swarm.NodeID}}'")).trim();
+    await on(`docker node update --label-add tm.name=solo ${node}`);
+    // A dead run's service of this test, and of another test (their tasks end at once), and a
+    // service of another test whose task runs (a live run's, perhaps).
+    const ghost = containerName(ws.name, "ghost");
+    const other = containerName(`${ws.name}-other`, "ghost");
+    const live = containerName(`${ws.name}-other`, "live");
+    const run = (test: string) => ({ "tm.test": test, "tm.run": "deadbeef" });
+    await labelledService(engine.dockerHost, ghost, run(ws.name), image, "true");
+    await labelledService(engine.dockerHost, other, run(`${ws.name}-other`), image, "true");
+    await labelledService(engine.dockerHost, live, run(`${ws.name}-other`), image, "sleep 600");
+    await eventually("the services' tasks ended or running", async () => {
+      const states =
+        (await on("docker service ps --format '{{.CurrentState}}' $(docker service ls -q)"))
+          .trim().split("\n");
+      return states.length === 3 &&
+        states.filter((s) => s.startsWith("Complete")).length === 2 &&
+        states.some((s) => s.startsWith("Running"));
+    });
+    const config = await ws.writeConfig({
+      redis: { port: ws.redisPort, image: ws.bed.redisImage },
+      hosts: [{ connection: "swarm", manager: "local", name: "lab", base_port: randomBasePort() }],
+      peers: [{ name: "alice", image }],
+      commands: [{ time: 0, peer: "alice", command: "pull" }],
+    });
+    const reset = await ws.run(["--reset-hosts-all", "--yes", config], {
+      env: { DOCKER_HOST: engine.dockerHost },
+    });
+    const output = `stdout:\n${reset.stdout}\nstderr:\n${reset.stderr}`;
+    assertEquals(reset.code, 0, output);
+    assert(reset.stdout.includes(`lab: removed service ${ghost}\n`), output);
+    assert(
+      reset.stdout.includes(
+        `lab: removed service ${other} (test ${ws.name}-other, its task ended)`,
+      ),
+      output,
+    );
+    assert(
+      reset.stdout.includes(
+        `lab: kept service ${live} of test ${ws.name}-other: its task is still running`,
+      ),
+      output,
+    );
+    assert(/^solo: pruned .*Total reclaimed space: /m.test(reset.stdout), output);
+    assertEquals((await on("docker service ls --format '{{.Name}}'")).trim(), live, output);
+    // The running task's container and its image stay; the unused image is pruned.
+    assertEquals((await on("docker ps -a --format '{{.State}}'")).trim(), "running", output);
+    assertEquals(
+      (await on("docker image ls --format '{{.Repository}}:{{.Tag}}'")).trim(),
+      image,
+      output,
+    );
+    assertEquals(
+      (await on("docker info --format '{{.Swarm.LocalNodeState}}'")).trim(),
+      "active",
+      "the swarm itself is kept",
+    );
+  } finally {
+    await on("docker swarm leave --force").catch(() => {});
+    await removeImages(image, unused);
   }
 });

@@ -52,6 +52,31 @@ export class TaskFailedError extends Error {
   }
 }
 
+/** A task of a service, as tm reads it (`GET /tasks`). */
+export interface TaskSummary {
+  id: string;
+  serviceId: string;
+  nodeId: string;
+  /** `Status.State`: new … running, then complete, failed, shutdown, rejected, orphaned, remove. */
+  state: string;
+  /** The task's container, once it has one. */
+  containerId: string | undefined;
+  /** Its container's exit code, once it ended. */
+  exitCode: number | undefined;
+  /** Why it failed, as the swarm says (`Status.Err`); "" if none. */
+  error: string;
+}
+
+/** Task states after which a task never runs again (its service's restart policy is none). */
+export const ENDED_TASK_STATES: ReadonlySet<string> = new Set([
+  "complete",
+  "failed",
+  "shutdown",
+  "rejected",
+  "orphaned",
+  "remove",
+]);
+
 /** A service of the swarm, as tm lists them. */
 export interface ServiceSummary {
   id: string;
@@ -170,6 +195,34 @@ export class SwarmManager {
     return raw.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID, labels: s.Spec?.Labels ?? {} }));
   }
 
+  /** The tasks matching `filters` (`service`, `node`, `label`, `desired-state`, as the API's). */
+  async tasks(filters: Record<string, string[]>, signal?: AbortSignal): Promise<TaskSummary[]> {
+    const raw = await this.engine.request(
+      "service ps",
+      (docker) =>
+        docker.listTasks({ filters: JSON.stringify(filters), abortSignal: signal } as object),
+      signal,
+    ) as {
+      ID: string;
+      ServiceID?: string;
+      NodeID?: string;
+      Status?: {
+        State?: string;
+        Err?: string;
+        ContainerStatus?: { ContainerID?: string; ExitCode?: number };
+      };
+    }[];
+    return raw.map((task) => ({
+      id: task.ID,
+      serviceId: task.ServiceID ?? "",
+      nodeId: task.NodeID ?? "",
+      state: task.Status?.State ?? "",
+      containerId: task.Status?.ContainerStatus?.ContainerID || undefined,
+      exitCode: task.Status?.ContainerStatus?.ExitCode,
+      error: task.Status?.Err ?? "",
+    }));
+  }
+
   /**
    * Creates a service of one task running `spec` on node `nodeId` (restart policy none, its UDP
    * ports published in host mode, the image by its ID so no node asks a registry), and waits for
@@ -238,7 +291,7 @@ export class SwarmManager {
         return { id: container, name: `${name}.${task.Slot ?? 1}.${task.ID}`, service };
       }
       const state = task?.Status?.State ?? "";
-      if (["failed", "rejected", "shutdown", "orphaned", "remove"].includes(state)) {
+      if (ENDED_TASK_STATES.has(state)) {
         throw new TaskFailedError(name, state, task?.Status?.Err ?? "no reason given");
       }
       await sleep(TASK_POLL_MS, undefined, { signal });
