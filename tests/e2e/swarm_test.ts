@@ -401,7 +401,11 @@ Deno.test("tm --reset-hosts-all --yes on a swarm removes the test's services and
     assert(/^solo: pruned .*Total reclaimed space: /m.test(reset.stdout), output);
     assertEquals((await on("docker service ls --format '{{.Name}}'")).trim(), live, output);
     // The running task's container and its image stay; the unused image is pruned.
-    assertEquals((await on("docker ps -a --format '{{.State}}'")).trim(), "running", output);
+    // The removed services' task containers go after the services do (asynchronously).
+    await eventually(
+      "only the running task's container left",
+      async () => (await on("docker ps -a --format '{{.State}}'")).trim() === "running",
+    );
     assertEquals(
       (await on("docker image ls --format '{{.Repository}}:{{.Tag}}'")).trim(),
       image,

@@ -284,8 +284,8 @@ export class SwarmRuntime implements PeerRuntime {
           type: "left-behind",
           host: swarm,
           containers: left.map((s) => `service ${s.name}`),
-          reason: [...failed.values()][0] ??
-            `docker service rm ${left.map((s) => s.name).join(" ")} removes them`,
+          reason: [...failed.values()][0] ?? "still listed after its removal",
+          remove: `docker service rm ${left.map((s) => s.name).join(" ")}`,
         });
       }
     } catch (error) {
@@ -294,6 +294,7 @@ export class SwarmRuntime implements PeerRuntime {
         host: swarm,
         containers: [`the services labelled ${LABELS.run}=${this.#options.runId}`],
         reason: `could not ask the manager: ${errorMessage(error)}`,
+        remove: `docker service rm $(docker service ls -q --filter label=${label})`,
       });
     } finally {
       await manager.close();
