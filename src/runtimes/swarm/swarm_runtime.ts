@@ -254,9 +254,11 @@ export class SwarmRuntime implements PeerRuntime {
     const forced = this.#forced.signal;
     const label = `${LABELS.run}=${this.#options.runId}`;
     const remove = async () => {
-      const ours = await manager.services([label], forced);
+      // A second interrupt cuts short the wait for a lost manager, never a removal under way.
+      const signal = manager.connected ? undefined : forced;
+      const ours = await manager.services([label], signal);
       const failed = await manager.removeServices(ours.map((s) => s.id));
-      return { failed, left: await manager.services([label], forced) };
+      return { failed, left: await manager.services([label], signal) };
     };
     try {
       let removed;
