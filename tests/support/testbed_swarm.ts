@@ -8,6 +8,7 @@
  */
 import { hostDocker, type Testbed } from "./testbed.ts";
 import { eventually } from "./until.ts";
+import { killServing } from "./host_b_sshd.ts";
 
 /**
  * Why a swarm cannot be formed here (this machine's engine is already in a swarm, or there is
@@ -126,26 +127,8 @@ export async function formSwarm(bed: Testbed): Promise<TestbedSwarm | string> {
  * from `clientPorts` (this machine's ends, as `sshClientEnds` lists them), as a dropped
  * connection would end them; host A's sshd itself stays up. Returns the pids killed.
  */
-export async function killHostASessions(bed: Testbed, clientPorts: number[]): Promise<number[]> {
+export function killHostASessions(bed: Testbed, clientPorts: number[]): Promise<number[]> {
   const server = `${bed.hostA.address}:${bed.hostA.port}`;
   const clients = new Set(clientPorts.map((port) => `${bed.hostA.orchestratorAddress}:${port}`));
-  const output = await new Deno.Command("ss", {
-    args: ["-tnpH", "state", "established"],
-    stdout: "piped",
-  }).output();
-  const pids = new Set<number>();
-  for (const line of new TextDecoder().decode(output.stdout).split("\n")) {
-    // Recv-Q Send-Q Local Peer Process (state is filtered, so no State column)
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 5 || fields[2] !== server || !clients.has(fields[3])) continue;
-    for (const match of line.matchAll(/pid=(\d+)/g)) pids.add(Number(match[1]));
-  }
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return [...pids];
+  return killServing(null, (local, peer) => local === server && clients.has(peer));
 }

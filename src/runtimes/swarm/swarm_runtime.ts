@@ -8,7 +8,9 @@
  * Docker runtime's, on each node's engine. This class adds what is the swarm's: services of
  * dead runs of the test removed at setup (a live run's refused), and this run's services removed
  * at teardown, after the Docker runtime collected the output and removed the task containers;
- * a service that cannot be removed is reported `left-behind`.
+ * a service that cannot be removed is reported `left-behind`, with the `docker service rm` that
+ * removes it. The manager's connection is reconnected when it drops (reported as the swarm's
+ * `host-lost` and `host-reconnected`); teardown waits for it, or tries once more.
  */
 import type { Config, SwarmHostConfig } from "../../plan/schema.ts";
 import { hostName } from "../../plan/schema.ts";
@@ -29,6 +31,7 @@ import { runLiveness } from "../docker/run_liveness.ts";
 import { connectHost } from "../../transport/connect.ts";
 import { errorMessage } from "../../base/errors.ts";
 import type { ConnectionEvent } from "../../transport/reconnecting_remote.ts";
+import { connectionRunEvent } from "../docker/connection_events.ts";
 import { SwarmManager } from "./swarm_api.ts";
 import { swarmHosts } from "./swarm_nodes.ts";
 
@@ -188,42 +191,18 @@ export class SwarmRuntime implements PeerRuntime {
    */
   #onManagerConnection(event: ConnectionEvent): void {
     const name = hostName(this.#cluster.swarm);
-    switch (event.type) {
-      case "lost":
-        this.#emit({
-          type: "host-lost",
-          host: name,
-          reason: event.error.message.replace(`${name}: `, ""),
-          giveUpMs: event.giveUpAfterMs,
-        });
-        break;
-      case "attempt-failed":
-        this.#emit({
-          type: "trace",
-          level: "debug",
-          message: `${name}: reconnection attempt ${event.attempt} failed: ${
-            errorMessage(event.error)
-          }; next in ${event.nextDelayMs} ms`,
-        });
-        break;
-      case "restored":
-        this.#emit({
-          type: "host-reconnected",
-          host: name,
-          outageMs: Math.round(event.outageMs),
-          attempts: event.attempts,
-        });
-        break;
-      case "gave-up":
-        this.#emit({
-          type: "warning",
-          host: name,
-          message: `the manager is lost (${
-            event.error.message.replace(`${name}: `, "")
-          }): cleanup tries once more to remove this run's services`,
-        });
-        break;
+    if (event.type === "gave-up") {
+      this.#emit({
+        type: "warning",
+        host: name,
+        message: `the manager is lost (${
+          event.error.message.replace(`${name}: `, "")
+        }): cleanup tries once more to remove this run's services`,
+      });
+      return;
     }
+    const run = connectionRunEvent(name, event);
+    if (run) this.#emit(run);
   }
 
   redisUrlFor(placement: PlacedPeer, orchestratorUrl: string): string {
