@@ -268,7 +268,14 @@ export type EngineEvent =
     /** An expectation was decided (passed or failed); sent once per check. */
     | { type: "check-decided"; check: CheckOutcome }
     /** Cleanup could not remove these containers of the run: they are still on the host. */
-    | { type: "left-behind"; host: string; containers: string[]; reason: string }
+    | {
+      type: "left-behind";
+      host: string;
+      containers: string[];
+      reason: string;
+      /** The command that removes them; absent: `docker rm -f <containers>` (`removalCommand`). */
+      remove?: string;
+    }
     /** With `host`, views show `<host>: <message>`: the message itself does not name the host. */
     | { type: "warning"; message: string; peer?: string; host?: string }
     | { type: "error"; message: string; peer?: string; host?: string }

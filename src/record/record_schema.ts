@@ -169,7 +169,12 @@ const EVENT_FIELDS: Partial<Record<EngineEventType, z.ZodObject>> = {
     detail: optionalString,
   }),
   "check-decided": z.object({ check: checkOutcome }),
-  "left-behind": z.object({ host: z.string(), containers: lines, reason: z.string() }),
+  "left-behind": z.object({
+    host: z.string(),
+    containers: lines,
+    reason: z.string(),
+    remove: optionalString,
+  }),
   "warning": z.object({ message: z.string(), peer: optionalString, host: optionalString }),
   "error": z.object({ message: z.string(), peer: optionalString, host: optionalString }),
   "trace": z.object({ message: z.string(), level: optionalString }),

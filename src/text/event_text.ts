@@ -41,6 +41,14 @@ export function shipLabel(image: string, host: string): string {
 }
 
 /**
+ * The command that removes what cleanup left on a host: the runtime's (`docker service rm …` for
+ * a swarm's services), else `docker rm -f` of the containers.
+ */
+export function removalCommand(left: { containers: readonly string[]; remove?: string }): string {
+  return left.remove ?? `docker rm -f ${left.containers.join(" ")}`;
+}
+
+/**
  * What happened, in one line, without time, peer name or marker; `""` for `run-finished`, which
  * the views show as their summary.
  */
@@ -90,7 +98,7 @@ export function eventSentence(event: EngineEvent): string {
     }
     case "left-behind":
       return `left on ${event.host}: ${event.containers.join(", ")} (${event.reason}); ` +
-        `remove with: docker rm -f ${event.containers.join(" ")}`;
+        `remove with: ${removalCommand(event)}`;
     case "image-pull":
       return `pull ${event.image}: ${event.state}${suffix(event.detail)}`;
     case "image-transfer":

@@ -10,7 +10,7 @@ import {
   FIXED_HINT,
   knownFailureText,
 } from "../engine/known_failures.ts";
-import { chaosSentence, formatTimelineTime } from "../text/event_text.ts";
+import { chaosSentence, formatTimelineTime, removalCommand } from "../text/event_text.ts";
 import { peerColor, statusColor } from "./peer_colors.ts";
 import { formatDuration } from "../text/quantities.ts";
 import type { RunState } from "./run_state.ts";
@@ -263,10 +263,10 @@ export function summarize(state: RunState, options: SummaryOptions = {}): Styled
       bold: true,
     }]);
   }
-  for (const { host, containers } of state.leftBehind) {
+  for (const left of state.leftBehind) {
     lines.push([
-      { text: `  left on ${host}: `, color: "red", bold: true },
-      { text: `${containers.join(", ")} (remove: docker rm -f ${containers.join(" ")})` },
+      { text: `  left on ${left.host}: `, color: "red", bold: true },
+      { text: `${left.containers.join(", ")} (remove: ${removalCommand(left)})` },
     ]);
   }
   if (state.chaos) lines.push([{ text: `  ${chaosSentence(state.chaos)}` }]);

@@ -197,7 +197,7 @@ export interface RunState {
   warnings: number;
   errors: number;
   /** Containers cleanup could not remove, per host, with why (`left-behind` events). */
-  leftBehind: { host: string; containers: string[]; reason: string }[];
+  leftBehind: { host: string; containers: string[]; reason: string; remove?: string }[];
   /** The checks decided so far (`check-decided`), in the order they were decided. */
   checks: CheckOutcome[];
   /** Timeline entries typed by hand (`manual-entry`): a steered run says so in its summary. */
@@ -405,6 +405,7 @@ export function applyEvent(state: RunState, unsafe: EngineEvent): RunState {
         host: event.host,
         containers: event.containers,
         reason: event.reason,
+        ...(event.remove !== undefined ? { remove: event.remove } : {}),
       });
       line("error", "error");
       break;

@@ -7,9 +7,12 @@
  * touched: the test is then ignored, saying why.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { type LogLine, randomBasePort, workspace } from "../support/e2e.ts";
-import { formSwarm, swarmBusy, swarmEntry } from "../support/testbed_swarm.ts";
+import { type LogLine, randomBasePort, sshClientEnds, workspace } from "../support/e2e.ts";
+import { formSwarm, killHostASessions, swarmBusy, swarmEntry } from "../support/testbed_swarm.ts";
 import { containerName } from "../../src/runtimes/docker/container_names.ts";
+import { startSecondEngine } from "../support/second_engine.ts";
+import { eventually } from "../support/until.ts";
+import { buildBusyboxImage, removeImages, sh } from "../support/scratch_images.ts";
 import { currentOwner } from "../../src/coordination/run_owner.ts";
 
 const busy = swarmBusy();
@@ -259,5 +262,162 @@ Deno.test({
     await swarm.leave();
     await new Deno.Command("docker", { args: ["rmi", `tm-${ws.name}:reset`], stderr: "null" })
       .output();
+  }
+});
+
+Deno.test({
+  name: "tm on a swarm reconnects to a manager reached over SSH whose session was killed " +
+    "mid-timeline, and teardown removes every service: nothing left behind, exit 0 " +
+    "[integration: testbed, swarm]" +
+    (busy ? ` (ignored: ${busy})` : ""),
+  ignore: busy !== undefined,
+}, async () => {
+  await using ws = await workspace("swarm-lost");
+  const { bed } = ws;
+  const swarm = await formSwarm(bed);
+  if (typeof swarm === "string") throw new Error(swarm);
+  try {
+    const image = bed.peerImage;
+    const entry = swarmEntry(bed, { base_port: randomBasePort() });
+    const config = await ws.writeConfig({
+      timeout: { startup: 60, shutdown: 30 },
+      redis: { port: ws.redisPort, image: bed.redisImage },
+      images: [image],
+      // The manager over host A's sshd; node a as this machine, so that the manager's is the
+      // only SSH connection tm has to host A: killing its sessions drops the manager alone.
+      hosts: [{
+        ...entry,
+        manager: undefined,
+        name: "lab",
+        address: bed.hostA.address,
+        ssh_port: bed.hostA.port,
+        ssh_user: bed.hostA.user,
+        ssh_auth: bed.hostA.key,
+        nodes: { ...entry.nodes, a: "local" },
+      }],
+      peers: [{ name: "alice", image, runs_on: "a" }, { name: "bob", image, runs_on: "b" }],
+      commands: [
+        { time: 0, peer: "alice", command: "connect" },
+        { time: 6, peer: "bob", command: "pull" },
+      ],
+    });
+    const tm = ws.start([config]);
+    await tm.waitFor(/── timeline/);
+    const ends = (await sshClientEnds(tm.pid, bed))
+      .filter((end) => end.startsWith(`${bed.hostA.orchestratorAddress} `));
+    assert(ends.length > 0, "tm's connection to the manager (host A's sshd)");
+    const killed = await killHostASessions(bed, ends.map((end) => Number(end.split(" ")[1])));
+    assert(killed.length > 0, "the sshd serving the manager's connection was killed");
+    await tm.waitFor(/host lab lost/);
+    await tm.waitFor(/host lab reconnected after/);
+    const result = await tm.done;
+    const output = `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+
+    assertEquals(result.code, 0, output);
+    const log = await ws.logLines();
+    assert(!log.some((l) => l.tag === "LEFT"), `nothing left behind:\n${output}`);
+    assertEquals(await services(ws.name), []);
+    assertEquals(await ws.containers(), { hosta: [], hostb: [] });
+    assertEquals(await ws.leftoverConfigDirs(), []);
+  } finally {
+    await swarm.leave();
+  }
+});
+
+/** `docker service create` of a tm-labelled service on `dockerHost` (a private engine). */
+function labelledService(
+  dockerHost: string,
+  name: string,
+  labels: Record<string, string>,
+  image: string,
+  command: string,
+): Promise<string> {
+  const flags = Object.entries(labels).map(([k, v]) =>
+    `--label ${k}=${v} --container-label ${k}=${v}`
+  );
+  return sh(
+    `DOCKER_HOST=${dockerHost} docker service create --detach --no-resolve-image ` +
+      `--restart-condition none ${flags.join(" ")} --name ${name} ${image} ${command}`,
+  );
+}
+
+Deno.test("tm --reset-hosts-all --yes on a swarm removes the test's services and other tests' ended ones, keeps a running one, and prunes every node [integration: docker, swarm]", async () => {
+  // A private one-node swarm (a private engine): pruning never touches a shared engine.
+  await using ws = await workspace("swarm-resetall");
+  await using engine = await startSecondEngine();
+  const on = (script: string) => sh(`export DOCKER_HOST=${engine.dockerHost}; ${script}`);
+  const image = `tm-${ws.name}:bb`;
+  const unused = `tm-${ws.name}:unused`;
+  try {
+    await buildBusyboxImage(image);
+    await buildBusyboxImage(unused, ["true"]);
+    await sh(
+      `docker save ${image} ${unused} | DOCKER_HOST=${engine.dockerHost} docker load -q`,
+    );
+    await on("docker swarm init --listen-addr 127.0.0.1:2377 --advertise-addr 127.0.0.1");
+    const node = (await on("docker info --format '{{.Swarm.NodeID}}'")).trim();
+    await on(`docker node update --label-add tm.name=solo ${node}`);
+    // A dead run's service of this test, and of another test (their tasks end at once), and a
+    // service of another test whose task runs (a live run's, perhaps).
+    const ghost = containerName(ws.name, "ghost");
+    const other = containerName(`${ws.name}-other`, "ghost");
+    const live = containerName(`${ws.name}-other`, "live");
+    const run = (test: string) => ({ "tm.test": test, "tm.run": "deadbeef" });
+    await labelledService(engine.dockerHost, ghost, run(ws.name), image, "true");
+    await labelledService(engine.dockerHost, other, run(`${ws.name}-other`), image, "true");
+    await labelledService(engine.dockerHost, live, run(`${ws.name}-other`), image, "sleep 600");
+    await eventually("the services' tasks ended or running", async () => {
+      const states =
+        (await on("docker service ps --format '{{.CurrentState}}' $(docker service ls -q)"))
+          .trim().split("\n");
+      return states.length === 3 &&
+        states.filter((s) => s.startsWith("Complete")).length === 2 &&
+        states.some((s) => s.startsWith("Running"));
+    });
+    const config = await ws.writeConfig({
+      redis: { port: ws.redisPort, image: ws.bed.redisImage },
+      hosts: [{ connection: "swarm", manager: "local", name: "lab", base_port: randomBasePort() }],
+      peers: [{ name: "alice", image }],
+      commands: [{ time: 0, peer: "alice", command: "pull" }],
+    });
+    const reset = await ws.run(["--reset-hosts-all", "--yes", config], {
+      env: { DOCKER_HOST: engine.dockerHost },
+    });
+    const output = `stdout:\n${reset.stdout}\nstderr:\n${reset.stderr}`;
+    assertEquals(reset.code, 0, output);
+    assert(reset.stdout.includes(`lab: removed service ${ghost}\n`), output);
+    assert(
+      reset.stdout.includes(
+        `lab: removed service ${other} (test ${ws.name}-other, its task ended)`,
+      ),
+      output,
+    );
+    assert(
+      reset.stdout.includes(
+        `lab: kept service ${live} of test ${ws.name}-other: its task is still running`,
+      ),
+      output,
+    );
+    assert(/^solo: pruned .*Total reclaimed space: /m.test(reset.stdout), output);
+    assertEquals((await on("docker service ls --format '{{.Name}}'")).trim(), live, output);
+    // The running task's container and its image stay; the unused image is pruned.
+    // The removed services' task containers go after the services do (asynchronously).
+    await eventually(
+      "only the running task's container left",
+      async () => (await on("docker ps -a --format '{{.State}}'")).trim() === "running",
+    );
+    assertEquals(
+      (await on("docker image ls --format '{{.Repository}}:{{.Tag}}'")).trim(),
+      image,
+      output,
+    );
+    assertEquals(
+      (await on("docker info --format '{{.Swarm.LocalNodeState}}'")).trim(),
+      "active",
+      "the swarm itself is kept",
+    );
+  } finally {
+    await on("docker swarm leave --force").catch(() => {});
+    await removeImages(image, unused);
   }
 });

@@ -78,7 +78,7 @@ export async function privateSshd(bed: Testbed, knownHostsPath: string): Promise
         running.kill("SIGKILL");
         await running.status;
       }
-      await killServing(bed, (local) => local.endsWith(`:${port}`));
+      await killServing(bed.hostB.netns, (local) => local.endsWith(`:${port}`));
     },
     async [Symbol.asyncDispose]() {
       await sshd.down();
@@ -100,18 +100,20 @@ export async function privateSshd(bed: Testbed, knownHostsPath: string): Promise
  */
 export function killSessions(bed: Testbed, clientPorts: number[]): Promise<number[]> {
   const peers = new Set(clientPorts.map((p) => `${bed.hostB.orchestratorAddress}:${p}`));
-  return killServing(bed, (_local, peer) => peers.has(peer));
+  return killServing(bed.hostB.netns, (_local, peer) => peers.has(peer));
 }
 
-/** SIGKILLs every process in host B's namespace holding an established TCP socket `matching`. */
-async function killServing(
-  bed: Testbed,
+/**
+ * SIGKILLs every process holding an established TCP socket `matching`, in network namespace
+ * `netns` (host B's), or in this machine's (host A's) when null. Returns the pids killed.
+ */
+export async function killServing(
+  netns: string | null,
   matching: (local: string, peer: string) => boolean,
 ): Promise<number[]> {
-  const output = await new Deno.Command("nsenter", {
-    args: [`--net=/run/netns/${bed.hostB.netns}`, "ss", "-tnpH", "state", "established"],
-    stdout: "piped",
-  }).output();
+  const ss = ["ss", "-tnpH", "state", "established"];
+  const [command, ...args] = netns === null ? ss : ["nsenter", `--net=/run/netns/${netns}`, ...ss];
+  const output = await new Deno.Command(command, { args, stdout: "piped" }).output();
   const pids = new Set<number>();
   for (const line of new TextDecoder().decode(output.stdout).split("\n")) {
     // Recv-Q Send-Q Local Peer Process (state is filtered, so no State column)

@@ -7,6 +7,8 @@
  * swarm is not touched: `form` then says why the test must be skipped.
  */
 import { hostDocker, type Testbed } from "./testbed.ts";
+import { eventually } from "./until.ts";
+import { killServing } from "./host_b_sshd.ts";
 
 /**
  * Why a swarm cannot be formed here (this machine's engine is already in a swarm, or there is
@@ -107,14 +109,26 @@ export async function formSwarm(bed: Testbed): Promise<TestbedSwarm | string> {
       ]);
     }
     // The worker is listed ready once its first heartbeat reached the manager.
-    for (let i = 0; i < 100; i++) {
-      const ready = await docker(a, ["node", "inspect", nodes.b, "--format", "{{.Status.State}}"]);
-      if (ready === "ready") break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await eventually(
+      "host B's engine listed ready in the swarm",
+      async () =>
+        await docker(a, ["node", "inspect", nodes.b, "--format", "{{.Status.State}}"]) ===
+          "ready",
+    );
     return { nodes, leave };
   } catch (error) {
     await leave().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Kills the sshd processes on host A (this machine's network namespace) serving the connections
+ * from `clientPorts` (this machine's ends, as `sshClientEnds` lists them), as a dropped
+ * connection would end them; host A's sshd itself stays up. Returns the pids killed.
+ */
+export function killHostASessions(bed: Testbed, clientPorts: number[]): Promise<number[]> {
+  const server = `${bed.hostA.address}:${bed.hostA.port}`;
+  const clients = new Set(clientPorts.map((port) => `${bed.hostA.orchestratorAddress}:${port}`));
+  return killServing(null, (local, peer) => local === server && clients.has(peer));
 }

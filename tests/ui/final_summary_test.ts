@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert";
 import { applyEvent, foldEvents } from "../../src/ui/run_state.ts";
 import { summarize } from "../../src/ui/final_summary.ts";
 import { plainText } from "../../src/ui/styled_text.ts";
+import { eventSentence } from "../../src/text/event_text.ts";
 import { scriptedRun } from "../support/scripted_events.ts";
 import { manyPeersRun } from "../support/many_peers_run.ts";
 
@@ -21,6 +22,29 @@ Deno.test("summarize() names the containers left on each host with the command t
       "  left on host-1: tm-gossip-demo-bob, tm-gossip-demo-dave " +
       "(remove: docker rm -f tm-gossip-demo-bob tm-gossip-demo-dave)",
     ],
+  );
+});
+
+Deno.test("summarize() and the log line give the runtime's removal command when it has one (a swarm's services)", () => {
+  const state = foldEvents(scriptedRun());
+  const event = {
+    type: "left-behind" as const,
+    host: "lab",
+    containers: ["service tm-demo--bob"],
+    reason: "lab: connection closed by the host",
+    remove: "docker service rm tm-demo--bob",
+    t: 9_000,
+  };
+  applyEvent(state, event);
+  const lines = summarize(state).map(plainText);
+  assertEquals(
+    lines.filter((line) => line.includes("left on")),
+    ["  left on lab: service tm-demo--bob (remove: docker service rm tm-demo--bob)"],
+  );
+  assertEquals(
+    eventSentence(event),
+    "left on lab: service tm-demo--bob (lab: connection closed by the host); " +
+      "remove with: docker service rm tm-demo--bob",
   );
 });
 

@@ -2,17 +2,31 @@
  * SwarmManager: the swarm's API on one manager's engine — `/info`, `/nodes`, `/services`,
  * `/tasks` — spoken through that engine's `DockerEngine` (the swarm's API is the Engine API), on
  * a connection of its own: this machine's socket (`manager: local`) or a channel of an SSH
- * connection to the manager. Peers are services of one task each (docs/config.md, "Docker
- * Swarm"); each call takes an `AbortSignal`.
+ * connection to the manager, reconnected when it drops (`ReconnectingRemote`, as the Docker
+ * runtime's hosts are): a request made during the outage waits for the new connection. Peers are
+ * services of one task each (docs/config.md, "Docker Swarm"); each call takes an `AbortSignal`.
  */
-import { hostName, type SwarmHostConfig } from "../../plan/schema.ts";
+import { type HostConfig, hostName, type SwarmHostConfig } from "../../plan/schema.ts";
 import { DockerEngine, engineSocketOf } from "../docker/engine_api.ts";
 import type { RunSpec } from "../docker/docker.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME } from "../docker/redis_address.ts";
 import { connectHost } from "../../transport/connect.ts";
-import type { Remote } from "../../transport/remote.ts";
+import { type ConnectionEvent, ReconnectingRemote } from "../../transport/reconnecting_remote.ts";
 import { readNode, type SwarmNode } from "./swarm_nodes.ts";
 import { setTimeout as sleep } from "node:timers/promises";
+
+/** How long a dropped connection to the manager is retried by default, ms. */
+const DEFAULT_GIVE_UP_AFTER_MS = 30_000;
+
+/** How tm holds its connection to the manager. */
+export interface ManagerConnectionOptions {
+  /** Traces every Engine API call (`--verbose`). */
+  trace?: (message: string) => void;
+  /** How long after the connection drops reconnection is tried, ms. Default 30 s. */
+  giveUpAfterMs?: number;
+  /** Told about every loss, failed attempt, recovery and give-up. Must not throw. */
+  onConnectionEvent?: (event: ConnectionEvent) => void;
+}
 
 /** How often a new service's task is looked at until its container exists. */
 const TASK_POLL_MS = 100;
@@ -37,6 +51,31 @@ export class TaskFailedError extends Error {
   }
 }
 
+/** A task of a service, as tm reads it (`GET /tasks`). */
+export interface TaskSummary {
+  id: string;
+  serviceId: string;
+  nodeId: string;
+  /** `Status.State`: new … running, then complete, failed, shutdown, rejected, orphaned, remove. */
+  state: string;
+  /** The task's container, once it has one. */
+  containerId: string | undefined;
+  /** Its container's exit code, once it ended. */
+  exitCode: number | undefined;
+  /** Why it failed, as the swarm says (`Status.Err`); "" if none. */
+  error: string;
+}
+
+/** Task states after which a task never runs again (its service's restart policy is none). */
+export const ENDED_TASK_STATES: ReadonlySet<string> = new Set([
+  "complete",
+  "failed",
+  "shutdown",
+  "rejected",
+  "orphaned",
+  "remove",
+]);
+
 /** A service of the swarm, as tm lists them. */
 export interface ServiceSummary {
   id: string;
@@ -46,12 +85,12 @@ export interface ServiceSummary {
 
 export class SwarmManager {
   readonly name: string;
-  readonly #remote: Remote;
+  readonly #remote: ReconnectingRemote;
   readonly engine: DockerEngine;
 
   private constructor(
     name: string,
-    remote: Remote,
+    remote: ReconnectingRemote,
     socket: Promise<string>,
     trace?: (m: string) => void,
   ) {
@@ -68,26 +107,29 @@ export class SwarmManager {
   static async connect(
     swarm: SwarmHostConfig,
     signal: AbortSignal,
-    trace?: (message: string) => void,
+    options: ManagerConnectionOptions = {},
   ): Promise<SwarmManager> {
     const name = hostName(swarm);
-    const remote = await connectHost(
-      swarm.manager === "local"
-        ? { connection: "local", address: "localhost", name, base_port: 1, tags: [] }
-        : {
-          connection: "ssh",
-          name,
-          address: swarm.address,
-          ssh_user: swarm.ssh_user!,
-          ssh_auth: swarm.ssh_auth!,
-          ssh_port: swarm.ssh_port,
-          host_key_check: swarm.host_key_check,
-          base_port: 1,
-          tags: [],
-        },
-      0,
-      signal,
-    );
+    const host: HostConfig = swarm.manager === "local"
+      ? { connection: "local", address: "localhost", name, base_port: 1, tags: [] }
+      : {
+        connection: "ssh",
+        name,
+        address: swarm.address,
+        ssh_user: swarm.ssh_user!,
+        ssh_auth: swarm.ssh_auth!,
+        ssh_port: swarm.ssh_port,
+        host_key_check: swarm.host_key_check,
+        base_port: 1,
+        tags: [],
+      };
+    const first = await connectHost(host, 0, signal);
+    // Reconnections outlive `signal`: teardown needs the manager too.
+    const remote = new ReconnectingRemote(first, {
+      connect: (attempt) => connectHost(host, 0, attempt),
+      giveUpAfterMs: options.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS,
+      onEvent: (event) => options.onConnectionEvent?.(event),
+    });
     const socket = swarm.manager === "local"
       ? Promise.resolve(engineSocketOf(Deno.env.get("DOCKER_HOST")))
       : remote.execute(["sh", "-c", 'printf %s "$DOCKER_HOST"']).then((r) =>
@@ -102,7 +144,20 @@ export class SwarmManager {
       return value;
     });
     path.catch(() => {});
-    return new SwarmManager(name, remote, path, trace);
+    return new SwarmManager(name, remote, path, options.trace);
+  }
+
+  /** True while the connection to the manager is up (no outage, not given up, not closed). */
+  get connected(): boolean {
+    return this.#remote.connected;
+  }
+
+  /**
+   * Waits for the connection to the manager: at once when up, through an outage under way, or,
+   * after reconnection was given up, trying again for at most `withinMs` (cleanup's last chance).
+   */
+  reconnect(withinMs: number, signal?: AbortSignal): Promise<void> {
+    return this.#remote.reconnect(withinMs, signal);
   }
 
   /** The manager's own node ID; throws NotAManagerError unless it is a manager. */
@@ -147,6 +202,34 @@ export class SwarmManager {
       statusCodes: { 200: true, 500: "server error" },
     }, signal);
     return raw.map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID, labels: s.Spec?.Labels ?? {} }));
+  }
+
+  /** The tasks matching `filters` (`service`, `node`, `label`, `desired-state`, as the API's). */
+  async tasks(filters: Record<string, string[]>, signal?: AbortSignal): Promise<TaskSummary[]> {
+    const raw = await this.engine.request<{
+      ID: string;
+      ServiceID?: string;
+      NodeID?: string;
+      Status?: {
+        State?: string;
+        Err?: string;
+        ContainerStatus?: { ContainerID?: string; ExitCode?: number };
+      };
+    }[]>("service ps", {
+      path: "/tasks?",
+      method: "GET",
+      options: { filters: JSON.stringify(filters) },
+      statusCodes: { 200: true, 500: "server error" },
+    }, signal);
+    return raw.map((task) => ({
+      id: task.ID,
+      serviceId: task.ServiceID ?? "",
+      nodeId: task.NodeID ?? "",
+      state: task.Status?.State ?? "",
+      containerId: task.Status?.ContainerStatus?.ContainerID || undefined,
+      exitCode: task.Status?.ContainerStatus?.ExitCode,
+      error: task.Status?.Err ?? "",
+    }));
   }
 
   /**
@@ -220,7 +303,7 @@ export class SwarmManager {
         return { id: container, name: `${name}.${task.Slot ?? 1}.${task.ID}`, service };
       }
       const state = task?.Status?.State ?? "";
-      if (["failed", "rejected", "shutdown", "orphaned", "remove"].includes(state)) {
+      if (ENDED_TASK_STATES.has(state)) {
         throw new TaskFailedError(name, state, task?.Status?.Err ?? "no reason given");
       }
       await sleep(TASK_POLL_MS, undefined, { signal });

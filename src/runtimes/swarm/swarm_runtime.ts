@@ -8,7 +8,9 @@
  * Docker runtime's, on each node's engine. This class adds what is the swarm's: services of
  * dead runs of the test removed at setup (a live run's refused), and this run's services removed
  * at teardown, after the Docker runtime collected the output and removed the task containers;
- * a service that cannot be removed is reported `left-behind`.
+ * a service that cannot be removed is reported `left-behind`, with the `docker service rm` that
+ * removes it. The manager's connection is reconnected when it drops (reported as the swarm's
+ * `host-lost` and `host-reconnected`); teardown waits for it, or tries once more.
  */
 import type { Config, SwarmHostConfig } from "../../plan/schema.ts";
 import { hostName } from "../../plan/schema.ts";
@@ -28,6 +30,8 @@ import { LABELS, ownerOfLabels } from "../docker/container_names.ts";
 import { runLiveness } from "../docker/run_liveness.ts";
 import { connectHost } from "../../transport/connect.ts";
 import { errorMessage } from "../../base/errors.ts";
+import type { ConnectionEvent } from "../../transport/reconnecting_remote.ts";
+import { connectionRunEvent } from "../docker/connection_events.ts";
 import { SwarmManager } from "./swarm_api.ts";
 import { swarmHosts } from "./swarm_nodes.ts";
 
@@ -101,6 +105,8 @@ export class SwarmRuntime implements PeerRuntime {
   #emit: RuntimeSink = () => {};
   #context: RuntimeContext | undefined;
   #teardown: Promise<void> | undefined;
+  /** Aborted by a forced teardown (second interrupt): stops waiting for a lost manager. */
+  readonly #forced = new AbortController();
   readonly faults: FaultControl;
 
   constructor(options: SwarmRuntimeOptions) {
@@ -128,7 +134,11 @@ export class SwarmRuntime implements PeerRuntime {
     this.#emit = context.emit;
     this.#context = context;
     const trace = (message: string) => this.#emit({ type: "trace", message });
-    this.#manager = await SwarmManager.connect(this.#cluster.swarm, context.signal, trace);
+    this.#manager = await SwarmManager.connect(this.#cluster.swarm, context.signal, {
+      trace,
+      giveUpAfterMs: this.#options.config.timeout.startup * 1_000,
+      onConnectionEvent: (event) => this.#onManagerConnection(event),
+    });
     await this.#manager.nodeId(context.signal);
     await this.#docker.setup(context);
     await this.#clearLeftoverServices(this.#manager, context.signal);
@@ -174,6 +184,27 @@ export class SwarmRuntime implements PeerRuntime {
     if (problems.length > 0) throw new HostSetupError(problems);
   }
 
+  /**
+   * Reports what happens to the connection to the manager, as the Docker runtime does a host's.
+   * Losing it for good does not fail the run: the peers are watched on their nodes' engines, and
+   * the manager is needed again only at teardown, which tries once more to reach it.
+   */
+  #onManagerConnection(event: ConnectionEvent): void {
+    const name = hostName(this.#cluster.swarm);
+    if (event.type === "gave-up") {
+      this.#emit({
+        type: "warning",
+        host: name,
+        message: `the manager is lost (${
+          event.error.message.replace(`${name}: `, "")
+        }): cleanup tries once more to remove this run's services`,
+      });
+      return;
+    }
+    const run = connectionRunEvent(name, event);
+    if (run) this.#emit(run);
+  }
+
   redisUrlFor(placement: PlacedPeer, orchestratorUrl: string): string {
     return this.#docker.redisUrlFor(placement, orchestratorUrl);
   }
@@ -187,6 +218,7 @@ export class SwarmRuntime implements PeerRuntime {
   }
 
   teardown(options: TeardownOptions = {}): Promise<void> {
+    if (options.force) this.#forced.abort();
     const docker = this.#docker.teardown(options);
     this.#teardown ??= this.#teardownOnce(docker, options.emit ?? this.#emit);
     return this.#teardown;
@@ -198,17 +230,43 @@ export class SwarmRuntime implements PeerRuntime {
     const manager = this.#manager;
     if (!manager) return;
     const swarm = hostName(this.#cluster.swarm);
-    try {
-      const ours = await manager.services([`${LABELS.run}=${this.#options.runId}`]);
+    const forced = this.#forced.signal;
+    const label = `${LABELS.run}=${this.#options.runId}`;
+    const remove = async () => {
+      // A second interrupt cuts short the wait for a lost manager, never a removal under way.
+      const signal = manager.connected ? undefined : forced;
+      const ours = await manager.services([label], signal);
       const failed = await manager.removeServices(ours.map((s) => s.id));
-      const left = await manager.services([`${LABELS.run}=${this.#options.runId}`]);
+      return { failed, left: await manager.services([label], signal) };
+    };
+    try {
+      let removed;
+      try {
+        removed = await remove();
+      } catch (error) {
+        // The connection dropped (or reconnection was given up): reconnect and try once more.
+        if (forced.aborted) throw error;
+        const withinMs = this.#options.config.timeout.shutdown * 1_000;
+        if (!manager.connected) {
+          sink({
+            type: "warning",
+            host: swarm,
+            message: `reconnecting to the manager to remove this run's services (for up to ${
+              withinMs / 1_000
+            } s)`,
+          });
+        }
+        await manager.reconnect(withinMs, forced);
+        removed = await remove();
+      }
+      const { failed, left } = removed;
       if (left.length > 0) {
         sink({
           type: "left-behind",
           host: swarm,
           containers: left.map((s) => `service ${s.name}`),
-          reason: [...failed.values()][0] ??
-            `docker service rm ${left.map((s) => s.name).join(" ")} removes them`,
+          reason: [...failed.values()][0] ?? "still listed after its removal",
+          remove: `docker service rm ${left.map((s) => s.name).join(" ")}`,
         });
       }
     } catch (error) {
@@ -217,6 +275,7 @@ export class SwarmRuntime implements PeerRuntime {
         host: swarm,
         containers: [`the services labelled ${LABELS.run}=${this.#options.runId}`],
         reason: `could not ask the manager: ${errorMessage(error)}`,
+        remove: `docker service rm $(docker service ls -q --filter label=${label})`,
       });
     } finally {
       await manager.close();
