@@ -269,6 +269,8 @@ export class DockerRuntime implements PeerRuntime {
       await this.#launches.settled();
       await Promise.all(
         this.#connected().map((host) => {
+          // Every container here ended on its own before teardown: see HostTeardownOptions.
+          const exited = host.watcher?.idle ?? true;
           // Exits from here on are ours (rm -f): pending peers resolve with code null.
           host.watcher?.stop();
           return tearDownHost(host, {
@@ -279,6 +281,7 @@ export class DockerRuntime implements PeerRuntime {
             collectOutput: options.collectOutput,
             collectConfig: options.collectConfig,
             forced: this.#forced.signal,
+            exited,
           });
         }),
       );

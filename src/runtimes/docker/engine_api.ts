@@ -551,9 +551,13 @@ export class DockerEngine {
    * A container's whole output as it streams, one line at a time with the engine's timestamp,
    * stdout and stderr in the order the engine's log driver wrote them: memory holds one chunk,
    * never the output. Ends when the output does, or when `signal` aborts; a transport failure
-   * midway throws an EngineApiError.
+   * midway throws an EngineApiError. `tail`: only the last that many lines. Default: all.
    */
-  async *outputLines(container: string, signal?: AbortSignal): AsyncIterable<OutputLine> {
+  async *outputLines(
+    container: string,
+    signal?: AbortSignal,
+    options: { tail?: number } = {},
+  ): AsyncIterable<OutputLine> {
     await this.version(signal);
     const operation = `logs ${container}`;
     const stream = await this.#call(
@@ -566,7 +570,13 @@ export class DockerEngine {
             isStream: true,
             abortSignal: signal,
             statusCodes: { 200: true, 404: "no such container", 500: "server error" },
-            options: { stdout: true, stderr: true, timestamps: true, follow: false, tail: "all" },
+            options: {
+              stdout: true,
+              stderr: true,
+              timestamps: true,
+              follow: false,
+              tail: options.tail ?? "all",
+            },
           }, (error, stream) => error ? reject(error) : resolve(stream as Duplex))
         ),
       signal,

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../base/errors.ts";
-import type { PeerExit } from "../../engine/runtime.ts";
+import type { OutputLine, PeerExit } from "../../engine/runtime.ts";
 import { LABELS } from "./container_names.ts";
 import type { DockerEvent } from "./docker.ts";
 import type { DockerHost } from "./docker_host.ts";
@@ -26,6 +26,14 @@ export class ExitWatcher {
   readonly #stopped = new AbortController();
   /** `die`s of containers not (yet) expected: a launcher's container may die before it is named. */
   readonly #unclaimed = new Map<string, { ref: string; code: number | null }>();
+  /**
+   * Each exited container's whole output, where its exit's fetch of the last lines got all of
+   * it (fewer lines than asked): teardown hands it over instead of fetching it again. At most
+   * `logLines` lines per container; dropped when the container runs again.
+   */
+  readonly #kept = new Map<string, OutputLine[]>();
+  /** Runs expected of each container so far: a fetch for an earlier run keeps nothing. */
+  readonly #runs = new Map<string, number>();
   #since = "1"; // this run's label is unique: replaying from the start only returns ours
 
   constructor(
@@ -40,7 +48,22 @@ export class ExitWatcher {
 
   /** A promise resolved when `container` dies (or with code null when the watcher stops). */
   expect(container: string): Promise<PeerExit> {
+    this.#kept.delete(container); // a new run adds to its output
+    this.#runs.set(container, (this.#runs.get(container) ?? 0) + 1);
     return new Promise((resolve) => this.#pending.set(container, resolve));
+  }
+
+  /**
+   * `container`'s whole output as its exit fetched it, if that was all of it and it has not
+   * run again since; undefined otherwise (fetch it).
+   */
+  keptOutput(container: string): readonly OutputLine[] | undefined {
+    return this.#kept.get(container);
+  }
+
+  /** Whether every container expected has exited (or was forgotten): none runs any more. */
+  get idle(): boolean {
+    return this.#pending.size === 0;
   }
 
   /**
@@ -52,6 +75,8 @@ export class ExitWatcher {
     if (!resolve || from === to) return;
     this.#pending.delete(from);
     this.#pending.set(to, resolve);
+    this.#kept.delete(to);
+    this.#runs.set(to, (this.#runs.get(to) ?? 0) + 1);
     const died = this.#unclaimed.get(to);
     if (died) this.#resolve(to, died.ref, died.code);
   }
@@ -168,10 +193,28 @@ export class ExitWatcher {
     }
     this.#pending.delete(container);
     this.#unclaimed.delete(container);
-    this.host.engine.timestampedLogs(ref, this.options.logLines)
-      .catch((error) => [{ at: "", text: `(docker logs failed: ${errorMessage(error)})` }])
+    const wanted = this.options.logLines;
+    const run = this.#runs.get(container);
+    this.#lastLines(ref, wanted)
+      .then((lines) => {
+        // Fewer lines than asked: that is all the container wrote. Kept unless it ran again.
+        if (wanted > 0 && lines.length < wanted && this.#runs.get(container) === run) {
+          this.#kept.set(container, lines);
+        }
+        return lines;
+      }, (error) => [{ at: "", text: `(docker logs failed: ${errorMessage(error)})` }])
       .then((lines) =>
         resolve({ code, output: lines.map((l) => l.text), outputAt: lines.map((l) => l.at) })
       );
+  }
+
+  /** The last `count` lines of a container's output, as `outputLines` reads them. */
+  async #lastLines(ref: string, count: number): Promise<OutputLine[]> {
+    const lines: OutputLine[] = [];
+    const tail = Number.isFinite(count) ? { tail: count } : {};
+    for await (const line of this.host.engine.outputLines(ref, undefined, tail)) {
+      lines.push(line);
+    }
+    return lines;
   }
 }

@@ -80,9 +80,13 @@ export async function removeConfigDirs(
   if (dirs.length === 0) return;
   // The login that creates them may still be on its way when setup failed on another host
   // first: removing before it lands left them behind (the runtime test of an unreachable host).
-  await settledWithin(host.login, options.shutdownMs, options.forced);
+  const landed = await settledWithin(host.login, options.shutdownMs, options.forced);
+  // The host's shell, open since the login, runs it in one round trip; a command of its own
+  // opens a channel and starts the user's shell first. A login still under way holds the
+  // shell: then a command of its own.
+  const commands = landed ? host.shell : host.commands;
   try {
-    const removed = await host.commands.execute([
+    const removed = await commands.execute([
       "sh",
       "-c",
       'cd && rm -rf -- "$@"',

@@ -387,6 +387,87 @@ Deno.test("DockerRuntime.teardown() hands each peer's /config over as a tar stre
   }
 });
 
+Deno.test("DockerRuntime.teardown() hands over the output an exit fetched whole without fetching it again; a longer one, or one of a peer run again, is fetched; exited peers' config dirs are collected and removed [integration: docker]", async () => {
+  const id = uniqueId("hs-kept");
+  const image = `${id}:peer`;
+  const config = testConfig(`${id} test`, image, [
+    { name: "short", script: "echo one; echo two; echo state > /config/state; exit 0" },
+    { name: "long", script: "for i in 1 2 3 4 5; do echo line$i; done; exit 0" },
+    { name: "again", script: "echo run; exit 0" },
+  ]);
+  // Exit reports keep 3 lines: "long" wrote more than its exit fetched.
+  const runtime = new DockerRuntime({
+    config,
+    plan: place(config),
+    runId: `${id}-run`,
+    connect: localConnect,
+    logLines: 3,
+  });
+  const traces: string[] = [];
+  const warnings: string[] = [];
+  const home = Deno.env.get("HOME")!;
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    await runtime.setup({
+      emit: (event) => {
+        if (event.type === "trace") traces.push(event.message);
+        if (event.type === "warning") warnings.push(event.message);
+      },
+      signal: new AbortController().signal,
+    });
+    const started = await startAll(runtime, config, "redis://127.0.0.1:6399");
+    const [short, long, again] = ["short", "long", "again"].map((name) =>
+      started.find((peer) => peer.name === name)!
+    );
+    assertEquals((await short.exited).output, ["one", "two"]);
+    assertEquals((await long.exited).output, ["line3", "line4", "line5"]);
+    await again.exited;
+    const rerun = await runtime.faults.start("again", new AbortController().signal);
+    assertEquals((await rerun.exited).output, ["run", "run"]);
+    const collected = new Map<string, string[]>();
+    const configs = new Map<string, number>();
+    await runtime.teardown({
+      collectOutput: async (peer, lines) => {
+        const texts: string[] = [];
+        for await (const line of lines) {
+          assert(Number.isFinite(Date.parse(line.at)), `${peer}: ${JSON.stringify(line)}`);
+          texts.push(line.text);
+        }
+        collected.set(peer, texts);
+      },
+      collectConfig: async (peer, archive) => {
+        configs.set(peer, (await new Response(archive).arrayBuffer()).byteLength);
+      },
+    });
+    assertEquals(collected.get("short"), ["one", "two"]);
+    assertEquals(collected.get("long"), ["line1", "line2", "line3", "line4", "line5"]);
+    assertEquals(collected.get("again"), ["run", "run"]);
+    // One logs request for "short" (its exit's); "long" is fetched again at teardown; "again"
+    // once per exit, the second of which got both runs' lines: all of it, not fetched again.
+    const logRequests = (peer: string, containerId: string) =>
+      traces.filter((line) =>
+        / API GET \/v1\.\d+\/containers\/\S+\/logs /.test(line) &&
+        (line.includes(`/${containerId}/logs`) ||
+          line.includes(`/${runtime.containerName(peer)}/logs`))
+      ).length;
+    assertEquals(logRequests("short", short.id), 1, traces.join("\n"));
+    assertEquals(logRequests("long", long.id), 2, traces.join("\n"));
+    assertEquals(logRequests("again", again.id), 2, traces.join("\n"));
+    assert((configs.get("short") ?? 0) > 0, `short's config: ${[...configs]}`);
+    assertEquals(warnings, []);
+    assertEquals(await docker.containers({ labels: [`tm.run=${id}-run`] }), []);
+    for (const peer of ["short", "long", "again"]) {
+      const dir = `${home}/peer-config/${runtime.containerName(peer)}-config`;
+      assertEquals(await Deno.stat(dir).then(() => "left", () => "gone"), "gone", dir);
+    }
+  } finally {
+    await runtime.teardown();
+    await removeLabelled(`tm.run=${id}-run`);
+    await removeImages(image);
+    await removeConfigDirs(id);
+  }
+});
+
 async function waitForLogs(container: string, count: number): Promise<string[]> {
   for (let i = 0; i < 200; i++) {
     const logs = await docker.logs(container, 50);
