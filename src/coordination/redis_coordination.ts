@@ -72,30 +72,44 @@ export const DRAIN_ROUND_KEYS = 256;
 /**
  * The notified drain pops no more while this many entries wait for the consumer: lines wait in
  * Redis, not in tm's memory (10,000 peers' 200,000 lines queued at once took 400 MB of heap).
+ * One full round (DRAIN_ROUND_KEYS × NOTIFIED_POP_COUNT), so the next round is popped while the
+ * consumer handles the last: Redis and tm work at once, and at most about two rounds are held.
  */
-export const DRAIN_QUEUE_HIGH = 5_000;
+export const DRAIN_QUEUE_HIGH = 25_600;
 /**
  * Most entries the notified drain pops from one list at a time (`logBatch` if lower): a round
  * of DRAIN_ROUND_KEYS lists then brings at most 25,600 entries into memory.
  */
 export const NOTIFIED_POP_COUNT = 100;
 
-/** Unbounded FIFO behind an async generator: never drops, ends or fails once. */
+/**
+ * List events that only take entries away: the notified drain's own `RPOP`s notify them too, and
+ * marking a list ready for them cost every list a second, empty pop (10,000 more RPOPs and
+ * notifications for a backlog of 10,000 peers).
+ */
+const LIST_TAKES = new Set(["rpop", "lpop", "ltrim", "lrem"]);
+
+/**
+ * Unbounded FIFO behind an async generator: never drops, ends or fails once. An item may weigh
+ * more than one (a batch of log entries weighs its length): `size` and `room()` count weight.
+ */
 class EventQueue<T> {
   #items: (T | undefined)[] = [];
+  #weights: number[] = [];
   #head = 0;
+  #weight = 0;
   #wake: (() => void) | undefined;
   #ended = false;
   #error: Error | undefined;
   #idle: (() => void)[] = [];
   #roomWaiters: { below: number; resolve: () => void }[] = [];
 
-  /** Items pushed and not yet taken. */
+  /** The weight of the items pushed and not yet taken. */
   get size(): number {
-    return this.#items.length - this.#head;
+    return this.#weight;
   }
 
-  /** Resolves once fewer than `below` items wait to be taken, or the queue ended. */
+  /** Resolves once items of less than `below` weight wait to be taken, or the queue ended. */
   room(below: number): Promise<void> {
     if (this.#ended || this.size < below) return Promise.resolve();
     return new Promise((resolve) => this.#roomWaiters.push({ below, resolve }));
@@ -111,9 +125,11 @@ class EventQueue<T> {
     });
   }
 
-  push(item: T): void {
+  push(item: T, weight = 1): void {
     if (this.#ended) return;
     this.#items.push(item);
+    this.#weights.push(weight);
+    this.#weight += weight;
     this.#wake?.();
   }
 
@@ -148,10 +164,12 @@ class EventQueue<T> {
       if (signal.aborted) return undefined;
       if (this.#head < this.#items.length) {
         const item = this.#items[this.#head] as T;
+        this.#weight -= this.#weights[this.#head];
         this.#items[this.#head++] = undefined;
         this.#settleRoom();
         if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
           this.#items = this.#items.slice(this.#head);
+          this.#weights = this.#weights.slice(this.#head);
           this.#head = 0;
         }
         return item;
@@ -211,7 +229,8 @@ interface LogDrain {
   wake: (() => void) | undefined;
   /** `flushLogs()` callers, resolved once `ready` is empty and no round is in flight. */
   flushed: (() => void)[];
-  queue: EventQueue<LogEntry>;
+  /** Each round's entries in one batch, weighing its length. */
+  queue: EventQueue<LogEntry[]>;
   stopped: boolean;
 }
 
@@ -244,7 +263,7 @@ export class RedisCoordination implements Coordination {
   #channelPeer = new Map<string, string>();
   #dirty = new Set<string>();
   #flushScheduled = false;
-  #logQueues = new Set<EventQueue<LogEntry>>();
+  #logQueues = new Set<EventQueue<LogEntry[]>>();
   #logsActive = false;
   #logDrain: LogDrain | undefined;
   /** Settles once the running `logs()` chose its mode (and the drain is in place). */
@@ -267,11 +286,11 @@ export class RedisCoordination implements Coordination {
     this.#main = this.#connect(url, "main");
     this.#subscriber = this.#connect(url, "status");
     this.#db = this.#main.options.db ?? 0;
-    this.#subscriber.on("message", (channel: string) => {
+    this.#subscriber.on("message", (channel: string, event: string) => {
       const peer = this.#channelPeer.get(channel);
       if (peer !== undefined) this.#markDirty(peer);
       const logPeer = this.#logDrain?.channelPeer.get(channel);
-      if (logPeer !== undefined) this.#markLogReady(logPeer);
+      if (logPeer !== undefined && !LIST_TAKES.has(event)) this.#markLogReady(logPeer);
     });
     this.#rawUrl = url;
   }
@@ -648,12 +667,16 @@ export class RedisCoordination implements Coordination {
   }
 
   async *logs(peers: readonly string[], signal: AbortSignal): AsyncGenerator<LogEntry> {
+    for await (const batch of this.logBatches(peers, signal)) yield* batch;
+  }
+
+  async *logBatches(peers: readonly string[], signal: AbortSignal): AsyncGenerator<LogEntry[]> {
     this.#assertUsable();
     if (this.#logsActive) {
       throw new CoordinationError("logs() is already running; consume it once", { url: this.url });
     }
     this.#logsActive = true;
-    const queue = new EventQueue<LogEntry>();
+    const queue = new EventQueue<LogEntry[]>();
     this.#logQueues.add(queue);
     const redis = this.#connect(this.#rawUrl, "logs");
     const drain: LogDrain = {
@@ -680,9 +703,9 @@ export class RedisCoordination implements Coordination {
       decided();
       this.#trace(`draining the logs of ${peers.length} peers with ${this.logMode}`);
       for (;;) {
-        const entry = await queue.next(signal);
-        if (entry === undefined) return;
-        yield entry;
+        const batch = await queue.next(signal);
+        if (batch === undefined) return;
+        yield batch;
       }
     } finally {
       decided();
@@ -816,7 +839,7 @@ export class RedisCoordination implements Coordination {
     const batch = Math.min(this.#options.logBatch, NOTIFIED_POP_COUNT);
     while (!drain.stopped) {
       if (drain.queue.size >= DRAIN_QUEUE_HIGH) {
-        await drain.queue.room(DRAIN_QUEUE_HIGH / 2);
+        await drain.queue.room(DRAIN_QUEUE_HIGH);
         continue;
       }
       if (drain.ready.size === 0) {
@@ -852,17 +875,20 @@ export class RedisCoordination implements Coordination {
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      round.forEach((peer, i) => {
+      const entries: LogEntry[] = [];
+      for (let i = 0; i < round.length; i++) {
+        const peer = round[i];
         const [error, items] = replies[i] ?? [new Error("no reply"), null];
         if (error) {
           // A reply error (say, a log key of the wrong type): report it, don't spin.
           if (!drain.stopped) this.#trace(`draining ${peer}_log: ${error.message}`);
-          return;
+          continue;
         }
         const popped = (items ?? []) as Uint8Array[];
-        for (const item of popped) drain.queue.push(parseLogEntry(peer, item));
+        for (const item of popped) entries.push(parseLogEntry(peer, item));
         if (popped.length >= batch) drain.ready.add(peer);
-      });
+      }
+      if (entries.length > 0) drain.queue.push(entries, entries.length);
     }
   }
 
@@ -870,7 +896,7 @@ export class RedisCoordination implements Coordination {
   async #drain(
     redis: Redis,
     peers: readonly string[],
-    queue: EventQueue<LogEntry>,
+    queue: EventQueue<LogEntry[]>,
     state: { stopped: boolean },
   ): Promise<void> {
     this.#blockingPeers = peers;
@@ -913,7 +939,8 @@ export class RedisCoordination implements Coordination {
       const i = index.get(key);
       if (i === undefined) continue;
       const peer = peers[i];
-      for (const item of items) queue.push(parseLogEntry(peer, item));
+      const entries = items.map((item) => parseLogEntry(peer, item));
+      queue.push(entries, entries.length);
       start = (i + 1) % keys.length;
     }
   }
