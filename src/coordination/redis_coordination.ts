@@ -3,14 +3,16 @@
  * connections whatever the number of peers (named in `CLIENT LIST`):
  *
  * - `tm:main` — RPUSH of commands (one pipeline per `send()`), GET/MGET, DEL, CONFIG, INFO;
- * - `tm:status` — one subscriber for every `__keyspace@<db>__:<peer>_status` and
- *   `__keyspace@<db>__:<peer>_log` channel (explicit channels, no pattern, so a shared Redis's
- *   other keys cost nothing);
- * - `tm:logs` — the log drain. With keyspace notifications on and Redis ≥ 6.2 ("notified"), a
- *   push to `<peer>_log` marks that peer ready, and the drain pops only ready lists, a round of
- *   up to DRAIN_ROUND_KEYS of them in one pipeline of `RPOP key NOTIFIED_POP_COUNT`: a line costs the same
- *   at 10 peers as at 10,000 (BLMPOP naming every key cost O(peers) per call: 15,200 calls/s
- *   at 100 keys, 1,100/s at 5,000). A list whose pop came back full is popped again next round.
+ * - `tm:status` — one subscriber for every `__keyspace@<db>__:<peer>_status` channel (explicit
+ *   channels, no pattern, so a shared Redis's other keys cost nothing) and for the keyevent
+ *   channels of list pushes in the run's own database (`__keyevent@<db>__:lpush`, `rpush`);
+ * - `tm:logs` — the log drain. With notifications on and Redis ≥ 6.2 ("notified"), a push to
+ *   `<peer>_log` marks that peer ready, and the drain pops only ready lists, a round of up to
+ *   DRAIN_ROUND_KEYS of them in one pipeline of `RPOP key NOTIFIED_POP_COUNT`: a line costs the
+ *   same at 10 peers as at 10,000 (BLMPOP naming every key cost O(peers) per call: 15,200
+ *   calls/s at 100 keys, 1,100/s at 5,000). A list whose pop came back full is popped again next
+ *   round. Each round reaches the consumer as one batch (`logBatches()`), and the next round is
+ *   popped while the consumer handles it.
  *   Without notifications (an external Redis refusing CONFIG) it falls back to one blocking
  *   `BLMPOP 0 <n> <keys…> RIGHT COUNT <k>` (Redis ≥ 7; key order rotated after each pop so no
  *   peer starves) or `BRPOP` over all keys (+ `RPOP key count` on ≥ 6.2) on older servers.
@@ -83,11 +85,14 @@ export const DRAIN_QUEUE_HIGH = 25_600;
 export const NOTIFIED_POP_COUNT = 100;
 
 /**
- * List events that only take entries away: the notified drain's own `RPOP`s notify them too, and
- * marking a list ready for them cost every list a second, empty pop (10,000 more RPOPs and
- * notifications for a backlog of 10,000 peers).
+ * The list events that bring a log list entries. The notified drain hears of them on their
+ * keyevent channels (`__keyevent@<db>__:lpush`, the key as message): two subscriptions whatever
+ * the number of peers, where a keyspace channel per `<peer>_log` took 10,000 SUBSCRIBEs to start
+ * and as many to end, and delivered the `rpop` event of each of tm's own pops (which marked the
+ * list again: a second, empty RPOP per pop). The run's database is its own (RedisLease), so the
+ * pushes heard are its peers'; other keys' are dropped by name.
  */
-const LIST_TAKES = new Set(["rpop", "lpop", "ltrim", "lrem"]);
+const LOG_PUSH_EVENTS = ["lpush", "rpush"] as const;
 
 /**
  * Unbounded FIFO behind an async generator: never drops, ends or fails once. An item may weigh
@@ -205,22 +210,25 @@ type Role = "main" | "status" | "logs";
 export type LogMode = "notified" | "blmpop" | "brpop";
 
 /**
- * Merges the flags `K$l` (keyspace events of string and list commands: statuses and log pushes)
- * into a notify-keyspace-events value, keeping the others.
+ * Merges the flags `K$lE` (keyspace events of string commands: statuses; keyevent events of list
+ * commands: log pushes) into a notify-keyspace-events value, keeping the others.
  */
 export function withKeyspaceFlags(current: string): string {
   let flags = current;
   if (!flags.includes("K")) flags += "K";
   if (!flags.includes("$") && !flags.includes("A")) flags += "$";
   if (!flags.includes("l") && !flags.includes("A")) flags += "l";
+  if (!flags.includes("E")) flags += "E";
   return flags;
 }
 
 /** The running log drain: its peers, the lists known to hold entries, its waiters. */
 interface LogDrain {
   peers: readonly string[];
-  /** Log channel → peer. */
-  channelPeer: Map<string, string>;
+  /** `<peer>_log` → peer. */
+  keyPeer: Map<string, string>;
+  /** The keyevent channels of LOG_PUSH_EVENTS, once subscribed. */
+  channels: string[];
   /** Peers whose list may hold entries, oldest mark first. */
   ready: Set<string>;
   /** A round's pipeline is in flight. */
@@ -286,11 +294,14 @@ export class RedisCoordination implements Coordination {
     this.#main = this.#connect(url, "main");
     this.#subscriber = this.#connect(url, "status");
     this.#db = this.#main.options.db ?? 0;
-    this.#subscriber.on("message", (channel: string, event: string) => {
+    this.#subscriber.on("message", (channel: string, message: string) => {
       const peer = this.#channelPeer.get(channel);
       if (peer !== undefined) this.#markDirty(peer);
-      const logPeer = this.#logDrain?.channelPeer.get(channel);
-      if (logPeer !== undefined && !LIST_TAKES.has(event)) this.#markLogReady(logPeer);
+      const drain = this.#logDrain;
+      if (drain?.channels.includes(channel)) {
+        const logPeer = drain.keyPeer.get(message);
+        if (logPeer !== undefined) this.#markLogReady(logPeer);
+      }
     });
     this.#rawUrl = url;
   }
@@ -681,7 +692,8 @@ export class RedisCoordination implements Coordination {
     const redis = this.#connect(this.#rawUrl, "logs");
     const drain: LogDrain = {
       peers,
-      channelPeer: new Map(peers.map((peer) => [`__keyspace@${this.#db}__:${peer}_log`, peer])),
+      keyPeer: new Map(peers.map((peer) => [`${peer}_log`, peer])),
+      channels: [],
       ready: new Set(),
       popping: false,
       wake: undefined,
@@ -720,11 +732,8 @@ export class RedisCoordination implements Coordination {
       }
       await disconnect(redis);
       await popping;
-      const unused = [...drain.channelPeer.keys()];
-      if (this.logMode === "notified" && !this.#closing && !this.#failure) {
-        for (let i = 0; i < unused.length; i += 1_000) {
-          await this.#subscriber.unsubscribe(...unused.slice(i, i + 1_000)).catch(() => {});
-        }
+      if (drain.channels.length > 0 && !this.#closing && !this.#failure) {
+        await this.#subscriber.unsubscribe(...drain.channels).catch(() => {});
       }
       this.#logQueues.delete(queue);
       this.#logsActive = false;
@@ -782,8 +791,8 @@ export class RedisCoordination implements Coordination {
   }
 
   /**
-   * Subscribes to the drain's log channels if notifications are (or can be turned) on and the
-   * server pops with a count; false means the blocking fallback.
+   * Subscribes to the log pushes' keyevent channels if notifications are (or can be turned) on
+   * and the server pops with a count; false means the blocking fallback.
    */
   async #notifiedDrainPossible(drain: LogDrain): Promise<boolean> {
     if (this.#options.forceBlockingPop || this.#options.forceBrpop || !this.#rpopCount) {
@@ -796,11 +805,10 @@ export class RedisCoordination implements Coordination {
         return false;
       }
     }
-    const channels = [...drain.channelPeer.keys()];
+    const channels = LOG_PUSH_EVENTS.map((event) => `__keyevent@${this.#db}__:${event}`);
     try {
-      for (let i = 0; i < channels.length; i += 1_000) {
-        await this.#subscriber.subscribe(...channels.slice(i, i + 1_000));
-      }
+      await this.#subscriber.subscribe(...channels);
+      drain.channels = channels;
     } catch (error) {
       throw this.#requestError("subscribing to log notifications", error);
     }

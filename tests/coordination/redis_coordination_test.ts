@@ -291,6 +291,27 @@ Deno.test("RedisCoordination.logBatches() yields a round's entries as one batch,
   }
 });
 
+Deno.test("RedisCoordination.logs() hears of log pushes on two channels whatever the number of peers [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peers = Array.from({ length: 2_000 }, (_, i) => `peer${i}`);
+  const admin = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  try {
+    const logs = coordination.logs(peers, controller.signal);
+    const next = logs.next();
+    assertEquals(await coordination.flushLogs(AbortSignal.timeout(30_000)), true);
+    const channels = (await admin.pubsub("CHANNELS")) as string[];
+    assertEquals(channels.sort(), ["__keyevent@0__:lpush", "__keyevent@0__:rpush"]);
+    await admin.lpush("peer1999_log", "info|heard");
+    assertEquals((await next).value?.message, "heard");
+  } finally {
+    controller.abort();
+    await coordination.close();
+    admin.disconnect();
+  }
+});
+
 /** How many RPOPs the server ran so far (INFO commandstats). */
 async function rpopCalls(redis: Redis): Promise<number> {
   const stats = await redis.info("commandstats");
