@@ -75,9 +75,14 @@ export const DRAIN_ROUND_KEYS = 256;
  * The notified drain pops no more while this many entries wait for the consumer: lines wait in
  * Redis, not in tm's memory (10,000 peers' 200,000 lines queued at once took 400 MB of heap).
  * One full round (DRAIN_ROUND_KEYS × NOTIFIED_POP_COUNT), so the next round is popped while the
- * consumer handles the last: Redis and tm work at once, and at most about two rounds are held.
+ * consumer handles the last: Redis and tm work at once.
  */
 export const DRAIN_QUEUE_HIGH = 25_600;
+/**
+ * Nor while this many rounds wait: one waiting and one in flight, so small rounds do not pile up
+ * to DRAIN_QUEUE_HIGH entries either.
+ */
+export const DRAIN_QUEUE_ROUNDS = 1;
 /**
  * Most entries the notified drain pops from one list at a time (`logBatch` if lower): a round
  * of DRAIN_ROUND_KEYS lists then brings at most 25,600 entries into memory.
@@ -96,7 +101,7 @@ const LOG_PUSH_EVENTS = ["lpush", "rpush"] as const;
 
 /**
  * Unbounded FIFO behind an async generator: never drops, ends or fails once. An item may weigh
- * more than one (a batch of log entries weighs its length): `size` and `room()` count weight.
+ * more than one (a batch of log entries weighs its length): `size` counts weight.
  */
 class EventQueue<T> {
   #items: (T | undefined)[] = [];
@@ -107,24 +112,32 @@ class EventQueue<T> {
   #ended = false;
   #error: Error | undefined;
   #idle: (() => void)[] = [];
-  #roomWaiters: { below: number; resolve: () => void }[] = [];
+  #roomWaiters: { below: number; items: number; resolve: () => void }[] = [];
 
   /** The weight of the items pushed and not yet taken. */
   get size(): number {
     return this.#weight;
   }
 
-  /** Resolves once items of less than `below` weight wait to be taken, or the queue ended. */
-  room(below: number): Promise<void> {
-    if (this.#ended || this.size < below) return Promise.resolve();
-    return new Promise((resolve) => this.#roomWaiters.push({ below, resolve }));
+  /** Items pushed and not yet taken. */
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /**
+   * Resolves once items of less than `below` weight wait to be taken, fewer than `items` of
+   * them (default: any number), or the queue ended.
+   */
+  room(below: number, items = Infinity): Promise<void> {
+    if (this.#ended || (this.size < below && this.length < items)) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ below, items, resolve }));
   }
 
   #settleRoom(): void {
     if (this.#roomWaiters.length === 0) return;
     const size = this.size;
     this.#roomWaiters = this.#roomWaiters.filter((waiter) => {
-      if (!this.#ended && size >= waiter.below) return true;
+      if (!this.#ended && (size >= waiter.below || this.length >= waiter.items)) return true;
       waiter.resolve();
       return false;
     });
@@ -846,8 +859,8 @@ export class RedisCoordination implements Coordination {
     redis.connect().catch(() => {/* reconnects by itself; the outage limit applies */});
     const batch = Math.min(this.#options.logBatch, NOTIFIED_POP_COUNT);
     while (!drain.stopped) {
-      if (drain.queue.size >= DRAIN_QUEUE_HIGH) {
-        await drain.queue.room(DRAIN_QUEUE_HIGH);
+      if (drain.queue.size >= DRAIN_QUEUE_HIGH || drain.queue.length >= DRAIN_QUEUE_ROUNDS) {
+        await drain.queue.room(DRAIN_QUEUE_HIGH, DRAIN_QUEUE_ROUNDS);
         continue;
       }
       if (drain.ready.size === 0) {
