@@ -6,7 +6,7 @@
  *
  * Consumers, one after the other on a fresh redis-server each, each measurement in a process of
  * its own (this file run with `--measure`: neither side inherits the other's heap, JIT or
- * sockets): tm (RedisCoordination.logs()) and the baseline, a bare ioredis client popping the
+ * sockets): tm (RedisCoordination.logBatches(), what the engine reads) and the baseline, a bare ioredis client popping the
  * same keys in batches (BLMPOP … COUNT 1000, the machine's own limit for this drain), so
  * `tm / bare` tells tm's cost from the machine's. ROUNDS rounds, the baseline first in odd
  * rounds and tm first in even ones; each figure is the median round's (by lines/s), lost and
@@ -91,8 +91,11 @@ function tmConsumer(forceBrpop: boolean): Consumer {
     const coordination = await RedisCoordination.open(url, { forceBrpop });
     try {
       const index = new Map(names.map((name, i) => [name, i]));
-      for await (const entry of coordination.logs(names, signal)) {
-        onLine(index.get(entry.peer)!, Number.parseInt(entry.message, 10));
+      // As the engine reads them (PeerMonitor): a round trip's entries at once.
+      for await (const batch of coordination.logBatches(names, signal)) {
+        for (const entry of batch) {
+          onLine(index.get(entry.peer)!, Number.parseInt(entry.message, 10));
+        }
       }
     } finally {
       await coordination.close();
@@ -274,9 +277,9 @@ async function bench(): Promise<void> {
     `| ${name} | ${rate(tm.linesPerSecond)} | ${rate(backlogBare.linesPerSecond)} | ${
       ratio(tm.linesPerSecond, backlogBare.linesPerSecond)
     } | ${tm.lost} / ${backlogBare.lost} | ${tm.outOfOrder} / ${backlogBare.outOfOrder} | ${target} | ${result} |`;
-  console.log(`## Log drain (peers' LPUSH → RedisCoordination.logs())
+  console.log(`## Log drain (peers' LPUSH → RedisCoordination.logBatches())
 
-${PEERS} simulated peers (spread over ${PROCESSES} child processes) push log lines (~80 bytes) to a local redis-server; the consumer drains every list on one blocking connection: tm (\`RedisCoordination.logs()\`) or the baseline, a bare ioredis client popping the same keys ${POP_BATCH} at a time (BLMPOP, the machine's own limit), one after the other, each on a fresh redis-server and in a process of its own. ${ROUNDS} rounds, the baseline first in odd rounds and tm first in even ones; each row is its median round (by lines/s drained), lost and out-of-order lines are summed over every round. Lost = never arrived within ${
+${PEERS} simulated peers (spread over ${PROCESSES} child processes) push log lines (~80 bytes) to a local redis-server; the consumer drains every list on one blocking connection: tm (\`RedisCoordination.logBatches()\`, what the engine reads) or the baseline, a bare ioredis client popping the same keys ${POP_BATCH} at a time (BLMPOP, the machine's own limit), one after the other, each on a fresh redis-server and in a process of its own. ${ROUNDS} rounds, the baseline first in odd rounds and tm first in even ones; each row is its median round (by lines/s drained), lost and out-of-order lines are summed over every round. Lost = never arrived within ${
     DEADLINE_MS / 1000
   } s of the last push.
 

@@ -40,6 +40,12 @@ export interface Coordination {
   /** Log entries of `peers`, each peer's in the order it pushed them. Ends like `statuses`. */
   logs(peers: readonly string[], signal: AbortSignal): AsyncGenerator<LogEntry>;
   /**
+   * The same entries as `logs()`, in the same order, a batch at a time (what one round trip
+   * brought): a consumer handling a batch at once saves an async step per line. Only one of
+   * `logs()` and `logBatches()` runs at a time.
+   */
+  logBatches(peers: readonly string[], signal: AbortSignal): AsyncGenerator<LogEntry[]>;
+  /**
    * Resolves true once every list of the running `logs()` was seen empty after this call and
    * every entry popped was handled by its consumer: with the peers stopped, none of their lines
    * is left in Redis. False when `signal` aborted first.

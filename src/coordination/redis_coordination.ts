@@ -3,14 +3,16 @@
  * connections whatever the number of peers (named in `CLIENT LIST`):
  *
  * - `tm:main` — RPUSH of commands (one pipeline per `send()`), GET/MGET, DEL, CONFIG, INFO;
- * - `tm:status` — one subscriber for every `__keyspace@<db>__:<peer>_status` and
- *   `__keyspace@<db>__:<peer>_log` channel (explicit channels, no pattern, so a shared Redis's
- *   other keys cost nothing);
- * - `tm:logs` — the log drain. With keyspace notifications on and Redis ≥ 6.2 ("notified"), a
- *   push to `<peer>_log` marks that peer ready, and the drain pops only ready lists, a round of
- *   up to DRAIN_ROUND_KEYS of them in one pipeline of `RPOP key NOTIFIED_POP_COUNT`: a line costs the same
- *   at 10 peers as at 10,000 (BLMPOP naming every key cost O(peers) per call: 15,200 calls/s
- *   at 100 keys, 1,100/s at 5,000). A list whose pop came back full is popped again next round.
+ * - `tm:status` — one subscriber for every `__keyspace@<db>__:<peer>_status` channel (explicit
+ *   channels, no pattern, so a shared Redis's other keys cost nothing) and for the keyevent
+ *   channels of list pushes in the run's own database (`__keyevent@<db>__:lpush`, `rpush`);
+ * - `tm:logs` — the log drain. With notifications on and Redis ≥ 6.2 ("notified"), a push to
+ *   `<peer>_log` marks that peer ready, and the drain pops only ready lists, a round of up to
+ *   DRAIN_ROUND_KEYS of them in one pipeline of `RPOP key NOTIFIED_POP_COUNT`: a line costs the
+ *   same at 10 peers as at 10,000 (BLMPOP naming every key cost O(peers) per call: 15,200
+ *   calls/s at 100 keys, 1,100/s at 5,000). A list whose pop came back full is popped again next
+ *   round. Each round reaches the consumer as one batch (`logBatches()`), and the next round is
+ *   popped while the consumer handles it.
  *   Without notifications (an external Redis refusing CONFIG) it falls back to one blocking
  *   `BLMPOP 0 <n> <keys…> RIGHT COUNT <k>` (Redis ≥ 7; key order rotated after each pop so no
  *   peer starves) or `BRPOP` over all keys (+ `RPOP key count` on ≥ 6.2) on older servers.
@@ -72,48 +74,80 @@ export const DRAIN_ROUND_KEYS = 256;
 /**
  * The notified drain pops no more while this many entries wait for the consumer: lines wait in
  * Redis, not in tm's memory (10,000 peers' 200,000 lines queued at once took 400 MB of heap).
+ * One full round (DRAIN_ROUND_KEYS × NOTIFIED_POP_COUNT), so the next round is popped while the
+ * consumer handles the last: Redis and tm work at once.
  */
-export const DRAIN_QUEUE_HIGH = 5_000;
+export const DRAIN_QUEUE_HIGH = 25_600;
+/**
+ * Nor while this many rounds wait: one waiting and one in flight, so small rounds do not pile up
+ * to DRAIN_QUEUE_HIGH entries either.
+ */
+export const DRAIN_QUEUE_ROUNDS = 1;
 /**
  * Most entries the notified drain pops from one list at a time (`logBatch` if lower): a round
  * of DRAIN_ROUND_KEYS lists then brings at most 25,600 entries into memory.
  */
 export const NOTIFIED_POP_COUNT = 100;
 
-/** Unbounded FIFO behind an async generator: never drops, ends or fails once. */
+/**
+ * The list events that bring a log list entries. The notified drain hears of them on their
+ * keyevent channels (`__keyevent@<db>__:lpush`, the key as message): two subscriptions whatever
+ * the number of peers, where a keyspace channel per `<peer>_log` took 10,000 SUBSCRIBEs to start
+ * and as many to end, and delivered the `rpop` event of each of tm's own pops (which marked the
+ * list again: a second, empty RPOP per pop). The run's database is its own (RedisLease), so the
+ * pushes heard are its peers'; other keys' are dropped by name.
+ */
+const LOG_PUSH_EVENTS = ["lpush", "rpush"] as const;
+
+/**
+ * Unbounded FIFO behind an async generator: never drops, ends or fails once. An item may weigh
+ * more than one (a batch of log entries weighs its length): `size` counts weight.
+ */
 class EventQueue<T> {
   #items: (T | undefined)[] = [];
+  #weights: number[] = [];
   #head = 0;
+  #weight = 0;
   #wake: (() => void) | undefined;
   #ended = false;
   #error: Error | undefined;
   #idle: (() => void)[] = [];
-  #roomWaiters: { below: number; resolve: () => void }[] = [];
+  #roomWaiters: { below: number; items: number; resolve: () => void }[] = [];
+
+  /** The weight of the items pushed and not yet taken. */
+  get size(): number {
+    return this.#weight;
+  }
 
   /** Items pushed and not yet taken. */
-  get size(): number {
+  get length(): number {
     return this.#items.length - this.#head;
   }
 
-  /** Resolves once fewer than `below` items wait to be taken, or the queue ended. */
-  room(below: number): Promise<void> {
-    if (this.#ended || this.size < below) return Promise.resolve();
-    return new Promise((resolve) => this.#roomWaiters.push({ below, resolve }));
+  /**
+   * Resolves once items of less than `below` weight wait to be taken, fewer than `items` of
+   * them (default: any number), or the queue ended.
+   */
+  room(below: number, items = Infinity): Promise<void> {
+    if (this.#ended || (this.size < below && this.length < items)) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ below, items, resolve }));
   }
 
   #settleRoom(): void {
     if (this.#roomWaiters.length === 0) return;
     const size = this.size;
     this.#roomWaiters = this.#roomWaiters.filter((waiter) => {
-      if (!this.#ended && size >= waiter.below) return true;
+      if (!this.#ended && (size >= waiter.below || this.length >= waiter.items)) return true;
       waiter.resolve();
       return false;
     });
   }
 
-  push(item: T): void {
+  push(item: T, weight = 1): void {
     if (this.#ended) return;
     this.#items.push(item);
+    this.#weights.push(weight);
+    this.#weight += weight;
     this.#wake?.();
   }
 
@@ -148,10 +182,12 @@ class EventQueue<T> {
       if (signal.aborted) return undefined;
       if (this.#head < this.#items.length) {
         const item = this.#items[this.#head] as T;
+        this.#weight -= this.#weights[this.#head];
         this.#items[this.#head++] = undefined;
         this.#settleRoom();
         if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
           this.#items = this.#items.slice(this.#head);
+          this.#weights = this.#weights.slice(this.#head);
           this.#head = 0;
         }
         return item;
@@ -187,22 +223,25 @@ type Role = "main" | "status" | "logs";
 export type LogMode = "notified" | "blmpop" | "brpop";
 
 /**
- * Merges the flags `K$l` (keyspace events of string and list commands: statuses and log pushes)
- * into a notify-keyspace-events value, keeping the others.
+ * Merges the flags `K$lE` (keyspace events of string commands: statuses; keyevent events of list
+ * commands: log pushes) into a notify-keyspace-events value, keeping the others.
  */
 export function withKeyspaceFlags(current: string): string {
   let flags = current;
   if (!flags.includes("K")) flags += "K";
   if (!flags.includes("$") && !flags.includes("A")) flags += "$";
   if (!flags.includes("l") && !flags.includes("A")) flags += "l";
+  if (!flags.includes("E")) flags += "E";
   return flags;
 }
 
 /** The running log drain: its peers, the lists known to hold entries, its waiters. */
 interface LogDrain {
   peers: readonly string[];
-  /** Log channel → peer. */
-  channelPeer: Map<string, string>;
+  /** `<peer>_log` → peer. */
+  keyPeer: Map<string, string>;
+  /** The keyevent channels of LOG_PUSH_EVENTS, once subscribed. */
+  channels: string[];
   /** Peers whose list may hold entries, oldest mark first. */
   ready: Set<string>;
   /** A round's pipeline is in flight. */
@@ -211,7 +250,8 @@ interface LogDrain {
   wake: (() => void) | undefined;
   /** `flushLogs()` callers, resolved once `ready` is empty and no round is in flight. */
   flushed: (() => void)[];
-  queue: EventQueue<LogEntry>;
+  /** Each round's entries in one batch, weighing its length. */
+  queue: EventQueue<LogEntry[]>;
   stopped: boolean;
 }
 
@@ -244,7 +284,7 @@ export class RedisCoordination implements Coordination {
   #channelPeer = new Map<string, string>();
   #dirty = new Set<string>();
   #flushScheduled = false;
-  #logQueues = new Set<EventQueue<LogEntry>>();
+  #logQueues = new Set<EventQueue<LogEntry[]>>();
   #logsActive = false;
   #logDrain: LogDrain | undefined;
   /** Settles once the running `logs()` chose its mode (and the drain is in place). */
@@ -267,11 +307,14 @@ export class RedisCoordination implements Coordination {
     this.#main = this.#connect(url, "main");
     this.#subscriber = this.#connect(url, "status");
     this.#db = this.#main.options.db ?? 0;
-    this.#subscriber.on("message", (channel: string) => {
+    this.#subscriber.on("message", (channel: string, message: string) => {
       const peer = this.#channelPeer.get(channel);
       if (peer !== undefined) this.#markDirty(peer);
-      const logPeer = this.#logDrain?.channelPeer.get(channel);
-      if (logPeer !== undefined) this.#markLogReady(logPeer);
+      const drain = this.#logDrain;
+      if (drain?.channels.includes(channel)) {
+        const logPeer = drain.keyPeer.get(message);
+        if (logPeer !== undefined) this.#markLogReady(logPeer);
+      }
     });
     this.#rawUrl = url;
   }
@@ -648,17 +691,22 @@ export class RedisCoordination implements Coordination {
   }
 
   async *logs(peers: readonly string[], signal: AbortSignal): AsyncGenerator<LogEntry> {
+    for await (const batch of this.logBatches(peers, signal)) yield* batch;
+  }
+
+  async *logBatches(peers: readonly string[], signal: AbortSignal): AsyncGenerator<LogEntry[]> {
     this.#assertUsable();
     if (this.#logsActive) {
       throw new CoordinationError("logs() is already running; consume it once", { url: this.url });
     }
     this.#logsActive = true;
-    const queue = new EventQueue<LogEntry>();
+    const queue = new EventQueue<LogEntry[]>();
     this.#logQueues.add(queue);
     const redis = this.#connect(this.#rawUrl, "logs");
     const drain: LogDrain = {
       peers,
-      channelPeer: new Map(peers.map((peer) => [`__keyspace@${this.#db}__:${peer}_log`, peer])),
+      keyPeer: new Map(peers.map((peer) => [`${peer}_log`, peer])),
+      channels: [],
       ready: new Set(),
       popping: false,
       wake: undefined,
@@ -680,9 +728,9 @@ export class RedisCoordination implements Coordination {
       decided();
       this.#trace(`draining the logs of ${peers.length} peers with ${this.logMode}`);
       for (;;) {
-        const entry = await queue.next(signal);
-        if (entry === undefined) return;
-        yield entry;
+        const batch = await queue.next(signal);
+        if (batch === undefined) return;
+        yield batch;
       }
     } finally {
       decided();
@@ -697,11 +745,8 @@ export class RedisCoordination implements Coordination {
       }
       await disconnect(redis);
       await popping;
-      const unused = [...drain.channelPeer.keys()];
-      if (this.logMode === "notified" && !this.#closing && !this.#failure) {
-        for (let i = 0; i < unused.length; i += 1_000) {
-          await this.#subscriber.unsubscribe(...unused.slice(i, i + 1_000)).catch(() => {});
-        }
+      if (drain.channels.length > 0 && !this.#closing && !this.#failure) {
+        await this.#subscriber.unsubscribe(...drain.channels).catch(() => {});
       }
       this.#logQueues.delete(queue);
       this.#logsActive = false;
@@ -759,8 +804,8 @@ export class RedisCoordination implements Coordination {
   }
 
   /**
-   * Subscribes to the drain's log channels if notifications are (or can be turned) on and the
-   * server pops with a count; false means the blocking fallback.
+   * Subscribes to the log pushes' keyevent channels if notifications are (or can be turned) on
+   * and the server pops with a count; false means the blocking fallback.
    */
   async #notifiedDrainPossible(drain: LogDrain): Promise<boolean> {
     if (this.#options.forceBlockingPop || this.#options.forceBrpop || !this.#rpopCount) {
@@ -773,11 +818,10 @@ export class RedisCoordination implements Coordination {
         return false;
       }
     }
-    const channels = [...drain.channelPeer.keys()];
+    const channels = LOG_PUSH_EVENTS.map((event) => `__keyevent@${this.#db}__:${event}`);
     try {
-      for (let i = 0; i < channels.length; i += 1_000) {
-        await this.#subscriber.subscribe(...channels.slice(i, i + 1_000));
-      }
+      await this.#subscriber.subscribe(...channels);
+      drain.channels = channels;
     } catch (error) {
       throw this.#requestError("subscribing to log notifications", error);
     }
@@ -815,8 +859,8 @@ export class RedisCoordination implements Coordination {
     redis.connect().catch(() => {/* reconnects by itself; the outage limit applies */});
     const batch = Math.min(this.#options.logBatch, NOTIFIED_POP_COUNT);
     while (!drain.stopped) {
-      if (drain.queue.size >= DRAIN_QUEUE_HIGH) {
-        await drain.queue.room(DRAIN_QUEUE_HIGH / 2);
+      if (drain.queue.size >= DRAIN_QUEUE_HIGH || drain.queue.length >= DRAIN_QUEUE_ROUNDS) {
+        await drain.queue.room(DRAIN_QUEUE_HIGH, DRAIN_QUEUE_ROUNDS);
         continue;
       }
       if (drain.ready.size === 0) {
@@ -852,17 +896,20 @@ export class RedisCoordination implements Coordination {
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      round.forEach((peer, i) => {
+      const entries: LogEntry[] = [];
+      for (let i = 0; i < round.length; i++) {
+        const peer = round[i];
         const [error, items] = replies[i] ?? [new Error("no reply"), null];
         if (error) {
           // A reply error (say, a log key of the wrong type): report it, don't spin.
           if (!drain.stopped) this.#trace(`draining ${peer}_log: ${error.message}`);
-          return;
+          continue;
         }
         const popped = (items ?? []) as Uint8Array[];
-        for (const item of popped) drain.queue.push(parseLogEntry(peer, item));
+        for (const item of popped) entries.push(parseLogEntry(peer, item));
         if (popped.length >= batch) drain.ready.add(peer);
-      });
+      }
+      if (entries.length > 0) drain.queue.push(entries, entries.length);
     }
   }
 
@@ -870,7 +917,7 @@ export class RedisCoordination implements Coordination {
   async #drain(
     redis: Redis,
     peers: readonly string[],
-    queue: EventQueue<LogEntry>,
+    queue: EventQueue<LogEntry[]>,
     state: { stopped: boolean },
   ): Promise<void> {
     this.#blockingPeers = peers;
@@ -913,7 +960,8 @@ export class RedisCoordination implements Coordination {
       const i = index.get(key);
       if (i === undefined) continue;
       const peer = peers[i];
-      for (const item of items) queue.push(parseLogEntry(peer, item));
+      const entries = items.map((item) => parseLogEntry(peer, item));
+      queue.push(entries, entries.length);
       start = (i + 1) % keys.length;
     }
   }

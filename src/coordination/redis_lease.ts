@@ -189,7 +189,7 @@ export class RedisLease {
 
   /**
    * Keeps notify-keyspace-events as it is now, if the coordination is about to change it
-   * (it lacks `K$l`) and no earlier tm run kept it already. A refused CONFIG is not an error.
+   * (it lacks `K$lE`) and no earlier tm run kept it already. A refused CONFIG is not an error.
    */
   async rememberKeyspaceEvents(): Promise<void> {
     let current: string;

@@ -51,7 +51,9 @@ export class PeerMonitor {
         coordination.statuses(names, signal),
         (update) => this.#options.onStatus(update),
       ),
-      this.#watch("log", coordination.logs(names, signal), (entry) => this.#onLog(entry)),
+      this.#watch("log", coordination.logBatches(names, signal), (batch) => {
+        for (const entry of batch) this.#onLog(entry);
+      }),
     );
   }
 

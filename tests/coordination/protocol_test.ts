@@ -1,4 +1,5 @@
 /** Unit tests of the pure status/log parsing in src/coordination/protocol.ts. */
+import fc from "fast-check";
 import { assert, assertEquals } from "../support/assert.ts";
 import { MAX_VALUE_BYTES, parseLogEntry, parseStatus } from "../../src/coordination/protocol.ts";
 
@@ -66,4 +67,55 @@ Deno.test("parseLogEntry() flags entries without a level, empty, huge or not UTF
   assert(huge.message.length < MAX_VALUE_BYTES);
   assert(/…\[truncated \d+ bytes\]$/.test(huge.message));
   assert(!huge.message.includes("\uFFFD"));
+});
+
+/** parseLogEntry() as it was before its fast path: a strict decoder on every entry (the oracle). */
+function strictParse(peer: string, raw: Uint8Array) {
+  let text: string;
+  let valid = true;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    valid = false;
+    text = new TextDecoder("utf-8").decode(raw);
+  }
+  if (text === "") return { peer, level: "info", message: "", malformed: true };
+  const bar = text.indexOf("|");
+  const word = bar > 0 ? text.slice(0, bar) : "";
+  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,15}$/.test(word)) {
+    return { peer, level: "info", message: text, malformed: true };
+  }
+  const known: Record<string, string> = {
+    trace: "trace",
+    debug: "debug",
+    info: "info",
+    warn: "warn",
+    warning: "warn",
+    error: "error",
+  };
+  const level = Object.hasOwn(known, word.toLowerCase()) ? known[word.toLowerCase()] : word;
+  return { peer, level, message: text.slice(bar + 1), malformed: !valid };
+}
+
+Deno.test("parseLogEntry() reads any bytes as a strict UTF-8 decoder would, flagging invalid ones", () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const prefix = fc.constantFrom("", "info|", "WARNING|", "Error|", "notice|", "a b|", "|");
+  const tail = fc.oneof(
+    fc.uint8Array({ maxLength: 30 }),
+    fc.string({ unit: "binary", maxLength: 12 }).map(encode),
+    fc.constantFrom(
+      [0xef, 0xbb, 0xbf], // a BOM
+      [0xef, 0xbf, 0xbd], // U+FFFD, encoded
+      [0xed, 0xa0, 0x80], // a lone surrogate
+      [0xc0, 0xaf], // an overlong "/"
+      [0xf0, 0x9f, 0x98], // a character cut short
+    ).map((list) => new Uint8Array(list)),
+  );
+  const entry = fc.tuple(fc.boolean(), prefix, tail).map(([bom, head, rest]) =>
+    new Uint8Array([...(bom ? [0xef, 0xbb, 0xbf] : []), ...encode(head), ...rest])
+  );
+  fc.assert(
+    fc.property(entry, (raw) => assertEquals(parseLogEntry("p", raw), strictParse("p", raw))),
+    { numRuns: 20_000 },
+  );
 });

@@ -223,6 +223,95 @@ Deno.test("RedisCoordination.logs() pops only the lists a push notification name
   }
 });
 
+Deno.test("RedisCoordination.logs() pops a list once per push, not again for the notification of its own RPOP [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peers = Array.from({ length: 200 }, (_, i) => `peer${i}`);
+  const writer = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  try {
+    const logs = coordination.logs(peers, controller.signal);
+    const next = logs.next();
+    assertEquals(await coordination.flushLogs(AbortSignal.timeout(30_000)), true);
+    const before = await rpopCalls(writer);
+    for (let i = 0; i < 10; i++) await writer.lpush(`peer${i * 10}_log`, `info|line ${i}`);
+    const entries = [(await next).value!, ...await take(logs, 9)];
+    assertEquals(entries.map((e) => e.message), Array.from({ length: 10 }, (_, i) => `line ${i}`));
+    // The notifications of those ten RPOPs reached tm before this push's: once its line is
+    // taken, any second pop they caused has run.
+    await writer.lpush("peer199_log", "info|last");
+    assertEquals((await take(logs, 1))[0].message, "last");
+    assertEquals((await rpopCalls(writer)) - before, 11);
+  } finally {
+    controller.abort();
+    await coordination.close();
+    writer.disconnect();
+  }
+});
+
+Deno.test("RedisCoordination.logBatches() yields a round's entries as one batch, each peer's order kept, nothing left [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peers = Array.from({ length: 500 }, (_, i) => `peer${i}`);
+  const perPeer = 250; // over NOTIFIED_POP_COUNT: a list takes several pops, in order
+  const writer = new Redis(redis.url);
+  const pipeline = writer.pipeline();
+  for (const peer of peers) {
+    for (let i = 0; i < perPeer; i += 50) {
+      pipeline.lpush(`${peer}_log`, ...Array.from({ length: 50 }, (_, j) => `info|${i + j}`));
+    }
+  }
+  await pipeline.exec(); // a backlog: every list is popped in full rounds
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  const seen = new Map<string, number[]>(peers.map((peer) => [peer, []]));
+  let batches = 0;
+  let largest = 0;
+  try {
+    const consuming = (async () => {
+      for await (const batch of coordination.logBatches(peers, controller.signal)) {
+        batches++;
+        largest = Math.max(largest, batch.length);
+        for (const entry of batch) seen.get(entry.peer)!.push(Number(entry.message));
+      }
+    })();
+    assertEquals(await coordination.flushLogs(AbortSignal.timeout(60_000)), true);
+    assertEquals(coordination.logMode, "notified");
+    for (const peer of peers) {
+      assertEquals(seen.get(peer), Array.from({ length: perPeer }, (_, i) => i), peer);
+    }
+    assert(largest > 1_000, `the largest batch held ${largest} entries`);
+    assert(batches < peers.length, `${batches} batches for ${peers.length} peers`);
+    assertEquals(await writer.keys("*_log"), []);
+    controller.abort();
+    await consuming;
+  } finally {
+    controller.abort();
+    await coordination.close();
+    writer.disconnect();
+  }
+});
+
+Deno.test("RedisCoordination.logs() hears of log pushes on two channels whatever the number of peers [integration: redis-server]", async () => {
+  await using redis = await startRedisServer();
+  const peers = Array.from({ length: 2_000 }, (_, i) => `peer${i}`);
+  const admin = new Redis(redis.url);
+  const coordination = await RedisCoordination.open(redis.url);
+  const controller = new AbortController();
+  try {
+    const logs = coordination.logs(peers, controller.signal);
+    const next = logs.next();
+    assertEquals(await coordination.flushLogs(AbortSignal.timeout(30_000)), true);
+    const channels = (await admin.pubsub("CHANNELS")) as string[];
+    assertEquals(channels.sort(), ["__keyevent@0__:lpush", "__keyevent@0__:rpush"]);
+    await admin.lpush("peer1999_log", "info|heard");
+    assertEquals((await next).value?.message, "heard");
+  } finally {
+    controller.abort();
+    await coordination.close();
+    admin.disconnect();
+  }
+});
+
 /** How many RPOPs the server ran so far (INFO commandstats). */
 async function rpopCalls(redis: Redis): Promise<number> {
   const stats = await redis.info("commandstats");
