@@ -4,6 +4,7 @@
  * socket, the peer config dirs created) and the probe that learns, in one round trip, what setup
  * needs to know of a host.
  */
+import { connectionRunEvent } from "./connection_events.ts";
 import { Limiter } from "../../base/async.ts";
 import { errorMessage } from "../../base/errors.ts";
 import type { UnstampedEvent } from "../../engine/events.ts";
@@ -219,37 +220,12 @@ export function reportConnectionEvent(
   event: ConnectionEvent,
   sinks: { send: (event: UnstampedEvent) => void; fail: (reason: string) => void },
 ): void {
-  const { send } = sinks;
-  switch (event.type) {
-    case "lost":
-      send({
-        type: "host-lost",
-        host: name,
-        reason: event.error.message.replace(`${name}: `, ""),
-        giveUpMs: event.giveUpAfterMs,
-      });
-      break;
-    case "attempt-failed":
-      send({
-        type: "trace",
-        level: "debug",
-        message: `${name}: reconnection attempt ${event.attempt} failed: ${
-          errorMessage(event.error)
-        }; next in ${event.nextDelayMs} ms`,
-      });
-      break;
-    case "restored":
-      send({
-        type: "host-reconnected",
-        host: name,
-        outageMs: Math.round(event.outageMs),
-        attempts: event.attempts,
-      });
-      break;
-    case "gave-up":
-      sinks.fail(`host ${name} lost: ${event.error.message.replace(`${name}: `, "")}`);
-      break;
+  if (event.type === "gave-up") {
+    sinks.fail(`host ${name} lost: ${event.error.message.replace(`${name}: `, "")}`);
+    return;
   }
+  const runEvent = connectionRunEvent(name, event);
+  if (runEvent) sinks.send(runEvent);
 }
 
 function escapeRegExp(text: string): string {
