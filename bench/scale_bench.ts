@@ -14,8 +14,9 @@
  *    that knows every list holds lines: pipelined `RPOP key 1000` over every key, 256 keys a
  *    round trip), each on a fresh redis-server; also tm's blocking fallback (`BLMPOP` naming
  *    every key, what tm did before) for reference. Target: tm ≥ 0.5× bare.
- * 3. Real peers on the two-host test bed (bench/support/testbed_scale.ts): `--real` Go reference
- *    peers (e.g. 1,000, half on each host) through the CLI beside the bare sequence; tm's
+ * 3. Real peers on the two-host test bed (bench/support/testbed_scale.ts): examples/dht-1000.yaml
+ *    with the test bed's hosts swapped in (`--real` Go reference peers, half on each host; each
+ *    also logs `--real-lines` lines at the end) through the CLI beside the bare sequence; tm's
  *    peak memory (target ≤ 160 MiB), time to all started, tm / bare (target ≤ 1.2×), every line
  *    in the log file and the run record in order, nothing left on the hosts. Not by default:
  *    1,000 containers on this 2-core machine shared by others ran 8 minutes and its bare
@@ -23,8 +24,9 @@
  *    `deno task bench` (25 minutes at most) cannot hold; `deno task bench scale -- --real 1000`.
  *
  * Usage: deno run -A bench/scale_bench.ts [--peers 10000] [--lines 20] [--real 0]
- *   [--real-lines 20] [--drain 0] (`--peers 0` skips the simulated peers and the drain rates,
- *   `--real 0` the test bed, `--drain 0` the drain rates)
+ *   [--real-lines 20] [--drain 0] [--real-log <file>] (`--peers 0` skips the simulated peers and
+ *   the drain rates, `--real 0` the test bed, `--drain 0` the drain rates; `--real-log` keeps the
+ *   test bed run's log file there)
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
@@ -37,7 +39,7 @@ import { RedisCoordination } from "../src/coordination/redis_coordination.ts";
 import type { RedisServer } from "../src/engine/redis_provider.ts";
 import { startRedisServer } from "../tests/support/redis_server.ts";
 import { SimulatedPeers } from "./support/simulated_peers.ts";
-import { testbedRoom, type TestbedScale, testbedScale } from "./support/testbed_scale.ts";
+import { type TestbedScale, testbedScale } from "./support/testbed_scale.ts";
 import { distribution, met, ms, ratio } from "./support/distribution.ts";
 
 const { values: flags } = parseArgs({
@@ -48,6 +50,7 @@ const { values: flags } = parseArgs({
     real: { type: "string", default: "0" },
     "real-lines": { type: "string", default: "20" },
     drain: { type: "string", default: "1" },
+    "real-log": { type: "string" },
   },
 });
 const PEERS = Number(flags.peers);
@@ -244,7 +247,7 @@ const REAL = Number(flags.real);
 const REAL_LINES = Number(flags["real-lines"]);
 let real: TestbedScale | string = "skipped (`--real 0`)";
 if (REAL > 0) {
-  real = await testbedRoom(REAL) ?? await testbedScale(REAL, REAL_LINES);
+  real = await testbedScale(REAL, REAL_LINES, { keepLog: flags["real-log"] });
   console.error(`scale: test bed ${JSON.stringify(real)}`);
 }
 

@@ -13,6 +13,7 @@
 import { stringify } from "yaml";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import { ConfigSchema } from "../../src/plan/schema.ts";
+import { planConfig } from "../../src/plan/plan_config.ts";
 import { peerEnvironment } from "../../src/plan/environment.ts";
 import { runArgs } from "../../src/runtimes/docker/docker.ts";
 import { containerName, LABELS, peerLabels } from "../../src/runtimes/docker/container_names.ts";
@@ -88,7 +89,8 @@ export async function bareRound(
 ): Promise<number> {
   const runId = uniqueId("bare");
   const name = raw.name;
-  const config = ConfigSchema.parse(raw);
+  // Groups (`count`) and selectors expanded as tm does.
+  const config = planConfig(ConfigSchema.parse(raw));
   const plan = place(config);
   const redis = await new DockerRedis({ redis: config.redis, runId, test: name }).start(
     AbortSignal.timeout(60_000),
