@@ -12,7 +12,7 @@
  */
 import { stringify } from "yaml";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
-import { ConfigSchema } from "../../src/plan/schema.ts";
+import { TestFileSchema } from "../../src/plan/schema.ts";
 import { planConfig } from "../../src/plan/plan_config.ts";
 import { peerEnvironment } from "../../src/plan/environment.ts";
 import { runArgs } from "../../src/runtimes/docker/docker.ts";
@@ -80,17 +80,19 @@ function parallelScript(lines: string[]): string {
 /**
  * The bare sequence for `raw`'s peers on `hosts` (in the config's host order); its duration, ms.
  * Its Redis (a container on `raw`'s `redis.port`) starts before the clock and goes after it.
+ * `holdMs` (default 0): how long the peers run once all started before they are removed, as a
+ * script would sleep through a test's timeline.
  */
 export async function bareRound(
   bed: Testbed,
   raw: RawConfig,
   hosts: TestbedHost[],
-  options: { startedWithinMs: number },
+  options: { startedWithinMs: number; holdMs?: number },
 ): Promise<number> {
   const runId = uniqueId("bare");
   const name = raw.name;
   // Groups (`count`) and selectors expanded as tm does.
-  const config = planConfig(ConfigSchema.parse(raw));
+  const config = planConfig(TestFileSchema.parse(raw));
   const plan = place(config);
   const redis = await new DockerRedis({ redis: config.redis, runId, test: name }).start(
     AbortSignal.timeout(60_000),
@@ -141,6 +143,7 @@ export async function bareRound(
         ),
       );
       await allStarted.promise;
+      await new Promise((resolve) => setTimeout(resolve, options.holdMs ?? 0));
       await Promise.all(hosts.map((host, index) => {
         const containers = plan.filter((p) => p.hostIndex === index)
           .map((p) => containerName(name, p.peer));

@@ -23,7 +23,7 @@ import {
   tmRound as tmCli,
 } from "./testbed_rounds.ts";
 import { parse } from "yaml";
-import { ConfigSchema } from "../../src/plan/schema.ts";
+import { TestFileSchema } from "../../src/plan/schema.ts";
 import { planConfig } from "../../src/plan/plan_config.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -320,14 +320,17 @@ function exampleOnTestbed(
 
 /** The peers' names, as tm expands the groups. */
 const peerNames = (raw: RawConfig) =>
-  planConfig(ConfigSchema.parse(raw)).peers.map((peer) => peer.name);
+  planConfig(TestFileSchema.parse(raw)).peers.map((peer) => peer.name);
 
-/** The bare sequence on both hosts at once (bench/support/testbed_rounds.ts); its duration, ms. */
+/**
+ * The bare sequence on both hosts at once (bench/support/testbed_rounds.ts), the peers held as
+ * long as tm's timeline lasts (BURST_AT s); its duration, ms.
+ */
 function bareRound(bed: Testbed, name: string, peers: number, image: string): Promise<number> {
   return bareSequence(bed, exampleOnTestbed(bed, name, peers, 0, image), [
     bed.hostA,
     bed.hostB,
-  ], { startedWithinMs: 600_000 });
+  ], { startedWithinMs: 600_000, holdMs: BURST_AT * 1_000 });
 }
 
 /** One `tm <config>` through the CLI, and what it left. */
