@@ -319,7 +319,10 @@ function exampleOnTestbed(
     name,
     redis: { port: freePort(), image: bed.redisImage },
     images: [image],
-    hosts: [testbedHostEntry(bed.hostA), testbedHostEntry(bed.hostB)],
+    hosts: [
+      testbedHostEntry(bed.hostA, { basePort: freeBasePort(bed.hostA, peers) }),
+      testbedHostEntry(bed.hostB, { basePort: freeBasePort(bed.hostB, peers) }),
+    ],
     peers: raw.peers.map((group) => ({
       ...group,
       image,
@@ -329,6 +332,24 @@ function exampleOnTestbed(
       ? [...raw.commands, { time: BURST_AT, peer: "*", command: `log-burst|${lines}` }]
       : raw.commands,
   };
+}
+
+/**
+ * A base port for `count` peers on `host` whose range holds no port published on its engine now:
+ * a random one (as the tests pick) clashed with another bench's 500 peers on host B (`Bind for
+ * 0.0.0.0:59694 failed: port is already allocated`).
+ */
+function freeBasePort(host: TestbedHost, count: number): number {
+  const out = new Deno.Command("docker", {
+    args: ["-H", host.dockerHost, "ps", "--format", "{{.Ports}}"],
+  }).outputSync();
+  const used = [...new TextDecoder().decode(out.stdout).matchAll(/:(\d+)(?:-(\d+))?->/g)]
+    .map((m) => [Number(m[1]), Number(m[2] ?? m[1])]);
+  for (let tries = 0; tries < 100; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * (40_000 - count));
+    if (used.every(([from, to]) => to < base || from >= base + count)) return base;
+  }
+  throw new Error(`no free range of ${count} ports on ${host.name}`);
 }
 
 /** The peers' names, as tm expands the groups. */
