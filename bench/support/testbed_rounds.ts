@@ -146,11 +146,15 @@ export async function bareRound(
     }, options.startedWithinMs);
     try {
       const t0 = performance.now();
-      await Promise.all(
+      // Every host's launches settled before a failure is thrown: the cleanup below must not run
+      // while another host still starts containers (a failed host B left 20 of host A's behind).
+      const launches = await Promise.allSettled(
         hosts.map((host, i) =>
           byHost[i].length === 0 ? undefined : sshScript(bed, host, parallelScript(byHost[i]))
         ),
       );
+      const failed = launches.find((l) => l.status === "rejected");
+      if (failed) throw failed.reason;
       await allStarted.promise;
       await new Promise((resolve) => setTimeout(resolve, options.holdMs ?? 0));
       await Promise.all(hosts.map((host, index) => {
