@@ -13,7 +13,8 @@
  */
 import { stringify } from "yaml";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
-import { ConfigSchema } from "../../src/plan/schema.ts";
+import { TestFileSchema } from "../../src/plan/schema.ts";
+import { planConfig } from "../../src/plan/plan_config.ts";
 import { peerEnvironment } from "../../src/plan/environment.ts";
 import { runArgs } from "../../src/runtimes/docker/docker.ts";
 import { containerName, LABELS, peerLabels } from "../../src/runtimes/docker/container_names.ts";
@@ -81,16 +82,19 @@ function parallelScript(lines: string[]): string {
 /**
  * The bare sequence for `raw`'s peers on `hosts` (in the config's host order); its duration, ms.
  * Its Redis (a container on `raw`'s `redis.port`) starts before the clock and goes after it.
+ * `holdMs` (default 0): how long the peers run once all started before they are removed, as a
+ * script would sleep through a test's timeline.
  */
 export async function bareRound(
   bed: Testbed,
   raw: RawConfig,
   hosts: TestbedHost[],
-  options: { startedWithinMs: number },
+  options: { startedWithinMs: number; holdMs?: number },
 ): Promise<number> {
   const runId = uniqueId("bare");
   const name = raw.name;
-  const config = ConfigSchema.parse(raw);
+  // Groups (`count`) and selectors expanded as tm does.
+  const config = planConfig(TestFileSchema.parse(raw));
   const plan = place(config);
   const redis = await new DockerRedis({ redis: config.redis, runId, test: name }).start(
     AbortSignal.timeout(60_000),
@@ -129,18 +133,32 @@ export async function bareRound(
         if (started.size === names.length) return allStarted.resolve();
       }
     })().catch((error) => allStarted.reject(error));
-    const timeout = setTimeout(
-      () => allStarted.reject(new Error(`bare: ${started.size}/${names.length} started in time`)),
-      options.startedWithinMs,
-    );
+    // Handled here, awaited below: a timeout while the launches still run must not end the
+    // process as an unhandled rejection before the cleanup below (1,000 peers on a loaded
+    // machine left 987 containers behind that way).
+    allStarted.promise.catch(() => {});
+    const timeout = setTimeout(() => {
+      const missing = names.filter((peer) => !started.has(peer));
+      allStarted.reject(
+        new Error(
+          `bare: ${started.size}/${names.length} started within ${options.startedWithinMs} ms ` +
+            `(not: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""})`,
+        ),
+      );
+    }, options.startedWithinMs);
     try {
       const t0 = performance.now();
-      await Promise.all(
+      // Every host's launches settled before a failure is thrown: the cleanup below must not run
+      // while another host still starts containers (a failed host B left 20 of host A's behind).
+      const launches = await Promise.allSettled(
         hosts.map((host, i) =>
           byHost[i].length === 0 ? undefined : sshScript(bed, host, parallelScript(byHost[i]))
         ),
       );
+      const failed = launches.find((l) => l.status === "rejected");
+      if (failed) throw failed.reason;
       await allStarted.promise;
+      await new Promise((resolve) => setTimeout(resolve, options.holdMs ?? 0));
       await Promise.all(hosts.map((host, index) => {
         const containers = plan.filter((p) => p.hostIndex === index)
           .map((p) => containerName(name, p.peer));

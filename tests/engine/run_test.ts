@@ -709,7 +709,7 @@ Deno.test("run() fails at once, without waiting for the startup timeout, when a 
   }
 });
 
-Deno.test("run() waits for stopped peers' exits as long as they keep coming, not a fixed 5 s: each is judged an exit of its own [integration: redis-server, processes]", async () => {
+Deno.test("run() waits for stopped peers' exits within timeout.shutdown, not a fixed 5 s: each is judged an exit of its own [integration: redis-server, processes]", async () => {
   // Hundreds of containers stopping at once have their exits reported over many seconds: here
   // the runtime reports each peer's exit 3.5 s after the one before, 10.5 s in all.
   const processes = referencePeerRuntime();
