@@ -318,7 +318,7 @@ ${BARE_PARALLEL} at once), a Redis watcher waiting for every peer's \`started\`,
 login running \`docker rm -f\` of them all. Both run on a Redis container started before their
 clock (tm through \`--redis-url\`). Median of
 the rounds; bare runs first in odd rounds, tm first in even ones. Peak memory: VmHWM of the tm process. Left behind: this
-test's containers on the host after tm exited (the peer config dirs are kept by design).
+test's containers on the host after tm exited.
 
 | Peers | Image | Rounds | Bare | tm | tm / bare | Target | Met | tm peak memory | Left behind |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
