@@ -264,6 +264,10 @@ export async function shipImages(options: ShipOptions): Promise<ShipReport> {
           }
         })).then((each) => each.flat())
       );
+      // Awaited in teeImage, which may end first (aborted before it asks): a rejection left
+      // unhandled there ended tm with a stack trace instead of its verdict (a run whose Redis
+      // lease failed while its image was being looked at, about one run in four under load).
+      needy.catch(() => {});
       const started = performance.now();
       const results = await teeImage(image, info, needy, options, store);
       const ms = Math.round(performance.now() - started);
