@@ -216,19 +216,18 @@ export function runArgs(spec: RunSpec): string[] {
 
 /**
  * Merges `docker logs --timestamps` stdout and stderr into one list in time order and strips
- * the timestamps (unless `keepTimestamps`). RFC 3339 timestamps with nanoseconds compare as
+ * the timestamps. RFC 3339 timestamps with nanoseconds compare as
  * strings.
  */
 export function mergeTimestamped(
   stdout: string,
   stderr: string,
-  options: { keepTimestamps?: boolean } = {},
 ): string[] {
   const parse = (text: string) =>
     text.split("\n").filter((line) => line !== "").map((line) => {
       const space = line.indexOf(" ");
       return space > 0 && /^\d{4}-\d\d-\d\dT/.test(line)
-        ? { at: line.slice(0, space), text: options.keepTimestamps ? line : line.slice(space + 1) }
+        ? { at: line.slice(0, space), text: line.slice(space + 1) }
         : { at: "", text: line };
     });
   const out = parse(stdout);

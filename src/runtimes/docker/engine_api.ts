@@ -22,7 +22,7 @@ import { type Duplex, Readable } from "node:stream";
 import type { IncomingMessage } from "node:http";
 import { Buffer } from "node:buffer";
 import type { ContainerSummary, DockerEvent, ImageInfo, RunSpec } from "./docker.ts";
-import { mergeTimestamped, parseDockerEvent } from "./docker.ts";
+import { parseDockerEvent } from "./docker.ts";
 import { abortable } from "../../base/async.ts";
 import { errorMessage } from "../../base/errors.ts";
 import { redactUrls } from "../../base/url_redaction.ts";
@@ -103,30 +103,6 @@ export function compareApiVersions(a: string, b: string): number {
 /** The version to speak with an engine whose API is `engineApi`: its own, at most NEWEST_API. */
 export function negotiatedVersion(engineApi: string): string {
   return compareApiVersions(engineApi, NEWEST_API) > 0 ? NEWEST_API : engineApi;
-}
-
-/**
- * Splits the engine's multiplexed output stream (`application/vnd.docker.multiplexed-stream`:
- * frames of an 8-byte header — stream 1 stdout or 2 stderr, 3 zero bytes, a big-endian length —
- * then the payload) into stdout and stderr. Output of a TTY container has no frames: all stdout.
- */
-export function demultiplex(bytes: Uint8Array): { stdout: string; stderr: string } {
-  const out: Uint8Array[] = [];
-  const err: Uint8Array[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
-  while (at + 8 <= bytes.length) {
-    const stream = bytes[at];
-    if (stream > 2 || bytes[at + 1] !== 0 || bytes[at + 2] !== 0 || bytes[at + 3] !== 0) break;
-    const length = view.getUint32(at + 4);
-    if (at + 8 + length > bytes.length) break;
-    (stream === 2 ? err : out).push(bytes.subarray(at + 8, at + 8 + length));
-    at += 8 + length;
-  }
-  if (at === 0 && bytes.length > 0) return { stdout: new TextDecoder().decode(bytes), stderr: "" };
-  if (at < bytes.length) out.push(bytes.subarray(at)); // a cut last frame: keep what came
-  const text = (parts: Uint8Array[]) => new TextDecoder().decode(Buffer.concat(parts));
-  return { stdout: text(out), stderr: text(err) };
 }
 
 /** A container's state, as `inspect` tells it. */
@@ -500,51 +476,6 @@ export class DockerEngine {
     const ids = found.map((c) => c.id);
     await this.remove(ids, { force: true, signal: options.signal });
     return ids;
-  }
-
-  /**
-   * The last `lines` lines of a container's output (`Infinity`: all of it), stdout and stderr
-   * merged in the order written (by the engine's timestamps, which are then dropped).
-   */
-  async logs(container: string, lines = 50, signal?: AbortSignal): Promise<string[]> {
-    return (await this.timestampedLogs(container, lines, signal)).map((line) => line.text);
-  }
-
-  /**
-   * A container's output with the engine's timestamp of each line (RFC 3339, nanoseconds;
-   * "" when a line has none), stdout and stderr merged in time order.
-   */
-  async timestampedLogs(
-    container: string,
-    lines = 50,
-    signal?: AbortSignal,
-  ): Promise<{ at: string; text: string }[]> {
-    await this.version(signal);
-    const raw = await this.#call(
-      `logs ${container}`,
-      () =>
-        this.#dial<Uint8Array>({
-          path: `/containers/${container}/logs?`,
-          method: "GET",
-          options: {
-            stdout: true,
-            stderr: true,
-            timestamps: true,
-            follow: false,
-            tail: Number.isFinite(lines) ? lines : "all",
-          },
-          statusCodes: { 200: true, 404: "no such container", 500: "server error" },
-        }, signal),
-      signal,
-    );
-    const { stdout, stderr } = demultiplex(raw);
-    const tail = (list: string[]) => Number.isFinite(lines) ? list.slice(-lines) : list;
-    return tail(mergeTimestamped(stdout, stderr, { keepTimestamps: true })).map((line) => {
-      const space = line.indexOf(" ");
-      return space > 0 && /^\d{4}-\d\d-\d\dT/.test(line)
-        ? { at: line.slice(0, space), text: line.slice(space + 1) }
-        : { at: "", text: line };
-    });
   }
 
   /**

@@ -2,7 +2,6 @@ import { assert, assertEquals, assertRejects } from "../../support/assert.ts";
 import {
   compareApiVersions,
   DEFAULT_ENGINE_SOCKET,
-  demultiplex,
   DockerEngine,
   EngineApiError,
   engineSocketOf,
@@ -40,24 +39,6 @@ Deno.test("negotiatedVersion speaks the engine's API version, capped at the newe
   assertEquals(negotiatedVersion("1.52"), "1.47");
   assert(compareApiVersions("1.9", "1.41") < 0);
   assert(compareApiVersions("1.100", "1.47") > 0);
-});
-
-Deno.test("demultiplex splits the engine's framed output into stdout and stderr; unframed output is stdout", () => {
-  const frame = (stream: number, text: string) => {
-    const payload = new TextEncoder().encode(text);
-    const bytes = new Uint8Array(8 + payload.length);
-    bytes[0] = stream;
-    new DataView(bytes.buffer).setUint32(4, payload.length);
-    bytes.set(payload, 8);
-    return bytes;
-  };
-  const joined = new Uint8Array([...frame(1, "out 1\n"), ...frame(2, "err\n"), ...frame(1, "é\n")]);
-  assertEquals(demultiplex(joined), { stdout: "out 1\né\n", stderr: "err\n" });
-  assertEquals(demultiplex(new TextEncoder().encode("tty text\n")), {
-    stdout: "tty text\n",
-    stderr: "",
-  });
-  assertEquals(demultiplex(new Uint8Array()), { stdout: "", stderr: "" });
 });
 
 /**
@@ -120,8 +101,13 @@ async function lifecycle(
     const state = await engine.inspect(container);
     assert(state.running && !state.paused && state.pid > 0, JSON.stringify(state));
     assert(state.address !== null, "a bridge address");
-    await waitFor(async () => (await engine.logs(container, 10)).length === 4);
-    const logs = await engine.timestampedLogs(container, Infinity);
+    const output = async (tail?: number) => {
+      const lines = [];
+      for await (const line of engine.outputLines(container, undefined, { tail })) lines.push(line);
+      return lines;
+    };
+    await waitFor(async () => (await output()).length === 4);
+    const logs = await output();
     assertEquals(
       logs.map((l) => l.text).sort(),
       ["/config", 'it\'s $(not) "expanded"', "second line", "to-stderr"].sort(),
@@ -130,7 +116,7 @@ async function lifecycle(
       logs.every((l) => /^\d{4}-\d\d-\d\dT/.test(l.at)),
       "each line has the engine's timestamp",
     );
-    assertEquals(await engine.logs(container, 1), [logs.at(-1)!.text]);
+    assertEquals((await output(1)).map((l) => l.text), [logs.at(-1)!.text]);
     await engine.kill(container);
     await waitFor(async () => !(await engine.inspect(container)).running);
     assertEquals((await engine.inspect(container)).exitCode, 137);
