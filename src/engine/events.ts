@@ -188,6 +188,11 @@ export type EngineEvent =
        */
       outputAt?: string[];
     }
+    /**
+     * The last lines of an expected exit's output, read after `peer-exited` was reported (the
+     * Docker runtime reports an exit before it reads them). A crash carries its own.
+     */
+    | { type: "peer-output"; peer: string; output: string[]; outputAt?: string[] }
     | {
       type: "command-sent";
       peer: string;

@@ -10,7 +10,7 @@ import { errorMessage } from "../base/errors.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import type { UnstampedEvent } from "./events.ts";
 import type { PeerStates } from "./peer_states.ts";
-import type { PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
+import type { ExitOutput, PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
 import { StepError } from "./step_error.ts";
 
 /**
@@ -161,16 +161,14 @@ export class PeerLaunches {
         tearingDown();
     }
     states.markExited(peer, exit, { expected, killed: tearingDown() });
-    emit({
-      type: "peer-exited",
-      peer,
-      code: exit.code,
-      expected,
-      ...(exit.output.length > 0 ? { output: exit.output } : {}),
-      ...(exit.output.length > 0 && exit.outputAt?.length === exit.output.length
-        ? { outputAt: exit.outputAt }
-        : {}),
-    });
+    // An expected exit is news at once (shutdown waits for it; the record keeps its time), its
+    // last lines follow in `peer-output`. A crash waits for them: its error quotes the last one.
+    const output = exit.pendingOutput && !expected ? await exit.pendingOutput : exit;
+    emit({ type: "peer-exited", peer, code: exit.code, expected, ...outputFields(output) });
+    if (exit.pendingOutput && expected) {
+      const later = outputFields(await exit.pendingOutput);
+      if (later.output) emit({ type: "peer-output", peer, ...later, output: later.output });
+    }
     if (expected) {
       if (state.status !== "stopped" && !tearingDown()) {
         emit({
@@ -182,7 +180,7 @@ export class PeerLaunches {
       return;
     }
     const how = exit.code === null ? "was killed by a signal" : `exited with code ${exit.code}`;
-    const last = exit.output.at(-1);
+    const last = output.output.at(-1);
     emit({
       type: "error",
       peer,
@@ -195,3 +193,12 @@ export class PeerLaunches {
 }
 
 const neverAborted = new AbortController().signal;
+
+/** An exit's last lines as an event carries them: none when empty, times when all known. */
+function outputFields(exit: ExitOutput): { output?: string[]; outputAt?: string[] } {
+  if (exit.output.length === 0) return {};
+  return {
+    output: exit.output,
+    ...(exit.outputAt?.length === exit.output.length ? { outputAt: exit.outputAt } : {}),
+  };
+}

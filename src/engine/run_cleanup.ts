@@ -83,7 +83,11 @@ export class RunCleanup {
       ...(collectConfig ? { collectConfig } : {}),
     });
     await this.#options.guard("tearing down the runtime", this.#teardown);
-    await (redisClosing ?? this.#afterTeardown(exits).then(() => this.#closeRedis()));
+    // Exits handled before the teardown may still await their last lines (`peer-output`): the
+    // record is written once they are in.
+    await (redisClosing
+      ? Promise.all([redisClosing, this.#afterTeardown(exits)])
+      : this.#afterTeardown(exits).then(() => this.#closeRedis()));
   }
 
   /** The kill signal came: a teardown already under way is escalated to kill at once. */

@@ -16,10 +16,8 @@ export interface PeerLaunch {
   env: Record<string, string>;
 }
 
-/** How a peer's process or container ended for good. */
-export interface PeerExit {
-  /** Exit code; null when killed by a signal or unknown. */
-  code: number | null;
+/** The last lines of an exited peer's output. */
+export interface ExitOutput {
   /** Last lines of its output (stdout and stderr), oldest first; may be empty. */
   output: string[];
   /**
@@ -27,6 +25,22 @@ export interface PeerExit {
    * line, "" where unknown; absent when the runtime does not know.
    */
   outputAt?: string[];
+}
+
+/** How a peer's process or container ended for good. */
+export interface PeerExit extends ExitOutput {
+  /** Exit code; null when killed by a signal or unknown. */
+  code: number | null;
+  /**
+   * When the runtime reports the exit before it has read the last lines (a read from a busy
+   * engine can take seconds): they arrive here, and `output` is empty. Never rejects.
+   */
+  pendingOutput?: Promise<ExitOutput>;
+}
+
+/** An exit's last lines once read: its `pendingOutput` when the runtime reads them later. */
+export function exitOutput(exit: PeerExit): Promise<ExitOutput> {
+  return exit.pendingOutput ?? Promise.resolve(exit);
 }
 
 /**

@@ -135,6 +135,7 @@ const EVENT_FIELDS: Partial<Record<EngineEventType, z.ZodObject>> = {
     output: lines.optional(),
     outputAt: lines.optional(),
   }),
+  "peer-output": z.object({ peer: z.string(), output: lines, outputAt: lines.optional() }),
   "command-sent": z.object({
     peer: z.string(),
     command: z.string(),

@@ -119,6 +119,10 @@ export function eventSentence(event: EngineEvent): string {
       return `exited with ${event.code === null ? "an unknown code" : `code ${event.code}`}${
         event.expected ? "" : " unexpectedly"
       }`;
+    case "peer-output":
+      return `its last ${event.output.length} line${
+        event.output.length === 1 ? "" : "s"
+      } of output`;
     case "command-sent":
       return event.command;
     case "commands-acknowledged":
@@ -252,6 +256,8 @@ export function eventLines(event: EngineEvent): EventLine[] {
         ...peer(event.peer, event.expected ? "EXIT" : "CRASH"),
         ...(event.output ?? []).flatMap((line) => peer(event.peer, "OUTPUT", line)),
       ];
+    case "peer-output":
+      return event.output.flatMap((line) => peer(event.peer, "OUTPUT", line));
     case "command-sent":
       return peer(event.peer, "SENT", `${sentence}${sendTiming(event)}`);
     case "commands-acknowledged":

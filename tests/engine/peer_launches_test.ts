@@ -2,7 +2,7 @@ import { assertEquals } from "../support/assert.ts";
 import { LAUNCH_CONCURRENCY, PeerLaunches } from "../../src/engine/peer_launches.ts";
 import { PeerStates } from "../../src/engine/peer_states.ts";
 import type { UnstampedEvent } from "../../src/engine/events.ts";
-import type { PeerExit, PeerRuntime } from "../../src/engine/runtime.ts";
+import type { ExitOutput, PeerExit, PeerRuntime } from "../../src/engine/runtime.ts";
 import type { PlacedPeer } from "../../src/plan/placement.ts";
 import { referencePeerRuntime, scenario } from "../support/engine_scenario.ts";
 
@@ -55,6 +55,41 @@ Deno.test("PeerLaunches fails the run on a peer that exits with code 1 unasked, 
     message:
       "alice exited with code 1 unexpectedly (last status: none); last output: panic: no route",
   });
+});
+
+Deno.test("PeerLaunches reports an expected exit before its last lines are read, then the lines in peer-output", async () => {
+  const { peers, states, events, exit } = launches(true);
+  const lines = Promise.withResolvers<ExitOutput>();
+  exit.resolve({ code: 0, output: [], pendingOutput: lines.promise });
+  // The exit is in the state and the events while its lines are still being read.
+  await states.untilEach(["alice"], (s) => s.exit !== undefined, new AbortController().signal);
+  assertEquals(events.at(-1), { type: "peer-exited", peer: "alice", code: 0, expected: true });
+  lines.resolve({ output: ["bye"], outputAt: ["2026-12-06T16:00:00.000000001Z"] });
+  await Promise.all(peers.exits);
+  assertEquals(events.at(-1), {
+    type: "peer-output",
+    peer: "alice",
+    output: ["bye"],
+    outputAt: ["2026-12-06T16:00:00.000000001Z"],
+  });
+});
+
+Deno.test("PeerLaunches waits for a crashed peer's last lines: its exit and its error carry them", async () => {
+  const { peers, events, failures, exit } = launches(false);
+  const lines = Promise.withResolvers<ExitOutput>();
+  exit.resolve({ code: 2, output: [], pendingOutput: lines.promise });
+  lines.resolve({ output: ["panic: boom"] });
+  await Promise.all(peers.exits);
+  assertEquals(events.slice(1), [
+    { type: "peer-exited", peer: "alice", code: 2, expected: false, output: ["panic: boom"] },
+    {
+      type: "error",
+      peer: "alice",
+      message:
+        "alice exited with code 2 unexpectedly (last status: none); last output: panic: boom",
+    },
+  ]);
+  assertEquals(failures, ["peer alice exited with code 2 unexpectedly"]);
 });
 
 Deno.test("PeerLaunches judges the exit of a peer a kill fault is ending expected, and the run goes on", async () => {

@@ -17,7 +17,7 @@ import { planConfig } from "../../src/plan/plan_config.ts";
 import type { Coordination } from "../../src/coordination/coordination.ts";
 import { RedisCoordination } from "../../src/coordination/redis_coordination.ts";
 import type { UnstampedEvent } from "../../src/engine/events.ts";
-import type { PeerRuntime, RunningPeer } from "../../src/engine/runtime.ts";
+import { exitOutput, type PeerRuntime, type RunningPeer } from "../../src/engine/runtime.ts";
 import { peerEnvironment } from "../../src/plan/environment.ts";
 import { place, type PlacedPeer } from "../../src/plan/placement.ts";
 import { startRedisServer } from "./redis_server.ts";
@@ -70,9 +70,10 @@ export function runtimeContract(subject: RuntimeUnderTest): void {
     await run.coordination.send([{ peer: "alice", command: "exit|3" }]);
     const exit = await alice.exited;
     assertEquals(exit.code, 3);
+    const { output } = await exitOutput(exit);
     assert(
-      exit.output.some((line) => line.includes("alice starting")),
-      `the exit report carries the peer's output, got ${JSON.stringify(exit.output)}`,
+      output.some((line) => line.includes("alice starting")),
+      `the exit report carries the peer's output, got ${JSON.stringify(output)}`,
     );
   });
 

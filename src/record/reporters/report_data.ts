@@ -158,6 +158,12 @@ function rawReportData(
         });
         break;
       }
+      case "peer-output":
+        event.output.forEach((line, i) => {
+          const t = outputLineTime(event.t, wall, event.outputAt?.[i]);
+          logs.push({ t, peer: event.peer, level: "output", message: line });
+        });
+        break;
       case "command-sent":
         lanes.get(event.peer)?.markers.push({ t: event.t, kind: "command", label: event.command });
         break;

@@ -32,6 +32,8 @@ export class ExitWatcher {
    * `logLines` lines per container; dropped when the container runs again.
    */
   readonly #kept = new Map<string, OutputLine[]>();
+  /** Each exited container's fetch of its last lines, while it is under way. */
+  readonly #fetching = new Map<string, Promise<unknown>>();
   /** Runs expected of each container so far: a fetch for an earlier run keeps nothing. */
   readonly #runs = new Map<string, number>();
   #since = "1"; // this run's label is unique: replaying from the start only returns ours
@@ -55,9 +57,11 @@ export class ExitWatcher {
 
   /**
    * `container`'s whole output as its exit fetched it, if that was all of it and it has not
-   * run again since; undefined otherwise (fetch it).
+   * run again since; undefined otherwise (fetch it). Waits for that fetch if it is under way:
+   * the container must not be removed under it, nor its output read twice.
    */
-  keptOutput(container: string): readonly OutputLine[] | undefined {
+  async keptOutput(container: string): Promise<readonly OutputLine[] | undefined> {
+    await this.#fetching.get(container);
     return this.#kept.get(container);
   }
 
@@ -184,7 +188,13 @@ export class ExitWatcher {
     );
   }
 
-  /** Reports a pending container's exit once, with the last lines of its logs. */
+  /**
+   * Reports a pending container's exit once, at once; the last lines of its logs follow as
+   * the exit's `pendingOutput`. An engine busy with hundreds of exits answers each log read
+   * late: at 1,000 peers on the test bed (load average 50-370) the exits reached the engine
+   * 17-167 s after the peers said `stopped` while each waited for its read, the reads queued
+   * behind one another on the host's sockets.
+   */
   #resolve(container: string, ref: string, code: number | null): void {
     const resolve = this.#pending.get(container);
     if (!resolve) {
@@ -195,7 +205,7 @@ export class ExitWatcher {
     this.#unclaimed.delete(container);
     const wanted = this.options.logLines;
     const run = this.#runs.get(container);
-    this.#lastLines(ref, wanted)
+    const fetched = this.#lastLines(ref, wanted)
       .then((lines) => {
         // Fewer lines than asked: that is all the container wrote. Kept unless it ran again.
         if (wanted > 0 && lines.length < wanted && this.#runs.get(container) === run) {
@@ -203,9 +213,18 @@ export class ExitWatcher {
         }
         return lines;
       }, (error) => [{ at: "", text: `(docker logs failed: ${errorMessage(error)})` }])
-      .then((lines) =>
-        resolve({ code, output: lines.map((l) => l.text), outputAt: lines.map((l) => l.at) })
-      );
+      .finally(() => {
+        if (this.#fetching.get(container) === fetched) this.#fetching.delete(container);
+      });
+    this.#fetching.set(container, fetched);
+    resolve({
+      code,
+      output: [],
+      pendingOutput: fetched.then((lines) => ({
+        output: lines.map((l) => l.text),
+        outputAt: lines.map((l) => l.at),
+      })),
+    });
   }
 
   /** The last `count` lines of a container's output, as `outputLines` reads them. */

@@ -37,3 +37,28 @@ Deno.test("outputLineTime keeps a line at the exit when its time is unknown, unr
   assertEquals(outputLineTime(5_000, wall, "2026-12-06T10:00:06.000Z"), 5_000);
   assertEquals(outputLineTime(5_000, wall, "2026-12-06T10:00:04.250000001Z"), 4_250);
 });
+
+Deno.test("reportData places an expected exit's peer-output lines at the engine's time of each", () => {
+  const events = scriptedRun({ outcome: "passed" });
+  const exit = events.find((e) => e.type === "peer-exited")!;
+  if (exit.type !== "peer-exited") throw new Error("the passing script has exits");
+  // Read 3 s after the exit (a busy engine): the lines were written before it.
+  const written = [
+    new Date(START + exit.t - 1_000).toISOString(),
+    new Date(START + exit.t).toISOString(),
+  ];
+  events.splice(events.indexOf(exit) + 1, 0, {
+    type: "peer-output",
+    peer: exit.peer,
+    output: ["closing", "bye"],
+    outputAt: written,
+    t: exit.t + 3_000,
+  });
+  const recorded = recordedOf(events);
+  const data = reportData(runHistory(recorded), recorded);
+  const output = data.logs.filter((log) => log.level === "output" && log.peer === exit.peer);
+  assertEquals(output.map((log) => [log.t, log.message]), [
+    [exit.t - 1_000, "closing"],
+    [exit.t, "bye"],
+  ]);
+});
