@@ -25,7 +25,7 @@ export const htmlReporter: Reporter = {
 /** The page for a run. */
 export function reportHtml(
   history: RunHistory,
-  recorded: readonly RecordedEvent[],
+  recorded: Iterable<RecordedEvent>,
   diff?: RunDiff,
 ): string {
   return reportPage(reportData(history, recorded, diff));

@@ -11,8 +11,12 @@ import type { RunDiff } from "../run_diff.ts";
 export interface ReportInput {
   /** The run told from its events (src/history/). */
   history: RunHistory;
-  /** The events as recorded, with their wall and timeline times. */
-  recorded: readonly RecordedEvent[];
+  /**
+   * The events as recorded, with their wall and timeline times, in order. Each iteration may
+   * read them again from `events.jsonl` (the run record holds none in memory): iterate, don't
+   * keep them.
+   */
+  recorded: Iterable<RecordedEvent>;
   /** The tm version that ran it (the `events.jsonl` header's). */
   tm: string;
   /**
