@@ -36,6 +36,9 @@ export interface ReportExtras {
 export interface Reporter {
   /** The file it writes, in the run's directory (a name of RECORD_FILES). */
   readonly file: string;
-  /** The file's text, or null when the run has none (a killed run has no summary.json). */
-  render(input: ReportInput): string | null;
+  /**
+   * The file's text, or its parts in order (written one at a time, never joined: report.html),
+   * or null when the run has none (a killed run has no summary.json).
+   */
+  render(input: ReportInput): string | Iterable<string> | null;
 }
