@@ -101,13 +101,62 @@ export class NotARunError extends Error {
 }
 
 /**
- * Tells the run from its events, in order.
+ * Tells the run from its events, in order, reading each once: an `events.jsonl` can be streamed
+ * through it (src/record/events_jsonl.ts, `recordedEvents`) without holding the run's events.
  * @throws NotARunError when there is no `run-started`
  */
-export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
-  const start = recorded.find((r) => r.event.type === "run-started");
-  if (!start || start.event.type !== "run-started") throw new NotARunError();
-  const { test, runId, seed, plan, timeline } = start.event;
+export function runHistory(recorded: Iterable<RecordedEvent>): RunHistory {
+  let history: RunHistory | undefined;
+  let peers = new Map<string, PeerHistory>();
+  // Events before `run-started` (none in a record tm writes) wait for it, then count as before.
+  const early: RecordedEvent[] = [];
+  const decided = new Map<number, CheckOutcome>();
+  const facts = new RunFacts();
+  const tell = (event: EngineEvent, history: RunHistory) => {
+    history.lastMs = Math.max(history.lastMs, event.t);
+    facts.observe(event);
+    const peer = "peer" in event && event.peer !== undefined ? peers.get(event.peer) : undefined;
+    apply(history, event, peer, decided);
+  };
+  for (const entry of recorded) {
+    if (history) {
+      tell(entry.event, history);
+    } else if (entry.event.type === "run-started") {
+      ({ history, peers } = begin(entry.wall, entry.event));
+      for (const { event } of [...early, entry]) tell(event, history);
+      early.length = 0;
+    } else {
+      early.push(entry);
+    }
+  }
+  if (!history) throw new NotARunError();
+  history.timelineStartMs = facts.timelineStartMs;
+  for (const peer of peers.values()) told(peer, facts.of(peer.peer));
+  const last = history.phases.at(-1);
+  if (last && history.finished) last.endMs = history.finished.t;
+  if (history.finished) {
+    for (const summary of history.finished.peers) {
+      const peer = peers.get(summary.peer);
+      if (!peer) continue;
+      peer.restarts = summary.restarts;
+      peer.warnings = summary.warnings;
+      peer.errors = summary.errors;
+      if (summary.failure !== undefined) peer.failure = summary.failure;
+      if (summary.exitCode !== undefined) peer.exitCode = summary.exitCode;
+    }
+    history.checks = [...history.finished.checks];
+  } else {
+    history.checks = [...decided.values()].sort((a, b) => a.index - b.index);
+  }
+  return history;
+}
+
+/** The history as `run-started` (recorded at `wall`) begins it: every planned peer, unheard. */
+function begin(
+  wall: string,
+  start: EventOf<"run-started">,
+): { history: RunHistory; peers: Map<string, PeerHistory> } {
+  const { test, runId, seed, plan, timeline } = start;
   const peers = new Map<string, PeerHistory>(plan.map((p) => [p.peer, {
     peer: p.peer,
     host: p.host,
@@ -129,41 +178,15 @@ export function runHistory(recorded: readonly RecordedEvent[]): RunHistory {
     ...(seed !== undefined ? { seed } : {}),
     plan,
     timeline,
-    startedAt: start.wall,
+    startedAt: wall,
     lastMs: 0,
     peers: [...peers.values()],
     checks: [],
     phases: [],
     hosts: [],
-    strictKnown: start.event.strictKnown === true,
+    strictKnown: start.strictKnown === true,
   };
-  const decided = new Map<number, CheckOutcome>();
-  const facts = new RunFacts();
-  for (const { event } of recorded) {
-    history.lastMs = Math.max(history.lastMs, event.t);
-    facts.observe(event);
-    const peer = "peer" in event && event.peer !== undefined ? peers.get(event.peer) : undefined;
-    apply(history, event, peer, decided);
-  }
-  history.timelineStartMs = facts.timelineStartMs;
-  for (const peer of peers.values()) told(peer, facts.of(peer.peer));
-  const last = history.phases.at(-1);
-  if (last && history.finished) last.endMs = history.finished.t;
-  if (history.finished) {
-    for (const summary of history.finished.peers) {
-      const peer = peers.get(summary.peer);
-      if (!peer) continue;
-      peer.restarts = summary.restarts;
-      peer.warnings = summary.warnings;
-      peer.errors = summary.errors;
-      if (summary.failure !== undefined) peer.failure = summary.failure;
-      if (summary.exitCode !== undefined) peer.exitCode = summary.exitCode;
-    }
-    history.checks = [...history.finished.checks];
-  } else {
-    history.checks = [...decided.values()].sort((a, b) => a.index - b.index);
-  }
-  return history;
+  return { history, peers };
 }
 
 function apply(

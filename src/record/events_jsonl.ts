@@ -10,6 +10,7 @@
  * ```
  */
 import type { EngineEvent } from "../engine/events.ts";
+import { fileLines } from "../base/file_lines.ts";
 import { EventsHeaderSchema, recordedEventProblem, schemaProblem } from "./record_schema.ts";
 
 /** The header's `format`. */
@@ -119,6 +120,31 @@ export function parseEvents(text: string, path: string): EventsFile {
     events.push(value as RecordedEvent);
   }
   return { header: header as EventsHeader, events, truncated: unterminated !== "" };
+}
+
+/**
+ * The events of an `events.jsonl` this tm wrote, read back one line at a time (the header
+ * skipped, a last line cut short left out): the run record streams its own file into the
+ * end-of-run reports with it, so no event is kept in memory for them. Lines are not checked
+ * against the schema (`parseEvents` does that for a record read back by `tm report`).
+ * @param path the file; each iteration reads it again from the start
+ * @throws EventsFormatError for a line that is not JSON
+ */
+export function* recordedEvents(path: string): Generator<RecordedEvent> {
+  let number = 0;
+  // A line that is not JSON is left out only if it is the last (cut short by a failed write).
+  let bad: EventsFormatError | undefined;
+  for (const line of fileLines(path)) {
+    number++;
+    if (bad) throw bad;
+    if (number === 1 || line === "") continue;
+    try {
+      yield JSON.parse(line) as RecordedEvent;
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      bad = new EventsFormatError(path, number, `not JSON: ${error.message}`);
+    }
+  }
 }
 
 function parseLine(line: string, path: string, number: number): unknown {

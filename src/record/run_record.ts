@@ -8,7 +8,10 @@
  *   each line with the engine's timestamp;
  * - `peers/<peer>/config/`: what the peer left in `/config` (`collectConfig`), up to
  *   CONFIG_BYTES_LIMIT of archive, `peers/<peer>/config.cut` saying so when it held more;
- * - at `run-finished`: `summary.json`, `junit.xml`, `report.html` and `peers/<peer>.log`.
+ * - at `run-finished`: `summary.json`, `junit.xml`, `report.html` and `peers/<peer>.log`, built
+ *   by reading `events.jsonl` back one line at a time: the record keeps no event in memory (it
+ *   kept them all for these reports: +12 MiB from 200 to 1,000 scripted peers, and its reports
+ *   peaked +26 MiB over the run at 1,000; docs/architecture.md, "Memory").
  *
  * A write that fails sets `lost` and the record stops there (the run goes on); the caller warns.
  */
@@ -16,7 +19,7 @@ import type { EventSink } from "../engine/events.ts";
 import type { ConfigCollector, OutputCollector, OutputLine } from "../engine/runtime.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import { planRecords } from "../cli/plan_table.ts";
-import { eventLine, headerLine, type RecordedEvent } from "./events_jsonl.ts";
+import { eventLine, headerLine, type RecordedEvent, recordedEvents } from "./events_jsonl.ts";
 import { peerFile, RECORD_FILES, RecordWriteError } from "./record_files.ts";
 import { SyncAppender } from "./sync_appender.ts";
 import { writeReports } from "./reporters/reporters.ts";
@@ -67,7 +70,6 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
   );
   Deno.mkdirSync(`${dir}/${RECORD_FILES.peers}`);
   const eventsPath = `${dir}/${RECORD_FILES.events}`;
-  const recorded: RecordedEvent[] = [];
   let timelineStart: number | undefined;
   let lost: RecordWriteError | undefined;
   const file = new SyncAppender(
@@ -80,9 +82,11 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
     file.close();
   };
   const append = (line: string) => file.write(line + "\n");
+  // Every event as the file holds it, read again from its start on each iteration.
+  const recorded: Iterable<RecordedEvent> = { [Symbol.iterator]: () => recordedEvents(eventsPath) };
   const finish = () => {
-    const history = runHistory(recorded);
     try {
+      const history = runHistory(recorded);
       writeReports(dir, { history, recorded, tm: options.tm });
       writePeerLogs(dir, recorded);
     } catch (error) {
@@ -102,7 +106,6 @@ export function openRunRecord(options: RunRecordOptions): RunRecord {
         ...(timelineStart !== undefined ? { timelineMs: event.t - timelineStart } : {}),
         event,
       };
-      recorded.push(entry);
       append(eventLine(entry));
       if (event.type === "run-finished" && file.open) finish();
     },
@@ -218,22 +221,46 @@ async function extractConfig(archive: ReadableStream<Uint8Array>, dest: string):
   }
 }
 
-/** `peers/<peer>.log`: each peer's log lines as it sent them through Redis, one a line. */
-function writePeerLogs(dir: string, recorded: readonly RecordedEvent[]): void {
-  const lines = new Map<string, string[]>();
-  const start = recorded.find((r) => r.event.type === "run-started")?.event;
-  if (start?.type === "run-started") { for (const p of start.plan) lines.set(p.peer, []); }
+/**
+ * Bytes of peer log lines gathered across peers before they are appended to their files: the
+ * memory `writePeerLogs` holds whatever the run's size, at a few opens per peer.
+ */
+const PEER_LOG_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * `peers/<peer>.log`: each peer's log lines as it sent them through Redis, one a line (an empty
+ * file for a planned peer that sent none), streamed from the events.
+ * @throws RecordWriteError naming the file that could not be written
+ */
+function writePeerLogs(dir: string, recorded: Iterable<RecordedEvent>): void {
+  let pending = new Map<string, string>();
+  let pendingBytes = 0;
+  const opened = new Set<string>();
+  const flush = () => {
+    for (const [peer, text] of pending) {
+      const path = `${dir}/${peerFile(peer, "log")}`;
+      try {
+        // A peer's first write creates its file; later ones append to it.
+        Deno.writeTextFileSync(path, text, { append: opened.has(peer) });
+      } catch (error) {
+        throw new RecordWriteError(path, error);
+      }
+      opened.add(peer);
+    }
+    pending = new Map();
+    pendingBytes = 0;
+  };
+  const add = (peer: string, text: string) => {
+    pending.set(peer, (pending.get(peer) ?? "") + text);
+    pendingBytes += text.length;
+    if (pendingBytes >= PEER_LOG_BUFFER_BYTES) flush();
+  };
   for (const { wall, event } of recorded) {
-    if (event.type !== "peer-log") continue;
-    const text = `${wall} ${event.level} ${event.message.replace(/\r?\n/g, "\\n")}`;
-    (lines.get(event.peer) ?? lines.set(event.peer, []).get(event.peer)!).push(text);
-  }
-  for (const [peer, peerLines] of lines) {
-    const path = `${dir}/${peerFile(peer, "log")}`;
-    try {
-      Deno.writeTextFileSync(path, peerLines.map((line) => `${line}\n`).join(""));
-    } catch (error) {
-      throw new RecordWriteError(path, error);
+    if (event.type === "run-started") {
+      for (const p of event.plan) if (!opened.has(p.peer)) add(p.peer, "");
+    } else if (event.type === "peer-log") {
+      add(event.peer, `${wall} ${event.level} ${event.message.replace(/\r?\n/g, "\\n")}\n`);
     }
   }
+  flush();
 }

@@ -1,9 +1,12 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert";
 import {
+  eventLine,
   EVENTS_FORMAT,
   EVENTS_VERSION,
   EventsFormatError,
+  headerLine,
   parseEvents,
+  recordedEvents,
 } from "../../src/record/events_jsonl.ts";
 import { RECORD_FILES } from "../../src/record/record_files.ts";
 import { readEventsOf, recordRun, tempDir } from "../support/run_records.ts";
@@ -53,4 +56,29 @@ Deno.test("parseEvents names the file and line of a bad line, a foreign header a
     () => parseEvents(`${JSON.stringify({ format: EVENTS_FORMAT, version: 99 })}\n`, "e.jsonl"),
     /version 99 is newer than this tm reads/,
   );
+});
+
+Deno.test("recordedEvents reads an events.jsonl back one line at a time: header skipped, a last line cut short left out, a bad line before the last an EventsFormatError", () => {
+  const path = Deno.makeTempFileSync({ prefix: "tm-events-test-" });
+  try {
+    const lines = [
+      headerLine("9.9.9", new Date(0)),
+      eventLine({ wall: "w1", event: { t: 1, type: "phase", phase: "redis" } }),
+      eventLine({ wall: "w2", timelineMs: 0, event: { t: 2, type: "phase", phase: "timeline" } }),
+    ];
+    Deno.writeTextFileSync(path, lines.join("\n") + "\n" + '{"wall":"w3","ev');
+    const read = [...recordedEvents(path)];
+    assertEquals(read.map((r) => r.wall), ["w1", "w2"]);
+    assertEquals(read[1].timelineMs, 0);
+    // Read again from the start on each iteration.
+    assertEquals([...recordedEvents(path)].length, 2);
+    Deno.writeTextFileSync(path, [lines[0], "not json", lines[1]].join("\n") + "\n");
+    throws(() => [...recordedEvents(path)], (error) => {
+      assert(error instanceof EventsFormatError);
+      assertEquals(error.line, 2);
+      return true;
+    });
+  } finally {
+    Deno.removeSync(path);
+  }
 });

@@ -4,7 +4,10 @@ import { planRecords } from "../../src/cli/plan_table.ts";
 import { peerFile, RECORD_FILES } from "../../src/record/record_files.ts";
 import type { RunSummary } from "../../src/record/run_summary.ts";
 import { CONFIG_BYTES_LIMIT, openRunRecord } from "../../src/record/run_record.ts";
-import { CONFIG_BYTES, recordRun, tempDir } from "../support/run_records.ts";
+import { CONFIG_BYTES, readEventsOf, recordRun, tempDir } from "../support/run_records.ts";
+import { recordManyPeersRun } from "../support/many_peers_run.ts";
+import { REPORTERS, writeReports } from "../../src/record/reporters/reporters.ts";
+import { runHistory } from "../../src/history/run_history.ts";
 import { IMAGE, PLAN, scriptedRun } from "../support/scripted_events.ts";
 
 async function summaryOf(dir: string): Promise<RunSummary> {
@@ -252,3 +255,60 @@ Deno.test("openRunRecord's collectConfig extracts peers/<peer>/config/, and cuts
 async function assertGone(path: string): Promise<void> {
   assertEquals(await Deno.stat(path).then(() => "present", () => "absent"), "absent", path);
 }
+
+Deno.test("openRunRecord's reports and peer logs, streamed from events.jsonl, equal those built from every event held in memory (300 peers, crashes, over 1 MiB of peer log lines)", async () => {
+  await using tmp = await tempDir();
+  const dir = await recordManyPeersRun(tmp.path, { peers: 300, logLines: 50, crashes: 7 });
+  // Every event held, as the record did before it streamed: the reports rendered from them.
+  const { header, events } = await readEventsOf(dir);
+  const fromMemory = `${tmp.path}/from-memory`;
+  await Deno.mkdir(fromMemory);
+  writeReports(fromMemory, { history: runHistory(events), recorded: events, tm: header.tm });
+  for (const file of REPORTERS.map((reporter) => reporter.file)) {
+    const streamed = await Deno.readTextFile(`${dir}/${file}`);
+    assertEquals(streamed === await Deno.readTextFile(`${fromMemory}/${file}`), true, file);
+  }
+  const lines = new Map<string, string>();
+  let bytes = 0;
+  for (const { wall, event } of events) {
+    if (event.type !== "peer-log") continue;
+    const line = `${wall} ${event.level} ${event.message}\n`;
+    lines.set(event.peer, (lines.get(event.peer) ?? "") + line);
+    bytes += line.length;
+  }
+  assert(
+    bytes > 2 ** 20,
+    `${bytes} bytes of peer log lines: past the buffer, so files are appended`,
+  );
+  assertEquals(lines.size, 300);
+  for (const [peer, text] of lines) {
+    assertEquals(await Deno.readTextFile(`${dir}/${peerFile(peer, "log")}`), text, peer);
+  }
+});
+
+Deno.test("openRunRecord builds its end-of-run reports from events.jsonl as written, holding no event in memory", async () => {
+  await using tmp = await tempDir();
+  const record = openRunRecord({
+    parent: tmp.path,
+    testName: "demo",
+    config: CONFIG_BYTES,
+    plan: PLAN,
+    tm: "9.9.9",
+  });
+  const events = scriptedRun();
+  for (const event of events.slice(0, -1)) record.sink(event);
+  // The file, not memory, is what the reports read: a line changed in it (same length) shows.
+  const path = `${record.dir}/${RECORD_FILES.events}`;
+  const text = await Deno.readTextFile(path);
+  assert(text.includes("slow handshake with bob"));
+  await Deno.writeTextFile(
+    path,
+    text.replace("slow handshake with bob", "SLOW HANDSHAKE WITH BOB"),
+  );
+  record.sink(events.at(-1)!);
+  await record.close();
+  const carol = await Deno.readTextFile(`${record.dir}/${peerFile("carol", "log")}`);
+  assert(carol.includes("warn SLOW HANDSHAKE WITH BOB"), carol);
+  const junit = await Deno.readTextFile(`${record.dir}/${RECORD_FILES.junit}`);
+  assert(junit.includes("SLOW HANDSHAKE WITH BOB"));
+});

@@ -88,7 +88,7 @@ export interface ReportDiff {
 /** The report's data for a run, its text escaped as every view escapes it. */
 export function reportData(
   history: RunHistory,
-  recorded: readonly RecordedEvent[],
+  recorded: Iterable<RecordedEvent>,
   diff?: RunDiff,
 ): ReportData {
   return escapeControlsIn(rawReportData(history, recorded, diff));
@@ -106,7 +106,7 @@ export function outputLineTime(exitT: number, exitWall: string, at: string | und
 
 function rawReportData(
   history: RunHistory,
-  recorded: readonly RecordedEvent[],
+  recorded: Iterable<RecordedEvent>,
   diff?: RunDiff,
 ): ReportData {
   const endMs = history.finished?.t ?? history.lastMs;

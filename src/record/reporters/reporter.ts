@@ -11,8 +11,12 @@ import type { RunDiff } from "../run_diff.ts";
 export interface ReportInput {
   /** The run told from its events (src/history/). */
   history: RunHistory;
-  /** The events as recorded, with their wall and timeline times. */
-  recorded: readonly RecordedEvent[];
+  /**
+   * The events as recorded, with their wall and timeline times, in order. Each iteration may
+   * read them again from `events.jsonl` (the run record holds none in memory): iterate, don't
+   * keep them.
+   */
+  recorded: Iterable<RecordedEvent>;
   /** The tm version that ran it (the `events.jsonl` header's). */
   tm: string;
   /**
@@ -32,6 +36,9 @@ export interface ReportExtras {
 export interface Reporter {
   /** The file it writes, in the run's directory (a name of RECORD_FILES). */
   readonly file: string;
-  /** The file's text, or null when the run has none (a killed run has no summary.json). */
-  render(input: ReportInput): string | null;
+  /**
+   * The file's text, or its parts in order (written one at a time, never joined: report.html),
+   * or null when the run has none (a killed run has no summary.json).
+   */
+  render(input: ReportInput): string | Iterable<string> | null;
 }

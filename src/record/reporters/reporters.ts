@@ -27,11 +27,21 @@ export function writeReports(
     if (text === null) continue;
     const path = `${dir}/${reporter.file}`;
     try {
-      Deno.writeTextFileSync(path, text);
+      writeParts(path, typeof text === "string" ? [text] : text);
     } catch (error) {
       throw new RecordWriteError(path, error);
     }
     written.push(path);
   }
   return written;
+}
+
+/** Writes `parts` to `path` (created or truncated) one after another, as they are made. */
+function writeParts(path: string, parts: Iterable<string>): void {
+  using file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  for (const part of parts) {
+    const bytes = encoder.encode(part);
+    for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+  }
 }

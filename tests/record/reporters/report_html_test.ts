@@ -7,7 +7,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import type { EngineEvent } from "../../../src/engine/events.ts";
 import { RECORD_FILES } from "../../../src/record/record_files.ts";
-import { recordRun, tempDir } from "../../support/run_records.ts";
+import { readEventsOf, recordRun, tempDir } from "../../support/run_records.ts";
+import { reportPage, reportPageParts } from "../../../src/record/reporters/report_html.ts";
+import { reportData } from "../../../src/record/reporters/report_data.ts";
+import { runHistory } from "../../../src/history/run_history.ts";
 import { recordManyPeersRun } from "../../support/many_peers_run.ts";
 import { PLAN, scriptedRun } from "../../support/scripted_events.ts";
 import { hostileRun as hostileTextRun, RAW_CONTROL, SHOWN } from "../../support/hostile_events.ts";
@@ -336,4 +339,25 @@ Deno.test({
     assertEquals(standings, ["KNOWN FAILURE", "FIXED?"]);
     assertEquals(problems, []);
   },
+});
+
+Deno.test("reportPageParts makes the page reportPage makes, its data equal, with no log, with one, and with logs across parts of LOGS_PER_PART", async () => {
+  await using tmp = await tempDir();
+  const dir = await recordManyPeersRun(tmp.path, { peers: 120, logLines: 20, crashes: 2 });
+  const { events } = await readEventsOf(dir);
+  const full = reportData(runHistory(events), events);
+  assert(full.logs.length > 2_000, `${full.logs.length} log lines`);
+  const dataOf = (page: string) =>
+    JSON.parse(/<script type="application\/json" id="tm-data">(.*?)<\/script>/s.exec(page)![1]);
+  for (const logs of [[], full.logs.slice(0, 1), full.logs.slice(0, 1_000), full.logs]) {
+    const data = { ...full, logs };
+    const parts = [...reportPageParts(data)];
+    const page = reportPage(data);
+    assertEquals(dataOf(parts.join("")), dataOf(page));
+    // The same page around the data.
+    const outside = (text: string) => text.replace(/id="tm-data">.*?<\/script>/s, "");
+    assertEquals(outside(parts.join("")), outside(page));
+    // No part holds the whole of the logs' JSON.
+    if (logs.length > 1_000) assert(parts.length > 4);
+  }
 });
