@@ -60,11 +60,13 @@ export class NodeBoundFaults implements FaultControl {
     readonly unreachableNodeOf: (peer: string) => string | undefined,
   ) {}
 
-  #check(fault: FaultName, peers: readonly string[]): void {
+  /** `act`, unless one of `peers` is on a node tm cannot reach: then a rejection naming it. */
+  async #guard<T>(fault: FaultName, peers: readonly string[], act: () => Promise<T>): Promise<T> {
     for (const peer of peers) {
       const node = this.unreachableNodeOf(peer);
       if (node !== undefined) throw new FaultOnUnreachableNodeError(fault, peer, node);
     }
+    return await act();
   }
 
   preflight(
@@ -75,34 +77,27 @@ export class NodeBoundFaults implements FaultControl {
   }
 
   pause(peer: string, signal: AbortSignal): Promise<void> {
-    this.#check("pause", [peer]);
-    return this.inner.pause(peer, signal);
+    return this.#guard("pause", [peer], () => this.inner.pause(peer, signal));
   }
 
   resume(peer: string, signal: AbortSignal): Promise<void> {
-    this.#check("resume", [peer]);
-    return this.inner.resume(peer, signal);
+    return this.#guard("resume", [peer], () => this.inner.resume(peer, signal));
   }
 
   kill(peer: string, signal: AbortSignal): Promise<void> {
-    this.#check("kill", [peer]);
-    return this.inner.kill(peer, signal);
+    return this.#guard("kill", [peer], () => this.inner.kill(peer, signal));
   }
 
   start(peer: string, signal: AbortSignal): Promise<RunningPeer> {
-    this.#check("start", [peer]);
-    return this.inner.start(peer, signal);
+    return this.#guard("start", [peer], () => this.inner.start(peer, signal));
   }
 
   shape(peer: string, shaping: NetworkShaping, signal: AbortSignal): Promise<void> {
-    // The kind is the engine's to name (delay, loss, rate); `delay` stands for all of them.
-    this.#check(shapingKind(shaping), [peer]);
-    return this.inner.shape(peer, shaping, signal);
+    return this.#guard(shapingKind(shaping), [peer], () => this.inner.shape(peer, shaping, signal));
   }
 
   partition(groups: readonly (readonly string[])[], signal: AbortSignal): Promise<void> {
-    this.#check("partition", groups.flat());
-    return this.inner.partition(groups, signal);
+    return this.#guard("partition", groups.flat(), () => this.inner.partition(groups, signal));
   }
 
   heal(peers: readonly string[] | "all", signal: AbortSignal): Promise<void> {
@@ -112,7 +107,7 @@ export class NodeBoundFaults implements FaultControl {
   }
 }
 
-/** The fault kind a shaping stands for, for the refusal's wording. */
+/** The fault kind a shaping stands for (the one field it sets), for the refusal's wording. */
 function shapingKind(shaping: NetworkShaping): FaultName {
   if (shaping.lossPercent !== undefined) return "loss";
   if (shaping.rateKbit !== undefined) return "rate";

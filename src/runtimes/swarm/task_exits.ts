@@ -70,6 +70,8 @@ export class TaskExits {
   async #poll(): Promise<void> {
     const signal = this.#stop.signal;
     const { manager, trace } = this.#options;
+    // Services watched in the same tick (peers launched at once) share the first request.
+    await Promise.resolve();
     while (this.#watched.size > 0 && !signal.aborted) {
       try {
         const tasks = await manager.tasks({ service: [...this.#watched.keys()] }, signal);
