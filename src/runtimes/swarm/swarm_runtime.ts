@@ -44,6 +44,7 @@ import { SwarmManager } from "./swarm_api.ts";
 import { swarmHosts } from "./swarm_nodes.ts";
 import { type PushedImage, pushImages, removePushedReferences } from "./registry_push.ts";
 import { TaskExits } from "./task_exits.ts";
+import { registryAuth } from "./registry_auth.ts";
 import { NodeBoundFaults, refuseFaultsOnManagedNodes } from "./manager_node_faults.ts";
 
 /** Lines of output kept in an exit report of a peer watched through the manager. */
@@ -208,6 +209,7 @@ export class SwarmRuntime implements PeerRuntime {
       this.#pushed = await pushImages({
         registry,
         images,
+        auth: await registryAuth(registry),
         local: this.#local,
         signal: context.signal,
         trace,
