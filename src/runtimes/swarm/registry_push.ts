@@ -67,7 +67,7 @@ export interface PushOptions {
   /** `X-Registry-Auth` of the registry. Default: none (`{}`). */
   auth?: Record<string, string>;
   signal: AbortSignal;
-  /** One line per image pushed, for `--verbose`. */
+  /** One line as each image's push starts, and one as it ends (with its digest and time). */
   trace?: (message: string) => void;
 }
 
@@ -92,6 +92,7 @@ export async function pushImages(options: PushOptions): Promise<Map<string, Push
     await local.tag(image, repo, tag, signal);
     // Known before the push, so that a failed push's tag is removed too.
     pushed.set(image, { tagged, pinned: "", created });
+    options.trace?.(`pushing ${image} to ${registry} as ${tagged}`);
     const started = performance.now();
     const digest = await local.push(repo, tag, options.auth ?? {}, signal);
     pushed.set(image, {

@@ -212,7 +212,8 @@ export class SwarmRuntime implements PeerRuntime {
         auth: await registryAuth(registry),
         local: this.#local,
         signal: context.signal,
-        trace,
+        // Shown without --verbose: a first push of a large image takes a while.
+        trace: (message) => this.#emit({ type: "trace", level: "info", message }),
       });
     }
     if (this.#cluster.viaManager.includes(true)) {
