@@ -31,6 +31,7 @@ import {
   HostSetupError,
 } from "../docker/docker_runtime.ts";
 import { containerName, LABELS, ownerOfLabels, peerLabels } from "../docker/container_names.ts";
+import { hostnameOf } from "../docker/container_launches.ts";
 import { DockerEngine } from "../docker/engine_api.ts";
 import type { RunSpec } from "../docker/docker.ts";
 import { HOST_GATEWAY_MAPPING, HOST_GATEWAY_NAME, peerRedisUrl } from "../docker/redis_address.ts";
@@ -494,14 +495,5 @@ export class SwarmRuntime implements PeerRuntime {
     } finally {
       await manager.close();
     }
-  }
-}
-
-function hostnameOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    return new URL(url).hostname.toLowerCase();
-  } catch {
-    return undefined;
   }
 }
