@@ -4,8 +4,9 @@
  * it as 127.0.0.1:<port>), the services run it pinned by digest on both nodes; host B's node is
  * watched through the manager alone (task state, service logs): commands, a restart (exit 42),
  * checks, exit codes and the output in the run record. A fault on a peer of host B's node is
- * refused before anything starts (exit 2, naming the fault and the node). Nothing is left on
- * either engine: no service, no container, no `<registry>/…` reference on this machine's engine.
+ * refused before anything starts (exit 2, naming the fault and the node); a registry node b
+ * cannot pull from fails the run saying what the node needs. Nothing is left on either engine:
+ * no service, no container, no `<registry>/…` reference on this machine's engine.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { randomBasePort, workspace } from "../support/e2e.ts";
@@ -61,6 +62,7 @@ Deno.test({
     0,
   );
   const registry = await startTestRegistry(bed);
+  const others: { stop(): Promise<void> }[] = [];
   const swarm = await formSwarm(bed);
   try {
     if (typeof swarm === "string") throw new Error(swarm);
@@ -144,6 +146,26 @@ Deno.test({
       return left.hosta.length === 0 && left.hostb.length === 0;
     });
     assertEquals(await referencesIn(bed.hostA.dockerHost, registry.address), []);
+
+    // A registry node b cannot pull from: its peer's task is rejected, the run fails saying
+    // what the node needs, and leaves no service.
+    const unreachable = await startTestRegistry(bed, { hostB: false });
+    others.push(unreachable);
+    const unpullable = await ws.writeConfig({
+      ...common,
+      hosts: [{ ...entry, registry: unreachable.address }],
+      peers: [{ name: "far", image, runs_on: "b" }],
+      commands: [],
+    }, "unpullable.yaml");
+    const failed = await ws.run([unpullable]);
+    const failedOutput = `stdout:\n${failed.stdout}\nstderr:\n${failed.stderr}`;
+    assertEquals(failed.code, 1, failedOutput);
+    assert(
+      failedOutput.includes(`its node pulls ${unreachable.address}/tm-${ws.name}@sha256:`) &&
+        failedOutput.includes("insecure-registries"),
+      failedOutput,
+    );
+    assertEquals(await services(ws.name), []);
   } finally {
     if (typeof swarm !== "string") await swarm.leave();
     // Node b pulled the image by digest: that reference is the test's to remove.
@@ -155,5 +177,6 @@ Deno.test({
     }
     await new Deno.Command("docker", { args: ["image", "rm", image] }).output();
     await registry.stop();
+    for (const other of others) await other.stop();
   }
 });

@@ -53,8 +53,14 @@ async function listening(child: Deno.ChildProcess, what: string): Promise<void> 
   if (!first.value?.includes("listening")) throw new Error(`${what} did not start`);
 }
 
-/** Starts a registry that both test bed engines reach as `127.0.0.1:<port>`. */
-export async function startTestRegistry(bed: Testbed): Promise<TestRegistry> {
+/**
+ * Starts a registry that both test bed engines reach as `127.0.0.1:<port>`; with
+ * `{ hostB: false }`, only host A's (no forwarder: host B's engine cannot pull from it).
+ */
+export async function startTestRegistry(
+  bed: Testbed,
+  options: { hostB?: boolean } = {},
+): Promise<TestRegistry> {
   const dir = await Deno.makeTempDir({ prefix: "tm-registry-" });
   const port = freePort();
   const address = `127.0.0.1:${port}`;
@@ -99,6 +105,7 @@ export async function startTestRegistry(bed: Testbed): Promise<TestRegistry> {
       await answer?.body?.cancel();
       return answer?.status === 200;
     });
+    if (options.hostB === false) return { address, catalog: () => catalog(address), stop };
     const gateway = `${bed.hostB.orchestratorAddress}:${port}`;
     const deno = Deno.execPath();
     const toRegistry = spawn([deno, "run", "--allow-net", FORWARDER, gateway, address]);
@@ -122,12 +129,10 @@ export async function startTestRegistry(bed: Testbed): Promise<TestRegistry> {
     await stop();
     throw error;
   }
-  return {
-    address,
-    async catalog() {
-      const answer = await fetch(`http://${address}/v2/_catalog`);
-      return ((await answer.json()) as { repositories?: string[] }).repositories ?? [];
-    },
-    stop,
-  };
+  return { address, catalog: () => catalog(address), stop };
+}
+
+async function catalog(address: string): Promise<string[]> {
+  const answer = await fetch(`http://${address}/v2/_catalog`);
+  return ((await answer.json()) as { repositories?: string[] }).repositories ?? [];
 }

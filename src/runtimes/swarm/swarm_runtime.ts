@@ -41,7 +41,7 @@ import { connectHost } from "../../transport/connect.ts";
 import { errorMessage } from "../../base/errors.ts";
 import type { ConnectionEvent } from "../../transport/reconnecting_remote.ts";
 import { connectionRunEvent } from "../docker/connection_events.ts";
-import { SwarmManager } from "./swarm_api.ts";
+import { SwarmManager, TaskFailedError } from "./swarm_api.ts";
 import { swarmHosts } from "./swarm_nodes.ts";
 import { type PushedImage, pushImages, removePushedReferences } from "./registry_push.ts";
 import { TaskExits } from "./task_exits.ts";
@@ -174,11 +174,15 @@ export class SwarmRuntime implements PeerRuntime {
         const manager = this.#manager;
         if (!manager) return Promise.reject(new Error("the swarm runtime is not set up"));
         const full = reached[hostIndex];
-        return manager.runService(spec, {
-          nodeId: this.#cluster.nodeIds[full],
-          nodeAddress: this.#cluster.nodeAddresses[full],
-          imageId: this.#pushed?.get(spec.image)?.pinned ?? imageId,
-        }, signal);
+        const pinned = this.#pushed?.get(spec.image)?.pinned;
+        return this.#withPullHint(
+          manager.runService(spec, {
+            nodeId: this.#cluster.nodeIds[full],
+            nodeAddress: this.#cluster.nodeAddresses[full],
+            imageId: pinned ?? imageId,
+          }, signal),
+          pinned,
+        );
       },
     });
     const nodeOf = new Map(plan.filter((p) => via[p.hostIndex]).map((p) => [p.peer, p.host]));
@@ -351,12 +355,15 @@ export class SwarmRuntime implements PeerRuntime {
       addHosts: hostnameOf(env.REDIS_URL) === HOST_GATEWAY_NAME ? [HOST_GATEWAY_MAPPING] : [],
     };
     const launched = await this.#viaManagerStarts.run(() =>
-      manager.runService(spec, {
-        nodeId: this.#cluster.nodeIds[placement.hostIndex],
-        nodeAddress: this.#cluster.nodeAddresses[placement.hostIndex],
-        imageId: pushed.pinned,
-        configTmpfs: true,
-      }, signal)
+      this.#withPullHint(
+        manager.runService(spec, {
+          nodeId: this.#cluster.nodeIds[placement.hostIndex],
+          nodeAddress: this.#cluster.nodeAddresses[placement.hostIndex],
+          imageId: pushed.pinned,
+          configTmpfs: true,
+        }, signal),
+        pushed.pinned,
+      )
     );
     this.#viaManager.set(placement.peer, launched.service);
     return {
@@ -365,6 +372,24 @@ export class SwarmRuntime implements PeerRuntime {
       exited: exits.expect(launched.service, placement.peer),
       ...(pushed.imageId !== undefined ? { imageId: pushed.imageId } : {}),
     };
+  }
+
+  /**
+   * A task that ended before it ran, when its node was to pull `pinned` from the registry: the
+   * error says what the node needs (the swarm's own reason, e.g. `No such image`, is kept).
+   */
+  async #withPullHint<T>(launch: Promise<T>, pinned: string | undefined): Promise<T> {
+    try {
+      return await launch;
+    } catch (error) {
+      if (!(error instanceof TaskFailedError) || pinned === undefined) throw error;
+      throw new TaskFailedError(
+        error.service,
+        error.state,
+        `${error.reason} (its node pulls ${pinned}: it must reach the registry, and a ` +
+          "plain-HTTP registry must be in its engine's insecure-registries)",
+      );
+    }
   }
 
   teardown(options: TeardownOptions = {}): Promise<void> {
