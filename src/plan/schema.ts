@@ -127,6 +127,13 @@ export const LocalHostSchema = z.strictObject({
   advertise: advertise_,
 });
 
+/**
+ * A swarm's `registry:` as the start of an image reference: a host (with a dot or a port, or
+ * `localhost`, so that Docker reads it as a registry) and optionally a lowercase path.
+ */
+export const REGISTRY_PATTERN =
+  /^(?:localhost|\[[0-9a-fA-F:]+\]|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+|[a-zA-Z0-9-]+(?=:))(?::\d{1,5})?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+
 /** How tm reaches one swarm node's engine (for images and faults): SSH fields, or this machine. */
 export const SwarmNodeSchema = z.union([
   z.literal("local"),
@@ -158,6 +165,13 @@ export const SwarmHostSchema = z.strictObject({
   nodes: z.record(z.string().min(1), SwarmNodeSchema).default({}).describe(
     "how tm reaches each node's engine, by node name (label tm.name, else hostname): images are " +
       "shipped and faults done there",
+  ),
+  registry: z.string().regex(
+    REGISTRY_PATTERN,
+    "a registry as an image reference starts: host[:port][/path] (no scheme), e.g. 127.0.0.1:5000",
+  ).optional().describe(
+    "a registry the nodes pull from: tm pushes each peer image there and the services use it " +
+      "pinned by digest; a node without a nodes: entry is then watched through the manager",
   ),
   base_port: basePort,
   tags: tags.describe("tags every node carries besides its own (node labels tm.tag.<tag>)"),

@@ -1,7 +1,7 @@
 /**
  * The PeerRuntime contract (tests/support/runtime_contract.ts), run against every runtime: local
  * processes, Docker on this machine (`connection: local`) and Docker over SSH (testbed hosts A
- * and B: both engines).
+ * and B: both engines), and the swarm runtime, with `nodes:` and with `registry:`.
  * The Docker runtimes are built through the registry, as the CLI builds them.
  */
 import { ProcessRuntime } from "../../src/runtimes/process/process_runtime.ts";
@@ -10,6 +10,8 @@ import { alive } from "../support/process_output.ts";
 import { runtimeContract } from "../support/runtime_contract.ts";
 import { hostDocker, testbed } from "../support/testbed.ts";
 import { formSwarm, swarmBusy, swarmEntry, type TestbedSwarm } from "../support/testbed_swarm.ts";
+import { registryMissing, startTestRegistry, type TestRegistry } from "../support/test_registry.ts";
+import { eventually } from "../support/until.ts";
 
 const REFERENCE_PEER = new URL("../../lib/typescript/reference_peer.ts", import.meta.url).pathname;
 
@@ -136,10 +138,81 @@ runtimeContract({
   },
 });
 
+/**
+ * The swarm runtime with `registry:` and no `nodes:` entry: bob, on node b, runs from the test's
+ * registry and is watched through the manager alone (task state, service logs); node b's agent
+ * removes his task container once his service is gone, so its leftovers are awaited a while.
+ */
+const noRegistry = registryMissing();
+let registry: Promise<TestRegistry> | undefined;
+const testRegistry = () => registry ??= testbed().then((bed) => startTestRegistry(bed));
+
+runtimeContract({
+  name: "SwarmRuntime with registry: (node b reached through the manager and the registry only)",
+  needs: "[integration: redis-server, docker, testbed, swarm, docker-registry]",
+  ...(busy || noRegistry ? { ignore: busy ?? noRegistry } : {}),
+  host: async () => {
+    await testbedSwarm();
+    return {
+      connection: "swarm",
+      manager: "local",
+      name: "swarm-registry",
+      registry: (await testRegistry()).address,
+    };
+  },
+  hosts: (config) => RUNTIMES.swarm.hosts(config, AbortSignal.timeout(30_000)),
+  image: async () => (await testbed()).peerImage,
+  create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.swarm].create(options),
+  leftovers: async (runId) => {
+    const bed = await testbed();
+    const services = await localDocker([
+      "service",
+      "ls",
+      "--filter",
+      `label=tm.run=${runId}`,
+      "--format",
+      "service {{.Name}}",
+    ]);
+    const onB = () => containersOfRun((args) => hostDocker(bed.hostB, args), runId);
+    await eventually(
+      "node b's agent removed the run's task containers",
+      async () => (await onB()).length === 0,
+    ).catch(() => {});
+    return [
+      ...services.stdout.split("\n").filter((line) => line !== ""),
+      ...await containersOfRun(localDocker, runId),
+      ...await onB(),
+    ];
+  },
+});
+
 Deno.test({
   name:
     "SwarmRuntime contract: the test bed's swarm is left, both engines as found [integration: testbed, swarm]",
   ignore: busy !== undefined,
 }, async () => {
   await (await swarm)?.leave();
+});
+
+Deno.test({
+  name: "SwarmRuntime with registry: contract: the test registry is stopped, node b's pulled " +
+    "references removed [integration: testbed, docker-registry]",
+  ignore: busy !== undefined || noRegistry !== undefined,
+}, async () => {
+  const started = await registry;
+  if (!started) return;
+  const bed = await testbed();
+  const listed = await hostDocker(bed.hostB, [
+    "image",
+    "ls",
+    "--digests",
+    "--format",
+    "{{.Repository}}@{{.Digest}}",
+  ]);
+  for (const reference of listed.stdout.split("\n")) {
+    if (reference.startsWith(`${started.address}/`)) {
+      await hostDocker(bed.hostB, ["image", "rm", reference]);
+    }
+  }
+  await started.stop();
 });

@@ -63,6 +63,29 @@ async function docker(dockerHost: string, args: string[]): Promise<string> {
   return result.stdout.trim();
 }
 
+/** Times `docker swarm leave --force` is tried on one engine. */
+const LEAVE_ATTEMPTS = 4;
+
+/**
+ * Makes an engine leave its swarm; undefined once it is out, else why not. A loaded machine was
+ * seen to fail the leave with `context deadline exceeded` and keep the engine in the swarm, which
+ * then refused every later swarm test: it is tried again while the engine says it is still in.
+ */
+async function leaveSwarm(host: string): Promise<string | undefined> {
+  let last = "";
+  for (let attempt = 0; attempt < LEAVE_ATTEMPTS; attempt++) {
+    try {
+      await docker(host, ["swarm", "leave", "--force"]);
+    } catch (error) {
+      last = String(error);
+    }
+    const state = await docker(host, ["info", "--format", "{{.Swarm.LocalNodeState}}"])
+      .catch(() => "");
+    if (state === "inactive") return undefined;
+  }
+  return last || `${host}: still in the swarm after ${LEAVE_ATTEMPTS} leaves`;
+}
+
 /** Forms the swarm, or returns why it cannot (an engine already in a swarm). */
 export async function formSwarm(bed: Testbed): Promise<TestbedSwarm | string> {
   const a = bed.hostA.dockerHost;
@@ -80,7 +103,8 @@ export async function formSwarm(bed: Testbed): Promise<TestbedSwarm | string> {
     left = true;
     const problems: string[] = [];
     for (const [host, found] of [[b, before.b], [a, before.a]] as const) {
-      await docker(host, ["swarm", "leave", "--force"]).catch((e) => problems.push(String(e)));
+      const failed = await leaveSwarm(host);
+      if (failed) problems.push(failed);
       for (const network of ["docker_gwbridge", "ingress"]) {
         if (found.has(network) || !(await networks(host)).has(network)) continue;
         await docker(host, ["network", "rm", network]).catch((e) => problems.push(String(e)));

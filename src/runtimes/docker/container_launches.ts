@@ -167,7 +167,8 @@ export class ContainerLaunches {
   }
 }
 
-function hostnameOf(url: string | undefined): string | undefined {
+/** The hostname of a URL (lowercase), or undefined when it is none. */
+export function hostnameOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
   try {
     return new URL(url).hostname.toLowerCase();

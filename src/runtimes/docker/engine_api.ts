@@ -483,24 +483,32 @@ export class DockerEngine {
    * stdout and stderr in the order the engine's log driver wrote them: memory holds one chunk,
    * never the output. Ends when the output does, or when `signal` aborts; a transport failure
    * midway throws an EngineApiError. `tail`: only the last that many lines. Default: all.
+   * `of: "services"`: a swarm service's output (its tasks', through the manager). Default:
+   * a container's.
    */
   async *outputLines(
     container: string,
     signal?: AbortSignal,
-    options: { tail?: number } = {},
+    options: { tail?: number; of?: "containers" | "services" } = {},
   ): AsyncIterable<OutputLine> {
     await this.version(signal);
-    const operation = `logs ${container}`;
+    const of = options.of ?? "containers";
+    const operation = `${of === "services" ? "service logs" : "logs"} ${container}`;
     const stream = await this.#call(
       operation,
       () =>
         new Promise<Duplex>((resolve, reject) =>
           this.#modem.dial({
-            path: `/containers/${encodeURIComponent(container)}/logs?`,
+            path: `/${of}/${encodeURIComponent(container)}/logs?`,
             method: "GET",
             isStream: true,
             abortSignal: signal,
-            statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+            statusCodes: {
+              200: true,
+              404: `no such ${of === "services" ? "service" : "container"}`,
+              500: "server error",
+              503: "node is not part of a swarm",
+            },
             options: {
               stdout: true,
               stderr: true,
@@ -686,6 +694,56 @@ export class DockerEngine {
       statusCodes: { 200: true, 404: "no such image", 500: "server error" },
     }, signal);
     await this.#progress(`pull ${image}`, response, signal);
+  }
+
+  /**
+   * Tags `image` as `repo:tag` (`POST /images/{name}/tag`), as `docker tag` does; an existing
+   * `repo:tag` is moved to it.
+   */
+  async tag(image: string, repo: string, tag: string, signal?: AbortSignal): Promise<void> {
+    await this.request(`tag ${image} ${repo}:${tag}`, {
+      path: `/images/${image}/tag?`,
+      method: "POST",
+      options: { repo, tag },
+      statusCodes: {
+        200: true,
+        201: true,
+        400: "bad parameter",
+        404: "no such image",
+        409: "conflict",
+        500: "server error",
+      },
+    }, signal);
+  }
+
+  /**
+   * Pushes `repo:tag` to its registry (`POST /images/{name}/push`, `X-Registry-Auth` from
+   * `auth`, `{}` for none), reading the engine's progress to its end: the push is over only
+   * then, and a failure comes as an `error`/`errorDetail` line. Resolves with the digest the
+   * registry stored the manifest under (the stream's `aux.Digest`, `sha256:…`).
+   * @throws EngineApiError with the engine's message when the push fails or names no digest
+   */
+  async push(
+    repo: string,
+    tag: string,
+    auth: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<string> {
+    await this.version(signal);
+    const operation = `push ${repo}:${tag}`;
+    const response = await this.#stream(operation, {
+      path: `/images/${repo}/push?`,
+      method: "POST",
+      options: { tag },
+      headers: { "X-Registry-Auth": btoa(JSON.stringify(auth)) },
+      statusCodes: { 200: true, 404: "no such image", 500: "server error" },
+    }, signal);
+    const messages = await this.#progress(operation, response, signal);
+    const digest = messages.findLast((m) => m.aux?.Digest)?.aux?.Digest;
+    if (!digest) {
+      throw new EngineApiError(this.host, operation, 200, "the registry named no digest");
+    }
+    return digest;
   }
 
   /**
@@ -974,6 +1032,8 @@ function engineCause(message: string): string {
 /** One line of the engine's JSON progress stream (pull, load). */
 interface ProgressMessage {
   stream?: string;
+  /** A push's result: the digest of the manifest the registry stored. */
+  aux?: { Digest?: string };
   status?: string;
   error?: string;
   errorDetail?: { message?: string };

@@ -160,6 +160,14 @@ export class SwarmManager {
     return this.#remote.reconnect(withinMs, signal);
   }
 
+  /**
+   * This machine's address as the manager sees it (`$SSH_CONNECTION`), null when the manager is
+   * this machine's engine.
+   */
+  orchestratorAddress(): Promise<string | null> {
+    return this.#remote.orchestratorAddress();
+  }
+
   /** The manager's own node ID; throws NotAManagerError unless it is a manager. */
   async nodeId(signal?: AbortSignal): Promise<string> {
     const info = await this.engine.request<{
@@ -234,13 +242,20 @@ export class SwarmManager {
 
   /**
    * Creates a service of one task running `spec` on node `nodeId` (restart policy none, its UDP
-   * ports published in host mode, the image by its ID so no node asks a registry), and waits for
-   * its task's container. Resolves with the container's ID and name (`<service>.1.<task>`).
+   * ports published in host mode, the image by its ID so no node asks a registry, or by its
+   * pinned registry reference), and waits for its task's container. Resolves with the
+   * container's ID and name (`<service>.1.<task>`). `configTmpfs`: `/config` is a tmpfs on the
+   * node (a node tm cannot reach has no config dir of tm's to bind).
    * @throws TaskFailedError when the task ends before its container exists
    */
   async runService(
     spec: RunSpec,
-    placement: { nodeId: string; nodeAddress: string; imageId: string | undefined },
+    placement: {
+      nodeId: string;
+      nodeAddress: string;
+      imageId: string | undefined;
+      configTmpfs?: boolean;
+    },
     signal: AbortSignal,
   ): Promise<{ id: string; name: string; service: string }> {
     const name = spec.name!;
@@ -253,11 +268,14 @@ export class SwarmManager {
           Image: placement.imageId ?? spec.image,
           Labels: labels,
           Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-          Mounts: (spec.volumes ?? []).map((v) => ({
-            Type: "bind",
-            Source: v.source,
-            Target: v.target,
-          })),
+          Mounts: [
+            ...(spec.volumes ?? []).map((v) => ({
+              Type: "bind",
+              Source: v.source,
+              Target: v.target,
+            })),
+            ...(placement.configTmpfs ? [{ Type: "tmpfs", Target: "/config" }] : []),
+          ],
           // A swarm task has no `host-gateway`: the node's own address reaches its host.
           Hosts: (spec.addHosts ?? []).map((entry) =>
             entry === HOST_GATEWAY_MAPPING ? `${placement.nodeAddress} ${HOST_GATEWAY_NAME}` : entry

@@ -3,8 +3,8 @@
  * active node, named by its label `tm.name` (else its hostname, with its short ID when two share
  * it), tagged by its labels `tm.tag.<tag>` (and the swarm entry's `tags`), its peers advertising
  * the node's own address (`Status.Addr`). tm drives each node's engine (image shipping, exits,
- * faults), reached as the `nodes:` map says, or as the manager when the node is the manager's own.
- * Pure: the nodes come from the manager's `GET /nodes` (`swarm_api.ts`).
+ * faults), reached as the `nodes:` map says, or as the manager when the node is the manager's own;
+ * with `registry:`, a node it cannot reach is used too, watched through the manager. Pure: the nodes come from the manager's `GET /nodes` (`swarm_api.ts`).
  */
 import {
   type HostConfig,
@@ -34,6 +34,12 @@ export interface SwarmNode {
 export interface SwarmHosts {
   hosts: HostConfig[];
   nodeIds: string[];
+  /**
+   * By host index: tm cannot reach the node's engine (no `nodes:` entry, allowed with
+   * `registry:`); its peers' exits and output come from the manager, and faults there are
+   * refused. Its host entry is then only for placement and the plan (never connected).
+   */
+  viaManager: boolean[];
 }
 
 /** A node tm must run peers on, but cannot reach the engine of. */
@@ -43,8 +49,8 @@ export class UnreachableNodeError extends Error {
       `${swarm}: tm cannot reach the engine of node${nodes.length > 1 ? "s" : ""} ` +
         `${nodes.join(", ")} (it ships the images and watches the peers there): give ` +
         `${nodes.length > 1 ? "each" : "it"} under nodes: (its SSH fields, or local for this ` +
-        `machine), or drain ${nodes.length > 1 ? "them" : "it"} (docker node update ` +
-        `--availability drain)`,
+        `machine), give the swarm a registry: its nodes pull from, or drain ` +
+        `${nodes.length > 1 ? "them" : "it"} (docker node update --availability drain)`,
     );
     this.name = "UnreachableNodeError";
   }
@@ -120,13 +126,14 @@ export function swarmHosts(
   );
   const hosts: HostConfig[] = [];
   const nodeIds: string[] = [];
+  const viaManager: boolean[] = [];
   const unreachable: string[] = [];
   for (const i of order) {
     const node = usable[i];
     const name = names[i];
     const reach = swarm.nodes[name] ?? swarm.nodes[node.id] ??
       managerReach(swarm, node, managerNodeId);
-    if (reach === undefined) {
+    if (reach === undefined && swarm.registry === undefined) {
       unreachable.push(name);
       continue;
     }
@@ -137,14 +144,15 @@ export function swarmHosts(
       ...(node.address !== "" ? { advertise: node.address } : {}),
     };
     hosts.push(
-      reach === "local"
+      reach === undefined || reach === "local"
         ? { connection: "local", address: node.address || "localhost", ...common }
         : { connection: "ssh", ...reach, ...common },
     );
     nodeIds.push(node.id);
+    viaManager.push(reach === undefined);
   }
   if (unreachable.length > 0) throw new UnreachableNodeError(label, unreachable);
-  return { hosts, nodeIds };
+  return { hosts, nodeIds, viaManager };
 }
 
 /** How the manager's own node is reached: as the manager is; other nodes: not known. */

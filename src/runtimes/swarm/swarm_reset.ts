@@ -3,8 +3,8 @@
  * (found by their `tm.test` label); with `--reset-hosts-all` also every other tm service (label
  * `tm.run`) whose task ended, the swarm's counterpart of the stopped containers `docker system
  * prune` removes (a service whose task still runs may be a live run's: it is kept, and named).
- * Then each node is reset as a Docker host (the config's `images` removed, or `docker system
- * prune -af`).
+ * Then each node tm reaches is reset as a Docker host (the config's `images` removed, or
+ * `docker system prune -af`); a node it cannot reach (with `registry:`) is named and skipped.
  */
 import { hostName } from "../../plan/schema.ts";
 import type { ResetOptions } from "../registry.ts";
@@ -12,7 +12,7 @@ import { LABELS } from "../docker/container_names.ts";
 import { resetHosts } from "../docker/reset.ts";
 import { connectHost } from "../../transport/connect.ts";
 import { ENDED_TASK_STATES, type ServiceSummary, SwarmManager } from "./swarm_api.ts";
-import { findSwarmHosts, swarmEntryOf } from "./swarm_runtime.ts";
+import { clusterOf, findSwarmHosts, swarmEntryOf } from "./swarm_runtime.ts";
 
 /** Resets a swarm; throws naming what failed (after trying every node). */
 export async function resetSwarm({ config, all, print }: ResetOptions): Promise<void> {
@@ -41,7 +41,13 @@ export async function resetSwarm({ config, all, print }: ResetOptions): Promise<
     await manager.close();
   }
   const nodes = await findSwarmHosts(config, signal);
-  await resetHosts({ config: nodes, connect: connectHost, all, print, signal });
+  // A node tm cannot reach (allowed with `registry:`) lost its task containers with the services.
+  const { viaManager } = clusterOf(nodes);
+  for (const [i, host] of nodes.hosts.entries()) {
+    if (viaManager[i]) print(`${hostName(host)}: not reset (tm cannot reach its engine)`);
+  }
+  const reached = { ...nodes, hosts: nodes.hosts.filter((_, i) => !viaManager[i]) };
+  await resetHosts({ config: reached, connect: connectHost, all, print, signal });
 }
 
 /** tm's services of other tests whose tasks all ended; those still running are named, kept. */

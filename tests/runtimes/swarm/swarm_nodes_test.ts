@@ -151,3 +151,29 @@ Deno.test("SwarmHostSchema needs manager: local or the manager's SSH fields, not
     true,
   );
 });
+
+Deno.test("swarmHosts with registry: takes a node tm cannot reach too, marked watched through the manager", () => {
+  const { hosts, nodeIds, viaManager } = swarmHosts(
+    swarm({ registry: "127.0.0.1:5000", nodes: { c: ssh } }),
+    [node("ida", "a", "10.0.0.1"), node("idb", "b", "10.0.0.2"), node("idc", "c", "10.0.0.3")],
+    "ida",
+  );
+  assertEquals(nodeIds, ["ida", "idb", "idc"]);
+  assertEquals(viaManager, [false, true, false]);
+  assertEquals([hosts[1].name, hosts[1].advertise], ["b", "10.0.0.2"]);
+});
+
+Deno.test("SwarmHostSchema takes a registry as an image reference starts, not a URL", () => {
+  const parse = (registry: string) =>
+    SwarmHostSchema.safeParse({ connection: "swarm", manager: "local", base_port: 1, registry })
+      .success;
+  assertEquals(
+    ["127.0.0.1:5000", "localhost", "reg.example.com/ci", "[::1]:5000"].map(parse),
+    [true, true, true, true],
+  );
+  assertEquals(["http://127.0.0.1:5000", "registry", "reg.example.com/CI"].map(parse), [
+    false,
+    false,
+    false,
+  ]);
+});
