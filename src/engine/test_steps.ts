@@ -10,17 +10,6 @@ import { describePeers } from "../plan/peer_groups.ts";
 import type { TimelineCommand, TimelineFault, UnstampedEvent } from "./events.ts";
 import { type PeerStates, reportedFailure } from "./peer_states.ts";
 import { batchTimeline, runTimeline, type TimelineBatch } from "./timeline.ts";
-import { forEachConcurrently } from "../base/async.ts";
-
-/**
- * Peers of one host sent `shutdown` and not yet exited, at most: the host's next peer gets its
- * `shutdown` when one of them exited. A Docker engine handed hundreds of exits at once reports
- * them wrong: at 1,000 peers on the two-host test bed (one 2-core machine, load average 400
- * during the shutdown), every peer said `stopped` and the engines reported 981 of the exits
- * with code 255, not the 0 the Go reference peer exits with, some after their shims were
- * declared dead.
- */
-export const SHUTDOWN_CONCURRENCY = 32;
 
 /** How long bootstrap waits for a bootstrap peer's address once everybody started. */
 export const BOOTSTRAP_ADDRESS_WAIT_MS = 1_000;
@@ -228,20 +217,14 @@ export class TestSteps {
   /** Sends `shutdown` to every peer still running and waits until each stopped. */
   async shutdown(): Promise<void> {
     const { config, states } = this.#context;
-    const { targets, missing, unsent } = await this.#stopPeers(this.#context.halted);
+    const targets = await this.#sendShutdown();
+    const missing = await this.#awaitStopped(targets, this.#context.halted);
     if (missing.length === 0) return;
-    const asked = missing.filter((peer) => !unsent.has(peer));
-    const parts = [
-      ...(asked.length > 0
-        ? [
-          `${asked.length} of ${targets.length} peers did not stop within ${config.timeout.shutdown}s: ${
-            asked.map((peer) => states.describe(peer)).join(", ")
-          }`,
-        ]
-        : []),
-      ...(unsent.size > 0 ? [unsentSentence(unsent, config.timeout.shutdown)] : []),
-    ];
-    throw this.#context.fail(`shutdown timeout: ${parts.join("; ")}`);
+    throw this.#context.fail(
+      `shutdown timeout: ${missing.length} of ${targets.length} peers did not stop within ${config.timeout.shutdown}s: ${
+        missing.map((peer) => states.describe(peer)).join(", ")
+      }`,
+    );
   }
 
   /**
@@ -251,21 +234,16 @@ export class TestSteps {
   async windDown(signal: AbortSignal): Promise<void> {
     const { config, emit } = this.#context;
     // A failed send is reported as a Redis failure and ends the wait below through `signal`.
+    const targets = await this.#sendShutdown();
+    if (targets.length === 0 || signal.aborted) return;
     try {
-      const { missing, unsent } = await this.#stopPeers(signal);
-      const asked = missing.filter((peer) => !unsent.has(peer));
-      if (asked.length > 0) {
+      const missing = await this.#awaitStopped(targets, signal);
+      if (missing.length > 0) {
         emit({
           type: "warning",
-          message: `${asked.length} peers did not stop within ${config.timeout.shutdown}s: ${
-            asked.join(", ")
+          message: `${missing.length} peers did not stop within ${config.timeout.shutdown}s: ${
+            missing.join(", ")
           }; the teardown ends them`,
-        });
-      }
-      if (unsent.size > 0) {
-        emit({
-          type: "warning",
-          message: `${unsentSentence(unsent, config.timeout.shutdown)}; the teardown ends them`,
         });
       }
     } catch {
@@ -273,45 +251,17 @@ export class TestSteps {
     }
   }
 
-  /**
-   * Sends `shutdown` to every peer that started and can still receive it, at most
-   * SHUTDOWN_CONCURRENCY per host stopping at once, and waits for them (`#awaitStopped`).
-   * @returns the targets, those that did not stop in time, and those never sent `shutdown`
-   *   (peers before them on their host had not exited when the time was up)
-   * @throws the signal's reason if it aborts
-   */
-  async #stopPeers(
-    signal: AbortSignal,
-  ): Promise<{ targets: string[]; missing: string[]; unsent: Set<string> }> {
+  /** Sends `shutdown` to every peer that started and can still receive it; returns them. */
+  async #sendShutdown(): Promise<string[]> {
     const { states } = this.#context;
     const targets = states.all()
       .filter((state) => state.started && states.reachable(state.peer))
       .map((state) => state.peer);
-    if (targets.length === 0 || signal.aborted) {
-      return { targets, missing: [], unsent: new Set() };
+    for (const peer of targets) states.markShutdownSent(peer);
+    if (targets.length > 0) {
+      await this.#context.send(targets.map((peer) => ({ peer, command: "shutdown" })));
     }
-    const unsent = new Set(targets);
-    const done = new AbortController();
-    const until = AbortSignal.any([signal, done.signal]);
-    const byHost = Map.groupBy(targets, (peer) => states.of(peer).host);
-    // Each host's next peer is sent `shutdown` once one of those before it exited.
-    const sending = Promise.all(
-      [...byHost.values()].map((peers) =>
-        forEachConcurrently(peers, SHUTDOWN_CONCURRENCY, until, async (peer) => {
-          states.markShutdownSent(peer);
-          unsent.delete(peer);
-          await this.#context.send([{ peer, command: "shutdown" }]);
-          await states.untilEach([peer], (state) => state.exit !== undefined, until);
-        }).catch(() => {/* the wait below is over: the rest is not sent */})
-      ),
-    );
-    try {
-      const missing = await this.#awaitStopped(targets, signal);
-      return { targets, missing, unsent: new Set(missing.filter((peer) => unsent.has(peer))) };
-    } finally {
-      done.abort();
-      await sending;
-    }
+    return targets;
   }
 
   /**
@@ -357,12 +307,4 @@ export class TestSteps {
     }
     return [];
   }
-}
-
-/** The peers a shutdown never reached, and why. */
-function unsentSentence(unsent: ReadonlySet<string>, timeoutS: number): string {
-  return `${unsent.size} peers were not sent shutdown within ${timeoutS}s (at most ${SHUTDOWN_CONCURRENCY} ` +
-    `per host stop at once, and those before them had not exited): ${
-      describePeers([...unsent].map((name) => ({ name })))
-    }`;
 }

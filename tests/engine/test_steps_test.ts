@@ -5,13 +5,7 @@
  * reports them long after the peers stopped). Pure: no Redis, no process.
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import {
-  type OutgoingCommand,
-  SHUTDOWN_CONCURRENCY,
-  type StepContext,
-  TestSteps,
-} from "../../src/engine/test_steps.ts";
-import { describePeers } from "../../src/plan/peer_groups.ts";
+import { type OutgoingCommand, type StepContext, TestSteps } from "../../src/engine/test_steps.ts";
 import { CommandSender } from "../../src/engine/command_sender.ts";
 import { FaultInjector } from "../../src/engine/fault_injector.ts";
 import type { RunningPeer } from "../../src/engine/runtime.ts";
@@ -210,98 +204,5 @@ Deno.test("TestSteps.shutdown() warns, naming them, about peers that said stoppe
   assertEquals(
     message,
     "reported stopped but did not exit within 0.5s (timeout.shutdown), the teardown ends them: carol",
-  );
-});
-
-/**
- * A started run of `perHost` peers on each of two hosts whose peers say `stopped` when sent
- * `shutdown` and exit when the test says; `sent` lists the `shutdown`s in order.
- */
-function twoHostRun(perHost: number, shutdownSeconds: number) {
-  const names = Array.from({ length: 2 * perHost }, (_, i) => `p${i}`);
-  const config = scenario({
-    peers: names.map((name) => ({ name })),
-    commands: [],
-    shutdown: shutdownSeconds,
-  });
-  const plan = place(config).map((p, i) => ({ ...p, host: i % 2 === 0 ? "a" : "b" }));
-  const states = new PeerStates(plan);
-  for (const peer of names) states.applyStatus(peer, "started", `/ip4/127.0.0.1/udp/1/${peer}`);
-  const events: UnstampedEvent[] = [];
-  const sent: string[] = [];
-  let onSend = () => {};
-  const steps = new TestSteps({
-    config,
-    plan,
-    timeline: [],
-    faults: [],
-    states,
-    emit: (event) => events.push(event),
-    send: (commands) => {
-      for (const { peer } of commands) {
-        sent.push(peer);
-        states.applyStatus(peer, "stopped", undefined);
-      }
-      onSend();
-      return Promise.resolve();
-    },
-    sendsLanded: () => Promise.resolve(),
-    applyFaults: () => {},
-    faultsLanded: () => Promise.resolve(),
-    halted: new AbortController().signal,
-    abortable: (promise) => promise,
-    fail: (message) => new Error(message),
-  });
-  /** Resolves once `count` shutdowns in all were sent. */
-  const sentCount = (count: number) =>
-    new Promise<void>((resolve) => {
-      onSend = () => sent.length >= count && resolve();
-      onSend();
-    });
-  const exit = (peer: string) =>
-    states.markExited(peer, { code: 0, output: [] }, { expected: true, killed: false });
-  const inFlight = (host: string) =>
-    sent.filter((peer) => states.of(peer).host === host && states.of(peer).exit === undefined)
-      .length;
-  return { steps, states, events, sent, sentCount, exit, inFlight, names };
-}
-
-Deno.test("TestSteps.shutdown() has at most SHUTDOWN_CONCURRENCY peers of a host stopping at once, the next sent shutdown as one exits", async () => {
-  const { steps, states, sent, sentCount, exit, inFlight, names } = twoHostRun(
-    SHUTDOWN_CONCURRENCY + 2,
-    30,
-  );
-  const done = steps.shutdown();
-  await sentCount(2 * SHUTDOWN_CONCURRENCY);
-  await Promise.resolve();
-  assertEquals(sent.length, 2 * SHUTDOWN_CONCURRENCY, "a window per host, no more");
-  assertEquals([inFlight("a"), inFlight("b")], [SHUTDOWN_CONCURRENCY, SHUTDOWN_CONCURRENCY]);
-  // One exit on host a: host a's next peer is sent its shutdown, host b's window stays full.
-  exit(sent[0]);
-  await sentCount(2 * SHUTDOWN_CONCURRENCY + 1);
-  assertEquals(sent.length, 2 * SHUTDOWN_CONCURRENCY + 1);
-  assertEquals(inFlight("a"), SHUTDOWN_CONCURRENCY);
-  // Exits as they come: every peer is sent shutdown once, and the shutdown ends.
-  while (sent.length < names.length || sent.some((peer) => states.of(peer).exit === undefined)) {
-    for (const peer of [...sent]) if (states.of(peer).exit === undefined) exit(peer);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-  await done;
-  assertEquals([...sent].sort(), [...names].sort());
-  assertEquals(new Set(sent).size, sent.length, "no peer was sent shutdown twice");
-});
-
-Deno.test("TestSteps.shutdown() fails naming the peers it could not send shutdown in time, apart from those that did not stop", async () => {
-  // Host a's window is held by peers that said stopped and never exit: its last two peers are
-  // never sent `shutdown`. They are not blamed for not stopping.
-  const { steps, states, sent } = twoHostRun(SHUTDOWN_CONCURRENCY + 2, 0.5);
-  const failure = await steps.shutdown().then(() => undefined, (error: Error) => error.message);
-  const unsent = states.names.filter((peer) => !sent.includes(peer));
-  assertEquals(unsent.length, 4, "two on each host");
-  assertEquals(
-    failure,
-    `shutdown timeout: 4 peers were not sent shutdown within 0.5s (at most ${SHUTDOWN_CONCURRENCY} per host stop at once, and those before them had not exited): ${
-      describePeers(unsent.map((name) => ({ name })))
-    }`,
   );
 });
