@@ -15,8 +15,20 @@ if [ "$#" -eq 0 ]; then
 fi
 
 delay_file="${TM_DELAY_FILE:-/tmp/delay}"
+# The exit code, written just before this script exits: a Docker engine under heavy load reports
+# 255 for containers whose entrypoint exited 0 (docs/protocol.md, "Exit code"), and tm reads this
+# file then. Removed at start: a container started again must not report its last run's code.
+exit_file="${TM_EXIT_FILE:-/config/exit-code}"
+rm -f "$exit_file" 2>/dev/null
 child=""
 stopping=""
+
+# Exits with code $1, written to $exit_file first (where its directory exists: /config is
+# mounted by tm).
+finish() {
+  { echo "$1" >"$exit_file"; } 2>/dev/null
+  exit "$1"
+}
 
 forward() {
   stopping="$1"
@@ -44,7 +56,7 @@ while :; do
   code=0
   run_and_wait "$@"
   if [ "$code" -ne 42 ] || [ -n "$stopping" ] || [ ! -f "$delay_file" ]; then
-    exit "$code"
+    finish "$code"
   fi
   delay=$(cat "$delay_file")
   rm -f "$delay_file"
@@ -57,7 +69,7 @@ while :; do
   echo "entrypoint: restarting in ${delay}s..." >&2
   run_and_wait sleep "$delay"
   case "$stopping" in
-    TERM) exit 143 ;;
-    INT) exit 130 ;;
+    TERM) finish 143 ;;
+    INT) finish 130 ;;
   esac
 done

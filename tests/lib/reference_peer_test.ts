@@ -281,3 +281,20 @@ Deno.test("reference peer logs no rtt line for a probe that shutdown cut short [
     r.disconnect();
   }
 });
+
+Deno.test("entrypoint.sh writes its exit code to TM_EXIT_FILE just before it exits, after removing a stale one at start [integration: busybox sh]", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tm-entrypoint-" });
+  const exitFile = `${dir}/exit-code`;
+  try {
+    // A code left by an earlier run of the container: gone before the peer runs.
+    await Deno.writeTextFile(exitFile, "9\n");
+    const exited = await new Deno.Command("busybox", {
+      args: ["sh", ENTRYPOINT, "busybox", "sh", "-c", '[ ! -e "$TM_EXIT_FILE" ] && exit 7'],
+      env: { TM_EXIT_FILE: exitFile },
+    }).output();
+    assertEquals(exited.code, 7);
+    assertEquals(await Deno.readTextFile(exitFile), "7\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

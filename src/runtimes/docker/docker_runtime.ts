@@ -26,6 +26,7 @@
  * leftovers, the exit watcher), `exit_watcher.ts`, `container_launches.ts` (create/start, per
  * host limiter), `host_teardown.ts` and `peer_config_dirs.ts` (output, config dirs, removal).
  */
+import { describePeers } from "../../plan/peer_groups.ts";
 import type { Config } from "../../plan/schema.ts";
 import type { UnstampedEvent } from "../../engine/events.ts";
 import type {
@@ -273,6 +274,20 @@ export class DockerRuntime implements PeerRuntime {
           const exited = host.watcher?.idle ?? true;
           // Exits from here on are ours (rm -f): pending peers resolve with code null.
           host.watcher?.stop();
+          const recovered = host.watcher?.recoveredCodes ?? [];
+          if (recovered.length > 0) {
+            const peers = recovered.map((container) => ({
+              name: host.peerOf.get(container) ?? container,
+            }));
+            sink({
+              type: "warning",
+              host: host.name,
+              message: `the engine reported exit code 255 for ${recovered.length} peers whose ` +
+                "entrypoint wrote another code to /config/exit-code just before it exited (an " +
+                "engine that lost their exit status, as a heavily loaded one does): their exits " +
+                `are the entrypoint's codes: ${describePeers(peers)}`,
+            });
+          }
           return tearDownHost(host, {
             config,
             runId,

@@ -163,6 +163,44 @@ Deno.test("DockerRuntime starts containers, reports an exit with its code and lo
   }
 });
 
+Deno.test("DockerRuntime reports the code the entrypoint wrote to /config/exit-code where the engine reports 255, and a 255 with none as 255 [integration: docker]", async () => {
+  const id = uniqueId("hs-rt");
+  const image = `${id}:peer`;
+  // lost: what a loaded engine did at 1,000 peers (its entrypoint wrote 0, the engine said
+  // 255), played by a container that writes 0 and exits 255; real: a 255 of its own.
+  const config = testConfig(`${id} test`, image, [
+    { name: "lost", script: "echo 0 > /config/exit-code; exit 255" },
+    { name: "real", script: "exit 255" },
+  ]);
+  const runtime = new DockerRuntime({
+    config,
+    plan: place(config),
+    runId: `${id}-run`,
+    connect: localConnect,
+  });
+  const { events, emit } = sink();
+  try {
+    await buildBusyboxImage(image, ["sh", "-c", 'eval "$SCRIPT"']);
+    await runtime.setup({ emit, signal: new AbortController().signal });
+    const [lost, real] = await startAll(runtime, config, "redis://127.0.0.1:6399");
+    assertEquals([(await lost.exited).code, (await real.exited).code], [0, 255]);
+    await runtime.teardown();
+    const warnings = events.filter((e) => e.type === "warning").map((e) =>
+      e.type === "warning" ? e.message : ""
+    );
+    assertEquals(warnings.filter((m) => m.includes("/config/exit-code")), [
+      "the engine reported exit code 255 for 1 peers whose entrypoint wrote another code to " +
+      "/config/exit-code just before it exited (an engine that lost their exit status, as a " +
+      "heavily loaded one does): their exits are the entrypoint's codes: lost",
+    ]);
+  } finally {
+    await runtime.teardown();
+    await removeLabelled(`tm.run=${id}-run`);
+    await removeImages(image);
+    await removeConfigDirs(id);
+  }
+});
+
 Deno.test("DockerRuntime.setup() fails naming the unreachable host before any container starts [integration: docker]", async () => {
   const id = uniqueId("hs-rt");
   const config = testConfig(`${id}`, "unused:1", [{ name: "alice", script: "true" }]);
