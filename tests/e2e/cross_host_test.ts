@@ -7,12 +7,12 @@
  * `peer|...` bootstrap command carried and that the datagram came back.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { randomBasePort, workspace } from "../support/e2e.ts";
+import { nextBasePort, workspace } from "../support/e2e.ts";
 
 Deno.test("tm gives peers ADVERTISE_IP: a peer on each host reaches the other at the address it was bootstrapped with, over UDP [integration: testbed]", async () => {
   await using ws = await workspace("advertise");
   const { bed } = ws;
-  const port = { a: randomBasePort(), b: randomBasePort() };
+  const port = { a: nextBasePort(), b: nextBasePort() };
   // Host A is this machine: host B reaches it at the end of their link; host B at its address.
   const at = {
     near: `${bed.hostB.orchestratorAddress}:${port.a}`,

@@ -5,7 +5,7 @@
  */
 import { ok as assert } from "node:assert";
 import { deepStrictEqual as assertEquals } from "node:assert";
-import { randomBasePort, workspace } from "../support/e2e.ts";
+import { nextBasePort, workspace } from "../support/e2e.ts";
 import { startRedisServer } from "../support/redis_server.ts";
 import {
   HOSTILE_ADDRESS,
@@ -122,7 +122,7 @@ Deno.test("tm shows Docker's whole message, cause included, when a peer's port i
   await using ws = await workspace("port-taken");
   const { bed } = ws;
   const image = bed.peerImage;
-  const basePort = randomBasePort();
+  const basePort = nextBasePort();
   // Host A is this machine: hold the peer's UDP port so that docker cannot publish it.
   const taken = createSocket("udp4");
   await new Promise<void>((resolve) => taken.bind(basePort, "0.0.0.0", resolve));

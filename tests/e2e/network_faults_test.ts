@@ -6,7 +6,7 @@
  * alice and bob run on host A, carol and dave on host B.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { type LogLine, randomBasePort, type Workspace, workspace } from "../support/e2e.ts";
+import { type LogLine, nextBasePort, type Workspace, workspace } from "../support/e2e.ts";
 import { kernelHasNetem } from "../support/testbed.ts";
 
 const PEERS = { alice: "a", bob: "a", carol: "b", dave: "b" } as const;
@@ -24,7 +24,7 @@ async function open(label: string): Promise<Bed & AsyncDisposable> {
   const ws = await workspace(label);
   return {
     ws,
-    basePort: { a: randomBasePort(), b: randomBasePort() },
+    basePort: { a: nextBasePort(), b: nextBasePort() },
     [Symbol.asyncDispose]: () => ws[Symbol.asyncDispose](),
   };
 }

@@ -9,7 +9,7 @@
  * no service, no container, no `<registry>/…` reference on this machine's engine.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { randomBasePort, workspace } from "../support/e2e.ts";
+import { nextBasePort, workspace } from "../support/e2e.ts";
 import { formSwarm, swarmBusy } from "../support/testbed_swarm.ts";
 import { registryMissing, startTestRegistry } from "../support/test_registry.ts";
 import { hostDocker } from "../support/testbed.ts";
@@ -71,7 +71,7 @@ Deno.test({
       manager: "local",
       name: "lab",
       registry: registry.address,
-      base_port: randomBasePort(),
+      base_port: nextBasePort(),
     };
     const common = {
       timeout: { startup: 60, shutdown: 15 },

@@ -7,7 +7,7 @@
  * touched: the test is then ignored, saying why.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { type LogLine, randomBasePort, sshClientEnds, workspace } from "../support/e2e.ts";
+import { type LogLine, nextBasePort, sshClientEnds, workspace } from "../support/e2e.ts";
 import { formSwarm, killHostASessions, swarmBusy, swarmEntry } from "../support/testbed_swarm.ts";
 import { containerName } from "../../src/runtimes/docker/container_names.ts";
 import { startSecondEngine } from "../support/second_engine.ts";
@@ -69,7 +69,7 @@ Deno.test({
       timeout: { startup: 30, shutdown: 10 },
       redis: { port: ws.redisPort, image: bed.redisImage },
       images: [image],
-      hosts: [swarmEntry(bed, { name: "lab", base_port: randomBasePort() })],
+      hosts: [swarmEntry(bed, { name: "lab", base_port: nextBasePort() })],
       peers: [
         { name: "near", image, runs_on: "a", bootstrap: ["far"] },
         { name: "far", image, runs_on: "b", bootstrap: ["near"] },
@@ -211,7 +211,7 @@ Deno.test({
       images: [own],
       // The manager over SSH (host A's sshd): node a is reached as the manager is.
       hosts: [{
-        ...swarmEntry(bed, { base_port: randomBasePort() }),
+        ...swarmEntry(bed, { base_port: nextBasePort() }),
         manager: undefined,
         name: "lab",
         address: bed.hostA.address,
@@ -246,7 +246,7 @@ Deno.test({
     const long = await ws.writeConfig({
       timeout: { startup: 30, shutdown: 10 },
       redis: { port: ws.redisPort, image: bed.redisImage },
-      hosts: [swarmEntry(bed, { base_port: randomBasePort() })],
+      hosts: [swarmEntry(bed, { base_port: nextBasePort() })],
       peers: [{ name: "alice", image, runs_on: "a" }, { name: "bob", image, runs_on: "b" }],
       commands: [{ time: 120, peer: "alice", command: "pull" }],
     }, "long.yaml");
@@ -278,7 +278,7 @@ Deno.test({
   if (typeof swarm === "string") throw new Error(swarm);
   try {
     const image = bed.peerImage;
-    const entry = swarmEntry(bed, { base_port: randomBasePort() });
+    const entry = swarmEntry(bed, { base_port: nextBasePort() });
     const config = await ws.writeConfig({
       timeout: { startup: 60, shutdown: 30 },
       redis: { port: ws.redisPort, image: bed.redisImage },
@@ -376,7 +376,7 @@ Deno.test("tm --reset-hosts-all --yes on a swarm removes the test's services and
     });
     const config = await ws.writeConfig({
       redis: { port: ws.redisPort, image: ws.bed.redisImage },
-      hosts: [{ connection: "swarm", manager: "local", name: "lab", base_port: randomBasePort() }],
+      hosts: [{ connection: "swarm", manager: "local", name: "lab", base_port: nextBasePort() }],
       peers: [{ name: "alice", image }],
       commands: [{ time: 0, peer: "alice", command: "pull" }],
     });

@@ -83,7 +83,7 @@ export function testbedHostEntry(
     ssh_port: host.port,
     ssh_user: host.user,
     ssh_auth: host.key,
-    base_port: options.basePort ?? randomBasePort(),
+    base_port: options.basePort ?? nextBasePort(),
     ...(options.tags ? { tags: options.tags } : {}),
   };
 }
@@ -135,9 +135,31 @@ export interface Workspace extends AsyncDisposable {
   leftoverTempFiles(): Promise<string[]>;
 }
 
-/** A random base port for a host's peers (UDP), unlikely to clash with concurrent tests. */
-export function randomBasePort(): number {
-  return 20_000 + Math.floor(Math.random() * 40_000);
+/** Ports from `PORT_BLOCK_FIRST` on, in blocks of `PORT_BLOCK_SIZE`: one block a host entry. */
+const PORT_BLOCK_FIRST = 20_000;
+const PORT_BLOCK_SIZE = 100;
+const PORT_BLOCKS = 400;
+/** The last block handed out, shared by every test process and worker (read under flock). */
+const PORT_BLOCK_FILE = `${Deno.env.get("TMPDIR") ?? "/tmp"}/tm-test-port-block`;
+
+/**
+ * A base port for a host's peers (UDP), whose block of 100 no concurrent test is using: blocks
+ * are handed out in turn, through a counter file every test process shares, so a block comes
+ * back only after 399 others. Random ports clashed: in CI a peer on host B failed to start with
+ * "Bind for 0.0.0.0:57496 failed: port is already allocated".
+ */
+export function nextBasePort(): number {
+  const file = Deno.openSync(PORT_BLOCK_FILE, { create: true, read: true, write: true });
+  try {
+    file.lockSync(true);
+    const text = new TextDecoder().decode(Deno.readFileSync(PORT_BLOCK_FILE)).trim();
+    const last = /^\d+$/.test(text) ? Number(text) : Math.floor(Math.random() * PORT_BLOCKS);
+    const block = (last + 1) % PORT_BLOCKS;
+    Deno.writeTextFileSync(PORT_BLOCK_FILE, String(block));
+    return PORT_BLOCK_FIRST + block * PORT_BLOCK_SIZE;
+  } finally {
+    file.close();
+  }
 }
 
 /** A unique lower-case test name `e2e-<label>-<random>`. */

@@ -21,7 +21,7 @@ import { exitOutput, type PeerRuntime, type RunningPeer } from "../../src/engine
 import { peerEnvironment } from "../../src/plan/environment.ts";
 import { place, type PlacedPeer } from "../../src/plan/placement.ts";
 import { startRedisServer } from "./redis_server.ts";
-import { randomBasePort, uniqueTestName } from "./e2e.ts";
+import { nextBasePort, uniqueTestName } from "./e2e.ts";
 
 /** One runtime under the contract. */
 export interface RuntimeUnderTest {
@@ -178,7 +178,7 @@ class ContractRun implements AsyncDisposable {
         name: uniqueTestName("contract"),
         redis: { port: 6399, image: "unused" },
         peer_environment: { ADVERTISE_IP: "127.0.0.1" },
-        hosts: [{ ...await subject.host(), base_port: randomBasePort() }],
+        hosts: [{ ...await subject.host(), base_port: nextBasePort() }],
         peers: ["alice", "bob", "carol"].map((name) => ({ name, image })),
         commands: [],
       }));

@@ -4,28 +4,55 @@
  * the address host B reaches it at; host B's engine joins. The nodes are labelled `tm.name` a/b
  * and `tm.tag.a`/`tm.tag.b`. `leave()` makes both engines leave and removes what `swarm init`
  * created (`docker_gwbridge`; the ingress network goes with the swarm). An engine already in a
- * swarm is not touched: `form` then says why the test must be skipped.
+ * swarm of somebody else's is not touched: `formSwarm` then says why the test must be skipped.
+ *
+ * One engine is in one swarm at a time, and four test files form this one while the suite runs
+ * them in parallel (scripts/test.sh): a lock held from `formSwarm` to `leave` makes them take
+ * turns. Without it, CI saw a second file's `swarm init` refused ("already part of a swarm") and
+ * that file's cleanup make the engines leave under the first file's running test.
  */
 import { hostDocker, type Testbed } from "./testbed.ts";
 import { eventually } from "./until.ts";
 import { killServing } from "./host_b_sshd.ts";
 
+const TMP = Deno.env.get("TMPDIR") ?? "/tmp";
+/** Held (flock) from `formSwarm` until `leave`: the test files that form the swarm take turns. */
+const SWARM_LOCK = `${TMP}/tm-testbed-swarm.lock`;
 /**
- * Why a swarm cannot be formed here (this machine's engine is already in a swarm, or there is
- * none), for a test's `ignore`; undefined when it can. Asked synchronously, at registration.
+ * The cluster ID of the swarm `formSwarm` formed last. A swarm with this ID is the test bed's:
+ * another test file's, which the lock waits for, or one a killed run left, which is left.
+ */
+const SWARM_MARK = `${TMP}/tm-testbed-swarm.cluster`;
+
+/** `docker info` format: the node's swarm state and, on a manager, its cluster's ID. */
+const SWARM_STATE = "{{.Swarm.LocalNodeState}} {{if .Swarm.Cluster}}{{.Swarm.Cluster.ID}}{{end}}";
+
+/** The ID of the swarm the test bed formed last; "" when none is known. */
+function markedCluster(): string {
+  try {
+    return Deno.readTextFileSync(SWARM_MARK).trim();
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Why a swarm cannot be formed here (this machine's engine is in a swarm the test bed did not
+ * form, or there is no engine), for a test's `ignore`; undefined when it can. Asked
+ * synchronously, at registration: a swarm another test file formed is not a reason, since
+ * `formSwarm` waits for it to be left.
  */
 export function swarmBusy(): string | undefined {
   const state = new Deno.Command("docker", {
-    args: ["info", "--format", "{{.Swarm.LocalNodeState}}"],
+    args: ["info", "--format", SWARM_STATE],
     stdin: "null",
     stderr: "null",
   }).outputSync();
-  const text = new TextDecoder().decode(state.stdout).trim();
   if (state.code !== 0) return "no docker engine here";
-  if (text !== "inactive") {
-    return `this machine's engine is already in a swarm (${text}): it is not touched`;
-  }
-  return undefined;
+  const [text, cluster = ""] = new TextDecoder().decode(state.stdout).trim().split(" ");
+  if (text === "inactive") return undefined;
+  if (cluster !== "" && cluster === markedCluster()) return undefined;
+  return `this machine's engine is already in a swarm (${text}): it is not touched`;
 }
 
 /**
@@ -86,13 +113,48 @@ async function leaveSwarm(host: string): Promise<string | undefined> {
   return last || `${host}: still in the swarm after ${LEAVE_ATTEMPTS} leaves`;
 }
 
-/** Forms the swarm, or returns why it cannot (an engine already in a swarm). */
+/**
+ * Forms the swarm, once no other test file holds it, or returns why it cannot (host A's engine
+ * in a swarm the test bed did not form). A test bed swarm found while holding the lock was left
+ * by a killed run: both engines leave it first.
+ */
 export async function formSwarm(bed: Testbed): Promise<TestbedSwarm | string> {
+  const lock = await Deno.open(SWARM_LOCK, { create: true, write: true });
+  let held = true;
+  const unlock = () => {
+    if (held) lock.close();
+    held = false;
+  };
+  try {
+    await lock.lock(true);
+    const formed = await formLocked(bed, unlock);
+    if (typeof formed === "string") unlock();
+    return formed;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+async function formLocked(
+  bed: Testbed,
+  unlock: () => void,
+): Promise<TestbedSwarm | string> {
   const a = bed.hostA.dockerHost;
   const b = bed.hostB.dockerHost;
-  for (const [name, host] of [["A", a], ["B", b]] as const) {
-    const state = await docker(host, ["info", "--format", "{{.Swarm.LocalNodeState}}"]);
-    if (state !== "inactive") return `host ${name}'s engine is already in a swarm (${state})`;
+  const [stateA, clusterA] = (await docker(a, ["info", "--format", SWARM_STATE]))
+    .split(" ");
+  if (stateA !== "inactive") {
+    if (clusterA === undefined || clusterA === "" || clusterA !== markedCluster()) {
+      return `host A's engine is already in a swarm (${stateA})`;
+    }
+    const failed = await leaveSwarm(a);
+    if (failed) return `host A's engine is still in a swarm a killed test left: ${failed}`;
+  }
+  // Host B's engine is the test bed's own: any swarm it is in was left by a killed run.
+  if (await docker(b, ["info", "--format", "{{.Swarm.LocalNodeState}}"]) !== "inactive") {
+    const failed = await leaveSwarm(b);
+    if (failed) return `host B's engine is still in a swarm a killed test left: ${failed}`;
   }
   const networks = async (host: string) =>
     new Set((await docker(host, ["network", "ls", "--format", "{{.Name}}"])).split("\n"));
@@ -102,19 +164,27 @@ export async function formSwarm(bed: Testbed): Promise<TestbedSwarm | string> {
     if (left) return;
     left = true;
     const problems: string[] = [];
-    for (const [host, found] of [[b, before.b], [a, before.a]] as const) {
-      const failed = await leaveSwarm(host);
-      if (failed) problems.push(failed);
-      for (const network of ["docker_gwbridge", "ingress"]) {
-        if (found.has(network) || !(await networks(host)).has(network)) continue;
-        await docker(host, ["network", "rm", network]).catch((e) => problems.push(String(e)));
+    try {
+      for (const [host, found] of [[b, before.b], [a, before.a]] as const) {
+        const failed = await leaveSwarm(host);
+        if (failed) problems.push(failed);
+        for (const network of ["docker_gwbridge", "ingress"]) {
+          if (found.has(network) || !(await networks(host)).has(network)) continue;
+          await docker(host, ["network", "rm", network]).catch((e) => problems.push(String(e)));
+        }
       }
+    } finally {
+      unlock();
     }
     if (problems.length > 0) throw new Error(problems.join("\n"));
   };
   try {
     const address = bed.hostB.orchestratorAddress;
     await docker(a, ["swarm", "init", "--advertise-addr", address]);
+    Deno.writeTextFileSync(
+      SWARM_MARK,
+      await docker(a, ["info", "--format", "{{.Swarm.Cluster.ID}}"]),
+    );
     const token = await docker(a, ["swarm", "join-token", "-q", "worker"]);
     await docker(b, ["swarm", "join", "--token", token, `${address}:2377`]);
     const nodes = {

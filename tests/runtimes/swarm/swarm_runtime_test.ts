@@ -10,7 +10,7 @@ import { planConfig } from "../../../src/plan/plan_config.ts";
 import { place } from "../../../src/plan/placement.ts";
 import { RUNTIMES } from "../../../src/runtimes/registry.ts";
 import { UnreachableNodeError } from "../../../src/runtimes/swarm/swarm_nodes.ts";
-import { randomBasePort, uniqueTestName } from "../../support/e2e.ts";
+import { nextBasePort, uniqueTestName } from "../../support/e2e.ts";
 import { testbed } from "../../support/testbed.ts";
 import { formSwarm, swarmBusy, swarmEntry } from "../../support/testbed_swarm.ts";
 
@@ -31,7 +31,7 @@ Deno.test({
       planConfig(ConfigSchema.parse({
         name: uniqueTestName("swarm-rt"),
         redis: { port: 6399, image: "unused" },
-        hosts: [{ ...entry, base_port: randomBasePort() }],
+        hosts: [{ ...entry, base_port: nextBasePort() }],
         peers: [{ name: "quick", image: bed.peerImage, runs_on: "b" }],
         commands: [],
       }));
