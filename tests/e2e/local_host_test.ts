@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { existsSync } from "node:fs";
-import { workspace } from "../support/e2e.ts";
+import { nextBasePort, workspace } from "../support/e2e.ts";
 
 /**
  * An environment with no SSH agent and a HOME without keys or known_hosts (Deno's cache stays
@@ -29,7 +29,7 @@ Deno.test("tm runs peers on a connection: local host beside an SSH host, with no
         {
           connection: "local",
           name: "here",
-          base_port: 20_000 + Math.floor(Math.random() * 40_000),
+          base_port: nextBasePort(),
           tags: ["a"],
         },
         ws.host(bed.hostB, { tags: ["b"] }),

@@ -135,17 +135,22 @@ export interface Workspace extends AsyncDisposable {
   leftoverTempFiles(): Promise<string[]>;
 }
 
-/** Ports from `PORT_BLOCK_FIRST` on, in blocks of `PORT_BLOCK_SIZE`: one block a host entry. */
-const PORT_BLOCK_FIRST = 20_000;
+/**
+ * Ports from `PORT_BLOCK_FIRST` on, in blocks of `PORT_BLOCK_SIZE`: one block a host entry.
+ * They start above the fixed ports some tests' process peers bind (21000, 21100) and end below
+ * 32,768, where Linux's ephemeral range and Docker's for a port published without a
+ * number (32768-60999) begin: a random port up to 60,000 could meet one a container was given.
+ */
+const PORT_BLOCK_FIRST = 22_000;
 const PORT_BLOCK_SIZE = 100;
-const PORT_BLOCKS = 400;
+const PORT_BLOCKS = 107;
 /** The last block handed out, shared by every test process and worker (read under flock). */
 const PORT_BLOCK_FILE = `${Deno.env.get("TMPDIR") ?? "/tmp"}/tm-test-port-block`;
 
 /**
  * A base port for a host's peers (UDP), whose block of 100 no concurrent test is using: blocks
  * are handed out in turn, through a counter file every test process shares, so a block comes
- * back only after 399 others. Random ports clashed: in CI a peer on host B failed to start with
+ * back only after 106 others. Random ports clashed: in CI a peer on host B failed to start with
  * "Bind for 0.0.0.0:57496 failed: port is already allocated".
  */
 export function nextBasePort(): number {
