@@ -10,7 +10,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { nextBasePort, workspace } from "../support/e2e.ts";
-import { formSwarm, swarmBusy } from "../support/testbed_swarm.ts";
+import { formSwarm, swarmBusy, swarmTestBody } from "../support/testbed_swarm.ts";
 import { registryMissing, startTestRegistry } from "../support/test_registry.ts";
 import { hostDocker } from "../support/testbed.ts";
 import { eventually } from "../support/until.ts";
@@ -98,25 +98,7 @@ Deno.test({
 
     const config = await ws.writeConfig({
       ...common,
-      peers: [
-        { name: "near", image, runs_on: "a", bootstrap: ["far"] },
-        { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-        { name: "dave", image, runs_on: "b" },
-      ],
-      commands: [
-        { time: 0, peer: "near", command: "connect" },
-        { time: 0, peer: "far", command: "connect" },
-        { time: 1, peer: "dave", command: "restart|1" },
-        { time: 1.5, fault: "pause", peer: "near" },
-        { time: 2.5, fault: "resume", peer: "near" },
-        { time: 5, peer: "far", command: "pull" },
-      ],
-      expect: [
-        { peer: "*", status: "started", by: 0 },
-        { peer: "far", status: "connected", by: 10 },
-        { peer: "dave", restarts: 1 },
-        { peer: "*", exit_code: 0 },
-      ],
+      ...swarmTestBody(image),
     });
     const out = `${ws.dir}/records`;
     const result = await ws.run([config, "--out", out, "--verbose"]);

@@ -8,7 +8,13 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type LogLine, nextBasePort, sshClientEnds, workspace } from "../support/e2e.ts";
-import { formSwarm, killHostASessions, swarmBusy, swarmEntry } from "../support/testbed_swarm.ts";
+import {
+  formSwarm,
+  killHostASessions,
+  swarmBusy,
+  swarmEntry,
+  swarmTestBody,
+} from "../support/testbed_swarm.ts";
 import { containerName } from "../../src/runtimes/docker/container_names.ts";
 import { startSecondEngine } from "../support/second_engine.ts";
 import { eventually } from "../support/until.ts";
@@ -70,27 +76,13 @@ Deno.test({
       redis: { port: ws.redisPort, image: bed.redisImage },
       images: [image],
       hosts: [swarmEntry(bed, { name: "lab", base_port: nextBasePort() })],
-      peers: [
-        { name: "near", image, runs_on: "a", bootstrap: ["far"] },
-        { name: "far", image, runs_on: "b", bootstrap: ["near"] },
-        { name: "dave", image, runs_on: "b" },
-      ],
-      commands: [
-        { time: 0, peer: "near", command: "connect" },
-        { time: 0, peer: "far", command: "connect" },
-        { time: 1, peer: "dave", command: "restart|1" },
-        { time: 1.5, fault: "pause", peer: "near" },
-        { time: 2.5, fault: "resume", peer: "near" },
-        { time: 3, fault: "kill", peer: "near" },
-        { time: 4, fault: "start", peer: "near" },
-        { time: 7, peer: "far", command: "pull" },
-      ],
-      expect: [
-        { peer: "*", status: "started", by: 0 },
-        { peer: "far", status: "connected", by: 10 },
-        { peer: "dave", restarts: 1 },
-        { peer: "*", exit_code: 0 },
-      ],
+      ...swarmTestBody(image, {
+        faults: [
+          { time: 3, fault: "kill", peer: "near" },
+          { time: 4, fault: "start", peer: "near" },
+        ],
+        pullAt: 7,
+      }),
     });
 
     const validated = await ws.run(["validate", config]);

@@ -75,6 +75,40 @@ export function swarmEntry(bed: Testbed, extra: Record<string, unknown> = {}) {
   };
 }
 
+/**
+ * The peers, timeline and checks the swarm end-to-end tests run: near on node a, far and dave on
+ * node b; both connect, dave restarts (exit 42), near is paused and resumed, then `faults` (more
+ * timeline entries, before far's `pull` at `pullAt` s); every peer started, far connected, dave
+ * restarted once, every exit 0.
+ */
+export function swarmTestBody(
+  image: string,
+  options: { faults?: Record<string, unknown>[]; pullAt?: number } = {},
+) {
+  return {
+    peers: [
+      { name: "near", image, runs_on: "a", bootstrap: ["far"] },
+      { name: "far", image, runs_on: "b", bootstrap: ["near"] },
+      { name: "dave", image, runs_on: "b" },
+    ],
+    commands: [
+      { time: 0, peer: "near", command: "connect" },
+      { time: 0, peer: "far", command: "connect" },
+      { time: 1, peer: "dave", command: "restart|1" },
+      { time: 1.5, fault: "pause", peer: "near" },
+      { time: 2.5, fault: "resume", peer: "near" },
+      ...options.faults ?? [],
+      { time: options.pullAt ?? 5, peer: "far", command: "pull" },
+    ],
+    expect: [
+      { peer: "*", status: "started", by: 0 },
+      { peer: "far", status: "connected", by: 10 },
+      { peer: "dave", restarts: 1 },
+      { peer: "*", exit_code: 0 },
+    ],
+  };
+}
+
 export interface TestbedSwarm {
   /** Node ID of host A's engine (manager) and host B's (worker). */
   readonly nodes: { a: string; b: string };
