@@ -10,7 +10,13 @@ import { errorMessage } from "../base/errors.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import type { UnstampedEvent } from "./events.ts";
 import type { PeerStates } from "./peer_states.ts";
-import type { ExitOutput, PeerExit, PeerRuntime, RunningPeer } from "./runtime.ts";
+import {
+  type ExitOutput,
+  exitOutput,
+  type PeerExit,
+  type PeerRuntime,
+  type RunningPeer,
+} from "./runtime.ts";
 import { StepError } from "./step_error.ts";
 
 /**
@@ -163,7 +169,7 @@ export class PeerLaunches {
     states.markExited(peer, exit, { expected, killed: tearingDown() });
     // An expected exit is news at once (shutdown waits for it; the record keeps its time), its
     // last lines follow in `peer-output`. A crash waits for them: its error quotes the last one.
-    const output = exit.pendingOutput && !expected ? await exit.pendingOutput : exit;
+    const output = expected ? exit : await exitOutput(exit);
     emit({ type: "peer-exited", peer, code: exit.code, expected, ...outputFields(output) });
     if (exit.pendingOutput && expected) {
       const later = outputFields(await exit.pendingOutput);
