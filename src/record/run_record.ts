@@ -142,21 +142,25 @@ const OUTPUT_WRITE_BYTES = 64 * 1024;
  * `peers/<peer>.container.log` written as the lines come, each line `<time> <text>` as
  * `docker logs --timestamps` writes it (just `<text>` when its time is unknown). A failed write
  * stops reading the stream and throws.
+ *
+ * The file calls are synchronous, as `events.jsonl`'s are: a local write of at most 64 KiB. The
+ * asynchronous ones ran on Deno's blocking threads: tm went from 4 threads to 8 at the teardown of
+ * 1,000 peers (bench/scale_bench.ts `--real 1000`), and stayed at 4 with these.
  */
 async function writeContainerLog(path: string, lines: AsyncIterable<OutputLine>): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  using file = Deno.openSync(path, { write: true, create: true, truncate: true });
   const encoder = new TextEncoder();
   let batch = "";
-  const flush = async () => {
+  const flush = () => {
     const bytes = encoder.encode(batch);
     batch = "";
-    for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+    for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
   };
   for await (const { at, text } of lines) {
     batch += at === "" ? `${text}\n` : `${at} ${text}\n`;
-    if (batch.length >= OUTPUT_WRITE_BYTES) await flush();
+    if (batch.length >= OUTPUT_WRITE_BYTES) flush();
   }
-  await flush();
+  flush();
 }
 
 /**
@@ -174,7 +178,7 @@ async function extractConfig(archive: ReadableStream<Uint8Array>, dest: string):
   const reader = archive.getReader();
   let first = await reader.read();
   if (first.done) return;
-  await Deno.mkdir(dest, { recursive: true });
+  Deno.mkdirSync(dest, { recursive: true });
   const tar = new Deno.Command("tar", {
     // The archive's entries are under one top-level directory: its contents are the config.
     args: [
@@ -212,7 +216,7 @@ async function extractConfig(archive: ReadableStream<Uint8Array>, dest: string):
   }
   const { success } = await tar.status;
   if (cut) {
-    await Deno.writeTextFile(
+    Deno.writeTextFileSync(
       `${dest}.cut`,
       `/config held more than ${CONFIG_BYTES_LIMIT} bytes of archive: the files after the cut are not kept\n`,
     );

@@ -10,9 +10,10 @@ import { ROOT, TM_V8_FLAGS } from "../support/tm_command.ts";
 const v8Flags = (command: string) =>
   command.split(/\s+/).filter((arg) => arg.startsWith("--v8-flags="));
 
-Deno.test("deno.json's tm task caps V8's young generation (--max-semi-space-size)", () => {
+Deno.test("deno.json's tm task caps V8's young generation (--max-semi-space-size) and its heap growth (--heap-growing-percent)", () => {
   assertEquals(TM_V8_FLAGS.length, 1);
   assert(/^--v8-flags=.*--max-semi-space-size=\d+/.test(TM_V8_FLAGS[0]), TM_V8_FLAGS[0]);
+  assert(/^--v8-flags=.*--heap-growing-percent=\d+/.test(TM_V8_FLAGS[0]), TM_V8_FLAGS[0]);
 });
 
 Deno.test("the compile task and the release workflow build tm with the tm task's V8 flags", async () => {
