@@ -3,8 +3,14 @@ import type { EngineEvent } from "../../src/engine/events.ts";
 import { planRecords } from "../../src/cli/plan_table.ts";
 import { peerFile, RECORD_FILES } from "../../src/record/record_files.ts";
 import type { RunSummary } from "../../src/record/run_summary.ts";
-import { CONFIG_BYTES_LIMIT, openRunRecord } from "../../src/record/run_record.ts";
-import { CONFIG_BYTES, readEventsOf, recordRun, tempDir } from "../support/run_records.ts";
+import { CONFIG_BYTES_LIMIT } from "../../src/record/run_record.ts";
+import {
+  CONFIG_BYTES,
+  openDemoRecord,
+  readEventsOf,
+  recordRun,
+  tempDir,
+} from "../support/run_records.ts";
 import { recordManyPeersRun } from "../support/many_peers_run.ts";
 import { REPORTERS, writeReports } from "../../src/record/reporters/reporters.ts";
 import { runHistory } from "../../src/history/run_history.ts";
@@ -119,13 +125,7 @@ Deno.test("openRunRecord gives two runs started in the same second a directory e
 
 Deno.test("openRunRecord's collectOutput writes peers/<peer>.container.log as the lines stream, each with its time", async () => {
   await using dir = await tempDir();
-  const record = openRunRecord({
-    parent: dir.path,
-    testName: "demo",
-    config: CONFIG_BYTES,
-    plan: PLAN,
-    tm: "9.9.9",
-  });
+  const record = openDemoRecord(dir.path);
   const path = `${record.dir}/${peerFile("dave", "container.log")}`;
   const many = Array.from(
     { length: 5_000 },
@@ -172,13 +172,7 @@ Deno.test("openRunRecord's summary of an interrupted run says interrupted; a kil
 
 Deno.test("openRunRecord sets lost, naming the file, when summary.json cannot be written", async () => {
   await using dir = await tempDir();
-  const record = openRunRecord({
-    parent: dir.path,
-    testName: "demo",
-    config: CONFIG_BYTES,
-    plan: PLAN,
-    tm: "9.9.9",
-  });
+  const record = openDemoRecord(dir.path);
   // The finished run's reports cannot be written over a directory of the same name.
   await Deno.mkdir(`${record.dir}/${RECORD_FILES.summary}`);
   for (const event of scriptedRun()) record.sink(event);
@@ -191,13 +185,7 @@ Deno.test("openRunRecord says once which file of the record could not be written
   await using dir = await tempDir();
   const events = scriptedRun();
   const finished = events.pop()!;
-  const record = openRunRecord({
-    parent: dir.path,
-    testName: "demo",
-    config: CONFIG_BYTES,
-    plan: PLAN,
-    tm: "9.9.9",
-  });
+  const record = openDemoRecord(dir.path);
   for (const event of events) record.sink(event);
   // The report cannot be written (a directory holds its name), as on a full disk.
   await Deno.mkdir(`${record.dir}/${RECORD_FILES.junit}`);
@@ -231,13 +219,7 @@ async function tarOf(
 
 Deno.test("openRunRecord's collectConfig extracts peers/<peer>/config/, and cuts a /config past CONFIG_BYTES_LIMIT, saying so", async () => {
   await using dir = await tempDir();
-  const record = openRunRecord({
-    parent: dir.path,
-    testName: "demo",
-    config: CONFIG_BYTES,
-    plan: PLAN,
-    tm: "9.9.9",
-  });
+  const record = openDemoRecord(dir.path);
   await record.collectConfig("alice", await tarOf({ "db/state": "ok\n", "keys/id": "secret" }));
   const big = new Uint8Array(CONFIG_BYTES_LIMIT + 4096).fill(120);
   await record.collectConfig("bob", await tarOf({ "a-small": "first", "z-big": big }));
@@ -288,13 +270,7 @@ Deno.test("openRunRecord's reports and peer logs, streamed from events.jsonl, eq
 
 Deno.test("openRunRecord builds its end-of-run reports from events.jsonl as written, holding no event in memory", async () => {
   await using tmp = await tempDir();
-  const record = openRunRecord({
-    parent: tmp.path,
-    testName: "demo",
-    config: CONFIG_BYTES,
-    plan: PLAN,
-    tm: "9.9.9",
-  });
+  const record = openDemoRecord(tmp.path);
   const events = scriptedRun();
   for (const event of events.slice(0, -1)) record.sink(event);
   // The file, not memory, is what the reports read: a line changed in it (same length) shows.

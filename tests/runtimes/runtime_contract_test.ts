@@ -42,6 +42,19 @@ async function localDocker(args: string[]) {
   };
 }
 
+/** The services of run `runId` on the manager (this machine's engine), as `service <name>`. */
+async function servicesOfRun(runId: string): Promise<string[]> {
+  const listed = await localDocker([
+    "service",
+    "ls",
+    "--filter",
+    `label=tm.run=${runId}`,
+    "--format",
+    "service {{.Name}}",
+  ]);
+  return listed.stdout.split("\n").filter((line) => line !== "");
+}
+
 runtimeContract({
   name: "ProcessRuntime",
   needs: "[integration: redis-server, processes]",
@@ -122,16 +135,8 @@ runtimeContract({
   create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.swarm].create(options),
   leftovers: async (runId) => {
     const bed = await testbed();
-    const services = await localDocker([
-      "service",
-      "ls",
-      "--filter",
-      `label=tm.run=${runId}`,
-      "--format",
-      "service {{.Name}}",
-    ]);
     return [
-      ...services.stdout.split("\n").filter((line) => line !== ""),
+      ...await servicesOfRun(runId),
       ...await containersOfRun(localDocker, runId),
       ...await containersOfRun((args) => hostDocker(bed.hostB, args), runId),
     ];
@@ -165,21 +170,13 @@ runtimeContract({
   create: (options) => RUNTIMES[RUNTIME_OF_CONNECTION.swarm].create(options),
   leftovers: async (runId) => {
     const bed = await testbed();
-    const services = await localDocker([
-      "service",
-      "ls",
-      "--filter",
-      `label=tm.run=${runId}`,
-      "--format",
-      "service {{.Name}}",
-    ]);
     const onB = () => containersOfRun((args) => hostDocker(bed.hostB, args), runId);
     await eventually(
       "node b's agent removed the run's task containers",
       async () => (await onB()).length === 0,
     ).catch(() => {});
     return [
-      ...services.stdout.split("\n").filter((line) => line !== ""),
+      ...await servicesOfRun(runId),
       ...await containersOfRun(localDocker, runId),
       ...await onB(),
     ];

@@ -20,13 +20,12 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
 
-/** Records `events` under `parent` as a run of `name`, closes the record, returns it. */
-export async function recordRun(
+/** A run record of test `demo` (or `name`) of PLAN, tm 9.9.9, opened under `parent`. */
+export function openDemoRecord(
   parent: string,
-  events: readonly EngineEvent[],
   options: { name?: string; date?: Date } = {},
-): Promise<RunRecord> {
-  const record = openRunRecord({
+): RunRecord {
+  return openRunRecord({
     parent,
     testName: options.name ?? "demo",
     config: CONFIG_BYTES,
@@ -34,6 +33,15 @@ export async function recordRun(
     tm: "9.9.9",
     ...(options.date ? { date: options.date } : {}),
   });
+}
+
+/** Records `events` under `parent` as a run of `name`, closes the record, returns it. */
+export async function recordRun(
+  parent: string,
+  events: readonly EngineEvent[],
+  options: { name?: string; date?: Date } = {},
+): Promise<RunRecord> {
+  const record = openDemoRecord(parent, options);
   for (const event of events) record.sink(event);
   await record.close();
   return record;
