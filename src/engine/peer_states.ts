@@ -141,7 +141,6 @@ export class PeerStates {
   applyStatus(peer: string, status: string, address: string | undefined): StatusChange {
     const state = this.of(peer);
     const { previous, failure } = applyStatus(state, status, address);
-    this.#changed(peer);
     // A restarted peer that sets another status at once (a queued `connect`) can overwrite its
     // `started` before tm reads it: any status after `restarting` but `stopped` or a reported
     // failure is the restart done, so it still gets its bootstrap commands again.
@@ -151,6 +150,8 @@ export class PeerStates {
       status !== "restarting" && status !== "stopped" && status !== "failed" &&
       !status.startsWith("failed|");
     state.relaunched = false;
+    // Waiters see the state whole: relaunched cleared too.
+    this.#changed(peer);
     return {
       previous,
       newStart: (status === "started" && previous !== "started") || cameBack,

@@ -8,7 +8,7 @@ import type { Config } from "../plan/schema.ts";
 import type { PlacedPeer } from "../plan/placement.ts";
 import { describePeers } from "../plan/peer_groups.ts";
 import type { TimelineCommand, TimelineFault, UnstampedEvent } from "./events.ts";
-import { type PeerStates, reportedFailure } from "./peer_states.ts";
+import { type PeerState, type PeerStates, reportedFailure } from "./peer_states.ts";
 import { batchTimeline, runTimeline, type TimelineBatch } from "./timeline.ts";
 
 /** How long bootstrap waits for a bootstrap peer's address once everybody started. */
@@ -217,6 +217,7 @@ export class TestSteps {
   /** Sends `shutdown` to every peer still running and waits until each stopped. */
   async shutdown(): Promise<void> {
     const { config, states } = this.#context;
+    await this.#awaitComingBack();
     const targets = await this.#sendShutdown();
     const missing = await this.#awaitStopped(targets, this.#context.halted);
     if (missing.length === 0) return;
@@ -249,6 +250,41 @@ export class TestSteps {
     } catch {
       // killed, or Redis is gone: clean up at once
     }
+  }
+
+  /**
+   * Before `shutdown`: waits, up to the startup timeout, until no peer is coming back (it said
+   * `restarting`, or a `start` fault ran it again and it has said nothing since). Each that comes
+   * back is sent its bootstrap commands again (`run.ts`) before its `shutdown`, as after any start;
+   * asked to stop while still down, it would find `shutdown` first and its restart would go
+   * untested. The timeline's end does not wait for a start: in CI a `start` fault's `docker start`
+   * returned 20 s after it was due, and its peer's `started` came 2.2 s after that, once `shutdown`
+   * had been sent. One still down at the timeout is named in a warning and sent `shutdown` with
+   * the others, which judges it.
+   */
+  async #awaitComingBack(): Promise<void> {
+    const { config, states, emit, halted } = this.#context;
+    const comingBack = states.all().filter(isComingBack).map((state) => state.peer);
+    if (comingBack.length === 0) return;
+    emit({
+      type: "trace",
+      message: `waiting up to ${config.timeout.startup}s for ${
+        describePeers(comingBack.map((name) => ({ name })))
+      } to start again before shutdown`,
+    });
+    const outcome = await states.eachWithin(
+      comingBack,
+      (state) => !isComingBack(state),
+      config.timeout.startup * 1_000,
+      halted,
+    );
+    if (outcome.held) return;
+    const down = comingBack.filter((peer) => isComingBack(states.of(peer)));
+    emit({
+      type: "warning",
+      message: `did not start again within ${config.timeout.startup}s (timeout.startup), ` +
+        `shutdown is sent anyway: ${describePeers(down.map((name) => ({ name })))}`,
+    });
   }
 
   /** Sends `shutdown` to every peer that started and can still receive it; returns them. */
@@ -307,4 +343,12 @@ export class TestSteps {
     }
     return [];
   }
+}
+
+/**
+ * Whether a peer is on its way back up: it said `restarting`, or a `start` fault ran it again and
+ * it has reported nothing since; not once it exited.
+ */
+function isComingBack(state: PeerState): boolean {
+  return state.exit === undefined && (state.relaunched || state.status === "restarting");
 }

@@ -119,6 +119,35 @@ Deno.test("run() re-bootstraps a peer a start fault ran again that reported star
   assertEquals(ofType(events, "command-undeliverable"), []);
 });
 
+Deno.test("run() whose timeline ends with a start waits for the peer's new start before shutdown: it is re-bootstrapped first [integration: redis-server, processes]", async () => {
+  // Nothing after the start: the timeline ends as soon as it lands, and the new process reports
+  // `started` later (a process start; in CI a container's `started` came 2.2 s after `docker start`).
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
+    commands: [
+      { time: 0, peer: "bob", command: "connect" },
+      { time: 0.3, fault: "kill", peer: "bob" },
+      { time: 0.6, fault: "start", peer: "bob" },
+    ],
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(ofType(events, "error")));
+  const toBob = ofType(events, "command-sent").filter((e) => e.peer === "bob")
+    .map((e) => e.command.split("|")[0]);
+  assertEquals(toBob, ["peer", "connect", "peer", "shutdown"]);
+  const startedAgain = indexOf(
+    events,
+    "bob's second started",
+    (e) =>
+      e.type === "peer-status" && e.peer === "bob" && e.status === "started" &&
+      e.previous !== null,
+  );
+  assert(startedAgain < indexOf(events, "shutdown to bob", isShutdownTo("bob")));
+  assertEquals(ofType(events, "warning"), []);
+  assertNoProcessLeft(outcome);
+});
+
 Deno.test("run() with a peer still killed at shutdown passes: it is not asked to stop [integration: redis-server, processes]", async () => {
   const config = scenario({
     peers: [{ name: "alice" }, { name: "bob" }],

@@ -221,6 +221,59 @@ Deno.test("run() re-sends a restarted peer its bootstrap commands when it report
   assertNoProcessLeft(outcome);
 });
 
+Deno.test("run() waits at shutdown for a peer still restarting: it is re-bootstrapped, then sent shutdown [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
+    commands: [
+      // bob is down for 2 s; the timeline ends at 1 s, once bob said `restarting`.
+      { time: 0, peer: "bob", command: "restart|2" },
+      { time: 1, peer: "alice", command: "pull" },
+    ],
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals(result.exitCode, 0, result.reason);
+  const toBob = ofType(events, "command-sent").filter((e) => e.peer === "bob")
+    .map((e) => e.command.split("|")[0]);
+  assertEquals(toBob, ["peer", "restart", "peer", "shutdown"]);
+  assertEquals(
+    logsOf(events, "bob").filter((m) => m.startsWith("adding bootstrap peer: vlad-")).length,
+    2,
+  );
+  const waited = ofType(events, "trace").filter((e) => e.message.includes("to start again"));
+  assertEquals(waited.map((e) => e.message), [
+    `waiting up to ${config.timeout.startup}s for bob to start again before shutdown`,
+  ]);
+  assertEquals(ofType(events, "warning"), []);
+  assertNoProcessLeft(outcome);
+});
+
+Deno.test("run() sends shutdown to a peer that did not come back from its restart within the startup timeout, with a warning [integration: redis-server, processes]", async () => {
+  const config = scenario({
+    peers: [{ name: "alice" }, { name: "bob" }],
+    commands: [
+      { time: 0, peer: "bob", command: "restart|60" },
+      { time: 1, peer: "alice", command: "pull" },
+    ],
+    startup: 8,
+    shutdown: 2,
+  });
+  const outcome = await runScenario(config);
+  const { result, events } = outcome;
+  assertEquals(ofType(events, "warning").map((e) => e.message), [
+    "did not start again within 8s (timeout.startup), shutdown is sent anyway: bob",
+  ]);
+  // The shutdown judges it: asleep in its restart, it cannot say `stopped`.
+  assertEquals(result.verdict, "failed");
+  assert(
+    /^shutdown timeout: 1 of 2 peers did not stop within 2s: bob\b/.test(result.reason ?? ""),
+    result.reason,
+  );
+  const shutdowns = ofType(events, "command-sent").filter((e) => e.command === "shutdown");
+  assertEquals(shutdowns.map((e) => e.peer).sort(), ["alice", "bob"]);
+  assertNoProcessLeft(outcome);
+});
+
 Deno.test("run() delivers a burst of 20 commands due at the same instant in file order [integration: redis-server, processes]", async () => {
   const burst = Array.from({ length: 20 }, (_, i) => ({
     time: 0.2,
