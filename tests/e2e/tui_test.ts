@@ -9,9 +9,17 @@ import { type Workspace, workspace } from "../support/e2e.ts";
 import { until } from "../support/until.ts";
 import { exitCode, terminal, tmCommand } from "../support/tmux_tm.ts";
 
-/** Real runs start containers and ship images: allow a minute for each awaited state. */
+/**
+ * Real runs start containers and ship images: allow a minute for each awaited state. A probe
+ * that throws counts as "not yet", and its last error is quoted if time runs out.
+ */
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
   until(what, probe, 60_000);
+
+/** For a probe: the screen as it was, to be quoted when the wait times out. */
+function notYet(screen: string): never {
+  throw new Error(`the screen was:\n${screen}`);
+}
 
 /** ink-spinner's frames: none may stay on screen once the run ended. */
 const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
@@ -50,7 +58,7 @@ Deno.test("tm --tui on a real terminal shows the run, stops on q, quits on q and
         /^[ >] alice\s+hosta\s+\d+\s+connected/m.test(text) &&
         /^[ >] bob\s+hosta\s+\d+\s+connected/m.test(text) && text.includes("push to bob: hello")
       ? text
-      : undefined;
+      : notYet(text);
   });
   assertEquals(await term.display("#{alternate_on}"), "1");
   const lines = running.split("\n");
@@ -68,7 +76,7 @@ Deno.test("tm --tui on a real terminal shows the run, stops on q, quits on q and
   await term.keys("q");
   const finished = await waitFor("the verdict", async () => {
     const text = await term.screen();
-    return text.includes("INTERRUPTED") && text.includes("press q to quit") ? text : undefined;
+    return text.includes("INTERRUPTED") && text.includes("press q to quit") ? text : notYet(text);
   });
   assert(/alice\s+hosta\s+stopped/.test(finished), finished);
   assertEquals(await exitCode(ws), undefined, "tm waits for the second q");
@@ -118,7 +126,7 @@ Deno.test("tm in console mode on a real terminal stops on Ctrl+C, shows the summ
   await using term = await terminal(ws, tmCommand(ws, ["test.yaml"]));
   await waitFor("the push", async () => {
     const text = await term.screen();
-    return /\] alice\s+> push\|bob\|hello/.test(text) ? text : undefined;
+    return /\] alice\s+> push\|bob\|hello/.test(text) ? text : notYet(text);
   });
   await term.keys("C-c");
   const code = await waitFor("tm's exit", () => exitCode(ws));
