@@ -143,7 +143,16 @@ Deno.test("parseEvents, runHistory and the reports on thousands of damaged recor
         return;
       }
       // What `tm report` writes, and the summary a finished run gets.
-      assert(junitXml(history).startsWith("<?xml"));
+      const xml = junitXml(history);
+      assert(xml.startsWith("<?xml"));
+      // The head's counts, made before any case is built, agree with the cases written.
+      const head = /<testsuite (?:[^>]*?) tests="(\d+)" failures="(\d+)" errors="0" skipped="(\d+)"/
+        .exec(xml);
+      assertEquals(head?.slice(1).map(Number), [
+        xml.split("<testcase ").length - 1,
+        xml.split("<failure ").length - 1,
+        xml.split("<skipped ").length - 1,
+      ]);
       assert(reportHtml(history, parsed.events).includes("tm-data"));
       if (history.finished) runSummary(history, "9.9.9");
     }),

@@ -39,35 +39,40 @@ interface TestCase {
   systemOut?: string[];
 }
 
-/** The `junit.xml` reporter. */
+/** The `junit.xml` reporter: written a test case at a time. */
 export const junitReporter: Reporter = {
   file: RECORD_FILES.junit,
-  render: ({ history }) => junitXml(history),
+  render: ({ history }) => junitParts(history),
 };
 
 /** The whole `junit.xml` of a run. */
 export function junitXml(history: RunHistory): string {
-  const cases = [
-    ...history.peers.map((peer) => peerCase(history, peer)),
-    ...history.checks.map((check) => checkCase(history, check)),
+  return [...junitParts(history)].join("");
+}
+
+/**
+ * `junit.xml` in parts, in order: the head, then each test case as it is built, then the tail.
+ * The whole file is never held: at 1,000 peers, building every case first and joining them was
+ * 7.5 MiB of tm's peak at the end of the run (replayed from a 1,000-peer record).
+ */
+export function* junitParts(history: RunHistory): Generator<string> {
+  const cases = () => [
+    ...history.peers.map((peer) => () => peerCase(history, peer)),
+    ...history.checks.map((check) => () => checkCase(history, check)),
+    ...(history.finished ? [] : [() => unfinishedCase(history)]),
   ];
-  if (!history.finished) {
-    cases.push({
-      classname: `${history.test}.run`,
-      name: "run finished",
-      failure: {
-        type: "unfinished",
-        message: UNFINISHED,
-        body: [UNFINISHED],
-      },
-    });
-  }
-  const failures = cases.filter((c) => c.failure).length;
-  const skipped = cases.filter((c) => c.skipped !== undefined).length;
+  // The counts go in the head: counted first, from what decides them, without building a case.
+  const peerFailures = history.peers.filter((peer) => peerProblems(peer).length > 0).length;
+  const checkFailures = history.checks.filter((check) => failsRun(check, history.strictKnown))
+    .length;
+  const failures = peerFailures + checkFailures + (history.finished ? 0 : 1);
+  const skipped = history.checks.filter((check) => checkStanding(check) === "known-failure")
+    .length;
+  const tests = history.peers.length + history.checks.length + (history.finished ? 0 : 1);
   const seconds = (history.finished?.durationMs ?? history.lastMs) / 1_000;
   const suite = attributes({
     name: history.test,
-    tests: cases.length,
+    tests,
     failures,
     errors: 0,
     skipped,
@@ -75,8 +80,8 @@ export function junitXml(history: RunHistory): string {
     timestamp: history.startedAt.replace(/\.\d+Z$/, "").replace(/Z$/, ""),
     id: history.runId,
   });
-  const summary = attributes({ name: "tm", tests: cases.length, failures, errors: 0, skipped });
-  return [
+  const summary = attributes({ name: "tm", tests, failures, errors: 0, skipped });
+  yield [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<testsuites${summary} time="${seconds.toFixed(3)}">`,
     `  <testsuite${suite}>`,
@@ -88,11 +93,18 @@ export function junitXml(history: RunHistory): string {
       ...(history.finished?.reason ? [["reason", history.finished.reason]] : []),
     ].map(([name, value]) => `      <property${attributes({ name, value })}/>`),
     `    </properties>`,
-    ...cases.flatMap(caseLines),
-    `  </testsuite>`,
-    `</testsuites>`,
     "",
   ].join("\n");
+  for (const build of cases()) yield caseLines(build()).join("\n") + "\n";
+  yield `  </testsuite>\n</testsuites>\n`;
+}
+
+function unfinishedCase(history: RunHistory): TestCase {
+  return {
+    classname: `${history.test}.run`,
+    name: "run finished",
+    failure: { type: "unfinished", message: UNFINISHED, body: [UNFINISHED] },
+  };
 }
 
 function peerCase(history: RunHistory, peer: PeerHistory): TestCase {
