@@ -8,7 +8,6 @@
  */
 import { stringify } from "yaml";
 import { alive, lines } from "./process_output.ts";
-import { freePort } from "./redis_server.ts";
 import { hostDocker, type Testbed, testbed, type TestbedHost } from "./testbed.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -99,7 +98,11 @@ export interface Workspace extends AsyncDisposable {
   readonly tmpDir: string;
   /** A private copy of the testbed's known_hosts (TM_KNOWN_HOSTS). */
   readonly knownHosts: string;
-  /** A free TCP port on this machine for the Redis container. */
+  /**
+   * A TCP port on this machine for the Redis container: the first of a block of its own
+   * (`nextBasePort`), not an ephemeral port found free, which any connection made before the
+   * container starts could take as its local port.
+   */
   readonly redisPort: number;
   /** Config entry of a testbed host (key auth, the testbed's SSH port). */
   host(host: TestbedHost, options?: HostEntryOptions): Record<string, unknown>;
@@ -181,7 +184,7 @@ export async function workspace(label: string): Promise<Workspace> {
   await Deno.mkdir(tmpDir);
   const knownHosts = `${dir}/.known_hosts`;
   await Deno.copyFile(bed.knownHostsPath, knownHosts);
-  const redisPort = freePort();
+  const redisPort = nextBasePort();
   const containerPrefix = `tm-${name}-`;
 
   const env = (extra: Record<string, string> = {}) => ({
