@@ -11,7 +11,7 @@
 import { checkStanding, FIXED_HINT, knownFailureText } from "../engine/known_failures.ts";
 import type { EngineEvent, EventOf, FaultAction, Phase } from "../engine/events.ts";
 import { faultKind } from "../faults/kinds.ts";
-import { formatBytes, formatDuration } from "./quantities.ts";
+import { formatBytes, formatDuration, plural } from "./quantities.ts";
 import { type Severity, severityOf } from "./severity.ts";
 
 /** One line of the log file. */
@@ -396,10 +396,6 @@ function sendTiming(event: EventOf<"command-sent">): string {
 export function formatTimelineTime(ms: number): string {
   const seconds = (ms / 1_000).toFixed(1);
   return `t=${seconds === "-0.0" ? "0.0" : seconds}s`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function suffix(detail: string | undefined): string {

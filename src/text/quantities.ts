@@ -3,6 +3,11 @@
  * (decimal units, as docker reports image sizes), rates, ETAs and progress bars.
  */
 
+/** A count and its noun, plural unless it is 1: `1 peer`, `3 peers`, `0 peers`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** `[  12.3s]`: run time in seconds, one decimal, right-aligned to 6 characters. */
 export function formatStamp(ms: number): string {
   return `[${(Math.max(0, ms) / 1000).toFixed(1).padStart(6)}s]`;

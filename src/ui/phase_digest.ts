@@ -13,7 +13,7 @@
  */
 import type { EngineEvent, Phase } from "../engine/events.ts";
 import { severityOf } from "../text/severity.ts";
-import { formatDuration } from "../text/quantities.ts";
+import { formatDuration, plural } from "../text/quantities.ts";
 import type { RunLine } from "./run_state.ts";
 
 /** Options of `PhaseDigest`. */
@@ -215,8 +215,4 @@ export class PhaseDigest {
 /** `failed` of `failed|<reason>`: the status word before the first `|`. */
 function statusWord(status: string): string {
   return status.split("|")[0];
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
 }

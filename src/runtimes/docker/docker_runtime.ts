@@ -27,6 +27,7 @@
  * host limiter), `host_teardown.ts` and `peer_config_dirs.ts` (output, config dirs, removal).
  */
 import { describePeers } from "../../plan/peer_groups.ts";
+import { plural } from "../../text/quantities.ts";
 import type { Config } from "../../plan/schema.ts";
 import type { UnstampedEvent } from "../../engine/events.ts";
 import type {
@@ -282,7 +283,8 @@ export class DockerRuntime implements PeerRuntime {
             sink({
               type: "warning",
               host: host.name,
-              message: `the engine reported exit code 255 for ${recovered.length} peers whose ` +
+              message:
+                `the engine reported exit code 255 for ${plural(recovered.length, "peer")} whose ` +
                 "entrypoint wrote another code to /config/exit-code just before it exited (an " +
                 "engine that lost their exit status, as a heavily loaded one does): their exits " +
                 `are the entrypoint's codes: ${describePeers(peers)}`,

@@ -189,7 +189,7 @@ Deno.test("DockerRuntime reports the code the entrypoint wrote to /config/exit-c
       e.type === "warning" ? e.message : ""
     );
     assertEquals(warnings.filter((m) => m.includes("/config/exit-code")), [
-      "the engine reported exit code 255 for 1 peers whose entrypoint wrote another code to " +
+      "the engine reported exit code 255 for 1 peer whose entrypoint wrote another code to " +
       "/config/exit-code just before it exited (an engine that lost their exit status, as a " +
       "heavily loaded one does): their exits are the entrypoint's codes: lost",
     ]);
