@@ -16,9 +16,10 @@ import { exitCode, terminal, tmCommand } from "../support/tmux_tm.ts";
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
   until(what, probe, 60_000);
 
-/** For a probe: the screen as it was, to be quoted when the wait times out. */
-function notYet(screen: string): never {
-  throw new Error(`the screen was:\n${screen}`);
+/** For a probe: the screen as it was and tm's stderr, to be quoted when the wait times out. */
+async function notYet(ws: Workspace, screen: string): Promise<never> {
+  const stderr = await Deno.readTextFile(`${ws.dir}/stderr`).catch(() => "");
+  throw new Error(`the screen was:\n${screen}\ntm's stderr:\n${stderr.slice(-2_000)}`);
 }
 
 /** ink-spinner's frames: none may stay on screen once the run ended. */
@@ -58,7 +59,7 @@ Deno.test("tm --tui on a real terminal shows the run, stops on q, quits on q and
         /^[ >] alice\s+hosta\s+\d+\s+connected/m.test(text) &&
         /^[ >] bob\s+hosta\s+\d+\s+connected/m.test(text) && text.includes("push to bob: hello")
       ? text
-      : notYet(text);
+      : await notYet(ws, text);
   });
   assertEquals(await term.display("#{alternate_on}"), "1");
   const lines = running.split("\n");
@@ -76,7 +77,9 @@ Deno.test("tm --tui on a real terminal shows the run, stops on q, quits on q and
   await term.keys("q");
   const finished = await waitFor("the verdict", async () => {
     const text = await term.screen();
-    return text.includes("INTERRUPTED") && text.includes("press q to quit") ? text : notYet(text);
+    return text.includes("INTERRUPTED") && text.includes("press q to quit")
+      ? text
+      : await notYet(ws, text);
   });
   assert(/alice\s+hosta\s+stopped/.test(finished), finished);
   assertEquals(await exitCode(ws), undefined, "tm waits for the second q");
@@ -126,7 +129,7 @@ Deno.test("tm in console mode on a real terminal stops on Ctrl+C, shows the summ
   await using term = await terminal(ws, tmCommand(ws, ["test.yaml"]));
   await waitFor("the push", async () => {
     const text = await term.screen();
-    return /\] alice\s+> push\|bob\|hello/.test(text) ? text : notYet(text);
+    return /\] alice\s+> push\|bob\|hello/.test(text) ? text : await notYet(ws, text);
   });
   await term.keys("C-c");
   const code = await waitFor("tm's exit", () => exitCode(ws));
