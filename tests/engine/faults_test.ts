@@ -33,15 +33,18 @@ const isFault = (fault: string, detail?: string) => (e: EngineEvent) =>
 const isShutdownTo = (peer: string) => (e: EngineEvent) =>
   e.type === "command-sent" && e.peer === peer && e.command === "shutdown";
 
-/** alice, and bob bootstrapped with her: bob killed at 0.3 s, started again at 0.6 s. */
-function killThenStartBob() {
+/**
+ * alice, and bob bootstrapped with her: bob killed at 0.3 s, started again at 0.6 s, then (with
+ * `pull`, the default) sent `pull` at 2 s; without it the timeline ends with the start.
+ */
+function killThenStartBob({ pull = true } = {}) {
   return scenario({
     peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
     commands: [
       { time: 0, peer: "bob", command: "connect" },
       { time: 0.3, fault: "kill", peer: "bob" },
       { time: 0.6, fault: "start", peer: "bob" },
-      { time: 2, peer: "bob", command: "pull" },
+      ...(pull ? [{ time: 2, peer: "bob", command: "pull" }] : []),
     ],
   });
 }
@@ -122,15 +125,7 @@ Deno.test("run() re-bootstraps a peer a start fault ran again that reported star
 Deno.test("run() whose timeline ends with a start waits for the peer's new start before shutdown: it is re-bootstrapped first [integration: redis-server, processes]", async () => {
   // Nothing after the start: the timeline ends as soon as it lands, and the new process reports
   // `started` later (a process start; in CI a container's `started` came 2.2 s after `docker start`).
-  const config = scenario({
-    peers: [{ name: "alice" }, { name: "bob", bootstrap: ["alice"] }],
-    commands: [
-      { time: 0, peer: "bob", command: "connect" },
-      { time: 0.3, fault: "kill", peer: "bob" },
-      { time: 0.6, fault: "start", peer: "bob" },
-    ],
-  });
-  const outcome = await runScenario(config);
+  const outcome = await runScenario(killThenStartBob({ pull: false }));
   const { result, events } = outcome;
   assertEquals(result, { verdict: "passed", exitCode: 0 }, JSON.stringify(ofType(events, "error")));
   const toBob = ofType(events, "command-sent").filter((e) => e.peer === "bob")
