@@ -12,12 +12,7 @@ import type { EngineEvent } from "../../src/engine/events.ts";
 import { parseEvents, type RecordedEvent } from "../../src/record/events_jsonl.ts";
 import { RECORD_FILES } from "../../src/record/record_files.ts";
 import { workspace } from "../support/e2e.ts";
-import { exitCode, terminal, tmCommand } from "../support/tmux_tm.ts";
-import { until } from "../support/until.ts";
-
-/** Real runs start containers and ship images: allow a minute for each awaited state. */
-const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
-  until(what, probe, 60_000);
+import { exitCode, terminal, tmCommand, waitFor } from "../support/tmux_tm.ts";
 
 /**
  * far on host B is sent `rotate-key` every 0.25 s for 40 s: each makes it log a line. Long enough

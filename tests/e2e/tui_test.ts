@@ -6,15 +6,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { type Workspace, workspace } from "../support/e2e.ts";
-import { until } from "../support/until.ts";
-import { exitCode, terminal, tmCommand } from "../support/tmux_tm.ts";
-
-/**
- * Real runs start containers and ship images: allow a minute for each awaited state. A probe
- * that throws counts as "not yet", and its last error is quoted if time runs out.
- */
-const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
-  until(what, probe, 60_000);
+import { exitCode, terminal, tmCommand, waitFor } from "../support/tmux_tm.ts";
 
 /** For a probe: the screen as it was and tm's stderr, to be quoted when the wait times out. */
 async function notYet(ws: Workspace, screen: string): Promise<never> {

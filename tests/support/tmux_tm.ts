@@ -3,6 +3,23 @@
  * driven with send-keys: for the TUI's end-to-end tests (tests/e2e/tui_test.ts, steer_test.ts).
  */
 import type { Workspace } from "./e2e.ts";
+import { until } from "./until.ts";
+
+/**
+ * How long a terminal test waits for each state of a real run. Real runs start containers and
+ * ship images, on an engine other test files share: in a full suite run here, one run's Redis
+ * container took 24 s to start (its `redis` phase 26.5 s) while host A's engine started ~40
+ * containers for other tests (the engine's log), and its peers started 12 s after that.
+ */
+export const TERMINAL_WAIT_MS = 120_000;
+
+/**
+ * Polls `probe` until it returns a value, for up to TERMINAL_WAIT_MS; a probe that throws
+ * counts as "not yet", and its last error is quoted if time runs out.
+ */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return until(what, probe, TERMINAL_WAIT_MS);
+}
 
 const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
