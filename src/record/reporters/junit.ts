@@ -56,11 +56,6 @@ export function junitXml(history: RunHistory): string {
  * 7.5 MiB of tm's peak at the end of the run (replayed from a 1,000-peer record).
  */
 export function* junitParts(history: RunHistory): Generator<string> {
-  const cases = () => [
-    ...history.peers.map((peer) => () => peerCase(history, peer)),
-    ...history.checks.map((check) => () => checkCase(history, check)),
-    ...(history.finished ? [] : [() => unfinishedCase(history)]),
-  ];
   // The counts go in the head: counted first, from what decides them, without building a case.
   const peerFailures = history.peers.filter((peer) => peerProblems(peer).length > 0).length;
   const checkFailures = history.checks.filter((check) => failsRun(check, history.strictKnown))
@@ -95,7 +90,9 @@ export function* junitParts(history: RunHistory): Generator<string> {
     `    </properties>`,
     "",
   ].join("\n");
-  for (const build of cases()) yield caseLines(build()).join("\n") + "\n";
+  for (const peer of history.peers) yield caseText(peerCase(history, peer));
+  for (const check of history.checks) yield caseText(checkCase(history, check));
+  if (!history.finished) yield caseText(unfinishedCase(history));
   yield `  </testsuite>\n</testsuites>\n`;
 }
 
@@ -167,7 +164,8 @@ function checkCase(history: RunHistory, check: CheckOutcome): TestCase {
   };
 }
 
-function caseLines(testCase: TestCase): string[] {
+/** One `<testcase>` element, its lines each ended by `\n`. */
+function caseText(testCase: TestCase): string {
   const head = `    <testcase${
     attributes({ classname: testCase.classname, name: testCase.name })
   }>`;
@@ -186,7 +184,8 @@ function caseLines(testCase: TestCase): string[] {
       : []),
     ...(testCase.systemOut ? [`      <system-out>${lines(testCase.systemOut)}</system-out>`] : []),
     `    </testcase>`,
-  ];
+    "",
+  ].join("\n");
 }
 
 /** Character data of `texts`, one a line, each escaped as the views escape it. */
