@@ -679,26 +679,38 @@ function tagged(image: string): string {
 
 /**
  * The parts of `chunk` a host is sent: every piece but those of layers it holds. The whole
- * chunk when nothing is left out (the common case: no copy, one write).
+ * chunk when nothing is left out and the pieces are exactly the chunk (the common case: no copy,
+ * one write). They are not when a tar header straddles two chunks: the splitter hands the header
+ * over whole with the chunk that completes it, so the chunk that begins it must not be sent
+ * whole either. Mixing the two sent a header's first bytes twice or not at all: host B's engine
+ * refused such an archive ("archive/tar: invalid tar header") and tm sent the whole image.
  */
-function keptParts(
-  sink: Sink,
+export function keptParts(
+  sink: Pick<Sink, "entry" | "leaving" | "chains" | "leftOut">,
   chunk: Uint8Array,
   pieces: ArchivePiece[],
-  index: ArchiveIndex,
+  index: Pick<ArchiveIndex, "canSkip">,
 ): Uint8Array[] {
   const kept: Uint8Array[] = [];
   let whole = true;
+  let covered = 0;
   for (const piece of pieces) {
     if (piece.entry !== sink.entry) {
       sink.entry = piece.entry;
       sink.leaving = piece.entry !== null && index.canSkip(piece.entry, sink.chains);
       if (piece.entry !== null && sink.leaving) sink.leftOut++;
     }
+    if (within(piece.bytes, chunk)) covered += piece.bytes.length;
     if (sink.leaving) whole = false;
     else kept.push(piece.bytes);
   }
-  return whole ? [chunk] : kept;
+  return whole && covered === chunk.length ? [chunk] : kept;
+}
+
+/** Whether `view` is a view of `chunk`'s bytes (the splitter's pieces of it are; copies not). */
+function within(view: Uint8Array, chunk: Uint8Array): boolean {
+  return view.buffer === chunk.buffer && view.byteOffset >= chunk.byteOffset &&
+    view.byteOffset + view.length <= chunk.byteOffset + chunk.length;
 }
 
 /** Sends parts of the archive to one host. */

@@ -9,6 +9,7 @@ import {
   topLevelMembers,
 } from "../../../src/runtimes/docker/image_archive.ts";
 import { tarHeader } from "../../../src/runtimes/docker/store_archive.ts";
+import { keptParts } from "../../../src/runtimes/docker/image_shipping.ts";
 import { sh } from "../../support/scratch_images.ts";
 
 /** A real `docker save` (Engine 20.10, legacy layout): diff IDs, manifest and layer json files. */
@@ -218,4 +219,33 @@ Deno.test("ArchiveIndex recognises the containerd store's compressed layer blobs
     index.canSkip({ name: `blobs/sha256/${hex("a")}`, size: 8 }, new Set(chains)),
     false,
   );
+});
+
+Deno.test("keptParts() sends a host every byte of the entries it keeps, in order, however the chunks cut the tar's headers", async () => {
+  // A layer the host holds between two it lacks; every header may straddle a chunk boundary.
+  const files: [string, Uint8Array][] = [
+    ["aaa/layer.tar", new Uint8Array(700).fill(1)],
+    ["held/layer.tar", new Uint8Array(1300).fill(2)],
+    ["ccc/layer.tar", new Uint8Array(90).fill(3)],
+    ["manifest.json", new TextEncoder().encode("[]")],
+  ];
+  const archive = tarOf(files);
+  const index = { canSkip: (entry: ArchiveEntry) => entry.name === "held/layer.tar" };
+  const expected = (await new TarSplitter().push(archive))
+    .filter((piece) => piece.entry?.name !== "held/layer.tar")
+    .flatMap((piece) => [...piece.bytes]);
+  for (const size of [1, 100, 300, 511, 512, 513, 1000, 1500, archive.length]) {
+    const splitter = new TarSplitter();
+    const sink = { entry: undefined, leaving: false, chains: new Set<string>(), leftOut: 0 };
+    const sent: number[] = [];
+    for (let at = 0; at < archive.length; at += size) {
+      // Each chunk its own buffer, as a stream hands them over.
+      const chunk = archive.slice(at, at + size);
+      for (const part of keptParts(sink, chunk, await splitter.push(chunk), index)) {
+        sent.push(...part);
+      }
+    }
+    assertEquals(sent, expected, `chunks of ${size}`);
+    assertEquals(sink.leftOut, 1, `chunks of ${size}`);
+  }
 });
