@@ -243,6 +243,18 @@ Deno.test("SshRemote.orchestratorAddress() is this machine as each host sees it 
   }
 });
 
+Deno.test("SshRemote.connect() negotiates AES-GCM both ways, the cipher whose packets leave no memory behind [integration: testbed]", async () => {
+  for (const host of [hostA, hostB]) {
+    await withRemote(host, (remote) => {
+      assertEquals(remote.ciphers, {
+        toHost: "aes128-gcm@openssh.com",
+        fromHost: "aes128-gcm@openssh.com",
+      });
+      return Promise.resolve();
+    });
+  }
+});
+
 Deno.test("docker over SSH on host B talks to host B's own engine [integration: testbed]", async () => {
   const rootDir = (remote: SshRemote) =>
     remote.execute(["docker", "info", "--format", "{{json .DockerRootDir}}"]).then((r) => {
