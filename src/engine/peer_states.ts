@@ -29,12 +29,19 @@ export interface PeerState extends PeerFacts {
   /** `shutdown` was sent to it. */
   shutdownSent: boolean;
   /** Set once its process/container ended for good (until a `start` fault runs it again). */
-  exit?: PeerExit & ExitJudgement;
+  exit?: ExitRecord;
   /** A `start` fault is running it again and it has not reported a status since. */
   relaunched: boolean;
   /** Its exit before a `start` fault, restored if the start fails. */
-  exitBeforeRelaunch?: PeerExit & ExitJudgement;
+  exitBeforeRelaunch?: ExitRecord;
 }
+
+/**
+ * An exit as the state keeps it: its code and how it was judged. Not its output lines: they went
+ * out in `peer-exited` and `peer-output`, and keeping them held every peer's last lines (25,000
+ * strings at 1,000 peers) until the run ended.
+ */
+export type ExitRecord = Pick<PeerExit, "code"> & ExitJudgement;
 
 /** How the engine judged an exit. */
 export interface ExitJudgement {
@@ -206,7 +213,7 @@ export class PeerStates {
   }
 
   markExited(peer: string, exit: PeerExit, judgement: ExitJudgement): void {
-    this.of(peer).exit = { ...exit, ...judgement };
+    this.of(peer).exit = { code: exit.code, ...judgement };
     this.#changed(peer);
   }
 

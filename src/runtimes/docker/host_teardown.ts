@@ -107,7 +107,7 @@ async function collectHostOutput(
       let failure: unknown;
       const engine = host.engine;
       // The exit's fetch got all of it: handed over again, not fetched again.
-      const kept = await host.watcher?.keptOutput(container);
+      const kept = await host.watcher?.takeKeptOutput(container);
       async function* lines() {
         if (kept) return yield* kept;
         try {
