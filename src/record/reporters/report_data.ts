@@ -91,7 +91,82 @@ export function reportData(
   recorded: Iterable<RecordedEvent>,
   diff?: RunDiff,
 ): ReportData {
-  return escapeControlsIn(rawReportData(history, recorded, diff));
+  return { ...reportFrame(history, recorded, diff), logs: [...reportLogs(recorded)] };
+}
+
+/** All of the report's data but its logs (`reportLogs`), escaped as `reportData` escapes it. */
+export type ReportFrame = Omit<ReportData, "logs">;
+
+/** The report's data but its logs, from one pass over the events. */
+export function reportFrame(
+  history: RunHistory,
+  recorded: Iterable<RecordedEvent>,
+  diff?: RunDiff,
+): ReportFrame {
+  return escapeControlsIn(rawReportFrame(history, recorded, diff));
+}
+
+/** A log line and where its event is in the record, the tie-break between equal times. */
+interface PlacedLog {
+  log: ReportLog;
+  index: number;
+}
+
+/**
+ * The report's log lines in time order (ties in the record's order), escaped, from two passes
+ * over the events, holding only the peers' output lines: a 1,000-peer run's 55,000 lines were
+ * ~6 MiB held at the end of the run, as the page was written. Every other line comes in the
+ * record's order, which is time order (the engine stamps events as it emits them); an output
+ * line is placed at its own time, earlier than the event that carries it, so those are gathered
+ * and sorted first, then merged in.
+ */
+export function* reportLogs(recorded: Iterable<RecordedEvent>): Generator<ReportLog> {
+  const outputs: PlacedLog[] = [];
+  let index = 0;
+  for (const { event, wall } of recorded) {
+    index++;
+    if (event.type !== "peer-output" && event.type !== "peer-exited") continue;
+    (event.output ?? []).forEach((line, i) => {
+      const t = outputLineTime(event.t, wall, event.outputAt?.[i]);
+      outputs.push({ log: { t, peer: event.peer, level: "output", message: line }, index });
+    });
+  }
+  outputs.sort((a, b) => a.log.t - b.log.t || a.index - b.index);
+  let next = 0;
+  index = 0;
+  for (const { event } of recorded) {
+    index++;
+    const log = eventLog(event);
+    if (!log) continue;
+    for (; next < outputs.length && placedBefore(outputs[next], log.t, index); next++) {
+      yield escapeControlsIn(outputs[next].log);
+    }
+    yield escapeControlsIn(log);
+  }
+  for (; next < outputs.length; next++) yield escapeControlsIn(outputs[next].log);
+}
+
+/** Whether an output line goes before the event log at time `t`, record position `index`. */
+function placedBefore(output: PlacedLog, t: number, index: number): boolean {
+  return output.log.t < t || (output.log.t === t && output.index < index);
+}
+
+/** The log line an event itself is (a peer's log line, tm's warning or error), if any. */
+function eventLog(event: RecordedEvent["event"]): ReportLog | undefined {
+  switch (event.type) {
+    case "peer-log":
+      return { t: event.t, peer: event.peer, level: event.level, message: event.message };
+    case "warning":
+    case "error":
+      return {
+        t: event.t,
+        peer: event.peer ?? "tm",
+        level: event.type === "warning" ? "warn" : "error",
+        message: event.host ? `${event.host}: ${event.message}` : event.message,
+      };
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -104,11 +179,11 @@ export function outputLineTime(exitT: number, exitWall: string, at: string | und
   return Number.isFinite(before) ? exitT - Math.max(0, before) : exitT;
 }
 
-function rawReportData(
+function rawReportFrame(
   history: RunHistory,
   recorded: Iterable<RecordedEvent>,
   diff?: RunDiff,
-): ReportData {
+): ReportFrame {
   const endMs = history.finished?.t ?? history.lastMs;
   const lanes = new Map<string, ReportLane>(history.peers.map((peer) => [peer.peer, {
     peer: peer.peer,
@@ -131,9 +206,8 @@ function rawReportData(
     lane.spans.push(span);
     open.set(peer, span);
   };
-  const logs: ReportLog[] = [];
   let manualEntries = 0;
-  for (const { event, wall } of recorded) {
+  for (const { event } of recorded) {
     switch (event.type) {
       case "peer-launched":
         begin(event.peer, event.t, "launched");
@@ -152,18 +226,8 @@ function rawReportData(
           kind: event.expected ? "exit" : "crash",
           label: `${event.expected ? "exited" : "crashed"} with ${code}`,
         });
-        (event.output ?? []).forEach((line, i) => {
-          const t = outputLineTime(event.t, wall, event.outputAt?.[i]);
-          logs.push({ t, peer: event.peer, level: "output", message: line });
-        });
         break;
       }
-      case "peer-output":
-        event.output.forEach((line, i) => {
-          const t = outputLineTime(event.t, wall, event.outputAt?.[i]);
-          logs.push({ t, peer: event.peer, level: "output", message: line });
-        });
-        break;
       case "command-sent":
         lanes.get(event.peer)?.markers.push({ t: event.t, kind: "command", label: event.command });
         break;
@@ -195,18 +259,6 @@ function rawReportData(
           lanes.get(peer)?.markers.push({ t: event.t, kind: "fault", label: eventSentence(event) });
         }
         break;
-      case "peer-log":
-        logs.push({ t: event.t, peer: event.peer, level: event.level, message: event.message });
-        break;
-      case "warning":
-      case "error":
-        logs.push({
-          t: event.t,
-          peer: event.peer ?? "tm",
-          level: event.type === "warning" ? "warn" : "error",
-          message: event.host ? `${event.host}: ${event.message}` : event.message,
-        });
-        break;
     }
   }
   const timelineStart = history.timelineStartMs ?? null;
@@ -235,8 +287,6 @@ function rawReportData(
       t: check.atMs + (timelineStart ?? 0),
       evidence: check.evidence ?? [],
     })),
-    // Output lines placed at their own time come before the events recorded after them.
-    logs: logs.sort((a, b) => a.t - b.t),
     manualEntries,
     diff: diff
       ? {

@@ -9,7 +9,14 @@
  * the page's script shows every string with `textContent`, never as markup.
  */
 import type { RecordedEvent } from "../events_jsonl.ts";
-import { type ReportData, reportData } from "./report_data.ts";
+import {
+  type ReportData,
+  reportData,
+  type ReportFrame,
+  reportFrame,
+  type ReportLog,
+  reportLogs,
+} from "./report_data.ts";
 import type { RunHistory } from "../../history/run_history.ts";
 import { RECORD_FILES } from "../record_files.ts";
 import type { Reporter } from "./reporter.ts";
@@ -20,7 +27,7 @@ import { peerPatternScript } from "../../plan/peer_selector.ts";
 export const htmlReporter: Reporter = {
   file: RECORD_FILES.report,
   render: ({ history, recorded, extras }) =>
-    reportPageParts(reportData(history, recorded, extras?.diff)),
+    reportPageParts(reportFrame(history, recorded, extras?.diff), reportLogs(recorded)),
 };
 
 /** The page for a run. */
@@ -34,21 +41,29 @@ export function reportHtml(
 
 /**
  * Log lines of the page's data serialised at a time: the page is written in parts, so its text
- * (3.1 MB for a 1,000-peer run) never exists as one string, nor do the copies its escaping made.
+ * (3.1 MB for a 1,000-peer run) never exists as one string, nor do the copies its escaping made,
+ * nor its log lines as a list (`reportLogs` reads them from the record as they are written).
  */
 const LOGS_PER_PART = 1_000;
 
-/** The page of `data` in parts, written one after another: `logs` last in its data's JSON. */
-export function* reportPageParts(data: ReportData): Generator<string> {
-  const { logs, ...rest } = data;
-  yield pageHead(data);
-  // `rest` always has fields: its JSON is `{…}`; the logs go in as one more.
-  yield `${scriptJson(rest).slice(0, -1)},"logs":[`;
-  for (let from = 0; from < logs.length; from += LOGS_PER_PART) {
-    yield `${from > 0 ? "," : ""}${
-      scriptJson(logs.slice(from, from + LOGS_PER_PART)).slice(1, -1)
-    }`;
+/** The page in parts, written one after another: `logs` last in its data's JSON. */
+export function* reportPageParts(frame: ReportFrame, logs: Iterable<ReportLog>): Generator<string> {
+  yield pageHead(frame);
+  // `frame` always has fields: its JSON is `{…}`; the logs go in as one more.
+  yield `${scriptJson(frame).slice(0, -1)},"logs":[`;
+  let part: ReportLog[] = [];
+  let first = true;
+  const flush = () => {
+    const text = `${first ? "" : ","}${scriptJson(part).slice(1, -1)}`;
+    first = false;
+    part = [];
+    return text;
+  };
+  for (const log of logs) {
+    part.push(log);
+    if (part.length === LOGS_PER_PART) yield flush();
   }
+  if (part.length > 0) yield flush();
   yield `]}${PAGE_TAIL}`;
 }
 
@@ -72,7 +87,7 @@ export function reportPage(data: ReportData): string {
 }
 
 /** The page up to its data's JSON. */
-function pageHead(data: ReportData): string {
+function pageHead(data: ReportFrame): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -1,6 +1,13 @@
 import { deepStrictEqual as assertEquals } from "node:assert";
 import type { RecordedEvent } from "../../../src/record/events_jsonl.ts";
-import { outputLineTime, reportData } from "../../../src/record/reporters/report_data.ts";
+import fc from "fast-check";
+import {
+  outputLineTime,
+  reportData,
+  type ReportLog,
+  reportLogs,
+} from "../../../src/record/reporters/report_data.ts";
+import { escapeControlsIn } from "../../../src/text/terminal_text.ts";
 import { runHistory } from "../../../src/history/run_history.ts";
 import { scriptedRun } from "../../support/scripted_events.ts";
 
@@ -61,4 +68,57 @@ Deno.test("reportData places an expected exit's peer-output lines at the engine'
     [exit.t - 1_000, "closing"],
     [exit.t, "bye"],
   ]);
+});
+
+/** The log list as one stable sort of every line by time makes it (reportData before reportLogs). */
+function sortedLogs(recorded: RecordedEvent[]): ReportLog[] {
+  const logs: ReportLog[] = [];
+  for (const { event, wall } of recorded) {
+    if (event.type === "peer-log") {
+      logs.push({ t: event.t, peer: event.peer, level: event.level, message: event.message });
+    } else if (event.type === "warning") {
+      logs.push({ t: event.t, peer: event.peer ?? "tm", level: "warn", message: event.message });
+    } else if (event.type === "peer-output") {
+      event.output.forEach((line, i) => {
+        const t = outputLineTime(event.t, wall, event.outputAt?.[i]);
+        logs.push({ t, peer: event.peer, level: "output", message: line });
+      });
+    }
+  }
+  return escapeControlsIn(logs.sort((a, b) => a.t - b.t));
+}
+
+Deno.test("reportLogs yields every line as one stable sort by time would, holding only the output lines", () => {
+  // Events in the record's order, their times never decreasing (the engine stamps them as it
+  // emits them); an output line's own time is up to 5 s before its event's, often a tie.
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant("log"), gap: fc.nat(3), text: fc.string() }),
+    fc.record({ kind: fc.constant("warning"), gap: fc.nat(3), text: fc.string() }),
+    fc.record({
+      kind: fc.constant("output"),
+      gap: fc.nat(3),
+      before: fc.array(fc.nat(5), { maxLength: 4 }),
+    }),
+  );
+  fc.assert(fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+    let t = 0;
+    const recorded: RecordedEvent[] = steps.map((s, i) => {
+      t += s.gap;
+      const wall = new Date(START + t * 1_000).toISOString();
+      const peer = `p${i % 3}`;
+      const event: RecordedEvent["event"] = s.kind === "log"
+        ? { type: "peer-log", t: t * 1_000, peer, level: "info", message: s.text }
+        : s.kind === "warning"
+        ? { type: "warning", t: t * 1_000, message: s.text }
+        : {
+          type: "peer-output",
+          t: t * 1_000,
+          peer,
+          output: s.before.map((_, j) => `line ${i}.${j}`),
+          outputAt: s.before.map((b) => new Date(START + (t - b) * 1_000).toISOString()),
+        };
+      return { wall, event };
+    });
+    assertEquals([...reportLogs(recorded)], sortedLogs(recorded));
+  }));
 });

@@ -351,7 +351,8 @@ Deno.test("reportPageParts makes the page reportPage makes, its data equal, with
     JSON.parse(/<script type="application\/json" id="tm-data">(.*?)<\/script>/s.exec(page)![1]);
   for (const logs of [[], full.logs.slice(0, 1), full.logs.slice(0, 1_000), full.logs]) {
     const data = { ...full, logs };
-    const parts = [...reportPageParts(data)];
+    const { logs: _, ...frame } = data;
+    const parts = [...reportPageParts(frame, logs)];
     const page = reportPage(data);
     assertEquals(dataOf(parts.join("")), dataOf(page));
     // The same page around the data.
