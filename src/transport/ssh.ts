@@ -103,6 +103,12 @@ const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
  */
 export const PREFERRED_CIPHERS = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com"] as const;
 
+/** The ciphers a handshake chose: this machine to the host, and back. */
+export interface SshCiphers {
+  toHost: string;
+  fromHost: string;
+}
+
 /** Bytes of stdout a spawned process buffers before the channel stops granting window. */
 const STDOUT_HIGH_WATER_MARK = 1024 * 1024;
 /** Bytes a spawned process's stdin accepts before `write()` waits for the channel to drain. */
@@ -123,13 +129,13 @@ export class SshRemote implements Remote {
    * The ciphers the handshake chose, this machine to the host and back (`PREFERRED_CIPHERS`
    * says why it matters): `aes128-gcm@openssh.com` both ways against an OpenSSH server.
    */
-  readonly ciphers: { toHost: string; fromHost: string };
+  readonly ciphers: SshCiphers;
 
   private constructor(
     name: string,
     client: Client,
     maxChannels: number,
-    ciphers: { toHost: string; fromHost: string },
+    ciphers: SshCiphers,
   ) {
     this.name = name;
     this.ciphers = ciphers;
@@ -176,7 +182,7 @@ export class SshRemote implements Remote {
     client.on("error", () => {});
     let hostKeyFailure: RemoteError | null = null;
     // Set by the first handshake, which `ready` follows.
-    let ciphers = { toHost: "", fromHost: "" };
+    let ciphers: SshCiphers = { toHost: "", fromHost: "" };
     const config: ConnectConfig = {
       host: address,
       port,
